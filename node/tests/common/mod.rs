@@ -1,0 +1,234 @@
+//! Harness for end-to-end tests: runs real `cutopia-node` processes on free loopback ports
+//! and talks JSON-RPC to them over plain HTTP, so a broken node cannot hide behind a client
+//! library's retries.
+
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::{
+	io::{Read, Write},
+	net::{TcpListener, TcpStream},
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
+};
+
+/// The node binary cargo built for these tests.
+pub const NODE: &str = env!("CARGO_BIN_EXE_cutopia-node");
+
+/// A port nobody listens on right now. The OS picks it, so parallel tests do not collide.
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0")
+		.and_then(|l| l.local_addr())
+		.map(|a| a.port())
+		.expect("the OS gives a free loopback port")
+}
+
+/// A scratch directory removed when dropped, unless `KEEP_E2E_TMP` is set for debugging.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+	pub fn new(name: &str) -> Self {
+		let base =
+			std::env::var_os("E2E_TMP").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+		let dir = base.join(format!(
+			"cutopia-e2e-{name}-{}-{}",
+			std::process::id(),
+			Instant::now().elapsed().as_nanos() ^ (free_port() as u128)
+		));
+		std::fs::create_dir_all(&dir).expect("create temp dir");
+		Self(dir)
+	}
+	pub fn path(&self) -> &Path {
+		&self.0
+	}
+}
+
+impl Drop for TempDir {
+	fn drop(&mut self) {
+		if std::env::var_os("KEEP_E2E_TMP").is_none() {
+			let _ = std::fs::remove_dir_all(&self.0);
+		}
+	}
+}
+
+/// A running node. Dropping it stops it (SIGTERM, then SIGKILL after a grace period).
+pub struct Node {
+	pub name: String,
+	pub rpc_port: u16,
+	pub p2p_port: u16,
+	pub log: PathBuf,
+	child: std::sync::Mutex<Option<Child>>,
+}
+
+impl Node {
+	/// Starts `cutopia-node` with `args`, RPC and p2p on fresh loopback ports, logging to
+	/// `<dir>/<name>.log`, and waits until its RPC answers.
+	pub fn start(name: &str, dir: &Path, args: &[&str]) -> Node {
+		Self::start_on(name, dir, args, free_port(), free_port())
+	}
+
+	pub fn start_on(name: &str, dir: &Path, args: &[&str], rpc_port: u16, p2p_port: u16) -> Node {
+		let log = dir.join(format!("{name}.log"));
+		let out = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(&log)
+			.expect("open node log");
+		let child = Command::new(NODE)
+			.args(args)
+			.args([
+				"--rpc-port",
+				&rpc_port.to_string(),
+				"--port",
+				&p2p_port.to_string(),
+				"--prometheus-port",
+				&free_port().to_string(),
+				"--no-telemetry",
+				"--no-mdns",
+			])
+			.stdout(Stdio::null())
+			.stderr(out)
+			.spawn()
+			.expect("spawn cutopia-node");
+		let node = Node {
+			name: name.into(),
+			rpc_port,
+			p2p_port,
+			log,
+			child: std::sync::Mutex::new(Some(child)),
+		};
+		node.wait_for_rpc(Duration::from_secs(180));
+		node
+	}
+
+	pub fn ws_url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// The node's log so far, for assertion messages.
+	pub fn log_tail(&self) -> String {
+		let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+		let lines: Vec<&str> = text.lines().collect();
+		lines[lines.len().saturating_sub(40)..].join("\n")
+	}
+
+	fn wait_for_rpc(&self, timeout: Duration) {
+		let deadline = Instant::now() + timeout;
+		while Instant::now() < deadline {
+			if rpc_call(self.rpc_port, "system_health", json!([])).is_ok() {
+				return;
+			}
+			assert!(
+				self.is_running(),
+				"{} exited before its RPC came up:\n{}",
+				self.name,
+				self.log_tail()
+			);
+			std::thread::sleep(Duration::from_millis(250));
+		}
+		panic!("{}: RPC did not come up in {timeout:?}:\n{}", self.name, self.log_tail());
+	}
+
+	pub fn is_running(&self) -> bool {
+		let mut guard = self.child.lock().unwrap_or_else(|e| e.into_inner());
+		guard.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+	}
+
+	pub fn rpc(&self, method: &str, params: Value) -> Result<Value, RpcError> {
+		rpc_call(self.rpc_port, method, params)
+	}
+
+	pub fn best_number(&self) -> u64 {
+		let header = self.rpc("chain_getHeader", json!([])).expect("chain_getHeader");
+		hex_number(&header["number"])
+	}
+
+	pub fn finalized_number(&self) -> u64 {
+		let hash = self.rpc("chain_getFinalizedHead", json!([])).expect("chain_getFinalizedHead");
+		let header = self.rpc("chain_getHeader", json!([hash])).expect("chain_getHeader");
+		hex_number(&header["number"])
+	}
+
+	/// Waits until `f(self)` holds, polling twice a second.
+	pub fn wait_until(&self, what: &str, timeout: Duration, f: impl Fn(&Node) -> bool) -> Duration {
+		let start = Instant::now();
+		while start.elapsed() < timeout {
+			if f(self) {
+				return start.elapsed();
+			}
+			assert!(
+				self.is_running(),
+				"{} died while waiting for {what}:\n{}",
+				self.name,
+				self.log_tail()
+			);
+			std::thread::sleep(Duration::from_millis(500));
+		}
+		panic!(
+			"{}: timed out after {timeout:?} waiting for {what}:\n{}",
+			self.name,
+			self.log_tail()
+		);
+	}
+
+	/// Stops the node gracefully and waits for it to exit, returning its exit status.
+	pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+		let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+		// SIGTERM lets the node flush its database, as an operator's Ctrl-C would.
+		let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+		let deadline = Instant::now() + Duration::from_secs(60);
+		while Instant::now() < deadline {
+			if let Ok(Some(status)) = child.try_wait() {
+				return Some(status);
+			}
+			std::thread::sleep(Duration::from_millis(100));
+		}
+		let _ = child.kill();
+		child.wait().ok()
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		self.stop();
+	}
+}
+
+/// A JSON-RPC error or a transport failure.
+#[derive(Debug)]
+pub enum RpcError {
+	Transport(String),
+	Rpc(Value),
+}
+
+/// One JSON-RPC call over HTTP/1.1 to 127.0.0.1:`port`.
+pub fn rpc_call(port: u16, method: &str, params: Value) -> Result<Value, RpcError> {
+	let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+	let mut stream =
+		TcpStream::connect(("127.0.0.1", port)).map_err(|e| RpcError::Transport(e.to_string()))?;
+	stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+	let request = format!(
+		"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+		body.len()
+	);
+	stream.write_all(request.as_bytes()).map_err(|e| RpcError::Transport(e.to_string()))?;
+	let mut response = String::new();
+	stream.read_to_string(&mut response).map_err(|e| RpcError::Transport(e.to_string()))?;
+	let json_start = response
+		.find("\r\n\r\n")
+		.map(|i| i + 4)
+		.ok_or_else(|| RpcError::Transport(format!("malformed HTTP response: {response}")))?;
+	let value: Value = serde_json::from_str(&response[json_start..])
+		.map_err(|e| RpcError::Transport(format!("{e}: {}", &response[json_start..])))?;
+	match value.get("error") {
+		Some(err) => Err(RpcError::Rpc(err.clone())),
+		None => Ok(value["result"].clone()),
+	}
+}
+
+/// Block numbers come as `"0x1a"` in headers.
+pub fn hex_number(v: &Value) -> u64 {
+	let s = v.as_str().expect("hex number");
+	u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("valid hex")
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing CuTopia needs, skipping whatever is present:
+# protoc (libp2p), mold (linker, see .cargo/config.toml), the Wasm target and rust-src for
+# the runtime, Node.js/npm for the polkadot.js tests. Safe to run again.
+set -euo pipefail
+
+apt_pkgs=()
+command -v protoc >/dev/null 2>&1 || apt_pkgs+=(protobuf-compiler)
+command -v mold >/dev/null 2>&1 || apt_pkgs+=(mold)
+command -v cc >/dev/null 2>&1 || apt_pkgs+=(gcc)
+command -v node >/dev/null 2>&1 || apt_pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || apt_pkgs+=(npm)
+if ((${#apt_pkgs[@]})); then
+	echo "setup: installing ${apt_pkgs[*]}" >&2
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null
+fi
+
+# The runtime is compiled to Wasm; with Rust >= 1.84 the wasm builder uses wasm32v1-none and
+# falls back to wasm32-unknown-unknown + rust-src.
+installed_targets=$(rustup target list --installed)
+grep -qx wasm32v1-none <<<"$installed_targets" || rustup target add wasm32v1-none
+grep -qx wasm32-unknown-unknown <<<"$installed_targets" || rustup target add wasm32-unknown-unknown
+rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: unit tests, pallet tests and the end-to-end tests that
+# start real cutopia-node processes (and polkadot.js) on free loopback ports.
+# Installs what is missing first. Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+scripts/setup.sh
+# polkadot.js for the end-to-end tests, exactly as pinned by the lockfile.
+if [ ! -d tests/js/node_modules/@polkadot/api ] || [ tests/js/package-lock.json -nt tests/js/node_modules ]; then
+	(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+start=$(date +%s)
+# Two test threads: each end-to-end test runs nodes, and the machine has two cores.
+cargo test --workspace "$@" -- --test-threads=2
+echo "test.sh: all tests passed in $(($(date +%s) - start)) s"
