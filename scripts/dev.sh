@@ -27,11 +27,11 @@ done
 
 scripts/setup.sh
 if ((release)); then
-	cargo build --release -p cutopia-node
+	cargo build --release --workspace
 	bin="$CARGO_TARGET_DIR/release/cutopia-node"
 else
-	# The debug build is the one the tests use, so this reuses what they compiled.
-	cargo build -p cutopia-node
+	# The debug workspace build is the one the tests use, so this reuses what they compiled.
+	cargo build --workspace
 	bin="$CARGO_TARGET_DIR/debug/cutopia-node"
 fi
 

@@ -13,6 +13,9 @@ if [ ! -d tests/js/node_modules/@polkadot/api ] || [ tests/js/package-lock.json 
 fi
 
 start=$(date +%s)
+# Build exactly what `scripts/dev.sh` builds (same feature set, so nothing twice); the
+# end-to-end tests run the cutopia-node binary this produces.
+cargo build --workspace
 # Two test threads: each end-to-end test runs nodes, and the machine has two cores.
 cargo test --workspace "$@" -- --test-threads=2
 echo "test.sh: all tests passed in $(($(date +%s) - start)) s"

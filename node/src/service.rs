@@ -7,8 +7,7 @@
 use crate::cli::Sealing;
 use cutopia_runtime::{self, apis::RuntimeApi, opaque::Block};
 use futures::FutureExt;
-use sc_client_api::HeaderBackend;
-use sc_client_api::{Backend, BlockBackend};
+use sc_client_api::Backend;
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
@@ -63,6 +62,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 			config,
 			telemetry.as_ref().map(|(_, telemetry)| telemetry.handle()),
 			executor,
+			Vec::new(),
 		)?;
 	let client = Arc::new(client);
 
@@ -179,18 +179,20 @@ pub fn new_full<
 		Vec::default(),
 	));
 
-	let (network, system_rpc_tx, tx_handler_controller, sync_service) =
+	let (network, system_rpc_tx, tx_handler_controller, sync_service, _bitswap) =
 		sc_service::build_network(sc_service::BuildNetworkParams {
 			config: &config,
 			net_config,
 			client: client.clone(),
 			transaction_pool: transaction_pool.clone(),
 			spawn_handle: task_manager.spawn_handle(),
+			spawn_essential_handle: task_manager.spawn_essential_handle(),
 			import_queue,
 			block_announce_validator_builder: None,
 			warp_sync_config: Some(WarpSyncConfig::WithProvider(warp_sync)),
 			block_relay: None,
 			metrics,
+			gap_sync_body_policy: None,
 		})?;
 
 	if config.offchain_worker.enabled {
@@ -252,6 +254,7 @@ pub fn new_full<
 		sync_service: sync_service.clone(),
 		config,
 		telemetry: telemetry.as_mut(),
+		tracing_execute_block: None,
 	})?;
 
 	if sealing != Sealing::Aura {
@@ -274,8 +277,10 @@ pub fn new_full<
 		let create_inherent_data_providers = move |parent: <Block as BlockT>::Hash, ()| {
 			let client = cidp_client.clone();
 			async move {
-				let timestamp = manual_seal_timestamp(&*client, parent, slot_duration);
-				Ok(sp_timestamp::InherentDataProvider::new(timestamp))
+				let timestamp = manual_seal_timestamp(&client, parent, slot_duration);
+				Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+					sp_timestamp::InherentDataProvider::new(timestamp),
+				)
 			}
 		};
 		let seal_task = match sealing {

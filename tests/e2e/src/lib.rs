@@ -1,8 +1,7 @@
+#![warn(missing_docs)]
 //! Harness for end-to-end tests: runs real `cutopia-node` processes on free loopback ports
 //! and talks JSON-RPC to them over plain HTTP, so a broken node cannot hide behind a client
-//! library's retries.
-
-#![allow(dead_code)]
+//! library's retries. Nodes are stopped when dropped, also when a test fails.
 
 use serde_json::{json, Value};
 use std::{
@@ -13,8 +12,26 @@ use std::{
 	time::{Duration, Instant},
 };
 
-/// The node binary cargo built for these tests.
-pub const NODE: &str = env!("CARGO_BIN_EXE_cutopia-node");
+/// The `cutopia-node` binary: `$CUTOPIA_NODE`, or the one cargo built next to this test
+/// (`scripts/test.sh` builds the workspace first).
+pub fn node_bin() -> PathBuf {
+	if let Some(p) = std::env::var_os("CUTOPIA_NODE") {
+		return PathBuf::from(p);
+	}
+	// The test runs from <target>/<profile>/deps/; the node is in <target>/<profile>/.
+	let exe = std::env::current_exe().expect("current exe");
+	let bin = exe
+		.parent()
+		.and_then(Path::parent)
+		.map(|d| d.join("cutopia-node"))
+		.expect("target directory");
+	assert!(
+		bin.exists(),
+		"{} not found: build it first (`cargo build --workspace`, done by scripts/test.sh) or set CUTOPIA_NODE",
+		bin.display()
+	);
+	bin
+}
 
 /// A port nobody listens on right now. The OS picks it, so parallel tests do not collide.
 pub fn free_port() -> u16 {
@@ -25,9 +42,10 @@ pub fn free_port() -> u16 {
 }
 
 /// A scratch directory removed when dropped, unless `KEEP_E2E_TMP` is set for debugging.
-pub struct TempDir(pub PathBuf);
+pub struct TempDir(PathBuf);
 
 impl TempDir {
+	/// A new directory named after the test.
 	pub fn new(name: &str) -> Self {
 		let base =
 			std::env::var_os("E2E_TMP").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
@@ -39,6 +57,7 @@ impl TempDir {
 		std::fs::create_dir_all(&dir).expect("create temp dir");
 		Self(dir)
 	}
+	/// Its path.
 	pub fn path(&self) -> &Path {
 		&self.0
 	}
@@ -54,9 +73,13 @@ impl Drop for TempDir {
 
 /// A running node. Dropping it stops it (SIGTERM, then SIGKILL after a grace period).
 pub struct Node {
+	/// Name used in logs and messages.
 	pub name: String,
+	/// JSON-RPC port (HTTP and WebSocket).
 	pub rpc_port: u16,
+	/// libp2p port.
 	pub p2p_port: u16,
+	/// Where its stderr goes.
 	pub log: PathBuf,
 	child: std::sync::Mutex<Option<Child>>,
 }
@@ -68,6 +91,7 @@ impl Node {
 		Self::start_on(name, dir, args, free_port(), free_port())
 	}
 
+	/// Like [`Node::start`] with the ports given.
 	pub fn start_on(name: &str, dir: &Path, args: &[&str], rpc_port: u16, p2p_port: u16) -> Node {
 		let log = dir.join(format!("{name}.log"));
 		let out = std::fs::OpenOptions::new()
@@ -75,7 +99,7 @@ impl Node {
 			.append(true)
 			.open(&log)
 			.expect("open node log");
-		let child = Command::new(NODE)
+		let child = Command::new(node_bin())
 			.args(args)
 			.args([
 				"--rpc-port",
@@ -102,6 +126,7 @@ impl Node {
 		node
 	}
 
+	/// `ws://127.0.0.1:<rpc port>`.
 	pub fn ws_url(&self) -> String {
 		format!("ws://127.0.0.1:{}", self.rpc_port)
 	}
@@ -130,20 +155,24 @@ impl Node {
 		panic!("{}: RPC did not come up in {timeout:?}:\n{}", self.name, self.log_tail());
 	}
 
+	/// Whether the process is still alive.
 	pub fn is_running(&self) -> bool {
 		let mut guard = self.child.lock().unwrap_or_else(|e| e.into_inner());
 		guard.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
 	}
 
+	/// One JSON-RPC call to this node.
 	pub fn rpc(&self, method: &str, params: Value) -> Result<Value, RpcError> {
 		rpc_call(self.rpc_port, method, params)
 	}
 
+	/// Number of the best block.
 	pub fn best_number(&self) -> u64 {
 		let header = self.rpc("chain_getHeader", json!([])).expect("chain_getHeader");
 		hex_number(&header["number"])
 	}
 
+	/// Number of the last finalized block.
 	pub fn finalized_number(&self) -> u64 {
 		let hash = self.rpc("chain_getFinalizedHead", json!([])).expect("chain_getFinalizedHead");
 		let header = self.rpc("chain_getHeader", json!([hash])).expect("chain_getHeader");
@@ -198,7 +227,9 @@ impl Drop for Node {
 /// A JSON-RPC error or a transport failure.
 #[derive(Debug)]
 pub enum RpcError {
+	/// Could not talk to the node.
 	Transport(String),
+	/// The node answered with this JSON-RPC error object.
 	Rpc(Value),
 }
 

@@ -3,9 +3,7 @@
 //! Each test prints what it measured (`E2E-METRIC ...` lines) so `scripts/test.sh` output
 //! doubles as the record of block and finality times on the machine that ran it.
 
-mod common;
-
-use common::{Node, TempDir, NODE};
+use cutopia_e2e::{free_port, node_bin, Node, TempDir};
 use scale_decode::DecodeAsType;
 use serde_json::json;
 use std::{
@@ -152,7 +150,7 @@ fn dev_chain_finalizes_transfers_and_survives_restart() {
 /// waits for finality (`tests/js/transfer.mjs`, dependencies pinned by its lockfile).
 #[test]
 fn polkadot_js_reads_properties_and_transfers() {
-	let js_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/js");
+	let js_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../js");
 	assert!(
 		js_dir.join("node_modules/@polkadot/api").exists(),
 		"@polkadot/api is not installed: run scripts/test.sh, or `npm ci` in tests/js"
@@ -189,7 +187,7 @@ fn local_testnet_keeps_finalizing_with_one_validator_down() {
 	let key_file = tmp.path().join("alice.key");
 	std::fs::write(&key_file, "0000000000000000000000000000000000000000000000000000000000000001")
 		.expect("write node key");
-	let peer = Command::new(NODE)
+	let peer = Command::new(node_bin())
 		.args(["key", "inspect-node-key", "--file"])
 		.arg(&key_file)
 		.output()
@@ -197,7 +195,7 @@ fn local_testnet_keeps_finalizing_with_one_validator_down() {
 	let peer_id = String::from_utf8_lossy(&peer.stdout).trim().to_string();
 	assert!(peer.status.success() && !peer_id.is_empty(), "inspect-node-key failed: {peer:?}");
 
-	let alice_p2p = common::free_port();
+	let alice_p2p = free_port();
 	let bootnode = format!("/ip4/127.0.0.1/tcp/{alice_p2p}/p2p/{peer_id}");
 	let start = |who: &str| -> Node {
 		let base = tmp.path().join(who);
@@ -215,13 +213,13 @@ fn local_testnet_keeps_finalizing_with_one_validator_down() {
 			args.push("--node-key-file".into());
 			args.push(key_file.to_str().expect("utf-8").into());
 		} else {
-			args.push(format!("/ip4/127.0.0.1/tcp/{}", common::free_port()));
+			args.push(format!("/ip4/127.0.0.1/tcp/{}", free_port()));
 			args.push("--bootnodes".into());
 			args.push(bootnode.clone());
 		}
 		let refs: Vec<&str> = args.iter().map(String::as_str).collect();
 		if who == "alice" {
-			Node::start_on(who, tmp.path(), &refs, common::free_port(), alice_p2p)
+			Node::start_on(who, tmp.path(), &refs, free_port(), alice_p2p)
 		} else {
 			Node::start(who, tmp.path(), &refs)
 		}
@@ -306,7 +304,7 @@ fn instant_and_manual_sealing() {
 fn bad_input_is_rejected_clearly() {
 	let tmp = TempDir::new("bad");
 	let run = |args: &[&str]| {
-		let out = Command::new(NODE).args(args).output().expect("run node");
+		let out = Command::new(node_bin()).args(args).output().expect("run node");
 		(out.status, String::from_utf8_lossy(&out.stderr).into_owned())
 	};
 

@@ -1,0 +1,255 @@
+//! Types stored and exchanged by the Challenge pallet.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use core::fmt::Debug;
+use frame_support::{pallet_prelude::ConstU32, BoundedVec};
+use scale_info::TypeInfo;
+use sp_core::H256;
+
+/// Identifies a capability challenge.
+pub type ChallengeId = u64;
+/// Identifies a heartbeat lease.
+pub type LeaseId = u64;
+/// What a challenge or lease was opened for (for the marketplace: the indenture id).
+pub type ContextId = u64;
+
+/// The largest number, in bytes, any runtime may configure (4096 bits); the runtime's own
+/// `MaxModulusBits` is the bound that is enforced.
+pub type MaxNumberBytes = ConstU32<512>;
+/// A big-endian unsigned number as sent by users.
+pub type Number = BoundedVec<u8, MaxNumberBytes>;
+
+/// The kind of capability challenge an indenture names.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum ChallengeKind {
+	/// The issuer (an exchange) posts a semiprime `C`; the first miner to commit to its
+	/// factors, and reveal them, wins.
+	Factorization,
+	/// A seed is derived on-chain; the first miner with a nonce whose
+	/// `sha256(seed ‖ miner ‖ nonce)` has enough leading zero bits wins.
+	HashTarget,
+}
+
+/// Kind-specific state of a challenge.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub enum Puzzle {
+	/// A factorization challenge.
+	Factorization {
+		/// Bit length `C` must have exactly.
+		bits: u32,
+		/// `C`, big-endian; empty until the issuer posts it.
+		modulus: Number,
+		/// `blake2_256(SCALE(("cutopia/factor-audit", p, salt)))` posted with `C`.
+		factor_commitment: H256,
+		/// Where the issuer's audit stands.
+		audit: Audit,
+	},
+	/// A hash-target challenge.
+	HashTarget {
+		/// Leading zero bits the proof hash needs.
+		difficulty: u32,
+		/// Derived on-chain when the challenge opens.
+		seed: H256,
+	},
+}
+
+/// The issuer's audit of a factorization challenge: revealing the secret factor shows `C`
+/// was a fair semiprime.
+#[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub enum Audit {
+	/// The factor has not been revealed yet.
+	Pending,
+	/// The factor was revealed and `C` is the product of two primes of about `bits/2`.
+	Passed,
+	/// The issuer did not reveal in time, or `C` was not a fair semiprime.
+	Failed,
+}
+
+/// Where a challenge is in its life.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub enum ChallengeStatus<AccountId> {
+	/// Factorization only: waiting for the issuer to post `C`.
+	AwaitingModulus,
+	/// Accepting commits (factorization) or solutions (hash target).
+	Open,
+	/// Won by this miner.
+	Awarded(AccountId),
+	/// Nobody solved it before the deadline.
+	Expired,
+	/// Cancelled: the issuer failed the audit or never posted `C`.
+	Voided,
+}
+
+/// A capability challenge.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Challenge<AccountId, BlockNumber> {
+	/// What this challenge decides (the indenture).
+	pub context: ContextId,
+	/// Who posts `C` and answers for it (the exchange); `None` for hash targets.
+	pub issuer: Option<AccountId>,
+	/// The work's compute units; difficulty grows with them.
+	pub work: u64,
+	/// The puzzle.
+	pub puzzle: Puzzle,
+	/// Where it stands.
+	pub status: ChallengeStatus<AccountId>,
+	/// Block it was opened in.
+	pub opened: BlockNumber,
+	/// Last block in which a commit or solution is accepted.
+	pub deadline: BlockNumber,
+	/// Factorization: commits received so far (their sequence numbers are `0..commits`).
+	pub commits: u32,
+	/// Factorization: block of the last commit (no reveal can come after its window).
+	pub last_commit: BlockNumber,
+	/// Factorization: the earliest commit revealed with a valid answer.
+	pub best: Option<u32>,
+	/// Block the challenge was awarded, expired or voided in.
+	pub concluded: Option<BlockNumber>,
+}
+
+/// A miner's sealed answer to a factorization challenge.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Commit<AccountId, BlockNumber> {
+	/// The miner.
+	pub who: AccountId,
+	/// `factor_commitment_hash(p, q, miner, salt)`.
+	pub hash: H256,
+	/// Block of the commit; the reveal must come in a later block, within the window.
+	pub block: BlockNumber,
+	/// Whether a valid reveal was made for it.
+	pub revealed: bool,
+}
+
+/// Where a heartbeat lease is.
+#[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub enum LeaseStatus {
+	/// Rounds are running.
+	Active,
+	/// Every round was resolved without too many misses.
+	Completed,
+	/// More rounds were missed than allowed.
+	Failed,
+	/// Ended early by the lease's owner (for example a cancelled indenture).
+	Stopped,
+}
+
+/// How a lease ended, for the owner of the lease.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum LeaseOutcome {
+	/// Every round resolved, misses within the limit.
+	Completed,
+	/// Too many missed rounds.
+	Failed,
+}
+
+/// A miner's obligation to answer a heartbeat round every `period` blocks.
+///
+/// Round `r` opens at `start + r·period` and accepts answers for `window` blocks. Rounds are
+/// resolved in order: `cursor` is the first round not yet answered or counted as missed, so
+/// counting misses is arithmetic, never a loop over rounds.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct HeartbeatLease<AccountId, BlockNumber> {
+	/// What the lease serves (the indenture).
+	pub context: ContextId,
+	/// Who must answer.
+	pub miner: AccountId,
+	/// Block round 0 opens in.
+	pub start: BlockNumber,
+	/// Blocks between rounds.
+	pub period: u32,
+	/// Blocks a round accepts answers for (at most `period`).
+	pub window: u32,
+	/// Number of rounds.
+	pub rounds: u32,
+	/// Leading zero bits a heartbeat proof needs.
+	pub difficulty: u32,
+	/// More misses than this fail the lease.
+	pub max_misses: u32,
+	/// First round not yet resolved.
+	pub cursor: u32,
+	/// Rounds answered.
+	pub proven: u32,
+	/// Rounds missed.
+	pub missed: u32,
+	/// Hash chain over the answered rounds: `root = blake2_256(root ‖ round ‖ nonce)`.
+	pub root: H256,
+	/// Where it stands.
+	pub status: LeaseStatus,
+}
+
+/// Lets the pallet that opened challenges and leases learn how they end.
+///
+/// Implementations must not fail: the challenge's state has already changed when they are
+/// called. The weight an implementation may use is bounded by [`Self::max_weight`], which the
+/// Challenge pallet adds to the weight of every call that can trigger it.
+pub trait ChallengeOutcome<AccountId> {
+	/// `winner` won challenge `id` of `context`.
+	fn awarded(context: ContextId, id: ChallengeId, winner: &AccountId);
+	/// Nobody solved challenge `id` in time.
+	fn expired(context: ContextId, id: ChallengeId);
+	/// Challenge `id` was voided because `issuer` failed its duty (posting or auditing `C`).
+	fn voided(context: ContextId, id: ChallengeId, issuer: &AccountId);
+	/// `round` of `lease` was proven by the miner.
+	fn heartbeat_proven(context: ContextId, lease: LeaseId, round: u32);
+	/// `newly_missed` more rounds of `lease` were missed (`total` so far).
+	fn heartbeats_missed(context: ContextId, lease: LeaseId, newly_missed: u32, total: u32);
+	/// `lease` ended.
+	fn lease_ended(
+		context: ContextId,
+		lease: LeaseId,
+		outcome: LeaseOutcome,
+		proven: u32,
+		missed: u32,
+	);
+	/// The most weight any one of the functions above uses.
+	fn max_weight() -> frame_support::weights::Weight {
+		frame_support::weights::Weight::zero()
+	}
+}
+
+impl<AccountId> ChallengeOutcome<AccountId> for () {
+	fn awarded(_: ContextId, _: ChallengeId, _: &AccountId) {}
+	fn expired(_: ContextId, _: ChallengeId) {}
+	fn voided(_: ContextId, _: ChallengeId, _: &AccountId) {}
+	fn heartbeat_proven(_: ContextId, _: LeaseId, _: u32) {}
+	fn heartbeats_missed(_: ContextId, _: LeaseId, _: u32, _: u32) {}
+	fn lease_ended(_: ContextId, _: LeaseId, _: LeaseOutcome, _: u32, _: u32) {}
+}
+
+/// Decides who may compete for a challenge (for the marketplace: registered miners whose
+/// reputation, resources and price floor fit the indenture, and who hold no other slot of it).
+pub trait Eligibility<AccountId> {
+	/// Whether `who` may commit to or solve a challenge of `context`.
+	fn may_compete(context: ContextId, who: &AccountId) -> bool;
+	/// Benchmarks: make `who` eligible for `context`.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn make_eligible(_context: ContextId, _who: &AccountId) {}
+}
+
+impl<AccountId> Eligibility<AccountId> for () {
+	fn may_compete(_: ContextId, _: &AccountId) -> bool {
+		true
+	}
+}

@@ -1,0 +1,84 @@
+//! Test runtime for RepChain: System, Balances and RepChain.
+
+use crate as pallet_repchain;
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU128, ConstU32, ConstU64, VariantCountOf},
+};
+use sp_runtime::{BuildStorage, Perbill, Permill};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+pub type Balance = u128;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		RepChain: pallet_repchain,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = Balance;
+	type AccountStore = System;
+	type ExistentialDeposit = ConstU128<1>;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MaxFreezes = VariantCountOf<RuntimeFreezeReason>;
+}
+
+parameter_types! {
+	pub const MaxFee: Permill = Permill::from_percent(20);
+	pub const DecayFactor: Perbill = Perbill::from_percent(50);
+	pub const MinerSlash: Perbill = Perbill::from_percent(10);
+}
+
+impl pallet_repchain::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type WeightInfo = ();
+	type MinMinerBond = ConstU128<100>;
+	type MinServiceBond = ConstU128<50>;
+	type MaxFee = MaxFee;
+	type UnbondingDelay = ConstU64<10>;
+	type MaxNameLen = ConstU32<16>;
+	type MaxEndpointLen = ConstU32<32>;
+	type MaxRecentRecords = ConstU32<3>;
+	type DecayPeriod = ConstU64<100>;
+	type DecayFactor = DecayFactor;
+	type ValueUnit = ConstU128<1_000>;
+	type FailureWeight = ConstU32<2>;
+	type MinerSlash = MinerSlash;
+}
+
+/// Accounts 1..=9 start with 10,000 each.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: (1..=9).map(|a| (a, 10_000)).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}
+
+/// Runs `test` on fresh state, then checks RepChain's invariants.
+pub fn build_and_execute(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		test();
+		RepChain::do_try_state().expect("invariants hold after the test");
+	});
+}
+
+pub fn run_to(n: u64) {
+	System::set_block_number(n);
+}
