@@ -261,5 +261,5 @@ mod benchmarks {
 		assert!(Leases::<T>::get(lease).is_none());
 	}
 
-	impl_benchmark_test_suite!(Challenge, crate::mock::new_test_ext(), crate::mock::Test);
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }

@@ -825,7 +825,7 @@ pub mod pallet {
 		/// Invariants, checked after every unit test and by try-runtime:
 		/// - every commit belongs to an open factorization challenge, its sequence number is
 		///   below the challenge's commit count, and `CommitOf` points back at it;
-		/// - `best`, when set, names a revealed commit;
+		/// - in an open challenge `best`, when set, names a revealed commit;
 		/// - no challenge or lease id is at or beyond the next id;
 		/// - active leases have `cursor ≤ rounds`, `proven + missed == cursor`,
 		///   `missed ≤ max_misses` and `window ≤ period`.
@@ -834,7 +834,7 @@ pub mod pallet {
 			let next = NextChallengeId::<T>::get();
 			for (id, c) in Challenges::<T>::iter() {
 				ensure!(id < next, "challenge id beyond NextChallengeId");
-				if let Some(best) = c.best {
+				if let (Some(best), ChallengeStatus::Open) = (c.best, &c.status) {
 					ensure!(
 						Commits::<T>::get(id, best).is_some_and(|k| k.revealed),
 						"best is not a revealed commit"

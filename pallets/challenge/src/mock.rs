@@ -10,7 +10,7 @@ type Block = frame_system::mocking::MockBlock<Test>;
 frame_support::construct_runtime!(
 	pub enum Test {
 		System: frame_system,
-		Challenge: pallet_challenge,
+		ChallengePallet: pallet_challenge,
 	}
 );
 
@@ -108,7 +108,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 pub fn build_and_execute(test: impl FnOnce()) {
 	new_test_ext().execute_with(|| {
 		test();
-		Challenge::do_try_state().expect("invariants hold after the test");
+		ChallengePallet::do_try_state().expect("invariants hold after the test");
 	});
 }
 

@@ -27,13 +27,13 @@ fn signed(who: u64) -> RuntimeOrigin {
 
 /// Opens a 48-bit factorization challenge for context 7, deadline block 20.
 fn open_factor() -> ChallengeId {
-	Challenge::open(7, ChallengeKind::Factorization, Some(ISSUER), 1, 20).unwrap()
+	ChallengePallet::open(7, ChallengeKind::Factorization, Some(ISSUER), 1, 20).unwrap()
 }
 
 /// Opens and posts `c` with an audit commitment to `p`.
 fn open_posted(c: u128, p: u128) -> ChallengeId {
 	let id = open_factor();
-	assert_ok!(Challenge::post_modulus(
+	assert_ok!(ChallengePallet::post_modulus(
 		signed(ISSUER),
 		id,
 		be(c),
@@ -47,11 +47,11 @@ fn commitment(who: u64, p: u128, q: u128) -> H256 {
 }
 
 fn commit(who: u64, id: ChallengeId, p: u128, q: u128) {
-	assert_ok!(Challenge::commit(signed(who), id, commitment(who, p, q)));
+	assert_ok!(ChallengePallet::commit(signed(who), id, commitment(who, p, q)));
 }
 
 fn reveal(who: u64, id: ChallengeId, p: u128, q: u128) -> sp_runtime::DispatchResult {
-	Challenge::reveal(signed(who), id, be(p), be(q), SALT)
+	ChallengePallet::reveal(signed(who), id, be(p), be(q), SALT)
 }
 
 fn status(id: ChallengeId) -> ChallengeStatus<u64> {
@@ -61,14 +61,14 @@ fn status(id: ChallengeId) -> ChallengeStatus<u64> {
 #[test]
 fn difficulty_grows_with_work_within_bounds() {
 	build_and_execute(|| {
-		assert_eq!(Challenge::factor_bits_for(0), 48);
-		assert_eq!(Challenge::factor_bits_for(1), 48);
-		assert_eq!(Challenge::factor_bits_for(16), 64);
-		assert_eq!(Challenge::factor_bits_for(31), 64);
-		assert_eq!(Challenge::factor_bits_for(u64::MAX), 160);
-		assert_eq!(Challenge::hash_difficulty_for(1), 4);
-		assert_eq!(Challenge::hash_difficulty_for(1 << 10), 14);
-		assert_eq!(Challenge::hash_difficulty_for(u64::MAX), 20);
+		assert_eq!(ChallengePallet::factor_bits_for(0), 48);
+		assert_eq!(ChallengePallet::factor_bits_for(1), 48);
+		assert_eq!(ChallengePallet::factor_bits_for(16), 64);
+		assert_eq!(ChallengePallet::factor_bits_for(31), 64);
+		assert_eq!(ChallengePallet::factor_bits_for(u64::MAX), 160);
+		assert_eq!(ChallengePallet::hash_difficulty_for(1), 4);
+		assert_eq!(ChallengePallet::hash_difficulty_for(1 << 10), 14);
+		assert_eq!(ChallengePallet::hash_difficulty_for(u64::MAX), 20);
 	});
 }
 
@@ -76,11 +76,11 @@ fn difficulty_grows_with_work_within_bounds() {
 fn open_needs_an_issuer_and_a_future_deadline() {
 	build_and_execute(|| {
 		assert_noop!(
-			Challenge::open(7, ChallengeKind::Factorization, None, 1, 20),
+			ChallengePallet::open(7, ChallengeKind::Factorization, None, 1, 20),
 			Error::<Test>::NotIssuer
 		);
 		assert_noop!(
-			Challenge::open(7, ChallengeKind::HashTarget, None, 1, 1),
+			ChallengePallet::open(7, ChallengeKind::HashTarget, None, 1, 1),
 			Error::<Test>::BadDeadline
 		);
 		let id = open_factor();
@@ -103,33 +103,38 @@ fn post_modulus_checks_issuer_size_and_state() {
 		let id = open_factor();
 		let commit = audit_commitment_hash(&be(P48), &AUDIT_SALT);
 		assert_noop!(
-			Challenge::post_modulus(signed(EVE), id, be(C48), commit),
+			ChallengePallet::post_modulus(signed(EVE), id, be(C48), commit),
 			Error::<Test>::NotIssuer
 		);
 		assert_noop!(
-			Challenge::post_modulus(signed(ISSUER), id, be(C48 >> 1), commit),
+			ChallengePallet::post_modulus(signed(ISSUER), id, be(C48 >> 1), commit),
 			Error::<Test>::WrongModulusSize
 		);
 		let mut padded = vec![0u8];
 		padded.extend_from_slice(&be(C48));
 		assert_noop!(
-			Challenge::post_modulus(signed(ISSUER), id, BoundedVec::truncate_from(padded), commit),
+			ChallengePallet::post_modulus(
+				signed(ISSUER),
+				id,
+				BoundedVec::truncate_from(padded),
+				commit
+			),
 			Error::<Test>::NonCanonicalNumber
 		);
 		assert_noop!(
-			Challenge::post_modulus(signed(ISSUER), 99, be(C48), commit),
+			ChallengePallet::post_modulus(signed(ISSUER), 99, be(C48), commit),
 			Error::<Test>::UnknownChallenge
 		);
-		assert_ok!(Challenge::post_modulus(signed(ISSUER), id, be(C48), commit));
+		assert_ok!(ChallengePallet::post_modulus(signed(ISSUER), id, be(C48), commit));
 		assert_eq!(status(id), ChallengeStatus::Open);
 		assert_noop!(
-			Challenge::post_modulus(signed(ISSUER), id, be(C48), commit),
+			ChallengePallet::post_modulus(signed(ISSUER), id, be(C48), commit),
 			Error::<Test>::NotAwaitingModulus
 		);
 		let late = open_factor();
 		run_to(21);
 		assert_noop!(
-			Challenge::post_modulus(signed(ISSUER), late, be(C48), commit),
+			ChallengePallet::post_modulus(signed(ISSUER), late, be(C48), commit),
 			Error::<Test>::DeadlinePassed
 		);
 	});
@@ -140,35 +145,41 @@ fn commit_errors() {
 	build_and_execute(|| {
 		let waiting = open_factor();
 		assert_noop!(
-			Challenge::commit(signed(ALICE), waiting, H256::zero()),
+			ChallengePallet::commit(signed(ALICE), waiting, H256::zero()),
 			Error::<Test>::NotOpen
 		);
-		let hash = Challenge::open(8, ChallengeKind::HashTarget, None, 1, 20).unwrap();
+		let hash = ChallengePallet::open(8, ChallengeKind::HashTarget, None, 1, 20).unwrap();
 		assert_noop!(
-			Challenge::commit(signed(ALICE), hash, H256::zero()),
+			ChallengePallet::commit(signed(ALICE), hash, H256::zero()),
 			Error::<Test>::WrongKind
 		);
 		assert_noop!(
-			Challenge::commit(signed(ALICE), 99, H256::zero()),
+			ChallengePallet::commit(signed(ALICE), 99, H256::zero()),
 			Error::<Test>::UnknownChallenge
 		);
 
 		let id = open_posted(C48, P48);
 		commit(ALICE, id, P48, Q48);
 		assert_noop!(
-			Challenge::commit(signed(ALICE), id, H256::zero()),
+			ChallengePallet::commit(signed(ALICE), id, H256::zero()),
 			Error::<Test>::AlreadyCommitted
 		);
 		ban(EVE);
-		assert_noop!(Challenge::commit(signed(EVE), id, H256::zero()), Error::<Test>::NotEligible);
+		assert_noop!(
+			ChallengePallet::commit(signed(EVE), id, H256::zero()),
+			Error::<Test>::NotEligible
+		);
 		for who in 2..=4 {
 			commit(who, id, P48, Q48);
 		}
-		assert_noop!(Challenge::commit(signed(5), id, H256::zero()), Error::<Test>::TooManyCommits);
+		assert_noop!(
+			ChallengePallet::commit(signed(5), id, H256::zero()),
+			Error::<Test>::TooManyCommits
+		);
 		let other = open_posted(C48, P48);
 		run_to(21);
 		assert_noop!(
-			Challenge::commit(signed(ALICE), other, H256::zero()),
+			ChallengePallet::commit(signed(ALICE), other, H256::zero()),
 			Error::<Test>::DeadlinePassed
 		);
 	});
@@ -185,7 +196,7 @@ fn reveal_rejects_bad_answers_and_bad_timing() {
 		// Values that do not match the commitment.
 		assert_noop!(reveal(ALICE, id, Q48, P48), Error::<Test>::CommitmentMismatch);
 		assert_noop!(
-			Challenge::reveal(signed(ALICE), id, be(P48), be(Q48), [0; 32]),
+			ChallengePallet::reveal(signed(ALICE), id, be(P48), be(Q48), [0; 32]),
 			Error::<Test>::CommitmentMismatch
 		);
 		// Committed but wrong answers: each is refused with its own error.
@@ -230,7 +241,10 @@ fn earliest_valid_commit_wins_even_if_it_reveals_later() {
 		System::assert_has_event(Event::Awarded { id, context: 7, winner: ALICE }.into());
 		// Commits are cleaned up; the challenge waits for its audit.
 		assert_eq!(Commits::<Test>::iter_prefix(id).count(), 0);
-		assert_noop!(Challenge::commit(signed(EVE), id, H256::zero()), Error::<Test>::NotOpen);
+		assert_noop!(
+			ChallengePallet::commit(signed(EVE), id, H256::zero()),
+			Error::<Test>::NotOpen
+		);
 	});
 }
 
@@ -245,9 +259,9 @@ fn later_commit_wins_once_earlier_windows_close() {
 		assert_ok!(reveal(BOB, id, P48, Q48));
 		// Alice committed at block 1: her window closes after block 6.
 		run_to(6);
-		assert_noop!(Challenge::conclude(signed(EVE), id), Error::<Test>::NotConcludable);
+		assert_noop!(ChallengePallet::conclude(signed(EVE), id), Error::<Test>::NotConcludable);
 		run_to(7);
-		assert_ok!(Challenge::conclude(signed(EVE), id));
+		assert_ok!(ChallengePallet::conclude(signed(EVE), id));
 		assert_eq!(status(id), ChallengeStatus::Awarded(BOB));
 		assert_eq!(told(), vec![Told::Awarded(7, id, BOB)]);
 	});
@@ -273,17 +287,17 @@ fn copying_a_revealed_answer_never_wins() {
 fn unsolved_challenge_expires_after_deadline_and_reveal_windows() {
 	build_and_execute(|| {
 		let id = open_posted(C48, P48);
-		assert_noop!(Challenge::conclude(signed(EVE), id), Error::<Test>::NotConcludable);
+		assert_noop!(ChallengePallet::conclude(signed(EVE), id), Error::<Test>::NotConcludable);
 		run_to(19);
 		commit(ALICE, id, P48, Q48 + 2);
 		run_to(21);
 		// Alice may still reveal until block 24.
-		assert_noop!(Challenge::conclude(signed(EVE), id), Error::<Test>::NotConcludable);
+		assert_noop!(ChallengePallet::conclude(signed(EVE), id), Error::<Test>::NotConcludable);
 		run_to(25);
-		assert_ok!(Challenge::conclude(signed(EVE), id));
+		assert_ok!(ChallengePallet::conclude(signed(EVE), id));
 		assert_eq!(status(id), ChallengeStatus::Expired);
 		assert_eq!(told(), vec![Told::Expired(7, id)]);
-		assert_noop!(Challenge::conclude(signed(EVE), id), Error::<Test>::NotConcludable);
+		assert_noop!(ChallengePallet::conclude(signed(EVE), id), Error::<Test>::NotConcludable);
 	});
 }
 
@@ -291,9 +305,9 @@ fn unsolved_challenge_expires_after_deadline_and_reveal_windows() {
 fn issuer_that_never_posts_is_voided() {
 	build_and_execute(|| {
 		let id = open_factor();
-		assert_noop!(Challenge::conclude(signed(EVE), id), Error::<Test>::NotConcludable);
+		assert_noop!(ChallengePallet::conclude(signed(EVE), id), Error::<Test>::NotConcludable);
 		run_to(21);
-		assert_ok!(Challenge::conclude(signed(EVE), id));
+		assert_ok!(ChallengePallet::conclude(signed(EVE), id));
 		assert!(Challenges::<Test>::get(id).is_none());
 		assert_eq!(told(), vec![Told::Voided(7, id, ISSUER)]);
 	});
@@ -313,24 +327,27 @@ fn audit_of_a_fair_semiprime_passes() {
 	build_and_execute(|| {
 		let open = open_posted(C48, P48);
 		assert_noop!(
-			Challenge::reveal_factor(signed(ISSUER), open, be(P48), AUDIT_SALT),
+			ChallengePallet::reveal_factor(signed(ISSUER), open, be(P48), AUDIT_SALT),
 			Error::<Test>::AuditNotPending
 		);
 		let id = awarded_challenge(C48, P48, Q48);
 		assert_noop!(
-			Challenge::reveal_factor(signed(EVE), id, be(P48), AUDIT_SALT),
+			ChallengePallet::reveal_factor(signed(EVE), id, be(P48), AUDIT_SALT),
 			Error::<Test>::NotIssuer
 		);
 		assert_noop!(
-			Challenge::reveal_factor(signed(ISSUER), id, be(P48), [0; 32]),
+			ChallengePallet::reveal_factor(signed(ISSUER), id, be(P48), [0; 32]),
 			Error::<Test>::CommitmentMismatch
 		);
 		assert_noop!(
-			Challenge::reveal_factor(signed(ISSUER), id, be(Q48), AUDIT_SALT),
+			ChallengePallet::reveal_factor(signed(ISSUER), id, be(Q48), AUDIT_SALT),
 			Error::<Test>::CommitmentMismatch
 		);
-		assert_noop!(Challenge::report_unaudited(signed(EVE), id), Error::<Test>::AuditWindowOpen);
-		assert_ok!(Challenge::reveal_factor(signed(ISSUER), id, be(P48), AUDIT_SALT));
+		assert_noop!(
+			ChallengePallet::report_unaudited(signed(EVE), id),
+			Error::<Test>::AuditWindowOpen
+		);
+		assert_ok!(ChallengePallet::reveal_factor(signed(ISSUER), id, be(P48), AUDIT_SALT));
 		assert!(Challenges::<Test>::get(id).is_none());
 		System::assert_last_event(Event::AuditPassed { id, p: be(P48) }.into());
 		assert_eq!(told(), vec![Told::Awarded(7, id, ALICE)]);
@@ -345,7 +362,7 @@ fn unfair_modulus_voids_the_challenge() {
 		let c = 3 * q;
 		assert_eq!(math::bit_len(&be(c)), 48);
 		let id = awarded_challenge(c, 3, q);
-		assert_ok!(Challenge::reveal_factor(signed(ISSUER), id, be(3), AUDIT_SALT));
+		assert_ok!(ChallengePallet::reveal_factor(signed(ISSUER), id, be(3), AUDIT_SALT));
 		assert!(Challenges::<Test>::get(id).is_none());
 		assert_eq!(told(), vec![Told::Awarded(7, id, ALICE), Told::Voided(7, id, ISSUER)]);
 
@@ -356,7 +373,7 @@ fn unfair_modulus_voids_the_challenge() {
 		assert_eq!(math::bit_len(&be(c2)), 48);
 		let (lo, hi) = if p <= composite { (p, composite) } else { (composite, p) };
 		let id2 = awarded_challenge(c2, lo, hi);
-		assert_ok!(Challenge::reveal_factor(signed(ISSUER), id2, be(lo), AUDIT_SALT));
+		assert_ok!(ChallengePallet::reveal_factor(signed(ISSUER), id2, be(lo), AUDIT_SALT));
 		assert_eq!(told().last(), Some(&Told::Voided(7, id2, ISSUER)));
 	});
 }
@@ -367,15 +384,21 @@ fn issuer_that_does_not_audit_in_time_is_voided() {
 		let id = awarded_challenge(C48, P48, Q48);
 		let concluded = System::block_number();
 		run_to(concluded + 10);
-		assert_noop!(Challenge::report_unaudited(signed(EVE), id), Error::<Test>::AuditWindowOpen);
+		assert_noop!(
+			ChallengePallet::report_unaudited(signed(EVE), id),
+			Error::<Test>::AuditWindowOpen
+		);
 		run_to(concluded + 11);
 		assert_noop!(
-			Challenge::reveal_factor(signed(ISSUER), id, be(P48), AUDIT_SALT),
+			ChallengePallet::reveal_factor(signed(ISSUER), id, be(P48), AUDIT_SALT),
 			Error::<Test>::AuditWindowClosed
 		);
-		assert_ok!(Challenge::report_unaudited(signed(EVE), id));
+		assert_ok!(ChallengePallet::report_unaudited(signed(EVE), id));
 		assert_eq!(told(), vec![Told::Awarded(7, id, ALICE), Told::Voided(7, id, ISSUER)]);
-		assert_noop!(Challenge::report_unaudited(signed(EVE), id), Error::<Test>::UnknownChallenge);
+		assert_noop!(
+			ChallengePallet::report_unaudited(signed(EVE), id),
+			Error::<Test>::UnknownChallenge
+		);
 	});
 }
 
@@ -392,7 +415,7 @@ fn find_nonce(seed: H256, who: u64, difficulty: u32, from: u64) -> u64 {
 #[test]
 fn hash_target_is_won_by_the_first_valid_nonce_and_bound_to_the_miner() {
 	build_and_execute(|| {
-		let id = Challenge::open(8, ChallengeKind::HashTarget, None, 1, 20).unwrap();
+		let id = ChallengePallet::open(8, ChallengeKind::HashTarget, None, 1, 20).unwrap();
 		let Some(Challenge { puzzle: Puzzle::HashTarget { difficulty, seed }, .. }) =
 			Challenges::<Test>::get(id)
 		else {
@@ -410,22 +433,25 @@ fn hash_target_is_won_by_the_first_valid_nonce_and_bound_to_the_miner() {
 			}
 			n += 1;
 		};
-		assert_noop!(Challenge::solve(signed(EVE), id, nonce), Error::<Test>::TargetNotMet);
+		assert_noop!(ChallengePallet::solve(signed(EVE), id, nonce), Error::<Test>::TargetNotMet);
 		ban(BOB);
-		assert_noop!(Challenge::solve(signed(BOB), id, nonce), Error::<Test>::NotEligible);
+		assert_noop!(ChallengePallet::solve(signed(BOB), id, nonce), Error::<Test>::NotEligible);
 		assert_noop!(
-			Challenge::reveal(signed(ALICE), id, be(1), be(1), SALT),
+			ChallengePallet::reveal(signed(ALICE), id, be(1), be(1), SALT),
 			Error::<Test>::WrongKind
 		);
-		assert_ok!(Challenge::solve(signed(ALICE), id, nonce));
+		assert_ok!(ChallengePallet::solve(signed(ALICE), id, nonce));
 		assert_eq!(told(), vec![Told::Awarded(8, id, ALICE)]);
 		assert!(Challenges::<Test>::get(id).is_none());
-		assert_noop!(Challenge::solve(signed(ALICE), id, nonce), Error::<Test>::UnknownChallenge);
+		assert_noop!(
+			ChallengePallet::solve(signed(ALICE), id, nonce),
+			Error::<Test>::UnknownChallenge
+		);
 
-		let late = Challenge::open(9, ChallengeKind::HashTarget, None, 1, 5).unwrap();
+		let late = ChallengePallet::open(9, ChallengeKind::HashTarget, None, 1, 5).unwrap();
 		run_to(6);
-		assert_noop!(Challenge::solve(signed(ALICE), late, 0), Error::<Test>::DeadlinePassed);
-		assert_ok!(Challenge::conclude(signed(EVE), late));
+		assert_noop!(ChallengePallet::solve(signed(ALICE), late, 0), Error::<Test>::DeadlinePassed);
+		assert_ok!(ChallengePallet::conclude(signed(EVE), late));
 		assert_eq!(told().last(), Some(&Told::Expired(9, late)));
 	});
 }
@@ -435,13 +461,16 @@ fn cancel_only_before_award() {
 	build_and_execute(|| {
 		let id = open_posted(C48, P48);
 		commit(ALICE, id, P48, Q48);
-		assert_ok!(<Challenge as ChallengeApi<_, _>>::cancel(id));
+		assert_ok!(<ChallengePallet as ChallengeApi<_, _>>::cancel(id));
 		assert!(Challenges::<Test>::get(id).is_none());
 		assert_eq!(Commits::<Test>::iter_prefix(id).count(), 0);
 		let won = awarded_challenge(C48, P48, Q48);
-		assert_noop!(<Challenge as ChallengeApi<_, _>>::cancel(won), Error::<Test>::AlreadyAwarded);
 		assert_noop!(
-			<Challenge as ChallengeApi<_, _>>::cancel(99),
+			<ChallengePallet as ChallengeApi<_, _>>::cancel(won),
+			Error::<Test>::AlreadyAwarded
+		);
+		assert_noop!(
+			<ChallengePallet as ChallengeApi<_, _>>::cancel(99),
 			Error::<Test>::UnknownChallenge
 		);
 		assert!(told().iter().all(|t| !matches!(t, Told::Expired(..) | Told::Voided(..))));
@@ -454,15 +483,15 @@ const MINER: u64 = 5;
 
 /// Lease for context 3: rounds open at blocks 2, 6, 10 for 2 blocks each; one miss allowed.
 fn lease() -> LeaseId {
-	Challenge::start_lease(3, MINER, 2, 3, 4, 2, 1).unwrap()
+	ChallengePallet::start_lease(3, MINER, 2, 3, 4, 2, 1).unwrap()
 }
 
 fn answer(lease: LeaseId, round: u32) -> (u64, sp_runtime::DispatchResult) {
 	let l = Leases::<Test>::get(lease).unwrap();
-	let open = Challenge::round_open(&l, round);
-	let seed = Challenge::round_seed(lease, round, open);
+	let open = ChallengePallet::round_open(&l, round);
+	let seed = ChallengePallet::round_seed(lease, round, open);
 	let nonce = find_nonce(seed, MINER, l.difficulty, 0);
-	(nonce, Challenge::heartbeat(signed(MINER), lease, round, nonce))
+	(nonce, ChallengePallet::heartbeat(signed(MINER), lease, round, nonce))
 }
 
 #[test]
@@ -472,7 +501,7 @@ fn start_lease_validates_parameters() {
 			[(2, 0, 4, 2), (2, 101, 4, 2), (2, 3, 4, 0), (2, 3, 4, 5), (0, 3, 4, 2)]
 		{
 			assert_noop!(
-				Challenge::start_lease(3, MINER, start, rounds, period, window, 1),
+				ChallengePallet::start_lease(3, MINER, start, rounds, period, window, 1),
 				Error::<Test>::BadLeaseParameters
 			);
 		}
@@ -485,8 +514,11 @@ fn heartbeats_chain_into_the_root_and_complete_the_lease() {
 		let id = lease();
 		assert_noop!(answer(id, 0).1, Error::<Test>::RoundNotOpen);
 		run_to(2);
-		assert_noop!(Challenge::heartbeat(signed(EVE), id, 0, 0), Error::<Test>::NotMiner);
-		assert_noop!(Challenge::heartbeat(signed(MINER), 99, 0, 0), Error::<Test>::UnknownLease);
+		assert_noop!(ChallengePallet::heartbeat(signed(EVE), id, 0, 0), Error::<Test>::NotMiner);
+		assert_noop!(
+			ChallengePallet::heartbeat(signed(MINER), 99, 0, 0),
+			Error::<Test>::UnknownLease
+		);
 		assert_noop!(answer(id, 3).1, Error::<Test>::RoundNotOpen);
 		let (n0, r) = answer(id, 0);
 		assert_ok!(r);
@@ -529,7 +561,7 @@ fn heartbeat_with_a_wrong_nonce_or_outside_the_window_is_refused() {
 		let id = lease();
 		run_to(2);
 		let l = Leases::<Test>::get(id).unwrap();
-		let seed = Challenge::round_seed(id, 0, 2);
+		let seed = ChallengePallet::round_seed(id, 0, 2);
 		let bad = (0u64..)
 			.find(|n| {
 				math::leading_zero_bits(&math::work_hash(
@@ -539,7 +571,10 @@ fn heartbeat_with_a_wrong_nonce_or_outside_the_window_is_refused() {
 				)) < l.difficulty
 			})
 			.unwrap();
-		assert_noop!(Challenge::heartbeat(signed(MINER), id, 0, bad), Error::<Test>::TargetNotMet);
+		assert_noop!(
+			ChallengePallet::heartbeat(signed(MINER), id, 0, bad),
+			Error::<Test>::TargetNotMet
+		);
 		run_to(4); // window of round 0 was blocks 2 and 3
 		assert_noop!(answer(id, 0).1, Error::<Test>::RoundNotOpen);
 	});
@@ -550,14 +585,14 @@ fn missed_rounds_are_reported_by_anyone_and_fail_the_lease() {
 	build_and_execute(|| {
 		let id = lease();
 		run_to(3);
-		assert_noop!(Challenge::report_missed(signed(EVE), id), Error::<Test>::NothingMissed);
+		assert_noop!(ChallengePallet::report_missed(signed(EVE), id), Error::<Test>::NothingMissed);
 		run_to(4);
-		let info = Challenge::report_missed(signed(EVE), id).unwrap();
+		let info = ChallengePallet::report_missed(signed(EVE), id).unwrap();
 		assert_eq!(info.pays_fee, frame_support::dispatch::Pays::No);
 		assert_eq!(Leases::<Test>::get(id).unwrap().missed, 1);
-		assert_noop!(Challenge::report_missed(signed(EVE), id), Error::<Test>::NothingMissed);
+		assert_noop!(ChallengePallet::report_missed(signed(EVE), id), Error::<Test>::NothingMissed);
 		run_to(8);
-		assert_ok!(Challenge::report_missed(signed(EVE), id));
+		assert_ok!(ChallengePallet::report_missed(signed(EVE), id));
 		assert!(Leases::<Test>::get(id).is_none());
 		assert_eq!(
 			told(),
@@ -567,7 +602,7 @@ fn missed_rounds_are_reported_by_anyone_and_fail_the_lease() {
 				Told::Ended(3, id, LeaseOutcome::Failed, 0, 2)
 			]
 		);
-		assert_noop!(Challenge::report_missed(signed(EVE), id), Error::<Test>::UnknownLease);
+		assert_noop!(ChallengePallet::report_missed(signed(EVE), id), Error::<Test>::UnknownLease);
 	});
 }
 
@@ -581,7 +616,7 @@ fn answering_a_later_round_counts_the_skipped_ones() {
 		assert_eq!((l.cursor, l.proven, l.missed), (2, 1, 1));
 		// The last round is never answered: a second miss exceeds max_misses = 1.
 		run_to(12);
-		assert_ok!(Challenge::report_missed(signed(EVE), id));
+		assert_ok!(ChallengePallet::report_missed(signed(EVE), id));
 		assert_eq!(told().last(), Some(&Told::Ended(3, id, LeaseOutcome::Failed, 1, 2)));
 	});
 }
@@ -592,10 +627,10 @@ fn stopping_a_lease_returns_its_counts() {
 		let id = lease();
 		run_to(2);
 		assert_ok!(answer(id, 0).1);
-		assert_eq!(<Challenge as ChallengeApi<_, _>>::stop_lease(id), Ok((1, 0)));
+		assert_eq!(<ChallengePallet as ChallengeApi<_, _>>::stop_lease(id), Ok((1, 0)));
 		assert!(Leases::<Test>::get(id).is_none());
 		assert_noop!(
-			<Challenge as ChallengeApi<_, _>>::stop_lease(id),
+			<ChallengePallet as ChallengeApi<_, _>>::stop_lease(id),
 			Error::<Test>::UnknownLease
 		);
 	});

@@ -56,7 +56,14 @@ mod benchmarks {
 		let who: T::AccountId = whitelisted_caller();
 		let bond = funded::<T>(&who);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), Role::Exchange, T::MaxFee::get(), name::<T>(), endpoint::<T>(), bond);
+		_(
+			RawOrigin::Signed(who.clone()),
+			Role::Exchange,
+			T::MaxFee::get(),
+			name::<T>(),
+			endpoint::<T>(),
+			bond,
+		);
 		assert!(Registrations::<T>::contains_key(&who, Role::Exchange));
 	}
 
@@ -83,7 +90,13 @@ mod benchmarks {
 		)
 		.expect("register");
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), Role::EscrowOperator, T::MaxFee::get(), name::<T>(), endpoint::<T>());
+		_(
+			RawOrigin::Signed(who.clone()),
+			Role::EscrowOperator,
+			T::MaxFee::get(),
+			name::<T>(),
+			endpoint::<T>(),
+		);
 		assert_eq!(RepChain::<T>::service_fee(&who, Role::EscrowOperator), Some(T::MaxFee::get()));
 	}
 
@@ -102,14 +115,17 @@ mod benchmarks {
 		miner::<T>(&who);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who.clone()), Role::Miner);
-		assert!(Registrations::<T>::get(&who, Role::Miner).is_some_and(|r| r.unbonding_until.is_some()));
+		assert!(
+			Registrations::<T>::get(&who, Role::Miner).is_some_and(|r| r.unbonding_until.is_some())
+		);
 	}
 
 	#[benchmark]
 	fn withdraw() {
 		let who: T::AccountId = whitelisted_caller();
 		miner::<T>(&who);
-		RepChain::<T>::unregister(RawOrigin::Signed(who.clone()).into(), Role::Miner).expect("unregister");
+		RepChain::<T>::unregister(RawOrigin::Signed(who.clone()).into(), Role::Miner)
+			.expect("unregister");
 		let later = frame_system::Pallet::<T>::block_number() + T::UnbondingDelay::get();
 		frame_system::Pallet::<T>::set_block_number(later);
 		#[extrinsic_call]

@@ -54,7 +54,7 @@ use codec::Encode;
 use frame_support::{
 	pallet_prelude::*,
 	traits::{
-		fungible::{Inspect, Mutate, MutateHold},
+		fungible::{Inspect, InspectHold, Mutate, MutateHold},
 		tokens::{Fortitude, Precision, Restriction},
 	},
 };
@@ -98,7 +98,10 @@ pub trait Registry<AccountId, Balance> {
 pub trait ReputationApi<AccountId, Balance, BlockNumber> {
 	/// Appends `record` to its subject's history and returns the new history root. A failure
 	/// of a miner with `harmed` set slashes part of its bond to `harmed`.
-	fn append(record: WorkRecord<AccountId, Balance, BlockNumber>, harmed: Option<&AccountId>) -> H256;
+	fn append(
+		record: WorkRecord<AccountId, Balance, BlockNumber>,
+		harmed: Option<&AccountId>,
+	) -> H256;
 	/// The subject's current score.
 	fn score(who: &AccountId) -> Permill;
 }
@@ -182,14 +185,8 @@ pub mod pallet {
 
 	/// Registrations by account and role.
 	#[pallet::storage]
-	pub type Registrations<T: Config> = StorageDoubleMap<
-		_,
-		Blake2_128Concat,
-		T::AccountId,
-		Twox64Concat,
-		Role,
-		RegistrationOf<T>,
-	>;
+	pub type Registrations<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, Role, RegistrationOf<T>>;
 
 	/// Aggregate reputation of each subject with at least one record.
 	#[pallet::storage]
@@ -363,7 +360,11 @@ pub mod pallet {
 		/// Adds `amount` to the caller's bond in `role`.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::bond_extra())]
-		pub fn bond_extra(origin: OriginFor<T>, role: Role, amount: BalanceOf<T>) -> DispatchResult {
+		pub fn bond_extra(
+			origin: OriginFor<T>,
+			role: Role,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
 			let mut r = Registrations::<T>::get(&who, role).ok_or(Error::<T>::NotRegistered)?;
@@ -385,8 +386,8 @@ pub mod pallet {
 			let mut r = Registrations::<T>::get(&who, role).ok_or(Error::<T>::NotRegistered)?;
 			ensure!(r.unbonding_until.is_none(), Error::<T>::AlreadyUnbonding);
 			ensure!(r.active == 0, Error::<T>::StillActive);
-			let until = frame_system::Pallet::<T>::block_number()
-				.saturating_add(T::UnbondingDelay::get());
+			let until =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingDelay::get());
 			r.unbonding_until = Some(until);
 			Registrations::<T>::insert(&who, role, r);
 			Self::deposit_event(Event::Unbonding { who, role, until });
@@ -431,7 +432,10 @@ pub mod pallet {
 		}
 
 		/// Applies the decay steps that have passed by `now`.
-		fn decayed(mut rep: Reputation<BlockNumberFor<T>>, now: BlockNumberFor<T>) -> Reputation<BlockNumberFor<T>> {
+		fn decayed(
+			mut rep: Reputation<BlockNumberFor<T>>,
+			now: BlockNumberFor<T>,
+		) -> Reputation<BlockNumberFor<T>> {
 			let period = T::DecayPeriod::get();
 			let elapsed = now.saturating_sub(rep.decayed_at);
 			let steps: u32 = (elapsed / period).saturated_into();
@@ -519,8 +523,11 @@ pub mod pallet {
 
 		fn service_fee(who: &T::AccountId, role: Role) -> Option<Permill> {
 			match Registrations::<T>::get(who, role)? {
-				Registration { profile: Profile::Service { fee, .. }, unbonding_until: None, .. } =>
-					Some(fee),
+				Registration {
+					profile: Profile::Service { fee, .. },
+					unbonding_until: None,
+					..
+				} => Some(fee),
 				_ => None,
 			}
 		}
@@ -628,7 +635,9 @@ pub mod pallet {
 
 		/// `(records, successes, failures)` of `who`.
 		pub fn counts(who: &T::AccountId) -> (u32, u32, u32) {
-			Reputations::<T>::get(who).map(|r| (r.records, r.successes, r.failures)).unwrap_or_default()
+			Reputations::<T>::get(who)
+				.map(|r| (r.records, r.successes, r.failures))
+				.unwrap_or_default()
 		}
 
 		/// Root of `who`'s history.

@@ -52,7 +52,9 @@ fn register_miner_holds_the_bond() {
 		assert_ok!(register_miner(MINER, 200));
 		assert_eq!(held(MINER), 200);
 		assert_eq!(Balances::free_balance(MINER), 9_800);
-		System::assert_last_event(Event::Registered { who: MINER, role: Role::Miner, bond: 200 }.into());
+		System::assert_last_event(
+			Event::Registered { who: MINER, role: Role::Miner, bond: 200 }.into(),
+		);
 		assert_eq!(RepChain::miner(&MINER), Some((res(), 5)));
 		assert_noop!(register_miner(MINER, 200), Error::<Test>::AlreadyRegistered);
 	});
@@ -77,21 +79,48 @@ fn register_miner_rejects_bad_input() {
 #[test]
 fn register_service_checks_fee_role_and_fields() {
 	build_and_execute(|| {
-		assert_noop!(register_exchange(EXCHANGE, Permill::from_percent(21)), Error::<Test>::FeeTooHigh);
 		assert_noop!(
-			RepChain::register_service(signed(EXCHANGE), Role::Miner, Permill::zero(), bv("a"), bv("b"), 60),
+			register_exchange(EXCHANGE, Permill::from_percent(21)),
+			Error::<Test>::FeeTooHigh
+		);
+		assert_noop!(
+			RepChain::register_service(
+				signed(EXCHANGE),
+				Role::Miner,
+				Permill::zero(),
+				bv("a"),
+				bv("b"),
+				60
+			),
 			Error::<Test>::WrongRole
 		);
 		assert_noop!(
-			RepChain::register_service(signed(EXCHANGE), Role::Exchange, Permill::zero(), bv(""), bv("b"), 60),
+			RepChain::register_service(
+				signed(EXCHANGE),
+				Role::Exchange,
+				Permill::zero(),
+				bv(""),
+				bv("b"),
+				60
+			),
 			Error::<Test>::EmptyField
 		);
 		assert_noop!(
-			RepChain::register_service(signed(EXCHANGE), Role::Exchange, Permill::zero(), bv("a"), bv("b"), 49),
+			RepChain::register_service(
+				signed(EXCHANGE),
+				Role::Exchange,
+				Permill::zero(),
+				bv("a"),
+				bv("b"),
+				49
+			),
 			Error::<Test>::BondTooLow
 		);
 		assert_ok!(register_exchange(EXCHANGE, Permill::from_percent(5)));
-		assert_eq!(RepChain::service_fee(&EXCHANGE, Role::Exchange), Some(Permill::from_percent(5)));
+		assert_eq!(
+			RepChain::service_fee(&EXCHANGE, Role::Exchange),
+			Some(Permill::from_percent(5))
+		);
 		assert_eq!(RepChain::service_fee(&EXCHANGE, Role::EscrowOperator), None);
 		// The same account may also be an escrow operator, with its own bond.
 		assert_ok!(RepChain::register_service(
@@ -129,16 +158,34 @@ fn updates_need_a_registration_of_the_right_role() {
 		assert_eq!(RepChain::miner(&MINER), Some((res(), 7)));
 
 		assert_noop!(
-			RepChain::update_service(signed(EXCHANGE), Role::Exchange, Permill::zero(), bv("a"), bv("b")),
+			RepChain::update_service(
+				signed(EXCHANGE),
+				Role::Exchange,
+				Permill::zero(),
+				bv("a"),
+				bv("b")
+			),
 			Error::<Test>::NotRegistered
 		);
 		assert_ok!(register_exchange(EXCHANGE, Permill::from_percent(5)));
 		assert_noop!(
-			RepChain::update_service(signed(EXCHANGE), Role::Miner, Permill::zero(), bv("a"), bv("b")),
+			RepChain::update_service(
+				signed(EXCHANGE),
+				Role::Miner,
+				Permill::zero(),
+				bv("a"),
+				bv("b")
+			),
 			Error::<Test>::WrongRole
 		);
 		assert_noop!(
-			RepChain::update_service(signed(EXCHANGE), Role::Exchange, Permill::from_percent(30), bv("a"), bv("b")),
+			RepChain::update_service(
+				signed(EXCHANGE),
+				Role::Exchange,
+				Permill::from_percent(30),
+				bv("a"),
+				bv("b")
+			),
 			Error::<Test>::FeeTooHigh
 		);
 		assert_ok!(RepChain::update_service(
@@ -148,16 +195,25 @@ fn updates_need_a_registration_of_the_right_role() {
 			bv("a"),
 			bv("b")
 		));
-		assert_eq!(RepChain::service_fee(&EXCHANGE, Role::Exchange), Some(Permill::from_percent(7)));
+		assert_eq!(
+			RepChain::service_fee(&EXCHANGE, Role::Exchange),
+			Some(Permill::from_percent(7))
+		);
 	});
 }
 
 #[test]
 fn bond_extra_adds_to_the_hold() {
 	build_and_execute(|| {
-		assert_noop!(RepChain::bond_extra(signed(MINER), Role::Miner, 10), Error::<Test>::NotRegistered);
+		assert_noop!(
+			RepChain::bond_extra(signed(MINER), Role::Miner, 10),
+			Error::<Test>::NotRegistered
+		);
 		assert_ok!(register_miner(MINER, 200));
-		assert_noop!(RepChain::bond_extra(signed(MINER), Role::Miner, 0), Error::<Test>::ZeroAmount);
+		assert_noop!(
+			RepChain::bond_extra(signed(MINER), Role::Miner, 0),
+			Error::<Test>::ZeroAmount
+		);
 		assert_noop!(
 			RepChain::bond_extra(signed(MINER), Role::Miner, 1_000_000),
 			Error::<Test>::InsufficientBalance
@@ -172,15 +228,23 @@ fn bond_extra_adds_to_the_hold() {
 #[test]
 fn unregister_waits_for_running_work_and_the_unbonding_delay() {
 	build_and_execute(|| {
-		assert_noop!(RepChain::unregister(signed(MINER), Role::Miner), Error::<Test>::NotRegistered);
+		assert_noop!(
+			RepChain::unregister(signed(MINER), Role::Miner),
+			Error::<Test>::NotRegistered
+		);
 		assert_ok!(register_miner(MINER, 200));
 		assert_ok!(RepChain::begin_work(&MINER, Role::Miner));
 		assert_noop!(RepChain::unregister(signed(MINER), Role::Miner), Error::<Test>::StillActive);
 		RepChain::end_work(&MINER, Role::Miner);
 		assert_noop!(RepChain::withdraw(signed(MINER), Role::Miner), Error::<Test>::NotUnbonding);
 		assert_ok!(RepChain::unregister(signed(MINER), Role::Miner));
-		System::assert_last_event(Event::Unbonding { who: MINER, role: Role::Miner, until: 11 }.into());
-		assert_noop!(RepChain::unregister(signed(MINER), Role::Miner), Error::<Test>::AlreadyUnbonding);
+		System::assert_last_event(
+			Event::Unbonding { who: MINER, role: Role::Miner, until: 11 }.into(),
+		);
+		assert_noop!(
+			RepChain::unregister(signed(MINER), Role::Miner),
+			Error::<Test>::AlreadyUnbonding
+		);
 		// A leaving miner gets no new work.
 		assert_eq!(RepChain::miner(&MINER), None);
 		assert_noop!(RepChain::begin_work(&MINER, Role::Miner), Error::<Test>::Leaving);
@@ -267,7 +331,9 @@ fn a_miner_failure_slashes_part_of_its_bond_to_the_buyer() {
 		RepChain::append(record(MINER, Outcome::Failure, 0, None), Some(&BUYER));
 		assert_eq!(held(MINER), 900);
 		assert_eq!(Balances::free_balance(BUYER), 10_100);
-		System::assert_has_event(Event::Slashed { who: MINER, beneficiary: BUYER, amount: 100 }.into());
+		System::assert_has_event(
+			Event::Slashed { who: MINER, beneficiary: BUYER, amount: 100 }.into(),
+		);
 		// A success slashes nothing; nor does a failure of an unregistered subject.
 		RepChain::append(record(MINER, Outcome::Success, 0, None), Some(&BUYER));
 		RepChain::append(record(EXCHANGE, Outcome::Failure, 0, None), Some(&BUYER));

@@ -1,14 +1,24 @@
 //! Types stored and exchanged by RepChain.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::{pallet_prelude::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
+use frame_support::{
+	pallet_prelude::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
 use scale_info::TypeInfo;
 use sp_runtime::Permill;
 
 /// What a participant is registered as. One account may hold several roles, each with its
 /// own bond.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 pub enum Role {
@@ -22,7 +32,16 @@ pub enum Role {
 
 /// Compute resources: what a miner declares it has, and what an indenture asks for.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, Default, TypeInfo,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 pub struct Resources {
@@ -39,10 +58,10 @@ pub struct Resources {
 impl Resources {
 	/// Whether these resources cover `need` in every dimension.
 	pub fn covers(&self, need: &Resources) -> bool {
-		self.cpu_millicores >= need.cpu_millicores &&
-			self.memory_mib >= need.memory_mib &&
-			self.storage_gib >= need.storage_gib &&
-			self.gpus >= need.gpus
+		self.cpu_millicores >= need.cpu_millicores
+			&& self.memory_mib >= need.memory_mib
+			&& self.storage_gib >= need.storage_gib
+			&& self.gpus >= need.gpus
 	}
 
 	/// Whether every dimension is zero.
@@ -53,11 +72,22 @@ impl Resources {
 
 /// What a registration says about its holder.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
-	TypeInfo, MaxEncodedLen,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxName, MaxEndpoint))]
-pub enum Profile<Balance: Clone + PartialEq + Eq + core::fmt::Debug, MaxName: Get<u32>, MaxEndpoint: Get<u32>> {
+pub enum Profile<
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxName: Get<u32>,
+	MaxEndpoint: Get<u32>,
+> {
 	/// A miner's offer.
 	Miner {
 		/// Declared resources.
@@ -101,7 +131,15 @@ pub struct Registration<
 
 /// How a piece of work went for a subject.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, Clone, Copy, PartialEq, Eq, Debug, TypeInfo,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 pub enum Outcome {
@@ -143,7 +181,15 @@ pub struct WorkRecord<AccountId, Balance, BlockNumber> {
 /// `positive` and `negative` are the Beta distribution's evidence, in millionths, decayed by
 /// `DecayFactor` every `DecayPeriod` blocks so old behaviour counts less than recent behaviour.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, Default, TypeInfo,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+	TypeInfo,
 	MaxEncodedLen,
 )]
 pub struct Reputation<BlockNumber> {
