@@ -1,5 +1,7 @@
 //! `cutopia-node`: the CuTopia chain node.
 #![warn(missing_docs)]
+// `sc_cli::Error` and `sc_service::Error` are large by design; every Substrate node returns them.
+#![allow(clippy::result_large_err)]
 
 mod benchmarking;
 mod chain_spec;

@@ -13,12 +13,12 @@ fn funded<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
 	bond
 }
 
-fn endpoint<T: Config>() -> BoundedVec<u8, T::MaxEndpointLen> {
-	BoundedVec::truncate_from(alloc::vec![b'e'; T::MaxEndpointLen::get() as usize])
+fn endpoint<T: Config>() -> Endpoint {
+	BoundedVec::truncate_from(alloc::vec![b'e'; 256])
 }
 
-fn name<T: Config>() -> BoundedVec<u8, T::MaxNameLen> {
-	BoundedVec::truncate_from(alloc::vec![b'n'; T::MaxNameLen::get() as usize])
+fn name<T: Config>() -> Name {
+	BoundedVec::truncate_from(alloc::vec![b'n'; 64])
 }
 
 fn resources() -> Resources {

@@ -54,7 +54,7 @@ use codec::Encode;
 use frame_support::{
 	pallet_prelude::*,
 	traits::{
-		fungible::{Inspect, InspectHold, Mutate, MutateHold},
+		fungible::{Inspect, Mutate, MutateHold},
 		tokens::{Fortitude, Precision, Restriction},
 	},
 };
@@ -69,12 +69,7 @@ use sp_runtime::{
 pub type BalanceOf<T> =
 	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
 /// A registration as stored.
-pub type RegistrationOf<T> = Registration<
-	BalanceOf<T>,
-	BlockNumberFor<T>,
-	<T as Config>::MaxNameLen,
-	<T as Config>::MaxEndpointLen,
->;
+pub type RegistrationOf<T> = Registration<BalanceOf<T>, BlockNumberFor<T>>;
 /// A record as stored.
 pub type RecordOf<T> =
 	WorkRecord<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
@@ -157,12 +152,6 @@ pub mod pallet {
 		/// Blocks between unregistering and withdrawing the bond.
 		#[pallet::constant]
 		type UnbondingDelay: Get<BlockNumberFor<Self>>;
-		/// Longest display name.
-		#[pallet::constant]
-		type MaxNameLen: Get<u32>;
-		/// Longest endpoint.
-		#[pallet::constant]
-		type MaxEndpointLen: Get<u32>;
 		/// Records kept in storage per subject (the rest are in events).
 		#[pallet::constant]
 		type MaxRecentRecords: Get<u32>;
@@ -260,7 +249,6 @@ pub mod pallet {
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn integrity_test() {
 			assert!(T::MaxRecentRecords::get() > 0, "keep at least one record");
-			assert!(T::MaxNameLen::get() > 0 && T::MaxEndpointLen::get() > 0);
 			assert!(!T::DecayPeriod::get().is_zero(), "DecayPeriod must be positive");
 			assert!(!T::ValueUnit::get().is_zero(), "ValueUnit must be positive");
 			assert!(T::FailureWeight::get() >= 1, "a failure weighs at least a success");
@@ -282,7 +270,7 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			resources: Resources,
 			price_floor: BalanceOf<T>,
-			endpoint: BoundedVec<u8, T::MaxEndpointLen>,
+			endpoint: Endpoint,
 			bond: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
@@ -300,8 +288,8 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			role: Role,
 			fee: Permill,
-			name: BoundedVec<u8, T::MaxNameLen>,
-			endpoint: BoundedVec<u8, T::MaxEndpointLen>,
+			name: Name,
+			endpoint: Endpoint,
 			bond: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
@@ -320,7 +308,7 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			resources: Resources,
 			price_floor: BalanceOf<T>,
-			endpoint: BoundedVec<u8, T::MaxEndpointLen>,
+			endpoint: Endpoint,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(!resources.is_zero(), Error::<T>::NoResources);
@@ -341,8 +329,8 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			role: Role,
 			fee: Permill,
-			name: BoundedVec<u8, T::MaxNameLen>,
-			endpoint: BoundedVec<u8, T::MaxEndpointLen>,
+			name: Name,
+			endpoint: Endpoint,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(role != Role::Miner, Error::<T>::WrongRole);
@@ -414,7 +402,7 @@ pub mod pallet {
 		fn register(
 			who: T::AccountId,
 			role: Role,
-			profile: Profile<BalanceOf<T>, T::MaxNameLen, T::MaxEndpointLen>,
+			profile: Profile<BalanceOf<T>>,
 			bond: BalanceOf<T>,
 			min_bond: BalanceOf<T>,
 		) -> DispatchResult {
@@ -479,6 +467,7 @@ pub mod pallet {
 		#[cfg(any(test, feature = "try-runtime"))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::btree_map::BTreeMap;
+			use frame_support::traits::fungible::InspectHold;
 			let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 			for (who, _, r) in Registrations::<T>::iter() {
 				let e = bonds.entry(who).or_default();

@@ -47,8 +47,6 @@ impl pallet_repchain::Config for Test {
 	type MinServiceBond = ConstU128<50>;
 	type MaxFee = MaxFee;
 	type UnbondingDelay = ConstU64<10>;
-	type MaxNameLen = ConstU32<16>;
-	type MaxEndpointLen = ConstU32<32>;
 	type MaxRecentRecords = ConstU32<3>;
 	type DecayPeriod = ConstU64<100>;
 	type DecayFactor = DecayFactor;

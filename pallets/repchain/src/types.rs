@@ -1,9 +1,7 @@
 //! Types stored and exchanged by RepChain.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::{
-	pallet_prelude::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
-};
+use frame_support::{pallet_prelude::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
 use sp_runtime::Permill;
 
@@ -70,24 +68,16 @@ impl Resources {
 	}
 }
 
+/// A display name, at most 64 bytes.
+pub type Name = BoundedVec<u8, ConstU32<64>>;
+/// Where a participant is reached (host:port or URL), at most 256 bytes.
+pub type Endpoint = BoundedVec<u8, ConstU32<256>>;
+
 /// What a registration says about its holder.
 #[derive(
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	CloneNoBound,
-	PartialEqNoBound,
-	EqNoBound,
-	DebugNoBound,
-	TypeInfo,
-	MaxEncodedLen,
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
 )]
-#[scale_info(skip_type_params(MaxName, MaxEndpoint))]
-pub enum Profile<
-	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
-	MaxName: Get<u32>,
-	MaxEndpoint: Get<u32>,
-> {
+pub enum Profile<Balance> {
 	/// A miner's offer.
 	Miner {
 		/// Declared resources.
@@ -95,32 +85,24 @@ pub enum Profile<
 		/// Lowest price per compute unit it accepts, in base units of CU.
 		price_floor: Balance,
 		/// Where buyers reach its leases (host:port or URL).
-		endpoint: BoundedVec<u8, MaxEndpoint>,
+		endpoint: Endpoint,
 	},
 	/// An exchange's or escrow operator's terms.
 	Service {
 		/// Fee on the indentures it serves, as a part of the incentive.
 		fee: Permill,
 		/// Display name.
-		name: BoundedVec<u8, MaxName>,
+		name: Name,
 		/// Where agents reach it.
-		endpoint: BoundedVec<u8, MaxEndpoint>,
+		endpoint: Endpoint,
 	},
 }
 
 /// A participant's registration in one role.
-#[derive(
-	Encode, Decode, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound, TypeInfo, MaxEncodedLen,
-)]
-#[scale_info(skip_type_params(MaxName, MaxEndpoint))]
-pub struct Registration<
-	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
-	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
-	MaxName: Get<u32>,
-	MaxEndpoint: Get<u32>,
-> {
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Registration<Balance, BlockNumber> {
 	/// Its terms.
-	pub profile: Profile<Balance, MaxName, MaxEndpoint>,
+	pub profile: Profile<Balance>,
 	/// Held as a bond.
 	pub bond: Balance,
 	/// Pieces of work it is engaged in right now.
