@@ -17,5 +17,11 @@ start=$(date +%s)
 # end-to-end tests run the cutopia-node binary this produces.
 cargo build --workspace
 # Two test threads: each end-to-end test runs nodes, and the machine has two cores.
-cargo test --workspace "$@" -- --test-threads=2
+# --nocapture shows the E2E-METRIC lines (block, finality and transfer times) of this run.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --lib --bins --tests "$@" -- --test-threads=2 --nocapture 2>&1 | tee "$log"
+passed=$(awk '/^test result:/ {p += $4} END {print p + 0}' "$log")
+failed=$(awk '/^test result:/ {f += $6} END {print f + 0}' "$log")
 echo "test.sh: all tests passed in $(($(date +%s) - start)) s"
+echo "total: ${passed} passed, ${failed} failed"

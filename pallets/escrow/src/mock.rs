@@ -1,0 +1,90 @@
+//! Test runtime for Escrow: System, Balances and Escrow.
+
+use crate::{self as pallet_escrow, EscrowId, EscrowOutcome};
+use core::cell::RefCell;
+use frame_support::traits::fungible::Inspect as _;
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU128, ConstU32, ConstU64, VariantCountOf},
+};
+use sp_runtime::{BuildStorage, Perbill};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+pub type Balance = u128;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Escrow: pallet_escrow,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = Balance;
+	type AccountStore = System;
+	type ExistentialDeposit = ConstU128<1>;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MaxFreezes = VariantCountOf<RuntimeFreezeReason>;
+}
+
+thread_local! {
+	pub static RESOLVED: RefCell<Vec<(EscrowId, u64, bool)>> = const { RefCell::new(Vec::new()) };
+}
+
+pub struct Recorder;
+impl EscrowOutcome<u64> for Recorder {
+	fn dispute_resolved(id: EscrowId, operator: &u64, in_time: bool) {
+		RESOLVED.with(|r| r.borrow_mut().push((id, *operator, in_time)));
+	}
+	fn settled(_: EscrowId) {}
+}
+
+parameter_types! {
+	pub const DefaultMinerShare: Perbill = Perbill::from_percent(50);
+}
+
+impl pallet_escrow::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Outcome = Recorder;
+	type WeightInfo = ();
+	type MaxPayees = ConstU32<3>;
+	type ResolutionWindow = ConstU64<5>;
+	type DefaultMinerShare = DefaultMinerShare;
+}
+
+/// Accounts 1..=9 start with 10,000 each.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	RESOLVED.with(|r| r.borrow_mut().clear());
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: (1..=9).map(|a| (a, 10_000)).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}
+
+/// Runs `test` on fresh state, then checks the invariants and that no balance was created
+/// or destroyed.
+pub fn build_and_execute(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		let issuance = pallet_balances::TotalIssuance::<Test>::get();
+		test();
+		Escrow::do_try_state().expect("invariants hold after the test");
+		assert_eq!(pallet_balances::TotalIssuance::<Test>::get(), issuance, "issuance changed");
+		let total: Balance = (1..=9).map(|a| Balances::total_balance(&a)).sum();
+		assert_eq!(total, issuance, "balance was created or lost");
+	});
+}
