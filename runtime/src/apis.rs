@@ -17,7 +17,7 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
+	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, RepChain, Runtime,
 	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
 };
 
@@ -263,6 +263,21 @@ impl_runtime_apis! {
 		) -> Weight {
 			Executive::try_execute_block(block, state_root_check, signature_check, select)
 				.expect("try_execute_block failed")
+		}
+	}
+
+	impl pallet_repchain::RepChainApi<Block, AccountId> for Runtime {
+		fn score(who: AccountId) -> sp_runtime::Permill {
+			use pallet_repchain::ReputationApi;
+			RepChain::score(&who)
+		}
+
+		fn counts(who: AccountId) -> (u32, u32, u32) {
+			RepChain::counts(&who)
+		}
+
+		fn history_root(who: AccountId) -> sp_core::H256 {
+			RepChain::history_root(&who)
 		}
 	}
 

@@ -8,4 +8,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_timestamp, Timestamp]
 	[pallet_sudo, Sudo]
 	[pallet_utility, Utility]
+	[pallet_repchain, RepChain]
+	[pallet_escrow, Escrow]
+	[pallet_challenge, Challenge]
 );

@@ -26,6 +26,7 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod weights;
 
 extern crate alloc;
 
@@ -226,4 +227,14 @@ mod runtime {
 
 	#[runtime::pallet_index(21)]
 	pub type Utility = pallet_utility;
+
+	// 40: Indenture (arrives with its issue).
+	#[runtime::pallet_index(41)]
+	pub type RepChain = pallet_repchain;
+
+	#[runtime::pallet_index(42)]
+	pub type Escrow = pallet_escrow;
+
+	#[runtime::pallet_index(43)]
+	pub type Challenge = pallet_challenge;
 }

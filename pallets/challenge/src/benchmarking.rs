@@ -30,7 +30,7 @@ fn number(bytes: Vec<u8>) -> Number {
 fn square_of_ones(bits: u32) -> (Number, Number) {
 	let half = bits / 2;
 	let mut p = alloc::vec![0xffu8; (half / 8) as usize];
-	if half % 8 != 0 {
+	if !half.is_multiple_of(8) {
 		p.insert(0, (1u8 << (half % 8)) - 1);
 	}
 	let c = math::product_be(&p, &p);
@@ -184,8 +184,7 @@ mod benchmarks {
 		let (_, p_hex, q_hex) = PRIME_PAIRS
 			.iter()
 			.copied()
-			.filter(|(b, _, _)| *b <= bits)
-			.last()
+			.rfind(|(b, _, _)| *b <= bits)
 			.ok_or(BenchmarkError::Stop("no prime pair for MaxFactorBits"))?;
 		let (p, q) = (hex(p_hex), hex(q_hex));
 		let c = number(math::product_be(&p, &q));

@@ -4,21 +4,26 @@ use super::*;
 use crate::Pallet as Escrow;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
-use frame_support::traits::fungible::Mutate;
+use frame_support::traits::fungible::{Inspect, Mutate};
 use frame_system::RawOrigin;
 
 const ID: EscrowId = 1;
 
+/// The existential deposit: amounts are multiples of it so any runtime's ED is respected.
+fn unit<T: Config>() -> BalanceOf<T> {
+	T::Currency::minimum_balance().max(1u32.into())
+}
+
 fn funded<T: Config>(name: &'static str, i: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, i, 0);
-	T::Currency::set_balance(&who, 1_000_000_000u32.into());
+	T::Currency::set_balance(&who, unit::<T>() * 1_000_000_000u32.into());
 	who
 }
 
 /// An escrow with `p` payees awaiting acceptance until block 10; returns the buyer.
 fn awaiting<T: Config>(p: u32) -> T::AccountId {
 	let buyer: T::AccountId = whitelisted_caller();
-	T::Currency::set_balance(&buyer, 1_000_000_000u32.into());
+	T::Currency::set_balance(&buyer, unit::<T>() * 1_000_000_000u32.into());
 	let exchange = funded::<T>("exchange", 0);
 	let operator = funded::<T>("operator", 0);
 	Escrow::<T>::open(

@@ -13,11 +13,11 @@ fn funded<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
 	bond
 }
 
-fn endpoint<T: Config>() -> Endpoint {
+fn endpoint() -> Endpoint {
 	BoundedVec::truncate_from(alloc::vec![b'e'; 256])
 }
 
-fn name<T: Config>() -> Name {
+fn name() -> Name {
 	BoundedVec::truncate_from(alloc::vec![b'n'; 64])
 }
 
@@ -31,7 +31,7 @@ fn miner<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
 		RawOrigin::Signed(who.clone()).into(),
 		resources(),
 		1u32.into(),
-		endpoint::<T>(),
+		endpoint(),
 		bond,
 	)
 	.expect("register");
@@ -47,7 +47,7 @@ mod benchmarks {
 		let who: T::AccountId = whitelisted_caller();
 		let bond = funded::<T>(&who);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), resources(), 1u32.into(), endpoint::<T>(), bond);
+		_(RawOrigin::Signed(who.clone()), resources(), 1u32.into(), endpoint(), bond);
 		assert!(Registrations::<T>::contains_key(&who, Role::Miner));
 	}
 
@@ -60,8 +60,8 @@ mod benchmarks {
 			RawOrigin::Signed(who.clone()),
 			Role::Exchange,
 			T::MaxFee::get(),
-			name::<T>(),
-			endpoint::<T>(),
+			name(),
+			endpoint(),
 			bond,
 		);
 		assert!(Registrations::<T>::contains_key(&who, Role::Exchange));
@@ -72,7 +72,7 @@ mod benchmarks {
 		let who: T::AccountId = whitelisted_caller();
 		miner::<T>(&who);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), resources(), 2u32.into(), endpoint::<T>());
+		_(RawOrigin::Signed(who.clone()), resources(), 2u32.into(), endpoint());
 		assert_eq!(RepChain::<T>::miner(&who).map(|m| m.1), Some(2u32.into()));
 	}
 
@@ -84,8 +84,8 @@ mod benchmarks {
 			RawOrigin::Signed(who.clone()).into(),
 			Role::EscrowOperator,
 			Permill::zero(),
-			name::<T>(),
-			endpoint::<T>(),
+			name(),
+			endpoint(),
 			bond,
 		)
 		.expect("register");
@@ -94,8 +94,8 @@ mod benchmarks {
 			RawOrigin::Signed(who.clone()),
 			Role::EscrowOperator,
 			T::MaxFee::get(),
-			name::<T>(),
-			endpoint::<T>(),
+			name(),
+			endpoint(),
 		);
 		assert_eq!(RepChain::<T>::service_fee(&who, Role::EscrowOperator), Some(T::MaxFee::get()));
 	}

@@ -19,14 +19,15 @@ use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{
 	traits::{AccountIdConversion, One},
-	Perbill,
+	Perbill, Permill,
 };
 use sp_version::RuntimeVersion;
 
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, OriginCaller, PalletInfo,
 	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
-	RuntimeTask, System, BLOCK_HASH_COUNT, EXISTENTIAL_DEPOSIT, SLOT_DURATION, VERSION,
+	RuntimeTask, System, BLOCK_HASH_COUNT, CU, DAYS, EXISTENTIAL_DEPOSIT, MINUTES, SLOT_DURATION,
+	VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -163,4 +164,64 @@ impl pallet_utility::Config for Runtime {
 	type RuntimeCall = RuntimeCall;
 	type PalletsOrigin = OriginCaller;
 	type WeightInfo = pallet_utility::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Fees of exchanges and escrow operators are capped: the buyer always keeps most of
+	/// what it pays for compute.
+	pub const MaxServiceFee: Permill = Permill::from_percent(20);
+	/// Evidence keeps 99 % of its weight per day: a month-old record counts about 74 %.
+	pub const ReputationDecay: Perbill = Perbill::from_percent(99);
+	/// A failed lease costs the miner a tenth of its bond, paid to the harmed buyer.
+	pub const MinerSlash: Perbill = Perbill::from_percent(10);
+	/// When an escrow operator does not resolve a dispute, miners get half the outstanding
+	/// payouts: neither side can win by stalling the operator.
+	pub const DefaultMinerShare: Perbill = Perbill::from_percent(50);
+}
+
+impl pallet_repchain::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type WeightInfo = crate::weights::pallet_repchain::WeightInfo<Runtime>;
+	type MinMinerBond = ConstU128<{ 100 * CU }>;
+	type MinServiceBond = ConstU128<{ 100 * CU }>;
+	type MaxFee = MaxServiceFee;
+	type UnbondingDelay = ConstU32<DAYS>;
+	type MaxRecentRecords = ConstU32<32>;
+	type DecayPeriod = ConstU32<DAYS>;
+	type DecayFactor = ReputationDecay;
+	type ValueUnit = ConstU128<{ 10 * CU }>;
+	type FailureWeight = ConstU32<2>;
+	type MinerSlash = MinerSlash;
+}
+
+impl pallet_escrow::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Outcome = ();
+	type WeightInfo = crate::weights::pallet_escrow::WeightInfo<Runtime>;
+	type MaxPayees = ConstU32<16>;
+	type ResolutionWindow = ConstU32<DAYS>;
+	type DefaultMinerShare = DefaultMinerShare;
+}
+
+impl pallet_challenge::Config for Runtime {
+	type WeightInfo = crate::weights::pallet_challenge::WeightInfo<Runtime>;
+	type Outcome = ();
+	type Eligibility = ();
+	// 48 to 160 bits: from a second to minutes of factoring on one core (see the solver
+	// benchmarks), so the race measures capability without wasting the miner's time.
+	type MinFactorBits = ConstU32<48>;
+	type MaxFactorBits = ConstU32<160>;
+	type FactorBitsPerDoubling = ConstU32<4>;
+	type MinHashDifficulty = ConstU32<12>;
+	type MaxHashDifficulty = ConstU32<32>;
+	type HeartbeatDifficulty = ConstU32<8>;
+	type MaxCommits = ConstU32<16>;
+	/// 30 s to reveal after committing.
+	type RevealWindow = ConstU32<10>;
+	/// 5 min for the exchange to reveal its factor.
+	type AuditWindow = ConstU32<{ 5 * MINUTES }>;
+	type MaxRounds = ConstU32<100_000>;
+	type AuditPrimalityRounds = ConstU32<8>;
 }
