@@ -26,6 +26,8 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+#[cfg(test)]
+mod tests;
 pub mod weights;
 
 extern crate alloc;

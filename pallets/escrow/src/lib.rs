@@ -148,6 +148,10 @@ pub trait EscrowOutcome<AccountId> {
 	fn dispute_resolved(id: EscrowId, operator: &AccountId, in_time: bool);
 	/// Escrow `id` was settled (after acceptance or a dispute).
 	fn settled(id: EscrowId);
+	/// The most weight one call of the functions above uses (added to the calls' weights).
+	fn max_weight() -> Weight {
+		Weight::zero()
+	}
 }
 
 impl<AccountId> EscrowOutcome<AccountId> for () {
@@ -318,7 +322,8 @@ pub mod pallet {
 
 		/// Settles an undisputed result: the buyer at any time in the window, anyone after it.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::accept(T::MaxPayees::get()))]
+		#[pallet::weight(T::WeightInfo::accept(T::MaxPayees::get())
+			.saturating_add(T::Outcome::max_weight()))]
 		pub fn accept(origin: OriginFor<T>, id: EscrowId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
@@ -338,7 +343,8 @@ pub mod pallet {
 		/// The escrow operator resolves a dispute: miners get `miner_share` of each outstanding
 		/// payout, the rest goes back to the buyer; both fees are paid.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::resolve(T::MaxPayees::get()))]
+		#[pallet::weight(T::WeightInfo::resolve(T::MaxPayees::get())
+			.saturating_add(T::Outcome::max_weight().saturating_mul(2)))]
 		pub fn resolve(origin: OriginFor<T>, id: EscrowId, miner_share: Perbill) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
@@ -362,7 +368,8 @@ pub mod pallet {
 		/// Anyone applies `DefaultMinerShare` to a dispute the operator left unresolved past
 		/// its deadline; the operator's fee goes back to the buyer.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::resolve_default(T::MaxPayees::get()))]
+		#[pallet::weight(T::WeightInfo::resolve_default(T::MaxPayees::get())
+			.saturating_add(T::Outcome::max_weight().saturating_mul(2)))]
 		pub fn resolve_default(origin: OriginFor<T>, id: EscrowId) -> DispatchResult {
 			ensure_signed(origin)?;
 			let e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;

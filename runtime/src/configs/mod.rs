@@ -195,10 +195,39 @@ impl pallet_repchain::Config for Runtime {
 	type MinerSlash = MinerSlash;
 }
 
+/// Puts escrow operators' dispute handling on RepChain: resolving in time is a success,
+/// leaving a dispute to the default outcome a failure.
+pub struct RecordDisputeResolutions;
+impl pallet_escrow::EscrowOutcome<AccountId> for RecordDisputeResolutions {
+	fn dispute_resolved(id: pallet_escrow::EscrowId, operator: &AccountId, in_time: bool) {
+		use pallet_repchain::{Outcome, ReputationApi, Role, WorkRecord};
+		let record = WorkRecord {
+			subject: operator.clone(),
+			role: Role::EscrowOperator,
+			indenture: id,
+			outcome: if in_time { Outcome::Success } else { Outcome::Failure },
+			value: 0,
+			heartbeats_proven: 0,
+			heartbeats_missed: 0,
+			duration: 0,
+			rating: None,
+			at: System::block_number(),
+		};
+		crate::RepChain::append(record, None);
+	}
+
+	fn settled(_id: pallet_escrow::EscrowId) {}
+
+	fn max_weight() -> Weight {
+		use pallet_repchain::WeightInfo;
+		crate::weights::pallet_repchain::WeightInfo::<Runtime>::append_record()
+	}
+}
+
 impl pallet_escrow::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	type Outcome = ();
+	type Outcome = RecordDisputeResolutions;
 	type WeightInfo = crate::weights::pallet_escrow::WeightInfo<Runtime>;
 	type MaxPayees = ConstU32<16>;
 	type ResolutionWindow = ConstU32<DAYS>;
