@@ -44,4 +44,10 @@ else
 	where=(--base-path "$base")
 	echo "dev.sh: chain state kept in $base (scripts/dev.sh --purge to start over)" >&2
 fi
-exec "$bin" --dev "${where[@]}" --rpc-port 9944 "${extra[@]}"
+# Copy-on-write instantiation (the default) seals a memfd, which some kernels (seen on the
+# project's Firecracker VMs) refuse now and then with EBUSY, stopping the node at start.
+strategy=(--wasmtime-instantiation-strategy pooling)
+for a in "${extra[@]}"; do
+	case "$a" in --wasmtime-instantiation-strategy*) strategy=() ;; esac
+done
+exec "$bin" --dev "${where[@]}" --rpc-port 9944 "${strategy[@]}" "${extra[@]}"

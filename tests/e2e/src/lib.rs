@@ -110,6 +110,10 @@ impl Node {
 				&free_port().to_string(),
 				"--no-telemetry",
 				"--no-mdns",
+				// Copy-on-write instantiation seals a memfd; on this VM's kernel that sealing
+				// fails now and then with EBUSY and the node cannot start (docs/OPERATIONS.md).
+				"--wasmtime-instantiation-strategy",
+				"pooling",
 			])
 			.stdout(Stdio::null())
 			.stderr(out)
