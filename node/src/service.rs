@@ -263,108 +263,110 @@ pub fn new_full<
 		tracing_execute_block: None,
 	})?;
 
-	if sealing != Sealing::Aura {
-		let proposer_factory = sc_basic_authorship::ProposerFactory::new(
+	// Manual seal authors on any node; Aura only on validators.
+	let authoring = sealing != Sealing::Aura || role.is_authority();
+	let proposer_factory = authoring.then(|| {
+		sc_basic_authorship::ProposerFactory::new(
 			task_manager.spawn_handle(),
 			client.clone(),
 			transaction_pool.clone(),
 			prometheus_registry.as_ref(),
 			telemetry.as_ref().map(|x| x.handle()),
-		);
-		let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
-		let consensus_data_provider: Option<
+		)
+	});
+	let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
+
+	match proposer_factory {
+		Some(proposer_factory) if sealing != Sealing::Aura => {
+			let consensus_data_provider: Option<
 			Box<dyn sc_consensus_manual_seal::ConsensusDataProvider<Block>>,
 		> = Some(Box::new(
 			sc_consensus_manual_seal::consensus::aura::AuraConsensusDataProvider::new_with_slot_duration(
 				slot_duration,
 			),
 		));
-		let cidp_client = client.clone();
-		let create_inherent_data_providers = move |parent: <Block as BlockT>::Hash, ()| {
-			let client = cidp_client.clone();
-			async move {
-				let timestamp = manual_seal_timestamp(&client, parent, slot_duration);
-				Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
-					sp_timestamp::InherentDataProvider::new(timestamp),
+			let cidp_client = client.clone();
+			let create_inherent_data_providers = move |parent: <Block as BlockT>::Hash, ()| {
+				let client = cidp_client.clone();
+				async move {
+					let timestamp = manual_seal_timestamp(&client, parent, slot_duration);
+					Ok::<_, Box<dyn std::error::Error + Send + Sync>>(
+						sp_timestamp::InherentDataProvider::new(timestamp),
+					)
+				}
+			};
+			let seal_task = match sealing {
+				Sealing::Instant => sc_consensus_manual_seal::run_instant_seal_and_finalize(
+					sc_consensus_manual_seal::InstantSealParams {
+						block_import: client.clone(),
+						env: proposer_factory,
+						client: client.clone(),
+						pool: transaction_pool.clone(),
+						select_chain,
+						consensus_data_provider,
+						create_inherent_data_providers,
+					},
 				)
-			}
-		};
-		let seal_task = match sealing {
-			Sealing::Instant => sc_consensus_manual_seal::run_instant_seal_and_finalize(
-				sc_consensus_manual_seal::InstantSealParams {
-					block_import: client.clone(),
-					env: proposer_factory,
-					client: client.clone(),
-					pool: transaction_pool.clone(),
+				.boxed(),
+				_ => sc_consensus_manual_seal::run_manual_seal(
+					sc_consensus_manual_seal::ManualSealParams {
+						block_import: client.clone(),
+						env: proposer_factory,
+						client: client.clone(),
+						pool: transaction_pool.clone(),
+						commands_stream: seal_stream,
+						select_chain,
+						consensus_data_provider,
+						create_inherent_data_providers,
+					},
+				)
+				.boxed(),
+			};
+			task_manager.spawn_essential_handle().spawn_blocking(
+				"manual-seal",
+				Some("block-authoring"),
+				seal_task,
+			);
+		},
+		Some(proposer_factory) => {
+			let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
+				StartAuraParams {
+					slot_duration,
+					client,
 					select_chain,
-					consensus_data_provider,
-					create_inherent_data_providers,
-				},
-			)
-			.boxed(),
-			_ => sc_consensus_manual_seal::run_manual_seal(
-				sc_consensus_manual_seal::ManualSealParams {
-					block_import: client.clone(),
-					env: proposer_factory,
-					client: client.clone(),
-					pool: transaction_pool.clone(),
-					commands_stream: seal_stream,
-					select_chain,
-					consensus_data_provider,
-					create_inherent_data_providers,
-				},
-			)
-			.boxed(),
-		};
-		task_manager.spawn_essential_handle().spawn_blocking(
-			"manual-seal",
-			Some("block-authoring"),
-			seal_task,
-		);
-	} else if role.is_authority() {
-		let proposer_factory = sc_basic_authorship::ProposerFactory::new(
-			task_manager.spawn_handle(),
-			client.clone(),
-			transaction_pool.clone(),
-			prometheus_registry.as_ref(),
-			telemetry.as_ref().map(|x| x.handle()),
-		);
+					block_import,
+					proposer_factory,
+					create_inherent_data_providers: move |_, ()| async move {
+						let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
 
-		let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
-
-		let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
-			StartAuraParams {
-				slot_duration,
-				client,
-				select_chain,
-				block_import,
-				proposer_factory,
-				create_inherent_data_providers: move |_, ()| async move {
-					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
-
-					let slot =
+						let slot =
 						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
 							*timestamp,
 							slot_duration,
 						);
 
-					Ok((slot, timestamp))
+						Ok((slot, timestamp))
+					},
+					force_authoring,
+					backoff_authoring_blocks,
+					keystore: keystore_container.keystore(),
+					sync_oracle: sync_service.clone(),
+					justification_sync_link: sync_service.clone(),
+					block_proposal_slot_portion: SlotProportion::new(2f32 / 3f32),
+					max_block_proposal_slot_portion: None,
+					telemetry: telemetry.as_ref().map(|x| x.handle()),
+					compatibility_mode: Default::default(),
 				},
-				force_authoring,
-				backoff_authoring_blocks,
-				keystore: keystore_container.keystore(),
-				sync_oracle: sync_service.clone(),
-				justification_sync_link: sync_service.clone(),
-				block_proposal_slot_portion: SlotProportion::new(2f32 / 3f32),
-				max_block_proposal_slot_portion: None,
-				telemetry: telemetry.as_ref().map(|x| x.handle()),
-				compatibility_mode: Default::default(),
-			},
-		)?;
+			)?;
 
-		// the AURA authoring task is considered essential, i.e. if it
-		// fails we take down the service with it.
-		task_manager.spawn_essential_handle().spawn_blocking("aura", Some("block-authoring"), aura);
+			// Authoring is essential: a validator whose Aura task died must not linger.
+			task_manager.spawn_essential_handle().spawn_blocking(
+				"aura",
+				Some("block-authoring"),
+				aura,
+			);
+		},
+		None => {},
 	}
 
 	if enable_grandpa {

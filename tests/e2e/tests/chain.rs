@@ -50,6 +50,32 @@ async fn free_balance(api: &OnlineClient<PolkadotConfig>, who: [u8; 32]) -> u128
 		.free
 }
 
+/// A dynamic `Balances::transfer_keep_alive` of `amount` to `dest`.
+fn transfer(dest: &subxt_signer::sr25519::Keypair, amount: u128) -> impl subxt::tx::Payload {
+	dynamic::transaction(
+		"Balances",
+		"transfer_keep_alive",
+		(dest.public_key().to_address::<()>(), amount),
+	)
+}
+
+/// Signs `tx` with `signer`, submits it and waits until it is finalized and succeeded.
+async fn submit_finalized(
+	api: &OnlineClient<PolkadotConfig>,
+	tx: &impl subxt::tx::Payload,
+	signer: &subxt_signer::sr25519::Keypair,
+) {
+	api.transactions()
+		.await
+		.expect("transactions client")
+		.sign_and_submit_then_watch_default(tx, signer)
+		.await
+		.expect("submit")
+		.wait_for_finalized_success()
+		.await
+		.expect("finalized and successful");
+}
+
 fn metric(name: &str, value: impl std::fmt::Display) {
 	println!("E2E-METRIC {name} {value}");
 }
@@ -101,21 +127,8 @@ fn dev_chain_finalizes_transfers_and_survives_restart() {
 		let alice_before = free_balance(&api, alice).await;
 		let fees_before = free_balance(&api, fee_collector()).await;
 
-		let tx = dynamic::transaction(
-			"Balances",
-			"transfer_keep_alive",
-			(dev::bob().public_key().to_address::<()>(), amount),
-		);
 		let submitted = Instant::now();
-		api.transactions()
-			.await
-			.expect("transactions client")
-			.sign_and_submit_then_watch_default(&tx, &dev::alice())
-			.await
-			.expect("submit transfer")
-			.wait_for_finalized_success()
-			.await
-			.expect("transfer finalized and successful");
+		submit_finalized(&api, &transfer(&dev::bob(), amount), &dev::alice()).await;
 		metric(
 			"dev_transfer_submit_to_finalized_s",
 			format!("{:.1}", submitted.elapsed().as_secs_f64()),
@@ -271,21 +284,8 @@ fn instant_and_manual_sealing() {
 		let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
 			.await
 			.expect("subxt connects");
-		let tx = dynamic::transaction(
-			"Balances",
-			"transfer_keep_alive",
-			(dev::charlie().public_key().to_address::<()>(), CU),
-		);
 		let t = Instant::now();
-		api.transactions()
-			.await
-			.expect("transactions client")
-			.sign_and_submit_then_watch_default(&tx, &dev::bob())
-			.await
-			.expect("submit")
-			.wait_for_finalized_success()
-			.await
-			.expect("finalized");
+		submit_finalized(&api, &transfer(&dev::charlie(), CU), &dev::bob()).await;
 		metric("instant_seal_submit_to_finalized_ms", t.elapsed().as_millis());
 	});
 	assert_eq!(node.finalized_number(), 1);
@@ -344,11 +344,7 @@ fn bad_input_is_rejected_clearly() {
 		let api = OnlineClient::<PolkadotConfig>::from_insecure_url(node.ws_url())
 			.await
 			.expect("subxt connects");
-		let tx = dynamic::transaction(
-			"Balances",
-			"transfer_keep_alive",
-			(dev::dave().public_key().to_address::<()>(), CU),
-		);
+		let tx = transfer(&dev::dave(), CU);
 		let mut client = api.transactions().await.expect("transactions client");
 		let signed =
 			client.create_signed(&tx, &dev::alice(), Default::default()).await.expect("sign");
