@@ -1,0 +1,425 @@
+//! # Indenture pallet
+//!
+//! Computation Indentures and the IndentureQueue.
+//!
+//! ## Overview
+//!
+//! A buyer submits a Computation Indenture: what to run, on what resources, for how long and
+//! for how much. The incentive plus the exchange's and the escrow operator's fees are held by
+//! the Escrow pallet, and the indenture is listed in the IndentureQueue, ordered by priority
+//! then age, until miners win its slots or its award deadline passes.
+//!
+//! This first part of the pallet covers submission, pricing, the queue, cancellation and
+//! expiry; competition, leases, heartbeats, results and settlement build on it (see the
+//! project's issue "Pallet Indenture").
+//!
+//! ## Terms
+//!
+//! - **Compute units (CU)**: `⌈Σ resources × weights / 1000⌉ × nodes × duration`, one CU being
+//!   one CPU core for one block ([`CuWeights::compute_units`]); the weights are runtime
+//!   parameters.
+//! - **Market rate**: price per compute unit, seeded at genesis.
+//! - **Indicative price**: compute units × market rate.
+//! - **Minimum incentive**: `max(MinIncentive, MinPriceRatio × indicative price)`. An offer far
+//!   below the market would only sit in the queue until it expires while holding the buyer's
+//!   funds and a queue slot, so it is refused up front.
+//!
+//! ## Design
+//!
+//! - The queue is one bounded, sorted vector: reading it is one storage read for agents and
+//!   RPC, inserting is a binary search, and its bound (`MaxQueue`) is the pallet's only limit on
+//!   open work.
+//! - Money is never touched here: [`pallet_escrow::EscrowApi`] holds and refunds it.
+//! - Exchanges and escrow operators are marked busy in RepChain while they serve an indenture,
+//!   so they cannot unregister and run.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+use frame_support::{pallet_prelude::*, traits::fungible::Inspect};
+use frame_system::pallet_prelude::*;
+use pallet_escrow::EscrowApi;
+use pallet_repchain::{Registry, Role};
+use sp_runtime::{
+	traits::{Saturating, Zero},
+	Perbill, Permill, SaturatedConversion,
+};
+
+/// Balance type of the currency incentives are paid in.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+/// An indenture as stored.
+pub type IndentureOf<T> =
+	Indenture<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+/// A spec as submitted.
+pub type SpecOf<T> = IndentureSpec<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
+
+sp_api::decl_runtime_apis! {
+	/// Pricing and queue queries for buyers' and miners' agents.
+	pub trait IndentureApi<Balance> where Balance: codec::Codec {
+		/// `(compute units, indicative price)` of work with these resources, nodes and duration.
+		fn indicative_price(resources: pallet_repchain::Resources, nodes: u32, duration: u32) -> (u64, Balance);
+		/// Ids of the queue from position `start`, at most `count`, in queue order.
+		fn queue(start: u32, count: u32) -> alloc::vec::Vec<IndentureId>;
+	}
+}
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// The currency incentives are paid in.
+		type Currency: Inspect<Self::AccountId>;
+		/// Holds and pays the money.
+		type Escrow: EscrowApi<Self::AccountId, BalanceOf<Self>, BlockNumberFor<Self>>;
+		/// Who is registered as what.
+		type Registry: Registry<Self::AccountId, BalanceOf<Self>>;
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+		/// Most indentures open at once.
+		#[pallet::constant]
+		type MaxQueue: Get<u32>;
+		/// Most nodes of one indenture.
+		#[pallet::constant]
+		type MaxNodes: Get<u32>;
+		/// Most replicas of one indenture.
+		#[pallet::constant]
+		type MaxReplicas: Get<u32>;
+		/// Most slots (nodes × replicas) of one indenture; at most Escrow's `MaxPayees`.
+		#[pallet::constant]
+		type MaxSlots: Get<u32>;
+		/// Longest lease, in blocks.
+		#[pallet::constant]
+		type MaxDuration: Get<u32>;
+		/// Blocks an indenture stays open for miners before it expires.
+		#[pallet::constant]
+		type AwardWindow: Get<BlockNumberFor<Self>>;
+		/// Smallest incentive of any indenture.
+		#[pallet::constant]
+		type MinIncentive: Get<BalanceOf<Self>>;
+		/// Smallest incentive as a part of the indicative price.
+		#[pallet::constant]
+		type MinPriceRatio: Get<Permill>;
+		/// Thousandths of a compute unit per millicore per block.
+		#[pallet::constant]
+		type CuPerMillicore: Get<u64>;
+		/// Thousandths of a compute unit per GiB of memory per block.
+		#[pallet::constant]
+		type CuPerGibMemory: Get<u64>;
+		/// Thousandths of a compute unit per GiB of storage per block.
+		#[pallet::constant]
+		type CuPerGibStorage: Get<u64>;
+		/// Thousandths of a compute unit per GPU per block.
+		#[pallet::constant]
+		type CuPerGpu: Get<u64>;
+	}
+
+	/// Price per compute unit, in base units of CU.
+	#[pallet::storage]
+	pub type MarketRate<T: Config> = StorageValue<_, BalanceOf<T>, ValueQuery>;
+
+	/// The id the next indenture gets.
+	#[pallet::storage]
+	pub type NextIndentureId<T> = StorageValue<_, IndentureId, ValueQuery>;
+
+	/// Indentures that are open.
+	#[pallet::storage]
+	pub type Indentures<T: Config> = StorageMap<_, Twox64Concat, IndentureId, IndentureOf<T>>;
+
+	/// The IndentureQueue: open indentures as `(priority, id)`, highest priority first, then
+	/// oldest first.
+	#[pallet::storage]
+	pub type Queue<T: Config> =
+		StorageValue<_, BoundedVec<(u8, IndentureId), T::MaxQueue>, ValueQuery>;
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// The initial price per compute unit.
+		pub market_rate: BalanceOf<T>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			MarketRate::<T>::put(self.market_rate);
+		}
+	}
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	// Each variant's doc names what its fields mean.
+	#[allow(missing_docs)]
+	pub enum Event<T: Config> {
+		/// `buyer` submitted indenture `id` worth `compute_units`; `held` is on hold.
+		Submitted {
+			id: IndentureId,
+			buyer: T::AccountId,
+			compute_units: u64,
+			incentive: BalanceOf<T>,
+			held: BalanceOf<T>,
+			award_deadline: BlockNumberFor<T>,
+		},
+		/// The buyer withdrew indenture `id`; everything held was refunded.
+		Cancelled { id: IndentureId, refunded: BalanceOf<T> },
+		/// Indenture `id` was not awarded in time; everything held was refunded.
+		Expired { id: IndentureId, refunded: BalanceOf<T> },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No such indenture.
+		UnknownIndenture,
+		/// The task has no URI or an empty inline payload.
+		EmptyTask,
+		/// Every resource is zero.
+		NoResources,
+		/// Nodes must be between 1 and `MaxNodes`.
+		BadNodes,
+		/// Replicas must be between 1 and `MaxReplicas`.
+		BadReplicas,
+		/// Nodes × replicas exceed `MaxSlots`.
+		TooManySlots,
+		/// Duration must be between 1 and `MaxDuration` blocks.
+		BadDuration,
+		/// The exchange is not a registered, active exchange.
+		UnknownExchange,
+		/// The escrow operator is not a registered, active escrow operator.
+		UnknownEscrowOperator,
+		/// The incentive is below the minimum (see the crate docs).
+		IncentiveTooLow,
+		/// The queue is full.
+		QueueFull,
+		/// Only the buyer may do this.
+		NotBuyer,
+		/// The indenture is not open.
+		NotOpen,
+		/// The award deadline has not passed.
+		DeadlineNotReached,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn integrity_test() {
+			assert!(T::MaxQueue::get() > 0 && T::MaxNodes::get() > 0 && T::MaxReplicas::get() > 0);
+			assert!(T::MaxSlots::get() > 0 && T::MaxDuration::get() > 0);
+			assert!(!T::AwardWindow::get().is_zero(), "miners need time to compete");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Submits a Computation Indenture. Holds `incentive` plus the exchange's and the escrow
+		/// operator's fees and lists it in the queue until `AwardWindow` blocks from now.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::submit())]
+		pub fn submit(origin: OriginFor<T>, spec: SpecOf<T>) -> DispatchResult {
+			let buyer = ensure_signed(origin)?;
+			ensure!(spec.task.is_valid(), Error::<T>::EmptyTask);
+			ensure!(!spec.resources.is_zero(), Error::<T>::NoResources);
+			ensure!((1..=T::MaxNodes::get()).contains(&spec.nodes), Error::<T>::BadNodes);
+			ensure!((1..=T::MaxReplicas::get()).contains(&spec.replicas), Error::<T>::BadReplicas);
+			ensure!(
+				spec.nodes.saturating_mul(spec.replicas) <= T::MaxSlots::get(),
+				Error::<T>::TooManySlots
+			);
+			ensure!((1..=T::MaxDuration::get()).contains(&spec.duration), Error::<T>::BadDuration);
+			let exchange_rate = T::Registry::service_fee(&spec.exchange, Role::Exchange)
+				.ok_or(Error::<T>::UnknownExchange)?;
+			let escrow_rate = T::Registry::service_fee(&spec.escrow_operator, Role::EscrowOperator)
+				.ok_or(Error::<T>::UnknownEscrowOperator)?;
+			let (compute_units, indicative) =
+				Self::indicative_price(&spec.resources, spec.nodes, spec.duration);
+			ensure!(
+				spec.incentive >= Self::minimum_incentive(indicative),
+				Error::<T>::IncentiveTooLow
+			);
+			let id = NextIndentureId::<T>::get();
+			let mut queue = Queue::<T>::get();
+			let pos = Self::queue_position(&queue, spec.priority, id);
+			queue.try_insert(pos, (spec.priority, id)).map_err(|_| Error::<T>::QueueFull)?;
+
+			let exchange_fee = exchange_rate.mul_floor(spec.incentive);
+			let escrow_fee = escrow_rate.mul_floor(spec.incentive);
+			T::Escrow::open(
+				id,
+				&buyer,
+				&spec.exchange,
+				&spec.escrow_operator,
+				spec.incentive,
+				exchange_fee,
+				escrow_fee,
+			)?;
+			T::Registry::begin_work(&spec.exchange, Role::Exchange)?;
+			T::Registry::begin_work(&spec.escrow_operator, Role::EscrowOperator)?;
+
+			let now = frame_system::Pallet::<T>::block_number();
+			let award_deadline = now.saturating_add(T::AwardWindow::get());
+			let incentive = spec.incentive;
+			NextIndentureId::<T>::put(id.saturating_add(1));
+			Queue::<T>::put(queue);
+			Indentures::<T>::insert(
+				id,
+				Indenture {
+					buyer: buyer.clone(),
+					spec,
+					compute_units,
+					exchange_fee,
+					escrow_fee,
+					submitted: now,
+					award_deadline,
+					status: Status::Open,
+				},
+			);
+			Self::deposit_event(Event::Submitted {
+				id,
+				buyer,
+				compute_units,
+				incentive,
+				held: T::Escrow::held(id),
+				award_deadline,
+			});
+			Ok(())
+		}
+
+		/// The buyer withdraws an indenture no miner has won yet: everything held is refunded.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::cancel())]
+		pub fn cancel(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+			ensure!(ind.buyer == who, Error::<T>::NotBuyer);
+			ensure!(ind.status == Status::Open, Error::<T>::NotOpen);
+			let refunded = Self::close_unawarded(id, ind)?;
+			Self::deposit_event(Event::Cancelled { id, refunded });
+			Ok(())
+		}
+
+		/// Anyone expires an indenture whose award deadline has passed: everything held is
+		/// refunded to the buyer.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::expire())]
+		pub fn expire(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
+			ensure_signed(origin)?;
+			let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+			ensure!(ind.status == Status::Open, Error::<T>::NotOpen);
+			ensure!(
+				frame_system::Pallet::<T>::block_number() > ind.award_deadline,
+				Error::<T>::DeadlineNotReached
+			);
+			let refunded = Self::close_unawarded(id, ind)?;
+			Self::deposit_event(Event::Expired { id, refunded });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// The compute-unit weights configured in the runtime.
+		pub fn cu_weights() -> CuWeights {
+			CuWeights {
+				per_millicore: T::CuPerMillicore::get(),
+				per_gib_memory: T::CuPerGibMemory::get(),
+				per_gib_storage: T::CuPerGibStorage::get(),
+				per_gpu: T::CuPerGpu::get(),
+			}
+		}
+
+		/// `(compute units, compute units × market rate)`.
+		pub fn indicative_price(
+			resources: &pallet_repchain::Resources,
+			nodes: u32,
+			duration: u32,
+		) -> (u64, BalanceOf<T>) {
+			let cu = Self::cu_weights().compute_units(resources, nodes, duration);
+			let rate = MarketRate::<T>::get();
+			(cu, rate.saturating_mul(cu.saturated_into()))
+		}
+
+		/// `max(MinIncentive, MinPriceRatio × indicative)`.
+		pub fn minimum_incentive(indicative: BalanceOf<T>) -> BalanceOf<T> {
+			T::MinPriceRatio::get().mul_ceil(indicative).max(T::MinIncentive::get())
+		}
+
+		/// Where `(priority, id)` goes: after every entry of higher priority, and after older
+		/// entries of the same priority.
+		fn queue_position(queue: &[(u8, IndentureId)], priority: u8, id: IndentureId) -> usize {
+			queue.partition_point(|(p, i)| *p > priority || (*p == priority && *i < id))
+		}
+
+		fn close_unawarded(
+			id: IndentureId,
+			ind: IndentureOf<T>,
+		) -> Result<BalanceOf<T>, DispatchError> {
+			let settlement = T::Escrow::settle(id, &[], Perbill::zero())?;
+			T::Registry::end_work(&ind.spec.exchange, Role::Exchange);
+			T::Registry::end_work(&ind.spec.escrow_operator, Role::EscrowOperator);
+			Queue::<T>::mutate(|q| q.retain(|(_, i)| *i != id));
+			Indentures::<T>::remove(id);
+			Ok(settlement.refunded)
+		}
+
+		/// Ids of the queue from `start`, at most `count`.
+		pub fn queue_page(start: u32, count: u32) -> alloc::vec::Vec<IndentureId> {
+			Queue::<T>::get()
+				.iter()
+				.skip(start as usize)
+				.take(count as usize)
+				.map(|(_, id)| *id)
+				.collect()
+		}
+
+		/// Invariants, checked after every unit test and by try-runtime:
+		/// - the queue is sorted (priority descending, then id ascending) and holds exactly the
+		///   open indentures;
+		/// - every open indenture has an escrow holding its incentive plus fees.
+		#[cfg(any(test, feature = "try-runtime"))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			let queue = Queue::<T>::get();
+			ensure!(
+				queue.windows(2).all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1)),
+				"queue out of order"
+			);
+			let open = Indentures::<T>::iter().filter(|(_, i)| i.status == Status::Open).count();
+			ensure!(open == queue.len(), "queue and open indentures differ");
+			for (p, id) in queue.iter() {
+				let ind = Indentures::<T>::get(id).ok_or("queued indenture missing")?;
+				ensure!(ind.spec.priority == *p, "queued priority differs");
+				ensure!(
+					T::Escrow::held(*id)
+						== ind
+							.spec
+							.incentive
+							.saturating_add(ind.exchange_fee)
+							.saturating_add(ind.escrow_fee),
+					"escrow of an open indenture does not hold incentive + fees"
+				);
+			}
+			Ok(())
+		}
+	}
+}

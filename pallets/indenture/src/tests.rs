@@ -1,0 +1,206 @@
+//! Unit tests of Indenture: submission (every bad input), pricing, the queue, cancel, expire.
+
+use crate::{mock::*, types::Task as Work, *};
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, BoundedVec};
+use pallet_challenge::ChallengeKind;
+use pallet_repchain::Resources;
+use sp_core::H256;
+
+fn spec() -> SpecOf<Test> {
+	IndentureSpec {
+		task: Work::Wasm {
+			hash: H256::repeat_byte(1),
+			uri: BoundedVec::truncate_from(b"https://example.invalid/task.wasm".to_vec()),
+		},
+		task_type: TaskType::Batch,
+		// 2 cores + 4 GiB: 2000 + 1000 = 3000 milli-CU = 3 CU per node and block.
+		resources: Resources { cpu_millicores: 2_000, memory_mib: 4_096, storage_gib: 0, gpus: 0 },
+		nodes: 2,
+		public_ip: PublicIp::None,
+		duration: 100,
+		// 3 CU × 2 nodes × 100 blocks = 600 CU, at 2 per CU the indicative price is 1,200.
+		incentive: 1_200,
+		priority: 0,
+		min_reputation: Permill::from_percent(40),
+		exchange: EXCHANGE,
+		escrow_operator: ESCROW_OP,
+		challenge: ChallengeKind::HashTarget,
+		replicas: 1,
+		ssh_key: None,
+	}
+}
+
+fn held(who: u64) -> Balance {
+	Balances::balance_on_hold(&pallet_escrow::HoldReason::Escrow.into(), &who)
+}
+
+fn submit(s: SpecOf<Test>) -> sp_runtime::DispatchResult {
+	IndenturePallet::submit(RuntimeOrigin::signed(BUYER), s)
+}
+
+#[test]
+fn compute_units_follow_the_documented_formula() {
+	let w =
+		CuWeights { per_millicore: 1, per_gib_memory: 250, per_gib_storage: 10, per_gpu: 20_000 };
+	let r = Resources { cpu_millicores: 1_500, memory_mib: 2_048, storage_gib: 100, gpus: 1 };
+	// 1500 + 500 + 1000 + 20000 = 23000 milli-CU per node-block.
+	assert_eq!(w.compute_units(&r, 1, 1), 23);
+	assert_eq!(w.compute_units(&r, 3, 10), 690);
+	// Rounded up, never to zero for real work.
+	let tiny = Resources { cpu_millicores: 1, ..Default::default() };
+	assert_eq!(w.compute_units(&tiny, 1, 1), 1);
+	// Saturates instead of overflowing.
+	let huge = Resources {
+		cpu_millicores: u32::MAX,
+		memory_mib: u32::MAX,
+		storage_gib: u32::MAX,
+		gpus: u32::MAX,
+	};
+	assert_eq!(w.compute_units(&huge, u32::MAX, u32::MAX), u64::MAX);
+}
+
+#[test]
+fn submit_holds_incentive_and_fees_and_queues() {
+	build_and_execute(|| {
+		assert_eq!(IndenturePallet::indicative_price(&spec().resources, 2, 100), (600, 1_200));
+		assert_ok!(submit(spec()));
+		// 1,200 + 5 % (60) + 1 % (12)
+		assert_eq!(held(BUYER), 1_272);
+		let ind = Indentures::<Test>::get(0).unwrap();
+		assert_eq!((ind.compute_units, ind.exchange_fee, ind.escrow_fee), (600, 60, 12));
+		assert_eq!(ind.award_deadline, 21);
+		assert_eq!(IndenturePallet::queue_page(0, 10), vec![0]);
+		System::assert_last_event(
+			Event::Submitted {
+				id: 0,
+				buyer: BUYER,
+				compute_units: 600,
+				incentive: 1_200,
+				held: 1_272,
+				award_deadline: 21,
+			}
+			.into(),
+		);
+		// The exchange and the escrow operator are busy now.
+		assert_noop!(
+			RepChain::unregister(RuntimeOrigin::signed(EXCHANGE), pallet_repchain::Role::Exchange),
+			pallet_repchain::Error::<Test>::StillActive
+		);
+	});
+}
+
+#[test]
+fn submit_rejects_bad_input_without_changing_anything() {
+	build_and_execute(|| {
+		let cases: Vec<(SpecOf<Test>, Error<Test>)> = vec![
+			(
+				SpecOf::<Test> { task: Work::Inline(BoundedVec::new()), ..spec() },
+				Error::<Test>::EmptyTask,
+			),
+			(
+				SpecOf::<Test> {
+					task: Work::Container { hash: H256::zero(), uri: BoundedVec::new() },
+					..spec()
+				},
+				Error::<Test>::EmptyTask,
+			),
+			(
+				SpecOf::<Test> { resources: Resources::default(), ..spec() },
+				Error::<Test>::NoResources,
+			),
+			(SpecOf::<Test> { nodes: 0, ..spec() }, Error::<Test>::BadNodes),
+			(SpecOf::<Test> { nodes: 5, ..spec() }, Error::<Test>::BadNodes),
+			(SpecOf::<Test> { replicas: 0, ..spec() }, Error::<Test>::BadReplicas),
+			(SpecOf::<Test> { replicas: 4, ..spec() }, Error::<Test>::BadReplicas),
+			(SpecOf::<Test> { nodes: 3, replicas: 3, ..spec() }, Error::<Test>::TooManySlots),
+			(SpecOf::<Test> { duration: 0, ..spec() }, Error::<Test>::BadDuration),
+			(SpecOf::<Test> { duration: 1_001, ..spec() }, Error::<Test>::BadDuration),
+			(SpecOf::<Test> { exchange: 9, ..spec() }, Error::<Test>::UnknownExchange),
+			(SpecOf::<Test> { exchange: ESCROW_OP, ..spec() }, Error::<Test>::UnknownExchange),
+			(SpecOf::<Test> { escrow_operator: 9, ..spec() }, Error::<Test>::UnknownEscrowOperator),
+			// Half the indicative price (600) is the floor.
+			(SpecOf::<Test> { incentive: 599, ..spec() }, Error::<Test>::IncentiveTooLow),
+			// ...and MinIncentive for tiny work.
+			(
+				SpecOf::<Test> {
+					resources: Resources { cpu_millicores: 1, ..Default::default() },
+					duration: 1,
+					nodes: 1,
+					incentive: 9,
+					..spec()
+				},
+				Error::<Test>::IncentiveTooLow,
+			),
+		];
+		for (s, err) in cases {
+			assert_noop!(submit(s), err);
+		}
+		assert_ok!(submit(SpecOf::<Test> { incentive: 600, ..spec() }));
+		// A buyer who cannot pay.
+		assert_noop!(
+			submit(SpecOf::<Test> { incentive: 2_000_000, ..spec() }),
+			pallet_escrow::Error::<Test>::InsufficientBalance
+		);
+	});
+}
+
+#[test]
+fn the_queue_orders_by_priority_then_age_and_is_bounded() {
+	build_and_execute(|| {
+		for p in [1u8, 5, 1, 9] {
+			assert_ok!(submit(SpecOf::<Test> { priority: p, ..spec() }));
+		}
+		assert_eq!(IndenturePallet::queue_page(0, 10), vec![3, 1, 0, 2]);
+		assert_eq!(IndenturePallet::queue_page(1, 2), vec![1, 0]);
+		assert_noop!(submit(spec()), Error::<Test>::QueueFull);
+	});
+}
+
+#[test]
+fn cancel_refunds_everything_to_the_buyer_only() {
+	build_and_execute(|| {
+		assert_ok!(submit(spec()));
+		assert_noop!(
+			IndenturePallet::cancel(RuntimeOrigin::signed(EXCHANGE), 0),
+			Error::<Test>::NotBuyer
+		);
+		assert_noop!(
+			IndenturePallet::cancel(RuntimeOrigin::signed(BUYER), 7),
+			Error::<Test>::UnknownIndenture
+		);
+		assert_ok!(IndenturePallet::cancel(RuntimeOrigin::signed(BUYER), 0));
+		System::assert_last_event(Event::Cancelled { id: 0, refunded: 1_272 }.into());
+		assert_eq!(held(BUYER), 0);
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000);
+		assert!(IndenturePallet::queue_page(0, 10).is_empty());
+		assert_noop!(
+			IndenturePallet::cancel(RuntimeOrigin::signed(BUYER), 0),
+			Error::<Test>::UnknownIndenture
+		);
+		// The exchange is free to leave again.
+		assert_ok!(RepChain::unregister(
+			RuntimeOrigin::signed(EXCHANGE),
+			pallet_repchain::Role::Exchange
+		));
+	});
+}
+
+#[test]
+fn expire_only_after_the_award_deadline() {
+	build_and_execute(|| {
+		assert_ok!(submit(spec()));
+		System::set_block_number(21);
+		assert_noop!(
+			IndenturePallet::expire(RuntimeOrigin::signed(9), 0),
+			Error::<Test>::DeadlineNotReached
+		);
+		System::set_block_number(22);
+		assert_ok!(IndenturePallet::expire(RuntimeOrigin::signed(9), 0));
+		System::assert_last_event(Event::Expired { id: 0, refunded: 1_272 }.into());
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000);
+		assert_noop!(
+			IndenturePallet::expire(RuntimeOrigin::signed(9), 0),
+			Error::<Test>::UnknownIndenture
+		);
+	});
+}

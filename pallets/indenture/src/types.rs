@@ -1,0 +1,197 @@
+//! Types of a Computation Indenture.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{pallet_prelude::ConstU32, BoundedVec};
+use pallet_challenge::ChallengeKind;
+use pallet_repchain::Resources;
+use scale_info::TypeInfo;
+use sp_core::H256;
+use sp_runtime::Permill;
+
+/// Identifies an indenture.
+pub type IndentureId = u64;
+/// A URI where a task's artifact can be fetched, at most 256 bytes.
+pub type Uri = BoundedVec<u8, ConstU32<256>>;
+/// A small task given inline, at most 4 KiB.
+pub type InlinePayload = BoundedVec<u8, ConstU32<4096>>;
+
+/// What to run.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub enum Task {
+	/// A WASM module (WASI), identified by the SHA-256 of its bytes and fetched from `uri`.
+	Wasm {
+		/// SHA-256 of the module.
+		hash: H256,
+		/// Where to fetch it.
+		uri: Uri,
+	},
+	/// A container image, identified by its content digest and fetched from `uri`.
+	Container {
+		/// SHA-256 digest of the image.
+		hash: H256,
+		/// Where to fetch it (registry reference).
+		uri: Uri,
+	},
+	/// A small WASM module or script given inline.
+	Inline(InlinePayload),
+}
+
+impl Task {
+	/// Whether the task is well formed: URIs present, inline payload not empty.
+	pub fn is_valid(&self) -> bool {
+		match self {
+			Task::Wasm { uri, .. } | Task::Container { uri, .. } => !uri.is_empty(),
+			Task::Inline(p) => !p.is_empty(),
+		}
+	}
+}
+
+/// Whether the miner exposes public IPs.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum PublicIp {
+	/// No public address needed.
+	None,
+	/// One public IP per node.
+	PerNode,
+	/// One public IP for the whole cluster.
+	PerCluster,
+}
+
+/// Whether the work produces a result (a batch job) or keeps running (a service).
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum TaskType {
+	/// Runs to completion and reports a result hash.
+	Batch,
+	/// Serves for its duration; settled on its heartbeats.
+	Service,
+}
+
+/// What a buyer asks for: everything needed to price, match and run the work.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct IndentureSpec<AccountId, Balance> {
+	/// What to run.
+	pub task: Task,
+	/// Batch or service.
+	pub task_type: TaskType,
+	/// Resources per node.
+	pub resources: Resources,
+	/// Number of nodes.
+	pub nodes: u32,
+	/// Public IP needs.
+	pub public_ip: PublicIp,
+	/// How long the lease runs, in blocks (the ETA).
+	pub duration: u32,
+	/// Total price for the work, in base units of CU (fees come on top).
+	pub incentive: Balance,
+	/// Higher goes first in the queue.
+	pub priority: u8,
+	/// Lowest RepChain score a miner needs.
+	pub min_reputation: Permill,
+	/// The exchange that lists it.
+	pub exchange: AccountId,
+	/// The escrow operator that arbitrates it.
+	pub escrow_operator: AccountId,
+	/// The capability challenge miners must solve.
+	pub challenge: ChallengeKind,
+	/// Miners whose results must agree (for a batch task), each on its own slot.
+	pub replicas: u32,
+	/// The buyer's SSH public key, handed to miners as access metadata.
+	pub ssh_key: Option<BoundedVec<u8, ConstU32<512>>>,
+}
+
+/// Where an indenture is in its life.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Status {
+	/// Waiting for miners to win its slots; listed in the queue.
+	Open,
+	/// Withdrawn by the buyer before any slot was awarded.
+	Cancelled,
+	/// Not awarded before its deadline.
+	Expired,
+}
+
+/// A submitted indenture.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Indenture<AccountId, Balance, BlockNumber> {
+	/// Who pays.
+	pub buyer: AccountId,
+	/// What was asked.
+	pub spec: IndentureSpec<AccountId, Balance>,
+	/// Compute units of the whole work.
+	pub compute_units: u64,
+	/// The exchange's fee, held with the incentive.
+	pub exchange_fee: Balance,
+	/// The escrow operator's fee, held with the incentive.
+	pub escrow_fee: Balance,
+	/// Block it was submitted in.
+	pub submitted: BlockNumber,
+	/// Last block a slot can be awarded in.
+	pub award_deadline: BlockNumber,
+	/// Where it is.
+	pub status: Status,
+}
+
+/// Weights of the compute-unit formula, in thousandths of a compute unit per block and node.
+///
+/// One compute unit is one CPU core for one block.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct CuWeights {
+	/// Per millicore of CPU.
+	pub per_millicore: u64,
+	/// Per GiB of memory (the spec counts MiB; 1024 MiB = 1 GiB).
+	pub per_gib_memory: u64,
+	/// Per GiB of storage.
+	pub per_gib_storage: u64,
+	/// Per GPU.
+	pub per_gpu: u64,
+}
+
+impl CuWeights {
+	/// `CU = ⌈(cpu·w_cpu + mem_GiB·w_mem + storage_GiB·w_sto + gpus·w_gpu) / 1000⌉ · nodes ·
+	/// duration`, computed exactly in integers (memory in MiB scaled by 1/1024) and saturating.
+	pub fn compute_units(&self, r: &Resources, nodes: u32, duration: u32) -> u64 {
+		let per_node_milli = u128::from(r.cpu_millicores) * u128::from(self.per_millicore)
+			+ u128::from(r.memory_mib) * u128::from(self.per_gib_memory) / 1024
+			+ u128::from(r.storage_gib) * u128::from(self.per_gib_storage)
+			+ u128::from(r.gpus) * u128::from(self.per_gpu);
+		let total_milli = per_node_milli * u128::from(nodes) * u128::from(duration);
+		u64::try_from(total_milli.div_ceil(1000)).unwrap_or(u64::MAX)
+	}
+}
