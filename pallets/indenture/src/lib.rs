@@ -9,9 +9,14 @@
 //! the Escrow pallet, and the indenture is listed in the IndentureQueue, ordered by priority
 //! then age, until miners win its slots or its award deadline passes.
 //!
-//! This first part of the pallet covers submission, pricing, the queue, cancellation and
-//! expiry; competition, leases, heartbeats, results and settlement build on it (see the
-//! project's issue "Pallet Indenture").
+//! Each slot (nodes × replicas) is decided by its own capability challenge in the Challenge
+//! pallet; this pallet tells the Challenge pallet who may compete ([`Pallet::may_compete`]) and,
+//! when a slot is won, starts the winner's heartbeat lease. Once every slot has a miner the
+//! indenture is Leased and leaves the queue.
+//!
+//! Built so far: submission, pricing, the queue, cancellation, expiry, competition and award.
+//! Streaming payment per proven heartbeat, failures, results and settlement are the next part
+//! (see the project's issue "Pallet Indenture").
 //!
 //! ## Terms
 //!
@@ -50,8 +55,11 @@ pub mod weights;
 
 use frame_support::{pallet_prelude::*, traits::fungible::Inspect};
 use frame_system::pallet_prelude::*;
+use pallet_challenge::{
+	ChallengeApi, ChallengeId, ChallengeKind, ContextId, LeaseId, LeaseOutcome,
+};
 use pallet_escrow::EscrowApi;
-use pallet_repchain::{Registry, Role};
+use pallet_repchain::{Registry, ReputationApi, Role};
 use sp_runtime::{
 	traits::{Saturating, Zero},
 	Perbill, Permill, SaturatedConversion,
@@ -94,8 +102,21 @@ pub mod pallet {
 		type Escrow: EscrowApi<Self::AccountId, BalanceOf<Self>, BlockNumberFor<Self>>;
 		/// Who is registered as what.
 		type Registry: Registry<Self::AccountId, BalanceOf<Self>>;
+		/// Reputation scores (and, later, records).
+		type Reputation: ReputationApi<Self::AccountId, BalanceOf<Self>, BlockNumberFor<Self>>;
+		/// Capability challenges and heartbeat leases.
+		type Challenges: ChallengeApi<Self::AccountId, BlockNumberFor<Self>>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+		/// Blocks between heartbeat rounds of a lease.
+		#[pallet::constant]
+		type HeartbeatPeriod: Get<u32>;
+		/// Blocks a heartbeat round accepts answers for (at most the period).
+		#[pallet::constant]
+		type HeartbeatWindow: Get<u32>;
+		/// Missed rounds a lease tolerates before it fails.
+		#[pallet::constant]
+		type MaxMissedRounds: Get<u32>;
 		/// Most indentures open at once.
 		#[pallet::constant]
 		type MaxQueue: Get<u32>;
@@ -146,6 +167,16 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Indentures<T: Config> = StorageMap<_, Twox64Concat, IndentureId, IndentureOf<T>>;
 
+	/// The slots of each indenture (nodes × replicas), by index.
+	#[pallet::storage]
+	pub type Slots<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, IndentureId, Twox64Concat, u32, Slot<T::AccountId>>;
+
+	/// Which indenture slot a challenge decides.
+	#[pallet::storage]
+	pub type SlotOfChallenge<T: Config> =
+		StorageMap<_, Twox64Concat, ChallengeId, (IndentureId, u32)>;
+
 	/// The IndentureQueue: open indentures as `(priority, id)`, highest priority first, then
 	/// oldest first.
 	#[pallet::storage]
@@ -184,6 +215,10 @@ pub mod pallet {
 		Cancelled { id: IndentureId, refunded: BalanceOf<T> },
 		/// Indenture `id` was not awarded in time; everything held was refunded.
 		Expired { id: IndentureId, refunded: BalanceOf<T> },
+		/// Slot `slot` of indenture `id` went to `miner`, who answers heartbeats on `lease`.
+		SlotAwarded { id: IndentureId, slot: u32, miner: T::AccountId, lease: LeaseId },
+		/// Every slot of indenture `id` has a miner; it left the queue.
+		Leased { id: IndentureId },
 	}
 
 	#[pallet::error]
@@ -216,6 +251,8 @@ pub mod pallet {
 		NotOpen,
 		/// The award deadline has not passed.
 		DeadlineNotReached,
+		/// A slot was already awarded: the indenture can no longer be withdrawn.
+		AlreadyAwarded,
 	}
 
 	#[pallet::hooks]
@@ -224,6 +261,10 @@ pub mod pallet {
 			assert!(T::MaxQueue::get() > 0 && T::MaxNodes::get() > 0 && T::MaxReplicas::get() > 0);
 			assert!(T::MaxSlots::get() > 0 && T::MaxDuration::get() > 0);
 			assert!(!T::AwardWindow::get().is_zero(), "miners need time to compete");
+			assert!(
+				T::HeartbeatWindow::get() > 0
+					&& T::HeartbeatWindow::get() <= T::HeartbeatPeriod::get()
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -280,6 +321,20 @@ pub mod pallet {
 
 			let now = frame_system::Pallet::<T>::block_number();
 			let award_deadline = now.saturating_add(T::AwardWindow::get());
+			// One challenge per slot: each slot goes to a different miner.
+			let issuer =
+				(spec.challenge == ChallengeKind::Factorization).then(|| spec.exchange.clone());
+			for slot in 0..spec.nodes.saturating_mul(spec.replicas) {
+				let challenge = T::Challenges::open(
+					id,
+					spec.challenge,
+					issuer.clone(),
+					compute_units,
+					award_deadline,
+				)?;
+				Slots::<T>::insert(id, slot, Slot { challenge, miner: None, lease: None });
+				SlotOfChallenge::<T>::insert(challenge, (id, slot));
+			}
 			let incentive = spec.incentive;
 			NextIndentureId::<T>::put(id.saturating_add(1));
 			Queue::<T>::put(queue);
@@ -315,6 +370,10 @@ pub mod pallet {
 			let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
 			ensure!(ind.buyer == who, Error::<T>::NotBuyer);
 			ensure!(ind.status == Status::Open, Error::<T>::NotOpen);
+			ensure!(
+				Slots::<T>::iter_prefix_values(id).all(|s| s.miner.is_none()),
+				Error::<T>::AlreadyAwarded
+			);
 			let refunded = Self::close_unawarded(id, ind)?;
 			Self::deposit_event(Event::Cancelled { id, refunded });
 			Ok(())
@@ -371,11 +430,29 @@ pub mod pallet {
 			queue.partition_point(|(p, i)| *p > priority || (*p == priority && *i < id))
 		}
 
+		/// Refunds everything, frees the exchange, the escrow operator and any miners already
+		/// awarded a slot, and drops the indenture with its challenges and leases.
 		fn close_unawarded(
 			id: IndentureId,
 			ind: IndentureOf<T>,
 		) -> Result<BalanceOf<T>, DispatchError> {
 			let settlement = T::Escrow::settle(id, &[], Perbill::zero())?;
+			for (_, slot) in Slots::<T>::drain_prefix(id) {
+				SlotOfChallenge::<T>::remove(slot.challenge);
+				match (slot.miner, slot.lease) {
+					(Some(miner), lease) => {
+						T::Registry::end_work(&miner, Role::Miner);
+						if let Some(lease) = lease {
+							let _ = T::Challenges::stop_lease(lease);
+						}
+					},
+					// Awarded challenges are gone from the Challenge pallet already; open ones
+					// are withdrawn so nobody keeps working on them.
+					(None, _) => {
+						let _ = T::Challenges::cancel(slot.challenge);
+					},
+				}
+			}
 			T::Registry::end_work(&ind.spec.exchange, Role::Exchange);
 			T::Registry::end_work(&ind.spec.escrow_operator, Role::EscrowOperator);
 			Queue::<T>::mutate(|q| q.retain(|(_, i)| *i != id));
@@ -396,7 +473,9 @@ pub mod pallet {
 		/// Invariants, checked after every unit test and by try-runtime:
 		/// - the queue is sorted (priority descending, then id ascending) and holds exactly the
 		///   open indentures;
-		/// - every open indenture has an escrow holding its incentive plus fees.
+		/// - every open indenture has an escrow holding its incentive plus fees;
+		/// - every indenture has nodes × replicas slots; an empty slot still has its challenge,
+		///   an awarded one has its lease; a leased indenture has no empty slot.
 		#[cfg(any(test, feature = "try-runtime"))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			let queue = Queue::<T>::get();
@@ -404,6 +483,28 @@ pub mod pallet {
 				queue.windows(2).all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1)),
 				"queue out of order"
 			);
+			for (id, ind) in Indentures::<T>::iter() {
+				let slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix_values(id).collect();
+				ensure!(
+					slots.len() as u32 == ind.spec.nodes.saturating_mul(ind.spec.replicas),
+					"an indenture has the wrong number of slots"
+				);
+				for slot in &slots {
+					ensure!(
+						slot.miner.is_some() == slot.lease.is_some(),
+						"a miner without a lease"
+					);
+					if slot.miner.is_none() {
+						ensure!(
+							SlotOfChallenge::<T>::get(slot.challenge).is_some_and(|(i, _)| i == id),
+							"an open slot lost its challenge"
+						);
+					}
+				}
+				if ind.status == Status::Leased {
+					ensure!(slots.iter().all(|s| s.miner.is_some()), "leased with an empty slot");
+				}
+			}
 			let open = Indentures::<T>::iter().filter(|(_, i)| i.status == Status::Open).count();
 			ensure!(open == queue.len(), "queue and open indentures differ");
 			for (p, id) in queue.iter() {
@@ -421,5 +522,81 @@ pub mod pallet {
 			}
 			Ok(())
 		}
+	}
+	impl<T: Config> Pallet<T> {
+		/// Whether `who` may compete for a slot of indenture `id`: a registered miner whose
+		/// resources cover one node, whose price floor is at most the offered price per compute
+		/// unit, whose reputation meets the minimum, and who holds no other slot of it.
+		pub fn may_compete(id: IndentureId, who: &T::AccountId) -> bool {
+			let Some(ind) = Indentures::<T>::get(id) else { return false };
+			if ind.status != Status::Open {
+				return false;
+			}
+			let Some((resources, price_floor)) = T::Registry::miner(who) else { return false };
+			let cu: BalanceOf<T> = ind.compute_units.max(1).saturated_into();
+			resources.covers(&ind.spec.resources)
+				&& price_floor.saturating_mul(cu) <= ind.spec.incentive
+				&& T::Reputation::score(who) >= ind.spec.min_reputation
+				&& Slots::<T>::iter_prefix_values(id).all(|s| s.miner.as_ref() != Some(who))
+		}
+
+		fn on_awarded(challenge: ChallengeId, winner: &T::AccountId) {
+			let Some((id, slot_index)) = SlotOfChallenge::<T>::take(challenge) else { return };
+			let Some(mut ind) = Indentures::<T>::get(id) else { return };
+			let Some(mut slot) = Slots::<T>::get(id, slot_index) else { return };
+			let now = frame_system::Pallet::<T>::block_number();
+			let period = T::HeartbeatPeriod::get();
+			let rounds = (ind.spec.duration / period).max(1);
+			// The miner was eligible when it committed; should it have started leaving since,
+			// the award still stands and its bond stays until the work ends.
+			let _ = T::Registry::begin_work(winner, Role::Miner);
+			let lease = match T::Challenges::start_lease(
+				id,
+				winner.clone(),
+				now.saturating_add(1u32.into()),
+				rounds,
+				period,
+				T::HeartbeatWindow::get(),
+				T::MaxMissedRounds::get(),
+			) {
+				Ok(lease) => lease,
+				Err(_) => return,
+			};
+			slot.miner = Some(winner.clone());
+			slot.lease = Some(lease);
+			Slots::<T>::insert(id, slot_index, slot);
+			Self::deposit_event(Event::SlotAwarded {
+				id,
+				slot: slot_index,
+				miner: winner.clone(),
+				lease,
+			});
+			if Slots::<T>::iter_prefix_values(id).all(|s| s.miner.is_some()) {
+				ind.status = Status::Leased;
+				Indentures::<T>::insert(id, ind);
+				Queue::<T>::mutate(|q| q.retain(|(_, i)| *i != id));
+				Self::deposit_event(Event::Leased { id });
+			}
+		}
+	}
+
+	impl<T: Config> pallet_challenge::Eligibility<T::AccountId> for Pallet<T> {
+		fn may_compete(context: ContextId, who: &T::AccountId) -> bool {
+			Self::may_compete(context, who)
+		}
+	}
+
+	impl<T: Config> pallet_challenge::ChallengeOutcome<T::AccountId> for Pallet<T> {
+		fn awarded(_context: ContextId, id: ChallengeId, winner: &T::AccountId) {
+			Self::on_awarded(id, winner);
+		}
+		// An unsolved or voided challenge leaves its slot empty: the indenture expires at its
+		// award deadline through `expire`, which refunds everything and drops the mapping.
+		fn expired(_context: ContextId, _id: ChallengeId) {}
+		fn voided(_context: ContextId, _id: ChallengeId, _issuer: &T::AccountId) {}
+		// Streaming payment, misses and lease ends are the next part of this pallet.
+		fn heartbeat_proven(_: ContextId, _: LeaseId, _: u32) {}
+		fn heartbeats_missed(_: ContextId, _: LeaseId, _: u32, _: u32) {}
+		fn lease_ended(_: ContextId, _: LeaseId, _: LeaseOutcome, _: u32, _: u32) {}
 	}
 }

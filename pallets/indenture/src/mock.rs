@@ -16,6 +16,7 @@ frame_support::construct_runtime!(
 		Balances: pallet_balances,
 		RepChain: pallet_repchain,
 		Escrow: pallet_escrow,
+		Challenge: pallet_challenge,
 		IndenturePallet: pallet_indenture,
 	}
 );
@@ -68,11 +69,33 @@ impl pallet_escrow::Config for Test {
 	type DefaultMinerShare = Half;
 }
 
+impl pallet_challenge::Config for Test {
+	type WeightInfo = ();
+	type Outcome = IndenturePallet;
+	type Eligibility = IndenturePallet;
+	type MinFactorBits = ConstU32<48>;
+	type MaxFactorBits = ConstU32<160>;
+	type FactorBitsPerDoubling = ConstU32<4>;
+	type MinHashDifficulty = ConstU32<2>;
+	type MaxHashDifficulty = ConstU32<6>;
+	type HeartbeatDifficulty = ConstU32<2>;
+	type MaxCommits = ConstU32<8>;
+	type RevealWindow = ConstU64<5>;
+	type AuditWindow = ConstU64<10>;
+	type MaxRounds = ConstU32<1_000>;
+	type AuditPrimalityRounds = ConstU32<4>;
+}
+
 impl pallet_indenture::Config for Test {
 	type Currency = Balances;
 	type Escrow = Escrow;
 	type Registry = RepChain;
+	type Reputation = RepChain;
+	type Challenges = Challenge;
 	type WeightInfo = ();
+	type HeartbeatPeriod = ConstU32<10>;
+	type HeartbeatWindow = ConstU32<5>;
+	type MaxMissedRounds = ConstU32<2>;
 	type MaxQueue = ConstU32<4>;
 	type MaxNodes = ConstU32<4>;
 	type MaxReplicas = ConstU32<3>;

@@ -4,6 +4,7 @@ use crate::{mock::*, types::Task as Work, *};
 use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, BoundedVec};
 use pallet_challenge::ChallengeKind;
 use pallet_repchain::Resources;
+use pallet_repchain::{ReputationApi, Role};
 use sp_core::H256;
 
 fn spec() -> SpecOf<Test> {
@@ -202,5 +203,157 @@ fn expire_only_after_the_award_deadline() {
 			IndenturePallet::expire(RuntimeOrigin::signed(9), 0),
 			Error::<Test>::UnknownIndenture
 		);
+	});
+}
+
+// ---- competition and award ----
+
+const MINER_A: u64 = 4;
+const MINER_B: u64 = 5;
+
+fn register_miner(who: u64, resources: Resources, price_floor: Balance) {
+	assert_ok!(RepChain::register_miner(
+		RuntimeOrigin::signed(who),
+		resources,
+		price_floor,
+		BoundedVec::truncate_from(b"10.0.0.4:22".to_vec()),
+		100
+	));
+}
+
+fn big() -> Resources {
+	Resources { cpu_millicores: 8_000, memory_mib: 16_384, storage_gib: 100, gpus: 0 }
+}
+
+/// The challenge of `slot` of indenture `id` and a nonce that solves it for `who`.
+fn solution(id: IndentureId, slot: u32, who: u64) -> (u64, u64) {
+	let challenge = Slots::<Test>::get(id, slot).unwrap().challenge;
+	let c = pallet_challenge::Challenges::<Test>::get(challenge).unwrap();
+	let pallet_challenge::Puzzle::HashTarget { difficulty, seed } = c.puzzle else {
+		panic!("hash target")
+	};
+	let nonce = (0u64..)
+		.find(|n| {
+			let h = pallet_challenge::math::work_hash(&seed.0, &codec::Encode::encode(&who), *n);
+			pallet_challenge::math::leading_zero_bits(&h) >= difficulty
+		})
+		.unwrap();
+	(challenge, nonce)
+}
+
+fn solve(id: IndentureId, slot: u32, who: u64) -> sp_runtime::DispatchResult {
+	let (challenge, nonce) = solution(id, slot, who);
+	Challenge::solve(RuntimeOrigin::signed(who), challenge, nonce)
+}
+
+#[test]
+fn submit_opens_one_challenge_per_slot() {
+	build_and_execute(|| {
+		assert_ok!(submit(SpecOf::<Test> { nodes: 2, replicas: 2, incentive: 2_400, ..spec() }));
+		let slots: Vec<_> = Slots::<Test>::iter_prefix_values(0).collect();
+		assert_eq!(slots.len(), 4);
+		for s in slots {
+			assert_eq!(SlotOfChallenge::<Test>::get(s.challenge).map(|x| x.0), Some(0));
+		}
+	});
+}
+
+#[test]
+fn only_fitting_miners_may_compete() {
+	build_and_execute(|| {
+		assert_ok!(submit(SpecOf::<Test> { min_reputation: Permill::from_percent(50), ..spec() }));
+		let not_eligible = || pallet_challenge::Error::<Test>::NotEligible;
+		// Not registered.
+		assert_noop!(solve(0, 0, MINER_A), not_eligible());
+		// Too small.
+		register_miner(MINER_A, Resources { cpu_millicores: 1_000, ..big() }, 1);
+		assert_noop!(solve(0, 0, MINER_A), not_eligible());
+		// Too expensive: the offer is 1,200 for 600 CU, 2 per CU.
+		register_miner(MINER_B, big(), 3);
+		assert_noop!(solve(0, 0, MINER_B), not_eligible());
+		assert_ok!(RepChain::update_miner(
+			RuntimeOrigin::signed(MINER_B),
+			big(),
+			2,
+			BoundedVec::truncate_from(b"10.0.0.5:22".to_vec())
+		));
+		// Reputation below the minimum: one failure drops the neutral 50 %.
+		<RepChain as ReputationApi<_, _, _>>::append(
+			pallet_repchain::WorkRecord {
+				subject: MINER_B,
+				role: Role::Miner,
+				indenture: 99,
+				outcome: pallet_repchain::Outcome::Failure,
+				value: 0,
+				heartbeats_proven: 0,
+				heartbeats_missed: 0,
+				duration: 0,
+				rating: None,
+				at: 1,
+			},
+			None,
+		);
+		assert_noop!(solve(0, 0, MINER_B), not_eligible());
+	});
+}
+
+#[test]
+fn each_slot_goes_to_a_different_miner_and_starts_a_lease() {
+	build_and_execute(|| {
+		assert_ok!(submit(spec()));
+		register_miner(MINER_A, big(), 1);
+		register_miner(MINER_B, big(), 2);
+		assert_ok!(solve(0, 0, MINER_A));
+		let slot = Slots::<Test>::get(0, 0).unwrap();
+		assert_eq!(slot.miner, Some(MINER_A));
+		let lease = pallet_challenge::Leases::<Test>::get(slot.lease.unwrap()).unwrap();
+		// 100 blocks in rounds of 10, from the next block.
+		assert_eq!((lease.miner, lease.start, lease.rounds, lease.period), (MINER_A, 2, 10, 10));
+		// Miner A holds a slot already.
+		assert_noop!(solve(0, 1, MINER_A), pallet_challenge::Error::<Test>::NotEligible);
+		// Withdrawing is over once a slot is awarded.
+		assert_noop!(
+			IndenturePallet::cancel(RuntimeOrigin::signed(BUYER), 0),
+			Error::<Test>::AlreadyAwarded
+		);
+		assert_ok!(solve(0, 1, MINER_B));
+		assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Leased);
+		assert!(IndenturePallet::queue_page(0, 10).is_empty());
+		System::assert_has_event(Event::Leased { id: 0 }.into());
+		// A miner at work cannot leave.
+		assert_noop!(
+			RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner),
+			pallet_repchain::Error::<Test>::StillActive
+		);
+		assert_noop!(IndenturePallet::expire(RuntimeOrigin::signed(9), 0), Error::<Test>::NotOpen);
+	});
+}
+
+#[test]
+fn expiry_of_a_partly_awarded_indenture_frees_everyone() {
+	build_and_execute(|| {
+		assert_ok!(submit(spec()));
+		register_miner(MINER_A, big(), 1);
+		assert_ok!(solve(0, 0, MINER_A));
+		System::set_block_number(22);
+		assert_ok!(IndenturePallet::expire(RuntimeOrigin::signed(9), 0));
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000);
+		assert_eq!(Slots::<Test>::iter_prefix_values(0).count(), 0);
+		assert_eq!(pallet_challenge::Leases::<Test>::iter().count(), 0);
+		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
+	});
+}
+
+#[test]
+fn an_expired_challenge_leaves_its_slot_until_the_indenture_expires() {
+	build_and_execute(|| {
+		assert_ok!(submit(spec()));
+		let challenge = Slots::<Test>::get(0, 0).unwrap().challenge;
+		System::set_block_number(22);
+		assert_ok!(Challenge::conclude(RuntimeOrigin::signed(9), challenge));
+		IndenturePallet::do_try_state().expect("invariants hold between the two expiries");
+		assert_ok!(IndenturePallet::expire(RuntimeOrigin::signed(9), 0));
+		assert_eq!(SlotOfChallenge::<Test>::iter().count(), 0);
+		assert_eq!(pallet_challenge::Challenges::<Test>::iter().count(), 0);
 	});
 }

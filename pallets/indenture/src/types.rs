@@ -141,6 +141,8 @@ pub struct IndentureSpec<AccountId, Balance> {
 pub enum Status {
 	/// Waiting for miners to win its slots; listed in the queue.
 	Open,
+	/// Every slot has a miner and a heartbeat lease.
+	Leased,
 	/// Withdrawn by the buyer before any slot was awarded.
 	Cancelled,
 	/// Not awarded before its deadline.
@@ -194,4 +196,15 @@ impl CuWeights {
 		let total_milli = per_node_milli * u128::from(nodes) * u128::from(duration);
 		u64::try_from(total_milli.div_ceil(1000)).unwrap_or(u64::MAX)
 	}
+}
+
+/// One place for a miner: a node of one replica.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Slot<AccountId> {
+	/// The capability challenge that decides who gets it.
+	pub challenge: pallet_challenge::ChallengeId,
+	/// The winner, once awarded.
+	pub miner: Option<AccountId>,
+	/// The winner's heartbeat lease.
+	pub lease: Option<pallet_challenge::LeaseId>,
 }
