@@ -172,6 +172,10 @@ pub mod pallet {
 	pub type Slots<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, IndentureId, Twox64Concat, u32, Slot<T::AccountId>>;
 
+	/// Which indenture slot a heartbeat lease serves.
+	#[pallet::storage]
+	pub type SlotOfLease<T: Config> = StorageMap<_, Twox64Concat, LeaseId, (IndentureId, u32)>;
+
 	/// Which indenture slot a challenge decides.
 	#[pallet::storage]
 	pub type SlotOfChallenge<T: Config> =
@@ -219,6 +223,12 @@ pub mod pallet {
 		SlotAwarded { id: IndentureId, slot: u32, miner: T::AccountId, lease: LeaseId },
 		/// Every slot of indenture `id` has a miner; it left the queue.
 		Leased { id: IndentureId },
+		/// `amount` was streamed to `miner` for a proven heartbeat round.
+		RoundPaid { id: IndentureId, miner: T::AccountId, round: u32, amount: BalanceOf<T> },
+		/// The lease of slot `slot` ended.
+		LeaseEnded { id: IndentureId, slot: u32, end: LeaseEnd },
+		/// An indenture ended: the whitepaper's CIRecord.
+		CiRecorded { record: CiRecord<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> },
 	}
 
 	#[pallet::error]
@@ -332,7 +342,11 @@ pub mod pallet {
 					compute_units,
 					award_deadline,
 				)?;
-				Slots::<T>::insert(id, slot, Slot { challenge, miner: None, lease: None });
+				Slots::<T>::insert(
+					id,
+					slot,
+					Slot { challenge, miner: None, lease: None, ended: None },
+				);
 				SlotOfChallenge::<T>::insert(challenge, (id, slot));
 			}
 			let incentive = spec.incentive;
@@ -443,6 +457,7 @@ pub mod pallet {
 					(Some(miner), lease) => {
 						T::Registry::end_work(&miner, Role::Miner);
 						if let Some(lease) = lease {
+							SlotOfLease::<T>::remove(lease);
 							let _ = T::Challenges::stop_lease(lease);
 						}
 					},
@@ -475,7 +490,8 @@ pub mod pallet {
 		///   open indentures;
 		/// - every open indenture has an escrow holding its incentive plus fees;
 		/// - every indenture has nodes × replicas slots; an empty slot still has its challenge,
-		///   an awarded one has its lease; a leased indenture has no empty slot.
+		///   an awarded one has its lease (mapped back to the slot while it runs); a leased
+		///   indenture has no empty slot.
 		#[cfg(any(test, feature = "try-runtime"))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			let queue = Queue::<T>::get();
@@ -484,16 +500,22 @@ pub mod pallet {
 				"queue out of order"
 			);
 			for (id, ind) in Indentures::<T>::iter() {
-				let slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix_values(id).collect();
+				let slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix(id).collect();
 				ensure!(
 					slots.len() as u32 == ind.spec.nodes.saturating_mul(ind.spec.replicas),
 					"an indenture has the wrong number of slots"
 				);
-				for slot in &slots {
+				for (index, slot) in &slots {
 					ensure!(
 						slot.miner.is_some() == slot.lease.is_some(),
 						"a miner without a lease"
 					);
+					if let (Some(lease), None) = (slot.lease, slot.ended) {
+						ensure!(
+							SlotOfLease::<T>::get(lease) == Some((id, *index)),
+							"a running lease lost its slot"
+						);
+					}
 					if slot.miner.is_none() {
 						ensure!(
 							SlotOfChallenge::<T>::get(slot.challenge).is_some_and(|(i, _)| i == id),
@@ -502,7 +524,10 @@ pub mod pallet {
 					}
 				}
 				if ind.status == Status::Leased {
-					ensure!(slots.iter().all(|s| s.miner.is_some()), "leased with an empty slot");
+					ensure!(
+						slots.iter().all(|(_, s)| s.miner.is_some()),
+						"leased with an empty slot"
+					);
 				}
 			}
 			let open = Indentures::<T>::iter().filter(|(_, i)| i.status == Status::Open).count();
@@ -565,6 +590,7 @@ pub mod pallet {
 			slot.miner = Some(winner.clone());
 			slot.lease = Some(lease);
 			Slots::<T>::insert(id, slot_index, slot);
+			SlotOfLease::<T>::insert(lease, (id, slot_index));
 			Self::deposit_event(Event::SlotAwarded {
 				id,
 				slot: slot_index,
@@ -577,6 +603,117 @@ pub mod pallet {
 				Queue::<T>::mutate(|q| q.retain(|(_, i)| *i != id));
 				Self::deposit_event(Event::Leased { id });
 			}
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Heartbeat rounds of one lease of `ind`.
+		pub fn rounds_of(ind: &IndentureOf<T>) -> u32 {
+			(ind.spec.duration / T::HeartbeatPeriod::get()).max(1)
+		}
+
+		/// What one proven round pays: the incentive split evenly over slots and rounds,
+		/// rounded down (the remainder goes back to the buyer at settlement).
+		pub fn pay_per_round(ind: &IndentureOf<T>) -> BalanceOf<T> {
+			let slots = ind.spec.nodes.saturating_mul(ind.spec.replicas).max(1);
+			let rounds = Self::rounds_of(ind);
+			ind.spec.incentive / BalanceOf::<T>::from(slots.saturating_mul(rounds))
+		}
+
+		fn on_heartbeat_proven(lease: LeaseId, round: u32) {
+			let Some((id, slot_index)) = SlotOfLease::<T>::get(lease) else { return };
+			let (Some(ind), Some(slot)) =
+				(Indentures::<T>::get(id), Slots::<T>::get(id, slot_index))
+			else {
+				return;
+			};
+			let Some(miner) = slot.miner else { return };
+			let amount = Self::pay_per_round(&ind);
+			// Cannot exceed the incentive: rounds × slots × per-round ≤ incentive.
+			if T::Escrow::pay(id, &miner, amount).is_ok() {
+				Self::deposit_event(Event::RoundPaid { id, miner, round, amount });
+			}
+		}
+
+		fn on_lease_ended(lease: LeaseId, failed: bool, proven: u32, missed: u32) {
+			let Some((id, slot_index)) = SlotOfLease::<T>::take(lease) else { return };
+			let (Some(ind), Some(mut slot)) =
+				(Indentures::<T>::get(id), Slots::<T>::get(id, slot_index))
+			else {
+				return;
+			};
+			let end = LeaseEnd { proven, missed, failed };
+			slot.ended = Some(end);
+			if let Some(miner) = slot.miner.clone() {
+				T::Registry::end_work(&miner, Role::Miner);
+				let now = frame_system::Pallet::<T>::block_number();
+				let record = pallet_repchain::WorkRecord {
+					subject: miner,
+					role: Role::Miner,
+					indenture: id,
+					outcome: if failed {
+						pallet_repchain::Outcome::Failure
+					} else {
+						pallet_repchain::Outcome::Success
+					},
+					value: ind.spec.incentive,
+					heartbeats_proven: proven,
+					heartbeats_missed: missed,
+					duration: now.saturating_sub(ind.submitted),
+					rating: None,
+					at: now,
+				};
+				// A failed miner's bond is slashed in part to the buyer it left without service.
+				T::Reputation::append(record, failed.then_some(&ind.buyer));
+			}
+			Slots::<T>::insert(id, slot_index, slot);
+			Self::deposit_event(Event::LeaseEnded { id, slot: slot_index, end });
+			let all_ended = Slots::<T>::iter_prefix_values(id).all(|s| s.ended.is_some());
+			// A batch task whose leases all completed waits for its results (next part of this
+			// pallet); services, and work with a failed lease, settle on their heartbeats now.
+			let any_failed =
+				Slots::<T>::iter_prefix_values(id).any(|s| s.ended.is_some_and(|e| e.failed));
+			if all_ended && (ind.spec.task_type == TaskType::Service || any_failed) {
+				Self::settle_on_heartbeats(id, ind, any_failed);
+			}
+		}
+
+		/// Settles work paid per proven round: fees in proportion to the rounds proven, the
+		/// unproven rest back to the buyer; emits the CIRecord and drops the indenture.
+		fn settle_on_heartbeats(id: IndentureId, ind: IndentureOf<T>, failed: bool) {
+			let slots: alloc::vec::Vec<_> = Slots::<T>::drain_prefix(id).map(|(_, s)| s).collect();
+			let total_rounds = Self::rounds_of(&ind).saturating_mul(slots.len() as u32).max(1);
+			let proven: u32 = slots.iter().filter_map(|s| s.ended).map(|e| e.proven).sum();
+			let fee_share = Perbill::from_rational(proven.min(total_rounds), total_rounds);
+			let held_before = T::Escrow::held(id);
+			let Ok(settlement) = T::Escrow::settle(id, &[], fee_share) else { return };
+			let paid_to_miners = ind
+				.spec
+				.incentive
+				.saturating_add(ind.exchange_fee)
+				.saturating_add(ind.escrow_fee)
+				.saturating_sub(held_before);
+			T::Registry::end_work(&ind.spec.exchange, Role::Exchange);
+			T::Registry::end_work(&ind.spec.escrow_operator, Role::EscrowOperator);
+			for slot in slots {
+				SlotOfChallenge::<T>::remove(slot.challenge);
+			}
+			Indentures::<T>::remove(id);
+			let now = frame_system::Pallet::<T>::block_number();
+			Self::deposit_event(Event::CiRecorded {
+				record: CiRecord {
+					cid: id,
+					time: now,
+					client: ind.buyer,
+					task: ind.spec.task,
+					task_type: ind.spec.task_type,
+					incentive: ind.spec.incentive,
+					paid_to_miners,
+					refunded: settlement.refunded,
+					status: if failed { Status::Failed } else { Status::Settled },
+					duration: now.saturating_sub(ind.submitted),
+				},
+			});
 		}
 	}
 
@@ -594,9 +731,19 @@ pub mod pallet {
 		// award deadline through `expire`, which refunds everything and drops the mapping.
 		fn expired(_context: ContextId, _id: ChallengeId) {}
 		fn voided(_context: ContextId, _id: ChallengeId, _issuer: &T::AccountId) {}
-		// Streaming payment, misses and lease ends are the next part of this pallet.
-		fn heartbeat_proven(_: ContextId, _: LeaseId, _: u32) {}
+		fn heartbeat_proven(_context: ContextId, lease: LeaseId, round: u32) {
+			Self::on_heartbeat_proven(lease, round);
+		}
+		// Misses are counted by the Challenge pallet; they matter here when the lease ends.
 		fn heartbeats_missed(_: ContextId, _: LeaseId, _: u32, _: u32) {}
-		fn lease_ended(_: ContextId, _: LeaseId, _: LeaseOutcome, _: u32, _: u32) {}
+		fn lease_ended(
+			_context: ContextId,
+			lease: LeaseId,
+			outcome: LeaseOutcome,
+			proven: u32,
+			missed: u32,
+		) {
+			Self::on_lease_ended(lease, outcome == LeaseOutcome::Failed, proven, missed);
+		}
 	}
 }

@@ -357,3 +357,102 @@ fn an_expired_challenge_leaves_its_slot_until_the_indenture_expires() {
 		assert_eq!(pallet_challenge::Challenges::<Test>::iter().count(), 0);
 	});
 }
+
+// ---- running: streaming payment, failure, settlement ----
+
+/// Answers `round` of the lease of slot 0 of indenture 0 as `who`, at the round's opening block.
+fn heartbeat(who: u64, round: u32) {
+	let lease_id = Slots::<Test>::get(0, 0).unwrap().lease.unwrap();
+	let lease = pallet_challenge::Leases::<Test>::get(lease_id).unwrap();
+	let open = Challenge::round_open(&lease, round);
+	System::set_block_number(open);
+	let seed = Challenge::round_seed(lease_id, round, open);
+	let nonce = (0u64..)
+		.find(|n| {
+			let h = pallet_challenge::math::work_hash(&seed.0, &codec::Encode::encode(&who), *n);
+			pallet_challenge::math::leading_zero_bits(&h) >= lease.difficulty
+		})
+		.unwrap();
+	assert_ok!(Challenge::heartbeat(RuntimeOrigin::signed(who), lease_id, round, nonce));
+}
+
+fn service(duration: u32) -> SpecOf<Test> {
+	SpecOf::<Test> { task_type: TaskType::Service, nodes: 1, duration, ..spec() }
+}
+
+#[test]
+fn a_service_is_paid_per_proven_round_and_settles_with_its_last_heartbeat() {
+	build_and_execute(|| {
+		// 3 rounds of 10 blocks; 1,200 / 3 = 400 a round; fees 60 + 12.
+		assert_ok!(submit(service(30)));
+		register_miner(MINER_A, big(), 1);
+		assert_ok!(solve(0, 0, MINER_A));
+		heartbeat(MINER_A, 0);
+		System::assert_has_event(
+			Event::RoundPaid { id: 0, miner: MINER_A, round: 0, amount: 400 }.into(),
+		);
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 400);
+		heartbeat(MINER_A, 1);
+		heartbeat(MINER_A, 2);
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 1_200);
+		assert_eq!(Balances::free_balance(EXCHANGE), 1_000_000 - 50 + 60);
+		assert_eq!(Balances::free_balance(ESCROW_OP), 1_000_000 - 50 + 12);
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 1_272);
+		assert!(Indentures::<Test>::get(0).is_none());
+		assert!(System::events().iter().any(|e| matches!(
+			&e.event,
+			RuntimeEvent::IndenturePallet(Event::CiRecorded { record })
+				if record.status == Status::Settled && record.paid_to_miners == 1_200 && record.refunded == 0
+		)));
+		assert_eq!(RepChain::counts(&MINER_A), (1, 1, 0));
+		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
+	});
+}
+
+#[test]
+fn too_many_missed_rounds_fail_the_lease_refund_the_rest_and_slash_the_miner() {
+	build_and_execute(|| {
+		// 5 rounds, 240 each; two misses are tolerated, the third fails the lease.
+		assert_ok!(submit(service(50)));
+		register_miner(MINER_A, big(), 1);
+		assert_ok!(solve(0, 0, MINER_A));
+		heartbeat(MINER_A, 0);
+		// Round 3 closes at block 2 + 30 + 5 = 37.
+		System::set_block_number(37);
+		let lease = Slots::<Test>::get(0, 0).unwrap().lease.unwrap();
+		assert_ok!(Challenge::report_missed(RuntimeOrigin::signed(9), lease));
+		assert!(Indentures::<Test>::get(0).is_none());
+		// Miner: paid one round, then 10 % of its 100 bond went to the buyer.
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 240);
+		assert_eq!(
+			Balances::balance_on_hold(&pallet_repchain::HoldReason::Bond.into(), &MINER_A),
+			90
+		);
+		// Fees follow the proven fifth: 12 and 2 (rounded down).
+		assert_eq!(Balances::free_balance(EXCHANGE), 1_000_000 - 50 + 12);
+		assert_eq!(Balances::free_balance(ESCROW_OP), 1_000_000 - 50 + 2);
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 240 - 14 + 10);
+		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
+		assert!(System::events().iter().any(|e| matches!(
+			&e.event,
+			RuntimeEvent::IndenturePallet(Event::CiRecorded { record })
+				if record.status == Status::Failed && record.paid_to_miners == 240 && record.refunded == 1_018
+		)));
+	});
+}
+
+#[test]
+fn a_completed_batch_lease_waits_for_its_result() {
+	build_and_execute(|| {
+		assert_ok!(submit(SpecOf::<Test> { nodes: 1, duration: 10, ..spec() }));
+		register_miner(MINER_A, big(), 1);
+		assert_ok!(solve(0, 0, MINER_A));
+		heartbeat(MINER_A, 0);
+		let ind = Indentures::<Test>::get(0).unwrap();
+		assert_eq!(ind.status, Status::Leased);
+		assert_eq!(
+			Slots::<Test>::get(0, 0).unwrap().ended,
+			Some(LeaseEnd { proven: 1, missed: 0, failed: false })
+		);
+	});
+}

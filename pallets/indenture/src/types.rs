@@ -125,6 +125,33 @@ pub struct IndentureSpec<AccountId, Balance> {
 	pub ssh_key: Option<BoundedVec<u8, ConstU32<512>>>,
 }
 
+/// The whitepaper's CIRecord: how an indenture ended, emitted as an event.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct CiRecord<AccountId, Balance, BlockNumber> {
+	/// The indenture (cid).
+	pub cid: IndentureId,
+	/// Block it ended in.
+	pub time: BlockNumber,
+	/// The buyer (client).
+	pub client: AccountId,
+	/// The task.
+	pub task: Task,
+	/// Batch or service.
+	pub task_type: TaskType,
+	/// The incentive.
+	pub incentive: Balance,
+	/// Paid to miners in total.
+	pub paid_to_miners: Balance,
+	/// Refunded to the buyer.
+	pub refunded: Balance,
+	/// How it ended.
+	pub status: Status,
+	/// Blocks from submission to the end.
+	pub duration: BlockNumber,
+}
+
 /// Where an indenture is in its life.
 #[derive(
 	Encode,
@@ -147,6 +174,10 @@ pub enum Status {
 	Cancelled,
 	/// Not awarded before its deadline.
 	Expired,
+	/// Every lease ended and the work was paid for what was proven.
+	Settled,
+	/// Every lease ended and at least one failed; the buyer got the unproven part back.
+	Failed,
 }
 
 /// A submitted indenture.
@@ -207,4 +238,28 @@ pub struct Slot<AccountId> {
 	pub miner: Option<AccountId>,
 	/// The winner's heartbeat lease.
 	pub lease: Option<pallet_challenge::LeaseId>,
+	/// How the lease ended, once it has: rounds proven and missed, and whether it failed.
+	pub ended: Option<LeaseEnd>,
+}
+
+/// How a slot's lease ended.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct LeaseEnd {
+	/// Rounds proven.
+	pub proven: u32,
+	/// Rounds missed.
+	pub missed: u32,
+	/// Too many misses.
+	pub failed: bool,
 }
