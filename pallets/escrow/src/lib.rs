@@ -142,21 +142,22 @@ pub struct Settlement<Balance> {
 	pub refunded: Balance,
 }
 
-/// Tells the opener how a dispute ended.
-pub trait EscrowOutcome<AccountId> {
+/// Tells the opener how a dispute ended and when an escrow was settled through a call of this
+/// pallet (acceptance or dispute).
+pub trait EscrowOutcome<AccountId, Balance> {
 	/// The dispute of `id` was resolved by `operator` in time (`true`) or by default (`false`).
 	fn dispute_resolved(id: EscrowId, operator: &AccountId, in_time: bool);
-	/// Escrow `id` was settled (after acceptance or a dispute).
-	fn settled(id: EscrowId);
+	/// Escrow `id` was settled after acceptance or a dispute, as `settlement` says.
+	fn settled(id: EscrowId, settlement: &Settlement<Balance>);
 	/// The most weight one call of the functions above uses (added to the calls' weights).
 	fn max_weight() -> Weight {
 		Weight::zero()
 	}
 }
 
-impl<AccountId> EscrowOutcome<AccountId> for () {
+impl<AccountId, Balance> EscrowOutcome<AccountId, Balance> for () {
 	fn dispute_resolved(_: EscrowId, _: &AccountId, _: bool) {}
-	fn settled(_: EscrowId) {}
+	fn settled(_: EscrowId, _: &Settlement<Balance>) {}
 }
 
 /// What the opener (Indenture) calls.
@@ -215,7 +216,7 @@ pub mod pallet {
 		/// The runtime's hold reasons.
 		type RuntimeHoldReason: From<HoldReason>;
 		/// Told how disputes end.
-		type Outcome: EscrowOutcome<Self::AccountId>;
+		type Outcome: EscrowOutcome<Self::AccountId, BalanceOf<Self>>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 		/// Most payees (miners) of one escrow.
@@ -335,8 +336,8 @@ pub mod pallet {
 				Error::<T>::AcceptanceWindowOpen
 			);
 			let payouts = e.payouts.to_vec();
-			Self::do_settle(id, e, &payouts, Perbill::one(), Perbill::one())?;
-			T::Outcome::settled(id);
+			let settlement = Self::do_settle(id, e, &payouts, Perbill::one(), Perbill::one())?;
+			T::Outcome::settled(id, &settlement);
 			Ok(())
 		}
 
@@ -358,10 +359,10 @@ pub mod pallet {
 			);
 			let operator = e.operator.clone();
 			let payouts = Self::scaled(&e.payouts, miner_share);
-			Self::do_settle(id, e, &payouts, Perbill::one(), Perbill::one())?;
+			let settlement = Self::do_settle(id, e, &payouts, Perbill::one(), Perbill::one())?;
 			Self::deposit_event(Event::Resolved { id, miner_share, by_operator: true });
 			T::Outcome::dispute_resolved(id, &operator, true);
-			T::Outcome::settled(id);
+			T::Outcome::settled(id, &settlement);
 			Ok(())
 		}
 
@@ -383,10 +384,10 @@ pub mod pallet {
 			let operator = e.operator.clone();
 			let share = T::DefaultMinerShare::get();
 			let payouts = Self::scaled(&e.payouts, share);
-			Self::do_settle(id, e, &payouts, Perbill::one(), Perbill::zero())?;
+			let settlement = Self::do_settle(id, e, &payouts, Perbill::one(), Perbill::zero())?;
 			Self::deposit_event(Event::Resolved { id, miner_share: share, by_operator: false });
 			T::Outcome::dispute_resolved(id, &operator, false);
-			T::Outcome::settled(id);
+			T::Outcome::settled(id, &settlement);
 			Ok(())
 		}
 	}

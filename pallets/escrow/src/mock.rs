@@ -40,11 +40,11 @@ thread_local! {
 }
 
 pub struct Recorder;
-impl EscrowOutcome<u64> for Recorder {
+impl EscrowOutcome<u64, Balance> for Recorder {
 	fn dispute_resolved(id: EscrowId, operator: &u64, in_time: bool) {
 		RESOLVED.with(|r| r.borrow_mut().push((id, *operator, in_time)));
 	}
-	fn settled(_: EscrowId) {}
+	fn settled(_: EscrowId, _: &crate::Settlement<Balance>) {}
 }
 
 parameter_types! {

@@ -60,6 +60,7 @@ use pallet_challenge::{
 };
 use pallet_escrow::EscrowApi;
 use pallet_repchain::{Registry, ReputationApi, Role};
+use sp_core::H256;
 use sp_runtime::{
 	traits::{Saturating, Zero},
 	Perbill, Permill, SaturatedConversion,
@@ -117,6 +118,16 @@ pub mod pallet {
 		/// Missed rounds a lease tolerates before it fails.
 		#[pallet::constant]
 		type MaxMissedRounds: Get<u32>;
+		/// Part of a batch task's incentive paid for its accepted result (the rest streams per
+		/// proven heartbeat round).
+		#[pallet::constant]
+		type BatchResultShare: Get<Permill>;
+		/// Blocks to seal results after the last lease ends, and again to reveal them.
+		#[pallet::constant]
+		type ResultWindow: Get<BlockNumberFor<Self>>;
+		/// Blocks the buyer has to dispute a single-replica result.
+		#[pallet::constant]
+		type AcceptanceWindow: Get<BlockNumberFor<Self>>;
 		/// Most indentures open at once.
 		#[pallet::constant]
 		type MaxQueue: Get<u32>;
@@ -227,6 +238,14 @@ pub mod pallet {
 		RoundPaid { id: IndentureId, miner: T::AccountId, round: u32, amount: BalanceOf<T> },
 		/// The lease of slot `slot` ended.
 		LeaseEnded { id: IndentureId, slot: u32, end: LeaseEnd },
+		/// Batch indenture `id` waits for sealed results until `seal_until`.
+		ResultsDue { id: IndentureId, seal_until: BlockNumberFor<T> },
+		/// The miner of `slot` sealed its result.
+		ResultSealed { id: IndentureId, slot: u32 },
+		/// The miner of `slot` revealed `result`.
+		ResultRevealed { id: IndentureId, slot: u32, result: H256 },
+		/// The results were counted: `result` won with `votes` of `slots` (none: no majority).
+		ResultsConcluded { id: IndentureId, result: Option<H256>, votes: u32, slots: u32 },
 		/// An indenture ended: the whitepaper's CIRecord.
 		CiRecorded { record: CiRecord<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> },
 	}
@@ -263,6 +282,22 @@ pub mod pallet {
 		DeadlineNotReached,
 		/// A slot was already awarded: the indenture can no longer be withdrawn.
 		AlreadyAwarded,
+		/// The caller holds no slot of this indenture.
+		NotMiner,
+		/// The indenture is not collecting results.
+		NotReporting,
+		/// This slot's result was already sealed.
+		AlreadySealed,
+		/// Results are still being sealed.
+		SealingOpen,
+		/// The window for this step has closed.
+		WindowClosed,
+		/// This slot has no sealed result to reveal.
+		NotSealed,
+		/// The result does not match its seal.
+		SealMismatch,
+		/// Results can be counted once all are revealed or the reveal window has closed.
+		RevealsOpen,
 	}
 
 	#[pallet::hooks]
@@ -345,7 +380,7 @@ pub mod pallet {
 				Slots::<T>::insert(
 					id,
 					slot,
-					Slot { challenge, miner: None, lease: None, ended: None },
+					Slot { challenge, miner: None, lease: None, ended: None, result: None },
 				);
 				SlotOfChallenge::<T>::insert(challenge, (id, slot));
 			}
@@ -363,6 +398,8 @@ pub mod pallet {
 					submitted: now,
 					award_deadline,
 					status: Status::Open,
+					results_deadline: None,
+					result: None,
 				},
 			);
 			Self::deposit_event(Event::Submitted {
@@ -408,6 +445,71 @@ pub mod pallet {
 			let refunded = Self::close_unawarded(id, ind)?;
 			Self::deposit_event(Event::Expired { id, refunded });
 			Ok(())
+		}
+
+		/// A miner of a batch task seals its result: [`Pallet::result_seal`]`(result, miner)`.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::commit_result())]
+		pub fn commit_result(origin: OriginFor<T>, id: IndentureId, seal: H256) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+			ensure!(ind.status == Status::Reporting, Error::<T>::NotReporting);
+			let (index, mut slot) = Self::slot_of(id, &who).ok_or(Error::<T>::NotMiner)?;
+			ensure!(slot.result.is_none(), Error::<T>::AlreadySealed);
+			ensure!(
+				frame_system::Pallet::<T>::block_number()
+					<= ind.results_deadline.unwrap_or(ind.submitted),
+				Error::<T>::WindowClosed
+			);
+			slot.result = Some(SlotResult::Sealed(seal));
+			Slots::<T>::insert(id, index, slot);
+			Self::deposit_event(Event::ResultSealed { id, slot: index });
+			Ok(())
+		}
+
+		/// A miner reveals the result it sealed, once every slot has sealed or sealing closed.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::reveal_result())]
+		pub fn reveal_result(
+			origin: OriginFor<T>,
+			id: IndentureId,
+			result: H256,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+			ensure!(ind.status == Status::Reporting, Error::<T>::NotReporting);
+			let (index, mut slot) = Self::slot_of(id, &who).ok_or(Error::<T>::NotMiner)?;
+			let Some(SlotResult::Sealed(seal)) = slot.result else {
+				return Err(Error::<T>::NotSealed.into());
+			};
+			let now = frame_system::Pallet::<T>::block_number();
+			let seal_until = ind.results_deadline.unwrap_or(ind.submitted);
+			let all_sealed = Slots::<T>::iter_prefix_values(id).all(|s| s.result.is_some());
+			ensure!(all_sealed || now > seal_until, Error::<T>::SealingOpen);
+			ensure!(
+				now <= seal_until.saturating_add(T::ResultWindow::get()),
+				Error::<T>::WindowClosed
+			);
+			ensure!(Self::result_seal(&result, &who) == seal, Error::<T>::SealMismatch);
+			slot.result = Some(SlotResult::Revealed(result));
+			Slots::<T>::insert(id, index, slot);
+			Self::deposit_event(Event::ResultRevealed { id, slot: index, result });
+			if Slots::<T>::iter_prefix_values(id)
+				.all(|s| matches!(s.result, Some(SlotResult::Revealed(_))))
+			{
+				Self::do_conclude_results(id)?;
+			}
+			Ok(())
+		}
+
+		/// Anyone counts the results once the reveal window has closed: the majority result
+		/// wins and its miners are paid; dissenters and silent miners get failure records.
+		/// A single-replica result then waits for the buyer's acceptance in Escrow.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::conclude_results())]
+		pub fn conclude_results(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_conclude_results(id)
 		}
 	}
 
@@ -617,7 +719,8 @@ pub mod pallet {
 		pub fn pay_per_round(ind: &IndentureOf<T>) -> BalanceOf<T> {
 			let slots = ind.spec.nodes.saturating_mul(ind.spec.replicas).max(1);
 			let rounds = Self::rounds_of(ind);
-			ind.spec.incentive / BalanceOf::<T>::from(slots.saturating_mul(rounds))
+			let streamed = ind.spec.incentive.saturating_sub(Self::result_part(ind));
+			streamed / BalanceOf::<T>::from(slots.saturating_mul(rounds))
 		}
 
 		fn on_heartbeat_proven(lease: LeaseId, round: u32) {
@@ -646,58 +749,104 @@ pub mod pallet {
 			slot.ended = Some(end);
 			if let Some(miner) = slot.miner.clone() {
 				T::Registry::end_work(&miner, Role::Miner);
-				let now = frame_system::Pallet::<T>::block_number();
-				let record = pallet_repchain::WorkRecord {
-					subject: miner,
-					role: Role::Miner,
-					indenture: id,
-					outcome: if failed {
-						pallet_repchain::Outcome::Failure
-					} else {
-						pallet_repchain::Outcome::Success
-					},
-					value: ind.spec.incentive,
-					heartbeats_proven: proven,
-					heartbeats_missed: missed,
-					duration: now.saturating_sub(ind.submitted),
-					rating: None,
-					at: now,
-				};
-				// A failed miner's bond is slashed in part to the buyer it left without service.
-				T::Reputation::append(record, failed.then_some(&ind.buyer));
+				if failed {
+					// A failed miner's bond is slashed in part to the buyer it left without
+					// service. Successes are recorded when the work is settled.
+					Self::record(&ind, id, miner, false, proven, missed);
+				}
 			}
 			Slots::<T>::insert(id, slot_index, slot);
 			Self::deposit_event(Event::LeaseEnded { id, slot: slot_index, end });
 			let all_ended = Slots::<T>::iter_prefix_values(id).all(|s| s.ended.is_some());
-			// A batch task whose leases all completed waits for its results (next part of this
-			// pallet); services, and work with a failed lease, settle on their heartbeats now.
+			// Services, and work with a failed lease, settle on their heartbeats now; a batch task
+			// whose leases all completed collects its results first.
 			let any_failed =
 				Slots::<T>::iter_prefix_values(id).any(|s| s.ended.is_some_and(|e| e.failed));
-			if all_ended && (ind.spec.task_type == TaskType::Service || any_failed) {
+			if !all_ended {
+				return;
+			}
+			if ind.spec.task_type == TaskType::Service || any_failed {
 				Self::settle_on_heartbeats(id, ind, any_failed);
+			} else {
+				let mut ind = ind;
+				let seal_until = frame_system::Pallet::<T>::block_number()
+					.saturating_add(T::ResultWindow::get());
+				ind.status = Status::Reporting;
+				ind.results_deadline = Some(seal_until);
+				Indentures::<T>::insert(id, ind);
+				Self::deposit_event(Event::ResultsDue { id, seal_until });
 			}
 		}
 
 		/// Settles work paid per proven round: fees in proportion to the rounds proven, the
-		/// unproven rest back to the buyer; emits the CIRecord and drops the indenture.
+		/// unproven rest back to the buyer.
 		fn settle_on_heartbeats(id: IndentureId, ind: IndentureOf<T>, failed: bool) {
-			let slots: alloc::vec::Vec<_> = Slots::<T>::drain_prefix(id).map(|(_, s)| s).collect();
+			let slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix_values(id).collect();
 			let total_rounds = Self::rounds_of(&ind).saturating_mul(slots.len() as u32).max(1);
 			let proven: u32 = slots.iter().filter_map(|s| s.ended).map(|e| e.proven).sum();
 			let fee_share = Perbill::from_rational(proven.min(total_rounds), total_rounds);
-			let held_before = T::Escrow::held(id);
 			let Ok(settlement) = T::Escrow::settle(id, &[], fee_share) else { return };
-			let paid_to_miners = ind
-				.spec
-				.incentive
-				.saturating_add(ind.exchange_fee)
-				.saturating_add(ind.escrow_fee)
-				.saturating_sub(held_before);
+			for slot in &slots {
+				if let (Some(miner), Some(end)) = (slot.miner.clone(), slot.ended) {
+					if !end.failed {
+						Self::record(&ind, id, miner, true, end.proven, end.missed);
+					}
+				}
+			}
+			Self::finalize(
+				id,
+				ind,
+				settlement,
+				if failed { Status::Failed } else { Status::Settled },
+			);
+		}
+
+		/// Appends a miner's record to RepChain; a failure slashes part of its bond to the buyer.
+		fn record(
+			ind: &IndentureOf<T>,
+			id: IndentureId,
+			miner: T::AccountId,
+			success: bool,
+			proven: u32,
+			missed: u32,
+		) {
+			let now = frame_system::Pallet::<T>::block_number();
+			let record = pallet_repchain::WorkRecord {
+				subject: miner,
+				role: Role::Miner,
+				indenture: id,
+				outcome: if success {
+					pallet_repchain::Outcome::Success
+				} else {
+					pallet_repchain::Outcome::Failure
+				},
+				value: ind.spec.incentive,
+				heartbeats_proven: proven,
+				heartbeats_missed: missed,
+				duration: now.saturating_sub(ind.submitted),
+				rating: None,
+				at: now,
+			};
+			T::Reputation::append(record, (!success).then_some(&ind.buyer));
+		}
+
+		/// Ends an indenture whose escrow was settled: frees the exchange and the escrow
+		/// operator, drops its slots and emits the CIRecord.
+		fn finalize(
+			id: IndentureId,
+			ind: IndentureOf<T>,
+			settlement: pallet_escrow::Settlement<BalanceOf<T>>,
+			status: Status,
+		) {
+			let mut streamed = BalanceOf::<T>::zero();
+			for (_, slot) in Slots::<T>::drain_prefix(id) {
+				SlotOfChallenge::<T>::remove(slot.challenge);
+				let proven = slot.ended.map(|e| e.proven).unwrap_or_default();
+				streamed = streamed
+					.saturating_add(Self::pay_per_round(&ind).saturating_mul(proven.into()));
+			}
 			T::Registry::end_work(&ind.spec.exchange, Role::Exchange);
 			T::Registry::end_work(&ind.spec.escrow_operator, Role::EscrowOperator);
-			for slot in slots {
-				SlotOfChallenge::<T>::remove(slot.challenge);
-			}
 			Indentures::<T>::remove(id);
 			let now = frame_system::Pallet::<T>::block_number();
 			Self::deposit_event(Event::CiRecorded {
@@ -708,12 +857,144 @@ pub mod pallet {
 					task: ind.spec.task,
 					task_type: ind.spec.task_type,
 					incentive: ind.spec.incentive,
-					paid_to_miners,
+					paid_to_miners: streamed.saturating_add(settlement.to_miners),
 					refunded: settlement.refunded,
-					status: if failed { Status::Failed } else { Status::Settled },
+					status,
 					duration: now.saturating_sub(ind.submitted),
 				},
 			});
+		}
+
+		/// The part of the incentive a batch task pays for its result (zero for services).
+		pub fn result_part(ind: &IndentureOf<T>) -> BalanceOf<T> {
+			match ind.spec.task_type {
+				TaskType::Batch => T::BatchResultShare::get().mul_floor(ind.spec.incentive),
+				TaskType::Service => Zero::zero(),
+			}
+		}
+
+		/// `blake2_256(SCALE(("cutopia/result", result, miner)))`: what a miner seals.
+		pub fn result_seal(result: &H256, miner: &T::AccountId) -> H256 {
+			use codec::Encode;
+			<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(
+				&(b"cutopia/result", result, miner).encode(),
+			)
+		}
+
+		/// The slot of indenture `id` held by `who`.
+		fn slot_of(id: IndentureId, who: &T::AccountId) -> Option<(u32, Slot<T::AccountId>)> {
+			Slots::<T>::iter_prefix(id).find(|(_, s)| s.miner.as_ref() == Some(who))
+		}
+
+		pub(crate) fn do_conclude_results(id: IndentureId) -> DispatchResult {
+			let mut ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+			ensure!(ind.status == Status::Reporting, Error::<T>::NotReporting);
+			let seal_until = ind.results_deadline.unwrap_or(ind.submitted);
+			let reveal_until = seal_until.saturating_add(T::ResultWindow::get());
+			let slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix(id).collect();
+			let all_revealed =
+				slots.iter().all(|(_, s)| matches!(s.result, Some(SlotResult::Revealed(_))));
+			ensure!(
+				all_revealed || frame_system::Pallet::<T>::block_number() > reveal_until,
+				Error::<T>::RevealsOpen
+			);
+			// Count the revealed results; the winner needs more than half of all slots.
+			let revealed: alloc::vec::Vec<H256> = slots
+				.iter()
+				.filter_map(|(_, s)| match s.result {
+					Some(SlotResult::Revealed(r)) => Some(r),
+					_ => None,
+				})
+				.collect();
+			let (winner, votes) = revealed
+				.iter()
+				.map(|r| (*r, revealed.iter().filter(|x| *x == r).count() as u32))
+				.max_by_key(|(_, n)| *n)
+				.unwrap_or_default();
+			let total = slots.len() as u32;
+			let result = (votes * 2 > total).then_some(winner);
+			Self::deposit_event(Event::ResultsConcluded { id, result, votes, slots: total });
+			let per_slot = Self::result_part(&ind) / BalanceOf::<T>::from(total.max(1));
+			let mut payouts = alloc::vec::Vec::new();
+			for (_, slot) in &slots {
+				let Some(miner) = slot.miner.clone() else { continue };
+				let agrees = result.is_some() && slot.result == result.map(SlotResult::Revealed);
+				if agrees {
+					payouts.push((miner, per_slot));
+				} else if result.is_some() || !matches!(slot.result, Some(SlotResult::Revealed(_)))
+				{
+					// Dissenters and miners that never revealed failed the task; when there is
+					// no majority, those who revealed are not blamed.
+					let end =
+						slot.ended.unwrap_or(LeaseEnd { proven: 0, missed: 0, failed: false });
+					Self::record(&ind, id, miner, false, end.proven, end.missed);
+				}
+			}
+			ind.result = result;
+			if ind.spec.replicas == 1 && result.is_some() {
+				let until = frame_system::Pallet::<T>::block_number()
+					.saturating_add(T::AcceptanceWindow::get());
+				T::Escrow::await_acceptance(id, payouts, until)?;
+				ind.status = Status::Reported;
+				Indentures::<T>::insert(id, ind);
+			} else {
+				let settlement = T::Escrow::settle(id, &payouts, Perbill::one())?;
+				Self::record_agreeing(&ind, id);
+				let status = if result.is_some() { Status::Settled } else { Status::Failed };
+				Self::finalize(id, ind, settlement, status);
+			}
+			Ok(())
+		}
+
+		/// Success records for the miners whose revealed result is the indenture's result.
+		fn record_agreeing(ind: &IndentureOf<T>, id: IndentureId) {
+			let Some(result) = ind.result else { return };
+			for (_, slot) in Slots::<T>::iter_prefix(id) {
+				if let (Some(miner), Some(SlotResult::Revealed(r))) = (slot.miner, slot.result) {
+					if r == result {
+						let end =
+							slot.ended.unwrap_or(LeaseEnd { proven: 0, missed: 0, failed: false });
+						Self::record(ind, id, miner, true, end.proven, end.missed);
+					}
+				}
+			}
+		}
+	}
+
+	impl<T: Config> pallet_escrow::EscrowOutcome<T::AccountId, BalanceOf<T>> for Pallet<T> {
+		fn dispute_resolved(id: pallet_escrow::EscrowId, operator: &T::AccountId, in_time: bool) {
+			let now = frame_system::Pallet::<T>::block_number();
+			let value = Indentures::<T>::get(id).map(|i| i.spec.incentive).unwrap_or_default();
+			let record = pallet_repchain::WorkRecord {
+				subject: operator.clone(),
+				role: Role::EscrowOperator,
+				indenture: id,
+				outcome: if in_time {
+					pallet_repchain::Outcome::Success
+				} else {
+					pallet_repchain::Outcome::Failure
+				},
+				value,
+				heartbeats_proven: 0,
+				heartbeats_missed: 0,
+				duration: Zero::zero(),
+				rating: None,
+				at: now,
+			};
+			T::Reputation::append(record, None);
+		}
+
+		/// A single-replica result was accepted or its dispute resolved.
+		fn settled(
+			id: pallet_escrow::EscrowId,
+			settlement: &pallet_escrow::Settlement<BalanceOf<T>>,
+		) {
+			let Some(ind) = Indentures::<T>::get(id) else { return };
+			if ind.status != Status::Reported {
+				return;
+			}
+			Self::record_agreeing(&ind, id);
+			Self::finalize(id, ind, settlement.clone(), Status::Settled);
 		}
 	}
 

@@ -62,7 +62,7 @@ impl pallet_repchain::Config for Test {
 impl pallet_escrow::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	type Outcome = ();
+	type Outcome = IndenturePallet;
 	type WeightInfo = ();
 	type MaxPayees = ConstU32<8>;
 	type ResolutionWindow = ConstU64<5>;
@@ -96,6 +96,9 @@ impl pallet_indenture::Config for Test {
 	type HeartbeatPeriod = ConstU32<10>;
 	type HeartbeatWindow = ConstU32<5>;
 	type MaxMissedRounds = ConstU32<2>;
+	type BatchResultShare = MinPriceRatio;
+	type ResultWindow = ConstU64<5>;
+	type AcceptanceWindow = ConstU64<5>;
 	type MaxQueue = ConstU32<4>;
 	type MaxNodes = ConstU32<4>;
 	type MaxReplicas = ConstU32<3>;

@@ -6,6 +6,7 @@ use pallet_challenge::ChallengeKind;
 use pallet_repchain::Resources;
 use pallet_repchain::{ReputationApi, Role};
 use sp_core::H256;
+use sp_runtime::Perbill;
 
 fn spec() -> SpecOf<Test> {
 	IndentureSpec {
@@ -362,7 +363,11 @@ fn an_expired_challenge_leaves_its_slot_until_the_indenture_expires() {
 
 /// Answers `round` of the lease of slot 0 of indenture 0 as `who`, at the round's opening block.
 fn heartbeat(who: u64, round: u32) {
-	let lease_id = Slots::<Test>::get(0, 0).unwrap().lease.unwrap();
+	heartbeat_slot(0, who, round)
+}
+
+fn heartbeat_slot(slot: u32, who: u64, round: u32) {
+	let lease_id = Slots::<Test>::get(0, slot).unwrap().lease.unwrap();
 	let lease = pallet_challenge::Leases::<Test>::get(lease_id).unwrap();
 	let open = Challenge::round_open(&lease, round);
 	System::set_block_number(open);
@@ -441,18 +446,165 @@ fn too_many_missed_rounds_fail_the_lease_refund_the_rest_and_slash_the_miner() {
 	});
 }
 
+// ---- batch results ----
+
+const MINER_C: u64 = 6;
+
+fn seal(result: H256, who: u64) -> H256 {
+	IndenturePallet::result_seal(&result, &who)
+}
+
+fn ci_record() -> CiRecord<u64, Balance, u64> {
+	System::events()
+		.iter()
+		.find_map(|e| match &e.event {
+			RuntimeEvent::IndenturePallet(Event::CiRecorded { record }) => Some(record.clone()),
+			_ => None,
+		})
+		.expect("a CIRecord")
+}
+
+/// One node, one replica, one round: 600 streams with the heartbeat, 600 waits for the result.
+fn single_batch_reporting() {
+	assert_ok!(submit(SpecOf::<Test> { nodes: 1, duration: 10, ..spec() }));
+	register_miner(MINER_A, big(), 1);
+	assert_ok!(solve(0, 0, MINER_A));
+	heartbeat(MINER_A, 0);
+	assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Reporting);
+	assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 600);
+}
+
 #[test]
-fn a_completed_batch_lease_waits_for_its_result() {
+fn a_single_replica_result_is_sealed_revealed_and_accepted() {
 	build_and_execute(|| {
-		assert_ok!(submit(SpecOf::<Test> { nodes: 1, duration: 10, ..spec() }));
-		register_miner(MINER_A, big(), 1);
-		assert_ok!(solve(0, 0, MINER_A));
-		heartbeat(MINER_A, 0);
-		let ind = Indentures::<Test>::get(0).unwrap();
-		assert_eq!(ind.status, Status::Leased);
-		assert_eq!(
-			Slots::<Test>::get(0, 0).unwrap().ended,
-			Some(LeaseEnd { proven: 1, missed: 0, failed: false })
+		single_batch_reporting();
+		let result = H256::repeat_byte(7);
+		let origin = |who| RuntimeOrigin::signed(who);
+		assert_noop!(
+			IndenturePallet::commit_result(origin(MINER_B), 0, H256::zero()),
+			Error::<Test>::NotMiner
 		);
+		assert_noop!(
+			IndenturePallet::reveal_result(origin(MINER_A), 0, result),
+			Error::<Test>::NotSealed
+		);
+		assert_ok!(IndenturePallet::commit_result(origin(MINER_A), 0, seal(result, MINER_A)));
+		assert_noop!(
+			IndenturePallet::commit_result(origin(MINER_A), 0, H256::zero()),
+			Error::<Test>::AlreadySealed
+		);
+		assert_noop!(
+			IndenturePallet::reveal_result(origin(MINER_A), 0, H256::repeat_byte(8)),
+			Error::<Test>::SealMismatch
+		);
+		assert_ok!(IndenturePallet::reveal_result(origin(MINER_A), 0, result));
+		assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Reported);
+		assert_eq!(Indentures::<Test>::get(0).unwrap().result, Some(result));
+		// The buyer accepts in Escrow; the indenture settles.
+		assert_ok!(Escrow::accept(origin(BUYER), 0));
+		assert!(Indentures::<Test>::get(0).is_none());
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 1_200);
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 1_272);
+		let record = ci_record();
+		assert_eq!(
+			(record.status, record.paid_to_miners, record.refunded),
+			(Status::Settled, 1_200, 0)
+		);
+		assert_eq!(RepChain::counts(&MINER_A), (1, 1, 0));
+	});
+}
+
+#[test]
+fn a_disputed_result_is_split_by_the_escrow_operator() {
+	build_and_execute(|| {
+		single_batch_reporting();
+		let result = H256::repeat_byte(7);
+		assert_ok!(IndenturePallet::commit_result(
+			RuntimeOrigin::signed(MINER_A),
+			0,
+			seal(result, MINER_A)
+		));
+		assert_ok!(IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_A), 0, result));
+		assert_ok!(Escrow::dispute(RuntimeOrigin::signed(BUYER), 0));
+		assert_ok!(Escrow::resolve(RuntimeOrigin::signed(ESCROW_OP), 0, Perbill::from_percent(25)));
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 600 + 150);
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 1_272 + 450);
+		assert_eq!(ci_record().paid_to_miners, 750);
+		// The operator's timely resolution is on its RepChain history.
+		assert_eq!(RepChain::counts(&ESCROW_OP), (1, 1, 0));
+	});
+}
+
+#[test]
+fn the_majority_of_replicas_wins_and_the_dissenter_fails() {
+	build_and_execute(|| {
+		// One node, three replicas, one round each: 1,200 × 50 % / 3 = 200 streams per slot,
+		// and 200 per slot waits for the result.
+		assert_ok!(submit(SpecOf::<Test> {
+			nodes: 1,
+			replicas: 3,
+			duration: 10,
+			incentive: 1_200,
+			..spec()
+		}));
+		for (slot, who) in [(0, MINER_A), (1, MINER_B), (2, MINER_C)] {
+			register_miner(who, big(), 1);
+			assert_ok!(solve(0, slot, who));
+		}
+		for (slot, who) in [(0, MINER_A), (1, MINER_B), (2, MINER_C)] {
+			heartbeat_slot(slot, who, 0);
+		}
+		assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Reporting);
+		let (good, bad) = (H256::repeat_byte(1), H256::repeat_byte(2));
+		let sealed =
+			|who, r| IndenturePallet::commit_result(RuntimeOrigin::signed(who), 0, seal(r, who));
+		assert_ok!(sealed(MINER_A, good));
+		// Nobody may reveal while others can still seal (they could copy).
+		assert_noop!(
+			IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_A), 0, good),
+			Error::<Test>::SealingOpen
+		);
+		assert_ok!(sealed(MINER_B, good));
+		assert_ok!(sealed(MINER_C, bad));
+		assert_noop!(
+			IndenturePallet::conclude_results(RuntimeOrigin::signed(9), 0),
+			Error::<Test>::RevealsOpen
+		);
+		for (who, r) in [(MINER_A, good), (MINER_B, good), (MINER_C, bad)] {
+			assert_ok!(IndenturePallet::reveal_result(RuntimeOrigin::signed(who), 0, r));
+		}
+		assert!(Indentures::<Test>::get(0).is_none());
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 400);
+		assert_eq!(Balances::free_balance(MINER_B), 1_000_000 - 100 + 400);
+		// The dissenter keeps its streamed 200 but loses 10 % of its bond to the buyer.
+		assert_eq!(Balances::free_balance(MINER_C), 1_000_000 - 100 + 200);
+		assert_eq!(RepChain::counts(&MINER_C), (1, 0, 1));
+		assert_eq!(RepChain::counts(&MINER_A), (1, 1, 0));
+		// Buyer: paid 1,000 to miners and 72 in fees, got the dissenter's 200 share and 10 of its bond.
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 1_072 + 10);
+		assert_eq!(ci_record().status, Status::Settled);
+	});
+}
+
+#[test]
+fn a_miner_that_never_seals_fails_when_the_windows_close() {
+	build_and_execute(|| {
+		single_batch_reporting();
+		let seal_until = Indentures::<Test>::get(0).unwrap().results_deadline.unwrap();
+		System::set_block_number(seal_until + 1);
+		assert_noop!(
+			IndenturePallet::commit_result(RuntimeOrigin::signed(MINER_A), 0, H256::zero()),
+			Error::<Test>::WindowClosed
+		);
+		assert_noop!(
+			IndenturePallet::conclude_results(RuntimeOrigin::signed(9), 0),
+			Error::<Test>::RevealsOpen
+		);
+		System::set_block_number(seal_until + 6);
+		assert_ok!(IndenturePallet::conclude_results(RuntimeOrigin::signed(9), 0));
+		assert_eq!(ci_record().status, Status::Failed);
+		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
+		// The buyer paid the streamed 600 and the fees, got the result share back and 10 of the bond.
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 600 - 72 + 10);
 	});
 }

@@ -174,6 +174,10 @@ pub enum Status {
 	Cancelled,
 	/// Not awarded before its deadline.
 	Expired,
+	/// A batch task's leases all completed; its miners commit and reveal their results.
+	Reporting,
+	/// The result was found (replicas == 1); the buyer may dispute it in Escrow.
+	Reported,
 	/// Every lease ended and the work was paid for what was proven.
 	Settled,
 	/// Every lease ended and at least one failed; the buyer got the unproven part back.
@@ -199,6 +203,10 @@ pub struct Indenture<AccountId, Balance, BlockNumber> {
 	pub award_deadline: BlockNumber,
 	/// Where it is.
 	pub status: Status,
+	/// Batch tasks: results are sealed until this block, revealed for `ResultWindow` more.
+	pub results_deadline: Option<BlockNumber>,
+	/// Batch tasks: the result hash the miners agreed on.
+	pub result: Option<H256>,
 }
 
 /// Weights of the compute-unit formula, in thousandths of a compute unit per block and node.
@@ -240,6 +248,29 @@ pub struct Slot<AccountId> {
 	pub lease: Option<pallet_challenge::LeaseId>,
 	/// How the lease ended, once it has: rounds proven and missed, and whether it failed.
 	pub ended: Option<LeaseEnd>,
+	/// A batch task's result from this slot's miner.
+	pub result: Option<SlotResult>,
+}
+
+/// A miner's result for a batch task: sealed first, then revealed, so that no replica can copy
+/// another's answer.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum SlotResult {
+	/// `result_seal(result, miner)`.
+	Sealed(H256),
+	/// The result hash itself.
+	Revealed(H256),
 }
 
 /// How a slot's lease ended.

@@ -13,6 +13,9 @@ pub trait WeightInfo {
 	fn submit() -> Weight;
 	fn cancel() -> Weight;
 	fn expire() -> Weight;
+	fn commit_result() -> Weight;
+	fn reveal_result() -> Weight;
+	fn conclude_results() -> Weight;
 }
 
 impl WeightInfo for () {
@@ -23,6 +26,15 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn expire() -> Weight {
+		Weight::zero()
+	}
+	fn commit_result() -> Weight {
+		Weight::zero()
+	}
+	fn reveal_result() -> Weight {
+		Weight::zero()
+	}
+	fn conclude_results() -> Weight {
 		Weight::zero()
 	}
 }

@@ -198,7 +198,7 @@ impl pallet_repchain::Config for Runtime {
 /// Puts escrow operators' dispute handling on RepChain: resolving in time is a success,
 /// leaving a dispute to the default outcome a failure.
 pub struct RecordDisputeResolutions;
-impl pallet_escrow::EscrowOutcome<AccountId> for RecordDisputeResolutions {
+impl pallet_escrow::EscrowOutcome<AccountId, Balance> for RecordDisputeResolutions {
 	fn dispute_resolved(id: pallet_escrow::EscrowId, operator: &AccountId, in_time: bool) {
 		use pallet_repchain::{Outcome, ReputationApi, Role, WorkRecord};
 		let record = WorkRecord {
@@ -216,7 +216,7 @@ impl pallet_escrow::EscrowOutcome<AccountId> for RecordDisputeResolutions {
 		crate::RepChain::append(record, None);
 	}
 
-	fn settled(_id: pallet_escrow::EscrowId) {}
+	fn settled(_id: pallet_escrow::EscrowId, _settlement: &pallet_escrow::Settlement<Balance>) {}
 
 	fn max_weight() -> Weight {
 		use pallet_repchain::WeightInfo;
