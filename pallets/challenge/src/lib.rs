@@ -378,7 +378,7 @@ pub mod pallet {
 
 		/// A miner commits to its answer: [`factor_commitment_hash`]`(p, q, miner, salt)`.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::commit())]
+		#[pallet::weight(T::WeightInfo::commit().saturating_add(T::Eligibility::weight()))]
 		pub fn commit(origin: OriginFor<T>, id: ChallengeId, hash: H256) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
@@ -461,7 +461,9 @@ pub mod pallet {
 
 		/// A miner solves a hash-target challenge with `nonce`; the first valid solution wins.
 		#[pallet::call_index(3)]
-		#[pallet::weight(T::WeightInfo::solve().saturating_add(T::Outcome::max_weight()))]
+		#[pallet::weight(T::WeightInfo::solve()
+			.saturating_add(T::Outcome::max_weight())
+			.saturating_add(T::Eligibility::weight()))]
 		pub fn solve(origin: OriginFor<T>, id: ChallengeId, nonce: u64) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;

@@ -243,6 +243,10 @@ impl<AccountId> ChallengeOutcome<AccountId> for () {
 pub trait Eligibility<AccountId> {
 	/// Whether `who` may commit to or solve a challenge of `context`.
 	fn may_compete(context: ContextId, who: &AccountId) -> bool;
+	/// The most weight one `may_compete` call uses (added to `commit` and `solve`).
+	fn weight() -> frame_support::weights::Weight {
+		frame_support::weights::Weight::zero()
+	}
 	/// Benchmarks: make `who` eligible for `context`.
 	#[cfg(feature = "runtime-benchmarks")]
 	fn make_eligible(_context: ContextId, _who: &AccountId) {}
