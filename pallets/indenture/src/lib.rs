@@ -556,6 +556,8 @@ pub mod pallet {
 			for (_, slot) in Slots::<T>::drain_prefix(id) {
 				SlotOfChallenge::<T>::remove(slot.challenge);
 				match (slot.miner, slot.lease) {
+					// A lease that already ended has freed its miner; only running ones stop here.
+					(Some(_), _) if slot.ended.is_some() => {},
 					(Some(miner), lease) => {
 						T::Registry::end_work(&miner, Role::Miner);
 						if let Some(lease) = lease {

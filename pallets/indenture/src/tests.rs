@@ -608,3 +608,25 @@ fn a_miner_that_never_seals_fails_when_the_windows_close() {
 		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 600 - 72 + 10);
 	});
 }
+
+#[test]
+fn expiry_does_not_free_a_miner_twice() {
+	build_and_execute(|| {
+		// Indenture 0: two slots, a one-round lease; only slot 0 is ever awarded.
+		assert_ok!(submit(SpecOf::<Test> { duration: 10, ..spec() }));
+		register_miner(MINER_A, big(), 1);
+		assert_ok!(solve(0, 0, MINER_A));
+		heartbeat(MINER_A, 0);
+		assert!(Slots::<Test>::get(0, 0).unwrap().ended.is_some());
+		// Indenture 1: miner A is at work on it.
+		assert_ok!(submit(SpecOf::<Test> { nodes: 1, ..spec() }));
+		assert_ok!(solve(1, 0, MINER_A));
+		System::set_block_number(22);
+		assert_ok!(IndenturePallet::expire(RuntimeOrigin::signed(9), 0));
+		// Still busy with indenture 1.
+		assert_noop!(
+			RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner),
+			pallet_repchain::Error::<Test>::StillActive
+		);
+	});
+}
