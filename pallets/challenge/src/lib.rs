@@ -97,6 +97,11 @@ pub trait ChallengeApi<AccountId, BlockNumber> {
 	) -> Result<LeaseId, DispatchError>;
 	/// Ends a lease early, returning `(proven, missed)` so far. No outcome is reported.
 	fn stop_lease(id: LeaseId) -> Result<(u32, u32), DispatchError>;
+	/// Moves a challenge past its deadline, as the permissionless `conclude` call does.
+	/// Returns whether it is still undecided: it waits for reveals of commits made in time.
+	fn conclude(id: ChallengeId) -> bool;
+	/// Counts a lease's rounds whose window closed unanswered, as `report_missed` does.
+	fn count_missed(lease: LeaseId) -> DispatchResult;
 }
 
 /// `blake2_256(SCALE(("cutopia/factor", p, q, miner, salt)))`: what a miner commits to before
@@ -605,13 +610,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::report_missed().saturating_add(T::Outcome::max_weight().saturating_mul(2)))]
 		pub fn report_missed(origin: OriginFor<T>, lease: LeaseId) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			let mut l = Leases::<T>::get(lease).ok_or(Error::<T>::UnknownLease)?;
-			ensure!(l.status == LeaseStatus::Active, Error::<T>::LeaseNotActive);
-			let closed = Self::closed_rounds(&l, Self::now());
-			ensure!(closed > l.cursor, Error::<T>::NothingMissed);
-			let newly_missed = closed - l.cursor;
-			l.cursor = closed;
-			Self::record_misses(lease, l, newly_missed);
+			Self::do_report_missed(lease)?;
 			Ok(Pays::No.into())
 		}
 	}
@@ -784,6 +783,17 @@ pub mod pallet {
 				},
 				_ => Err(Error::<T>::NotConcludable.into()),
 			}
+		}
+
+		pub(crate) fn do_report_missed(lease: LeaseId) -> DispatchResult {
+			let mut l = Leases::<T>::get(lease).ok_or(Error::<T>::UnknownLease)?;
+			ensure!(l.status == LeaseStatus::Active, Error::<T>::LeaseNotActive);
+			let closed = Self::closed_rounds(&l, Self::now());
+			ensure!(closed > l.cursor, Error::<T>::NothingMissed);
+			let newly_missed = closed - l.cursor;
+			l.cursor = closed;
+			Self::record_misses(lease, l, newly_missed);
+			Ok(())
 		}
 
 		/// Adds `newly_missed` misses to `l`, then fails, completes or stores it.
@@ -985,6 +995,15 @@ pub mod pallet {
 				root: l.root,
 			});
 			Ok((l.proven, l.missed))
+		}
+
+		fn conclude(id: ChallengeId) -> bool {
+			Self::do_conclude(id).is_err()
+				&& Challenges::<T>::get(id).is_some_and(|c| c.status == ChallengeStatus::Open)
+		}
+
+		fn count_missed(lease: LeaseId) -> DispatchResult {
+			Self::do_report_missed(lease)
 		}
 	}
 }

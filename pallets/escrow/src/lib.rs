@@ -188,6 +188,9 @@ pub trait EscrowApi<AccountId, Balance, BlockNumber> {
 	) -> Result<Settlement<Balance>, DispatchError>;
 	/// What is held for `id` (zero when there is no such escrow).
 	fn held(id: EscrowId) -> Balance;
+	/// Settles a result whose acceptance window has passed undisputed, as anyone's `accept`
+	/// call after the window does.
+	fn accept_expired(id: EscrowId) -> DispatchResult;
 }
 
 #[frame_support::pallet]
@@ -580,6 +583,21 @@ pub mod pallet {
 
 		fn held(id: EscrowId) -> BalanceOf<T> {
 			Escrows::<T>::get(id).map(|e| e.held()).unwrap_or_default()
+		}
+
+		fn accept_expired(id: EscrowId) -> DispatchResult {
+			let e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
+			let EscrowState::AwaitingAcceptance { until } = e.state else {
+				return Err(Error::<T>::WrongState.into());
+			};
+			ensure!(
+				frame_system::Pallet::<T>::block_number() > until,
+				Error::<T>::AcceptanceWindowOpen
+			);
+			let payouts = e.payouts.to_vec();
+			let settlement = Self::do_settle(id, e, &payouts, Perbill::one(), Perbill::one())?;
+			T::Outcome::settled(id, &settlement);
+			Ok(())
 		}
 	}
 }

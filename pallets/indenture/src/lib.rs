@@ -46,6 +46,8 @@ pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -53,7 +55,11 @@ mod tests;
 pub mod types;
 pub mod weights;
 
-use frame_support::{pallet_prelude::*, traits::fungible::Inspect};
+use frame_support::{
+	pallet_prelude::*,
+	storage::with_storage_layer,
+	traits::fungible::{Inspect, Mutate},
+};
 use frame_system::pallet_prelude::*;
 use pallet_challenge::{
 	ChallengeApi, ChallengeId, ChallengeKind, ContextId, LeaseId, LeaseOutcome,
@@ -62,7 +68,7 @@ use pallet_escrow::EscrowApi;
 use pallet_repchain::{Registry, ReputationApi, Role};
 use sp_core::H256;
 use sp_runtime::{
-	traits::{Saturating, Zero},
+	traits::{One, Saturating, Zero},
 	Perbill, Permill, SaturatedConversion,
 };
 
@@ -72,8 +78,14 @@ pub type BalanceOf<T> =
 /// An indenture as stored.
 pub type IndentureOf<T> =
 	Indenture<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+/// A CIRecord as stored and emitted.
+pub type CiRecordOf<T> =
+	CiRecord<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 /// A spec as submitted.
 pub type SpecOf<T> = IndentureSpec<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
+
+/// Blocks after a full one that `schedule` tries before giving up on the agenda.
+const AGENDA_SPREAD: u32 = 8;
 
 sp_api::decl_runtime_apis! {
 	/// Pricing and queue queries for buyers' and miners' agents.
@@ -97,8 +109,8 @@ pub mod pallet {
 
 	#[pallet::config]
 	pub trait Config: frame_system::Config {
-		/// The currency incentives are paid in.
-		type Currency: Inspect<Self::AccountId>;
+		/// The currency incentives are paid in (`Mutate` only so benchmarks can fund buyers).
+		type Currency: Mutate<Self::AccountId>;
 		/// Holds and pays the money.
 		type Escrow: EscrowApi<Self::AccountId, BalanceOf<Self>, BlockNumberFor<Self>>;
 		/// Who is registered as what.
@@ -164,6 +176,16 @@ pub mod pallet {
 		/// Thousandths of a compute unit per GPU per block.
 		#[pallet::constant]
 		type CuPerGpu: Get<u64>;
+		/// Ended indentures whose CIRecord stays in storage (and whose miners the buyer can
+		/// rate); older ones are only in events.
+		#[pallet::constant]
+		type MaxRecentRecords: Get<u32>;
+		/// Most deadlines one block's agenda holds.
+		#[pallet::constant]
+		type MaxAgenda: Get<u32>;
+		/// Most weight a block spends on its agenda; what does not fit moves to the next block.
+		#[pallet::constant]
+		type AgendaBudget: Get<Weight>;
 	}
 
 	/// Price per compute unit, in base units of CU.
@@ -180,8 +202,38 @@ pub mod pallet {
 
 	/// The slots of each indenture (nodes × replicas), by index.
 	#[pallet::storage]
-	pub type Slots<T: Config> =
-		StorageDoubleMap<_, Twox64Concat, IndentureId, Twox64Concat, u32, Slot<T::AccountId>>;
+	pub type Slots<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		IndentureId,
+		Twox64Concat,
+		u32,
+		Slot<T::AccountId, BlockNumberFor<T>>,
+	>;
+
+	/// Deadlines due in each block, processed in `on_initialize` within `AgendaBudget`.
+	#[pallet::storage]
+	pub type Agenda<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<Deadline, T::MaxAgenda>,
+		ValueQuery,
+	>;
+
+	/// The CIRecords of the last `MaxRecentRecords` ended indentures, by id.
+	#[pallet::storage]
+	pub type Records<T: Config> = StorageMap<_, Twox64Concat, IndentureId, CiRecordOf<T>>;
+
+	/// Ids of `Records`, oldest first.
+	#[pallet::storage]
+	pub type RecentRecords<T: Config> =
+		StorageValue<_, BoundedVec<IndentureId, T::MaxRecentRecords>, ValueQuery>;
+
+	/// Miners of a recently ended indenture its buyer has not rated yet.
+	#[pallet::storage]
+	pub type Unrated<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, IndentureId, Blake2_128Concat, T::AccountId, ()>;
 
 	/// Which indenture slot a heartbeat lease serves.
 	#[pallet::storage]
@@ -247,7 +299,13 @@ pub mod pallet {
 		/// The results were counted: `result` won with `votes` of `slots` (none: no majority).
 		ResultsConcluded { id: IndentureId, result: Option<H256>, votes: u32, slots: u32 },
 		/// An indenture ended: the whitepaper's CIRecord.
-		CiRecorded { record: CiRecord<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> },
+		CiRecorded { record: CiRecordOf<T> },
+		/// The buyer rated `miner`'s work on indenture `id` (1 worst to 5 best).
+		Rated { id: IndentureId, miner: T::AccountId, rating: u8 },
+		/// The agenda had no room for `deadline` near its block: it waits for the
+		/// permissionless call (`expire`, `conclude_results`, Escrow's `accept`, Challenge's
+		/// `report_missed`).
+		AgendaFull { deadline: Deadline },
 	}
 
 	#[pallet::error]
@@ -298,11 +356,29 @@ pub mod pallet {
 		SealMismatch,
 		/// Results can be counted once all are revealed or the reveal window has closed.
 		RevealsOpen,
+		/// A slot's challenge still waits for reveals made in time; try again shortly.
+		AwardPending,
+		/// No recent record of this indenture (it has not ended, or ended too long ago).
+		UnknownRecord,
+		/// A rating is 1 (worst) to 5 (best).
+		BadRating,
+		/// This miner did not work on the indenture, or was rated already.
+		NotRateable,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(n: BlockNumberFor<T>) -> Weight {
+			Self::process_agenda(n)
+		}
+
 		fn integrity_test() {
+			assert!(T::MaxSlots::get() <= MAX_SLOTS_BOUND, "CIRecords list at most 64 sellers");
+			assert!(T::MaxAgenda::get() > 0 && T::MaxRecentRecords::get() > 0);
+			assert!(
+				T::AgendaBudget::get().all_gte(Self::max_deadline_weight()),
+				"the agenda budget must fit the heaviest deadline"
+			);
 			assert!(T::MaxQueue::get() > 0 && T::MaxNodes::get() > 0 && T::MaxReplicas::get() > 0);
 			assert!(T::MaxSlots::get() > 0 && T::MaxDuration::get() > 0);
 			assert!(!T::AwardWindow::get().is_zero(), "miners need time to compete");
@@ -380,11 +456,19 @@ pub mod pallet {
 				Slots::<T>::insert(
 					id,
 					slot,
-					Slot { challenge, miner: None, lease: None, ended: None, result: None },
+					Slot {
+						challenge,
+						miner: None,
+						lease: None,
+						access: None,
+						ended: None,
+						result: None,
+					},
 				);
 				SlotOfChallenge::<T>::insert(challenge, (id, slot));
 			}
 			let incentive = spec.incentive;
+			Self::schedule(award_deadline.saturating_add(One::one()), Deadline::Award(id));
 			NextIndentureId::<T>::put(id.saturating_add(1));
 			Queue::<T>::put(queue);
 			Indentures::<T>::insert(
@@ -430,21 +514,15 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Anyone expires an indenture whose award deadline has passed: everything held is
-		/// refunded to the buyer.
+		/// Anyone moves an indenture past its award deadline: its slots' challenges are
+		/// concluded (a solution revealed in time still wins its slot); if a slot is still
+		/// empty, everything held is refunded to the buyer. The chain does this itself from
+		/// its agenda; this call is the fallback.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::expire())]
 		pub fn expire(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
 			ensure_signed(origin)?;
-			let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
-			ensure!(ind.status == Status::Open, Error::<T>::NotOpen);
-			ensure!(
-				frame_system::Pallet::<T>::block_number() > ind.award_deadline,
-				Error::<T>::DeadlineNotReached
-			);
-			let refunded = Self::close_unawarded(id, ind)?;
-			Self::deposit_event(Event::Expired { id, refunded });
-			Ok(())
+			Self::do_expire(id)
 		}
 
 		/// A miner of a batch task seals its result: [`Pallet::result_seal`]`(result, miner)`.
@@ -510,6 +588,42 @@ pub mod pallet {
 		pub fn conclude_results(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_conclude_results(id)
+		}
+
+		/// The buyer rates a miner of one of its recently ended indentures, once, from 1
+		/// (worst) to 5 (best). The rating is appended to the miner's RepChain history and
+		/// counts as evidence in its score.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::rate())]
+		pub fn rate(
+			origin: OriginFor<T>,
+			id: IndentureId,
+			miner: T::AccountId,
+			rating: u8,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let record = Records::<T>::get(id).ok_or(Error::<T>::UnknownRecord)?;
+			ensure!(record.client == who, Error::<T>::NotBuyer);
+			ensure!((1..=5).contains(&rating), Error::<T>::BadRating);
+			Unrated::<T>::take(id, &miner).ok_or(Error::<T>::NotRateable)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			T::Reputation::append(
+				pallet_repchain::WorkRecord {
+					subject: miner.clone(),
+					role: Role::Miner,
+					indenture: id,
+					outcome: pallet_repchain::Outcome::Rated,
+					value: record.incentive,
+					heartbeats_proven: 0,
+					heartbeats_missed: 0,
+					duration: record.duration,
+					rating: Some(rating),
+					at: now,
+				},
+				None,
+			);
+			Self::deposit_event(Event::Rated { id, miner, rating });
+			Ok(())
 		}
 	}
 
@@ -669,7 +783,7 @@ pub mod pallet {
 				&& Slots::<T>::iter_prefix_values(id).all(|s| s.miner.as_ref() != Some(who))
 		}
 
-		fn on_awarded(challenge: ChallengeId, winner: &T::AccountId) {
+		pub(crate) fn on_awarded(challenge: ChallengeId, winner: &T::AccountId) {
 			let Some((id, slot_index)) = SlotOfChallenge::<T>::take(challenge) else { return };
 			let Some(mut ind) = Indentures::<T>::get(id) else { return };
 			let Some(mut slot) = Slots::<T>::get(id, slot_index) else { return };
@@ -679,20 +793,32 @@ pub mod pallet {
 			// The miner was eligible when it committed; should it have started leaving since,
 			// the award still stands and its bond stays until the work ends.
 			let _ = T::Registry::begin_work(winner, Role::Miner);
+			let start = now.saturating_add(One::one());
+			let window = T::HeartbeatWindow::get();
 			let lease = match T::Challenges::start_lease(
 				id,
 				winner.clone(),
-				now.saturating_add(1u32.into()),
+				start,
 				rounds,
 				period,
-				T::HeartbeatWindow::get(),
+				window,
 				T::MaxMissedRounds::get(),
 			) {
 				Ok(lease) => lease,
 				Err(_) => return,
 			};
+			// The last round closes `window` blocks after it opens; then its misses are counted.
+			let last_close = start.saturating_add(
+				rounds.saturating_sub(1).saturating_mul(period).saturating_add(window).into(),
+			);
+			Self::schedule(last_close, Deadline::LeaseEnd(lease));
 			slot.miner = Some(winner.clone());
 			slot.lease = Some(lease);
+			slot.access = Some(Access {
+				start,
+				end: last_close,
+				endpoint: T::Registry::miner_endpoint(winner).unwrap_or_default(),
+			});
 			Slots::<T>::insert(id, slot_index, slot);
 			SlotOfLease::<T>::insert(lease, (id, slot_index));
 			Self::deposit_event(Event::SlotAwarded {
@@ -740,7 +866,7 @@ pub mod pallet {
 			}
 		}
 
-		fn on_lease_ended(lease: LeaseId, failed: bool, proven: u32, missed: u32) {
+		pub(crate) fn on_lease_ended(lease: LeaseId, failed: bool, proven: u32, missed: u32) {
 			let Some((id, slot_index)) = SlotOfLease::<T>::take(lease) else { return };
 			let (Some(ind), Some(mut slot)) =
 				(Indentures::<T>::get(id), Slots::<T>::get(id, slot_index))
@@ -776,6 +902,8 @@ pub mod pallet {
 				ind.status = Status::Reporting;
 				ind.results_deadline = Some(seal_until);
 				Indentures::<T>::insert(id, ind);
+				let reveal_until = seal_until.saturating_add(T::ResultWindow::get());
+				Self::schedule(reveal_until.saturating_add(One::one()), Deadline::Results(id));
 				Self::deposit_event(Event::ResultsDue { id, seal_until });
 			}
 		}
@@ -841,30 +969,158 @@ pub mod pallet {
 			status: Status,
 		) {
 			let mut streamed = BalanceOf::<T>::zero();
-			for (_, slot) in Slots::<T>::drain_prefix(id) {
+			let mut slots: alloc::vec::Vec<_> = Slots::<T>::drain_prefix(id).collect();
+			slots.sort_by_key(|(index, _)| *index);
+			let mut sellers = alloc::vec::Vec::new();
+			for (_, slot) in slots {
 				SlotOfChallenge::<T>::remove(slot.challenge);
 				let proven = slot.ended.map(|e| e.proven).unwrap_or_default();
 				streamed = streamed
 					.saturating_add(Self::pay_per_round(&ind).saturating_mul(proven.into()));
+				if let Some(miner) = slot.miner {
+					sellers.push(miner);
+				}
 			}
 			T::Registry::end_work(&ind.spec.exchange, Role::Exchange);
 			T::Registry::end_work(&ind.spec.escrow_operator, Role::EscrowOperator);
 			Indentures::<T>::remove(id);
 			let now = frame_system::Pallet::<T>::block_number();
-			Self::deposit_event(Event::CiRecorded {
-				record: CiRecord {
-					cid: id,
-					time: now,
-					client: ind.buyer,
-					task: ind.spec.task,
-					task_type: ind.spec.task_type,
-					incentive: ind.spec.incentive,
-					paid_to_miners: streamed.saturating_add(settlement.to_miners),
-					refunded: settlement.refunded,
-					status,
-					duration: now.saturating_sub(ind.submitted),
-				},
+			for miner in &sellers {
+				Unrated::<T>::insert(id, miner, ());
+			}
+			let record = CiRecord {
+				cid: id,
+				time: now,
+				client: ind.buyer,
+				sellers: BoundedVec::truncate_from(sellers),
+				tx_index: frame_system::Pallet::<T>::extrinsic_index(),
+				escrow: id,
+				task: ind.spec.task,
+				task_type: ind.spec.task_type,
+				incentive: ind.spec.incentive,
+				paid_to_miners: streamed.saturating_add(settlement.to_miners),
+				refunded: settlement.refunded,
+				status,
+				duration: now.saturating_sub(ind.submitted),
+			};
+			Self::keep_record(record.clone());
+			Self::deposit_event(Event::CiRecorded { record });
+		}
+
+		/// Adds `record` to the recent-records index, dropping the oldest (and its pending
+		/// ratings) when full.
+		fn keep_record(record: CiRecordOf<T>) {
+			let id = record.cid;
+			RecentRecords::<T>::mutate(|recent| {
+				if recent.is_full() {
+					let old = recent.remove(0);
+					Records::<T>::remove(old);
+					let _ = Unrated::<T>::clear_prefix(old, MAX_SLOTS_BOUND, None);
+				}
+				// Cannot fail: a place was freed above when full.
+				let _ = recent.try_push(id);
 			});
+			Records::<T>::insert(id, record);
+		}
+
+		/// Puts `deadline` on the agenda of block `at`, or of one of the next few blocks when
+		/// that one is full.
+		pub(crate) fn schedule(at: BlockNumberFor<T>, deadline: Deadline) {
+			let mut block = at;
+			for _ in 0..AGENDA_SPREAD {
+				if Agenda::<T>::try_mutate(block, |a| a.try_push(deadline)).is_ok() {
+					return;
+				}
+				block = block.saturating_add(One::one());
+			}
+			Self::deposit_event(Event::AgendaFull { deadline });
+		}
+
+		/// The weight of processing one deadline.
+		pub fn deadline_weight(deadline: &Deadline) -> Weight {
+			match deadline {
+				Deadline::Award(_) => T::WeightInfo::expire(),
+				Deadline::Results(_) => T::WeightInfo::conclude_results(),
+				Deadline::Acceptance(_) => T::WeightInfo::accept_expired(),
+				Deadline::LeaseEnd(_) => T::WeightInfo::lease_end(),
+			}
+		}
+
+		/// The heaviest kind of deadline.
+		pub fn max_deadline_weight() -> Weight {
+			[Deadline::Award(0), Deadline::Results(0), Deadline::Acceptance(0), Deadline::LeaseEnd(0)]
+				.iter()
+				.map(Self::deadline_weight)
+				.fold(Weight::zero(), |a, b| a.max(b))
+		}
+
+		/// Processes block `n`'s agenda within `AgendaBudget`; what does not fit moves on to
+		/// the next block. Each deadline runs in its own storage layer, so one that fails
+		/// changes nothing (its permissionless call remains).
+		fn process_agenda(n: BlockNumberFor<T>) -> Weight {
+			let db = T::DbWeight::get();
+			let mut used = db.reads_writes(1, 1);
+			let due = Agenda::<T>::take(n);
+			let budget = T::AgendaBudget::get();
+			for deadline in due {
+				let w = Self::deadline_weight(&deadline);
+				if used.saturating_add(w).any_gt(budget) {
+					Self::schedule(n.saturating_add(One::one()), deadline);
+					used = used.saturating_add(db.reads_writes(1, 1));
+					continue;
+				}
+				used = used.saturating_add(w);
+				let _ = with_storage_layer(|| Self::process_deadline(n, deadline));
+			}
+			used
+		}
+
+		pub(crate) fn process_deadline(n: BlockNumberFor<T>, deadline: Deadline) -> DispatchResult {
+			match deadline {
+				Deadline::Award(id) => match Self::do_expire(id) {
+					Err(e) if e == Error::<T>::AwardPending.into() => {
+						Self::schedule(n.saturating_add(One::one()), deadline);
+						Ok(())
+					},
+					other => other,
+				},
+				Deadline::Results(id) => Self::do_conclude_results(id),
+				Deadline::Acceptance(id) => {
+					let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+					ensure!(ind.status == Status::Reported, Error::<T>::NotReporting);
+					T::Escrow::accept_expired(id)
+				},
+				Deadline::LeaseEnd(lease) => T::Challenges::count_missed(lease),
+			}
+		}
+
+		/// Concludes the empty slots' challenges, then expires the indenture if a slot is still
+		/// empty. Fails with `AwardPending` (changing nothing) while a challenge waits for
+		/// reveals made in time.
+		pub(crate) fn do_expire(id: IndentureId) -> DispatchResult {
+			let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+			ensure!(ind.status == Status::Open, Error::<T>::NotOpen);
+			ensure!(
+				frame_system::Pallet::<T>::block_number() > ind.award_deadline,
+				Error::<T>::DeadlineNotReached
+			);
+			let empty: alloc::vec::Vec<_> = Slots::<T>::iter_prefix_values(id)
+				.filter(|s| s.miner.is_none())
+				.map(|s| s.challenge)
+				.collect();
+			let mut pending = false;
+			for challenge in empty {
+				pending |= T::Challenges::conclude(challenge);
+			}
+			ensure!(!pending, Error::<T>::AwardPending);
+			// Concluding may have awarded the last empty slots.
+			let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+			if ind.status != Status::Open {
+				return Ok(());
+			}
+			let refunded = Self::close_unawarded(id, ind)?;
+			Self::deposit_event(Event::Expired { id, refunded });
+			Ok(())
 		}
 
 		/// The part of the incentive a batch task pays for its result (zero for services).
@@ -884,7 +1140,10 @@ pub mod pallet {
 		}
 
 		/// The slot of indenture `id` held by `who`.
-		fn slot_of(id: IndentureId, who: &T::AccountId) -> Option<(u32, Slot<T::AccountId>)> {
+		fn slot_of(
+			id: IndentureId,
+			who: &T::AccountId,
+		) -> Option<(u32, Slot<T::AccountId, BlockNumberFor<T>>)> {
 			Slots::<T>::iter_prefix(id).find(|(_, s)| s.miner.as_ref() == Some(who))
 		}
 
@@ -937,6 +1196,7 @@ pub mod pallet {
 				let until = frame_system::Pallet::<T>::block_number()
 					.saturating_add(T::AcceptanceWindow::get());
 				T::Escrow::await_acceptance(id, payouts, until)?;
+				Self::schedule(until.saturating_add(One::one()), Deadline::Acceptance(id));
 				ind.status = Status::Reported;
 				Indentures::<T>::insert(id, ind);
 			} else {
@@ -963,6 +1223,51 @@ pub mod pallet {
 		}
 	}
 
+	impl<T: Config> Pallet<T> {
+		/// Makes sure an open indenture `id` exists for other pallets' benchmarks (Challenge's
+		/// eligibility check); it is stored directly, with no escrow or slots.
+		#[cfg(feature = "runtime-benchmarks")]
+		pub fn open_for_benchmarks(id: IndentureId) {
+			use sp_runtime::traits::{Bounded, TrailingZeroInput};
+			if Indentures::<T>::contains_key(id) {
+				return;
+			}
+			let nobody =
+				T::AccountId::decode(&mut TrailingZeroInput::zeroes()).expect("infinite input");
+			let spec = IndentureSpec {
+				task: types::Task::Inline(BoundedVec::truncate_from(alloc::vec![0u8])),
+				task_type: TaskType::Batch,
+				resources: pallet_repchain::Resources { cpu_millicores: 1, ..Default::default() },
+				nodes: 1,
+				public_ip: PublicIp::None,
+				duration: 1,
+				incentive: BalanceOf::<T>::max_value() / 4u32.into(),
+				priority: 0,
+				min_reputation: Permill::zero(),
+				exchange: nobody.clone(),
+				escrow_operator: nobody.clone(),
+				challenge: ChallengeKind::HashTarget,
+				replicas: 1,
+				ssh_key: None,
+			};
+			Indentures::<T>::insert(
+				id,
+				Indenture {
+					buyer: nobody,
+					spec,
+					compute_units: 1,
+					exchange_fee: Zero::zero(),
+					escrow_fee: Zero::zero(),
+					submitted: Zero::zero(),
+					award_deadline: BlockNumberFor::<T>::max_value(),
+					status: Status::Open,
+					results_deadline: None,
+					result: None,
+				},
+			);
+		}
+	}
+
 	impl<T: Config> pallet_escrow::EscrowOutcome<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		fn dispute_resolved(id: pallet_escrow::EscrowId, operator: &T::AccountId, in_time: bool) {
 			let now = frame_system::Pallet::<T>::block_number();
@@ -986,6 +1291,10 @@ pub mod pallet {
 			T::Reputation::append(record, None);
 		}
 
+		fn max_weight() -> Weight {
+			T::WeightInfo::dispute_resolved().max(T::WeightInfo::accept_expired())
+		}
+
 		/// A single-replica result was accepted or its dispute resolved.
 		fn settled(
 			id: pallet_escrow::EscrowId,
@@ -1003,6 +1312,16 @@ pub mod pallet {
 	impl<T: Config> pallet_challenge::Eligibility<T::AccountId> for Pallet<T> {
 		fn may_compete(context: ContextId, who: &T::AccountId) -> bool {
 			Self::may_compete(context, who)
+		}
+
+		fn weight() -> Weight {
+			T::WeightInfo::may_compete()
+		}
+
+		#[cfg(feature = "runtime-benchmarks")]
+		fn make_eligible(context: ContextId, who: &T::AccountId) {
+			T::Registry::register_for_benchmarks(who, Role::Miner);
+			Self::open_for_benchmarks(context);
 		}
 	}
 
@@ -1027,6 +1346,12 @@ pub mod pallet {
 			missed: u32,
 		) {
 			Self::on_lease_ended(lease, outcome == LeaseOutcome::Failed, proven, missed);
+		}
+
+		fn max_weight() -> Weight {
+			T::WeightInfo::awarded()
+				.max(T::WeightInfo::heartbeat_proven())
+				.max(T::WeightInfo::lease_ended())
 		}
 	}
 }

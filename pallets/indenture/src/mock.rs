@@ -41,6 +41,7 @@ parameter_types! {
 	pub const Half: Perbill = Perbill::from_percent(50);
 	pub const Tenth: Perbill = Perbill::from_percent(10);
 	pub const MinPriceRatio: Permill = Permill::from_percent(50);
+	pub AgendaBudget: frame_support::weights::Weight = frame_support::weights::Weight::MAX;
 }
 
 impl pallet_repchain::Config for Test {
@@ -111,6 +112,9 @@ impl pallet_indenture::Config for Test {
 	type CuPerGibMemory = ConstU64<250>;
 	type CuPerGibStorage = ConstU64<10>;
 	type CuPerGpu = ConstU64<20_000>;
+	type MaxRecentRecords = ConstU32<4>;
+	type MaxAgenda = ConstU32<4>;
+	type AgendaBudget = AgendaBudget;
 }
 
 pub const BUYER: u64 = 1;

@@ -125,7 +125,11 @@ pub struct IndentureSpec<AccountId, Balance> {
 	pub ssh_key: Option<BoundedVec<u8, ConstU32<512>>>,
 }
 
-/// The whitepaper's CIRecord: how an indenture ended, emitted as an event.
+/// Most slots any runtime may configure (bounds the sellers of a [`CiRecord`]).
+pub const MAX_SLOTS_BOUND: u32 = 64;
+
+/// The whitepaper's CIRecord: how an indenture ended, emitted as an event and kept in the
+/// bounded recent-records index.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
 )]
@@ -136,6 +140,14 @@ pub struct CiRecord<AccountId, Balance, BlockNumber> {
 	pub time: BlockNumber,
 	/// The buyer (client).
 	pub client: AccountId,
+	/// The miners that held its slots (sellers), in slot order.
+	pub sellers: BoundedVec<AccountId, ConstU32<MAX_SLOTS_BOUND>>,
+	/// Index of the extrinsic that ended it in block `time` (tx number); `None` when it ended
+	/// in the block's deadline processing.
+	pub tx_index: Option<u32>,
+	/// The token transfer reference: the escrow whose `Paid`/`Settled` events list every
+	/// transfer made for this work (it has the indenture's id).
+	pub escrow: u64,
 	/// The task.
 	pub task: Task,
 	/// Batch or service.
@@ -237,15 +249,53 @@ impl CuWeights {
 	}
 }
 
+/// How the buyer reaches a slot's miner, fixed when the slot is awarded.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Access<BlockNumber> {
+	/// First block of the lease.
+	pub start: BlockNumber,
+	/// Last block of the lease (when its last heartbeat round closes).
+	pub end: BlockNumber,
+	/// The miner's endpoint as registered in RepChain. The public IP mode and the buyer's SSH
+	/// key are in the indenture's spec.
+	pub endpoint: pallet_repchain::Endpoint,
+}
+
+/// A deadline of an indenture, processed from the per-block agenda.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Deadline {
+	/// The award window closed: conclude the slots' challenges, expire it if any is empty.
+	Award(IndentureId),
+	/// The reveal window closed: count the results.
+	Results(IndentureId),
+	/// The acceptance window of a single-replica result closed: settle it.
+	Acceptance(IndentureId),
+	/// A lease's last heartbeat round closed: count its misses, which ends it.
+	LeaseEnd(pallet_challenge::LeaseId),
+}
+
 /// One place for a miner: a node of one replica.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
-pub struct Slot<AccountId> {
+pub struct Slot<AccountId, BlockNumber> {
 	/// The capability challenge that decides who gets it.
 	pub challenge: pallet_challenge::ChallengeId,
 	/// The winner, once awarded.
 	pub miner: Option<AccountId>,
 	/// The winner's heartbeat lease.
 	pub lease: Option<pallet_challenge::LeaseId>,
+	/// How to reach the winner, and when its lease runs.
+	pub access: Option<Access<BlockNumber>>,
 	/// How the lease ended, once it has: rounds proven and missed, and whether it failed.
 	pub ended: Option<LeaseEnd>,
 	/// A batch task's result from this slot's miner.

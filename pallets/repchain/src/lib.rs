@@ -87,6 +87,12 @@ pub trait Registry<AccountId, Balance> {
 	fn begin_work(who: &AccountId, role: Role) -> DispatchResult;
 	/// Notes that a piece of work of `who` in `role` ended.
 	fn end_work(who: &AccountId, role: Role);
+	/// Where a registered miner is reached.
+	fn miner_endpoint(who: &AccountId) -> Option<Endpoint>;
+	/// Funds and registers `who` in `role` with a minimal bond; a miner declares resources
+	/// that cover any request and no price floor.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmarks(who: &AccountId, role: Role);
 }
 
 /// What other pallets use to build reputations.
@@ -463,7 +469,7 @@ pub mod pallet {
 		/// - every subject's stored recent records chain: each root is `chain_root` of the
 		///   previous root and its record, the last root is the aggregate's root, and when all
 		///   its records are stored the first starts from zero;
-		/// - successes + failures == records, and the stored records are at most `records`.
+		/// - successes + failures ≤ records (the rest are ratings), and the stored records are at most `records`.
 		#[cfg(any(test, feature = "try-runtime"))]
 		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 			use alloc::collections::btree_map::BTreeMap;
@@ -480,7 +486,7 @@ pub mod pallet {
 				);
 			}
 			for (who, rep) in Reputations::<T>::iter() {
-				ensure!(rep.successes.saturating_add(rep.failures) == rep.records, "counts");
+				ensure!(rep.successes.saturating_add(rep.failures) <= rep.records, "counts");
 				let recent = RecentRecords::<T>::get(&who);
 				ensure!(recent.len() as u32 <= rep.records, "more records stored than made");
 				let mut prev: Option<H256> =
@@ -537,6 +543,44 @@ pub mod pallet {
 				}
 			});
 		}
+
+		fn miner_endpoint(who: &T::AccountId) -> Option<Endpoint> {
+			match Registrations::<T>::get(who, Role::Miner)?.profile {
+				Profile::Miner { endpoint, .. } => Some(endpoint),
+				Profile::Service { .. } => None,
+			}
+		}
+
+		#[cfg(feature = "runtime-benchmarks")]
+		fn register_for_benchmarks(who: &T::AccountId, role: Role) {
+			let (profile, bond) = match role {
+				Role::Miner => (
+					Profile::Miner {
+						resources: Resources {
+							cpu_millicores: u32::MAX,
+							memory_mib: u32::MAX,
+							storage_gib: u32::MAX,
+							gpus: u32::MAX,
+						},
+						price_floor: Zero::zero(),
+						endpoint: BoundedVec::truncate_from(alloc::vec![b'm'; 256]),
+					},
+					T::MinMinerBond::get(),
+				),
+				_ => (
+					Profile::Service {
+						fee: T::MaxFee::get(),
+						name: BoundedVec::truncate_from(alloc::vec![b's'; 64]),
+						endpoint: BoundedVec::truncate_from(alloc::vec![b's'; 256]),
+					},
+					T::MinServiceBond::get(),
+				),
+			};
+			let ed = T::Currency::minimum_balance();
+			let funds = bond.saturating_mul(1_000u32.into()).saturating_add(ed);
+			let _ = T::Currency::mint_into(who, funds);
+			let _ = Self::register(who.clone(), role, profile, bond, bond);
+		}
 	}
 
 	impl<T: Config> ReputationApi<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pallet<T> {
@@ -559,6 +603,7 @@ pub mod pallet {
 						.negative
 						.saturating_add(w.saturating_mul(T::FailureWeight::get().into()));
 				},
+				Outcome::Rated => {},
 			}
 			if let Some(k) = record.rating.filter(|k| (1..=5).contains(k)) {
 				let k = u128::from(k);

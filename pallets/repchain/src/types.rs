@@ -129,6 +129,8 @@ pub enum Outcome {
 	Success,
 	/// Failed (missed heartbeats, wrong result, unfair challenge, dispute not resolved).
 	Failure,
+	/// The buyer's rating of work recorded earlier: only its `rating` counts as evidence.
+	Rated,
 }
 
 /// One immutable entry of a subject's history.
@@ -175,7 +177,7 @@ pub struct WorkRecord<AccountId, Balance, BlockNumber> {
 	MaxEncodedLen,
 )]
 pub struct Reputation<BlockNumber> {
-	/// Records appended so far.
+	/// Records appended so far (successes, failures and ratings).
 	pub records: u32,
 	/// Of which successes.
 	pub successes: u32,

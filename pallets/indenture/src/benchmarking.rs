@@ -1,0 +1,376 @@
+//! Benchmarks of the Indenture pallet (frame-benchmarking v2): its calls, the deadlines its
+//! agenda processes, and the hooks the Challenge and Escrow pallets call, each at its worst
+//! case (every slot taken, the largest task and key, a full queue).
+
+use super::*;
+use crate::Pallet as Indenture;
+use alloc::vec::Vec;
+use frame_benchmarking::v2::*;
+use frame_support::traits::fungible::Mutate;
+use frame_system::RawOrigin;
+use pallet_challenge::ChallengeOutcome;
+use pallet_escrow::EscrowOutcome;
+
+fn set_block<T: Config>(n: BlockNumberFor<T>) {
+	frame_system::Pallet::<T>::set_block_number(n);
+}
+
+fn now<T: Config>() -> BlockNumberFor<T> {
+	frame_system::Pallet::<T>::block_number()
+}
+
+/// `(nodes, replicas)` with the most slots the runtime allows, replicas first.
+fn shape<T: Config>() -> (u32, u32) {
+	let replicas = T::MaxReplicas::get().min(T::MaxSlots::get()).max(1);
+	let nodes = (T::MaxSlots::get() / replicas).min(T::MaxNodes::get()).max(1);
+	(nodes, replicas)
+}
+
+/// The largest spec: every slot, a full inline task, an SSH key, two heartbeat rounds.
+fn spec<T: Config>(
+	task_type: TaskType,
+	challenge: ChallengeKind,
+	nodes: u32,
+	replicas: u32,
+) -> SpecOf<T> {
+	let exchange: T::AccountId = account("exchange", 0, 0);
+	let operator: T::AccountId = account("operator", 0, 0);
+	T::Registry::register_for_benchmarks(&exchange, Role::Exchange);
+	T::Registry::register_for_benchmarks(&operator, Role::EscrowOperator);
+	let resources = pallet_repchain::Resources {
+		cpu_millicores: 1_000,
+		memory_mib: 1_024,
+		storage_gib: 1,
+		gpus: 0,
+	};
+	let duration = T::HeartbeatPeriod::get().saturating_mul(2).min(T::MaxDuration::get());
+	let (_, indicative) = Indenture::<T>::indicative_price(&resources, nodes, duration);
+	let incentive = Indenture::<T>::minimum_incentive(indicative)
+		.max(indicative)
+		.saturating_mul(10u32.into());
+	IndentureSpec {
+		task: types::Task::Inline(BoundedVec::truncate_from(alloc::vec![0xa5; 4096])),
+		task_type,
+		resources,
+		nodes,
+		public_ip: PublicIp::PerNode,
+		duration,
+		incentive,
+		priority: 0,
+		min_reputation: Permill::zero(),
+		exchange,
+		escrow_operator: operator,
+		challenge,
+		replicas,
+		ssh_key: Some(BoundedVec::truncate_from(alloc::vec![b'k'; 512])),
+	}
+}
+
+/// Fills the queue with entries that sort before a new priority-0 indenture, leaving room
+/// for one more.
+fn fill_queue<T: Config>() {
+	let entries: Vec<_> =
+		(0..T::MaxQueue::get().saturating_sub(1)).map(|i| (255u8, u64::MAX - 1 - i as u64)).collect();
+	let mut entries = entries;
+	entries.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+	Queue::<T>::put(BoundedVec::truncate_from(entries));
+}
+
+/// Submits the largest indenture from a funded buyer and returns `(id, buyer)`.
+fn submitted<T: Config>(task_type: TaskType, challenge: ChallengeKind) -> (IndentureId, T::AccountId) {
+	let (nodes, replicas) = shape::<T>();
+	submitted_with::<T>(spec::<T>(task_type, challenge, nodes, replicas))
+}
+
+fn submitted_with<T: Config>(spec: SpecOf<T>) -> (IndentureId, T::AccountId) {
+	let buyer: T::AccountId = whitelisted_caller();
+	let funds = spec.incentive.saturating_mul(3u32.into());
+	let _ = T::Currency::mint_into(&buyer, funds);
+	let id = NextIndentureId::<T>::get();
+	Indenture::<T>::submit(RawOrigin::Signed(buyer.clone()).into(), spec).expect("submit");
+	(id, buyer)
+}
+
+fn slot_miner<T: Config>(slot: u32) -> T::AccountId {
+	account("miner", slot, 0)
+}
+
+/// Awards slots `0..upto` to registered miners, as the Challenge pallet would.
+fn award<T: Config>(id: IndentureId, upto: u32) {
+	for slot in 0..upto {
+		let miner = slot_miner::<T>(slot);
+		T::Registry::register_for_benchmarks(&miner, Role::Miner);
+		let challenge = Slots::<T>::get(id, slot).expect("slot").challenge;
+		let _ = T::Challenges::cancel(challenge);
+		Indenture::<T>::on_awarded(challenge, &miner);
+	}
+}
+
+fn slots_of<T: Config>(id: IndentureId) -> u32 {
+	Slots::<T>::iter_prefix(id).count() as u32
+}
+
+fn lease_of<T: Config>(id: IndentureId, slot: u32) -> LeaseId {
+	Slots::<T>::get(id, slot).and_then(|s| s.lease).expect("lease")
+}
+
+/// Ends the leases of slots `0..upto` with every round proven.
+fn complete_leases<T: Config>(id: IndentureId, upto: u32) {
+	let rounds = Indentures::<T>::get(id).map(|i| Indenture::<T>::rounds_of(&i)).unwrap_or(1);
+	for slot in 0..upto {
+		let lease = lease_of::<T>(id, slot);
+		let _ = T::Challenges::stop_lease(lease);
+		Indenture::<T>::on_lease_ended(lease, false, rounds, 0);
+	}
+}
+
+/// A batch indenture whose leases all completed: it collects results.
+fn reporting<T: Config>() -> IndentureId {
+	let (id, _) = submitted::<T>(TaskType::Batch, ChallengeKind::HashTarget);
+	let slots = slots_of::<T>(id);
+	award::<T>(id, slots);
+	complete_leases::<T>(id, slots);
+	id
+}
+
+fn seal_all<T: Config>(id: IndentureId, result: H256) {
+	for slot in 0..slots_of::<T>(id) {
+		let miner = slot_miner::<T>(slot);
+		let seal = Indenture::<T>::result_seal(&result, &miner);
+		Indenture::<T>::commit_result(RawOrigin::Signed(miner).into(), id, seal).expect("seal");
+	}
+}
+
+fn reveal<T: Config>(id: IndentureId, slot: u32, result: H256) {
+	Indenture::<T>::reveal_result(RawOrigin::Signed(slot_miner::<T>(slot)).into(), id, result)
+		.expect("reveal");
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn submit() {
+		fill_queue::<T>();
+		let (nodes, replicas) = shape::<T>();
+		let spec = spec::<T>(TaskType::Batch, ChallengeKind::Factorization, nodes, replicas);
+		let buyer: T::AccountId = whitelisted_caller();
+		let _ = T::Currency::mint_into(&buyer, spec.incentive.saturating_mul(3u32.into()));
+		let id = NextIndentureId::<T>::get();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(buyer), spec);
+		assert!(Indentures::<T>::contains_key(id));
+	}
+
+	#[benchmark]
+	fn cancel() {
+		fill_queue::<T>();
+		let (id, buyer) = submitted::<T>(TaskType::Batch, ChallengeKind::Factorization);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(buyer), id);
+		assert!(!Indentures::<T>::contains_key(id));
+	}
+
+	/// Every slot's factorization challenge is voided (its issuer never posted `C`), then
+	/// everything is refunded.
+	#[benchmark]
+	fn expire() {
+		fill_queue::<T>();
+		let (id, _) = submitted::<T>(TaskType::Batch, ChallengeKind::Factorization);
+		let deadline = Indentures::<T>::get(id).expect("indenture").award_deadline;
+		set_block::<T>(deadline + One::one());
+		let caller: T::AccountId = account("anyone", 0, 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id);
+		assert!(!Indentures::<T>::contains_key(id));
+	}
+
+	/// The caller holds the last slot, so finding it reads every slot.
+	#[benchmark]
+	fn commit_result() {
+		let id = reporting::<T>();
+		let last = slots_of::<T>(id) - 1;
+		let miner = slot_miner::<T>(last);
+		let seal = Indenture::<T>::result_seal(&H256::repeat_byte(7), &miner);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(miner), id, seal);
+		assert!(Slots::<T>::get(id, last).is_some_and(|s| s.result.is_some()));
+	}
+
+	/// The last reveal counts the results and settles the work with every miner paid.
+	#[benchmark]
+	fn reveal_result() {
+		let id = reporting::<T>();
+		let result = H256::repeat_byte(7);
+		seal_all::<T>(id, result);
+		let last = slots_of::<T>(id) - 1;
+		for slot in 0..last {
+			reveal::<T>(id, slot, result);
+		}
+		#[extrinsic_call]
+		_(RawOrigin::Signed(slot_miner::<T>(last)), id, result);
+		assert!(!Indentures::<T>::contains_key(id) || shape::<T>().1 == 1);
+	}
+
+	/// One miner never revealed: the majority is paid, the silent miner fails and is slashed.
+	#[benchmark]
+	fn conclude_results() {
+		let id = reporting::<T>();
+		let result = H256::repeat_byte(7);
+		seal_all::<T>(id, result);
+		let last = slots_of::<T>(id) - 1;
+		for slot in 0..last {
+			reveal::<T>(id, slot, result);
+		}
+		let seal_until = Indentures::<T>::get(id).and_then(|i| i.results_deadline).expect("due");
+		set_block::<T>(seal_until + T::ResultWindow::get() + One::one());
+		let caller: T::AccountId = account("anyone", 0, 0);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id);
+		assert!(
+			Indentures::<T>::get(id).is_none_or(|i| i.status == Status::Reported),
+			"results were not concluded"
+		);
+	}
+
+	#[benchmark]
+	fn rate() {
+		let (id, buyer) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
+		let slots = slots_of::<T>(id);
+		award::<T>(id, slots);
+		complete_leases::<T>(id, slots);
+		let miner = slot_miner::<T>(0);
+		assert!(Unrated::<T>::contains_key(id, &miner));
+		#[extrinsic_call]
+		_(RawOrigin::Signed(buyer), id, miner.clone(), 5);
+		assert!(!Unrated::<T>::contains_key(id, &miner));
+	}
+
+	/// A single-replica result on every node, accepted by the agenda after the window.
+	#[benchmark]
+	fn accept_expired() {
+		let nodes = T::MaxNodes::get().min(T::MaxSlots::get());
+		let (id, _) = submitted_with::<T>(spec::<T>(
+			TaskType::Batch,
+			ChallengeKind::HashTarget,
+			nodes,
+			1,
+		));
+		award::<T>(id, nodes);
+		complete_leases::<T>(id, nodes);
+		let result = H256::repeat_byte(7);
+		seal_all::<T>(id, result);
+		for slot in 0..nodes {
+			reveal::<T>(id, slot, result);
+		}
+		set_block::<T>(now::<T>() + T::AcceptanceWindow::get() + One::one());
+		#[block]
+		{
+			Indenture::<T>::process_deadline(now::<T>(), Deadline::Acceptance(id)).expect("accept");
+		}
+		assert!(!Indentures::<T>::contains_key(id));
+	}
+
+	/// The last lease of a service had its rounds unanswered: counting its misses fails it and
+	/// settles the work.
+	#[benchmark]
+	fn lease_end() {
+		let (id, _) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
+		let slots = slots_of::<T>(id);
+		award::<T>(id, slots);
+		complete_leases::<T>(id, slots - 1);
+		let end = Slots::<T>::get(id, slots - 1).and_then(|s| s.access).expect("access").end;
+		set_block::<T>(end + One::one());
+		let lease = lease_of::<T>(id, slots - 1);
+		#[block]
+		{
+			Indenture::<T>::process_deadline(now::<T>(), Deadline::LeaseEnd(lease)).expect("count");
+		}
+		assert!(!Indentures::<T>::contains_key(id));
+	}
+
+	/// The last slot is awarded: the indenture is leased and leaves a full queue.
+	#[benchmark]
+	fn awarded() {
+		fill_queue::<T>();
+		let (id, _) = submitted::<T>(TaskType::Batch, ChallengeKind::HashTarget);
+		let last = slots_of::<T>(id) - 1;
+		award::<T>(id, last);
+		let miner = slot_miner::<T>(last);
+		T::Registry::register_for_benchmarks(&miner, Role::Miner);
+		let challenge = Slots::<T>::get(id, last).expect("slot").challenge;
+		#[block]
+		{
+			<Indenture<T> as ChallengeOutcome<T::AccountId>>::awarded(id, challenge, &miner);
+		}
+		assert_eq!(Indentures::<T>::get(id).map(|i| i.status), Some(Status::Leased));
+	}
+
+	#[benchmark]
+	fn heartbeat_proven() {
+		let (id, _) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
+		let slots = slots_of::<T>(id);
+		award::<T>(id, slots);
+		let lease = lease_of::<T>(id, slots - 1);
+		let before = T::Escrow::held(id);
+		#[block]
+		{
+			<Indenture<T> as ChallengeOutcome<T::AccountId>>::heartbeat_proven(id, lease, 0);
+		}
+		assert!(T::Escrow::held(id) < before, "the round was not paid");
+	}
+
+	/// The last lease of a service ends: the work settles and every miner gets a record.
+	#[benchmark]
+	fn lease_ended() {
+		let (id, _) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
+		let slots = slots_of::<T>(id);
+		award::<T>(id, slots);
+		complete_leases::<T>(id, slots - 1);
+		let lease = lease_of::<T>(id, slots - 1);
+		let _ = T::Challenges::stop_lease(lease);
+		let rounds = Indentures::<T>::get(id).map(|i| Indenture::<T>::rounds_of(&i)).unwrap_or(1);
+		#[block]
+		{
+			<Indenture<T> as ChallengeOutcome<T::AccountId>>::lease_ended(
+				id,
+				lease,
+				LeaseOutcome::Completed,
+				rounds,
+				0,
+			);
+		}
+		assert!(!Indentures::<T>::contains_key(id));
+	}
+
+	/// Every slot but the last is taken by others, so the check reads all of them.
+	#[benchmark]
+	fn may_compete() {
+		let (id, _) = submitted::<T>(TaskType::Batch, ChallengeKind::HashTarget);
+		let last = slots_of::<T>(id) - 1;
+		award::<T>(id, last);
+		let miner = slot_miner::<T>(last);
+		T::Registry::register_for_benchmarks(&miner, Role::Miner);
+		let eligible;
+		#[block]
+		{
+			eligible = Indenture::<T>::may_compete(id, &miner);
+		}
+		assert!(eligible);
+	}
+
+	#[benchmark]
+	fn dispute_resolved() {
+		let (id, _) = submitted::<T>(TaskType::Batch, ChallengeKind::HashTarget);
+		let operator: T::AccountId = account("operator", 0, 0);
+		#[block]
+		{
+			<Indenture<T> as EscrowOutcome<T::AccountId, BalanceOf<T>>>::dispute_resolved(
+				id, &operator, true,
+			);
+		}
+	}
+
+	impl_benchmark_test_suite!(Indenture, crate::mock::new_test_ext(), crate::mock::Test);
+}
