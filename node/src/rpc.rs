@@ -27,7 +27,7 @@ pub struct FullDeps<C, P> {
 
 /// All RPC methods of a full node beyond the standard ones:
 /// `system_accountNextIndex`, `system_dryRun`, `payment_queryInfo`, `payment_queryFeeDetails`,
-/// and with manual sealing `engine_createBlock` and `engine_finalizeBlock`.
+/// `indenture_indicativePrice`, `indenture_queue`, `indenture_get`, and with manual sealing `engine_createBlock` and `engine_finalizeBlock`.
 pub fn create_full<C, P>(
 	deps: FullDeps<C, P>,
 ) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
@@ -38,6 +38,7 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
+	C::Api: pallet_indenture::IndentureApi<Block, AccountId, Balance, cutopia_runtime::BlockNumber>,
 	P: TransactionPool + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
@@ -48,7 +49,8 @@ where
 	let FullDeps { client, pool, manual_seal } = deps;
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
-	module.merge(TransactionPayment::new(client).into_rpc())?;
+	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
+	module.merge(crate::indenture_rpc::module(client)?)?;
 	if let Some(sink) = manual_seal {
 		module.merge(ManualSeal::new(sink).into_rpc())?;
 	}

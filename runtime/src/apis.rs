@@ -17,8 +17,9 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, RepChain, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, Indenture, InherentDataExt,
+	Nonce, RepChain, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System,
+	TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -278,6 +279,31 @@ impl_runtime_apis! {
 
 		fn history_root(who: AccountId) -> sp_core::H256 {
 			RepChain::history_root(&who)
+		}
+	}
+
+	impl pallet_indenture::IndentureApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn indicative_price(
+			resources: pallet_repchain::Resources,
+			nodes: u32,
+			duration: u32,
+		) -> (u64, Balance, Balance) {
+			let (cu, price) = Indenture::indicative_price(&resources, nodes, duration);
+			(cu, price, Indenture::minimum_incentive(price))
+		}
+
+		fn queue(
+			filter: pallet_indenture::QueueFilter<Balance>,
+			start: u32,
+			count: u32,
+		) -> Vec<pallet_indenture::IndentureId> {
+			Indenture::queue_filtered(&filter, start, count)
+		}
+
+		fn get(
+			id: pallet_indenture::IndentureId,
+		) -> Option<pallet_indenture::IndentureInfo<AccountId, Balance, BlockNumber>> {
+			Indenture::info(id)
 		}
 	}
 

@@ -11,4 +11,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_repchain, RepChain]
 	[pallet_escrow, Escrow]
 	[pallet_challenge, Challenge]
+	[pallet_indenture, Indenture]
 );

@@ -1,8 +1,8 @@
 //! Genesis presets: the only source of chain specs (`--dev`, `--chain local`).
 
 use crate::{
-	configs::FeeCollector, AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, SudoConfig,
-	CU, EXISTENTIAL_DEPOSIT,
+	configs::FeeCollector, AccountId, Balance, BalancesConfig, IndentureConfig,
+	RuntimeGenesisConfig, SudoConfig, CU, EXISTENTIAL_DEPOSIT,
 };
 use alloc::{string::String, vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -14,6 +14,10 @@ use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 /// What each endowed development account starts with.
 pub const DEV_ENDOWMENT: Balance = 1_000_000 * CU;
+
+/// The market rate the chain starts with: 10^-5 CU per compute unit (one core for one
+/// block), so a core-hour (1,200 blocks) is indicated at 0.012 CU.
+pub const GENESIS_MARKET_RATE: Balance = CU / 100_000;
 
 /// The well-known development accounts that start endowed on `development` and `local_testnet`.
 pub fn dev_accounts() -> Vec<AccountId> {
@@ -64,6 +68,7 @@ fn testnet_genesis(
 			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		indenture: IndentureConfig { market_rate: GENESIS_MARKET_RATE },
 	})
 }
 

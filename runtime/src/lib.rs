@@ -231,6 +231,9 @@ mod runtime {
 	pub type Utility = pallet_utility;
 
 	// 40: Indenture (arrives with its issue).
+	#[runtime::pallet_index(40)]
+	pub type Indenture = pallet_indenture;
+
 	#[runtime::pallet_index(41)]
 	pub type RepChain = pallet_repchain;
 

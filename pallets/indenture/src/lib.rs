@@ -88,12 +88,23 @@ pub type SpecOf<T> = IndentureSpec<<T as frame_system::Config>::AccountId, Balan
 const AGENDA_SPREAD: u32 = 8;
 
 sp_api::decl_runtime_apis! {
-	/// Pricing and queue queries for buyers' and miners' agents.
-	pub trait IndentureApi<Balance> where Balance: codec::Codec {
-		/// `(compute units, indicative price)` of work with these resources, nodes and duration.
-		fn indicative_price(resources: pallet_repchain::Resources, nodes: u32, duration: u32) -> (u64, Balance);
-		/// Ids of the queue from position `start`, at most `count`, in queue order.
-		fn queue(start: u32, count: u32) -> alloc::vec::Vec<IndentureId>;
+	/// Pricing and queue queries for buyers' and miners' agents (the node serves them as the
+	/// `indenture_*` RPC methods).
+	pub trait IndentureApi<AccountId, Balance, BlockNumber>
+	where
+		AccountId: codec::Codec,
+		Balance: codec::Codec,
+		BlockNumber: codec::Codec,
+	{
+		/// `(compute units, indicative price, minimum incentive)` of work with these resources
+		/// per node, nodes and duration.
+		fn indicative_price(resources: pallet_repchain::Resources, nodes: u32, duration: u32) -> (u64, Balance, Balance);
+		/// Ids of the queue that pass `filter`, from the `start`-th match, at most `count`, in
+		/// queue order (priority, then age).
+		fn queue(filter: QueueFilter<Balance>, start: u32, count: u32) -> alloc::vec::Vec<IndentureId>;
+		/// An indenture with its slots while it runs, or its CIRecord once it ended (while it
+		/// is among the recent records).
+		fn get(id: IndentureId) -> Option<IndentureInfo<AccountId, Balance, BlockNumber>>;
 	}
 }
 
@@ -695,12 +706,42 @@ pub mod pallet {
 
 		/// Ids of the queue from `start`, at most `count`.
 		pub fn queue_page(start: u32, count: u32) -> alloc::vec::Vec<IndentureId> {
+			Self::queue_filtered(&QueueFilter::default(), start, count)
+		}
+
+		/// Ids of the queue that pass `filter`, from the `start`-th match, at most `count`.
+		pub fn queue_filtered(
+			filter: &QueueFilter<BalanceOf<T>>,
+			start: u32,
+			count: u32,
+		) -> alloc::vec::Vec<IndentureId> {
 			Queue::<T>::get()
 				.iter()
+				.filter(|(p, _)| *p >= filter.min_priority)
+				.map(|(_, id)| *id)
+				.filter(|id| {
+					if filter.is_trivial() {
+						return true;
+					}
+					let Some(ind) = Indentures::<T>::get(id) else { return false };
+					let cu: BalanceOf<T> = ind.compute_units.max(1).saturated_into();
+					filter.resources.is_none_or(|r| r.covers(&ind.spec.resources))
+						&& filter.challenge.is_none_or(|c| c == ind.spec.challenge)
+						&& filter.min_price_per_cu.is_none_or(|p| p.saturating_mul(cu) <= ind.spec.incentive)
+				})
 				.skip(start as usize)
 				.take(count as usize)
-				.map(|(_, id)| *id)
 				.collect()
+		}
+
+		/// An indenture with its slots (in slot order), or its recent CIRecord.
+		pub fn info(id: IndentureId) -> Option<IndentureInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+			if let Some(indenture) = Indentures::<T>::get(id) {
+				let mut slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix(id).collect();
+				slots.sort_by_key(|(i, _)| *i);
+				return Some(IndentureInfo::Active { indenture, slots });
+			}
+			Records::<T>::get(id).map(IndentureInfo::Ended)
 		}
 
 		/// Invariants, checked after every unit test and by try-runtime:

@@ -344,3 +344,39 @@ pub struct LeaseEnd {
 	/// Too many misses.
 	pub failed: bool,
 }
+
+/// Which queued indentures an agent wants to see.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, Default,
+)]
+pub struct QueueFilter<Balance> {
+	/// Only work a miner with these resources per node could take.
+	pub resources: Option<Resources>,
+	/// Only work paying at least this per compute unit.
+	pub min_price_per_cu: Option<Balance>,
+	/// Only work decided by this kind of challenge.
+	pub challenge: Option<ChallengeKind>,
+	/// Only work of at least this priority.
+	pub min_priority: u8,
+}
+
+impl<Balance> QueueFilter<Balance> {
+	/// Whether only the priority matters (no indenture needs to be read).
+	pub fn is_trivial(&self) -> bool {
+		self.resources.is_none() && self.min_price_per_cu.is_none() && self.challenge.is_none()
+	}
+}
+
+/// What `IndentureApi::get` returns.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo)]
+pub enum IndentureInfo<AccountId, Balance, BlockNumber> {
+	/// Still open or running, with its slots in order.
+	Active {
+		/// The indenture.
+		indenture: Indenture<AccountId, Balance, BlockNumber>,
+		/// `(index, slot)` pairs.
+		slots: alloc::vec::Vec<(u32, Slot<AccountId, BlockNumber>)>,
+	},
+	/// Ended; its CIRecord.
+	Ended(CiRecord<AccountId, Balance, BlockNumber>),
+}

@@ -24,10 +24,10 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, OriginCaller, PalletInfo,
-	Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin,
-	RuntimeTask, System, BLOCK_HASH_COUNT, CU, DAYS, EXISTENTIAL_DEPOSIT, MINUTES, SLOT_DURATION,
-	VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Challenge, Escrow, Hash, Indenture,
+	Nonce, OriginCaller, PalletInfo, RepChain, Runtime, RuntimeCall, RuntimeEvent,
+	RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask, System, BLOCK_HASH_COUNT,
+	CU, DAYS, EXISTENTIAL_DEPOSIT, HOURS, MINUTES, SLOT_DURATION, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -195,39 +195,10 @@ impl pallet_repchain::Config for Runtime {
 	type MinerSlash = MinerSlash;
 }
 
-/// Puts escrow operators' dispute handling on RepChain: resolving in time is a success,
-/// leaving a dispute to the default outcome a failure.
-pub struct RecordDisputeResolutions;
-impl pallet_escrow::EscrowOutcome<AccountId, Balance> for RecordDisputeResolutions {
-	fn dispute_resolved(id: pallet_escrow::EscrowId, operator: &AccountId, in_time: bool) {
-		use pallet_repchain::{Outcome, ReputationApi, Role, WorkRecord};
-		let record = WorkRecord {
-			subject: operator.clone(),
-			role: Role::EscrowOperator,
-			indenture: id,
-			outcome: if in_time { Outcome::Success } else { Outcome::Failure },
-			value: 0,
-			heartbeats_proven: 0,
-			heartbeats_missed: 0,
-			duration: 0,
-			rating: None,
-			at: System::block_number(),
-		};
-		crate::RepChain::append(record, None);
-	}
-
-	fn settled(_id: pallet_escrow::EscrowId, _settlement: &pallet_escrow::Settlement<Balance>) {}
-
-	fn max_weight() -> Weight {
-		use pallet_repchain::WeightInfo;
-		crate::weights::pallet_repchain::WeightInfo::<Runtime>::append_record()
-	}
-}
-
 impl pallet_escrow::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	type Outcome = RecordDisputeResolutions;
+	type Outcome = Indenture;
 	type WeightInfo = crate::weights::pallet_escrow::WeightInfo<Runtime>;
 	type MaxPayees = ConstU32<16>;
 	type ResolutionWindow = ConstU32<DAYS>;
@@ -236,8 +207,8 @@ impl pallet_escrow::Config for Runtime {
 
 impl pallet_challenge::Config for Runtime {
 	type WeightInfo = crate::weights::pallet_challenge::WeightInfo<Runtime>;
-	type Outcome = ();
-	type Eligibility = ();
+	type Outcome = Indenture;
+	type Eligibility = Indenture;
 	// 48 to 160 bits: from a second to minutes of factoring on one core (see the solver
 	// benchmarks), so the race measures capability without wasting the miner's time.
 	type MinFactorBits = ConstU32<48>;
@@ -253,4 +224,49 @@ impl pallet_challenge::Config for Runtime {
 	type AuditWindow = ConstU32<{ 5 * MINUTES }>;
 	type MaxRounds = ConstU32<100_000>;
 	type AuditPrimalityRounds = ConstU32<8>;
+}
+
+parameter_types! {
+	/// Half of a batch task's incentive pays for its agreed result, half streams per round.
+	pub const BatchResultShare: Permill = Permill::from_percent(50);
+	/// An offer below half the indicative price is refused (see pallet-indenture's docs).
+	pub const MinPriceRatio: Permill = Permill::from_percent(50);
+	/// A quarter of each block at most goes to deadlines; the rest waits a block.
+	pub AgendaBudget: Weight = Perbill::from_percent(25) * RuntimeBlockWeights::get().max_block;
+}
+
+impl pallet_indenture::Config for Runtime {
+	type Currency = Balances;
+	type Escrow = Escrow;
+	type Registry = RepChain;
+	type Reputation = RepChain;
+	type Challenges = Challenge;
+	type WeightInfo = crate::weights::pallet_indenture::WeightInfo<Runtime>;
+	/// A heartbeat round every 30 s, answerable for 15 s.
+	type HeartbeatPeriod = ConstU32<10>;
+	type HeartbeatWindow = ConstU32<5>;
+	type MaxMissedRounds = ConstU32<2>;
+	type BatchResultShare = BatchResultShare;
+	/// One minute to seal results, one more to reveal them.
+	type ResultWindow = ConstU32<{ MINUTES }>;
+	type AcceptanceWindow = ConstU32<HOURS>;
+	type MaxQueue = ConstU32<1_024>;
+	type MaxNodes = ConstU32<8>;
+	type MaxReplicas = ConstU32<5>;
+	/// Escrow pays at most `MaxPayees` (16) miners per indenture.
+	type MaxSlots = ConstU32<16>;
+	type MaxDuration = ConstU32<{ 30 * DAYS }>;
+	/// Miners have five minutes to win the slots.
+	type AwardWindow = ConstU32<{ 5 * MINUTES }>;
+	type MinIncentive = ConstU128<{ CU / 100 }>;
+	type MinPriceRatio = MinPriceRatio;
+	// One compute unit is one core for one block; a GiB of memory counts a quarter core, a GiB
+	// of storage a hundredth, a GPU twenty cores.
+	type CuPerMillicore = ConstU64<1>;
+	type CuPerGibMemory = ConstU64<250>;
+	type CuPerGibStorage = ConstU64<10>;
+	type CuPerGpu = ConstU64<20_000>;
+	type MaxRecentRecords = ConstU32<256>;
+	type MaxAgenda = ConstU32<64>;
+	type AgendaBudget = AgendaBudget;
 }

@@ -3,4 +3,5 @@
 
 pub mod pallet_challenge;
 pub mod pallet_escrow;
+pub mod pallet_indenture;
 pub mod pallet_repchain;

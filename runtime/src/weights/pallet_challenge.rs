@@ -47,8 +47,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `183`
 		//  Estimated: `4141`
-		// Minimum execution time: 401_022_000 picoseconds.
-		Weight::from_parts(439_313_000, 0)
+		// Minimum execution time: 392_496_000 picoseconds.
+		Weight::from_parts(416_351_000, 0)
 			.saturating_add(Weight::from_parts(0, 4141))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -57,16 +57,24 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::CommitOf` (r:1 w:1)
 	/// Proof: `Challenge::CommitOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Indentures` (r:1 w:0)
+	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Registrations` (r:1 w:0)
+	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Reputations` (r:1 w:0)
+	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Slots` (r:1 w:0)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Commits` (r:0 w:1)
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `579`
-		//  Estimated: `4141`
-		// Minimum execution time: 647_704_000 picoseconds.
-		Weight::from_parts(717_125_000, 0)
-			.saturating_add(Weight::from_parts(0, 4141))
-			.saturating_add(T::DbWeight::get().reads(2))
+		//  Measured:  `1602`
+		//  Estimated: `8330`
+		// Minimum execution time: 1_068_514_000 picoseconds.
+		Weight::from_parts(1_118_447_000, 0)
+			.saturating_add(Weight::from_parts(0, 8330))
+			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
@@ -75,18 +83,22 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::CommitOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Commits` (r:16 w:16)
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:0)
+	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// The range of component `b` is `[48, 160]`.
 	/// The range of component `c` is `[0, 15]`.
-	fn reveal(_b: u32, c: u32, ) -> Weight {
+	fn reveal(b: u32, c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `404 + c * (146 ±0)`
+		//  Measured:  `480 + c * (146 ±0)`
 		//  Estimated: `4141 + c * (2572 ±0)`
-		// Minimum execution time: 1_065_367_000 picoseconds.
-		Weight::from_parts(1_201_791_431, 0)
+		// Minimum execution time: 1_135_759_000 picoseconds.
+		Weight::from_parts(1_174_356_786, 0)
 			.saturating_add(Weight::from_parts(0, 4141))
-			// Standard Error: 454_528
-			.saturating_add(Weight::from_parts(129_706_396, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(3))
+			// Standard Error: 90_657
+			.saturating_add(Weight::from_parts(185_622, 0).saturating_mul(b.into()))
+			// Standard Error: 663_756
+			.saturating_add(Weight::from_parts(122_971_787, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(c.into())))
@@ -94,14 +106,24 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Indentures` (r:1 w:0)
+	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Registrations` (r:1 w:0)
+	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Reputations` (r:1 w:0)
+	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Slots` (r:1 w:0)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:0)
+	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn solve() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `149`
-		//  Estimated: `4141`
-		// Minimum execution time: 537_959_000 picoseconds.
-		Weight::from_parts(593_703_000, 0)
-			.saturating_add(Weight::from_parts(0, 4141))
-			.saturating_add(T::DbWeight::get().reads(1))
+		//  Measured:  `837`
+		//  Estimated: `8330`
+		// Minimum execution time: 992_511_000 picoseconds.
+		Weight::from_parts(1_024_741_000, 0)
+			.saturating_add(Weight::from_parts(0, 8330))
+			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
@@ -115,11 +137,11 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `274 + c * (106 ±0)`
 		//  Estimated: `4141 + c * (2572 ±0)`
-		// Minimum execution time: 560_030_000 picoseconds.
-		Weight::from_parts(628_237_013, 0)
+		// Minimum execution time: 539_812_000 picoseconds.
+		Weight::from_parts(582_417_620, 0)
 			.saturating_add(Weight::from_parts(0, 4141))
-			// Standard Error: 169_898
-			.saturating_add(Weight::from_parts(24_197_573, 0).saturating_mul(c.into()))
+			// Standard Error: 195_500
+			.saturating_add(Weight::from_parts(22_032_531, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -134,8 +156,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `207`
 		//  Estimated: `4141`
-		// Minimum execution time: 55_129_916_000 picoseconds.
-		Weight::from_parts(55_431_692_000, 0)
+		// Minimum execution time: 53_437_291_000 picoseconds.
+		Weight::from_parts(53_825_419_000, 0)
 			.saturating_add(Weight::from_parts(0, 4141))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -146,8 +168,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `207`
 		//  Estimated: `4141`
-		// Minimum execution time: 533_130_000 picoseconds.
-		Weight::from_parts(575_069_000, 0)
+		// Minimum execution time: 530_044_000 picoseconds.
+		Weight::from_parts(579_838_000, 0)
 			.saturating_add(Weight::from_parts(0, 4141))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -156,26 +178,30 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotOfLease` (r:1 w:0)
+	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn heartbeat() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `239`
+		//  Measured:  `282`
 		//  Estimated: `3590`
-		// Minimum execution time: 674_305_000 picoseconds.
-		Weight::from_parts(735_480_000, 0)
+		// Minimum execution time: 818_385_000 picoseconds.
+		Weight::from_parts(870_001_000, 0)
 			.saturating_add(Weight::from_parts(0, 3590))
-			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Challenge::Leases` (r:1 w:1)
 	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotOfLease` (r:1 w:0)
+	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn report_missed() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `185`
+		//  Measured:  `228`
 		//  Estimated: `3590`
-		// Minimum execution time: 443_191_000 picoseconds.
-		Weight::from_parts(479_870_000, 0)
+		// Minimum execution time: 534_863_000 picoseconds.
+		Weight::from_parts(570_700_000, 0)
 			.saturating_add(Weight::from_parts(0, 3590))
-			.saturating_add(T::DbWeight::get().reads(1))
+			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 }
