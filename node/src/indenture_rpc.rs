@@ -15,11 +15,10 @@ use std::sync::Arc;
 
 use cutopia_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
 use jsonrpsee::{types::ErrorObjectOwned, RpcModule};
-use pallet_indenture::{
-	CiRecord, Indenture, IndentureApi, IndentureInfo, IndentureSpec, QueueFilter, Slot,
-	SlotResult,
-};
 use pallet_indenture::types::Task;
+use pallet_indenture::{
+	CiRecord, Indenture, IndentureApi, IndentureInfo, IndentureSpec, QueueFilter, Slot, SlotResult,
+};
 use pallet_repchain::Resources;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -85,7 +84,9 @@ fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
 fn filter_from(p: FilterParam) -> Result<QueueFilter<Balance>, ErrorObjectOwned> {
 	let min_price_per_cu = p
 		.min_price_per_cu
-		.map(|s| s.parse::<Balance>().map_err(|_| invalid("minPricePerCu: not a base-unit integer")))
+		.map(|s| {
+			s.parse::<Balance>().map_err(|_| invalid("minPricePerCu: not a base-unit integer"))
+		})
 		.transpose()?;
 	let challenge = match p.challenge.as_deref() {
 		None => None,
@@ -209,7 +210,9 @@ fn record_json(r: &CiRecord<AccountId, Balance, BlockNumber>) -> Value {
 }
 
 /// The `indenture_*` methods over `client`.
-pub fn module<C>(client: Arc<C>) -> Result<RpcModule<Arc<C>>, Box<dyn std::error::Error + Send + Sync>>
+pub fn module<C>(
+	client: Arc<C>,
+) -> Result<RpcModule<Arc<C>>, Box<dyn std::error::Error + Send + Sync>>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
 	C::Api: IndentureApi<Block, AccountId, Balance, BlockNumber>,
@@ -245,10 +248,7 @@ where
 		if count > MAX_PAGE {
 			return Err(invalid(format!("page.count: at most {MAX_PAGE}")));
 		}
-		client
-			.runtime_api()
-			.queue(best(client, at), filter, start, count)
-			.map_err(runtime_error)
+		client.runtime_api().queue(best(client, at), filter, start, count).map_err(runtime_error)
 	})?;
 
 	module.register_method("indenture_get", move |params, client, _| {
@@ -263,7 +263,9 @@ where
 				v["slots"] = slots.iter().map(|(i, s)| slot_json(*i, s)).collect();
 				v
 			},
-			Some(IndentureInfo::Ended(record)) => json!({ "id": id, "record": record_json(&record) }),
+			Some(IndentureInfo::Ended(record)) => {
+				json!({ "id": id, "record": record_json(&record) })
+			},
 		})
 	})?;
 

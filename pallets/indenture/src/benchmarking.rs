@@ -45,9 +45,8 @@ fn spec<T: Config>(
 	};
 	let duration = T::HeartbeatPeriod::get().saturating_mul(2).min(T::MaxDuration::get());
 	let (_, indicative) = Indenture::<T>::indicative_price(&resources, nodes, duration);
-	let incentive = Indenture::<T>::minimum_incentive(indicative)
-		.max(indicative)
-		.saturating_mul(10u32.into());
+	let incentive =
+		Indenture::<T>::minimum_incentive(indicative).max(indicative).saturating_mul(10u32.into());
 	IndentureSpec {
 		task: types::Task::Inline(BoundedVec::truncate_from(alloc::vec![0xa5; 4096])),
 		task_type,
@@ -69,15 +68,19 @@ fn spec<T: Config>(
 /// Fills the queue with entries that sort before a new priority-0 indenture, leaving room
 /// for one more.
 fn fill_queue<T: Config>() {
-	let entries: Vec<_> =
-		(0..T::MaxQueue::get().saturating_sub(1)).map(|i| (255u8, u64::MAX - 1 - i as u64)).collect();
+	let entries: Vec<_> = (0..T::MaxQueue::get().saturating_sub(1))
+		.map(|i| (255u8, u64::MAX - 1 - i as u64))
+		.collect();
 	let mut entries = entries;
 	entries.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
 	Queue::<T>::put(BoundedVec::truncate_from(entries));
 }
 
 /// Submits the largest indenture from a funded buyer and returns `(id, buyer)`.
-fn submitted<T: Config>(task_type: TaskType, challenge: ChallengeKind) -> (IndentureId, T::AccountId) {
+fn submitted<T: Config>(
+	task_type: TaskType,
+	challenge: ChallengeKind,
+) -> (IndentureId, T::AccountId) {
 	let (nodes, replicas) = shape::<T>();
 	submitted_with::<T>(spec::<T>(task_type, challenge, nodes, replicas))
 }
@@ -251,12 +254,8 @@ mod benchmarks {
 	#[benchmark]
 	fn accept_expired() {
 		let nodes = T::MaxNodes::get().min(T::MaxSlots::get());
-		let (id, _) = submitted_with::<T>(spec::<T>(
-			TaskType::Batch,
-			ChallengeKind::HashTarget,
-			nodes,
-			1,
-		));
+		let (id, _) =
+			submitted_with::<T>(spec::<T>(TaskType::Batch, ChallengeKind::HashTarget, nodes, 1));
 		award::<T>(id, nodes);
 		complete_leases::<T>(id, nodes);
 		let result = H256::repeat_byte(7);

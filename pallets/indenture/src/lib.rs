@@ -727,7 +727,9 @@ pub mod pallet {
 					let cu: BalanceOf<T> = ind.compute_units.max(1).saturated_into();
 					filter.resources.is_none_or(|r| r.covers(&ind.spec.resources))
 						&& filter.challenge.is_none_or(|c| c == ind.spec.challenge)
-						&& filter.min_price_per_cu.is_none_or(|p| p.saturating_mul(cu) <= ind.spec.incentive)
+						&& filter
+							.min_price_per_cu
+							.is_none_or(|p| p.saturating_mul(cu) <= ind.spec.incentive)
 				})
 				.skip(start as usize)
 				.take(count as usize)
@@ -735,7 +737,9 @@ pub mod pallet {
 		}
 
 		/// An indenture with its slots (in slot order), or its recent CIRecord.
-		pub fn info(id: IndentureId) -> Option<IndentureInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+		pub fn info(
+			id: IndentureId,
+		) -> Option<IndentureInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
 			if let Some(indenture) = Indentures::<T>::get(id) {
 				let mut slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix(id).collect();
 				slots.sort_by_key(|(i, _)| *i);
@@ -1089,10 +1093,15 @@ pub mod pallet {
 
 		/// The heaviest kind of deadline.
 		pub fn max_deadline_weight() -> Weight {
-			[Deadline::Award(0), Deadline::Results(0), Deadline::Acceptance(0), Deadline::LeaseEnd(0)]
-				.iter()
-				.map(Self::deadline_weight)
-				.fold(Weight::zero(), |a, b| a.max(b))
+			[
+				Deadline::Award(0),
+				Deadline::Results(0),
+				Deadline::Acceptance(0),
+				Deadline::LeaseEnd(0),
+			]
+			.iter()
+			.map(Self::deadline_weight)
+			.fold(Weight::zero(), |a, b| a.max(b))
 		}
 
 		/// Processes block `n`'s agenda within `AgendaBudget`; what does not fit moves on to

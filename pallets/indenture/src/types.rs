@@ -346,9 +346,7 @@ pub struct LeaseEnd {
 }
 
 /// Which queued indentures an agent wants to see.
-#[derive(
-	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, Default,
-)]
+#[derive(Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, Default)]
 pub struct QueueFilter<Balance> {
 	/// Only work a miner with these resources per node could take.
 	pub resources: Option<Resources>,

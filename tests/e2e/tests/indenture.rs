@@ -1,0 +1,459 @@
+//! End-to-end: one Computation Indenture from submit to settlement on `cutopia-node --dev`
+//! (Aura, 3 s blocks), driven by signed extrinsics from subxt, with every balance checked to
+//! the unit; then the same main path through polkadot.js (`tests/js/indenture.mjs`).
+
+use cutopia_e2e::{Node, TempDir};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::{
+	collections::BTreeMap,
+	path::Path,
+	process::Command,
+	time::{Duration, Instant},
+};
+use subxt::{
+	dynamic::{self, At, Value},
+	transactions::TransactionStatus,
+	OnlineClient, PolkadotConfig,
+};
+use subxt_signer::sr25519::{dev, Keypair};
+
+const CU: u128 = 1_000_000_000_000_000_000;
+
+type Api = OnlineClient<PolkadotConfig>;
+type Fields = Value<()>;
+
+fn metric(name: &str, value: impl std::fmt::Display) {
+	println!("E2E-METRIC {name} {value}");
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+	tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime")
+}
+
+fn blake2_256(data: &[u8]) -> [u8; 32] {
+	sp_crypto_hashing::blake2_256(data)
+}
+
+/// Every primitive inside `v` as bytes, in order (for `[u8; 32]`, `H256`, `AccountId32`).
+fn bytes(v: &Fields) -> Vec<u8> {
+	fn walk(v: &Fields, out: &mut Vec<u8>) {
+		match &v.value {
+			scale_value::ValueDef::Primitive(p) => {
+				out.push(p.as_u128().expect("a byte") as u8);
+			},
+			scale_value::ValueDef::Composite(c) => c.values().for_each(|x| walk(x, out)),
+			scale_value::ValueDef::Variant(var) => var.values.values().for_each(|x| walk(x, out)),
+			_ => {},
+		}
+	}
+	let mut out = Vec::new();
+	walk(v, &mut out);
+	out
+}
+
+fn uint(v: &Fields, field: &str) -> u128 {
+	v.at(field).and_then(|x| x.as_u128()).unwrap_or_else(|| panic!("no number `{field}` in {v}"))
+}
+
+/// What an extrinsic caused: its events as `(pallet, name, fields)`, the block it is in.
+struct Included {
+	events: Vec<(String, String, Fields)>,
+	block: [u8; 32],
+}
+
+impl Included {
+	fn find(&self, pallet: &str, name: &str) -> Vec<&Fields> {
+		self.events.iter().filter(|(p, n, _)| p == pallet && n == name).map(|e| &e.2).collect()
+	}
+
+	fn one(&self, pallet: &str, name: &str) -> &Fields {
+		self.find(pallet, name)
+			.first()
+			.copied()
+			.unwrap_or_else(|| panic!("no {pallet}.{name} event among {:?}", self.names()))
+	}
+
+	fn names(&self) -> Vec<String> {
+		self.events.iter().map(|(p, n, _)| format!("{p}.{n}")).collect()
+	}
+
+	/// The fee this extrinsic paid.
+	fn fee(&self) -> u128 {
+		uint(self.one("TransactionPayment", "TransactionFeePaid"), "actual_fee")
+	}
+}
+
+/// Signs and submits `tx` with the pool-aware nonce (`system_accountNextIndex`: the signer's
+/// earlier transactions may not be finalized yet), waits until it is in a best block, and
+/// fails on a dispatch error.
+async fn send(api: &Api, port: u16, tx: &impl subxt::tx::Payload, signer: &Keypair) -> Included {
+	let who = signer.public_key().to_account_id().to_string();
+	let nonce = cutopia_e2e::rpc_call(port, "system_accountNextIndex", json!([who]))
+		.expect("accountNextIndex")
+		.as_u64()
+		.expect("a nonce");
+	let params =
+		subxt::config::PolkadotExtrinsicParamsBuilder::<PolkadotConfig>::new().nonce(nonce).build();
+	let mut progress = api
+		.transactions()
+		.await
+		.expect("transactions client")
+		.sign_and_submit_then_watch(tx, signer, params)
+		.await
+		.expect("submit");
+	while let Some(status) = progress.next().await {
+		match status.expect("transaction status") {
+			TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => {
+				let events = b.wait_for_success().await.expect("extrinsic succeeded");
+				let mut out = Vec::new();
+				for ev in events.iter() {
+					let ev = ev.expect("event");
+					let fields = ev.decode_fields_unchecked_as::<Fields>().expect("fields");
+					out.push((ev.pallet_name().to_string(), ev.event_name().to_string(), fields));
+				}
+				return Included { events: out, block: b.block_hash().0 };
+			},
+			TransactionStatus::Error { message }
+			| TransactionStatus::Invalid { message }
+			| TransactionStatus::Dropped { message } => panic!("transaction failed: {message}"),
+			_ => {},
+		}
+	}
+	panic!("transaction status stream ended");
+}
+
+/// The best block's hash, from the node's JSON-RPC (subxt's `at_current_block` is the
+/// finalized one, which lags two or three blocks).
+fn best(port: u16) -> subxt::utils::H256 {
+	let hash = cutopia_e2e::rpc_call(port, "chain_getBlockHash", json!([])).expect("best hash");
+	hash.as_str().expect("a string").parse().expect("a block hash")
+}
+
+async fn free(api: &Api, port: u16, who: [u8; 32]) -> u128 {
+	let addr = dynamic::storage::<([u8; 32],), Fields>("System", "Account");
+	let at = api.at_block(best(port)).await.expect("best block");
+	let info = at.storage().fetch(addr, (who,)).await.expect("fetch").decode().expect("decode");
+	uint(info.at("data").expect("data"), "free")
+}
+
+async fn storage(api: &Api, port: u16, pallet: &str, entry: &str, key: u64) -> Fields {
+	let addr = dynamic::storage::<(u64,), Fields>(pallet, entry);
+	let at = api.at_block(best(port)).await.expect("best block");
+	at.storage().fetch(addr, (key,)).await.expect("fetch").decode().expect("decode")
+}
+
+fn tx(pallet: &str, call: &str, fields: Vec<Value>) -> impl subxt::tx::Payload {
+	dynamic::transaction(pallet, call, fields)
+}
+
+fn variant(name: &str) -> Value {
+	Value::unnamed_variant(name, [])
+}
+
+fn account(k: &Keypair) -> [u8; 32] {
+	k.public_key().0
+}
+
+/// Smallest `nonce` whose `sha256(seed ‖ miner ‖ nonce_le)` has `bits` leading zero bits.
+fn work(seed: &[u8], miner: &[u8; 32], bits: u32) -> u64 {
+	(0u64..)
+		.find(|n| {
+			let mut h = Sha256::new();
+			h.update(seed);
+			h.update(miner);
+			h.update(n.to_le_bytes());
+			let h: [u8; 32] = h.finalize().into();
+			let zeros =
+				h.iter().position(|b| *b != 0).map_or(256, |i| i as u32 * 8 + h[i].leading_zeros());
+			zeros >= bits
+		})
+		.expect("a nonce")
+}
+
+/// Registers Bob as an exchange (5 %), Charlie as escrow operator (1 %) and Dave as a miner.
+async fn register_participants(api: &Api, port: u16) {
+	let bond = 100 * CU;
+	let service = |role: &str, fee: u32, name: &str| {
+		tx(
+			"RepChain",
+			"register_service",
+			vec![
+				variant(role),
+				Value::u128(fee.into()),
+				Value::from_bytes(name),
+				Value::from_bytes(format!("{name}.example:443")),
+				Value::u128(bond),
+			],
+		)
+	};
+	let miner = tx(
+		"RepChain",
+		"register_miner",
+		vec![
+			Value::named_composite([
+				("cpu_millicores", Value::u128(8_000)),
+				("memory_mib", Value::u128(16_384)),
+				("storage_gib", Value::u128(100)),
+				("gpus", Value::u128(0)),
+			]),
+			Value::u128(1_000),
+			Value::from_bytes("dave.example:2222"),
+			Value::u128(bond),
+		],
+	);
+	let (bob, charlie, dave) = (dev::bob(), dev::charlie(), dev::dave());
+	let ex = service("Exchange", 50_000, "bob-exchange");
+	let op = service("EscrowOperator", 10_000, "charlie-escrow");
+	tokio::join!(
+		send(api, port, &ex, &bob),
+		send(api, port, &op, &charlie),
+		send(api, port, &miner, &dave)
+	);
+}
+
+/// A batch WASM task on one node for 10 blocks (one heartbeat round), one replica.
+fn spec(incentive: u128) -> Value {
+	Value::named_composite([
+		(
+			"task",
+			Value::named_variant(
+				"Wasm",
+				[
+					("hash", Value::from_bytes([7u8; 32])),
+					("uri", Value::from_bytes("https://tasks.example/hello.wasm")),
+				],
+			),
+		),
+		("task_type", variant("Batch")),
+		(
+			"resources",
+			Value::named_composite([
+				("cpu_millicores", Value::u128(2_000)),
+				("memory_mib", Value::u128(4_096)),
+				("storage_gib", Value::u128(10)),
+				("gpus", Value::u128(0)),
+			]),
+		),
+		("nodes", Value::u128(1)),
+		("public_ip", variant("PerNode")),
+		("duration", Value::u128(10)),
+		("incentive", Value::u128(incentive)),
+		("priority", Value::u128(3)),
+		("min_reputation", Value::u128(0)),
+		("exchange", Value::from_bytes(account(&dev::bob()))),
+		("escrow_operator", Value::from_bytes(account(&dev::charlie()))),
+		("challenge", variant("HashTarget")),
+		("replicas", Value::u128(1)),
+		("ssh_key", Value::unnamed_variant("Some", [Value::from_bytes("ssh-ed25519 AAAA buyer")])),
+	])
+}
+
+/// Alice buys, Bob lists, Charlie arbitrates, Dave mines: submit → challenge solved → lease →
+/// heartbeat → result sealed and revealed → accepted → settled, balances exact to the unit.
+#[test]
+fn an_indenture_runs_from_submit_to_settlement() {
+	let tmp = TempDir::new("indenture");
+	let mut node = Node::start("indenture", tmp.path(), &["--dev", "--tmp"]);
+	node.wait_until("block #1", Duration::from_secs(120), |n| n.best_number() >= 1);
+	let (alice, bob, charlie, dave) = (dev::alice(), dev::bob(), dev::charlie(), dev::dave());
+
+	// The RPC methods agents use, before any work exists.
+	let price = node
+		.rpc(
+			"indenture_indicativePrice",
+			json!([{ "cpuMillicores": 2000, "memoryMib": 4096, "storageGib": 10 }, 10]),
+		)
+		.expect("indicativePrice");
+	// (2000·1 + 4·250 + 10·10) milli-CU = 3.1 CU per block, 31 CU for 10 blocks, at 10^13 each.
+	assert_eq!(price["computeUnits"], 31);
+	assert_eq!(price["price"], (31 * CU / 100_000).to_string());
+	assert_eq!(price["minimumIncentive"], (CU / 100).to_string());
+	assert_eq!(node.rpc("indenture_queue", json!([])).expect("queue"), json!([]));
+	assert_eq!(node.rpc("indenture_get", json!([0])).expect("get"), json!(null));
+	let bad = node.rpc("indenture_queue", json!([{ "challenge": "lottery" }]));
+	assert!(format!("{bad:?}").contains("lottery"), "bad filter accepted: {bad:?}");
+
+	let started = Instant::now();
+	let incentive = 2 * CU;
+	let port = node.rpc_port;
+	let (fees, before, after, record, blocks) = runtime().block_on(async {
+		let api = Api::from_insecure_url(node.ws_url()).await.expect("subxt connects");
+		register_participants(&api, port).await;
+		let who = [account(&alice), account(&bob), account(&charlie), account(&dave)];
+		let mut before = BTreeMap::new();
+		for w in who {
+			before.insert(w, free(&api, port, w).await);
+		}
+		let mut fees: BTreeMap<[u8; 32], u128> = BTreeMap::new();
+		let mut pay = |w: [u8; 32], inc: &Included| *fees.entry(w).or_default() += inc.fee();
+
+		let submitted =
+			send(&api, port, &tx("Indenture", "submit", vec![spec(incentive)]), &alice).await;
+		pay(account(&alice), &submitted);
+		let ev = submitted.one("Indenture", "Submitted");
+		let id = uint(ev, "id") as u64;
+		// 5 % exchange fee and 1 % escrow fee on top of the incentive.
+		assert_eq!(uint(ev, "held"), incentive + incentive / 20 + incentive / 100);
+		let challenge = uint(submitted.one("Challenge", "ChallengeOpened"), "id") as u64;
+		let submit_block = node.best_number();
+
+		// Dave solves the hash-target challenge of slot 0.
+		let c = storage(&api, port, "Challenge", "Challenges", challenge).await;
+		let puzzle = c.at("puzzle").expect("puzzle");
+		let seed = bytes(puzzle.at("seed").expect("seed"));
+		let nonce = work(&seed, &account(&dave), uint(puzzle, "difficulty") as u32);
+		let solved = send(
+			&api,
+			port,
+			&tx(
+				"Challenge",
+				"solve",
+				vec![Value::u128(challenge.into()), Value::u128(nonce.into())],
+			),
+			&dave,
+		)
+		.await;
+		pay(account(&dave), &solved);
+		let awarded = solved.one("Indenture", "SlotAwarded");
+		let lease = uint(awarded, "lease") as u64;
+		assert!(!solved.find("Indenture", "Leased").is_empty(), "{:?}", solved.names());
+
+		// The buyer sees the lease's access metadata through the RPC.
+		let info = node.rpc("indenture_get", json!([id])).expect("get");
+		assert_eq!(info["status"], "Leased", "{info}");
+		assert_eq!(info["slots"][0]["access"]["endpoint"], "dave.example:2222", "{info}");
+		assert_eq!(info["spec"]["sshKey"], "ssh-ed25519 AAAA buyer", "{info}");
+
+		// Round 0 opens the block after the award; its seed hashes the award block.
+		let mut pre = b"cutopia/heartbeat".to_vec();
+		pre.extend(lease.to_le_bytes());
+		pre.extend(0u32.to_le_bytes());
+		pre.extend(solved.block);
+		let hb_seed = blake2_256(&pre);
+		let lease_info = storage(&api, port, "Challenge", "Leases", lease).await;
+		let hb_nonce = work(&hb_seed, &account(&dave), uint(&lease_info, "difficulty") as u32);
+		let beat = send(
+			&api,
+			port,
+			&tx(
+				"Challenge",
+				"heartbeat",
+				vec![Value::u128(lease.into()), Value::u128(0), Value::u128(hb_nonce.into())],
+			),
+			&dave,
+		)
+		.await;
+		pay(account(&dave), &beat);
+		assert_eq!(uint(beat.one("Indenture", "RoundPaid"), "amount"), incentive / 2);
+		assert!(!beat.find("Indenture", "ResultsDue").is_empty(), "{:?}", beat.names());
+
+		// Dave seals, then reveals, the hash of his output.
+		let result = [0x42u8; 32];
+		let mut sealed = b"cutopia/result".to_vec();
+		sealed.extend(result);
+		sealed.extend(account(&dave));
+		let seal = blake2_256(&sealed);
+		let commit = send(
+			&api,
+			port,
+			&tx(
+				"Indenture",
+				"commit_result",
+				vec![Value::u128(id.into()), Value::from_bytes(seal)],
+			),
+			&dave,
+		)
+		.await;
+		pay(account(&dave), &commit);
+		let reveal = send(
+			&api,
+			port,
+			&tx(
+				"Indenture",
+				"reveal_result",
+				vec![Value::u128(id.into()), Value::from_bytes(result)],
+			),
+			&dave,
+		)
+		.await;
+		pay(account(&dave), &reveal);
+		let concluded = reveal.one("Indenture", "ResultsConcluded");
+		assert_eq!(uint(concluded, "votes"), 1);
+
+		// Alice accepts in the acceptance window: the escrow settles.
+		let accept =
+			send(&api, port, &tx("Escrow", "accept", vec![Value::u128(id.into())]), &alice).await;
+		pay(account(&alice), &accept);
+		let record = accept.one("Indenture", "CiRecorded").at("record").expect("record").clone();
+		let blocks = node.best_number() - submit_block;
+
+		let mut after = BTreeMap::new();
+		for w in who {
+			after.insert(w, free(&api, port, w).await);
+		}
+		(fees, before, after, record, blocks)
+	});
+	metric("indenture_submit_to_settled_s", format!("{:.1}", started.elapsed().as_secs_f64()));
+	metric("indenture_submit_to_settled_blocks", blocks);
+
+	let delta = |k: &Keypair| -> i128 {
+		let w = account(k);
+		after[&w] as i128 - before[&w] as i128
+	};
+	let fee = |k: &Keypair| fees.get(&account(k)).copied().unwrap_or_default() as i128;
+	let i = incentive as i128;
+	// Buyer: the incentive and both service fees, plus its own transaction fees. Nothing is
+	// left on hold.
+	assert_eq!(delta(&alice), -(i + i / 20 + i / 100) - fee(&alice));
+	// Miner: half per proven round, half for the accepted result, minus its transaction fees.
+	assert_eq!(delta(&dave), i - fee(&dave));
+	// Exchange and escrow operator: their fees, exactly.
+	assert_eq!(delta(&bob), i / 20);
+	assert_eq!(delta(&charlie), i / 100);
+	assert_eq!(uint(&record, "incentive") as i128, i);
+	assert_eq!(uint(&record, "paid_to_miners") as i128, i);
+	assert_eq!(uint(&record, "refunded"), 0);
+	assert!(
+		matches!(&record.at("status").expect("status").value,
+			scale_value::ValueDef::Variant(v) if v.name == "Settled"),
+		"{record}"
+	);
+
+	// The ended indenture is served from the recent records.
+	let ended = node.rpc("indenture_get", json!([0])).expect("get");
+	assert_eq!(ended["record"]["status"], "Settled", "{ended}");
+	assert_eq!(ended["record"]["paidToMiners"], incentive.to_string(), "{ended}");
+	node.stop();
+}
+
+/// The same main path through polkadot.js, as users write it.
+#[test]
+fn polkadot_js_runs_an_indenture_to_settlement() {
+	let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("../js");
+	assert!(
+		js.join("node_modules/@polkadot/api").exists(),
+		"run `npm ci` in tests/js (scripts/test.sh does)"
+	);
+	let tmp = TempDir::new("indenture-js");
+	let mut node = Node::start("indenture-js", tmp.path(), &["--dev", "--tmp"]);
+	node.wait_until("block #1", Duration::from_secs(120), |n| n.best_number() >= 1);
+	let started = Instant::now();
+	let out = Command::new("node")
+		.arg(js.join("indenture.mjs"))
+		.arg(node.ws_url())
+		.output()
+		.expect("run node");
+	let stdout = String::from_utf8_lossy(&out.stdout);
+	assert!(
+		out.status.success(),
+		"indenture.mjs failed:\n{stdout}\n{}\nnode log:\n{}",
+		String::from_utf8_lossy(&out.stderr),
+		node.log_tail()
+	);
+	let line: serde_json::Value =
+		serde_json::from_str(stdout.lines().last().unwrap_or("{}")).expect("JSON line");
+	assert_eq!(line["status"], "Settled", "{line}");
+	metric("indenture_js_submit_to_settled_s", format!("{:.1}", started.elapsed().as_secs_f64()));
+	node.stop();
+}
