@@ -912,6 +912,9 @@ pub mod pallet {
 		}
 
 		pub(crate) fn on_lease_ended(lease: LeaseId, failed: bool, proven: u32, missed: u32) {
+			// A lease that proved no round at all delivered nothing: it failed, even when its
+			// misses stayed within the tolerance.
+			let failed = failed || proven == 0;
 			let Some((id, slot_index)) = SlotOfLease::<T>::take(lease) else { return };
 			let (Some(ind), Some(mut slot)) =
 				(Indentures::<T>::get(id), Slots::<T>::get(id, slot_index))
@@ -1038,7 +1041,11 @@ pub mod pallet {
 				time: now,
 				client: ind.buyer,
 				sellers: BoundedVec::truncate_from(sellers),
-				tx_index: frame_system::Pallet::<T>::extrinsic_index(),
+				// During `on_initialize` the extrinsic index already reads 0; the phase tells.
+				tx_index: match frame_system::Pallet::<T>::execution_phase() {
+					Some(frame_system::Phase::ApplyExtrinsic(i)) => Some(i),
+					_ => None,
+				},
 				escrow: id,
 				task: ind.spec.task,
 				task_type: ind.spec.task_type,
@@ -1054,7 +1061,7 @@ pub mod pallet {
 
 		/// Adds `record` to the recent-records index, dropping the oldest (and its pending
 		/// ratings) when full.
-		fn keep_record(record: CiRecordOf<T>) {
+		pub(crate) fn keep_record(record: CiRecordOf<T>) {
 			let id = record.cid;
 			RecentRecords::<T>::mutate(|recent| {
 				if recent.is_full() {

@@ -41,7 +41,7 @@ parameter_types! {
 	pub const Half: Perbill = Perbill::from_percent(50);
 	pub const Tenth: Perbill = Perbill::from_percent(10);
 	pub const MinPriceRatio: Permill = Permill::from_percent(50);
-	pub AgendaBudget: frame_support::weights::Weight = frame_support::weights::Weight::MAX;
+	pub static AgendaBudget: frame_support::weights::Weight = frame_support::weights::Weight::MAX;
 }
 
 impl pallet_repchain::Config for Test {
@@ -93,7 +93,7 @@ impl pallet_indenture::Config for Test {
 	type Registry = RepChain;
 	type Reputation = RepChain;
 	type Challenges = Challenge;
-	type WeightInfo = ();
+	type WeightInfo = MockWeights;
 	type HeartbeatPeriod = ConstU32<10>;
 	type HeartbeatWindow = ConstU32<5>;
 	type MaxMissedRounds = ConstU32<2>;
@@ -116,6 +116,55 @@ impl pallet_indenture::Config for Test {
 	type MaxAgenda = ConstU32<4>;
 	type AgendaBudget = AgendaBudget;
 }
+
+/// Every call and deadline weighs 1,000 (so the agenda's budget can be exercised).
+pub struct MockWeights;
+impl crate::WeightInfo for MockWeights {
+	fn submit() -> Weight {
+		UNIT
+	}
+	fn cancel() -> Weight {
+		UNIT
+	}
+	fn expire() -> Weight {
+		UNIT
+	}
+	fn commit_result() -> Weight {
+		UNIT
+	}
+	fn reveal_result() -> Weight {
+		UNIT
+	}
+	fn conclude_results() -> Weight {
+		UNIT
+	}
+	fn rate() -> Weight {
+		UNIT
+	}
+	fn accept_expired() -> Weight {
+		UNIT
+	}
+	fn lease_end() -> Weight {
+		UNIT
+	}
+	fn awarded() -> Weight {
+		UNIT
+	}
+	fn heartbeat_proven() -> Weight {
+		UNIT
+	}
+	fn lease_ended() -> Weight {
+		UNIT
+	}
+	fn may_compete() -> Weight {
+		UNIT
+	}
+	fn dispute_resolved() -> Weight {
+		UNIT
+	}
+}
+const UNIT: Weight = Weight::from_parts(1_000, 0);
+use frame_support::weights::Weight;
 
 pub const BUYER: u64 = 1;
 pub const EXCHANGE: u64 = 2;

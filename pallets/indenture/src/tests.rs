@@ -630,3 +630,274 @@ fn expiry_does_not_free_a_miner_twice() {
 		);
 	});
 }
+
+// ---- the agenda, recent records and ratings ----
+
+/// Runs `on_initialize` of every block from the current one up to `n`, as the chain would.
+fn run_to(n: u64) {
+	use frame_support::traits::Hooks;
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		IndenturePallet::on_initialize(next);
+	}
+}
+
+#[test]
+fn the_agenda_expires_unawarded_work_at_its_deadline() {
+	build_and_execute(|| {
+		assert_ok!(submit(spec()));
+		assert_eq!(Agenda::<Test>::get(22).to_vec(), vec![Deadline::Award(0)]);
+		run_to(21);
+		assert!(Indentures::<Test>::get(0).is_some());
+		run_to(22);
+		assert!(Indentures::<Test>::get(0).is_none());
+		System::assert_has_event(Event::Expired { id: 0, refunded: 1_272 }.into());
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000);
+		assert!(Agenda::<Test>::get(22).is_empty());
+	});
+}
+
+#[test]
+fn the_agenda_ends_a_silent_lease_and_settles_the_work() {
+	build_and_execute(|| {
+		// One round of 10 blocks: the lease starts at 2, its round closes at 2 + 5 = 7.
+		assert_ok!(submit(service(10)));
+		register_miner(MINER_A, big(), 1);
+		assert_ok!(solve(0, 0, MINER_A));
+		let access = Slots::<Test>::get(0, 0).unwrap().access.unwrap();
+		assert_eq!((access.start, access.end), (2, 7));
+		assert_eq!(access.endpoint.to_vec(), b"10.0.0.4:22".to_vec());
+		run_to(7);
+		assert!(Indentures::<Test>::get(0).is_none());
+		let record = ci_record();
+		// No round proven: a failure, everything (fees too) refunded, the miner slashed 10.
+		assert_eq!(
+			(record.status, record.paid_to_miners, record.refunded),
+			(Status::Failed, 0, 1_272)
+		);
+		assert_eq!(record.sellers.to_vec(), vec![MINER_A]);
+		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 + 10);
+	});
+}
+
+#[test]
+fn the_agenda_concludes_results_and_settles_accepted_ones() {
+	build_and_execute(|| {
+		single_batch_reporting();
+		// Sealing closes at 2 + 5 = 7 (the heartbeat block) ... the miner seals and reveals.
+		let result = H256::repeat_byte(9);
+		assert_ok!(IndenturePallet::commit_result(
+			RuntimeOrigin::signed(MINER_A),
+			0,
+			seal(result, MINER_A)
+		));
+		assert_ok!(IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_A), 0, result));
+		assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Reported);
+		// Nobody accepts: the acceptance window (5 blocks) closes and the agenda settles it.
+		let now = System::block_number();
+		run_to(now + 5);
+		assert!(Indentures::<Test>::get(0).is_some());
+		run_to(now + 6);
+		assert!(Indentures::<Test>::get(0).is_none());
+		let record = ci_record();
+		assert_eq!((record.status, record.paid_to_miners), (Status::Settled, 1_200));
+		assert_eq!(record.tx_index, None, "ended in the agenda, not in an extrinsic");
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 1_200);
+	});
+}
+
+#[test]
+fn the_agenda_counts_results_when_a_miner_stays_silent() {
+	build_and_execute(|| {
+		single_batch_reporting();
+		let due = Indentures::<Test>::get(0).unwrap().results_deadline.unwrap();
+		// Nobody seals: at the end of the reveal window the miner fails, the buyer is refunded
+		// the result's part.
+		run_to(due + 5 + 1);
+		assert!(Indentures::<Test>::get(0).is_none());
+		let record = ci_record();
+		assert_eq!(
+			(record.status, record.paid_to_miners, record.refunded),
+			(Status::Failed, 600, 600)
+		);
+		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
+	});
+}
+
+#[test]
+fn a_full_agenda_spills_into_the_next_blocks_and_then_reports() {
+	build_and_execute(|| {
+		let d = Deadline::Results(99);
+		for _ in 0..4 * 8 {
+			IndenturePallet::schedule(50, d);
+		}
+		for b in 50..58 {
+			assert_eq!(Agenda::<Test>::get(b).len(), 4);
+		}
+		IndenturePallet::schedule(50, d);
+		System::assert_last_event(Event::AgendaFull { deadline: d }.into());
+		for b in 50..58 {
+			Agenda::<Test>::remove(b);
+		}
+	});
+}
+
+#[test]
+fn what_exceeds_the_agenda_budget_waits_for_the_next_block() {
+	build_and_execute(|| {
+		// Each deadline weighs 1,000 in the mock: a budget of 500 fits none.
+		AgendaBudget::set(frame_support::weights::Weight::from_parts(500, u64::MAX));
+		assert_ok!(submit(spec()));
+		run_to(22);
+		assert!(Indentures::<Test>::get(0).is_some());
+		assert_eq!(Agenda::<Test>::get(23).to_vec(), vec![Deadline::Award(0)]);
+		AgendaBudget::set(frame_support::weights::Weight::MAX);
+		run_to(23);
+		assert!(Indentures::<Test>::get(0).is_none());
+	});
+}
+
+#[test]
+fn a_deadline_that_fails_changes_nothing() {
+	build_and_execute(|| {
+		assert_ok!(submit(spec()));
+		// A results deadline for an indenture that is not reporting: rolled back, no effect.
+		Agenda::<Test>::mutate(5, |a| a.try_push(Deadline::Results(0)).unwrap());
+		run_to(5);
+		assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Open);
+	});
+}
+
+/// A settled service of one miner; returns nothing, leaves the record of indenture 0.
+fn settled_service() {
+	assert_ok!(submit(service(10)));
+	register_miner(MINER_A, big(), 1);
+	assert_ok!(solve(0, 0, MINER_A));
+	heartbeat(MINER_A, 0);
+	assert!(Records::<Test>::get(0).is_some());
+}
+
+#[test]
+fn the_buyer_rates_each_miner_once() {
+	build_and_execute(|| {
+		settled_service();
+		let score = RepChain::score(&MINER_A);
+		assert_noop!(
+			IndenturePallet::rate(RuntimeOrigin::signed(BUYER), 1, MINER_A, 5),
+			Error::<Test>::UnknownRecord
+		);
+		assert_noop!(
+			IndenturePallet::rate(RuntimeOrigin::signed(9), 0, MINER_A, 5),
+			Error::<Test>::NotBuyer
+		);
+		for bad in [0u8, 6] {
+			assert_noop!(
+				IndenturePallet::rate(RuntimeOrigin::signed(BUYER), 0, MINER_A, bad),
+				Error::<Test>::BadRating
+			);
+		}
+		assert_noop!(
+			IndenturePallet::rate(RuntimeOrigin::signed(BUYER), 0, MINER_B, 5),
+			Error::<Test>::NotRateable
+		);
+		assert_ok!(IndenturePallet::rate(RuntimeOrigin::signed(BUYER), 0, MINER_A, 5));
+		System::assert_last_event(Event::Rated { id: 0, miner: MINER_A, rating: 5 }.into());
+		assert!(RepChain::score(&MINER_A) > score, "a 5 raises the score");
+		// One success record and one rating.
+		assert_eq!(RepChain::counts(&MINER_A), (2, 1, 0));
+		assert_noop!(
+			IndenturePallet::rate(RuntimeOrigin::signed(BUYER), 0, MINER_A, 1),
+			Error::<Test>::NotRateable
+		);
+	});
+}
+
+#[test]
+fn recent_records_keep_the_last_ones_and_their_ratings() {
+	build_and_execute(|| {
+		// Four records fit (MaxRecentRecords = 4); the fifth drops the oldest.
+		for _ in 0..5 {
+			let id = NextIndentureId::<Test>::get();
+			assert_ok!(submit(spec()));
+			assert_ok!(IndenturePallet::cancel(RuntimeOrigin::signed(BUYER), id));
+		}
+		// Cancelled work has no CIRecord: nothing recorded yet.
+		assert!(RecentRecords::<Test>::get().is_empty());
+		settled_service_at(5);
+		for id in 6..10 {
+			let rec = ci_record_template(id);
+			IndenturePallet::keep_record(rec);
+		}
+		assert_eq!(RecentRecords::<Test>::get().to_vec(), vec![6, 7, 8, 9]);
+		assert!(Records::<Test>::get(5).is_none());
+		assert!(!Unrated::<Test>::contains_key(5, MINER_A));
+		assert_noop!(
+			IndenturePallet::rate(RuntimeOrigin::signed(BUYER), 5, MINER_A, 4),
+			Error::<Test>::UnknownRecord
+		);
+	});
+}
+
+fn settled_service_at(id: IndentureId) {
+	assert_eq!(NextIndentureId::<Test>::get(), id);
+	assert_ok!(submit(service(10)));
+	register_miner(MINER_A, big(), 1);
+	let (challenge, nonce) = solution(id, 0, MINER_A);
+	assert_ok!(Challenge::solve(RuntimeOrigin::signed(MINER_A), challenge, nonce));
+	let lease_id = Slots::<Test>::get(id, 0).unwrap().lease.unwrap();
+	let lease = pallet_challenge::Leases::<Test>::get(lease_id).unwrap();
+	let open = Challenge::round_open(&lease, 0);
+	System::set_block_number(open);
+	let seed = Challenge::round_seed(lease_id, 0, open);
+	let nonce = (0u64..)
+		.find(|n| {
+			let h =
+				pallet_challenge::math::work_hash(&seed.0, &codec::Encode::encode(&MINER_A), *n);
+			pallet_challenge::math::leading_zero_bits(&h) >= lease.difficulty
+		})
+		.unwrap();
+	assert_ok!(Challenge::heartbeat(RuntimeOrigin::signed(MINER_A), lease_id, 0, nonce));
+	assert!(Unrated::<Test>::contains_key(id, MINER_A));
+}
+
+fn ci_record_template(cid: IndentureId) -> CiRecordOf<Test> {
+	CiRecord { cid, ..ci_record() }
+}
+
+#[test]
+fn rpc_queries_filter_the_queue_and_describe_indentures() {
+	build_and_execute(|| {
+		assert_ok!(submit(spec()));
+		assert_ok!(submit(SpecOf::<Test> {
+			challenge: ChallengeKind::Factorization,
+			priority: 9,
+			..spec()
+		}));
+		assert_eq!(IndenturePallet::queue_page(0, 10), vec![1, 0]);
+		let only = |f: QueueFilter<Balance>| IndenturePallet::queue_filtered(&f, 0, 10);
+		assert_eq!(
+			only(QueueFilter { challenge: Some(ChallengeKind::HashTarget), ..Default::default() }),
+			vec![0]
+		);
+		assert_eq!(only(QueueFilter { min_priority: 5, ..Default::default() }), vec![1]);
+		// 600 CU for 1,200: 2 per CU passes, 3 does not.
+		assert_eq!(
+			only(QueueFilter { min_price_per_cu: Some(2), ..Default::default() }),
+			vec![1, 0]
+		);
+		assert!(only(QueueFilter { min_price_per_cu: Some(3), ..Default::default() }).is_empty());
+		let small = Resources { cpu_millicores: 1_000, ..Default::default() };
+		assert!(only(QueueFilter { resources: Some(small), ..Default::default() }).is_empty());
+		assert_eq!(IndenturePallet::queue_filtered(&QueueFilter::default(), 1, 10), vec![0]);
+		match IndenturePallet::info(0) {
+			Some(IndentureInfo::Active { indenture, slots }) => {
+				assert_eq!(indenture.status, Status::Open);
+				assert_eq!(slots.iter().map(|(i, _)| *i).collect::<Vec<_>>(), vec![0, 1]);
+			},
+			other => panic!("{other:?}"),
+		}
+		assert!(IndenturePallet::info(7).is_none());
+	});
+}
