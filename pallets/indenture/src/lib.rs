@@ -78,6 +78,8 @@ pub type BalanceOf<T> =
 /// An indenture as stored.
 pub type IndentureOf<T> =
 	Indenture<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+/// A slot as stored.
+pub type SlotOf<T> = Slot<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
 /// A CIRecord as stored and emitted.
 pub type CiRecordOf<T> =
 	CiRecord<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
@@ -1197,10 +1199,7 @@ pub mod pallet {
 		}
 
 		/// The slot of indenture `id` held by `who`.
-		fn slot_of(
-			id: IndentureId,
-			who: &T::AccountId,
-		) -> Option<(u32, Slot<T::AccountId, BlockNumberFor<T>>)> {
+		fn slot_of(id: IndentureId, who: &T::AccountId) -> Option<(u32, SlotOf<T>)> {
 			Slots::<T>::iter_prefix(id).find(|(_, s)| s.miner.as_ref() == Some(who))
 		}
 
