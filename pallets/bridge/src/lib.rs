@@ -1,0 +1,605 @@
+//! # Bridge pallet
+//!
+//! CU on this chain mirrors the CuToken ERC20 on Ethereum, 1:1 with 18 decimals on both sides.
+//!
+//! ## Overview
+//!
+//! - **Inbound**: relayers attest each `Deposited` event of the `CuBridgeVault`
+//!   ([`Pallet::attest_deposit`]). Each relayer votes once per vault nonce for the deposit's
+//!   hash; when `threshold` *current* members agree on one hash the recipient is credited (or
+//!   the deposit is delayed, see below). A processed nonce is remembered forever and never
+//!   mints again.
+//! - **Outbound**: [`Pallet::withdraw`] burns at once and emits `WithdrawalRequested`; each
+//!   relayer posts its EIP-712 signature ([`Pallet::sign_withdrawal`]), checked here against its
+//!   registered Ethereum address, so anyone can take `threshold` of them to the vault's
+//!   `release`.
+//!
+//! ## Terms
+//!
+//! - **Relayer set**: members (account + Ethereum address) and a threshold `T` with
+//!   `⌈2N/3⌉ ≤ T ≤ N`; changed only by root, each change a new set id.
+//! - **Bridged supply**: minted − burned by this pallet; never more than the vault holds.
+//! - **Mint cap**: at most `MintCap` per `MintPeriod` blocks; a deposit that does not fit waits
+//!   for the next period. A deposit of at least `LargeDeposit` waits `LargeDepositDelay`
+//!   blocks, during which root may cancel it.
+//!
+//! ## Design
+//!
+//! - A conflicting vote (another payload for a nonce that already has votes) is recorded for
+//!   its own payload and raises `ConflictingAttestation`: one faulty relayer cannot block the
+//!   honest ones, and because `2T > N` two payloads can never both reach the threshold.
+//! - Votes of relayers removed from the set stop counting; the tally only counts current
+//!   members.
+//! - Pauses are separate for inbound and outbound, so an incident on one side does not freeze
+//!   the other.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+use frame_support::{
+	pallet_prelude::*,
+	traits::{
+		fungible::{Inspect, Mutate},
+		tokens::{Fortitude, Precision, Preservation},
+	},
+};
+use frame_system::pallet_prelude::*;
+use sp_core::{H160, H256};
+use sp_runtime::traits::{Saturating, Zero};
+
+/// Balance type of CU.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+/// A deposit as attested.
+pub type DepositOf<T> = Deposit<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
+/// The relayer set as stored.
+pub type RelayerSetOf<T> =
+	RelayerSet<<T as frame_system::Config>::AccountId, <T as Config>::MaxRelayers>;
+/// A withdrawal as stored.
+pub type WithdrawalOf<T> =
+	Withdrawal<<T as frame_system::Config>::AccountId, BalanceOf<T>, <T as Config>::MaxRelayers>;
+/// A delayed deposit as stored.
+pub type DelayedOf<T> =
+	Delayed<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// CU.
+		type Currency: Mutate<Self::AccountId, Balance = u128>;
+		/// Weights of the calls.
+		type WeightInfo: WeightInfo;
+		/// Most relayers in a set.
+		#[pallet::constant]
+		type MaxRelayers: Get<u32>;
+		/// Length of a mint-cap period, in blocks.
+		#[pallet::constant]
+		type MintPeriod: Get<BlockNumberFor<Self>>;
+		/// Most CU minted per period.
+		#[pallet::constant]
+		type MintCap: Get<BalanceOf<Self>>;
+		/// Deposits of at least this much wait `LargeDepositDelay` blocks.
+		#[pallet::constant]
+		type LargeDeposit: Get<BalanceOf<Self>>;
+		/// How long a large deposit waits (root may cancel it meanwhile).
+		#[pallet::constant]
+		type LargeDepositDelay: Get<BlockNumberFor<Self>>;
+		/// Smallest deposit or withdrawal (at least the existential deposit, so no dust).
+		#[pallet::constant]
+		type MinTransfer: Get<BalanceOf<Self>>;
+	}
+
+	/// The current relayer set.
+	#[pallet::storage]
+	pub type Relayers<T: Config> = StorageValue<_, RelayerSetOf<T>, OptionQuery>;
+
+	/// Where the vault lives (set by root once it is deployed).
+	#[pallet::storage]
+	pub type Vault<T: Config> = StorageValue<_, VaultInfo, OptionQuery>;
+
+	/// Votes for a deposit nonce: who voted for which payload hash.
+	#[pallet::storage]
+	pub type Votes<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		DepositNonce,
+		Blake2_128Concat,
+		T::AccountId,
+		H256,
+		OptionQuery,
+	>;
+
+	/// Vault nonces already minted, delayed or cancelled: never minted again.
+	#[pallet::storage]
+	pub type Processed<T: Config> = StorageMap<_, Twox64Concat, DepositNonce, (), OptionQuery>;
+
+	/// Deposits that met their threshold but wait (large, or over the period's cap).
+	#[pallet::storage]
+	pub type DelayedDeposits<T: Config> =
+		StorageMap<_, Twox64Concat, DepositNonce, DelayedOf<T>, OptionQuery>;
+
+	/// `(period index, minted in it)`.
+	#[pallet::storage]
+	pub type PeriodMinted<T: Config> =
+		StorageValue<_, (BlockNumberFor<T>, BalanceOf<T>), ValueQuery>;
+
+	/// Total minted by the bridge.
+	#[pallet::storage]
+	pub type TotalMinted<T: Config> = StorageValue<_, BalanceOf<T>, ValueQuery>;
+
+	/// Total burned by the bridge.
+	#[pallet::storage]
+	pub type TotalBurned<T: Config> = StorageValue<_, BalanceOf<T>, ValueQuery>;
+
+	/// The nonce the next withdrawal gets.
+	#[pallet::storage]
+	pub type NextWithdrawal<T: Config> = StorageValue<_, WithdrawalNonce, ValueQuery>;
+
+	/// Withdrawals and the relayers' signatures for them.
+	#[pallet::storage]
+	pub type Withdrawals<T: Config> =
+		StorageMap<_, Twox64Concat, WithdrawalNonce, WithdrawalOf<T>, OptionQuery>;
+
+	/// Inbound (minting) paused.
+	#[pallet::storage]
+	pub type InboundPaused<T: Config> = StorageValue<_, bool, ValueQuery>;
+
+	/// Outbound (withdrawals and their signatures) paused.
+	#[pallet::storage]
+	pub type OutboundPaused<T: Config> = StorageValue<_, bool, ValueQuery>;
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// Initial relayers: account and Ethereum address.
+		pub relayers: alloc::vec::Vec<(T::AccountId, H160)>,
+		/// Initial threshold.
+		pub threshold: u32,
+		/// The vault, if already known: `(chain id, address)`.
+		pub vault: Option<(u64, H160)>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			if !self.relayers.is_empty() {
+				let set = Pallet::<T>::validated_set(0, self.relayers.clone(), self.threshold)
+					.expect("genesis relayer set is valid");
+				Relayers::<T>::put(set);
+			}
+			if let Some((chain_id, vault)) = self.vault {
+				Vault::<T>::put(VaultInfo { chain_id, vault });
+			}
+		}
+	}
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	#[allow(missing_docs)]
+	pub enum Event<T: Config> {
+		/// Root installed relayer set `id`.
+		RelayersChanged { id: u32, members: u32, threshold: u32 },
+		/// Root set the vault.
+		VaultSet { vault: VaultInfo },
+		/// `relayer` voted for payload `hash` of deposit `nonce`; `votes` current members agree.
+		Attested { nonce: DepositNonce, relayer: T::AccountId, hash: H256, votes: u32 },
+		/// `relayer` voted for `hash` while `other` already had votes for the same nonce.
+		ConflictingAttestation {
+			nonce: DepositNonce,
+			relayer: T::AccountId,
+			hash: H256,
+			other: H256,
+		},
+		/// Deposit `nonce` credited `amount` to `recipient`.
+		Minted { nonce: DepositNonce, recipient: T::AccountId, amount: BalanceOf<T> },
+		/// Deposit `nonce` met its threshold but waits until `not_before`.
+		DepositDelayed { nonce: DepositNonce, amount: BalanceOf<T>, not_before: BlockNumberFor<T> },
+		/// Root cancelled delayed deposit `nonce`.
+		DepositCancelled { nonce: DepositNonce },
+		/// `who` burned `amount` to be released to `to` on Ethereum.
+		WithdrawalRequested {
+			nonce: WithdrawalNonce,
+			who: T::AccountId,
+			to: H160,
+			amount: BalanceOf<T>,
+			set_id: u32,
+		},
+		/// `relayer` (Ethereum address `signer`) signed withdrawal `nonce`; `signatures` so far.
+		WithdrawalSigned { nonce: WithdrawalNonce, signer: H160, signatures: u32 },
+		/// Root changed the pauses.
+		PauseChanged { inbound: bool, outbound: bool },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// Relayer sets need at least one member, unique accounts and Ethereum addresses, no
+		/// zero address.
+		BadRelayerSet,
+		/// The threshold must be between ⌈2N/3⌉ and N.
+		BadThreshold,
+		/// Only a member of the current relayer set may do this.
+		NotRelayer,
+		/// No relayer set is installed.
+		NoRelayers,
+		/// This relayer already voted on this nonce.
+		AlreadyVoted,
+		/// This deposit nonce was already processed.
+		AlreadyProcessed,
+		/// The amount is zero, below `MinTransfer` (dust) or too large.
+		BadAmount,
+		/// The recipient is the zero account or address.
+		BadRecipient,
+		/// Inbound transfers are paused.
+		InboundPaused,
+		/// Outbound transfers are paused.
+		OutboundPaused,
+		/// Not enough free balance to burn.
+		InsufficientBalance,
+		/// No such withdrawal.
+		UnknownWithdrawal,
+		/// The withdrawal was requested under another relayer set; it is released by that set's
+		/// signatures only.
+		StaleSet,
+		/// The signature does not recover to the relayer's Ethereum address.
+		BadSignature,
+		/// This relayer already signed this withdrawal.
+		AlreadySigned,
+		/// The vault is not configured yet.
+		NoVault,
+		/// No such delayed deposit.
+		UnknownDeposit,
+		/// The delay or the period's cap has not passed yet.
+		TooEarly,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn integrity_test() {
+			assert!(T::MaxRelayers::get() > 0);
+			assert!(!T::MintPeriod::get().is_zero());
+			assert!(
+				T::LargeDeposit::get() <= T::MintCap::get(),
+				"a large deposit must fit a period"
+			);
+			assert!(!T::MinTransfer::get().is_zero());
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Root installs a new relayer set (new set id). Votes of removed members stop counting;
+		/// withdrawals already requested keep the set they were signed for.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::set_relayers(T::MaxRelayers::get()))]
+		pub fn set_relayers(
+			origin: OriginFor<T>,
+			members: alloc::vec::Vec<(T::AccountId, H160)>,
+			threshold: u32,
+		) -> DispatchResult {
+			ensure_root(origin)?;
+			let id = Relayers::<T>::get().map(|s| s.id.saturating_add(1)).unwrap_or(1);
+			let set = Self::validated_set(id, members, threshold)?;
+			Self::deposit_event(Event::RelayersChanged {
+				id,
+				members: set.members.len() as u32,
+				threshold,
+			});
+			Relayers::<T>::put(set);
+			Ok(())
+		}
+
+		/// A relayer attests a vault deposit. Free for members: attesting is their duty.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::attest_deposit(T::MaxRelayers::get()))]
+		pub fn attest_deposit(
+			origin: OriginFor<T>,
+			deposit: DepositOf<T>,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			ensure!(!InboundPaused::<T>::get(), Error::<T>::InboundPaused);
+			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
+			ensure!(set.contains(&who), Error::<T>::NotRelayer);
+			let nonce = deposit.nonce;
+			ensure!(!Processed::<T>::contains_key(nonce), Error::<T>::AlreadyProcessed);
+			ensure!(!Votes::<T>::contains_key(nonce, &who), Error::<T>::AlreadyVoted);
+			Self::check_amount(deposit.amount)?;
+			ensure!(!Self::is_zero_account(&deposit.recipient), Error::<T>::BadRecipient);
+
+			let hash = H256(sp_io::hashing::blake2_256(&deposit.encode()));
+			let mut agreeing = 1u32;
+			let mut other = None;
+			for (voter, h) in Votes::<T>::iter_prefix(nonce) {
+				if h == hash {
+					agreeing = agreeing.saturating_add(set.contains(&voter) as u32);
+				} else {
+					other = Some(h);
+				}
+			}
+			Votes::<T>::insert(nonce, &who, hash);
+			if let Some(other) = other {
+				Self::deposit_event(Event::ConflictingAttestation {
+					nonce,
+					relayer: who.clone(),
+					hash,
+					other,
+				});
+			}
+			Self::deposit_event(Event::Attested { nonce, relayer: who, hash, votes: agreeing });
+			if agreeing >= set.threshold {
+				Processed::<T>::insert(nonce, ());
+				let _ =
+					Votes::<T>::clear_prefix(nonce, T::MaxRelayers::get().saturating_mul(2), None);
+				Self::mint_or_delay(deposit)?;
+			}
+			Ok(Pays::No.into())
+		}
+
+		/// Burns `amount` of the caller's CU (keeping its account alive) and requests its
+		/// release to `to` on Ethereum.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::withdraw())]
+		pub fn withdraw(origin: OriginFor<T>, to: H160, amount: BalanceOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!OutboundPaused::<T>::get(), Error::<T>::OutboundPaused);
+			ensure!(to != H160::zero(), Error::<T>::BadRecipient);
+			Self::check_amount(amount)?;
+			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
+			T::Currency::burn_from(
+				&who,
+				amount,
+				Preservation::Preserve,
+				Precision::Exact,
+				Fortitude::Polite,
+			)
+			.map_err(|_| Error::<T>::InsufficientBalance)?;
+			TotalBurned::<T>::mutate(|b| *b = b.saturating_add(amount));
+			let nonce = NextWithdrawal::<T>::get();
+			NextWithdrawal::<T>::put(nonce.saturating_add(1));
+			Withdrawals::<T>::insert(
+				nonce,
+				Withdrawal {
+					who: who.clone(),
+					to,
+					amount,
+					set_id: set.id,
+					signatures: BoundedVec::new(),
+				},
+			);
+			Self::deposit_event(Event::WithdrawalRequested {
+				nonce,
+				who,
+				to,
+				amount,
+				set_id: set.id,
+			});
+			Ok(())
+		}
+
+		/// A relayer posts its EIP-712 signature of withdrawal `nonce`
+		/// ([`withdrawal_digest`]); it must recover to the relayer's Ethereum address. Free
+		/// for members.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::sign_withdrawal(T::MaxRelayers::get()))]
+		pub fn sign_withdrawal(
+			origin: OriginFor<T>,
+			nonce: WithdrawalNonce,
+			signature: EthSignature,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			ensure!(!OutboundPaused::<T>::get(), Error::<T>::OutboundPaused);
+			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
+			let eth = set.eth_address(&who).ok_or(Error::<T>::NotRelayer)?;
+			let mut w = Withdrawals::<T>::get(nonce).ok_or(Error::<T>::UnknownWithdrawal)?;
+			ensure!(w.set_id == set.id, Error::<T>::StaleSet);
+			ensure!(w.signatures.iter().all(|(s, _)| *s != eth), Error::<T>::AlreadySigned);
+			let vault = Vault::<T>::get().ok_or(Error::<T>::NoVault)?;
+			let digest = withdrawal_digest(&vault, w.set_id, nonce, &w.to, w.amount);
+			ensure!(recover_signer(&digest, &signature) == Some(eth), Error::<T>::BadSignature);
+			w.signatures.try_push((eth, signature)).map_err(|_| Error::<T>::AlreadySigned)?;
+			let signatures = w.signatures.len() as u32;
+			Withdrawals::<T>::insert(nonce, w);
+			Self::deposit_event(Event::WithdrawalSigned { nonce, signer: eth, signatures });
+			Ok(Pays::No.into())
+		}
+
+		/// Root pauses or resumes each direction.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::set_paused())]
+		pub fn set_paused(origin: OriginFor<T>, inbound: bool, outbound: bool) -> DispatchResult {
+			ensure_root(origin)?;
+			InboundPaused::<T>::put(inbound);
+			OutboundPaused::<T>::put(outbound);
+			Self::deposit_event(Event::PauseChanged { inbound, outbound });
+			Ok(())
+		}
+
+		/// Root records where the vault is deployed.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::set_vault())]
+		pub fn set_vault(origin: OriginFor<T>, vault: VaultInfo) -> DispatchResult {
+			ensure_root(origin)?;
+			ensure!(vault.vault != H160::zero(), Error::<T>::BadRecipient);
+			Vault::<T>::put(vault);
+			Self::deposit_event(Event::VaultSet { vault });
+			Ok(())
+		}
+
+		/// Anyone mints a delayed deposit once its time has come and the period's cap allows.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::mint_delayed())]
+		pub fn mint_delayed(origin: OriginFor<T>, nonce: DepositNonce) -> DispatchResult {
+			ensure_signed(origin)?;
+			ensure!(!InboundPaused::<T>::get(), Error::<T>::InboundPaused);
+			let d = DelayedDeposits::<T>::get(nonce).ok_or(Error::<T>::UnknownDeposit)?;
+			ensure!(
+				frame_system::Pallet::<T>::block_number() >= d.not_before,
+				Error::<T>::TooEarly
+			);
+			ensure!(Self::cap_room() >= d.deposit.amount, Error::<T>::TooEarly);
+			DelayedDeposits::<T>::remove(nonce);
+			Self::mint(d.deposit)
+		}
+
+		/// Root cancels a delayed deposit (it stays processed: it can never mint).
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::cancel_delayed())]
+		pub fn cancel_delayed(origin: OriginFor<T>, nonce: DepositNonce) -> DispatchResult {
+			ensure_root(origin)?;
+			DelayedDeposits::<T>::take(nonce).ok_or(Error::<T>::UnknownDeposit)?;
+			Self::deposit_event(Event::DepositCancelled { nonce });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Checks and builds a relayer set.
+		pub fn validated_set(
+			id: u32,
+			members: alloc::vec::Vec<(T::AccountId, H160)>,
+			threshold: u32,
+		) -> Result<RelayerSetOf<T>, DispatchError> {
+			let n = members.len() as u32;
+			ensure!(n > 0, Error::<T>::BadRelayerSet);
+			for (i, (a, e)) in members.iter().enumerate() {
+				ensure!(*e != H160::zero(), Error::<T>::BadRelayerSet);
+				ensure!(
+					members[..i].iter().all(|(a2, e2)| a2 != a && e2 != e),
+					Error::<T>::BadRelayerSet
+				);
+			}
+			ensure!(threshold >= min_threshold(n) && threshold <= n, Error::<T>::BadThreshold);
+			let members = BoundedVec::try_from(members).map_err(|_| Error::<T>::BadRelayerSet)?;
+			Ok(RelayerSet { id, members, threshold })
+		}
+
+		/// Bridged supply: minted − burned.
+		pub fn bridged_supply() -> i128 {
+			TotalMinted::<T>::get() as i128 - TotalBurned::<T>::get() as i128
+		}
+
+		fn check_amount(amount: BalanceOf<T>) -> DispatchResult {
+			ensure!(
+				amount >= T::MinTransfer::get() && amount >= T::Currency::minimum_balance(),
+				Error::<T>::BadAmount
+			);
+			Ok(())
+		}
+
+		fn is_zero_account(who: &T::AccountId) -> bool {
+			who.encode().iter().all(|b| *b == 0)
+		}
+
+		fn period() -> BlockNumberFor<T> {
+			let now = frame_system::Pallet::<T>::block_number();
+			now / T::MintPeriod::get()
+		}
+
+		/// What the current period may still mint.
+		pub fn cap_room() -> BalanceOf<T> {
+			let (period, minted) = PeriodMinted::<T>::get();
+			let minted = if period == Self::period() { minted } else { Zero::zero() };
+			T::MintCap::get().saturating_sub(minted)
+		}
+
+		fn mint_or_delay(deposit: DepositOf<T>) -> DispatchResult {
+			let now = frame_system::Pallet::<T>::block_number();
+			let not_before = if deposit.amount >= T::LargeDeposit::get() {
+				Some(now.saturating_add(T::LargeDepositDelay::get()))
+			} else if deposit.amount > Self::cap_room() {
+				Some(
+					Self::period().saturating_add(1u32.into()).saturating_mul(T::MintPeriod::get()),
+				)
+			} else {
+				None
+			};
+			match not_before {
+				Some(not_before) => {
+					Self::deposit_event(Event::DepositDelayed {
+						nonce: deposit.nonce,
+						amount: deposit.amount,
+						not_before,
+					});
+					DelayedDeposits::<T>::insert(deposit.nonce, Delayed { deposit, not_before });
+					Ok(())
+				},
+				None => Self::mint(deposit),
+			}
+		}
+
+		fn mint(deposit: DepositOf<T>) -> DispatchResult {
+			T::Currency::mint_into(&deposit.recipient, deposit.amount)?;
+			let period = Self::period();
+			PeriodMinted::<T>::mutate(|(p, minted)| {
+				if *p != period {
+					*p = period;
+					*minted = Zero::zero();
+				}
+				*minted = minted.saturating_add(deposit.amount);
+			});
+			TotalMinted::<T>::mutate(|m| *m = m.saturating_add(deposit.amount));
+			Self::deposit_event(Event::Minted {
+				nonce: deposit.nonce,
+				recipient: deposit.recipient,
+				amount: deposit.amount,
+			});
+			Ok(())
+		}
+
+		/// Invariants, checked after every unit test and by try-runtime:
+		/// - burned ≤ minted + what the chain started with is not checkable here, but minted
+		///   and burned never exceed total issuance, and the period's mints respect the cap;
+		/// - the relayer set satisfies its threshold rule;
+		/// - every delayed deposit is processed;
+		/// - every withdrawal's signers are distinct and below the next nonce.
+		#[cfg(any(test, feature = "try-runtime"))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			let issuance = T::Currency::total_issuance();
+			ensure!(
+				TotalMinted::<T>::get() <= issuance.saturating_add(TotalBurned::<T>::get()),
+				"minted beyond issuance"
+			);
+			ensure!(PeriodMinted::<T>::get().1 <= T::MintCap::get(), "period cap exceeded");
+			if let Some(set) = Relayers::<T>::get() {
+				let n = set.members.len() as u32;
+				ensure!(set.threshold >= min_threshold(n) && set.threshold <= n, "bad threshold");
+			}
+			for nonce in DelayedDeposits::<T>::iter_keys() {
+				ensure!(Processed::<T>::contains_key(nonce), "delayed but not processed");
+			}
+			let next = NextWithdrawal::<T>::get();
+			for (nonce, w) in Withdrawals::<T>::iter() {
+				ensure!(nonce < next, "withdrawal beyond the next nonce");
+				for (i, (s, _)) in w.signatures.iter().enumerate() {
+					ensure!(w.signatures[..i].iter().all(|(s2, _)| s2 != s), "duplicate signer");
+				}
+			}
+			Ok(())
+		}
+	}
+}

@@ -1,0 +1,102 @@
+//! Test runtime for Bridge: System, Balances and Bridge. Relayers 1, 2, 3 (threshold 2) sign
+//! withdrawals with the ECDSA keys of seeds `[1; 32]`, `[2; 32]`, `[3; 32]`.
+
+use crate::{self as pallet_bridge, VaultInfo};
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU128, ConstU32, ConstU64, VariantCountOf},
+};
+use sp_core::{ecdsa, Pair, H160};
+use sp_runtime::BuildStorage;
+
+type Block = frame_system::mocking::MockBlock<Test>;
+pub type Balance = u128;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Bridge: pallet_bridge,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type Balance = Balance;
+	type AccountStore = System;
+	type ExistentialDeposit = ConstU128<10>;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MaxFreezes = VariantCountOf<RuntimeFreezeReason>;
+}
+
+parameter_types! {
+	pub const MintCap: Balance = 10_000;
+}
+
+impl pallet_bridge::Config for Test {
+	type Currency = Balances;
+	type WeightInfo = ();
+	type MaxRelayers = ConstU32<5>;
+	type MintPeriod = ConstU64<100>;
+	type MintCap = MintCap;
+	type LargeDeposit = ConstU128<5_000>;
+	type LargeDepositDelay = ConstU64<20>;
+	type MinTransfer = ConstU128<10>;
+}
+
+/// The signing key of relayer `i`.
+pub fn key(i: u8) -> ecdsa::Pair {
+	ecdsa::Pair::from_seed(&[i; 32])
+}
+
+/// The Ethereum address of an ECDSA key (keccak of the uncompressed public key).
+pub fn eth(pair: &ecdsa::Pair) -> H160 {
+	let digest = [7u8; 32];
+	let sig = pair.sign_prehashed(&digest);
+	crate::recover_signer(&digest, &sig.0).expect("own signature recovers")
+}
+
+pub const VAULT: VaultInfo = VaultInfo { chain_id: 31337, vault: H160([0xaa; 20]) };
+
+/// Accounts 1..=9 hold 1,000,000 (the "genesis" supply, not bridged); relayers 1, 2, 3 with
+/// threshold 2; the vault configured.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: (1..=9).map(|a| (a, 1_000_000)).collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	pallet_bridge::GenesisConfig::<Test> {
+		relayers: (1..=3u8).map(|i| (u64::from(i), eth(&key(i)))).collect(),
+		threshold: 2,
+		vault: Some((VAULT.chain_id, VAULT.vault)),
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}
+
+/// Runs `test`, then checks the pallet's invariants and that total issuance moved exactly by
+/// the bridged supply.
+pub fn build_and_execute(test: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		let issuance = pallet_balances::TotalIssuance::<Test>::get();
+		test();
+		Bridge::do_try_state().expect("bridge invariants");
+		assert_eq!(
+			pallet_balances::TotalIssuance::<Test>::get() as i128,
+			issuance as i128 + Bridge::bridged_supply(),
+			"issuance moved by something else than bridged supply"
+		);
+	});
+}

@@ -1,0 +1,384 @@
+//! Unit tests of the Bridge, including the attack cases of the reference design that concern
+//! the chain (shared/spec/BRIDGE.md).
+
+use crate::{mock::*, *};
+use frame_support::{assert_noop, assert_ok};
+use sp_core::{H160, H256};
+use sp_runtime::{traits::BadOrigin, DispatchError};
+
+fn deposit(nonce: u64, recipient: u64, amount: Balance) -> DepositOf<Test> {
+	Deposit {
+		nonce,
+		from: H160([0x11; 20]),
+		recipient,
+		amount,
+		tx_hash: H256::repeat_byte(nonce as u8),
+	}
+}
+
+fn attest(relayer: u64, d: DepositOf<Test>) -> sp_runtime::DispatchResult {
+	Bridge::attest_deposit(RuntimeOrigin::signed(relayer), d).map(|_| ()).map_err(|e| e.error)
+}
+
+fn free(who: u64) -> Balance {
+	Balances::free_balance(who)
+}
+
+#[test]
+fn threshold_of_agreeing_relayers_mints_once() {
+	build_and_execute(|| {
+		assert_ok!(attest(1, deposit(0, 7, 1_000)));
+		assert_eq!(free(7), 1_000_000, "one vote is not enough");
+		assert_ok!(attest(2, deposit(0, 7, 1_000)));
+		assert_eq!(free(7), 1_001_000);
+		System::assert_last_event(Event::Minted { nonce: 0, recipient: 7, amount: 1_000 }.into());
+		assert_eq!(Bridge::bridged_supply(), 1_000);
+		// The third relayer, late, and any replay: the nonce is processed for good.
+		assert_noop!(attest(3, deposit(0, 7, 1_000)), Error::<Test>::AlreadyProcessed);
+		assert_noop!(attest(1, deposit(0, 7, 1_000)), Error::<Test>::AlreadyProcessed);
+		// Attestations are free for relayers.
+		let info = Bridge::attest_deposit(RuntimeOrigin::signed(1), deposit(1, 7, 50)).unwrap();
+		assert_eq!(info.pays_fee, frame_support::dispatch::Pays::No);
+	});
+}
+
+#[test]
+fn bad_attestations_are_rejected_without_changes() {
+	build_and_execute(|| {
+		assert_noop!(attest(9, deposit(0, 7, 1_000)), Error::<Test>::NotRelayer);
+		assert_noop!(attest(1, deposit(0, 7, 0)), Error::<Test>::BadAmount);
+		// Dust below MinTransfer / the existential deposit.
+		assert_noop!(attest(1, deposit(0, 7, 9)), Error::<Test>::BadAmount);
+		assert_noop!(attest(1, deposit(0, 0, 1_000)), Error::<Test>::BadRecipient);
+		// The all-zero attestation.
+		assert_noop!(
+			attest(
+				1,
+				Deposit {
+					nonce: 0,
+					from: H160::zero(),
+					recipient: 0,
+					amount: 0,
+					tx_hash: H256::zero()
+				}
+			),
+			Error::<Test>::BadAmount
+		);
+		assert_ok!(attest(1, deposit(0, 7, 1_000)));
+		assert_noop!(attest(1, deposit(0, 7, 1_000)), Error::<Test>::AlreadyVoted);
+		assert_noop!(
+			Bridge::attest_deposit(RuntimeOrigin::none(), deposit(0, 7, 1_000)),
+			BadOrigin
+		);
+	});
+}
+
+#[test]
+fn a_conflicting_payload_raises_an_event_and_cannot_mint_alone() {
+	build_and_execute(|| {
+		assert_ok!(attest(1, deposit(0, 7, 1_000)));
+		// Relayer 2 sees another recipient and amount for the same nonce.
+		assert_ok!(attest(2, deposit(0, 8, 9_000)));
+		assert!(System::events().iter().any(|e| matches!(
+			e.event,
+			RuntimeEvent::Bridge(Event::ConflictingAttestation { nonce: 0, relayer: 2, .. })
+		)));
+		assert_eq!((free(7), free(8)), (1_000_000, 1_000_000), "nothing minted");
+		// The honest third relayer completes the true payload; the other never reaches 2.
+		assert_ok!(attest(3, deposit(0, 7, 1_000)));
+		assert_eq!((free(7), free(8)), (1_001_000, 1_000_000));
+	});
+}
+
+#[test]
+fn votes_of_removed_relayers_do_not_count() {
+	build_and_execute(|| {
+		assert_ok!(attest(1, deposit(0, 7, 1_000)));
+		// Relayer 1 is removed: 2, 3, 4 with threshold 2.
+		let members = vec![(2, eth(&key(2))), (3, eth(&key(3))), (4, eth(&key(4)))];
+		assert_ok!(Bridge::set_relayers(RuntimeOrigin::root(), members, 2));
+		assert_eq!(Relayers::<Test>::get().unwrap().id, 1);
+		assert_ok!(attest(2, deposit(0, 7, 1_000)));
+		assert_eq!(free(7), 1_000_000, "the removed relayer's vote was counted");
+		assert_noop!(attest(1, deposit(1, 7, 1_000)), Error::<Test>::NotRelayer);
+		assert_ok!(attest(4, deposit(0, 7, 1_000)));
+		assert_eq!(free(7), 1_001_000);
+	});
+}
+
+#[test]
+fn relayer_sets_follow_the_threshold_rule() {
+	build_and_execute(|| {
+		let three = || vec![(1, eth(&key(1))), (2, eth(&key(2))), (3, eth(&key(3)))];
+		assert_eq!(min_threshold(3), 2);
+		assert_eq!(min_threshold(4), 3);
+		assert_eq!(min_threshold(1), 1);
+		for (members, t, e) in [
+			(vec![], 0, Error::<Test>::BadRelayerSet),
+			(three(), 0, Error::<Test>::BadThreshold),
+			(three(), 1, Error::<Test>::BadThreshold),
+			(three(), 4, Error::<Test>::BadThreshold),
+			(vec![(1, eth(&key(1))), (1, eth(&key(2)))], 2, Error::<Test>::BadRelayerSet),
+			(vec![(1, eth(&key(1))), (2, eth(&key(1)))], 2, Error::<Test>::BadRelayerSet),
+			(vec![(1, H160::zero())], 1, Error::<Test>::BadRelayerSet),
+			((1..=6).map(|i| (i, eth(&key(i as u8)))).collect(), 4, Error::<Test>::BadRelayerSet),
+		] {
+			assert_noop!(Bridge::set_relayers(RuntimeOrigin::root(), members, t), e);
+		}
+		assert_noop!(Bridge::set_relayers(RuntimeOrigin::signed(1), three(), 2), BadOrigin);
+		assert_ok!(Bridge::set_relayers(RuntimeOrigin::root(), three(), 3));
+		System::assert_last_event(
+			Event::RelayersChanged { id: 1, members: 3, threshold: 3 }.into(),
+		);
+	});
+}
+
+#[test]
+fn colluding_relayers_mint_at_most_the_period_cap() {
+	build_and_execute(|| {
+		// T − 1 = 1 colluder: never mints.
+		assert_ok!(attest(1, deposit(0, 7, 4_000)));
+		assert_eq!(free(7), 1_000_000);
+		// T = 2 colluders invent deposits: within a period at most MintCap (10,000) arrives.
+		for n in 1..=5u64 {
+			assert_ok!(attest(1, deposit(n, 7, 4_000)));
+			assert_ok!(attest(2, deposit(n, 7, 4_000)));
+		}
+		assert_eq!(free(7), 1_000_000 + 8_000);
+		assert!(Bridge::cap_room() < 4_000);
+		// The rest waits for the next period (block 100), where the cap applies again.
+		assert_eq!(DelayedDeposits::<Test>::iter().count(), 3);
+		assert_noop!(Bridge::mint_delayed(RuntimeOrigin::signed(9), 3), Error::<Test>::TooEarly);
+		System::set_block_number(100);
+		assert_ok!(Bridge::mint_delayed(RuntimeOrigin::signed(9), 3));
+		assert_ok!(Bridge::mint_delayed(RuntimeOrigin::signed(9), 4));
+		assert_noop!(Bridge::mint_delayed(RuntimeOrigin::signed(9), 5), Error::<Test>::TooEarly);
+		assert_eq!(free(7), 1_000_000 + 16_000);
+	});
+}
+
+#[test]
+fn large_deposits_wait_and_root_may_cancel_them() {
+	build_and_execute(|| {
+		assert_ok!(attest(1, deposit(0, 7, 5_000)));
+		assert_ok!(attest(2, deposit(0, 7, 5_000)));
+		System::assert_last_event(
+			Event::DepositDelayed { nonce: 0, amount: 5_000, not_before: 21 }.into(),
+		);
+		assert_ok!(attest(1, deposit(1, 8, 6_000)));
+		assert_ok!(attest(2, deposit(1, 8, 6_000)));
+		System::set_block_number(20);
+		assert_noop!(Bridge::mint_delayed(RuntimeOrigin::signed(9), 0), Error::<Test>::TooEarly);
+		assert_noop!(Bridge::cancel_delayed(RuntimeOrigin::signed(9), 1), BadOrigin);
+		assert_ok!(Bridge::cancel_delayed(RuntimeOrigin::root(), 1));
+		assert_noop!(
+			Bridge::cancel_delayed(RuntimeOrigin::root(), 1),
+			Error::<Test>::UnknownDeposit
+		);
+		System::set_block_number(21);
+		assert_ok!(Bridge::mint_delayed(RuntimeOrigin::signed(9), 0));
+		assert_eq!((free(7), free(8)), (1_005_000, 1_000_000));
+		// Cancelled and minted nonces stay processed.
+		assert_noop!(attest(3, deposit(1, 8, 6_000)), Error::<Test>::AlreadyProcessed);
+		assert_noop!(
+			Bridge::mint_delayed(RuntimeOrigin::signed(9), 0),
+			Error::<Test>::UnknownDeposit
+		);
+	});
+}
+
+fn sign(i: u8, nonce: u64) -> EthSignature {
+	let w = Withdrawals::<Test>::get(nonce).unwrap();
+	let digest = withdrawal_digest(&VAULT, w.set_id, nonce, &w.to, w.amount);
+	key(i).sign_prehashed(&digest).0
+}
+
+#[test]
+fn withdrawals_burn_and_collect_relayer_signatures() {
+	build_and_execute(|| {
+		let to = H160([0x22; 20]);
+		assert_ok!(Bridge::withdraw(RuntimeOrigin::signed(5), to, 2_500));
+		assert_eq!(free(5), 1_000_000 - 2_500);
+		assert_eq!(Bridge::bridged_supply(), -2_500);
+		System::assert_last_event(
+			Event::WithdrawalRequested { nonce: 0, who: 5, to, amount: 2_500, set_id: 0 }.into(),
+		);
+		let sig1 = sign(1, 0);
+		// Another relayer's signature, a signature of other data, a malformed one.
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(2), 0, sig1),
+			Error::<Test>::BadSignature
+		);
+		let mut wrong = sig1;
+		wrong[64] = 5;
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, wrong),
+			Error::<Test>::BadSignature
+		);
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, [0u8; 65]),
+			Error::<Test>::BadSignature
+		);
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(9), 0, sig1),
+			Error::<Test>::NotRelayer
+		);
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 1, sig1),
+			Error::<Test>::UnknownWithdrawal
+		);
+		assert_ok!(Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, sig1));
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, sig1),
+			Error::<Test>::AlreadySigned
+		);
+		assert_ok!(Bridge::sign_withdrawal(RuntimeOrigin::signed(2), 0, sign(2, 0)));
+		let w = Withdrawals::<Test>::get(0).unwrap();
+		assert_eq!(
+			w.signatures.iter().map(|(a, _)| *a).collect::<Vec<_>>(),
+			vec![eth(&key(1)), eth(&key(2))]
+		);
+	});
+}
+
+#[test]
+fn a_high_s_signature_is_rejected() {
+	build_and_execute(|| {
+		assert_ok!(Bridge::withdraw(RuntimeOrigin::signed(5), H160([0x22; 20]), 100));
+		let mut sig = sign(1, 0);
+		// s' = n − s with the recovery bit flipped is the same signature's malleable twin.
+		const N: [u8; 32] = [
+			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+			0xff, 0xfe, 0xba, 0xae, 0xdc, 0xe6, 0xaf, 0x48, 0xa0, 0x3b, 0xbf, 0xd2, 0x5e, 0x8c,
+			0xd0, 0x36, 0x41, 0x41,
+		];
+		let mut borrow = 0i16;
+		for i in (0..32).rev() {
+			let d = N[i] as i16 - sig[32 + i] as i16 - borrow;
+			borrow = (d < 0) as i16;
+			sig[32 + i] = d.rem_euclid(256) as u8;
+		}
+		sig[64] ^= 1;
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, sig),
+			Error::<Test>::BadSignature
+		);
+	});
+}
+
+#[test]
+fn withdrawals_of_an_old_set_are_not_signed_by_the_new_one() {
+	build_and_execute(|| {
+		assert_ok!(Bridge::withdraw(RuntimeOrigin::signed(5), H160([0x22; 20]), 100));
+		let members = vec![(1, eth(&key(1))), (2, eth(&key(2)))];
+		assert_ok!(Bridge::set_relayers(RuntimeOrigin::root(), members, 2));
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, sign(1, 0)),
+			Error::<Test>::StaleSet
+		);
+	});
+}
+
+#[test]
+fn bad_withdrawals_are_rejected() {
+	build_and_execute(|| {
+		let to = H160([0x22; 20]);
+		assert_noop!(
+			Bridge::withdraw(RuntimeOrigin::signed(5), H160::zero(), 100),
+			Error::<Test>::BadRecipient
+		);
+		assert_noop!(Bridge::withdraw(RuntimeOrigin::signed(5), to, 0), Error::<Test>::BadAmount);
+		assert_noop!(Bridge::withdraw(RuntimeOrigin::signed(5), to, 9), Error::<Test>::BadAmount);
+		// Cannot burn the account below the existential deposit, nor more than it has.
+		assert_noop!(
+			Bridge::withdraw(RuntimeOrigin::signed(5), to, 1_000_000),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_noop!(
+			Bridge::withdraw(RuntimeOrigin::signed(20), to, 100),
+			Error::<Test>::InsufficientBalance
+		);
+	});
+}
+
+#[test]
+fn pauses_stop_each_direction_and_the_backlog_runs_once_after() {
+	build_and_execute(|| {
+		assert_noop!(Bridge::set_paused(RuntimeOrigin::signed(1), true, true), BadOrigin);
+		assert_ok!(Bridge::set_paused(RuntimeOrigin::root(), true, false));
+		assert_noop!(attest(1, deposit(0, 7, 1_000)), Error::<Test>::InboundPaused);
+		// Outbound still works.
+		assert_ok!(Bridge::withdraw(RuntimeOrigin::signed(5), H160([0x22; 20]), 100));
+		assert_ok!(Bridge::set_paused(RuntimeOrigin::root(), false, true));
+		assert_noop!(
+			Bridge::withdraw(RuntimeOrigin::signed(5), H160([0x22; 20]), 100),
+			Error::<Test>::OutboundPaused
+		);
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, sign(1, 0)),
+			Error::<Test>::OutboundPaused
+		);
+		// Inbound resumed: the backlog mints exactly once.
+		for r in [1, 2, 3] {
+			let _ = attest(r, deposit(0, 7, 1_000));
+		}
+		assert_eq!(free(7), 1_001_000);
+		assert_ok!(Bridge::set_paused(RuntimeOrigin::root(), false, false));
+		System::assert_last_event(Event::PauseChanged { inbound: false, outbound: false }.into());
+	});
+}
+
+#[test]
+fn the_vault_is_set_by_root_only() {
+	build_and_execute(|| {
+		let v = VaultInfo { chain_id: 1, vault: H160([0xbb; 20]) };
+		assert_noop!(Bridge::set_vault(RuntimeOrigin::signed(1), v), BadOrigin);
+		assert_noop!(
+			Bridge::set_vault(
+				RuntimeOrigin::root(),
+				VaultInfo { chain_id: 1, vault: H160::zero() }
+			),
+			Error::<Test>::BadRecipient
+		);
+		assert_ok!(Bridge::set_vault(RuntimeOrigin::root(), v));
+		assert_eq!(Vault::<Test>::get(), Some(v));
+	});
+}
+
+#[test]
+fn without_relayers_nothing_moves() {
+	build_and_execute(|| {
+		Relayers::<Test>::kill();
+		assert_noop!(attest(1, deposit(0, 7, 1_000)), Error::<Test>::NoRelayers);
+		assert_noop!(
+			Bridge::withdraw(RuntimeOrigin::signed(5), H160([0x22; 20]), 100),
+			Error::<Test>::NoRelayers
+		);
+		let _: DispatchError = Error::<Test>::NoRelayers.into();
+	});
+}
+
+#[test]
+fn the_digest_binds_every_field() {
+	// The chain id, vault, set id, nonce, recipient and amount all change the digest, so a
+	// signature cannot be replayed on another chain, vault, set or withdrawal. (The vault's own
+	// tests will check that Solidity computes the same bytes.)
+	let v = VaultInfo { chain_id: 31337, vault: H160([0xaa; 20]) };
+	let d1 = withdrawal_digest(&v, 1, 7, &H160([0x22; 20]), 1_000);
+	let d2 = withdrawal_digest(&v, 1, 7, &H160([0x22; 20]), 1_001);
+	let d3 = withdrawal_digest(&VaultInfo { chain_id: 1, ..v }, 1, 7, &H160([0x22; 20]), 1_000);
+	let d4 = withdrawal_digest(&v, 2, 7, &H160([0x22; 20]), 1_000);
+	let d5 = withdrawal_digest(&v, 1, 8, &H160([0x22; 20]), 1_000);
+	let d6 = withdrawal_digest(&v, 1, 7, &H160([0x23; 20]), 1_000);
+	let d7 = withdrawal_digest(
+		&VaultInfo { vault: H160([0xab; 20]), ..v },
+		1,
+		7,
+		&H160([0x22; 20]),
+		1_000,
+	);
+	let all = [d1, d2, d3, d4, d5, d6, d7];
+	for (i, a) in all.iter().enumerate() {
+		assert!(all[..i].iter().all(|b| b != a), "digest {i} collides");
+	}
+}

@@ -1,0 +1,195 @@
+//! Types of the CuToken bridge.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{pallet_prelude::Get, BoundedVec};
+use scale_info::TypeInfo;
+use sp_core::{H160, H256};
+
+/// A vault deposit nonce (strictly increasing on Ethereum).
+pub type DepositNonce = u64;
+/// A withdrawal nonce (strictly increasing here).
+pub type WithdrawalNonce = u64;
+/// An Ethereum signature `r ‖ s ‖ v`.
+pub type EthSignature = [u8; 65];
+
+/// A `Deposited` event of the vault as relayers attest it.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct Deposit<AccountId, Balance> {
+	/// The vault's nonce of the deposit.
+	pub nonce: DepositNonce,
+	/// Who deposited on Ethereum.
+	pub from: H160,
+	/// Who gets the CU here (the `bytes32 recipient` of the event).
+	pub recipient: AccountId,
+	/// How much, in base units (18 decimals on both sides).
+	pub amount: Balance,
+	/// The Ethereum transaction that made it, for audits.
+	pub tx_hash: H256,
+}
+
+/// The relayers and how many of them must agree.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+#[scale_info(skip_type_params(S))]
+#[codec(mel_bound(AccountId: MaxEncodedLen))]
+pub struct RelayerSet<AccountId, S: Get<u32>> {
+	/// Increases with every change; signatures name the set they were made for.
+	pub id: u32,
+	/// Members: their account here and the Ethereum address they sign withdrawals with.
+	pub members: BoundedVec<(AccountId, H160), S>,
+	/// Agreeing members needed, `⌈2N/3⌉ ≤ threshold ≤ N`.
+	pub threshold: u32,
+}
+
+impl<AccountId: PartialEq, S: Get<u32>> RelayerSet<AccountId, S> {
+	/// Whether `who` is a member.
+	pub fn contains(&self, who: &AccountId) -> bool {
+		self.members.iter().any(|(a, _)| a == who)
+	}
+
+	/// The Ethereum address of member `who`.
+	pub fn eth_address(&self, who: &AccountId) -> Option<H160> {
+		self.members.iter().find(|(a, _)| a == who).map(|(_, e)| *e)
+	}
+}
+
+/// The smallest threshold a set of `n` relayers may have: `⌈2n/3⌉`, so that two conflicting
+/// payloads can never both gather it (`2·⌈2n/3⌉ > n`) and more than a third must collude.
+pub fn min_threshold(n: u32) -> u32 {
+	(2 * n).div_ceil(3)
+}
+
+/// A deposit that met its threshold but waits: it was large, or the period's cap was spent.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct Delayed<AccountId, Balance, BlockNumber> {
+	/// The deposit.
+	pub deposit: Deposit<AccountId, Balance>,
+	/// First block it can be minted in.
+	pub not_before: BlockNumber,
+}
+
+/// A withdrawal burned here, to be released by the vault.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+#[scale_info(skip_type_params(S))]
+#[codec(mel_bound(AccountId: MaxEncodedLen, Balance: MaxEncodedLen))]
+pub struct Withdrawal<AccountId, Balance, S: Get<u32>> {
+	/// Who burned the CU.
+	pub who: AccountId,
+	/// The Ethereum recipient.
+	pub to: H160,
+	/// Amount, in base units.
+	pub amount: Balance,
+	/// The relayer set whose signatures the vault must see.
+	pub set_id: u32,
+	/// Signatures of set members over the EIP-712 digest, with the signer's address.
+	pub signatures: BoundedVec<(H160, EthSignature), S>,
+}
+
+/// Where the vault lives; part of every signed withdrawal (EIP-712 domain).
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+	Default,
+)]
+pub struct VaultInfo {
+	/// Ethereum chain id.
+	pub chain_id: u64,
+	/// The `CuBridgeVault` contract.
+	pub vault: H160,
+}
+
+/// EIP-712 domain name and version of the vault.
+pub const EIP712_NAME: &[u8] = b"CuBridgeVault";
+/// EIP-712 version.
+pub const EIP712_VERSION: &[u8] = b"1";
+
+fn keccak(data: &[u8]) -> [u8; 32] {
+	sp_io::hashing::keccak_256(data)
+}
+
+fn word_u64(x: u64) -> [u8; 32] {
+	let mut w = [0u8; 32];
+	w[24..].copy_from_slice(&x.to_be_bytes());
+	w
+}
+
+fn word_u128(x: u128) -> [u8; 32] {
+	let mut w = [0u8; 32];
+	w[16..].copy_from_slice(&x.to_be_bytes());
+	w
+}
+
+fn word_address(a: &H160) -> [u8; 32] {
+	let mut w = [0u8; 32];
+	w[12..].copy_from_slice(a.as_bytes());
+	w
+}
+
+/// The EIP-712 digest relayers sign for a withdrawal, as the vault computes it:
+/// `keccak256(0x1901 ‖ domainSeparator ‖ keccak256(abi.encode(WITHDRAWAL_TYPEHASH, setId,
+/// nonce, recipient, amount)))` with the domain `CuBridgeVault`, version `1`, the chain id and
+/// the vault address.
+pub fn withdrawal_digest(
+	vault: &VaultInfo,
+	set_id: u32,
+	nonce: WithdrawalNonce,
+	to: &H160,
+	amount: u128,
+) -> [u8; 32] {
+	let domain_type = keccak(
+		b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
+	);
+	let mut domain = alloc::vec::Vec::with_capacity(160);
+	domain.extend(domain_type);
+	domain.extend(keccak(EIP712_NAME));
+	domain.extend(keccak(EIP712_VERSION));
+	domain.extend(word_u64(vault.chain_id));
+	domain.extend(word_address(&vault.vault));
+	let separator = keccak(&domain);
+	let type_hash =
+		keccak(b"Withdrawal(uint64 setId,uint64 nonce,address recipient,uint256 amount)");
+	let mut data = alloc::vec::Vec::with_capacity(160);
+	data.extend(type_hash);
+	data.extend(word_u64(set_id.into()));
+	data.extend(word_u64(nonce));
+	data.extend(word_address(to));
+	data.extend(word_u128(amount));
+	let struct_hash = keccak(&data);
+	let mut msg = alloc::vec::Vec::with_capacity(66);
+	msg.extend([0x19, 0x01]);
+	msg.extend(separator);
+	msg.extend(struct_hash);
+	keccak(&msg)
+}
+
+/// The Ethereum address that signed `digest`, if the signature is valid and not malleable
+/// (low `s`, `v` of 27/28 or 0/1).
+pub fn recover_signer(digest: &[u8; 32], sig: &EthSignature) -> Option<H160> {
+	// secp256k1 order / 2: signatures with a higher `s` are rejected, as OpenZeppelin's ECDSA
+	// does on the vault, so each signer has exactly one valid signature per digest.
+	const HALF_ORDER: [u8; 32] = [
+		0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b,
+		0x20, 0xa0,
+	];
+	if sig[32..64] > HALF_ORDER[..] || !matches!(sig[64], 0 | 1 | 27 | 28) {
+		return None;
+	}
+	let mut normalized = *sig;
+	if normalized[64] >= 27 {
+		normalized[64] -= 27;
+	}
+	let public = sp_io::crypto::secp256k1_ecdsa_recover(&normalized, digest).ok()?;
+	Some(H160::from_slice(&keccak(&public)[12..]))
+}
