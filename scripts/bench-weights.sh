@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 pallets=("$@")
-((${#pallets[@]})) || pallets=(pallet_challenge pallet_escrow pallet_indenture pallet_repchain)
+((${#pallets[@]})) || pallets=(pallet_bridge pallet_challenge pallet_escrow pallet_indenture pallet_repchain)
 steps=${STEPS:-20}
 repeat=${REPEAT:-10}
 

@@ -12,4 +12,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_escrow, Escrow]
 	[pallet_challenge, Challenge]
 	[pallet_indenture, Indenture]
+	[pallet_bridge, Bridge]
 );

@@ -1,7 +1,7 @@
 //! Genesis presets: the only source of chain specs (`--dev`, `--chain local`).
 
 use crate::{
-	configs::FeeCollector, AccountId, Balance, BalancesConfig, IndentureConfig,
+	configs::FeeCollector, AccountId, Balance, BalancesConfig, BridgeConfig, IndentureConfig,
 	RuntimeGenesisConfig, SudoConfig, CU, EXISTENTIAL_DEPOSIT,
 };
 use alloc::{string::String, vec, vec::Vec};
@@ -18,6 +18,44 @@ pub const DEV_ENDOWMENT: Balance = 1_000_000 * CU;
 /// The market rate the chain starts with: 10^-5 CU per compute unit (one core for one
 /// block), so a core-hour (1,200 blocks) is indicated at 0.012 CU.
 pub const GENESIS_MARKET_RATE: Balance = CU / 100_000;
+
+/// Chain id of a local anvil (the development Ethereum).
+pub const ANVIL_CHAIN_ID: u64 = 31337;
+
+/// Where `CuBridgeVault` lands when anvil's account 0 deploys CuToken then the vault as its
+/// first two transactions (`CREATE` addresses of nonces 0 and 1); root can point elsewhere
+/// with `Bridge::set_vault`.
+pub const DEV_VAULT: [u8; 20] = hex20(b"e7f1725e7734ce288f8367e1bb143e90bb3f0512");
+
+/// Alice, Bob and Charlie relay; they sign withdrawals with anvil's well-known accounts 1, 2
+/// and 3 (mnemonic "test test … junk"), which are funded on anvil to submit releases.
+pub fn dev_relayers() -> Vec<(AccountId, sp_core::H160)> {
+	[
+		(Sr25519Keyring::Alice, hex20(b"70997970c51812dc3a010c7d01b50e0d17dc79c8")),
+		(Sr25519Keyring::Bob, hex20(b"3c44cdddb6a900fa2b585dd299e03d12fa4293bc")),
+		(Sr25519Keyring::Charlie, hex20(b"90f79bf6eb2c4f870365e785982e1f101e93b906")),
+	]
+	.into_iter()
+	.map(|(k, eth)| (k.to_account_id(), eth.into()))
+	.collect()
+}
+
+const fn hex20(s: &[u8]) -> [u8; 20] {
+	const fn digit(c: u8) -> u8 {
+		match c {
+			b'0'..=b'9' => c - b'0',
+			b'a'..=b'f' => c - b'a' + 10,
+			_ => panic!("not hex"),
+		}
+	}
+	let mut out = [0u8; 20];
+	let mut i = 0;
+	while i < 20 {
+		out[i] = digit(s[2 * i]) << 4 | digit(s[2 * i + 1]);
+		i += 1;
+	}
+	out
+}
 
 /// The well-known development accounts that start endowed on `development` and `local_testnet`.
 pub fn dev_accounts() -> Vec<AccountId> {
@@ -69,6 +107,11 @@ fn testnet_genesis(
 		},
 		sudo: SudoConfig { key: Some(root) },
 		indenture: IndentureConfig { market_rate: GENESIS_MARKET_RATE },
+		bridge: BridgeConfig {
+			relayers: dev_relayers(),
+			threshold: 2,
+			vault: Some((ANVIL_CHAIN_ID, DEV_VAULT.into())),
+		},
 	})
 }
 

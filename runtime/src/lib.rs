@@ -242,4 +242,7 @@ mod runtime {
 
 	#[runtime::pallet_index(43)]
 	pub type Challenge = pallet_challenge;
+
+	#[runtime::pallet_index(50)]
+	pub type Bridge = pallet_bridge;
 }

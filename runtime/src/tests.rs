@@ -49,3 +49,44 @@ fn dispute_handling_is_recorded_on_repchain() {
 		assert_eq!(Escrow::held(1) + Escrow::held(2), 0);
 	});
 }
+
+/// The dev chain starts with Alice, Bob and Charlie relaying (threshold 2) for the vault anvil
+/// deploys first, and with the Indenture market rate.
+#[test]
+fn dev_genesis_sets_up_the_bridge_and_the_market() {
+	let patch = crate::genesis_config_presets::get_preset(&sp_genesis_builder::PresetId::from(
+		sp_genesis_builder::DEV_RUNTIME_PRESET,
+	))
+	.expect("dev preset");
+	fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+		match (base, patch) {
+			(serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+				for (k, v) in p {
+					merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+				}
+			},
+			(b, p) => *b = p,
+		}
+	}
+	let mut full = serde_json::to_value(RuntimeGenesisConfig::default()).expect("default json");
+	merge(&mut full, serde_json::from_slice(&patch).expect("patch json"));
+	sp_io::TestExternalities::default().execute_with(|| {
+		frame_support::genesis_builder_helper::build_state::<RuntimeGenesisConfig>(
+			serde_json::to_vec(&full).expect("json"),
+		)
+		.expect("dev genesis builds");
+		let set = pallet_bridge::Relayers::<Runtime>::get().expect("relayers");
+		assert_eq!(set.threshold, 2);
+		assert_eq!(
+			set.members.iter().map(|(a, _)| a.clone()).collect::<Vec<_>>(),
+			[Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie]
+				.map(|k| k.to_account_id())
+		);
+		let vault = pallet_bridge::Vault::<Runtime>::get().expect("vault");
+		assert_eq!(vault.chain_id, 31337);
+		assert_eq!(
+			pallet_indenture::MarketRate::<Runtime>::get(),
+			crate::genesis_config_presets::GENESIS_MARKET_RATE
+		);
+	});
+}

@@ -270,3 +270,23 @@ impl pallet_indenture::Config for Runtime {
 	type MaxAgenda = ConstU32<64>;
 	type AgendaBudget = AgendaBudget;
 }
+
+parameter_types! {
+	/// At most a million CU a day enter through the bridge: a compromised relayer threshold
+	/// cannot mint more before governance reacts.
+	pub const BridgeMintCap: Balance = 1_000_000 * CU;
+	pub const BridgeLargeDeposit: Balance = 100_000 * CU;
+}
+
+impl pallet_bridge::Config for Runtime {
+	type Currency = Balances;
+	type WeightInfo = crate::weights::pallet_bridge::WeightInfo<Runtime>;
+	type MaxRelayers = ConstU32<16>;
+	type MintPeriod = ConstU32<DAYS>;
+	type MintCap = BridgeMintCap;
+	type LargeDeposit = BridgeLargeDeposit;
+	/// An hour for governance to look at a large deposit before it mints.
+	type LargeDepositDelay = ConstU32<HOURS>;
+	/// The existential deposit: anything smaller could not create the recipient's account.
+	type MinTransfer = ConstU128<EXISTENTIAL_DEPOSIT>;
+}

@@ -1,0 +1,168 @@
+//! Benchmarks of the Bridge pallet (frame-benchmarking v2), each at its worst case.
+
+use super::*;
+use crate::Pallet as Bridge;
+use alloc::vec::Vec;
+use frame_benchmarking::v2::*;
+use frame_system::RawOrigin;
+
+/// An amount every runtime accepts (above any sane existential deposit and `MinTransfer`).
+const AMOUNT: u128 = 1_000_000_000_000_000;
+/// The vault the fixed signature below was made for.
+const VAULT: VaultInfo = VaultInfo { chain_id: 31337, vault: H160([0xaa; 20]) };
+/// The Ethereum address of the ECDSA key of seed `[1; 32]`.
+const SIGNER: [u8; 20] = hex20("1a642f0e3c3af545e7acbd38b07251b3990914f1");
+/// Its signature of withdrawal 0 of set 1, `AMOUNT` to `0x2222…22`, on `VAULT`.
+const SIGNATURE: &str = "b8f1d7843860cd667ec07501dad253a29b78f895a42223306954a664e056607f25cbf5de67c1a2732438b62e9acb465f8e7ac11a4ad129f6f29a394d64dfc13c01";
+
+const fn hex_digit(c: u8) -> u8 {
+	match c {
+		b'0'..=b'9' => c - b'0',
+		b'a'..=b'f' => c - b'a' + 10,
+		_ => panic!("not hex"),
+	}
+}
+
+const fn hex20(s: &str) -> [u8; 20] {
+	let b = s.as_bytes();
+	let mut out = [0u8; 20];
+	let mut i = 0;
+	while i < 20 {
+		out[i] = hex_digit(b[2 * i]) << 4 | hex_digit(b[2 * i + 1]);
+		i += 1;
+	}
+	out
+}
+
+fn signature() -> EthSignature {
+	let b = SIGNATURE.as_bytes();
+	let mut out = [0u8; 65];
+	for (i, o) in out.iter_mut().enumerate() {
+		*o = hex_digit(b[2 * i]) << 4 | hex_digit(b[2 * i + 1]);
+	}
+	out
+}
+
+fn eth_of(i: u32) -> H160 {
+	let mut a = [0x40u8; 20];
+	a[..4].copy_from_slice(&i.to_be_bytes());
+	H160(a)
+}
+
+/// Installs `n` relayers with threshold `n` (the most votes to count); member 0 is the
+/// whitelisted caller with the fixed signing key's address.
+fn relayers<T: Config>(n: u32) -> Vec<T::AccountId> {
+	let caller: T::AccountId = whitelisted_caller();
+	let mut members = alloc::vec![(caller.clone(), H160(SIGNER))];
+	members.extend((1..n).map(|i| (account::<T::AccountId>("relayer", i, 0), eth_of(i))));
+	Bridge::<T>::set_relayers(RawOrigin::Root.into(), members.clone(), n).expect("valid set");
+	members.into_iter().map(|(a, _)| a).collect()
+}
+
+fn deposit<T: Config>(nonce: DepositNonce) -> DepositOf<T> {
+	Deposit {
+		nonce,
+		from: H160([0x11; 20]),
+		recipient: account("recipient", 0, 0),
+		// Within any period cap, so the mint happens.
+		amount: AMOUNT.min(T::MintCap::get()),
+		tx_hash: H256::repeat_byte(1),
+	}
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn set_relayers(n: Linear<1, { T::MaxRelayers::get() }>) {
+		let members: Vec<_> =
+			(0..n).map(|i| (account::<T::AccountId>("relayer", i, 0), eth_of(i))).collect();
+		#[extrinsic_call]
+		_(RawOrigin::Root, members, n);
+		assert_eq!(Relayers::<T>::get().map(|s| s.members.len() as u32), Some(n));
+	}
+
+	/// The vote that completes a threshold of `n` and mints (to a new account).
+	#[benchmark]
+	fn attest_deposit(n: Linear<1, { T::MaxRelayers::get() }>) {
+		let members = relayers::<T>(n);
+		for who in &members[1..] {
+			Bridge::<T>::attest_deposit(RawOrigin::Signed(who.clone()).into(), deposit::<T>(0))
+				.expect("vote");
+		}
+		#[extrinsic_call]
+		_(RawOrigin::Signed(members[0].clone()), deposit::<T>(0));
+		assert!(Processed::<T>::contains_key(0));
+	}
+
+	#[benchmark]
+	fn withdraw() {
+		relayers::<T>(1);
+		let caller: T::AccountId = whitelisted_caller();
+		T::Currency::mint_into(&caller, AMOUNT * 10).expect("funds");
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), H160([0x22; 20]), AMOUNT);
+		assert!(Withdrawals::<T>::contains_key(0));
+	}
+
+	/// The last of `n` signatures (the earlier ones are only compared, not verified again).
+	#[benchmark]
+	fn sign_withdrawal(n: Linear<1, { T::MaxRelayers::get() }>) {
+		Vault::<T>::put(VAULT);
+		let members = relayers::<T>(n);
+		let caller = members[0].clone();
+		T::Currency::mint_into(&caller, AMOUNT * 10).expect("funds");
+		Bridge::<T>::withdraw(RawOrigin::Signed(caller.clone()).into(), H160([0x22; 20]), AMOUNT)
+			.expect("withdraw");
+		Withdrawals::<T>::mutate(0, |w| {
+			if let Some(w) = w {
+				for i in 1..n {
+					let _ = w.signatures.try_push((eth_of(i), [0u8; 65]));
+				}
+			}
+		});
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), 0, signature());
+		assert_eq!(Withdrawals::<T>::get(0).map(|w| w.signatures.len() as u32), Some(n));
+	}
+
+	#[benchmark]
+	fn set_paused() {
+		#[extrinsic_call]
+		_(RawOrigin::Root, true, true);
+		assert!(InboundPaused::<T>::get());
+	}
+
+	#[benchmark]
+	fn set_vault() {
+		#[extrinsic_call]
+		_(RawOrigin::Root, VAULT);
+		assert_eq!(Vault::<T>::get(), Some(VAULT));
+	}
+
+	#[benchmark]
+	fn mint_delayed() {
+		let d = deposit::<T>(0);
+		Processed::<T>::insert(0, ());
+		DelayedDeposits::<T>::insert(0, Delayed { deposit: d, not_before: Zero::zero() });
+		let caller: T::AccountId = whitelisted_caller();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), 0);
+		assert!(!DelayedDeposits::<T>::contains_key(0));
+	}
+
+	#[benchmark]
+	fn cancel_delayed() {
+		Processed::<T>::insert(0, ());
+		DelayedDeposits::<T>::insert(
+			0,
+			Delayed { deposit: deposit::<T>(0), not_before: Zero::zero() },
+		);
+		#[extrinsic_call]
+		_(RawOrigin::Root, 0);
+		assert!(!DelayedDeposits::<T>::contains_key(0));
+	}
+
+	impl_benchmark_test_suite!(Bridge, crate::mock::new_test_ext(), crate::mock::Test);
+}
