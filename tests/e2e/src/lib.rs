@@ -3,6 +3,8 @@
 //! and talks JSON-RPC to them over plain HTTP, so a broken node cannot hide behind a client
 //! library's retries. Nodes are stopped when dropped, also when a test fails.
 
+pub mod chain;
+
 use serde_json::{json, Value};
 use std::{
 	io::{Read, Write},

@@ -2,7 +2,13 @@
 //! (Aura, 3 s blocks), driven by signed extrinsics from subxt, with every balance checked to
 //! the unit; then the same main path through polkadot.js (`tests/js/indenture.mjs`).
 
-use cutopia_e2e::{Node, TempDir};
+use cutopia_e2e::{
+	chain::{
+		account, blake2_256, bytes, free, metric, runtime, send, storage, tx, uint, variant, Api,
+		Included,
+	},
+	Node, TempDir,
+};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::{
@@ -11,149 +17,10 @@ use std::{
 	process::Command,
 	time::{Duration, Instant},
 };
-use subxt::{
-	dynamic::{self, At, Value},
-	transactions::TransactionStatus,
-	OnlineClient, PolkadotConfig,
-};
+use subxt::dynamic::{At, Value};
 use subxt_signer::sr25519::{dev, Keypair};
 
 const CU: u128 = 1_000_000_000_000_000_000;
-
-type Api = OnlineClient<PolkadotConfig>;
-type Fields = Value<()>;
-
-fn metric(name: &str, value: impl std::fmt::Display) {
-	println!("E2E-METRIC {name} {value}");
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-	tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime")
-}
-
-fn blake2_256(data: &[u8]) -> [u8; 32] {
-	sp_crypto_hashing::blake2_256(data)
-}
-
-/// Every primitive inside `v` as bytes, in order (for `[u8; 32]`, `H256`, `AccountId32`).
-fn bytes(v: &Fields) -> Vec<u8> {
-	fn walk(v: &Fields, out: &mut Vec<u8>) {
-		match &v.value {
-			scale_value::ValueDef::Primitive(p) => {
-				out.push(p.as_u128().expect("a byte") as u8);
-			},
-			scale_value::ValueDef::Composite(c) => c.values().for_each(|x| walk(x, out)),
-			scale_value::ValueDef::Variant(var) => var.values.values().for_each(|x| walk(x, out)),
-			_ => {},
-		}
-	}
-	let mut out = Vec::new();
-	walk(v, &mut out);
-	out
-}
-
-fn uint(v: &Fields, field: &str) -> u128 {
-	v.at(field).and_then(|x| x.as_u128()).unwrap_or_else(|| panic!("no number `{field}` in {v}"))
-}
-
-/// What an extrinsic caused: its events as `(pallet, name, fields)`, the block it is in.
-struct Included {
-	events: Vec<(String, String, Fields)>,
-	block: [u8; 32],
-}
-
-impl Included {
-	fn find(&self, pallet: &str, name: &str) -> Vec<&Fields> {
-		self.events.iter().filter(|(p, n, _)| p == pallet && n == name).map(|e| &e.2).collect()
-	}
-
-	fn one(&self, pallet: &str, name: &str) -> &Fields {
-		self.find(pallet, name)
-			.first()
-			.copied()
-			.unwrap_or_else(|| panic!("no {pallet}.{name} event among {:?}", self.names()))
-	}
-
-	fn names(&self) -> Vec<String> {
-		self.events.iter().map(|(p, n, _)| format!("{p}.{n}")).collect()
-	}
-
-	/// The fee this extrinsic paid.
-	fn fee(&self) -> u128 {
-		uint(self.one("TransactionPayment", "TransactionFeePaid"), "actual_fee")
-	}
-}
-
-/// Signs and submits `tx` with the pool-aware nonce (`system_accountNextIndex`: the signer's
-/// earlier transactions may not be finalized yet), waits until it is in a best block, and
-/// fails on a dispatch error.
-async fn send(api: &Api, port: u16, tx: &impl subxt::tx::Payload, signer: &Keypair) -> Included {
-	let who = signer.public_key().to_account_id().to_string();
-	let nonce = cutopia_e2e::rpc_call(port, "system_accountNextIndex", json!([who]))
-		.expect("accountNextIndex")
-		.as_u64()
-		.expect("a nonce");
-	let params =
-		subxt::config::PolkadotExtrinsicParamsBuilder::<PolkadotConfig>::new().nonce(nonce).build();
-	let mut progress = api
-		.transactions()
-		.await
-		.expect("transactions client")
-		.sign_and_submit_then_watch(tx, signer, params)
-		.await
-		.expect("submit");
-	while let Some(status) = progress.next().await {
-		match status.expect("transaction status") {
-			TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => {
-				let events = b.wait_for_success().await.expect("extrinsic succeeded");
-				let mut out = Vec::new();
-				for ev in events.iter() {
-					let ev = ev.expect("event");
-					let fields = ev.decode_fields_unchecked_as::<Fields>().expect("fields");
-					out.push((ev.pallet_name().to_string(), ev.event_name().to_string(), fields));
-				}
-				return Included { events: out, block: b.block_hash().0 };
-			},
-			TransactionStatus::Error { message }
-			| TransactionStatus::Invalid { message }
-			| TransactionStatus::Dropped { message } => panic!("transaction failed: {message}"),
-			_ => {},
-		}
-	}
-	panic!("transaction status stream ended");
-}
-
-/// The best block's hash, from the node's JSON-RPC (subxt's `at_current_block` is the
-/// finalized one, which lags two or three blocks).
-fn best(port: u16) -> subxt::utils::H256 {
-	let hash = cutopia_e2e::rpc_call(port, "chain_getBlockHash", json!([])).expect("best hash");
-	hash.as_str().expect("a string").parse().expect("a block hash")
-}
-
-async fn free(api: &Api, port: u16, who: [u8; 32]) -> u128 {
-	let addr = dynamic::storage::<([u8; 32],), Fields>("System", "Account");
-	let at = api.at_block(best(port)).await.expect("best block");
-	let info = at.storage().fetch(addr, (who,)).await.expect("fetch").decode().expect("decode");
-	uint(info.at("data").expect("data"), "free")
-}
-
-async fn storage(api: &Api, port: u16, pallet: &str, entry: &str, key: u64) -> Fields {
-	let addr = dynamic::storage::<(u64,), Fields>(pallet, entry);
-	let at = api.at_block(best(port)).await.expect("best block");
-	at.storage().fetch(addr, (key,)).await.expect("fetch").decode().expect("decode")
-}
-
-fn tx(pallet: &str, call: &str, fields: Vec<Value>) -> impl subxt::tx::Payload {
-	dynamic::transaction(pallet, call, fields)
-}
-
-fn variant(name: &str) -> Value {
-	Value::unnamed_variant(name, [])
-}
-
-fn account(k: &Keypair) -> [u8; 32] {
-	k.public_key().0
-}
 
 /// Smallest `nonce` whose `sha256(seed ‖ miner ‖ nonce_le)` has `bits` leading zero bits.
 fn work(seed: &[u8], miner: &[u8; 32], bits: u32) -> u64 {
