@@ -11,6 +11,10 @@ scripts/setup.sh
 if [ ! -d tests/js/node_modules/@polkadot/api ] || [ tests/js/package-lock.json -nt tests/js/node_modules ]; then
 	(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# solc, OpenZeppelin, ethers and anvil for the bridge contracts, pinned by their lockfile.
+if [ ! -d bridge/node_modules/solc ] || [ bridge/package-lock.json -nt bridge/node_modules ]; then
+	(cd bridge && npm ci --no-audit --no-fund --loglevel=error)
+fi
 
 start=$(date +%s)
 # Build exactly what `scripts/dev.sh` builds (same feature set, so nothing twice); the
@@ -21,7 +25,9 @@ cargo build --workspace
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --lib --bins --tests "$@" -- --test-threads=2 --nocapture 2>&1 | tee "$log"
-passed=$(awk '/^test result:/ {p += $4} END {print p + 0}' "$log")
-failed=$(awk '/^test result:/ {f += $6} END {print f + 0}' "$log")
+# The contracts: compiled by the pinned solc, tested against a real anvil.
+(cd bridge && npm test --silent) 2>&1 | tee -a "$log"
+passed=$(awk '/^test result:/ {p += $4} /^# pass / {p += $3} END {print p + 0}' "$log")
+failed=$(awk '/^test result:/ {f += $6} /^# fail / {f += $3} END {print f + 0}' "$log")
 echo "test.sh: all tests passed in $(($(date +%s) - start)) s"
 echo "total: ${passed} passed, ${failed} failed"

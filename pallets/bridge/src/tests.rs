@@ -361,8 +361,7 @@ fn without_relayers_nothing_moves() {
 #[test]
 fn the_digest_binds_every_field() {
 	// The chain id, vault, set id, nonce, recipient and amount all change the digest, so a
-	// signature cannot be replayed on another chain, vault, set or withdrawal. (The vault's own
-	// tests will check that Solidity computes the same bytes.)
+	// signature cannot be replayed on another chain, vault, set or withdrawal.
 	let v = VaultInfo { chain_id: 31337, vault: H160([0xaa; 20]) };
 	let d1 = withdrawal_digest(&v, 1, 7, &H160([0x22; 20]), 1_000);
 	let d2 = withdrawal_digest(&v, 1, 7, &H160([0x22; 20]), 1_001);
@@ -381,4 +380,15 @@ fn the_digest_binds_every_field() {
 	for (i, a) in all.iter().enumerate() {
 		assert!(all[..i].iter().all(|b| b != a), "digest {i} collides");
 	}
+}
+
+/// The same vector as ethers' `TypedDataEncoder.hash` in bridge/test/vault.test.mjs, which also
+/// checks the deployed vault's `withdrawalDigest`: chain, relayers and vault sign and verify the
+/// same bytes.
+#[test]
+fn the_digest_is_eip712_as_ethers_and_the_vault_compute_it() {
+	let v = VaultInfo { chain_id: 31337, vault: H160([0xaa; 20]) };
+	let d = withdrawal_digest(&v, 1, 7, &H160([0x22; 20]), 1_000);
+	let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+	assert_eq!(hex, "2534c3348e8dc1dba5b978f1830c6806ccd08beb2a586249b57c12d9aca3c822");
 }

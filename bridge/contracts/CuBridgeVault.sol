@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+/// @title CuBridgeVault
+/// @notice Holds CuToken bridged to the CuTopia chain. `deposit` locks tokens and emits
+/// `Deposited`, which the chain's relayers attest; `release` pays a withdrawal burned on the
+/// chain when it carries EIP-712 signatures of at least `threshold` members of the current
+/// relayer set (the same set, ids and threshold rule as pallet-bridge).
+/// @dev Lessons from bridge incidents built in: signatures are checked against the current
+/// set only (no stale keys), sorted and unique (no duplicated signer), bound to chain id,
+/// vault, set id and nonce (no replay across chains, vaults, sets or withdrawals), low-s only
+/// (OpenZeppelin ECDSA); each nonce pays once; a daily cap bounds what a compromised threshold
+/// can take; a guardian can pause at once, only the owner unpauses.
+contract CuBridgeVault is EIP712, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant WITHDRAWAL_TYPEHASH =
+        keccak256("Withdrawal(uint64 setId,uint64 nonce,address recipient,uint256 amount)");
+    /// @notice The chain's existential deposit: smaller amounts could not create an account.
+    uint256 public constant MIN_AMOUNT = 1e12;
+
+    IERC20 public immutable token;
+    address public owner;
+    address public guardian;
+    bool public paused;
+
+    /// @notice The nonce the next deposit gets.
+    uint64 public depositNonce;
+
+    uint64 public setId;
+    uint256 public threshold;
+    address[] private _relayers;
+    mapping(address => bool) public isRelayer;
+
+    mapping(uint64 => bool) public released;
+    uint256 public dailyCap;
+    uint256 public capDay;
+    uint256 public releasedInDay;
+
+    event Deposited(uint64 indexed nonce, address indexed from, bytes32 recipient, uint256 amount);
+    event Released(uint64 indexed nonce, address indexed recipient, uint256 amount);
+    event RelayersChanged(uint64 setId, address[] relayers, uint256 threshold);
+    event Paused(address by);
+    event Unpaused(address by);
+    event DailyCapChanged(uint256 cap);
+
+    error NotOwner();
+    error NotGuardian();
+    error IsPaused();
+    error ZeroRecipient();
+    error BadAmount();
+    error AlreadyReleased();
+    error TooFewSignatures();
+    error SignersNotSorted();
+    error NotRelayer(address signer);
+    error OverDailyCap();
+    error BadRelayerSet();
+    error BadThreshold();
+    error StaleSetId();
+
+    modifier onlyOwner() {
+        if (msg.sender != owner) revert NotOwner();
+        _;
+    }
+
+    modifier whenNotPaused() {
+        if (paused) revert IsPaused();
+        _;
+    }
+
+    constructor(
+        IERC20 token_,
+        address[] memory relayers_,
+        uint256 threshold_,
+        uint64 setId_,
+        uint256 dailyCap_,
+        address guardian_
+    ) EIP712("CuBridgeVault", "1") {
+        token = token_;
+        owner = msg.sender;
+        guardian = guardian_;
+        dailyCap = dailyCap_;
+        _setRelayers(relayers_, threshold_, setId_);
+    }
+
+    /// @notice Locks `amount` (as measured by the vault's balance change) for `recipient` on
+    /// the CuTopia chain (its 32-byte account id).
+    function deposit(bytes32 recipient, uint256 amount) external nonReentrant whenNotPaused returns (uint64 nonce) {
+        if (recipient == bytes32(0)) revert ZeroRecipient();
+        if (amount == 0) revert BadAmount();
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received < MIN_AMOUNT || received > type(uint128).max) revert BadAmount();
+        nonce = depositNonce++;
+        emit Deposited(nonce, msg.sender, recipient, received);
+    }
+
+    /// @notice The digest relayers sign for withdrawal `nonce` under the current set.
+    function withdrawalDigest(uint64 nonce, address recipient, uint256 amount) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(WITHDRAWAL_TYPEHASH, setId, nonce, recipient, amount)));
+    }
+
+    /// @notice Pays withdrawal `nonce` to `recipient`; `signatures` of at least `threshold`
+    /// current relayers, ordered by signer address (strictly increasing).
+    function release(uint64 nonce, address recipient, uint256 amount, bytes[] calldata signatures)
+        external
+        nonReentrant
+        whenNotPaused
+    {
+        if (released[nonce]) revert AlreadyReleased();
+        if (recipient == address(0)) revert ZeroRecipient();
+        if (amount < MIN_AMOUNT || amount > type(uint128).max) revert BadAmount();
+        if (signatures.length < threshold) revert TooFewSignatures();
+        bytes32 digest = withdrawalDigest(nonce, recipient, amount);
+        address last = address(0);
+        for (uint256 i = 0; i < signatures.length; i++) {
+            address signer = ECDSA.recover(digest, signatures[i]);
+            if (signer <= last) revert SignersNotSorted();
+            if (!isRelayer[signer]) revert NotRelayer(signer);
+            last = signer;
+        }
+        uint256 day = block.timestamp / 1 days;
+        if (day != capDay) {
+            capDay = day;
+            releasedInDay = 0;
+        }
+        if (releasedInDay + amount > dailyCap) revert OverDailyCap();
+        releasedInDay += amount;
+        released[nonce] = true;
+        token.safeTransfer(recipient, amount);
+        emit Released(nonce, recipient, amount);
+    }
+
+    /// @notice Mirrors a relayer-set change made on the chain (same members, threshold, id).
+    function setRelayers(address[] calldata relayers_, uint256 threshold_, uint64 setId_) external onlyOwner {
+        if (setId_ <= setId) revert StaleSetId();
+        _setRelayers(relayers_, threshold_, setId_);
+    }
+
+    function relayers() external view returns (address[] memory) {
+        return _relayers;
+    }
+
+    function pause() external {
+        if (msg.sender != guardian && msg.sender != owner) revert NotGuardian();
+        paused = true;
+        emit Paused(msg.sender);
+    }
+
+    function unpause() external onlyOwner {
+        paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    function setDailyCap(uint256 cap) external onlyOwner {
+        dailyCap = cap;
+        emit DailyCapChanged(cap);
+    }
+
+    function setGuardian(address guardian_) external onlyOwner {
+        guardian = guardian_;
+    }
+
+    function transferOwnership(address owner_) external onlyOwner {
+        if (owner_ == address(0)) revert NotOwner();
+        owner = owner_;
+    }
+
+    function _setRelayers(address[] memory relayers_, uint256 threshold_, uint64 setId_) private {
+        uint256 n = relayers_.length;
+        if (n == 0) revert BadRelayerSet();
+        // ⌈2n/3⌉ ≤ threshold ≤ n: more than a third must collude, two payloads never both pass.
+        if (threshold_ < (2 * n + 2) / 3 || threshold_ > n) revert BadThreshold();
+        for (uint256 i = 0; i < _relayers.length; i++) {
+            isRelayer[_relayers[i]] = false;
+        }
+        delete _relayers;
+        for (uint256 i = 0; i < n; i++) {
+            address r = relayers_[i];
+            if (r == address(0) || isRelayer[r]) revert BadRelayerSet();
+            isRelayer[r] = true;
+            _relayers.push(r);
+        }
+        threshold = threshold_;
+        setId = setId_;
+        emit RelayersChanged(setId_, relayers_, threshold_);
+    }
+}
