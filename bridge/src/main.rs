@@ -1,0 +1,508 @@
+//! `cutopia-bridge`: one relayer of the CuToken bridge.
+//!
+//! Every cycle it
+//! 1. reads Ethereum's finalized head (or `latest − confirmations` on dev chains) and stops with
+//!    an error if it ever goes backwards;
+//! 2. fetches the vault's `Deposited` logs from its checkpoint up to that head, skips removed
+//!    logs, re-reads each receipt (status 1, the log really from the vault, an ERC20 `Transfer`
+//!    of the same amount from the token into the vault), and skips nonces the chain already
+//!    processed or this relayer already voted on;
+//! 3. signs (EIP-712) every withdrawal of the current relayer set it has not signed yet;
+//! 4. submits all of it as one `Utility.force_batch` signed by its chain key and waits for
+//!    finality, and only then writes its checkpoint file.
+//!
+//! Any RPC error backs off with jitter and retries the whole cycle from the checkpoint, which
+//! never advances past a failure. Restarting from any checkpoint is safe: the chain refuses
+//! processed nonces and repeated votes. Prometheus metrics and a watchdog comparing the vault's
+//! token balance with the chain's bridged supply run alongside.
+
+use alloy::{
+	primitives::{Address, B256, U256},
+	providers::{Provider, ProviderBuilder},
+	rpc::types::{BlockNumberOrTag, Filter},
+	signers::{local::PrivateKeySigner, SignerSync},
+	sol,
+	sol_types::SolEvent,
+};
+use clap::Parser;
+use rand::Rng;
+use scale_value::{At, Value, ValueDef};
+use std::{
+	path::PathBuf,
+	time::{Duration, Instant},
+};
+use substrate_prometheus_endpoint::{register, Gauge, Registry, U64};
+use subxt::{dynamic, OnlineClient, PolkadotConfig};
+
+sol! {
+	event Deposited(uint64 indexed nonce, address indexed from, bytes32 recipient, uint256 amount);
+	event Transfer(address indexed from, address indexed to, uint256 value);
+	#[sol(rpc)]
+	interface IVault {
+		function token() external view returns (address);
+	}
+	#[sol(rpc)]
+	interface IERC20 {
+		function balanceOf(address who) external view returns (uint256);
+	}
+}
+
+/// Relays CuBridgeVault deposits to the CuTopia chain and signs withdrawals for the vault.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+	/// Ethereum JSON-RPC endpoint (HTTP).
+	#[arg(long, env = "CUTOPIA_BRIDGE_ETH_RPC", default_value = "http://127.0.0.1:8545")]
+	eth_rpc: String,
+	/// CuTopia node WebSocket endpoint.
+	#[arg(long, env = "CUTOPIA_BRIDGE_CHAIN_RPC", default_value = "ws://127.0.0.1:9944")]
+	chain_rpc: String,
+	/// The CuBridgeVault address.
+	#[arg(long, env = "CUTOPIA_BRIDGE_VAULT")]
+	vault: Address,
+	/// The relayer's chain key as a secret URI (`//Alice` on the dev chain, a mnemonic, or
+	/// `0x…` seed). Prefer the environment variable to keep it out of process listings.
+	#[arg(long, env = "CUTOPIA_BRIDGE_CHAIN_KEY", hide_env_values = true)]
+	chain_key: String,
+	/// The relayer's Ethereum signing key (hex), registered with its address in the relayer set.
+	#[arg(long, env = "CUTOPIA_BRIDGE_ETH_KEY", hide_env_values = true)]
+	eth_key: String,
+	/// Follow `latest − N` instead of the `finalized` block (dev chains such as anvil have no
+	/// finality). Never use it on a chain with finality.
+	#[arg(long, env = "CUTOPIA_BRIDGE_CONFIRMATIONS")]
+	confirmations: Option<u64>,
+	/// First Ethereum block to scan when there is no checkpoint (the vault's deployment block).
+	#[arg(long, env = "CUTOPIA_BRIDGE_START_BLOCK", default_value_t = 0)]
+	start_block: u64,
+	/// The checkpoint file: the last Ethereum block whose deposits are final on the chain.
+	#[arg(long, env = "CUTOPIA_BRIDGE_CHECKPOINT", default_value = "cutopia-bridge.checkpoint")]
+	checkpoint: PathBuf,
+	/// Most Ethereum blocks per log query.
+	#[arg(long, default_value_t = 2_000)]
+	max_range: u64,
+	/// Seconds between cycles.
+	#[arg(long, default_value_t = 2.0)]
+	poll: f64,
+	/// Prometheus metrics on this port (0: off).
+	#[arg(long, env = "CUTOPIA_BRIDGE_PROMETHEUS_PORT", default_value_t = 9616)]
+	prometheus_port: u16,
+	/// Exit after this many cycles without work (tests); run forever when absent.
+	#[arg(long, hide = true)]
+	exit_when_idle: Option<u32>,
+}
+
+type Chain = OnlineClient<PolkadotConfig>;
+
+struct Metrics {
+	lag: Gauge<U64>,
+	seen: Gauge<U64>,
+	attested: Gauge<U64>,
+	signed: Gauge<U64>,
+	pending_age: Gauge<U64>,
+	rpc_errors: Gauge<U64>,
+	supply_delta: Gauge<U64>,
+}
+
+impl Metrics {
+	fn new(registry: &Registry) -> Result<Self, Box<dyn std::error::Error>> {
+		let g = |name: &str, help: &str| register(Gauge::new(name, help)?, registry);
+		Ok(Self {
+			lag: g("cutopia_bridge_lag_blocks", "Ethereum blocks between the followed head and the checkpoint")?,
+			seen: g("cutopia_bridge_deposits_seen", "Deposited logs seen and checked")?,
+			attested: g("cutopia_bridge_deposits_attested", "Deposits this relayer attested")?,
+			signed: g("cutopia_bridge_withdrawals_signed", "Withdrawals this relayer signed")?,
+			pending_age: g("cutopia_bridge_pending_age_seconds", "Age of the oldest unfinished cycle")?,
+			rpc_errors: g("cutopia_bridge_rpc_errors", "RPC errors (each one backs off)")?,
+			supply_delta: g(
+				"cutopia_bridge_supply_delta",
+				"Vault token balance minus bridged supply, in whole CU (alerts when it shrinks below 0)",
+			)?,
+		})
+	}
+}
+
+fn read_checkpoint(path: &PathBuf) -> Option<u64> {
+	std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Writes the checkpoint atomically (write + rename), so a crash leaves the old or the new one.
+fn write_checkpoint(path: &PathBuf, block: u64) -> std::io::Result<()> {
+	let tmp = path.with_extension("tmp");
+	std::fs::write(&tmp, format!("{block}\n"))?;
+	std::fs::rename(tmp, path)
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// A deposit verified on Ethereum, ready to attest.
+struct VerifiedDeposit {
+	nonce: u64,
+	from: Address,
+	recipient: [u8; 32],
+	amount: u128,
+	tx_hash: B256,
+}
+
+async fn storage_value(
+	chain: &Chain,
+	pallet: &str,
+	entry: &str,
+	keys: Vec<Value>,
+) -> Result<Option<Value<()>>, Error> {
+	let addr = dynamic::storage::<Vec<Value>, Value<()>>(pallet, entry);
+	let at = chain.at_current_block().await?;
+	match at.storage().try_fetch(addr, keys).await? {
+		Some(v) => Ok(Some(v.decode()?)),
+		None => Ok(None),
+	}
+}
+
+fn bytes_of(v: &Value<()>) -> Vec<u8> {
+	fn walk(v: &Value<()>, out: &mut Vec<u8>) {
+		match &v.value {
+			ValueDef::Primitive(p) => out.push(p.as_u128().unwrap_or_default() as u8),
+			ValueDef::Composite(c) => c.values().for_each(|x| walk(x, out)),
+			ValueDef::Variant(var) => var.values.values().for_each(|x| walk(x, out)),
+			_ => {},
+		}
+	}
+	let mut out = Vec::new();
+	walk(v, &mut out);
+	out
+}
+
+fn uint(v: &Value<()>, field: &str) -> Option<u128> {
+	v.at(field).and_then(|x| x.as_u128())
+}
+
+struct Relayer {
+	args: Args,
+	eth: alloy::providers::DynProvider,
+	chain: Chain,
+	signer: subxt_signer::sr25519::Keypair,
+	eth_signer: PrivateKeySigner,
+	token: Address,
+	metrics: Option<Metrics>,
+	last_head: u64,
+}
+
+impl Relayer {
+	/// The Ethereum block to follow: finalized, or latest − confirmations.
+	async fn head(&mut self) -> Result<u64, Error> {
+		let head = match self.args.confirmations {
+			Some(c) => self.eth.get_block_number().await?.saturating_sub(c),
+			None => {
+				self.eth
+					.get_block_by_number(BlockNumberOrTag::Finalized)
+					.await?
+					.ok_or("the Ethereum node has no finalized block")?
+					.header
+					.number
+			},
+		};
+		if head < self.last_head {
+			return Err(format!(
+				"the followed Ethereum head went backwards from {} to {head}: refusing to continue",
+				self.last_head
+			)
+			.into());
+		}
+		self.last_head = head;
+		Ok(head)
+	}
+
+	/// The deposits of blocks `from..=to` that pass every check.
+	async fn deposits(&self, from: u64, to: u64) -> Result<Vec<VerifiedDeposit>, Error> {
+		let filter = Filter::new()
+			.address(self.args.vault)
+			.event_signature(Deposited::SIGNATURE_HASH)
+			.from_block(from)
+			.to_block(to);
+		let mut out = Vec::new();
+		for log in self.eth.get_logs(&filter).await? {
+			if log.removed {
+				continue;
+			}
+			let Some(tx_hash) = log.transaction_hash else { continue };
+			let Ok(ev) = Deposited::decode_log(&log.inner) else { continue };
+			let receipt = self
+				.eth
+				.get_transaction_receipt(tx_hash)
+				.await?
+				.ok_or("a deposit's receipt is missing")?;
+			let logs = receipt.inner.logs();
+			let from_vault = logs.iter().any(|l| {
+				l.address() == self.args.vault
+					&& l.topics().first() == Some(&Deposited::SIGNATURE_HASH)
+			});
+			let transferred = logs.iter().any(|l| {
+				l.address() == self.token
+					&& Transfer::decode_log(&l.inner)
+						.is_ok_and(|t| t.to == self.args.vault && t.value == ev.amount)
+			});
+			if !receipt.status() || !from_vault || !transferred {
+				eprintln!(
+					"cutopia-bridge: deposit {} in {tx_hash} fails the receipt checks; ignored",
+					ev.nonce
+				);
+				continue;
+			}
+			let Ok(amount) = u128::try_from(ev.amount) else { continue };
+			out.push(VerifiedDeposit {
+				nonce: ev.nonce,
+				from: ev.from,
+				recipient: ev.recipient.0,
+				amount,
+				tx_hash,
+			});
+		}
+		if let Some(m) = &self.metrics {
+			m.seen.add(out.len() as u64);
+		}
+		Ok(out)
+	}
+
+	/// Whether the chain still needs this relayer's vote on `nonce`.
+	async fn needs_vote(&self, nonce: u64) -> Result<bool, Error> {
+		let processed =
+			storage_value(&self.chain, "Bridge", "Processed", vec![Value::u128(nonce.into())])
+				.await?;
+		if processed.is_some() {
+			return Ok(false);
+		}
+		let me = Value::from_bytes(self.signer.public_key().0);
+		let voted =
+			storage_value(&self.chain, "Bridge", "Votes", vec![Value::u128(nonce.into()), me])
+				.await?;
+		Ok(voted.is_none())
+	}
+
+	/// `sign_withdrawal` calls for every withdrawal of the current set this relayer has not
+	/// signed.
+	async fn signatures(&self) -> Result<Vec<Value>, Error> {
+		let Some(set) = storage_value(&self.chain, "Bridge", "Relayers", vec![]).await? else {
+			return Ok(Vec::new());
+		};
+		let Some(vault) = storage_value(&self.chain, "Bridge", "Vault", vec![]).await? else {
+			return Ok(Vec::new());
+		};
+		let set_id = uint(&set, "id").unwrap_or_default() as u32;
+		let vault = pallet_bridge::VaultInfo {
+			chain_id: uint(&vault, "chain_id").unwrap_or_default() as u64,
+			vault: sp_core::H160::from_slice(&bytes_of(vault.at("vault").ok_or("vault")?)),
+		};
+		let me = self.eth_signer.address();
+		let next = storage_value(&self.chain, "Bridge", "NextWithdrawal", vec![])
+			.await?
+			.and_then(|v| v.as_u128())
+			.unwrap_or_default() as u64;
+		let mut calls = Vec::new();
+		// Withdrawals are kept on-chain; scan the recent ones (older ones are released or
+		// belong to an earlier set).
+		for nonce in next.saturating_sub(256)..next {
+			let Some(w) = storage_value(
+				&self.chain,
+				"Bridge",
+				"Withdrawals",
+				vec![Value::u128(nonce.into())],
+			)
+			.await?
+			else {
+				continue;
+			};
+			if uint(&w, "set_id") != Some(set_id.into()) {
+				continue;
+			}
+			let signed_by_me = match &w.at("signatures").ok_or("signatures")?.value {
+				ValueDef::Composite(c) => {
+					c.values().any(|s| s.at(0).map(bytes_of).as_deref() == Some(me.as_slice()))
+				},
+				_ => false,
+			};
+			if signed_by_me {
+				continue;
+			}
+			let to = sp_core::H160::from_slice(&bytes_of(w.at("to").ok_or("to")?));
+			let amount = uint(&w, "amount").ok_or("amount")?;
+			let digest = pallet_bridge::withdrawal_digest(&vault, set_id, nonce, &to, amount);
+			let sig = self.eth_signer.sign_hash_sync(&B256::from(digest))?;
+			let bytes: [u8; 65] = sig.as_bytes();
+			calls.push(Value::unnamed_variant(
+				"Bridge",
+				[Value::named_variant(
+					"sign_withdrawal",
+					[("nonce", Value::u128(nonce.into())), ("signature", Value::from_bytes(bytes))],
+				)],
+			));
+		}
+		Ok(calls)
+	}
+
+	/// One cycle; returns whether it found work.
+	async fn cycle(&mut self) -> Result<bool, Error> {
+		let started = Instant::now();
+		let head = self.head().await?;
+		let checkpoint =
+			read_checkpoint(&self.args.checkpoint).map(|c| c + 1).unwrap_or(self.args.start_block);
+		let to = head.min(checkpoint.saturating_add(self.args.max_range).saturating_sub(1));
+		let mut calls = Vec::new();
+		let mut attesting = 0u64;
+		if checkpoint <= to {
+			for d in self.deposits(checkpoint, to).await? {
+				if !self.needs_vote(d.nonce).await? {
+					continue;
+				}
+				attesting += 1;
+				calls.push(Value::unnamed_variant(
+					"Bridge",
+					[Value::named_variant(
+						"attest_deposit",
+						[(
+							"deposit",
+							Value::named_composite([
+								("nonce", Value::u128(d.nonce.into())),
+								("from", Value::from_bytes(d.from.0 .0)),
+								("recipient", Value::from_bytes(d.recipient)),
+								("amount", Value::u128(d.amount)),
+								("tx_hash", Value::from_bytes(d.tx_hash.0)),
+							]),
+						)],
+					)],
+				));
+			}
+		}
+		let signatures = self.signatures().await?;
+		let signing = signatures.len() as u64;
+		calls.extend(signatures);
+		if !calls.is_empty() {
+			let batch = dynamic::transaction(
+				"Utility",
+				"force_batch",
+				vec![Value::unnamed_composite(calls)],
+			);
+			self.chain
+				.transactions()
+				.await?
+				.sign_and_submit_then_watch_default(&batch, &self.signer)
+				.await?
+				.wait_for_finalized_success()
+				.await?;
+		}
+		if checkpoint <= to {
+			write_checkpoint(&self.args.checkpoint, to)?;
+		}
+		if let Some(m) = &self.metrics {
+			m.attested.add(attesting);
+			m.signed.add(signing);
+			m.lag.set(head.saturating_sub(to));
+			m.pending_age.set(started.elapsed().as_secs());
+		}
+		self.watchdog().await?;
+		Ok(attesting + signing > 0 || to < head)
+	}
+
+	/// Compares the vault's token balance with the chain's bridged supply.
+	async fn watchdog(&self) -> Result<(), Error> {
+		let balance = IERC20::new(self.token, &self.eth).balanceOf(self.args.vault).call().await?;
+		let minted = storage_value(&self.chain, "Bridge", "TotalMinted", vec![])
+			.await?
+			.and_then(|v| v.as_u128())
+			.unwrap_or_default();
+		let burned = storage_value(&self.chain, "Bridge", "TotalBurned", vec![])
+			.await?
+			.and_then(|v| v.as_u128())
+			.unwrap_or_default();
+		let supply = U256::from(minted.saturating_sub(burned));
+		// Released withdrawals leave the vault after they were burned, and deposits enter it
+		// before they are minted: the vault may hold more than the supply, never less.
+		if balance < supply {
+			eprintln!(
+				"cutopia-bridge: WATCHDOG: the vault holds {balance} but the chain's bridged supply is {supply}"
+			);
+		}
+		if let Some(m) = &self.metrics {
+			let whole = |x: U256| u64::try_from(x / U256::from(10u128.pow(18))).unwrap_or(u64::MAX);
+			m.supply_delta.set(whole(balance.saturating_sub(supply)));
+		}
+		Ok(())
+	}
+}
+
+#[tokio::main]
+async fn main() {
+	let args = Args::parse();
+	if let Err(e) = run(args).await {
+		eprintln!("cutopia-bridge: {e}");
+		std::process::exit(1);
+	}
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+	let uri: subxt_signer::SecretUri =
+		args.chain_key.parse().map_err(|e| format!("--chain-key: {e}"))?;
+	let signer =
+		subxt_signer::sr25519::Keypair::from_uri(&uri).map_err(|e| format!("--chain-key: {e}"))?;
+	let eth_signer: PrivateKeySigner =
+		args.eth_key.trim_start_matches("0x").parse().map_err(|e| format!("--eth-key: {e}"))?;
+	let eth = ProviderBuilder::new()
+		.connect_http(args.eth_rpc.parse().map_err(|e| format!("--eth-rpc: {e}"))?)
+		.erased();
+	let chain = Chain::from_insecure_url(&args.chain_rpc)
+		.await
+		.map_err(|e| format!("cannot reach the chain at {}: {e}", args.chain_rpc))?;
+	let token = IVault::new(args.vault, &eth)
+		.token()
+		.call()
+		.await
+		.map_err(|e| format!("cannot read the vault's token at {}: {e}", args.vault))?;
+	let metrics = if args.prometheus_port > 0 {
+		let registry = Registry::new_custom(None, None)?;
+		let metrics = Metrics::new(&registry).map_err(|e| e.to_string())?;
+		let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.prometheus_port));
+		tokio::spawn(async move {
+			if let Err(e) = substrate_prometheus_endpoint::init_prometheus(addr, registry).await {
+				eprintln!("cutopia-bridge: metrics endpoint: {e}");
+			}
+		});
+		Some(metrics)
+	} else {
+		None
+	};
+	eprintln!(
+		"cutopia-bridge: relaying vault {} (token {token}) as {} / {}",
+		args.vault,
+		signer.public_key().to_account_id(),
+		eth_signer.address()
+	);
+	let poll = Duration::from_secs_f64(args.poll);
+	let exit_when_idle = args.exit_when_idle;
+	let mut relayer =
+		Relayer { args, eth, chain, signer, eth_signer, token, metrics, last_head: 0 };
+	let mut backoff = Duration::from_millis(500);
+	let mut idle = 0u32;
+	loop {
+		match relayer.cycle().await {
+			Ok(worked) => {
+				backoff = Duration::from_millis(500);
+				idle = if worked { 0 } else { idle + 1 };
+				if exit_when_idle.is_some_and(|n| idle >= n) {
+					return Ok(());
+				}
+				tokio::time::sleep(poll).await;
+			},
+			Err(e) if e.to_string().contains("went backwards") => return Err(e),
+			Err(e) => {
+				if let Some(m) = &relayer.metrics {
+					m.rpc_errors.inc();
+				}
+				let jitter = rand::thread_rng().gen_range(0..=backoff.as_millis() as u64 / 2);
+				eprintln!(
+					"cutopia-bridge: {e}; retrying in {} ms",
+					backoff.as_millis() as u64 + jitter
+				);
+				tokio::time::sleep(backoff + Duration::from_millis(jitter)).await;
+				backoff = (backoff * 2).min(Duration::from_secs(60));
+			},
+		}
+	}
+}
