@@ -157,6 +157,26 @@ async fn storage_value(
 	}
 }
 
+/// A withdrawal as stored by pallet-bridge (newtypes such as `BoundedVec` and `H160` decode
+/// into their contents).
+#[derive(scale_decode::DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct WithdrawalView {
+	to: [u8; 20],
+	amount: u128,
+	set_id: u32,
+	signatures: Vec<([u8; 20], [u8; 65])>,
+}
+
+async fn withdrawal(chain: &Chain, nonce: u64) -> Result<Option<WithdrawalView>, Error> {
+	let addr = dynamic::storage::<(u64,), WithdrawalView>("Bridge", "Withdrawals");
+	let at = chain.at_current_block().await?;
+	match at.storage().try_fetch(addr, (nonce,)).await? {
+		Some(v) => Ok(Some(v.decode()?)),
+		None => Ok(None),
+	}
+}
+
 fn bytes_of(v: &Value<()>) -> Vec<u8> {
 	fn walk(v: &Value<()>, out: &mut Vec<u8>) {
 		match &v.value {
@@ -184,6 +204,8 @@ struct Relayer {
 	token: Address,
 	metrics: Option<Metrics>,
 	last_head: u64,
+	/// No withdrawal below this needs this relayer's signature.
+	sign_from: u64,
 }
 
 impl Relayer {
@@ -279,13 +301,13 @@ impl Relayer {
 
 	/// `sign_withdrawal` calls for every withdrawal of the current set this relayer has not
 	/// signed.
-	async fn signatures(&self) -> Result<Vec<Value>, Error> {
-		let Some(set) = storage_value(&self.chain, "Bridge", "Relayers", vec![]).await? else {
-			return Ok(Vec::new());
-		};
-		let Some(vault) = storage_value(&self.chain, "Bridge", "Vault", vec![]).await? else {
-			return Ok(Vec::new());
-		};
+	async fn signatures(&mut self) -> Result<Vec<Value>, Error> {
+		let set = storage_value(&self.chain, "Bridge", "Relayers", vec![])
+			.await?
+			.ok_or("the chain has no relayer set")?;
+		let vault = storage_value(&self.chain, "Bridge", "Vault", vec![])
+			.await?
+			.ok_or("the chain has no vault configured (Bridge::set_vault)")?;
 		let set_id = uint(&set, "id").unwrap_or_default() as u32;
 		let vault = pallet_bridge::VaultInfo {
 			chain_id: uint(&vault, "chain_id").unwrap_or_default() as u64,
@@ -297,33 +319,19 @@ impl Relayer {
 			.and_then(|v| v.as_u128())
 			.unwrap_or_default() as u64;
 		let mut calls = Vec::new();
-		// Withdrawals are kept on-chain; scan the recent ones (older ones are released or
-		// belong to an earlier set).
-		for nonce in next.saturating_sub(256)..next {
-			let Some(w) = storage_value(
-				&self.chain,
-				"Bridge",
-				"Withdrawals",
-				vec![Value::u128(nonce.into())],
-			)
-			.await?
-			else {
-				continue;
-			};
-			if uint(&w, "set_id") != Some(set_id.into()) {
+		// Withdrawals stay on-chain: scan from the lowest one this relayer may still owe a
+		// signature (everything below is signed by it or belongs to an older set).
+		let mut all_done = true;
+		for nonce in self.sign_from.max(next.saturating_sub(1_024))..next {
+			let Some(w) = withdrawal(&self.chain, nonce).await? else { continue };
+			if w.set_id != set_id || w.signatures.iter().any(|(a, _)| a == me.as_slice()) {
+				if all_done {
+					self.sign_from = nonce + 1;
+				}
 				continue;
 			}
-			let signed_by_me = match &w.at("signatures").ok_or("signatures")?.value {
-				ValueDef::Composite(c) => {
-					c.values().any(|s| s.at(0).map(bytes_of).as_deref() == Some(me.as_slice()))
-				},
-				_ => false,
-			};
-			if signed_by_me {
-				continue;
-			}
-			let to = sp_core::H160::from_slice(&bytes_of(w.at("to").ok_or("to")?));
-			let amount = uint(&w, "amount").ok_or("amount")?;
+			all_done = false;
+			let (to, amount) = (sp_core::H160(w.to), w.amount);
 			let digest = pallet_bridge::withdrawal_digest(&vault, set_id, nonce, &to, amount);
 			let sig = self.eth_signer.sign_hash_sync(&B256::from(digest))?;
 			let bytes: [u8; 65] = sig.as_bytes();
@@ -380,13 +388,24 @@ impl Relayer {
 				"force_batch",
 				vec![Value::unnamed_composite(calls)],
 			);
-			self.chain
+			let events = self
+				.chain
 				.transactions()
 				.await?
 				.sign_and_submit_then_watch_default(&batch, &self.signer)
 				.await?
 				.wait_for_finalized_success()
 				.await?;
+			// force_batch goes on past failing items (a nonce another relayer completed in the
+			// same block, say); report them, the next cycle re-checks everything.
+			for ev in events.iter() {
+				let ev = ev?;
+				if ev.pallet_name() == "Utility" && ev.event_name() == "ItemFailed" {
+					let fields = ev.decode_fields_unchecked_as::<Value<()>>()?;
+					eprintln!("cutopia-bridge: a batched call failed: {fields}");
+				}
+			}
+			eprintln!("cutopia-bridge: {attesting} attestation(s), {signing} signature(s) final on the chain");
 		}
 		if checkpoint <= to {
 			write_checkpoint(&self.args.checkpoint, to)?;
@@ -476,8 +495,17 @@ async fn run(args: Args) -> Result<(), Error> {
 	);
 	let poll = Duration::from_secs_f64(args.poll);
 	let exit_when_idle = args.exit_when_idle;
-	let mut relayer =
-		Relayer { args, eth, chain, signer, eth_signer, token, metrics, last_head: 0 };
+	let mut relayer = Relayer {
+		args,
+		eth,
+		chain,
+		signer,
+		eth_signer,
+		token,
+		metrics,
+		last_head: 0,
+		sign_from: 0,
+	};
 	let mut backoff = Duration::from_millis(500);
 	let mut idle = 0u32;
 	loop {

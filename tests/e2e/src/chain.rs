@@ -165,3 +165,24 @@ pub fn variant(name: &str) -> Value {
 pub fn account(k: &Keypair) -> [u8; 32] {
 	k.public_key().0
 }
+
+/// The value of the plain storage item `pallet.entry` at the best block.
+pub async fn storage_plain(api: &Api, port: u16, pallet: &str, entry: &str) -> Fields {
+	let addr = dynamic::storage::<(), Fields>(pallet, entry);
+	let at = api.at_block(best(port)).await.expect("best block");
+	at.storage().fetch(addr, ()).await.expect("fetch").decode().expect("decode")
+}
+
+/// The value of `pallet.entry` under `key` at the best block, decoded into `T` (fields of the
+/// stored type that `T` does not name are skipped).
+pub async fn storage_as<T: scale_decode::DecodeAsType>(
+	api: &Api,
+	port: u16,
+	pallet: &str,
+	entry: &str,
+	key: u64,
+) -> T {
+	let addr = dynamic::storage::<(u64,), T>(pallet, entry);
+	let at = api.at_block(best(port)).await.expect("best block");
+	at.storage().fetch(addr, (key,)).await.expect("fetch").decode().expect("decode")
+}

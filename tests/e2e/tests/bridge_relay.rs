@@ -1,0 +1,231 @@
+//! End-to-end: the whole bridge with real processes on loopback: anvil (1 s blocks), the
+//! contracts deployed by `bridge/scripts/dev.mjs`, `cutopia-node --dev`, and three
+//! `cutopia-bridge` relayers (Alice, Bob, Charlie with anvil keys 1–3, threshold 2).
+//! A deposit is minted exactly once; a withdrawal is signed by the relayers on the chain and
+//! released once by the vault; a relayer restarted from an old checkpoint mints nothing twice.
+
+use cutopia_e2e::{
+	chain::{account, free, metric, runtime, send, storage_as, tx, uint, Api},
+	free_port, node_bin, rpc_call, Node, TempDir,
+};
+use serde_json::{json, Value as Json};
+use std::{
+	path::{Path, PathBuf},
+	process::{Child, Command, Stdio},
+	time::{Duration, Instant},
+};
+use subxt::dynamic::Value;
+use subxt_signer::sr25519::dev;
+
+/// A withdrawal as pallet-bridge stores it (newtypes decode into their contents).
+#[derive(scale_decode::DecodeAsType)]
+#[decode_as_type(crate_path = "scale_decode")]
+struct WithdrawalView {
+	signatures: Vec<([u8; 20], [u8; 65])>,
+}
+
+const CU: u128 = 1_000_000_000_000_000_000;
+const VAULT: &str = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512";
+const ANVIL_KEYS: [&str; 3] = [
+	"59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+	"5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+	"7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+];
+
+fn bridge_dir() -> PathBuf {
+	Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bridge")
+}
+
+/// A child process killed when dropped.
+struct Proc(Child);
+impl Drop for Proc {
+	fn drop(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}
+
+fn hex(b: &[u8]) -> String {
+	format!("0x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+}
+
+/// Runs `node bridge/scripts/dev.mjs args…` and returns its JSON line, or its error message.
+fn dev_js(args: &[&str]) -> Result<Json, String> {
+	let out = Command::new("node")
+		.arg(bridge_dir().join("scripts/dev.mjs"))
+		.args(args)
+		.output()
+		.map_err(|e| e.to_string())?;
+	if !out.status.success() {
+		return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+	}
+	let stdout = String::from_utf8_lossy(&out.stdout);
+	serde_json::from_str(stdout.lines().last().unwrap_or("")).map_err(|e| e.to_string())
+}
+
+fn relayer_bin() -> PathBuf {
+	node_bin().with_file_name("cutopia-bridge")
+}
+
+fn start_relayer(i: usize, dir: &Path, eth: &str, ws: &str) -> Proc {
+	let keys = ["//Alice", "//Bob", "//Charlie"];
+	let log = std::fs::File::create(dir.join(format!("relayer{i}.log"))).expect("log file");
+	let child = Command::new(relayer_bin())
+		.args(["--eth-rpc", eth, "--chain-rpc", ws, "--vault", VAULT, "--confirmations", "2"])
+		.args(["--poll", "1", "--prometheus-port", "0"])
+		.arg("--checkpoint")
+		.arg(dir.join(format!("relayer{i}.checkpoint")))
+		.env("CUTOPIA_BRIDGE_CHAIN_KEY", keys[i])
+		.env("CUTOPIA_BRIDGE_ETH_KEY", ANVIL_KEYS[i])
+		.stdout(Stdio::null())
+		.stderr(log)
+		.spawn()
+		.expect("start cutopia-bridge (built by `cargo build --workspace`)");
+	Proc(child)
+}
+
+fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+	let start = Instant::now();
+	loop {
+		if let Some(v) = f() {
+			return v;
+		}
+		assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+		std::thread::sleep(Duration::from_millis(250));
+	}
+}
+
+#[test]
+fn relayers_mint_deposits_once_and_release_withdrawals_once() {
+	let anvil_bin = bridge_dir().join("node_modules/.bin/anvil");
+	assert!(anvil_bin.exists(), "run `npm ci` in bridge/ (scripts/test.sh does)");
+	assert!(relayer_bin().exists(), "cutopia-bridge is not built: run `cargo build --workspace`");
+	let tmp = TempDir::new("bridge-relay");
+	let dir = tmp.path().to_path_buf();
+
+	let eth_port = free_port();
+	let _anvil = Proc(
+		Command::new(&anvil_bin)
+			.args(["--port", &eth_port.to_string(), "--block-time", "1", "--silent"])
+			.stdout(Stdio::null())
+			.stderr(Stdio::null())
+			.spawn()
+			.expect("start anvil"),
+	);
+	let eth = format!("http://127.0.0.1:{eth_port}");
+	wait_for("anvil", Duration::from_secs(30), || {
+		rpc_call(eth_port, "eth_blockNumber", json!([])).ok()
+	});
+	let deployed = dev_js(&["deploy", &eth]).expect("deploy");
+	assert_eq!(deployed["vault"].as_str().map(str::to_lowercase).as_deref(), Some(VAULT));
+
+	let mut node = Node::start("bridge-relay", &dir, &["--dev", "--tmp"]);
+	node.wait_until("block #1", Duration::from_secs(120), |n| n.best_number() >= 1);
+	let port = node.rpc_port;
+	let ws = node.ws_url();
+	let mut relayers: Vec<Proc> = (0..3).map(|i| start_relayer(i, &dir, &eth, &ws)).collect();
+
+	let dave = dev::dave();
+	let amount = 5 * CU + 7;
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		let before = free(&api, port, account(&dave)).await;
+
+		// Deposit → minted once.
+		let started = Instant::now();
+		let dep = dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &amount.to_string()])
+			.expect("deposit");
+		assert_eq!(dep["nonce"], 0);
+		loop {
+			let now = free(&api, port, account(&dave)).await;
+			if now == before + amount {
+				break;
+			}
+			assert_eq!(now, before, "Dave's balance moved by something else");
+			assert!(started.elapsed() < Duration::from_secs(180), "deposit not minted after 180 s");
+			tokio::time::sleep(Duration::from_millis(250)).await;
+		}
+		let latency = started.elapsed().as_secs_f64();
+		metric("bridge_deposit_to_mint_s", format!("{latency:.1}"));
+		let eth_head = rpc_call(eth_port, "eth_blockNumber", json!([])).expect("head");
+		let eth_head =
+			u64::from_str_radix(eth_head.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)
+				.expect("hex");
+		metric(
+			"bridge_deposit_to_mint_eth_blocks",
+			eth_head - dep["block"].as_u64().expect("block"),
+		);
+
+		// Dave withdraws 2 CU to a fresh Ethereum address; the relayers sign on the chain.
+		let to = [0x5au8; 20];
+		let back = 2 * CU;
+		let w = send(
+			&api,
+			port,
+			&tx("Bridge", "withdraw", vec![Value::from_bytes(to), Value::u128(back)]),
+			&dave,
+		)
+		.await;
+		let nonce = uint(w.one("Bridge", "WithdrawalRequested"), "nonce") as u64;
+		let signed_at = Instant::now();
+		let mut sigs: Vec<([u8; 20], [u8; 65])> = loop {
+			let w: WithdrawalView = storage_as(&api, port, "Bridge", "Withdrawals", nonce).await;
+			let entries = w.signatures;
+			if entries.len() >= 2 {
+				break entries;
+			}
+			assert!(
+				signed_at.elapsed() < Duration::from_secs(120),
+				"withdrawal not signed after 120 s"
+			);
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		};
+		metric(
+			"bridge_withdrawal_to_signed_s",
+			format!("{:.1}", signed_at.elapsed().as_secs_f64()),
+		);
+		// The vault wants them sorted by signer address.
+		sigs.sort_by_key(|(a, _)| *a);
+		let sig_args: Vec<String> = sigs.iter().take(2).map(|(_, s)| hex(s)).collect();
+		let mut args = vec!["release", &eth, VAULT];
+		let (n, dest, amt) = (nonce.to_string(), hex(&to), back.to_string());
+		args.extend([n.as_str(), dest.as_str(), amt.as_str()]);
+		args.extend(sig_args.iter().map(String::as_str));
+		dev_js(&args).expect("release");
+		let bal = dev_js(&["balance", &eth, VAULT, &hex(&to)]).expect("balance");
+		assert_eq!(bal["balance"], back.to_string());
+		let replay = dev_js(&args);
+		assert!(replay.is_err(), "a replayed release went through");
+		let bal = dev_js(&["balance", &eth, VAULT, &hex(&to)]).expect("balance");
+		assert_eq!(bal["balance"], back.to_string());
+	});
+
+	// Alice's relayer restarts from an old checkpoint: it re-reads deposit 0 and must not mint.
+	drop(relayers.remove(0));
+	std::fs::write(dir.join("relayer0.checkpoint"), "0\n").expect("old checkpoint");
+	let head = u64::from_str_radix(
+		rpc_call(eth_port, "eth_blockNumber", json!([]))
+			.expect("head")
+			.as_str()
+			.unwrap_or("0x0")
+			.trim_start_matches("0x"),
+		16,
+	)
+	.expect("hex");
+	relayers.insert(0, start_relayer(0, &dir, &eth, &ws));
+	wait_for("the restarted relayer to catch up", Duration::from_secs(120), || {
+		let c: u64 =
+			std::fs::read_to_string(dir.join("relayer0.checkpoint")).ok()?.trim().parse().ok()?;
+		(c >= head).then_some(())
+	});
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		let minted = cutopia_e2e::chain::storage_plain(&api, port, "Bridge", "TotalMinted").await;
+		assert_eq!(minted.as_u128(), Some(amount), "minted twice after a restart");
+	});
+	for r in &mut relayers {
+		assert!(r.0.try_wait().expect("status").is_none(), "a relayer exited");
+	}
+	drop(relayers);
+	node.stop();
+}
