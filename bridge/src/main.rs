@@ -227,6 +227,15 @@ impl Relayer {
 					.number
 			},
 		};
+		if head < self.last_head && self.args.confirmations.is_some() {
+			// Without finality the tip moves back on every reorg; the blocks below the
+			// confirmation depth are what was checkpointed. Wait for the tip to grow again.
+			eprintln!(
+				"cutopia-bridge: the Ethereum tip moved back ({} → {head} after confirmations); waiting",
+				self.last_head
+			);
+			return Ok(head);
+		}
 		if head < self.last_head {
 			return Err(format!(
 				"the followed Ethereum head went backwards from {} to {head}: refusing to continue",
@@ -408,14 +417,27 @@ impl Relayer {
 				.await?
 				.wait_for_finalized_success()
 				.await?;
-			// force_batch goes on past failing items (a nonce another relayer completed in the
-			// same block, say); report them, the next cycle re-checks everything.
+			// force_batch goes on past failing items and reports each item in order. A failed
+			// attestation (inbound paused, a nonce another relayer completed in the same block)
+			// keeps the checkpoint where it is: the next cycle re-reads the range and re-checks
+			// what the chain still needs, so a paused backlog is attested once unpaused.
+			let mut item = 0u64;
+			let mut attestation_failed = false;
 			for ev in events.iter() {
 				let ev = ev?;
-				if ev.pallet_name() == "Utility" && ev.event_name() == "ItemFailed" {
-					let fields = ev.decode_fields_unchecked_as::<Value<()>>()?;
-					eprintln!("cutopia-bridge: a batched call failed: {fields}");
+				match (ev.pallet_name(), ev.event_name()) {
+					("Utility", "ItemCompleted") => item += 1,
+					("Utility", "ItemFailed") => {
+						let fields = ev.decode_fields_unchecked_as::<Value<()>>()?;
+						eprintln!("cutopia-bridge: batched call {item} failed: {fields}");
+						attestation_failed |= item < attesting;
+						item += 1;
+					},
+					_ => {},
 				}
+			}
+			if attestation_failed {
+				return Err("an attestation failed; retrying from the checkpoint".into());
 			}
 			eprintln!("cutopia-bridge: {attesting} attestation(s), {signing} signature(s) final on the chain");
 		}

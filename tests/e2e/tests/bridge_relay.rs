@@ -67,11 +67,12 @@ fn relayer_bin() -> PathBuf {
 	node_bin().with_file_name("cutopia-bridge")
 }
 
-fn start_relayer(i: usize, dir: &Path, eth: &str, ws: &str) -> Proc {
+fn start_relayer(i: usize, dir: &Path, eth: &str, ws: &str, confirmations: u32) -> Proc {
 	let keys = ["//Alice", "//Bob", "//Charlie"];
 	let log = std::fs::File::create(dir.join(format!("relayer{i}.log"))).expect("log file");
 	let child = Command::new(relayer_bin())
-		.args(["--eth-rpc", eth, "--chain-rpc", ws, "--vault", VAULT, "--confirmations", "2"])
+		.args(["--eth-rpc", eth, "--chain-rpc", ws, "--vault", VAULT])
+		.args(["--confirmations", &confirmations.to_string()])
 		.args(["--poll", "1", "--prometheus-port", "0"])
 		.arg("--checkpoint")
 		.arg(dir.join(format!("relayer{i}.checkpoint")))
@@ -95,35 +96,56 @@ fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) 
 	}
 }
 
+/// anvil with the contracts, a dev node and three relayers following `latest − confirmations`.
+struct Setup {
+	tmp: TempDir,
+	anvil: Proc,
+	node: Node,
+	relayers: Vec<Proc>,
+	dir: PathBuf,
+	eth: String,
+	eth_port: u16,
+	ws: String,
+	port: u16,
+}
+
+impl Setup {
+	fn start(name: &str, confirmations: u32) -> Setup {
+		let anvil_bin = bridge_dir().join("node_modules/.bin/anvil");
+		assert!(anvil_bin.exists(), "run `npm ci` in bridge/ (scripts/test.sh does)");
+		assert!(
+			relayer_bin().exists(),
+			"cutopia-bridge is not built: run `cargo build --workspace`"
+		);
+		let tmp = TempDir::new(name);
+		let dir = tmp.path().to_path_buf();
+		let eth_port = free_port();
+		let anvil = Proc(
+			Command::new(&anvil_bin)
+				.args(["--port", &eth_port.to_string(), "--block-time", "1", "--silent"])
+				.stdout(Stdio::null())
+				.stderr(Stdio::null())
+				.spawn()
+				.expect("start anvil"),
+		);
+		let eth = format!("http://127.0.0.1:{eth_port}");
+		wait_for("anvil", Duration::from_secs(30), || {
+			rpc_call(eth_port, "eth_blockNumber", json!([])).ok()
+		});
+		let deployed = dev_js(&["deploy", &eth]).expect("deploy");
+		assert_eq!(deployed["vault"].as_str().map(str::to_lowercase).as_deref(), Some(VAULT));
+		let node = Node::start(name, &dir, &["--dev", "--tmp"]);
+		node.wait_until("block #1", Duration::from_secs(120), |n| n.best_number() >= 1);
+		let (port, ws) = (node.rpc_port, node.ws_url());
+		let relayers = (0..3).map(|i| start_relayer(i, &dir, &eth, &ws, confirmations)).collect();
+		Setup { tmp, anvil, node, relayers, dir, eth, eth_port, ws, port }
+	}
+}
+
 #[test]
 fn relayers_mint_deposits_once_and_release_withdrawals_once() {
-	let anvil_bin = bridge_dir().join("node_modules/.bin/anvil");
-	assert!(anvil_bin.exists(), "run `npm ci` in bridge/ (scripts/test.sh does)");
-	assert!(relayer_bin().exists(), "cutopia-bridge is not built: run `cargo build --workspace`");
-	let tmp = TempDir::new("bridge-relay");
-	let dir = tmp.path().to_path_buf();
-
-	let eth_port = free_port();
-	let _anvil = Proc(
-		Command::new(&anvil_bin)
-			.args(["--port", &eth_port.to_string(), "--block-time", "1", "--silent"])
-			.stdout(Stdio::null())
-			.stderr(Stdio::null())
-			.spawn()
-			.expect("start anvil"),
-	);
-	let eth = format!("http://127.0.0.1:{eth_port}");
-	wait_for("anvil", Duration::from_secs(30), || {
-		rpc_call(eth_port, "eth_blockNumber", json!([])).ok()
-	});
-	let deployed = dev_js(&["deploy", &eth]).expect("deploy");
-	assert_eq!(deployed["vault"].as_str().map(str::to_lowercase).as_deref(), Some(VAULT));
-
-	let mut node = Node::start("bridge-relay", &dir, &["--dev", "--tmp"]);
-	node.wait_until("block #1", Duration::from_secs(120), |n| n.best_number() >= 1);
-	let port = node.rpc_port;
-	let ws = node.ws_url();
-	let mut relayers: Vec<Proc> = (0..3).map(|i| start_relayer(i, &dir, &eth, &ws)).collect();
+	let Setup { tmp: _tmp, anvil: _anvil, mut node, mut relayers, dir, eth, eth_port, ws, port } =
+		Setup::start("bridge-relay", 2);
 
 	let dave = dev::dave();
 	let amount = 5 * CU + 7;
@@ -212,7 +234,7 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 		16,
 	)
 	.expect("hex");
-	relayers.insert(0, start_relayer(0, &dir, &eth, &ws));
+	relayers.insert(0, start_relayer(0, &dir, &eth, &ws, 2));
 	wait_for("the restarted relayer to catch up", Duration::from_secs(120), || {
 		let c: u64 =
 			std::fs::read_to_string(dir.join("relayer0.checkpoint")).ok()?.trim().parse().ok()?;
@@ -226,6 +248,65 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 	for r in &mut relayers {
 		assert!(r.0.try_wait().expect("status").is_none(), "a relayer exited");
 	}
+	drop(relayers);
+	node.stop();
+}
+
+/// A deposit reorged out before the confirmation depth is never attested; while inbound is
+/// paused on the chain nothing is minted, and after unpausing the backlog is minted once.
+#[test]
+fn reorged_deposits_never_mint_and_a_paused_backlog_mints_once() {
+	let Setup { tmp: _tmp, anvil: _anvil, mut node, relayers, dir: _, eth, eth_port, ws, port } =
+		Setup::start("bridge-reorg", 6);
+	let (dave, alice) = (dev::dave(), dev::alice());
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		let minted = || async {
+			cutopia_e2e::chain::storage_plain(&api, port, "Bridge", "TotalMinted").await.as_u128()
+		};
+		// Deposit, then undo it on Ethereum before it has 6 confirmations.
+		let snap = rpc_call(eth_port, "evm_snapshot", json!([])).expect("snapshot");
+		dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &(7 * CU).to_string()])
+			.expect("deposit");
+		rpc_call(eth_port, "evm_revert", json!([snap])).expect("revert");
+		// Well past the depth: the relayers followed the new chain and saw no deposit.
+		tokio::time::sleep(Duration::from_secs(15)).await;
+		assert_eq!(minted().await, Some(0), "a reorged-out deposit was minted");
+
+		// Inbound paused on the chain (sudo), a deposit arrives: nothing is minted.
+		let pause = |inbound: bool| {
+			tx(
+				"Sudo",
+				"sudo",
+				vec![Value::unnamed_variant(
+					"Bridge",
+					[Value::named_variant(
+						"set_paused",
+						[("inbound", Value::bool(inbound)), ("outbound", Value::bool(false))],
+					)],
+				)],
+			)
+		};
+		send(&api, port, &pause(true), &alice).await;
+		let amount = 3 * CU + 11;
+		let dep = dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &amount.to_string()])
+			.expect("deposit");
+		assert_eq!(dep["nonce"], 0, "the reverted deposit's nonce is reused on the new chain");
+		tokio::time::sleep(Duration::from_secs(20)).await;
+		assert_eq!(minted().await, Some(0), "minted while paused");
+		// Unpaused: the backlog is minted exactly once.
+		send(&api, port, &pause(false), &alice).await;
+		let started = Instant::now();
+		while minted().await != Some(amount) {
+			assert!(
+				started.elapsed() < Duration::from_secs(120),
+				"backlog not minted after unpause"
+			);
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+		tokio::time::sleep(Duration::from_secs(8)).await;
+		assert_eq!(minted().await, Some(amount), "the backlog was minted more than once");
+	});
 	drop(relayers);
 	node.stop();
 }
