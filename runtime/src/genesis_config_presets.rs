@@ -6,6 +6,7 @@ use crate::{
 };
 use alloc::{string::String, vec, vec::Vec};
 use frame_support::build_struct_json_patch;
+use hex_literal::hex;
 use serde_json::Value;
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
@@ -25,36 +26,19 @@ pub const ANVIL_CHAIN_ID: u64 = 31337;
 /// Where `CuBridgeVault` lands when anvil's account 0 deploys CuToken then the vault as its
 /// first two transactions (`CREATE` addresses of nonces 0 and 1); root can point elsewhere
 /// with `Bridge::set_vault`.
-pub const DEV_VAULT: [u8; 20] = hex20(b"e7f1725e7734ce288f8367e1bb143e90bb3f0512");
+pub const DEV_VAULT: [u8; 20] = hex!("e7f1725e7734ce288f8367e1bb143e90bb3f0512");
 
 /// Alice, Bob and Charlie relay; they sign withdrawals with anvil's well-known accounts 1, 2
 /// and 3 (mnemonic "test test … junk"), which are funded on anvil to submit releases.
 pub fn dev_relayers() -> Vec<(AccountId, sp_core::H160)> {
 	[
-		(Sr25519Keyring::Alice, hex20(b"70997970c51812dc3a010c7d01b50e0d17dc79c8")),
-		(Sr25519Keyring::Bob, hex20(b"3c44cdddb6a900fa2b585dd299e03d12fa4293bc")),
-		(Sr25519Keyring::Charlie, hex20(b"90f79bf6eb2c4f870365e785982e1f101e93b906")),
+		(Sr25519Keyring::Alice, hex!("70997970c51812dc3a010c7d01b50e0d17dc79c8")),
+		(Sr25519Keyring::Bob, hex!("3c44cdddb6a900fa2b585dd299e03d12fa4293bc")),
+		(Sr25519Keyring::Charlie, hex!("90f79bf6eb2c4f870365e785982e1f101e93b906")),
 	]
 	.into_iter()
 	.map(|(k, eth)| (k.to_account_id(), eth.into()))
 	.collect()
-}
-
-const fn hex20(s: &[u8]) -> [u8; 20] {
-	const fn digit(c: u8) -> u8 {
-		match c {
-			b'0'..=b'9' => c - b'0',
-			b'a'..=b'f' => c - b'a' + 10,
-			_ => panic!("not hex"),
-		}
-	}
-	let mut out = [0u8; 20];
-	let mut i = 0;
-	while i < 20 {
-		out[i] = digit(s[2 * i]) << 4 | digit(s[2 * i + 1]);
-		i += 1;
-	}
-	out
 }
 
 /// The well-known development accounts that start endowed on `development` and `local_testnet`.

@@ -11,37 +11,9 @@ const AMOUNT: u128 = 1_000_000_000_000_000;
 /// The vault the fixed signature below was made for.
 const VAULT: VaultInfo = VaultInfo { chain_id: 31337, vault: H160([0xaa; 20]) };
 /// The Ethereum address of the ECDSA key of seed `[1; 32]`.
-const SIGNER: [u8; 20] = hex20("1a642f0e3c3af545e7acbd38b07251b3990914f1");
+const SIGNER: [u8; 20] = hex_literal::hex!("1a642f0e3c3af545e7acbd38b07251b3990914f1");
 /// Its signature of withdrawal 0 of set 1, `AMOUNT` to `0x2222…22`, on `VAULT`.
-const SIGNATURE: &str = "b8f1d7843860cd667ec07501dad253a29b78f895a42223306954a664e056607f25cbf5de67c1a2732438b62e9acb465f8e7ac11a4ad129f6f29a394d64dfc13c01";
-
-const fn hex_digit(c: u8) -> u8 {
-	match c {
-		b'0'..=b'9' => c - b'0',
-		b'a'..=b'f' => c - b'a' + 10,
-		_ => panic!("not hex"),
-	}
-}
-
-const fn hex20(s: &str) -> [u8; 20] {
-	let b = s.as_bytes();
-	let mut out = [0u8; 20];
-	let mut i = 0;
-	while i < 20 {
-		out[i] = hex_digit(b[2 * i]) << 4 | hex_digit(b[2 * i + 1]);
-		i += 1;
-	}
-	out
-}
-
-fn signature() -> EthSignature {
-	let b = SIGNATURE.as_bytes();
-	let mut out = [0u8; 65];
-	for (i, o) in out.iter_mut().enumerate() {
-		*o = hex_digit(b[2 * i]) << 4 | hex_digit(b[2 * i + 1]);
-	}
-	out
-}
+const SIGNATURE: [u8; 65] = hex_literal::hex!("b8f1d7843860cd667ec07501dad253a29b78f895a42223306954a664e056607f25cbf5de67c1a2732438b62e9acb465f8e7ac11a4ad129f6f29a394d64dfc13c01");
 
 fn eth_of(i: u32) -> H160 {
 	let mut a = [0x40u8; 20];
@@ -123,7 +95,7 @@ mod benchmarks {
 			}
 		});
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), 0, signature());
+		_(RawOrigin::Signed(caller), 0, SIGNATURE);
 		assert_eq!(Withdrawals::<T>::get(0).map(|w| w.signatures.len() as u32), Some(n));
 	}
 

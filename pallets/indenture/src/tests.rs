@@ -367,18 +367,34 @@ fn heartbeat(who: u64, round: u32) {
 }
 
 fn heartbeat_slot(slot: u32, who: u64, round: u32) {
-	let lease_id = Slots::<Test>::get(0, slot).unwrap().lease.unwrap();
+	heartbeat_of(0, slot, who, round)
+}
+
+/// Answers `round` of the lease of `slot` of indenture `id` as `who`, at the round's opening
+/// block.
+fn heartbeat_of(id: IndentureId, slot: u32, who: u64, round: u32) {
+	let lease_id = Slots::<Test>::get(id, slot).unwrap().lease.unwrap();
 	let lease = pallet_challenge::Leases::<Test>::get(lease_id).unwrap();
 	let open = Challenge::round_open(&lease, round);
 	System::set_block_number(open);
-	let seed = Challenge::round_seed(lease_id, round, open);
-	let nonce = (0u64..)
+	let nonce = heartbeat_nonce(lease_id, &lease, round, who);
+	assert_ok!(Challenge::heartbeat(RuntimeOrigin::signed(who), lease_id, round, nonce));
+}
+
+/// A nonce answering `round` of `lease` for `who` (the round's opening block must exist).
+fn heartbeat_nonce(
+	lease_id: pallet_challenge::LeaseId,
+	lease: &pallet_challenge::HeartbeatLease<u64, u64>,
+	round: u32,
+	who: u64,
+) -> u64 {
+	let seed = Challenge::round_seed(lease_id, round, Challenge::round_open(lease, round));
+	(0u64..)
 		.find(|n| {
 			let h = pallet_challenge::math::work_hash(&seed.0, &codec::Encode::encode(&who), *n);
 			pallet_challenge::math::leading_zero_bits(&h) >= lease.difficulty
 		})
-		.unwrap();
-	assert_ok!(Challenge::heartbeat(RuntimeOrigin::signed(who), lease_id, round, nonce));
+		.unwrap()
 }
 
 fn service(duration: u32) -> SpecOf<Test> {
@@ -844,21 +860,8 @@ fn settled_service_at(id: IndentureId) {
 	assert_eq!(NextIndentureId::<Test>::get(), id);
 	assert_ok!(submit(service(10)));
 	register_miner(MINER_A, big(), 1);
-	let (challenge, nonce) = solution(id, 0, MINER_A);
-	assert_ok!(Challenge::solve(RuntimeOrigin::signed(MINER_A), challenge, nonce));
-	let lease_id = Slots::<Test>::get(id, 0).unwrap().lease.unwrap();
-	let lease = pallet_challenge::Leases::<Test>::get(lease_id).unwrap();
-	let open = Challenge::round_open(&lease, 0);
-	System::set_block_number(open);
-	let seed = Challenge::round_seed(lease_id, 0, open);
-	let nonce = (0u64..)
-		.find(|n| {
-			let h =
-				pallet_challenge::math::work_hash(&seed.0, &codec::Encode::encode(&MINER_A), *n);
-			pallet_challenge::math::leading_zero_bits(&h) >= lease.difficulty
-		})
-		.unwrap();
-	assert_ok!(Challenge::heartbeat(RuntimeOrigin::signed(MINER_A), lease_id, 0, nonce));
+	assert_ok!(solve(id, 0, MINER_A));
+	heartbeat_of(id, 0, MINER_A, 0);
 	assert!(Unrated::<Test>::contains_key(id, MINER_A));
 }
 
@@ -977,19 +980,8 @@ fn random_marketplace_activity_keeps_every_invariant() {
 							continue;
 						}
 						let round = ((now - lease.start) / u64::from(lease.period)) as u32;
-						let open = Challenge::round_open(&lease, round);
-						let seed = Challenge::round_seed(lease_id, round, open);
 						let who = lease.miner;
-						let nonce = (0u64..)
-							.find(|n| {
-								let h = pallet_challenge::math::work_hash(
-									&seed.0,
-									&codec::Encode::encode(&who),
-									*n,
-								);
-								pallet_challenge::math::leading_zero_bits(&h) >= lease.difficulty
-							})
-							.unwrap();
+						let nonce = heartbeat_nonce(lease_id, &lease, round, who);
 						let call: RuntimeCall =
 							pallet_challenge::Call::heartbeat { lease: lease_id, round, nonce }
 								.into();
