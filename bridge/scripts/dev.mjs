@@ -9,13 +9,17 @@
 // `deploy` as the account's first two transactions puts the vault where the dev chain's genesis
 // expects it (0xe7f1…0512); relayers are anvil accounts 1–3 with threshold 2 and set id 0, as
 // in the dev chain's genesis. Prints one JSON line.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ethers } from 'ethers';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const artifact = (name) => JSON.parse(readFileSync(join(root, 'contracts', 'out', `${name}.json`), 'utf8'));
+const artifact = (name) => {
+  const path = join(root, 'contracts', 'out', `${name}.json`);
+  if (!existsSync(path)) fail(`${path} is missing: compile the contracts first (npm run build in bridge/)`);
+  return JSON.parse(readFileSync(path, 'utf8'));
+};
 const KEY = process.env.DEPLOYER_KEY ?? '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const RELAYERS = [
   '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',

@@ -49,8 +49,26 @@ fn hex(b: &[u8]) -> String {
 	format!("0x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
 }
 
+/// Compiles the contracts with the pinned solc once per test process: `contracts/out` is a build
+/// output (not checked in), and a clean clone has none.
+fn compile_contracts() {
+	static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+	DONE.get_or_init(|| {
+		let out = Command::new("node")
+			.arg(bridge_dir().join("scripts/compile.mjs"))
+			.output()
+			.expect("node (install Node.js; scripts/setup.sh does)");
+		assert!(
+			out.status.success(),
+			"compiling the contracts failed (run `npm ci` in bridge/): {}",
+			String::from_utf8_lossy(&out.stderr)
+		);
+	});
+}
+
 /// Runs `node bridge/scripts/dev.mjs args…` and returns its JSON line, or its error message.
 fn dev_js(args: &[&str]) -> Result<Json, String> {
+	compile_contracts();
 	let out = Command::new("node")
 		.arg(bridge_dir().join("scripts/dev.mjs"))
 		.args(args)
