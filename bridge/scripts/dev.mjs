@@ -2,6 +2,7 @@
 //
 //   node scripts/dev.mjs deploy  <rpc>                             deploys CuToken and the vault
 //   node scripts/dev.mjs deposit <rpc> <vault> <recipient 0x…32 bytes> <amount base units>
+//   node scripts/dev.mjs deposit-many <rpc> <vault> <recipient> <amount> <count>   load test
 //   node scripts/dev.mjs release <rpc> <vault> <nonce> <to> <amount> <sig>…
 //   node scripts/dev.mjs balance <rpc> <vault> <address>
 //
@@ -56,6 +57,22 @@ try {
     const receipt = await (await vault.deposit(recipient, BigInt(amount))).wait();
     const ev = receipt.logs.map((l) => { try { return vault.interface.parseLog(l); } catch { return null; } }).find((e) => e?.name === 'Deposited');
     console.log(JSON.stringify({ nonce: Number(ev.args.nonce), block: receipt.blockNumber, tx: receipt.hash }));
+  } else if (cmd === 'deposit-many') {
+    // Load generator: `count` deposits of `amount` each, sent back to back with explicit nonces
+    // (one approval for all), then waits for every receipt.
+    const [vaultAddr, recipient, amount, count] = rest;
+    const vault = vaultAt(vaultAddr);
+    const token = new ethers.Contract(await vault.token(), artifact('CuToken').abi, wallet);
+    const n = Number(count);
+    await (await token.approve(vaultAddr, BigInt(amount) * BigInt(n))).wait();
+    let nonce = await provider.getTransactionCount(wallet.address, 'pending');
+    const sent = [];
+    for (let i = 0; i < n; i++) {
+      sent.push(await vault.deposit(recipient, BigInt(amount), { nonce: nonce++, gasLimit: 200_000n }));
+    }
+    const receipts = await Promise.all(sent.map((tx) => tx.wait()));
+    if (receipts.some((r) => r.status !== 1)) fail('a deposit reverted');
+    console.log(JSON.stringify({ deposits: n, first_block: receipts[0].blockNumber, last_block: receipts[n - 1].blockNumber }));
   } else if (cmd === 'release') {
     const [vaultAddr, nonce, to, amount, ...sigs] = rest;
     const receipt = await (await vaultAt(vaultAddr).release(BigInt(nonce), to, BigInt(amount), sigs)).wait();

@@ -8,8 +8,10 @@
 //!    of the same amount from the token into the vault), and skips nonces the chain already
 //!    processed or this relayer already voted on;
 //! 3. signs (EIP-712) every withdrawal of the current relayer set it has not signed yet;
-//! 4. submits all of it as one `Utility.force_batch` signed by its chain key and waits for
-//!    finality, and only then writes its checkpoint file.
+//! 4. submits all of it as one `Utility.force_batch` signed by its chain key (nonce from the
+//!    pool, so batches can follow each other before they are final) and goes on once it is in a
+//!    best block; it writes its checkpoint file only when that block is final, and rescans from
+//!    the checkpoint if the block left the chain.
 //!
 //! Any RPC error backs off with jitter and retries the whole cycle from the checkpoint, which
 //! never advances past a failure. Restarting from any checkpoint is safe: the chain refuses
@@ -92,6 +94,20 @@ struct Args {
 }
 
 type Chain = OnlineClient<PolkadotConfig>;
+/// The chain's state at one block: every decision of a cycle is made against one state.
+type ChainAt = subxt::client::ClientAtBlock<
+	PolkadotConfig,
+	subxt::client::OnlineClientAtBlockImpl<PolkadotConfig>,
+>;
+type Rpc = subxt::rpcs::LegacyRpcMethods<subxt::config::RpcConfigFor<PolkadotConfig>>;
+
+/// A cycle's work included in a chain block that is not final yet: once that block is final
+/// (and still on the canonical chain), the checkpoint may move to `eth_to`.
+struct Pending {
+	number: u64,
+	hash: subxt::utils::H256,
+	eth_to: u64,
+}
 
 /// Attestations per batch: at 16 relayers one weighs ~5 ms on the reference machine, so 100
 /// stay well inside a block's normal-class weight.
@@ -138,8 +154,8 @@ fn write_checkpoint(path: &PathBuf, block: u64) -> std::io::Result<()> {
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// A deposit verified on Ethereum, ready to attest.
-struct VerifiedDeposit {
+/// A `Deposited` log; attested only after [`Relayer::verify`] accepts its receipt.
+struct Deposit {
 	block: u64,
 	nonce: u64,
 	from: Address,
@@ -149,13 +165,12 @@ struct VerifiedDeposit {
 }
 
 async fn storage_value(
-	chain: &Chain,
+	at: &ChainAt,
 	pallet: &str,
 	entry: &str,
 	keys: Vec<Value>,
 ) -> Result<Option<Value<()>>, Error> {
 	let addr = dynamic::storage::<Vec<Value>, Value<()>>(pallet, entry);
-	let at = chain.at_current_block().await?;
 	match at.storage().try_fetch(addr, keys).await? {
 		Some(v) => Ok(Some(v.decode()?)),
 		None => Ok(None),
@@ -173,9 +188,8 @@ struct WithdrawalView {
 	signatures: Vec<([u8; 20], [u8; 65])>,
 }
 
-async fn withdrawal(chain: &Chain, nonce: u64) -> Result<Option<WithdrawalView>, Error> {
+async fn withdrawal(at: &ChainAt, nonce: u64) -> Result<Option<WithdrawalView>, Error> {
 	let addr = dynamic::storage::<(u64,), WithdrawalView>("Bridge", "Withdrawals");
-	let at = chain.at_current_block().await?;
 	match at.storage().try_fetch(addr, (nonce,)).await? {
 		Some(v) => Ok(Some(v.decode()?)),
 		None => Ok(None),
@@ -204,6 +218,7 @@ struct Relayer {
 	args: Args,
 	eth: alloy::providers::DynProvider,
 	chain: Chain,
+	rpc: Rpc,
 	signer: subxt_signer::sr25519::Keypair,
 	eth_signer: PrivateKeySigner,
 	token: Address,
@@ -211,6 +226,10 @@ struct Relayer {
 	last_head: u64,
 	/// No withdrawal below this needs this relayer's signature.
 	sign_from: u64,
+	/// The next Ethereum block to scan; `None`: the one after the checkpoint.
+	cursor: Option<u64>,
+	/// Included, not yet final batches, oldest first.
+	pending: std::collections::VecDeque<Pending>,
 }
 
 impl Relayer {
@@ -247,8 +266,9 @@ impl Relayer {
 		Ok(head)
 	}
 
-	/// The deposits of blocks `from..=to` that pass every check.
-	async fn deposits(&self, from: u64, to: u64) -> Result<Vec<VerifiedDeposit>, Error> {
+	/// The `Deposited` logs of blocks `from..=to`, still unverified: receipts are fetched only
+	/// for deposits the chain still needs this relayer's vote on (see [`Self::verify`]).
+	async fn deposits(&self, from: u64, to: u64) -> Result<Vec<Deposit>, Error> {
 		let filter = Filter::new()
 			.address(self.args.vault)
 			.event_signature(Deposited::SIGNATURE_HASH)
@@ -261,30 +281,8 @@ impl Relayer {
 			}
 			let Some(tx_hash) = log.transaction_hash else { continue };
 			let Ok(ev) = Deposited::decode_log(&log.inner) else { continue };
-			let receipt = self
-				.eth
-				.get_transaction_receipt(tx_hash)
-				.await?
-				.ok_or("a deposit's receipt is missing")?;
-			let logs = receipt.inner.logs();
-			let from_vault = logs.iter().any(|l| {
-				l.address() == self.args.vault
-					&& l.topics().first() == Some(&Deposited::SIGNATURE_HASH)
-			});
-			let transferred = logs.iter().any(|l| {
-				l.address() == self.token
-					&& Transfer::decode_log(&l.inner)
-						.is_ok_and(|t| t.to == self.args.vault && t.value == ev.amount)
-			});
-			if !receipt.status() || !from_vault || !transferred {
-				eprintln!(
-					"cutopia-bridge: deposit {} in {tx_hash} fails the receipt checks; ignored",
-					ev.nonce
-				);
-				continue;
-			}
 			let Ok(amount) = u128::try_from(ev.amount) else { continue };
-			out.push(VerifiedDeposit {
+			out.push(Deposit {
 				block: log.block_number.ok_or("a log without a block number")?,
 				nonce: ev.nonce,
 				from: ev.from,
@@ -299,28 +297,56 @@ impl Relayer {
 		Ok(out)
 	}
 
+	/// Whether the deposit's receipt shows a real deposit: status 1, the `Deposited` log from
+	/// the vault and an ERC20 `Transfer` of the same amount from the vault's token into the
+	/// vault (a clone contract emitting the same event fails the last two).
+	async fn verify(&self, d: &Deposit) -> Result<bool, Error> {
+		let receipt = self
+			.eth
+			.get_transaction_receipt(d.tx_hash)
+			.await?
+			.ok_or("a deposit's receipt is missing")?;
+		let logs = receipt.inner.logs();
+		let from_vault = logs.iter().any(|l| {
+			l.address() == self.args.vault
+				&& l.topics().first() == Some(&Deposited::SIGNATURE_HASH)
+				&& Deposited::decode_log(&l.inner).is_ok_and(|e| e.nonce == d.nonce)
+		});
+		let transferred = logs.iter().any(|l| {
+			l.address() == self.token
+				&& Transfer::decode_log(&l.inner)
+					.is_ok_and(|t| t.to == self.args.vault && t.value == U256::from(d.amount))
+		});
+		let ok = receipt.status() && from_vault && transferred;
+		if !ok {
+			eprintln!(
+				"cutopia-bridge: deposit {} in {} fails the receipt checks; ignored",
+				d.nonce, d.tx_hash
+			);
+		}
+		Ok(ok)
+	}
+
 	/// Whether the chain still needs this relayer's vote on `nonce`.
-	async fn needs_vote(&self, nonce: u64) -> Result<bool, Error> {
+	async fn needs_vote(&self, at: &ChainAt, nonce: u64) -> Result<bool, Error> {
 		let processed =
-			storage_value(&self.chain, "Bridge", "Processed", vec![Value::u128(nonce.into())])
-				.await?;
+			storage_value(at, "Bridge", "Processed", vec![Value::u128(nonce.into())]).await?;
 		if processed.is_some() {
 			return Ok(false);
 		}
 		let me = Value::from_bytes(self.signer.public_key().0);
 		let voted =
-			storage_value(&self.chain, "Bridge", "Votes", vec![Value::u128(nonce.into()), me])
-				.await?;
+			storage_value(at, "Bridge", "Votes", vec![Value::u128(nonce.into()), me]).await?;
 		Ok(voted.is_none())
 	}
 
 	/// `sign_withdrawal` calls for every withdrawal of the current set this relayer has not
 	/// signed.
-	async fn signatures(&mut self) -> Result<Vec<Value>, Error> {
-		let set = storage_value(&self.chain, "Bridge", "Relayers", vec![])
+	async fn signatures(&mut self, at: &ChainAt) -> Result<Vec<Value>, Error> {
+		let set = storage_value(at, "Bridge", "Relayers", vec![])
 			.await?
 			.ok_or("the chain has no relayer set")?;
-		let vault = storage_value(&self.chain, "Bridge", "Vault", vec![])
+		let vault = storage_value(at, "Bridge", "Vault", vec![])
 			.await?
 			.ok_or("the chain has no vault configured (Bridge::set_vault)")?;
 		let set_id = uint(&set, "id").unwrap_or_default() as u32;
@@ -329,7 +355,7 @@ impl Relayer {
 			vault: sp_core::H160::from_slice(&bytes_of(vault.at("vault").ok_or("vault")?)),
 		};
 		let me = self.eth_signer.address();
-		let next = storage_value(&self.chain, "Bridge", "NextWithdrawal", vec![])
+		let next = storage_value(at, "Bridge", "NextWithdrawal", vec![])
 			.await?
 			.and_then(|v| v.as_u128())
 			.unwrap_or_default() as u64;
@@ -338,7 +364,7 @@ impl Relayer {
 		// signature (everything below is signed by it or belongs to an older set).
 		let mut all_done = true;
 		for nonce in self.sign_from.max(next.saturating_sub(1_024))..next {
-			let Some(w) = withdrawal(&self.chain, nonce).await? else { continue };
+			let Some(w) = withdrawal(at, nonce).await? else { continue };
 			if w.set_id != set_id || w.signatures.iter().any(|(a, _)| a == me.as_slice()) {
 				if all_done {
 					self.sign_from = nonce + 1;
@@ -361,24 +387,78 @@ impl Relayer {
 		Ok(calls)
 	}
 
+	/// Moves the checkpoint over every pending batch whose block is now final. A batch whose
+	/// block left the canonical chain is forgotten with everything after it: the next cycle
+	/// scans again from the checkpoint and votes again where the chain lacks the vote.
+	async fn settle(&mut self) -> Result<(), Error> {
+		if self.pending.is_empty() {
+			return Ok(());
+		}
+		let finalized = self.rpc.chain_get_finalized_head().await?;
+		let finalized = self
+			.rpc
+			.chain_get_header(Some(finalized))
+			.await?
+			.ok_or("the chain has no header for its finalized head")?
+			.number as u64;
+		while let Some(p) = self.pending.front() {
+			if p.number > finalized {
+				break;
+			}
+			let canonical = self.rpc.chain_get_block_hash(Some(p.number.into())).await?;
+			if canonical != Some(p.hash) {
+				eprintln!(
+					"cutopia-bridge: chain block #{} with this relayer's batch was not finalized; rescanning from the checkpoint",
+					p.number
+				);
+				self.pending.clear();
+				self.cursor = None;
+				self.sign_from = 0;
+				break;
+			}
+			write_checkpoint(&self.args.checkpoint, p.eth_to)?;
+			self.pending.pop_front();
+		}
+		Ok(())
+	}
+
 	/// One cycle; returns whether it found work.
+	///
+	/// Cycles are pipelined: a batch is judged against the best block's state and the next
+	/// cycle starts once it is in a best block, not once it is final; the checkpoint follows
+	/// finality in [`Self::settle`].
 	async fn cycle(&mut self) -> Result<bool, Error> {
 		let started = Instant::now();
+		self.settle().await?;
 		let head = self.head().await?;
-		let checkpoint =
-			read_checkpoint(&self.args.checkpoint).map(|c| c + 1).unwrap_or(self.args.start_block);
-		let mut to = head.min(checkpoint.saturating_add(self.args.max_range).saturating_sub(1));
+		let best =
+			self.rpc.chain_get_block_hash(None).await?.ok_or("the chain has no best block")?;
+		let at = self.chain.at_block(best).await?;
+		let from = match self.cursor {
+			Some(c) => c,
+			None => read_checkpoint(&self.args.checkpoint)
+				.map(|c| c + 1)
+				.unwrap_or(self.args.start_block),
+		};
+		let mut to = head.min(from.saturating_add(self.args.max_range).saturating_sub(1));
 		let mut calls = Vec::new();
 		let mut attesting = 0u64;
-		if checkpoint <= to {
-			for d in self.deposits(checkpoint, to).await? {
+		let mut hold = false;
+		if from <= to {
+			for d in self.deposits(from, to).await? {
 				// A batch must fit a block: stop before the block of the deposit that would
 				// overflow it; the checkpoint then ends just before that block.
-				if attesting >= MAX_ATTESTATIONS_PER_BATCH && d.block > checkpoint {
-					to = d.block - 1;
+				if attesting >= MAX_ATTESTATIONS_PER_BATCH {
+					if d.block > from {
+						to = d.block - 1;
+					} else {
+						// More than a batch in one block: attest a batch and scan the block
+						// again; the next cycle skips what is voted and goes on.
+						hold = true;
+					}
 					break;
 				}
-				if !self.needs_vote(d.nonce).await? {
+				if !self.needs_vote(&at, d.nonce).await? || !self.verify(&d).await? {
 					continue;
 				}
 				attesting += 1;
@@ -400,23 +480,44 @@ impl Relayer {
 				));
 			}
 		}
-		let signatures = self.signatures().await?;
+		let signatures = self.signatures(&at).await?;
 		let signing = signatures.len() as u64;
 		calls.extend(signatures);
+		let (mut number, mut hash) = (at.block_number(), best);
 		if !calls.is_empty() {
 			let batch = dynamic::transaction(
 				"Utility",
 				"force_batch",
 				vec![Value::unnamed_composite(calls)],
 			);
-			let events = self
-				.chain
-				.transactions()
-				.await?
-				.sign_and_submit_then_watch_default(&batch, &self.signer)
-				.await?
-				.wait_for_finalized_success()
+			// The pool's next nonce: the previous batch may be in a block that is not final.
+			let nonce = self
+				.rpc
+				.system_account_next_index(&self.signer.public_key().to_account_id())
 				.await?;
+			let params = subxt::config::DefaultExtrinsicParamsBuilder::new().nonce(nonce).build();
+			let mut progress =
+				at.transactions().sign_and_submit_then_watch(&batch, &self.signer, params).await?;
+			let included = loop {
+				match progress.next().await.ok_or("the transaction's status stream ended")?? {
+					subxt::tx::TransactionStatus::InBestBlock(b)
+					| subxt::tx::TransactionStatus::InFinalizedBlock(b) => break b,
+					subxt::tx::TransactionStatus::Error { message }
+					| subxt::tx::TransactionStatus::Invalid { message }
+					| subxt::tx::TransactionStatus::Dropped { message } => {
+						return Err(format!("the batch was not included: {message}").into())
+					},
+					_ => {},
+				}
+			};
+			hash = included.block_hash();
+			number = self
+				.rpc
+				.chain_get_header(Some(hash))
+				.await?
+				.ok_or("the batch's block has no header")?
+				.number as u64;
+			let events = included.wait_for_success().await?;
 			// force_batch goes on past failing items and reports each item in order. A failed
 			// attestation (inbound paused, a nonce another relayer completed in the same block)
 			// keeps the checkpoint where it is: the next cycle re-reads the range and re-checks
@@ -429,20 +530,34 @@ impl Relayer {
 					("Utility", "ItemCompleted") => item += 1,
 					("Utility", "ItemFailed") => {
 						let fields = ev.decode_fields_unchecked_as::<Value<()>>()?;
-						eprintln!("cutopia-bridge: batched call {item} failed: {fields}");
-						attestation_failed |= item < attesting;
+						// Another relayer's votes completed the deposit earlier in the same
+						// block, or a batch retracted by a fork came back from the pool: the
+						// vote is not needed or already there, nothing to retry.
+						let benign = matches!(
+							module_error(&at.metadata(), &fields).as_deref(),
+							Some("Bridge::AlreadyProcessed" | "Bridge::AlreadyVoted")
+						);
+						if !benign {
+							eprintln!("cutopia-bridge: batched call {item} failed: {fields}");
+							attestation_failed |= item < attesting;
+						}
 						item += 1;
 					},
 					_ => {},
 				}
 			}
 			if attestation_failed {
+				self.cursor = None;
+				self.pending.clear();
 				return Err("an attestation failed; retrying from the checkpoint".into());
 			}
-			eprintln!("cutopia-bridge: {attesting} attestation(s), {signing} signature(s) final on the chain");
+			eprintln!(
+				"cutopia-bridge: {attesting} attestation(s), {signing} signature(s) in chain block #{number}"
+			);
 		}
-		if checkpoint <= to {
-			write_checkpoint(&self.args.checkpoint, to)?;
+		if from <= to && !hold {
+			self.pending.push_back(Pending { number, hash, eth_to: to });
+			self.cursor = Some(to + 1);
 		}
 		if let Some(m) = &self.metrics {
 			m.attested.add(attesting);
@@ -451,17 +566,18 @@ impl Relayer {
 			m.pending_age.set(started.elapsed().as_secs());
 		}
 		self.watchdog().await?;
-		Ok(attesting + signing > 0 || to < head)
+		Ok(attesting + signing > 0 || to < head || hold || !self.pending.is_empty())
 	}
 
 	/// Compares the vault's token balance with the chain's bridged supply.
 	async fn watchdog(&self) -> Result<(), Error> {
 		let balance = IERC20::new(self.token, &self.eth).balanceOf(self.args.vault).call().await?;
-		let minted = storage_value(&self.chain, "Bridge", "TotalMinted", vec![])
+		let at = self.chain.at_current_block().await?;
+		let minted = storage_value(&at, "Bridge", "TotalMinted", vec![])
 			.await?
 			.and_then(|v| v.as_u128())
 			.unwrap_or_default();
-		let burned = storage_value(&self.chain, "Bridge", "TotalBurned", vec![])
+		let burned = storage_value(&at, "Bridge", "TotalBurned", vec![])
 			.await?
 			.and_then(|v| v.as_u128())
 			.unwrap_or_default();
@@ -479,6 +595,15 @@ impl Relayer {
 		}
 		Ok(())
 	}
+}
+
+/// `Pallet::Error` of a `DispatchError::Module` value, resolved with the chain's metadata.
+fn module_error(metadata: &subxt::Metadata, fields: &Value<()>) -> Option<String> {
+	let module = fields.at("error")?.at(0)?;
+	let pallet = u8::try_from(module.at("index")?.as_u128()?).ok()?;
+	let code = u8::try_from(module.at("error")?.at(0)?.as_u128()?).ok()?;
+	let p = metadata.pallet_by_error_index(pallet)?;
+	Some(format!("{}::{}", p.name(), p.error_variant_by_index(code)?.name))
 }
 
 #[tokio::main]
@@ -500,9 +625,13 @@ async fn run(args: Args) -> Result<(), Error> {
 	let eth = ProviderBuilder::new()
 		.connect_http(args.eth_rpc.parse().map_err(|e| format!("--eth-rpc: {e}"))?)
 		.erased();
-	let chain = Chain::from_insecure_url(&args.chain_rpc)
+	let rpc_client = subxt::rpcs::RpcClient::from_insecure_url(&args.chain_rpc)
 		.await
 		.map_err(|e| format!("cannot reach the chain at {}: {e}", args.chain_rpc))?;
+	let chain = Chain::from_rpc_client(rpc_client.clone())
+		.await
+		.map_err(|e| format!("cannot reach the chain at {}: {e}", args.chain_rpc))?;
+	let rpc = Rpc::new(rpc_client);
 	let token = IVault::new(args.vault, &eth)
 		.token()
 		.call()
@@ -533,12 +662,15 @@ async fn run(args: Args) -> Result<(), Error> {
 		args,
 		eth,
 		chain,
+		rpc,
 		signer,
 		eth_signer,
 		token,
 		metrics,
 		last_head: 0,
 		sign_from: 0,
+		cursor: None,
+		pending: Default::default(),
 	};
 	let mut backoff = Duration::from_millis(500);
 	let mut idle = 0u32;

@@ -2,7 +2,8 @@
 //! contracts deployed by `bridge/scripts/dev.mjs`, `cutopia-node --dev`, and three
 //! `cutopia-bridge` relayers (Alice, Bob, Charlie with anvil keys 1–3, threshold 2).
 //! A deposit is minted exactly once; a withdrawal is signed by the relayers on the chain and
-//! released once by the vault; a relayer restarted from an old checkpoint mints nothing twice.
+//! released once by the vault; a relayer restarted from an old checkpoint mints nothing twice;
+//! 1,000 deposits all mint once.
 
 use cutopia_e2e::{
 	chain::{account, free, metric, runtime, send, storage_as, tx, uint, Api},
@@ -324,6 +325,80 @@ fn reorged_deposits_never_mint_and_a_paused_backlog_mints_once() {
 		}
 		tokio::time::sleep(Duration::from_secs(8)).await;
 		assert_eq!(minted().await, Some(amount), "the backlog was minted more than once");
+	});
+	drop(relayers);
+	node.stop();
+}
+
+/// 1,000 deposits sent back to back (many per Ethereum block): every one is minted, none twice.
+#[test]
+fn a_thousand_deposits_all_mint_once() {
+	const COUNT: u128 = 1_000;
+	let Setup { tmp: _tmp, anvil: _anvil, mut node, relayers, dir: _, eth, eth_port: _, ws, port } =
+		Setup::start("bridge-load", 2);
+	let dave = dev::dave();
+	let amount = CU + 3;
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		let before = free(&api, port, account(&dave)).await;
+		let started = Instant::now();
+		let sent = dev_js(&[
+			"deposit-many",
+			&eth,
+			VAULT,
+			&hex(&account(&dave)),
+			&amount.to_string(),
+			&COUNT.to_string(),
+		])
+		.expect("deposits");
+		let sent_in = started.elapsed().as_secs_f64();
+		let first_block = node.best_number();
+		let mut minted;
+		loop {
+			minted = cutopia_e2e::chain::storage_plain(&api, port, "Bridge", "TotalMinted")
+				.await
+				.as_u128()
+				.unwrap_or_default();
+			if minted >= COUNT * amount {
+				break;
+			}
+			assert!(
+				started.elapsed() < Duration::from_secs(600),
+				"{} of {COUNT} deposits minted after 600 s",
+				minted / amount
+			);
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+		let synced = started.elapsed().as_secs_f64();
+		let blocks = node.best_number() - first_block;
+		// Some more cycles of all three relayers: nothing more may mint.
+		tokio::time::sleep(Duration::from_secs(10)).await;
+		let minted =
+			cutopia_e2e::chain::storage_plain(&api, port, "Bridge", "TotalMinted").await.as_u128();
+		assert_eq!(minted, Some(COUNT * amount), "a deposit was minted twice");
+		assert_eq!(free(&api, port, account(&dave)).await, before + COUNT * amount);
+		// Every vault nonce is processed, and no other.
+		let at = api.at_block(cutopia_e2e::chain::best(port)).await.expect("best block");
+		let addr = subxt::dynamic::storage::<(u64,), Value<()>>("Bridge", "Processed");
+		let mut entries = at.storage().iter(addr, ()).await.expect("iterate Processed");
+		let mut nonces = Vec::new();
+		while let Some(kv) = entries.next().await {
+			let kv = kv.expect("a Processed entry");
+			let key = kv.key().expect("key");
+			let nonce: u64 =
+				key.part(0).expect("part").decode_as().expect("nonce").expect("concat hasher");
+			nonces.push(nonce);
+		}
+		nonces.sort_unstable();
+		assert_eq!(nonces, (0..COUNT as u64).collect::<Vec<_>>());
+		metric(
+			"bridge_1000_deposits_eth_blocks",
+			sent["last_block"].as_u64().unwrap_or(0) - sent["first_block"].as_u64().unwrap_or(0)
+				+ 1,
+		);
+		metric("bridge_1000_deposits_sent_s", format!("{sent_in:.1}"));
+		metric("bridge_1000_deposits_synced_s", format!("{synced:.1}"));
+		metric("bridge_1000_deposits_chain_blocks", blocks);
 	});
 	drop(relayers);
 	node.stop();
