@@ -86,12 +86,18 @@ fn relayer_bin() -> PathBuf {
 	node_bin().with_file_name("cutopia-bridge")
 }
 
-fn start_relayer(i: usize, dir: &Path, eth: &str, ws: &str, confirmations: u32) -> Proc {
+/// A relayer following `latest − confirmations`, or anvil's `finalized` block when `None`.
+fn start_relayer(i: usize, dir: &Path, eth: &str, ws: &str, confirmations: Option<u32>) -> Proc {
 	let keys = ["//Alice", "//Bob", "//Charlie"];
 	let log = std::fs::File::create(dir.join(format!("relayer{i}.log"))).expect("log file");
 	let child = Command::new(relayer_bin())
 		.args(["--eth-rpc", eth, "--chain-rpc", ws, "--vault", VAULT])
-		.args(["--confirmations", &confirmations.to_string()])
+		.args(
+			confirmations
+				.map(|c| ["--confirmations".to_string(), c.to_string()])
+				.into_iter()
+				.flatten(),
+		)
 		.args(["--poll", "1", "--prometheus-port", "0"])
 		.arg("--checkpoint")
 		.arg(dir.join(format!("relayer{i}.checkpoint")))
@@ -129,7 +135,7 @@ struct Setup {
 }
 
 impl Setup {
-	fn start(name: &str, confirmations: u32) -> Setup {
+	fn start(name: &str, confirmations: Option<u32>) -> Setup {
 		let anvil_bin = bridge_dir().join("node_modules/.bin/anvil");
 		assert!(anvil_bin.exists(), "run `npm ci` in bridge/ (scripts/test.sh does)");
 		assert!(
@@ -142,6 +148,8 @@ impl Setup {
 		let anvil = Proc(
 			Command::new(&anvil_bin)
 				.args(["--port", &eth_port.to_string(), "--block-time", "1", "--silent"])
+				// `finalized` is then latest − 2: finality mode can be tested in seconds.
+				.args(["--slots-in-an-epoch", "1"])
 				.stdout(Stdio::null())
 				.stderr(Stdio::null())
 				.spawn()
@@ -164,7 +172,7 @@ impl Setup {
 #[test]
 fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 	let Setup { tmp: _tmp, anvil: _anvil, mut node, mut relayers, dir, eth, eth_port, ws, port } =
-		Setup::start("bridge-relay", 2);
+		Setup::start("bridge-relay", Some(2));
 
 	let dave = dev::dave();
 	let amount = 5 * CU + 7;
@@ -253,7 +261,7 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 		16,
 	)
 	.expect("hex");
-	relayers.insert(0, start_relayer(0, &dir, &eth, &ws, 2));
+	relayers.insert(0, start_relayer(0, &dir, &eth, &ws, Some(2)));
 	wait_for("the restarted relayer to catch up", Duration::from_secs(120), || {
 		let c: u64 =
 			std::fs::read_to_string(dir.join("relayer0.checkpoint")).ok()?.trim().parse().ok()?;
@@ -276,7 +284,7 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 #[test]
 fn reorged_deposits_never_mint_and_a_paused_backlog_mints_once() {
 	let Setup { tmp: _tmp, anvil: _anvil, mut node, relayers, dir: _, eth, eth_port, ws, port } =
-		Setup::start("bridge-reorg", 6);
+		Setup::start("bridge-reorg", Some(6));
 	let (dave, alice) = (dev::dave(), dev::alice());
 	runtime().block_on(async {
 		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
@@ -335,7 +343,7 @@ fn reorged_deposits_never_mint_and_a_paused_backlog_mints_once() {
 fn a_thousand_deposits_all_mint_once() {
 	const COUNT: u128 = 1_000;
 	let Setup { tmp: _tmp, anvil: _anvil, mut node, relayers, dir: _, eth, eth_port: _, ws, port } =
-		Setup::start("bridge-load", 2);
+		Setup::start("bridge-load", Some(2));
 	let dave = dev::dave();
 	let amount = CU + 3;
 	runtime().block_on(async {
@@ -400,6 +408,43 @@ fn a_thousand_deposits_all_mint_once() {
 		metric("bridge_1000_deposits_synced_s", format!("{synced:.1}"));
 		metric("bridge_1000_deposits_chain_blocks", blocks);
 	});
+	drop(relayers);
+	node.stop();
+}
+
+/// Relayers following Ethereum's `finalized` block stop with a clear error when it goes
+/// backwards (here: anvil rolled back past it), instead of relaying from a rewritten history.
+#[test]
+fn relayers_stop_when_the_finalized_head_goes_backwards() {
+	let Setup { tmp: _tmp, anvil: _anvil, mut node, mut relayers, dir, eth, eth_port, ws, port } =
+		Setup::start("bridge-finality", None);
+	let dave = dev::dave();
+	let amount = 2 * CU;
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		let before = free(&api, port, account(&dave)).await;
+		// Finality mode relays too: a deposit is minted once it is below anvil's finalized block.
+		dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &amount.to_string()])
+			.expect("deposit");
+		let started = Instant::now();
+		while free(&api, port, account(&dave)).await != before + amount {
+			assert!(started.elapsed() < Duration::from_secs(120), "deposit not minted");
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+	});
+	let head = rpc_call(eth_port, "eth_blockNumber", json!([])).expect("head");
+	let head = u64::from_str_radix(head.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)
+		.expect("hex");
+	rpc_call(eth_port, "anvil_rollback", json!([8])).expect("rollback");
+	assert!(head > 8, "anvil made too few blocks");
+	for (i, r) in relayers.iter_mut().enumerate() {
+		let status = wait_for("the relayer to stop", Duration::from_secs(60), || {
+			r.0.try_wait().expect("status")
+		});
+		assert!(!status.success(), "relayer {i} exited with success");
+		let log = std::fs::read_to_string(dir.join(format!("relayer{i}.log"))).expect("log");
+		assert!(log.contains("went backwards"), "relayer {i} did not say why: {log}");
+	}
 	drop(relayers);
 	node.stop();
 }
