@@ -10,8 +10,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const contracts = join(root, 'contracts');
 const sources = {};
-for (const f of readdirSync(contracts).filter((f) => f.endsWith('.sol'))) {
-  sources[f] = { content: readFileSync(join(contracts, f), 'utf8') };
+// contracts/test/ holds test-only contracts (attackers' contracts for the e2e tests).
+for (const dir of ['', 'test']) {
+  for (const f of readdirSync(join(contracts, dir)).filter((f) => f.endsWith('.sol'))) {
+    const name = dir ? `${dir}/${f}` : f;
+    sources[name] = { content: readFileSync(join(contracts, name), 'utf8') };
+  }
 }
 const input = {
   language: 'Solidity',

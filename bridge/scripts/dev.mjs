@@ -3,6 +3,7 @@
 //   node scripts/dev.mjs deploy  <rpc>                             deploys CuToken and the vault
 //   node scripts/dev.mjs deposit <rpc> <vault> <recipient 0x…32 bytes> <amount base units>
 //   node scripts/dev.mjs deposit-many <rpc> <vault> <recipient> <amount> <count>   load test
+//   node scripts/dev.mjs clone-deposit <rpc> <nonce> <recipient> <amount>   attack: fake event
 //   node scripts/dev.mjs release <rpc> <vault> <nonce> <to> <amount> <sig>…
 //   node scripts/dev.mjs balance <rpc> <vault> <address>
 //
@@ -73,6 +74,14 @@ try {
     const receipts = await Promise.all(sent.map((tx) => tx.wait()));
     if (receipts.some((r) => r.status !== 1)) fail('a deposit reverted');
     console.log(JSON.stringify({ deposits: n, first_block: receipts[0].blockNumber, last_block: receipts[n - 1].blockNumber }));
+  } else if (cmd === 'clone-deposit') {
+    // Attack: deploy a clone contract and emit a `Deposited` for `nonce` from it, no tokens.
+    const [nonce, recipient, amount] = rest;
+    const c = artifact('CloneVault');
+    const clone = await new ethers.ContractFactory(c.abi, c.bytecode, wallet).deploy();
+    await clone.waitForDeployment();
+    const receipt = await (await clone.fakeDeposit(BigInt(nonce), recipient, BigInt(amount))).wait();
+    console.log(JSON.stringify({ clone: await clone.getAddress(), block: receipt.blockNumber }));
   } else if (cmd === 'release') {
     const [vaultAddr, nonce, to, amount, ...sigs] = rest;
     const receipt = await (await vaultAt(vaultAddr).release(BigInt(nonce), to, BigInt(amount), sigs)).wait();

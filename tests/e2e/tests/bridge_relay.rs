@@ -296,9 +296,12 @@ fn reorged_deposits_never_mint_and_a_paused_backlog_mints_once() {
 		dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &(7 * CU).to_string()])
 			.expect("deposit");
 		rpc_call(eth_port, "evm_revert", json!([snap])).expect("revert");
+		// An attacker's clone contract emits the vault's event for nonce 0: ignored.
+		dev_js(&["clone-deposit", &eth, "0", &hex(&account(&dave)), &(1_000 * CU).to_string()])
+			.expect("clone deposit");
 		// Well past the depth: the relayers followed the new chain and saw no deposit.
 		tokio::time::sleep(Duration::from_secs(15)).await;
-		assert_eq!(minted().await, Some(0), "a reorged-out deposit was minted");
+		assert_eq!(minted().await, Some(0), "a reorged-out or a clone's deposit was minted");
 
 		// Inbound paused on the chain (sudo), a deposit arrives: nothing is minted.
 		let pause = |inbound: bool| {
