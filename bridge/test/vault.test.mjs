@@ -133,6 +133,8 @@ test('deposits emit increasing nonces with the measured amount', async () => {
 test('zero, dust, above-u128 amounts and a zero recipient are refused', async () => {
   await (await token.approve(vaultAddr, 10n ** 40n)).wait();
   await reverts(vault.deposit(ethers.ZeroHash, CU), 'ZeroRecipient');
+  // A 20-byte (Ethereum-style) recipient is not a bytes32: refused before anything is sent.
+  await assert.rejects(vault.deposit('0x' + '11'.repeat(20), CU), /invalid BytesLike|bytes32|value/i);
   await reverts(vault.deposit(recipient32, 0), 'BadAmount');
   await reverts(vault.deposit(recipient32, 10n ** 12n - 1n), 'BadAmount');
   // More than u128 (and more than the supply): the transfer or the bound refuses it.
