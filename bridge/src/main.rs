@@ -565,19 +565,18 @@ impl Relayer {
 			m.lag.set(head.saturating_sub(to));
 			m.pending_age.set(started.elapsed().as_secs());
 		}
-		self.watchdog().await?;
+		self.watchdog(&at).await?;
 		Ok(attesting + signing > 0 || to < head || hold || !self.pending.is_empty())
 	}
 
-	/// Compares the vault's token balance with the chain's bridged supply.
-	async fn watchdog(&self) -> Result<(), Error> {
+	/// Compares the vault's token balance with the bridged supply in the cycle's chain state.
+	async fn watchdog(&self, at: &ChainAt) -> Result<(), Error> {
 		let balance = IERC20::new(self.token, &self.eth).balanceOf(self.args.vault).call().await?;
-		let at = self.chain.at_current_block().await?;
-		let minted = storage_value(&at, "Bridge", "TotalMinted", vec![])
+		let minted = storage_value(at, "Bridge", "TotalMinted", vec![])
 			.await?
 			.and_then(|v| v.as_u128())
 			.unwrap_or_default();
-		let burned = storage_value(&at, "Bridge", "TotalBurned", vec![])
+		let burned = storage_value(at, "Bridge", "TotalBurned", vec![])
 			.await?
 			.and_then(|v| v.as_u128())
 			.unwrap_or_default();

@@ -110,6 +110,20 @@ fn start_relayer(i: usize, dir: &Path, eth: &str, ws: &str, confirmations: Optio
 	Proc(child)
 }
 
+/// anvil's latest block number.
+fn eth_head(eth_port: u16) -> u64 {
+	let head = rpc_call(eth_port, "eth_blockNumber", json!([])).expect("eth_blockNumber");
+	u64::from_str_radix(head.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16).expect("hex")
+}
+
+/// The chain's `Bridge::TotalMinted` at the best block.
+async fn total_minted(api: &Api, port: u16) -> u128 {
+	cutopia_e2e::chain::storage_plain(api, port, "Bridge", "TotalMinted")
+		.await
+		.as_u128()
+		.expect("TotalMinted is a number")
+}
+
 fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
 	let start = Instant::now();
 	loop {
@@ -196,13 +210,9 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 		}
 		let latency = started.elapsed().as_secs_f64();
 		metric("bridge_deposit_to_mint_s", format!("{latency:.1}"));
-		let eth_head = rpc_call(eth_port, "eth_blockNumber", json!([])).expect("head");
-		let eth_head =
-			u64::from_str_radix(eth_head.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)
-				.expect("hex");
 		metric(
 			"bridge_deposit_to_mint_eth_blocks",
-			eth_head - dep["block"].as_u64().expect("block"),
+			eth_head(eth_port) - dep["block"].as_u64().expect("block"),
 		);
 
 		// Dave withdraws 2 CU to a fresh Ethereum address; the relayers sign on the chain.
@@ -252,15 +262,7 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 	// Alice's relayer restarts from an old checkpoint: it re-reads deposit 0 and must not mint.
 	drop(relayers.remove(0));
 	std::fs::write(dir.join("relayer0.checkpoint"), "0\n").expect("old checkpoint");
-	let head = u64::from_str_radix(
-		rpc_call(eth_port, "eth_blockNumber", json!([]))
-			.expect("head")
-			.as_str()
-			.unwrap_or("0x0")
-			.trim_start_matches("0x"),
-		16,
-	)
-	.expect("hex");
+	let head = eth_head(eth_port);
 	relayers.insert(0, start_relayer(0, &dir, &eth, &ws, Some(2)));
 	wait_for("the restarted relayer to catch up", Duration::from_secs(120), || {
 		let c: u64 =
@@ -269,8 +271,7 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 	});
 	runtime().block_on(async {
 		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
-		let minted = cutopia_e2e::chain::storage_plain(&api, port, "Bridge", "TotalMinted").await;
-		assert_eq!(minted.as_u128(), Some(amount), "minted twice after a restart");
+		assert_eq!(total_minted(&api, port).await, amount, "minted twice after a restart");
 	});
 	for r in &mut relayers {
 		assert!(r.0.try_wait().expect("status").is_none(), "a relayer exited");
@@ -288,9 +289,6 @@ fn reorged_deposits_never_mint_and_a_paused_backlog_mints_once() {
 	let (dave, alice) = (dev::dave(), dev::alice());
 	runtime().block_on(async {
 		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
-		let minted = || async {
-			cutopia_e2e::chain::storage_plain(&api, port, "Bridge", "TotalMinted").await.as_u128()
-		};
 		// Deposit, then undo it on Ethereum before it has 6 confirmations.
 		let snap = rpc_call(eth_port, "evm_snapshot", json!([])).expect("snapshot");
 		dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &(7 * CU).to_string()])
@@ -301,7 +299,11 @@ fn reorged_deposits_never_mint_and_a_paused_backlog_mints_once() {
 			.expect("clone deposit");
 		// Well past the depth: the relayers followed the new chain and saw no deposit.
 		tokio::time::sleep(Duration::from_secs(15)).await;
-		assert_eq!(minted().await, Some(0), "a reorged-out or a clone's deposit was minted");
+		assert_eq!(
+			total_minted(&api, port).await,
+			0,
+			"a reorged-out or a clone's deposit was minted"
+		);
 
 		// Inbound paused on the chain (sudo), a deposit arrives: nothing is minted.
 		let pause = |inbound: bool| {
@@ -323,11 +325,11 @@ fn reorged_deposits_never_mint_and_a_paused_backlog_mints_once() {
 			.expect("deposit");
 		assert_eq!(dep["nonce"], 0, "the reverted deposit's nonce is reused on the new chain");
 		tokio::time::sleep(Duration::from_secs(20)).await;
-		assert_eq!(minted().await, Some(0), "minted while paused");
+		assert_eq!(total_minted(&api, port).await, 0, "minted while paused");
 		// Unpaused: the backlog is minted exactly once.
 		send(&api, port, &pause(false), &alice).await;
 		let started = Instant::now();
-		while minted().await != Some(amount) {
+		while total_minted(&api, port).await != amount {
 			assert!(
 				started.elapsed() < Duration::from_secs(120),
 				"backlog not minted after unpause"
@@ -335,7 +337,7 @@ fn reorged_deposits_never_mint_and_a_paused_backlog_mints_once() {
 			tokio::time::sleep(Duration::from_millis(500)).await;
 		}
 		tokio::time::sleep(Duration::from_secs(8)).await;
-		assert_eq!(minted().await, Some(amount), "the backlog was minted more than once");
+		assert_eq!(total_minted(&api, port).await, amount, "the backlog was minted more than once");
 	});
 	drop(relayers);
 	node.stop();
@@ -364,12 +366,8 @@ fn a_thousand_deposits_all_mint_once() {
 		.expect("deposits");
 		let sent_in = started.elapsed().as_secs_f64();
 		let first_block = node.best_number();
-		let mut minted;
 		loop {
-			minted = cutopia_e2e::chain::storage_plain(&api, port, "Bridge", "TotalMinted")
-				.await
-				.as_u128()
-				.unwrap_or_default();
+			let minted = total_minted(&api, port).await;
 			if minted >= COUNT * amount {
 				break;
 			}
@@ -384,9 +382,7 @@ fn a_thousand_deposits_all_mint_once() {
 		let blocks = node.best_number() - first_block;
 		// Some more cycles of all three relayers: nothing more may mint.
 		tokio::time::sleep(Duration::from_secs(10)).await;
-		let minted =
-			cutopia_e2e::chain::storage_plain(&api, port, "Bridge", "TotalMinted").await.as_u128();
-		assert_eq!(minted, Some(COUNT * amount), "a deposit was minted twice");
+		assert_eq!(total_minted(&api, port).await, COUNT * amount, "a deposit was minted twice");
 		assert_eq!(free(&api, port, account(&dave)).await, before + COUNT * amount);
 		// Every vault nonce is processed, and no other.
 		let at = api.at_block(cutopia_e2e::chain::best(port)).await.expect("best block");
@@ -435,9 +431,7 @@ fn relayers_stop_when_the_finalized_head_goes_backwards() {
 			tokio::time::sleep(Duration::from_millis(500)).await;
 		}
 	});
-	let head = rpc_call(eth_port, "eth_blockNumber", json!([])).expect("head");
-	let head = u64::from_str_radix(head.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16)
-		.expect("hex");
+	let head = eth_head(eth_port);
 	rpc_call(eth_port, "anvil_rollback", json!([8])).expect("rollback");
 	assert!(head > 8, "anvil made too few blocks");
 	for (i, r) in relayers.iter_mut().enumerate() {
