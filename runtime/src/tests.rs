@@ -90,3 +90,24 @@ fn dev_genesis_sets_up_the_bridge_and_the_market() {
 		);
 	});
 }
+
+/// The plexus SDK's typed client is generated from `plexus/metadata/cutopia.scale`. When the
+/// runtime's metadata changes, this fails until the file is regenerated
+/// (`scripts/update-metadata.sh`, which runs this test with `UPDATE_METADATA=1`).
+#[test]
+fn plexus_metadata_matches_the_runtime() {
+	let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plexus/metadata/cutopia.scale");
+	let metadata: Vec<u8> =
+		Runtime::metadata_at_version(16).expect("the runtime offers metadata V16").to_vec();
+	if std::env::var_os("UPDATE_METADATA").is_some() {
+		std::fs::write(&path, &metadata).expect("write plexus metadata");
+	}
+	let checked_in = std::fs::read(&path).unwrap_or_default();
+	assert!(
+		checked_in == metadata,
+		"{} is out of date with the runtime ({} bytes there, {} now): run scripts/update-metadata.sh and rebuild plexus",
+		path.display(),
+		checked_in.len(),
+		metadata.len()
+	);
+}

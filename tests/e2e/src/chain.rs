@@ -186,3 +186,37 @@ pub async fn storage_as<T: scale_decode::DecodeAsType>(
 	let at = api.at_block(best(port)).await.expect("best block");
 	at.storage().fetch(addr, (key,)).await.expect("fetch").decode().expect("decode")
 }
+
+/// Free plus reserved balance of `who` at the best block (bonds are reserved, not spent).
+pub async fn total(api: &Api, port: u16, who: [u8; 32]) -> u128 {
+	let addr = dynamic::storage::<([u8; 32],), Fields>("System", "Account");
+	let at = api.at_block(best(port)).await.expect("best block");
+	let info = at.storage().fetch(addr, (who,)).await.expect("fetch").decode().expect("decode");
+	let data = info.at("data").expect("data");
+	uint(data, "free") + uint(data, "reserved")
+}
+
+/// Transaction fees each account paid in blocks `from..=to` of the best chain.
+pub async fn fees_between(
+	api: &Api,
+	port: u16,
+	from: u64,
+	to: u64,
+) -> std::collections::BTreeMap<[u8; 32], u128> {
+	let mut fees = std::collections::BTreeMap::new();
+	for n in from..=to {
+		let hash = crate::rpc_call(port, "chain_getBlockHash", json!([n])).expect("block hash");
+		let hash: subxt::utils::H256 = hash.as_str().expect("a hash").parse().expect("a block hash");
+		let at = api.at_block(hash).await.expect("block");
+		let events = at.events().fetch().await.expect("events");
+		for ev in events.iter() {
+			let ev = ev.expect("event");
+			if ev.pallet_name() == "TransactionPayment" && ev.event_name() == "TransactionFeePaid" {
+				let fields = ev.decode_fields_unchecked_as::<Fields>().expect("fields");
+				let who: [u8; 32] = bytes(fields.at("who").expect("who")).try_into().expect("32 bytes");
+				*fees.entry(who).or_default() += uint(&fields, "actual_fee");
+			}
+		}
+	}
+	fees
+}

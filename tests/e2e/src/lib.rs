@@ -35,6 +35,72 @@ pub fn node_bin() -> PathBuf {
 	bin
 }
 
+/// Another binary of the workspace, built next to `cutopia-node` (`cutopia`, `cutopia-bridge`).
+pub fn workspace_bin(name: &str) -> PathBuf {
+	let bin = node_bin().with_file_name(name);
+	assert!(bin.exists(), "{} not found: build the workspace first", bin.display());
+	bin
+}
+
+/// A process a test started (an agent, a relayer): its stdout and stderr go to `log`; it is
+/// killed when dropped.
+pub struct Proc {
+	child: Option<Child>,
+	/// Where its output goes.
+	pub log: PathBuf,
+}
+
+impl Proc {
+	/// Starts `cmd` with its output appended to `log`.
+	pub fn spawn(cmd: &mut Command, log: PathBuf) -> Proc {
+		let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+		let err = out.try_clone().expect("log file");
+		let child = cmd.stdout(out).stderr(err).spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+		Proc { child: Some(child), log }
+	}
+
+	/// SIGKILL, as a crash or a pulled plug would.
+	pub fn kill(&mut self) {
+		if let Some(mut c) = self.child.take() {
+			let _ = c.kill();
+			let _ = c.wait();
+		}
+	}
+
+	/// Its exit status once it has exited.
+	pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+		self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+	}
+
+	/// Whether it is still running.
+	pub fn is_running(&mut self) -> bool {
+		self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+	}
+
+	/// Its output so far.
+	pub fn output(&self) -> String {
+		std::fs::read_to_string(&self.log).unwrap_or_default()
+	}
+}
+
+impl Drop for Proc {
+	fn drop(&mut self) {
+		self.kill();
+	}
+}
+
+/// Polls `f` four times a second until it gives a value, panicking after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+	let start = Instant::now();
+	loop {
+		if let Some(v) = f() {
+			return v;
+		}
+		assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+		std::thread::sleep(Duration::from_millis(250));
+	}
+}
+
 /// A port nobody listens on right now. The OS picks it, so parallel tests do not collide.
 pub fn free_port() -> u16 {
 	TcpListener::bind("127.0.0.1:0")

@@ -7,12 +7,12 @@
 
 use cutopia_e2e::{
 	chain::{account, free, metric, runtime, send, storage_as, tx, uint, Api},
-	free_port, node_bin, rpc_call, Node, TempDir,
+	free_port, node_bin, rpc_call, wait_for, Node, Proc, TempDir,
 };
 use serde_json::{json, Value as Json};
 use std::{
 	path::{Path, PathBuf},
-	process::{Child, Command, Stdio},
+	process::Command,
 	time::{Duration, Instant},
 };
 use subxt::dynamic::Value;
@@ -35,15 +35,6 @@ const ANVIL_KEYS: [&str; 3] = [
 
 fn bridge_dir() -> PathBuf {
 	Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bridge")
-}
-
-/// A child process killed when dropped.
-struct Proc(Child);
-impl Drop for Proc {
-	fn drop(&mut self) {
-		let _ = self.0.kill();
-		let _ = self.0.wait();
-	}
 }
 
 fn hex(b: &[u8]) -> String {
@@ -89,8 +80,8 @@ fn relayer_bin() -> PathBuf {
 /// A relayer following `latest − confirmations`, or anvil's `finalized` block when `None`.
 fn start_relayer(i: usize, dir: &Path, eth: &str, ws: &str, confirmations: Option<u32>) -> Proc {
 	let keys = ["//Alice", "//Bob", "//Charlie"];
-	let log = std::fs::File::create(dir.join(format!("relayer{i}.log"))).expect("log file");
-	let child = Command::new(relayer_bin())
+	let mut cmd = Command::new(relayer_bin());
+	cmd
 		.args(["--eth-rpc", eth, "--chain-rpc", ws, "--vault", VAULT])
 		.args(
 			confirmations
@@ -102,12 +93,8 @@ fn start_relayer(i: usize, dir: &Path, eth: &str, ws: &str, confirmations: Optio
 		.arg("--checkpoint")
 		.arg(dir.join(format!("relayer{i}.checkpoint")))
 		.env("CUTOPIA_BRIDGE_CHAIN_KEY", keys[i])
-		.env("CUTOPIA_BRIDGE_ETH_KEY", ANVIL_KEYS[i])
-		.stdout(Stdio::null())
-		.stderr(log)
-		.spawn()
-		.expect("start cutopia-bridge (built by `cargo build --workspace`)");
-	Proc(child)
+		.env("CUTOPIA_BRIDGE_ETH_KEY", ANVIL_KEYS[i]);
+	Proc::spawn(&mut cmd, dir.join(format!("relayer{i}.log")))
 }
 
 /// anvil's latest block number.
@@ -122,17 +109,6 @@ async fn total_minted(api: &Api, port: u16) -> u128 {
 		.await
 		.as_u128()
 		.expect("TotalMinted is a number")
-}
-
-fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-	let start = Instant::now();
-	loop {
-		if let Some(v) = f() {
-			return v;
-		}
-		assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
-		std::thread::sleep(Duration::from_millis(250));
-	}
 }
 
 /// anvil with the contracts, a dev node and three relayers following `latest − confirmations`.
@@ -159,15 +135,12 @@ impl Setup {
 		let tmp = TempDir::new(name);
 		let dir = tmp.path().to_path_buf();
 		let eth_port = free_port();
-		let anvil = Proc(
+		let anvil = Proc::spawn(
 			Command::new(&anvil_bin)
 				.args(["--port", &eth_port.to_string(), "--block-time", "1", "--silent"])
 				// `finalized` is then latest − 2: finality mode can be tested in seconds.
-				.args(["--slots-in-an-epoch", "1"])
-				.stdout(Stdio::null())
-				.stderr(Stdio::null())
-				.spawn()
-				.expect("start anvil"),
+				.args(["--slots-in-an-epoch", "1"]),
+			dir.join("anvil.log"),
 		);
 		let eth = format!("http://127.0.0.1:{eth_port}");
 		wait_for("anvil", Duration::from_secs(30), || {
@@ -274,7 +247,7 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 		assert_eq!(total_minted(&api, port).await, amount, "minted twice after a restart");
 	});
 	for r in &mut relayers {
-		assert!(r.0.try_wait().expect("status").is_none(), "a relayer exited");
+		assert!(r.is_running(), "a relayer exited");
 	}
 	drop(relayers);
 	node.stop();
@@ -436,7 +409,7 @@ fn relayers_stop_when_the_finalized_head_goes_backwards() {
 	assert!(head > 8, "anvil made too few blocks");
 	for (i, r) in relayers.iter_mut().enumerate() {
 		let status = wait_for("the relayer to stop", Duration::from_secs(60), || {
-			r.0.try_wait().expect("status")
+			r.try_wait()
 		});
 		assert!(!status.success(), "relayer {i} exited with success");
 		let log = std::fs::read_to_string(dir.join(format!("relayer{i}.log"))).expect("log");

@@ -1,0 +1,608 @@
+//! Self-initialising quadratic sieve (Contini's SIQS) for 40–200-bit numbers.
+//!
+//! Relations `(Ax+B)² ≡ A·Q(x) (mod kN)` with `Q(x) = Ax² + 2Bx + C` smooth over a factor
+//! base, or smooth but for one large prime (two such with the same prime make one relation).
+//! A set of relations whose exponent vectors sum to zero mod 2 gives `X² ≡ Z² (mod N)`.
+//!
+//! Choices, all measured with `scripts/bench-factor.sh`:
+//! - a Knuth–Schroeppel multiplier `k` makes small primes residues of `kN`;
+//! - `A` is a product of `s` factor-base primes near `(√(2kN)/M)^{1/s}`, and its `2^{s-1}`
+//!   `B` values are walked in Gray-code order so each new polynomial's roots are one
+//!   addition away from the last one's;
+//! - primes below 32 are not sieved (the threshold allows for them), and candidates are
+//!   trial-divided only by the primes whose roots hit their sieve position;
+//! - within the 160-bit limit of the chain, `A`, `B`, `C` and every `Q(x)` fit an `i128`, so
+//!   only polynomial set-up and the final square root use big integers.
+
+use crate::arith::{invmod, legendre, primes_below, sqrt_mod, XorShift};
+use num_bigint::{BigInt, BigUint};
+use num_integer::Integer;
+use num_traits::{One, ToPrimitive, Zero};
+use std::collections::{HashMap, HashSet};
+
+/// Largest input this sieve takes: `Q(x)` of a 200-bit `kN` still fits an `i128`.
+pub const MAX_BITS: u64 = 200;
+
+struct Params {
+	fb_size: usize,
+	/// Half-width of the sieve interval.
+	m: usize,
+	/// Large primes up to `lp_mult · largest factor-base prime` are kept.
+	lp_mult: u64,
+}
+
+/// Interpolated from measured optima at the listed sizes.
+fn params(bits: u64) -> Params {
+	const TABLE: [(u64, usize, usize, u64); 10] = [
+		(40, 30, 2048, 10),
+		(64, 60, 4096, 20),
+		(80, 90, 8192, 30),
+		(96, 130, 16384, 40),
+		(112, 200, 32768, 40),
+		(128, 330, 32768, 50),
+		(144, 600, 32768, 60),
+		(160, 1000, 32768, 70),
+		(176, 1500, 32768, 80),
+		(200, 2600, 65536, 100),
+	];
+	let bits = bits.clamp(TABLE[0].0, TABLE[TABLE.len() - 1].0);
+	let i = TABLE.iter().position(|t| t.0 >= bits).unwrap_or(TABLE.len() - 1).max(1);
+	let (b0, f0, m0, l0) = TABLE[i - 1];
+	let (b1, f1, m1, l1) = TABLE[i];
+	let t = (bits - b0) as f64 / (b1 - b0) as f64;
+	Params {
+		fb_size: (f0 as f64 + t * (f1 as f64 - f0 as f64)) as usize,
+		m: if t < 0.5 { m0 } else { m1 },
+		lp_mult: (l0 as f64 + t * (l1 as f64 - l0 as f64)) as u64,
+	}
+}
+
+fn mod_small(n: &BigUint, p: u64) -> u64 {
+	(n % p).to_u64().expect("a remainder below p")
+}
+
+/// Knuth–Schroeppel: the small multiplier `k` that makes the most small primes divide
+/// values of `Q`, weighed by how much each contributes, against the larger `√(kN)`.
+fn choose_multiplier(n: &BigUint, primes: &[u32]) -> u64 {
+	const KS: [u64; 30] = [
+		1, 3, 5, 7, 11, 13, 15, 17, 19, 21, 23, 29, 31, 33, 35, 37, 39, 41, 43, 47, 51, 53, 55,
+		57, 59, 61, 67, 69, 71, 73,
+	];
+	let n8 = mod_small(n, 8);
+	// (kN/p) = (k/p)(N/p): N's symbols once, each k's only for small numbers.
+	let residues: Vec<(u64, i32)> = primes
+		.iter()
+		.skip(1)
+		.take(100)
+		.map(|&p| (p as u64, legendre(mod_small(n, p as u64), p as u64)))
+		.collect();
+	let mut best = (f64::MIN, 1);
+	for k in KS {
+		let mut score = -0.5 * (k as f64).ln();
+		score += match (k * n8) % 8 {
+			1 => 2.0 * 2f64.ln(),
+			5 => 2f64.ln(),
+			3 | 7 => 0.5 * 2f64.ln(),
+			_ => 0.0,
+		};
+		for &(p, np) in &residues {
+			let lp = (p as f64).ln();
+			if k % p == 0 {
+				score += lp / p as f64;
+			} else if np != 0 && legendre(k, p) * np == 1 {
+				score += 2.0 * lp / (p - 1) as f64;
+			}
+		}
+		if score > best.0 {
+			best = (score, k);
+		}
+	}
+	best.1
+}
+
+/// One relation `Π y² ≡ (−1)^e₀ · Π pᵢ^eᵢ · lp² (mod N)`.
+struct Relation {
+	ys: Vec<i128>,
+	/// Factor-base indices with multiplicity (0 is −1).
+	factors: Vec<u32>,
+	/// The large prime that appears squared (1 if none).
+	lp: u64,
+}
+
+struct FactorBase {
+	primes: Vec<u32>,
+	/// `⌊2^64 / p⌋ + 1`, for Lemire's division-free `x mod p`.
+	magic: Vec<u64>,
+	/// `√(kN) mod p`.
+	sqrts: Vec<u32>,
+	logs: Vec<u8>,
+}
+
+/// A nontrivial factor of the odd composite `n` (not a perfect power, no factor below 1000),
+/// or `None` if the sieve failed (it is then worth retrying with another size).
+pub fn siqs(n: &BigUint) -> Option<BigUint> {
+	let bits = n.bits();
+	if !(40..=MAX_BITS).contains(&bits) {
+		return None;
+	}
+	let t_start = std::time::Instant::now();
+	let mut par = params(bits);
+	let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
+	if let Some(v) = env("SIQS_FB") { par.fb_size = v as usize; }
+	if let Some(v) = env("SIQS_M") { par.m = v as usize; }
+	if let Some(v) = env("SIQS_LP") { par.lp_mult = v as u64; }
+	let fudge = env("SIQS_FUDGE").unwrap_or(3.0);
+	// Enough primes for the factor base: about half of all primes are residues of kN.
+	let small = primes_below((par.fb_size * 30).max(2000));
+	let k = choose_multiplier(n, &small);
+	let kn = n * k;
+	let kn_f = kn.to_f64().expect("finite");
+
+	// Factor base: −1 (index 0), 2 (index 1), then odd primes where kN is a residue.
+	let mut fb = FactorBase {
+		primes: vec![0, 2],
+		magic: vec![0, 0],
+		sqrts: vec![0, 1],
+		logs: vec![0, 1],
+	};
+	for &p in &small[1..] {
+		if fb.primes.len() >= par.fb_size {
+			break;
+		}
+		let pp = p as u64;
+		let r = mod_small(&kn, pp);
+		if r == 0 && k % pp != 0 {
+			return Some(BigUint::from(p)); // p divides N itself
+		}
+		if let Some(s) = sqrt_mod(r, pp) {
+			fb.primes.push(p);
+			fb.magic.push(u64::MAX / pp + 1);
+			fb.sqrts.push(s as u32);
+			fb.logs.push((pp as f64).log2().round() as u8);
+		}
+	}
+	let nfb = fb.primes.len();
+	let pmax = *fb.primes.last()? as u64;
+	let lp_bound = pmax * par.lp_mult;
+	let m = par.m as i64;
+	let interval = 2 * par.m;
+	// Primes below this are not sieved: their logs are small and their hits many.
+	let first_sieved = fb.primes.iter().position(|&p| p >= 32).unwrap_or(nfb).max(2);
+
+	// |Q(x)| ≤ M·√(kN/2); a candidate must be smooth but for a large prime and the
+	// unsieved small primes (≈ 4 bits on average, more for prime powers).
+	let log_qmax = (m as f64).log2() + (kn_f / 2.0).log2() / 2.0;
+	let thresh = (log_qmax - (lp_bound as f64).log2() - fudge).max(8.0) as u8;
+	let init = 128u8.wrapping_sub(thresh.min(127));
+
+	// A ≈ √(2kN)/M as a product of s factor-base primes near 2^(log A / s), each well
+	// above the unsieved range so that A's primes do not matter much to the yield.
+	let log_a = ((2.0 * kn_f).sqrt() / m as f64).log2();
+	let min_q_idx = (first_sieved + 4).min(nfb - 1);
+	let log_q_ideal: f64 = if log_a > 40.0 { 11.0 } else if log_a > 20.0 { 9.5 } else { 7.5 };
+	let s = ((log_a / log_q_ideal).round() as usize).max(1);
+	let q_target = 2f64.powf(log_a / s as f64);
+	let mut lo = fb.primes.iter().position(|&p| p as f64 >= q_target / 1.6).unwrap_or(nfb);
+	lo = lo.max(min_q_idx).min(nfb - 1);
+	let mut hi = fb.primes.iter().position(|&p| p as f64 > q_target * 1.6).unwrap_or(nfb);
+	hi = hi.max(lo + 1);
+	while hi - lo < 2 * s + 4 {
+		if lo > min_q_idx {
+			lo -= 1;
+		} else if hi < nfb {
+			hi += 1;
+		} else {
+			break;
+		}
+	}
+	if hi - lo < s + 1 {
+		return None;
+	}
+
+	let t_setup = t_start.elapsed();
+	let ln_p: Vec<f64> = fb.primes.iter().map(|&p| (p.max(1) as f64).ln()).collect();
+	let mut rng = XorShift(0x2545_F491_4F6C_DD1D ^ bits);
+	let mut seen_a: HashSet<Vec<usize>> = HashSet::new();
+	let mut relations: Vec<Relation> = Vec::new();
+	let mut partials: HashMap<u64, Relation> = HashMap::new();
+	let want = nfb + 32;
+	let mut sieve = vec![0u8; interval + 8];
+	let mut root1 = vec![0u32; nfb];
+	let mut root2 = vec![0u32; nfb];
+	let mut ainv = vec![0u32; nfb];
+	let mut tries = 0;
+	let (mut npolys, mut cands) = (0u64, 0u64);
+
+	while relations.len() < want {
+		tries += 1;
+		if tries > 100_000 {
+			return None;
+		}
+		// Choose A.
+		let mut qs: Vec<usize> = Vec::with_capacity(s);
+		let mut a = 1u128;
+		for _ in 0..s.saturating_sub(1) {
+			let mut tries_q = 0;
+			loop {
+				let i = lo + (rng.next() as usize) % (hi - lo);
+				if !qs.contains(&i) && k % fb.primes[i] as u64 != 0 {
+					qs.push(i);
+					a *= fb.primes[i] as u128;
+					break;
+				}
+				tries_q += 1;
+				if tries_q > 100 {
+					return None;
+				}
+			}
+		}
+		// The last prime brings A closest to its target, among those not giving an A
+		// already used.
+		let want_last = 2f64.powf(log_a) / a as f64;
+		let mut near: Vec<usize> = (min_q_idx..nfb)
+			.filter(|i| !qs.contains(i) && k % fb.primes[*i] as u64 != 0)
+			.collect();
+		let want_ln = want_last.ln();
+		let dist = |x: usize| (ln_p[x] - want_ln).abs();
+		near.sort_by(|&i, &j| dist(i).total_cmp(&dist(j)));
+		let fresh = near.iter().take(32).find(|&&last| {
+			let mut key = qs.clone();
+			key.push(last);
+			key.sort_unstable();
+			!seen_a.contains(&key)
+		});
+		let Some(&last) = fresh else {
+			continue;
+		};
+		qs.push(last);
+		a *= fb.primes[last] as u128;
+		let mut key = qs.clone();
+		key.sort_unstable();
+		seen_a.insert(key);
+
+		// B_l with B_l² ≡ kN (mod q_l) and B_l ≡ 0 (mod q_j), j ≠ l.
+		let mut bl: Vec<u128> = Vec::with_capacity(s);
+		for &qi in &qs {
+			let q = fb.primes[qi] as u64;
+			let aq = a / q as u128;
+			let inv = invmod((aq % q as u128) as u64, q)?;
+			let mut g = fb.sqrts[qi] as u64 * inv % q;
+			if g > q / 2 {
+				g = q - g;
+			}
+			bl.push(aq * g as u128);
+		}
+		let mut b: i128 = bl.iter().sum::<u128>() as i128;
+
+		// Roots of the first polynomial; per-prime increments for the Gray-code walk.
+		let mut bainv: Vec<Vec<u32>> = vec![vec![0; nfb]; s];
+		for j in 2..nfb {
+			let p = fb.primes[j] as u64;
+			let am = rem(a, p as u32) as u64;
+			if am == 0 {
+				ainv[j] = 0;
+				continue;
+			}
+			let ai = invmod(am, p)?;
+			ainv[j] = ai as u32;
+			for (l, x) in bl.iter().enumerate() {
+				bainv[l][j] = (2 * rem(*x, p as u32) as u64 % p * ai % p) as u32;
+			}
+		}
+		let set_roots = |b: i128, root1: &mut [u32], root2: &mut [u32], ainv: &[u32]| {
+			for j in 2..nfb {
+				if ainv[j] == 0 {
+					continue;
+				}
+				let p = fb.primes[j] as u64;
+				let bm = rem(b.unsigned_abs(), p as u32) as u64;
+				let bm = if b < 0 && bm != 0 { p - bm } else { bm };
+				let (t, ai, mm) = (fb.sqrts[j] as u64, ainv[j] as u64, m as u64 % p);
+				root1[j] = ((ai * ((t + p - bm) % p) + mm) % p) as u32;
+				root2[j] = ((ai * ((2 * p - t - bm) % p) + mm) % p) as u32;
+			}
+		};
+		set_roots(b, &mut root1, &mut root2, &ainv);
+
+		let polys = 1usize << (s - 1);
+		for poly in 0..polys {
+			if poly > 0 {
+				// Flip the sign of B_v, v = the Gray code's changed bit.
+				let v = poly.trailing_zeros() as usize;
+				let negative = ((poly ^ (poly >> 1)) >> v) & 1 == 1;
+				let (delta, step): (i128, &[u32]) = (2 * bl[v] as i128, &bainv[v]);
+				if negative {
+					b -= delta;
+				} else {
+					b += delta;
+				}
+				for j in 2..nfb {
+					if ainv[j] == 0 {
+						continue;
+					}
+					let p = fb.primes[j];
+					let d = step[j];
+					// New roots: r − e·2B_v·A⁻¹ with e = +1 when B_v became positive.
+					if negative {
+						root1[j] = add_mod(root1[j], d, p);
+						root2[j] = add_mod(root2[j], d, p);
+					} else {
+						root1[j] = add_mod(root1[j], p - d, p);
+						root2[j] = add_mod(root2[j], p - d, p);
+					}
+				}
+			}
+			let bb = BigInt::from(b);
+			let c = (&bb * &bb - BigInt::from(kn.clone())) / BigInt::from(a);
+			let c: i128 = c.try_into().ok()?;
+
+			npolys += 1;
+			sieve.fill(init);
+			for j in first_sieved..nfb {
+				if ainv[j] == 0 {
+					continue;
+				}
+				let p = fb.primes[j] as usize;
+				let lg = fb.logs[j];
+				let (mut r1, mut r2) = (root1[j] as usize, root2[j] as usize);
+				if r1 > r2 {
+					std::mem::swap(&mut r1, &mut r2);
+				}
+				let ptr = sieve.as_mut_ptr();
+				// SAFETY: every index written is checked to be below `interval`, and the
+				// sieve holds `interval + 8` bytes. Unchecked, interleaved writes are the
+				// sieve's inner loop: bounds checks here cost about a third of its time.
+				unsafe {
+					if r1 == r2 {
+						while r1 < interval {
+							*ptr.add(r1) = (*ptr.add(r1)).wrapping_add(lg);
+							r1 += p;
+						}
+					} else {
+						while r2 < interval {
+							*ptr.add(r1) = (*ptr.add(r1)).wrapping_add(lg);
+							*ptr.add(r2) = (*ptr.add(r2)).wrapping_add(lg);
+							r1 += p;
+							r2 += p;
+						}
+						if r1 < interval {
+							*ptr.add(r1) = (*ptr.add(r1)).wrapping_add(lg);
+						}
+					}
+				}
+			}
+
+			let mut base = 0;
+			while base < interval {
+				let word = u64::from_le_bytes(sieve[base..base + 8].try_into().expect("8 bytes"));
+				if word & 0x8080_8080_8080_8080 != 0 {
+					for i in base..(base + 8).min(interval) {
+						if sieve[i] & 0x80 == 0 {
+							continue;
+						}
+						cands += 1;
+						let x = i as i64 - m;
+						if let Some(rel) = check(
+							x, i, a, b, c, &qs, &fb, &root1, &root2, &ainv, first_sieved, lp_bound,
+						) {
+							if rel.lp == 1 {
+								relations.push(rel);
+							} else if let Some(other) = partials.remove(&rel.lp) {
+								let mut ys = other.ys;
+								ys.extend(rel.ys);
+								let mut factors = other.factors;
+								factors.extend(rel.factors);
+								relations.push(Relation { ys, factors, lp: rel.lp });
+							} else {
+								partials.insert(rel.lp, rel);
+							}
+						}
+					}
+				}
+				base += 8;
+			}
+			if relations.len() >= want {
+				break;
+			}
+		}
+	}
+	if std::env::var_os("SIQS_STATS").is_some() {
+		eprintln!("bits {bits} k {k} nfb {nfb} pmax {pmax} s {s} m {m} thresh {thresh} A {tries} polys {npolys} cands {cands} rels {} partials {} setup {:?} sieve {:?}", relations.len(), partials.len(), t_setup, t_start.elapsed());
+	}
+	combine(n, &fb, &relations)
+}
+
+#[inline(always)]
+fn add_mod(a: u32, b: u32, p: u32) -> u32 {
+	let s = a + b;
+	if s >= p {
+		s - p
+	} else {
+		s
+	}
+}
+
+/// `u mod p` in two 64-bit steps (a 128-bit division is a slow library call).
+#[inline(always)]
+fn rem(u: u128, p: u32) -> u32 {
+	let p = p as u64;
+	let hi = (u >> 64) as u64 % p;
+	let mid = ((hi << 32) | ((u >> 32) as u64 & 0xFFFF_FFFF)) % p;
+	(((mid << 32) | (u as u64 & 0xFFFF_FFFF)) % p) as u32
+}
+
+/// Trial-divides `Q(x)` by the factor-base primes whose roots say they divide it.
+#[allow(clippy::too_many_arguments)]
+fn check(
+	x: i64,
+	i: usize,
+	a: u128,
+	b: i128,
+	c: i128,
+	qs: &[usize],
+	fb: &FactorBase,
+	root1: &[u32],
+	root2: &[u32],
+	ainv: &[u32],
+	first_sieved: usize,
+	lp_bound: u64,
+) -> Option<Relation> {
+	let xi = x as i128;
+	let v = (a as i128 * xi + 2 * b) * xi + c;
+	if v == 0 {
+		return None;
+	}
+	let mut factors: Vec<u32> = qs.iter().map(|&q| q as u32).collect();
+	if v < 0 {
+		factors.push(0);
+	}
+	let mut u = v.unsigned_abs();
+	let tz = u.trailing_zeros();
+	u >>= tz;
+	factors.extend(std::iter::repeat_n(1, tz as usize));
+	let i = i as u32;
+	for j in 2..fb.primes.len() {
+		let p = fb.primes[j];
+		let hit = if ainv[j] == 0 || j < first_sieved {
+			rem(u, p) == 0
+		} else {
+			let r = ((fb.magic[j].wrapping_mul(i as u64) as u128 * p as u128) >> 64) as u32;
+			r == root1[j] || r == root2[j]
+		};
+		if hit {
+			while rem(u, p) == 0 {
+				u = if u >> 64 == 0 { (u as u64 / p as u64) as u128 } else { u / p as u128 };
+				factors.push(j as u32);
+			}
+		}
+	}
+	if u == 1 {
+		Some(Relation { ys: vec![a as i128 * xi + b], factors, lp: 1 })
+	} else if u < lp_bound as u128 {
+		Some(Relation { ys: vec![a as i128 * xi + b], factors, lp: u as u64 })
+	} else {
+		None
+	}
+}
+
+/// Finds sets of relations whose exponents are all even (Gauss–Jordan over GF(2) after
+/// dropping relations with a prime no other relation has) and tries each for a factor.
+fn combine(n: &BigUint, fb: &FactorBase, relations: &[Relation]) -> Option<BigUint> {
+	let nfb = fb.primes.len();
+	// Odd-exponent columns of each relation.
+	let odd: Vec<Vec<u32>> = relations
+		.iter()
+		.map(|r| {
+			let mut f = r.factors.clone();
+			f.sort_unstable();
+			let mut out = Vec::new();
+			let mut i = 0;
+			while i < f.len() {
+				let mut j = i;
+				while j < f.len() && f[j] == f[i] {
+					j += 1;
+				}
+				if (j - i) % 2 == 1 {
+					out.push(f[i]);
+				}
+				i = j;
+			}
+			out
+		})
+		.collect();
+	// Singleton removal.
+	let mut alive = vec![true; relations.len()];
+	loop {
+		let mut count = vec![0u32; nfb];
+		for (r, cols) in odd.iter().enumerate() {
+			if alive[r] {
+				cols.iter().for_each(|&c| count[c as usize] += 1);
+			}
+		}
+		let mut changed = false;
+		for (r, cols) in odd.iter().enumerate() {
+			if alive[r] && cols.iter().any(|&c| count[c as usize] == 1) {
+				alive[r] = false;
+				changed = true;
+			}
+		}
+		if !changed {
+			break;
+		}
+	}
+	let rels: Vec<usize> = (0..relations.len()).filter(|&r| alive[r]).collect();
+	let words = rels.len().div_ceil(64);
+	// One row per prime, one bit per remaining relation.
+	let mut rows: Vec<Vec<u64>> = vec![vec![0; words]; nfb];
+	for (ri, &r) in rels.iter().enumerate() {
+		for &c in &odd[r] {
+			rows[c as usize][ri / 64] |= 1 << (ri % 64);
+		}
+	}
+	rows.retain(|row| row.iter().any(|&w| w != 0));
+	let mut pivot_of_row: Vec<usize> = Vec::new();
+	let mut is_pivot = vec![false; rels.len()];
+	let mut rank = 0;
+	for col in 0..rels.len() {
+		let (w, bit) = (col / 64, 1u64 << (col % 64));
+		let Some(p) = (rank..rows.len()).find(|&r| rows[r][w] & bit != 0) else {
+			continue;
+		};
+		rows.swap(rank, p);
+		let pivot = rows[rank].clone();
+		for (r, row) in rows.iter_mut().enumerate() {
+			if r != rank && row[w] & bit != 0 {
+				row.iter_mut().zip(&pivot).for_each(|(a, b)| *a ^= b);
+			}
+		}
+		pivot_of_row.push(col);
+		is_pivot[col] = true;
+		rank += 1;
+	}
+	for free in (0..rels.len()).filter(|&c| !is_pivot[c]) {
+		// Null vector: the free column plus every pivot column whose row has it.
+		let mut set = vec![free];
+		let (w, bit) = (free / 64, 1u64 << (free % 64));
+		for (r, &pc) in pivot_of_row.iter().enumerate() {
+			if rows[r][w] & bit != 0 {
+				set.push(pc);
+			}
+		}
+		if let Some(f) = try_square(n, fb, relations, set.iter().map(|&c| rels[c])) {
+			return Some(f);
+		}
+	}
+	None
+}
+
+fn try_square(
+	n: &BigUint,
+	fb: &FactorBase,
+	relations: &[Relation],
+	set: impl Iterator<Item = usize>,
+) -> Option<BigUint> {
+	let nn = BigInt::from(n.clone());
+	let mut x = BigInt::one();
+	let mut z = BigUint::one();
+	let mut exps = vec![0u32; fb.primes.len()];
+	for r in set {
+		let rel = &relations[r];
+		for &y in &rel.ys {
+			x = (x * BigInt::from(y)).mod_floor(&nn);
+		}
+		rel.factors.iter().for_each(|&f| exps[f as usize] += 1);
+		if rel.lp > 1 {
+			z = (z * rel.lp) % n;
+		}
+	}
+	for (j, &e) in exps.iter().enumerate().skip(1) {
+		debug_assert!(e % 2 == 0, "odd exponent in a null vector");
+		for _ in 0..e / 2 {
+			z = z * fb.primes[j] % n;
+		}
+	}
+	let x = x.to_biguint().expect("reduced mod n");
+	let d = if x >= z { x - &z } else { &z - x };
+	let g = d.gcd(n);
+	(!g.is_one() && &g != n && !g.is_zero()).then_some(g)
+}

@@ -1,0 +1,147 @@
+//! A connection to a CuTopia node: typed extrinsics and storage (code generated from the
+//! runtime's metadata, see [`crate::cutopia`]), the node's JSON-RPC, and submission that
+//! waits for a best block and turns a failed dispatch into the pallet's error name.
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::de::DeserializeOwned;
+use subxt::{
+	config::PolkadotExtrinsicParamsBuilder, rpcs::RpcClient, tx::TransactionStatus, OnlineClient,
+	PolkadotConfig,
+};
+use subxt_signer::sr25519::Keypair;
+
+pub use subxt::utils::{AccountId32, H256};
+
+/// subxt's client for CuTopia (standard Substrate signed extensions, as Polkadot).
+pub type Api = OnlineClient<PolkadotConfig>;
+/// State and calls at one block.
+pub type At =
+	subxt::client::ClientAtBlock<PolkadotConfig, subxt::client::OnlineClientAtBlockImpl<PolkadotConfig>>;
+
+/// A node connection.
+#[derive(Clone)]
+pub struct Chain {
+	pub api: Api,
+	pub rpc: RpcClient,
+	pub url: String,
+}
+
+/// What an included extrinsic caused.
+pub struct Included {
+	/// The block it is in.
+	pub block: H256,
+	/// Its events, decoded.
+	pub events: subxt::extrinsics::ExtrinsicEvents<PolkadotConfig>,
+}
+
+impl Included {
+	/// Its first event of type `E`.
+	pub fn find<E: subxt::events::DecodeAsEvent>(&self) -> Option<E> {
+		self.events.find_first::<E>().and_then(|r| r.ok())
+	}
+
+	/// The transaction fee it paid.
+	pub fn fee(&self) -> u128 {
+		self.find::<crate::cutopia::transaction_payment::events::TransactionFeePaid>()
+			.map(|e| e.actual_fee)
+			.unwrap_or_default()
+	}
+}
+
+impl Chain {
+	/// Connects to `url` (`ws://` on loopback or a private network, `wss://` elsewhere).
+	pub async fn connect(url: &str) -> Result<Self> {
+		let rpc = if url.starts_with("wss://") {
+			RpcClient::from_url(url).await
+		} else {
+			RpcClient::from_insecure_url(url).await
+		}
+		.map_err(|e| anyhow!("cannot reach a CuTopia node at {url}: {e}"))?;
+		let api = Api::from_rpc_client(rpc.clone())
+			.await
+			.map_err(|e| anyhow!("cannot read the chain at {url}: {e}"))?;
+		Ok(Self { api, rpc, url: url.to_string() })
+	}
+
+	/// A JSON-RPC call with positional parameters.
+	pub async fn call<T: DeserializeOwned>(
+		&self,
+		method: &str,
+		params: Vec<serde_json::Value>,
+	) -> Result<T> {
+		let mut p = subxt::rpcs::client::RpcParams::new();
+		for v in params {
+			p.push(v).map_err(|e| anyhow!("{method}: {e}"))?;
+		}
+		self.rpc.request(method, p).await.map_err(|e| anyhow!("{method}: {e}"))
+	}
+
+	/// Number and hash of the best block.
+	pub async fn best(&self) -> Result<(u32, H256)> {
+		let header: serde_json::Value = self.call("chain_getHeader", vec![]).await?;
+		let number = header["number"]
+			.as_str()
+			.and_then(|n| u32::from_str_radix(n.trim_start_matches("0x"), 16).ok())
+			.context("chain_getHeader: no block number")?;
+		let hash: H256 = self.call("chain_getBlockHash", vec![number.into()]).await?;
+		Ok((number, hash))
+	}
+
+	/// Hash of block `number` on the best chain.
+	pub async fn block_hash(&self, number: u32) -> Result<Option<H256>> {
+		self.call("chain_getBlockHash", vec![number.into()]).await
+	}
+
+	/// State at the best block (subxt's "current" block is the finalized one, which lags).
+	pub async fn at_best(&self) -> Result<(u32, At)> {
+		let (number, hash) = self.best().await?;
+		Ok((number, self.api.at_block(hash).await?))
+	}
+
+	/// Signs `tx` with the pool's next nonce for `signer` (earlier transactions may still be
+	/// in the pool), waits until it is in a best block and returns its events; a dispatch
+	/// error comes back as `Pallet::Error: doc`.
+	pub async fn submit(
+		&self,
+		tx: &impl subxt::tx::Payload,
+		signer: &Keypair,
+	) -> Result<Included> {
+		let who = signer.public_key().to_account_id().to_string();
+		let nonce: u64 = self.call("system_accountNextIndex", vec![who.into()]).await?;
+		let params = PolkadotExtrinsicParamsBuilder::<PolkadotConfig>::new().nonce(nonce).build();
+		let mut progress = self
+			.api
+			.transactions()
+			.await?
+			.sign_and_submit_then_watch(tx, signer, params)
+			.await
+			.map_err(|e| anyhow!("the node refused the transaction: {e}"))?;
+		while let Some(status) = progress.next().await {
+			match status? {
+				TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => {
+					let block = b.block_hash();
+					let events = b.wait_for_success().await.map_err(|e| anyhow!("{e}"))?;
+					return Ok(Included { block, events });
+				},
+				TransactionStatus::Error { message } |
+				TransactionStatus::Invalid { message } |
+				TransactionStatus::Dropped { message } => bail!("transaction not included: {message}"),
+				_ => {},
+			}
+		}
+		bail!("the node stopped reporting the transaction's status")
+	}
+
+	/// Free balance of `who` at the best block.
+	pub async fn free(&self, who: &AccountId32) -> Result<u128> {
+		let (_, at) = self.at_best().await?;
+		let account = at
+			.storage()
+			.try_fetch(crate::cutopia::storage().system().account(), (who.clone(),))
+			.await?;
+		Ok(match account {
+			Some(v) => v.decode()?.data.free,
+			None => 0,
+		})
+	}
+}

@@ -1,0 +1,157 @@
+//! Where results live. A miner keeps each task's stdout in `<dir>/<indenture>/<sha256>` and
+//! serves that directory read-only over HTTP on its registered endpoint:
+//! `GET http://<endpoint>/results/<indenture>/<sha256 hex>`. The chain holds only the hash; the
+//! buyer fetches the bytes from any miner of the indenture and checks them against it
+//! (`cutopia client result`), so a miner cannot serve something else.
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::path::{Path, PathBuf};
+use tokio::{
+	io::{AsyncReadExt, AsyncWriteExt},
+	net::{TcpListener, TcpStream},
+};
+
+fn hex(b: &[u8]) -> String {
+	b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A miner's results directory.
+#[derive(Clone)]
+pub struct ResultStore {
+	pub dir: PathBuf,
+}
+
+impl ResultStore {
+	pub fn new(dir: impl Into<PathBuf>) -> Result<Self> {
+		let dir = dir.into();
+		std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+		Ok(Self { dir })
+	}
+
+	fn path(&self, indenture: u64, hash: &[u8; 32]) -> PathBuf {
+		self.dir.join(indenture.to_string()).join(hex(hash))
+	}
+
+	/// Stores `output` under its hash (write to a temporary name, then rename).
+	pub fn put(&self, indenture: u64, output: &[u8]) -> Result<[u8; 32]> {
+		let hash = crate::work::sha256(output);
+		let path = self.path(indenture, &hash);
+		std::fs::create_dir_all(path.parent().expect("has a parent"))?;
+		let tmp = path.with_extension("tmp");
+		std::fs::write(&tmp, output)?;
+		std::fs::rename(&tmp, &path)?;
+		Ok(hash)
+	}
+
+	/// The result of `indenture` this miner already has, if any (after a restart).
+	pub fn find(&self, indenture: u64) -> Option<[u8; 32]> {
+		let entries = std::fs::read_dir(self.dir.join(indenture.to_string())).ok()?;
+		entries.filter_map(|e| e.ok()).find_map(|e| {
+			let name = e.file_name().into_string().ok()?;
+			let bytes: Vec<u8> = (0..name.len())
+				.step_by(2)
+				.map(|i| u8::from_str_radix(name.get(i..i + 2)?, 16).ok())
+				.collect::<Option<_>>()?;
+			bytes.try_into().ok()
+		})
+	}
+
+	/// Serves the directory on `listener` until the task is dropped.
+	pub async fn serve(self, listener: TcpListener) {
+		loop {
+			let Ok((stream, _)) = listener.accept().await else { continue };
+			let store = self.clone();
+			tokio::spawn(async move {
+				let _ = store.answer(stream).await;
+			});
+		}
+	}
+
+	async fn answer(&self, mut stream: TcpStream) -> Result<()> {
+		let mut buf = vec![0u8; 2048];
+		let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut buf))
+			.await??;
+		let request = String::from_utf8_lossy(&buf[..n]);
+		let path = request
+			.lines()
+			.next()
+			.and_then(|l| l.strip_prefix("GET "))
+			.and_then(|l| l.split(' ').next())
+			.unwrap_or("");
+		// Only `/results/<digits>/<64 hex>`: nothing else on the disk can be named.
+		let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+		let body = match parts.as_slice() {
+			["results", id, hash]
+				if !id.is_empty() &&
+					id.chars().all(|c| c.is_ascii_digit()) &&
+					hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()) =>
+				std::fs::read(self.dir.join(id).join(hash.to_ascii_lowercase())).ok(),
+			_ => None,
+		};
+		let response = match body {
+			Some(b) => {
+				let mut r = format!(
+					"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+					b.len()
+				)
+				.into_bytes();
+				r.extend(b);
+				r
+			},
+			None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+		};
+		stream.write_all(&response).await?;
+		Ok(())
+	}
+}
+
+/// `GET http://<host:port><path>`; the body, or an error with the status.
+pub async fn http_get(endpoint: &str, path: &str) -> Result<Vec<u8>> {
+	let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+	let mut stream = tokio::time::timeout(std::time::Duration::from_secs(10), TcpStream::connect(host))
+		.await
+		.map_err(|_| anyhow!("{host}: connection timed out"))?
+		.with_context(|| format!("cannot connect to {host}"))?;
+	stream
+		.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+		.await?;
+	let mut response = Vec::new();
+	tokio::time::timeout(std::time::Duration::from_secs(60), stream.read_to_end(&mut response))
+		.await
+		.map_err(|_| anyhow!("{host}: response timed out"))??;
+	let head_end = response
+		.windows(4)
+		.position(|w| w == b"\r\n\r\n")
+		.ok_or_else(|| anyhow!("{host}: not an HTTP response"))?;
+	let head = String::from_utf8_lossy(&response[..head_end]);
+	let status = head.lines().next().unwrap_or("");
+	if !status.contains(" 200 ") {
+		bail!("{host}{path}: {status}");
+	}
+	Ok(response[head_end + 4..].to_vec())
+}
+
+/// Fetches the result of `indenture` with `hash` from a miner at `endpoint` and checks it.
+pub async fn fetch(endpoint: &str, indenture: u64, hash: &[u8; 32]) -> Result<Vec<u8>> {
+	let body = http_get(endpoint, &format!("/results/{indenture}/{}", hex(hash))).await?;
+	if crate::work::sha256(&body) != *hash {
+		bail!("{endpoint} served bytes whose SHA-256 is not the result on chain");
+	}
+	Ok(body)
+}
+
+/// A task module named by `uri` (`file://` or `http://`), checked against its SHA-256.
+pub async fn fetch_module(uri: &str, hash: &[u8; 32]) -> Result<Vec<u8>> {
+	let bytes = if let Some(path) = uri.strip_prefix("file://") {
+		std::fs::read(Path::new(path)).with_context(|| format!("cannot read {path}"))?
+	} else if let Some(rest) = uri.strip_prefix("http://") {
+		let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+		http_get(host, &format!("/{path}")).await?
+	} else {
+		bail!("cannot fetch {uri}: only file:// and http:// task URIs are supported by this miner")
+	};
+	if crate::work::sha256(&bytes) != *hash {
+		bail!("the module at {uri} does not have the indenture's SHA-256");
+	}
+	Ok(bytes)
+}

@@ -1,0 +1,212 @@
+//! Indentures as users write them: a TOML file (or the same fields as CLI flags), checked
+//! here before anything is signed so that mistakes come back as messages, not fees.
+//!
+//! ```toml
+//! module = "hello.wat"          # .wasm or .wat, inlined when it fits 4 KiB; or:
+//! # uri = "https://example.org/task.wasm"   (hash = SHA-256 of the module, hex)
+//! type = "batch"                # or "service"
+//! cpu_millicores = 1000
+//! memory_mib = 512
+//! storage_gib = 1
+//! gpus = 0
+//! nodes = 1
+//! public_ip = "none"            # "per-node", "per-cluster"
+//! duration = 20                 # blocks
+//! incentive = "2"               # CU, fees on top
+//! priority = 0
+//! min_reputation = 0            # parts per million
+//! exchange = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+//! escrow_operator = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"
+//! challenge = "hash-target"     # or "factorization"
+//! replicas = 1
+//! ssh_key = "ssh-ed25519 AAAA..."
+//! ```
+
+use crate::{
+	cutopia::runtime_types::{
+		bounded_collections::bounded_vec::BoundedVec,
+		pallet_challenge::types::ChallengeKind,
+		pallet_indenture::types::{IndentureSpec, PublicIp, Task, TaskType},
+		pallet_repchain::types::Resources,
+		sp_arithmetic::per_things::Permill,
+	},
+	parse_cu,
+};
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Deserialize;
+use std::{path::Path, str::FromStr};
+use subxt::utils::{AccountId32, H256};
+
+/// Largest module carried inline in the indenture (the pallet's bound).
+pub const MAX_INLINE: usize = 4096;
+
+/// An indenture's fields, from TOML or flags; [`SpecFile::build`] checks and converts them.
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+	pub module: Option<String>,
+	pub uri: Option<String>,
+	pub hash: Option<String>,
+	#[serde(rename = "type")]
+	pub task_type: Option<String>,
+	pub cpu_millicores: Option<u32>,
+	pub memory_mib: Option<u32>,
+	pub storage_gib: Option<u32>,
+	pub gpus: Option<u32>,
+	pub nodes: Option<u32>,
+	pub public_ip: Option<String>,
+	pub duration: Option<u32>,
+	pub incentive: Option<String>,
+	pub priority: Option<u8>,
+	pub min_reputation: Option<u32>,
+	pub exchange: Option<String>,
+	pub escrow_operator: Option<String>,
+	pub challenge: Option<String>,
+	pub replicas: Option<u32>,
+	pub ssh_key: Option<String>,
+}
+
+impl SpecFile {
+	/// Reads a TOML file; unknown keys and wrong types are errors naming the line.
+	pub fn read(path: &Path) -> Result<Self> {
+		let text = std::fs::read_to_string(path)
+			.with_context(|| format!("cannot read {}", path.display()))?;
+		toml::from_str(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+	}
+
+	/// `other`'s fields where given, else ours (flags over a file).
+	pub fn overlay(self, other: SpecFile) -> SpecFile {
+		macro_rules! pick {
+			($($f:ident),*) => { SpecFile { $($f: other.$f.or(self.$f)),* } };
+		}
+		pick!(
+			module, uri, hash, task_type, cpu_millicores, memory_mib, storage_gib, gpus, nodes,
+			public_ip, duration, incentive, priority, min_reputation, exchange, escrow_operator,
+			challenge, replicas, ssh_key
+		)
+	}
+
+	/// The chain's `IndentureSpec`. Relative module paths are taken from `base`.
+	pub fn build(&self, base: &Path) -> Result<IndentureSpec<AccountId32, u128>> {
+		let task = match (&self.module, &self.uri) {
+			(Some(m), None) => {
+				let path = base.join(m);
+				let src = std::fs::read(&path)
+					.with_context(|| format!("cannot read module {}", path.display()))?;
+				let wasm = crate::exec::wasm_bytes(&src)
+					.with_context(|| format!("module {}", path.display()))?;
+				if wasm.len() > MAX_INLINE {
+					bail!(
+						"module {} is {} bytes compiled; at most {MAX_INLINE} go inline: host it and give `uri` and `hash`",
+						path.display(),
+						wasm.len()
+					);
+				}
+				Task::Inline(BoundedVec(wasm))
+			},
+			(None, Some(uri)) => {
+				let hash = self.hash.as_deref().ok_or_else(|| anyhow!("`uri` needs `hash` (SHA-256 of the module, hex)"))?;
+				let hash = H256::from_str(hash).map_err(|e| anyhow!("bad `hash` {hash}: {e}"))?;
+				if uri.is_empty() || uri.len() > 256 {
+					bail!("`uri` must have 1 to 256 bytes");
+				}
+				Task::Wasm { hash, uri: BoundedVec(uri.as_bytes().to_vec()) }
+			},
+			(Some(_), Some(_)) => bail!("give either `module` or `uri`, not both"),
+			(None, None) => bail!("no task: give `module` (a .wasm or .wat file) or `uri` and `hash`"),
+		};
+		let task_type = match self.task_type.as_deref().unwrap_or("batch") {
+			"batch" => TaskType::Batch,
+			"service" => TaskType::Service,
+			other => bail!("`type` is `batch` or `service`, not `{other}`"),
+		};
+		let public_ip = match self.public_ip.as_deref().unwrap_or("none") {
+			"none" => PublicIp::None,
+			"per-node" => PublicIp::PerNode,
+			"per-cluster" => PublicIp::PerCluster,
+			other => bail!("`public_ip` is `none`, `per-node` or `per-cluster`, not `{other}`"),
+		};
+		let challenge = match self.challenge.as_deref().unwrap_or("hash-target") {
+			"hash-target" => ChallengeKind::HashTarget,
+			"factorization" => ChallengeKind::Factorization,
+			other => bail!("`challenge` is `hash-target` or `factorization`, not `{other}`"),
+		};
+		let account = |field: &str, v: &Option<String>| -> Result<AccountId32> {
+			let v = v.as_deref().ok_or_else(|| anyhow!("`{field}` is required (an SS58 address)"))?;
+			AccountId32::from_str(v).map_err(|e| anyhow!("`{field}` {v} is not an address: {e}"))
+		};
+		let incentive = parse_cu(
+			self.incentive.as_deref().ok_or_else(|| anyhow!("`incentive` is required (CU)"))?,
+		)
+		.context("`incentive`")?;
+		let min_reputation = self.min_reputation.unwrap_or(0);
+		if min_reputation > 1_000_000 {
+			bail!("`min_reputation` is in parts per million: at most 1000000");
+		}
+		let ssh_key = match &self.ssh_key {
+			Some(k) if k.len() > 512 => bail!("`ssh_key` is longer than 512 bytes"),
+			Some(k) => Some(BoundedVec(k.as_bytes().to_vec())),
+			None => None,
+		};
+		Ok(IndentureSpec {
+			task,
+			task_type,
+			resources: Resources {
+				cpu_millicores: self.cpu_millicores.unwrap_or(1000),
+				memory_mib: self.memory_mib.unwrap_or(512),
+				storage_gib: self.storage_gib.unwrap_or(1),
+				gpus: self.gpus.unwrap_or(0),
+			},
+			nodes: self.nodes.unwrap_or(1),
+			public_ip,
+			duration: self.duration.ok_or_else(|| anyhow!("`duration` (blocks) is required"))?,
+			incentive,
+			priority: self.priority.unwrap_or(0),
+			min_reputation: Permill(min_reputation),
+			exchange: account("exchange", &self.exchange)?,
+			escrow_operator: account("escrow_operator", &self.escrow_operator)?,
+			challenge,
+			replicas: self.replicas.unwrap_or(1),
+			ssh_key,
+		})
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_toml_file_becomes_a_spec_and_mistakes_are_named() {
+		let dir = std::env::temp_dir().join(format!("plexus-spec-{}", std::process::id()));
+		std::fs::create_dir_all(&dir).unwrap();
+		std::fs::write(dir.join("t.wat"), "(module (func (export \"_start\")))").unwrap();
+		let text = r#"
+			module = "t.wat"
+			duration = 20
+			incentive = "2.5"
+			exchange = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+			escrow_operator = "5FLSigC9HGRKVhB9FiEo4Y3koPsNmBmLJbpXg2mp1hXcS59Y"
+			replicas = 2
+		"#;
+		std::fs::write(dir.join("a.toml"), text).unwrap();
+		let spec = SpecFile::read(&dir.join("a.toml")).unwrap().build(&dir).unwrap();
+		assert_eq!(spec.incentive, 2 * crate::CU + crate::CU / 2);
+		assert_eq!(spec.replicas, 2);
+		assert!(matches!(spec.task, Task::Inline(ref b) if b.0.starts_with(b"\0asm")));
+
+		std::fs::write(dir.join("b.toml"), "duration = \"soon\"").unwrap();
+		let e = SpecFile::read(&dir.join("b.toml")).unwrap_err().to_string();
+		assert!(e.contains("duration"), "{e}");
+		std::fs::write(dir.join("c.toml"), "colour = 1").unwrap();
+		let e = SpecFile::read(&dir.join("c.toml")).unwrap_err().to_string();
+		assert!(e.contains("colour"), "{e}");
+		let no_task = SpecFile { duration: Some(1), ..Default::default() };
+		assert!(no_task.build(&dir).unwrap_err().to_string().contains("no task"));
+		let bad = SpecFile::read(&dir.join("a.toml"))
+			.unwrap()
+			.overlay(SpecFile { challenge: Some("lottery".into()), ..Default::default() });
+		assert!(bad.build(&dir).unwrap_err().to_string().contains("lottery"));
+		std::fs::remove_dir_all(&dir).unwrap();
+	}
+}

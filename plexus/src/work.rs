@@ -1,0 +1,92 @@
+//! The hashes agents compute, exactly as the pallets define them.
+
+use codec::Encode;
+use sha2::{Digest, Sha256};
+
+/// Leading zero bits of `hash`.
+pub fn leading_zero_bits(hash: &[u8]) -> u32 {
+	let mut bits = 0;
+	for b in hash {
+		if *b == 0 {
+			bits += 8;
+		} else {
+			return bits + b.leading_zeros();
+		}
+	}
+	bits
+}
+
+/// `sha256(seed ‖ miner ‖ nonce_le)`: a hash-target or heartbeat proof.
+pub fn work_hash(seed: &[u8], miner: &[u8; 32], nonce: u64) -> [u8; 32] {
+	let mut h = Sha256::new();
+	h.update(seed);
+	h.update(miner);
+	h.update(nonce.to_le_bytes());
+	h.finalize().into()
+}
+
+/// The smallest nonce from `start` whose [`work_hash`] has `difficulty` leading zero bits.
+/// Expected `2^difficulty` hashes; the challenge's difficulty is ≤ 32 bits.
+pub fn solve_target(seed: &[u8], miner: &[u8; 32], difficulty: u32, start: u64) -> u64 {
+	// The prefix is hashed once; each try only appends the nonce.
+	let mut prefix = Sha256::new();
+	prefix.update(seed);
+	prefix.update(miner);
+	(start..)
+		.find(|n| {
+			let mut h = prefix.clone();
+			h.update(n.to_le_bytes());
+			let out: [u8; 32] = h.finalize().into();
+			leading_zero_bits(&out) >= difficulty
+		})
+		.expect("a nonce below 2^64")
+}
+
+/// `blake2_256(SCALE(("cutopia/heartbeat", lease, round, parent)))`: the seed of a heartbeat
+/// round, `parent` being the hash of the block before the round opened.
+pub fn heartbeat_seed(lease: u64, round: u32, parent: &[u8; 32]) -> [u8; 32] {
+	sp_crypto_hashing::blake2_256(&(b"cutopia/heartbeat", lease, round, parent).encode())
+}
+
+/// `blake2_256("cutopia/result" ‖ result ‖ miner)`: a sealed batch result.
+pub fn result_seal(result: &[u8; 32], miner: &[u8; 32]) -> [u8; 32] {
+	sp_crypto_hashing::blake2_256(&(b"cutopia/result", result, miner).encode())
+}
+
+/// `blake2_256(SCALE(("cutopia/factor", p, q, miner, salt)))`: a miner's commitment to its
+/// factors (`p`, `q` canonical big-endian).
+pub fn factor_commitment(p: &[u8], q: &[u8], miner: &[u8; 32], salt: &[u8; 32]) -> [u8; 32] {
+	sp_crypto_hashing::blake2_256(&(b"cutopia/factor", p, q, miner, salt).encode())
+}
+
+/// `blake2_256(SCALE(("cutopia/factor-audit", p, salt)))`: an exchange's commitment to its
+/// secret factor.
+pub fn audit_commitment(p: &[u8], salt: &[u8; 32]) -> [u8; 32] {
+	sp_crypto_hashing::blake2_256(&(b"cutopia/factor-audit", p, salt).encode())
+}
+
+/// 32 bytes from the operating system's random source.
+pub fn random32() -> anyhow::Result<[u8; 32]> {
+	let mut b = [0u8; 32];
+	getrandom::getrandom(&mut b).map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
+	Ok(b)
+}
+
+/// SHA-256 of `data`: task modules and results are named by it.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+	Sha256::digest(data).into()
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn solutions_meet_their_target() {
+		let n = solve_target(b"seed", &[1; 32], 12, 0);
+		assert!(leading_zero_bits(&work_hash(b"seed", &[1; 32], n)) >= 12);
+		assert!((0..n).all(|m| leading_zero_bits(&work_hash(b"seed", &[1; 32], m)) < 12));
+		assert_eq!(leading_zero_bits(&[0, 0, 0x10]), 19);
+		assert_eq!(leading_zero_bits(&[0; 4]), 32);
+	}
+}

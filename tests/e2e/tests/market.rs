@@ -1,0 +1,340 @@
+//! End-to-end: the marketplace run by its programs, as users run them. A `cutopia-node --dev`,
+//! an exchange agent (Bob, `cutopia exchange run`), miner agents (Dave, Eve:
+//! `cutopia miner run`) and the buyer's CLI (Alice: `cutopia client …`), all real processes on
+//! loopback. A WASM task goes from submit to settlement with every balance exact to the unit
+//! (transaction fees read from each block's `TransactionFeePaid` events); two replicas agree
+//! and are both paid while one of them is killed and restarted mid-lease; a miner killed for
+//! good fails its lease and the buyer gets back what it did not earn; bad input is refused
+//! with a message and nothing reaches the chain.
+
+use cutopia_e2e::{
+	chain::{account, fees_between, metric, runtime, total, Api},
+	free_port, wait_for, workspace_bin, Node, Proc, TempDir,
+};
+use serde_json::{json, Value as Json};
+use std::{
+	collections::BTreeMap,
+	process::{Command, Output},
+	time::{Duration, Instant},
+};
+use subxt_signer::sr25519::{dev, Keypair};
+
+const CU: u128 = 1_000_000_000_000_000_000;
+
+/// A WASI command that prints one line: the task every test submits.
+const HELLO: &str = r#"(module
+	(import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+	(memory (export "memory") 1)
+	(data (i32.const 64) "hello from a cutopia miner\n")
+	(func (export "_start")
+		(i32.store (i32.const 0) (i32.const 64))
+		(i32.store (i32.const 4) (i32.const 27))
+		(drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
+
+fn cutopia(url: &str, args: &[&str]) -> Output {
+	Command::new(workspace_bin("cutopia"))
+		.args(["--url", url, "--json"])
+		.args(args)
+		.output()
+		.expect("run cutopia")
+}
+
+/// The JSON a successful `cutopia --json` command printed.
+fn ok(out: Output) -> Json {
+	let stdout = String::from_utf8_lossy(&out.stdout);
+	assert!(
+		out.status.success(),
+		"cutopia failed:\n{stdout}\n{}",
+		String::from_utf8_lossy(&out.stderr)
+	);
+	serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("a JSON line")
+}
+
+struct Market {
+	node: Node,
+	tmp: TempDir,
+	url: String,
+}
+
+impl Market {
+	/// A dev node, Charlie registered as escrow operator (1 %), Bob's exchange agent (5 %).
+	fn start(name: &str) -> (Market, Proc) {
+		let tmp = TempDir::new(name);
+		let node = Node::start(name, tmp.path(), &["--dev", "--tmp"]);
+		node.wait_until("block #1", Duration::from_secs(120), |n| n.best_number() >= 1);
+		let url = node.ws_url();
+		ok(cutopia(&url, &["--key", "//Charlie", "escrow", "register", "--fee-percent", "1"]));
+		let m = Market { node, tmp, url };
+		let exchange = m.agent("exchange", "//Bob", &["exchange", "run", "--fee-percent", "5"]);
+		m.wait_log(&exchange, "registered", Duration::from_secs(60));
+		(m, exchange)
+	}
+
+	/// An agent logging to `<name>.log`, keeping its state in `<data>/`.
+	fn agent_in(&self, name: &str, data: &str, key: &str, args: &[&str]) -> Proc {
+		let data = self.tmp.path().join(data);
+		let mut cmd = Command::new(workspace_bin("cutopia"));
+		cmd.args(["--url", &self.url, "--key", key])
+			.args(args)
+			.arg("--data-dir")
+			.arg(&data);
+		Proc::spawn(&mut cmd, self.tmp.path().join(format!("{name}.log")))
+	}
+
+	fn agent(&self, name: &str, key: &str, args: &[&str]) -> Proc {
+		self.agent_in(name, name, key, args)
+	}
+
+	/// A miner agent serving results on a fresh loopback port.
+	fn miner(&self, name: &str, key: &str, endpoint: &str) -> Proc {
+		self.miner_in(name, name, key, endpoint)
+	}
+
+	fn miner_in(&self, name: &str, data: &str, key: &str, endpoint: &str) -> Proc {
+		let p = self.agent_in(name, data, key, &["miner", "run", "--endpoint", endpoint]);
+		self.wait_log(&p, "registered", Duration::from_secs(60));
+		p
+	}
+
+	fn wait_log(&self, p: &Proc, needle: &str, timeout: Duration) {
+		let start = Instant::now();
+		while !p.output().contains(needle) {
+			assert!(
+				start.elapsed() < timeout,
+				"no `{needle}` in {} after {timeout:?}:\n{}",
+				p.log.display(),
+				p.output()
+			);
+			std::thread::sleep(Duration::from_millis(250));
+		}
+	}
+
+	fn task(&self, name: &str, fields: &str) -> String {
+		std::fs::write(self.tmp.path().join("hello.wat"), HELLO).expect("write module");
+		let file = self.tmp.path().join(format!("{name}.toml"));
+		let text = format!(
+			"module = \"hello.wat\"\nincentive = \"2\"\nexchange = \"{}\"\nescrow_operator = \"{}\"\n{fields}",
+			dev::bob().public_key().to_account_id(),
+			dev::charlie().public_key().to_account_id(),
+		);
+		std::fs::write(&file, text).expect("write task");
+		file.to_string_lossy().into_owned()
+	}
+
+	fn submit(&self, file: &str) -> u64 {
+		let v = ok(cutopia(&self.url, &["--key", "//Alice", "client", "submit", file]));
+		v["id"].as_u64().expect("an id")
+	}
+
+	fn info(&self, id: u64) -> Json {
+		self.node.rpc("indenture_get", json!([id])).expect("indenture_get")
+	}
+
+	fn wait_status(&self, id: u64, what: &str, timeout: Duration, f: impl Fn(&Json) -> bool) -> Json {
+		let start = Instant::now();
+		loop {
+			let v = self.info(id);
+			if f(&v) {
+				return v;
+			}
+			assert!(start.elapsed() < timeout, "timed out waiting for {what}: {v}\n{}", self.node.log_tail());
+			std::thread::sleep(Duration::from_millis(500));
+		}
+	}
+
+	/// Free + reserved balance of each key, and the block it was read at.
+	fn balances(&self, who: &[&Keypair]) -> (u64, BTreeMap<[u8; 32], u128>) {
+		let port = self.node.rpc_port;
+		runtime().block_on(async {
+			let api = Api::from_insecure_url(&self.url).await.expect("subxt connects");
+			let block = self.node.best_number();
+			let mut out = BTreeMap::new();
+			for k in who {
+				out.insert(account(k), total(&api, port, account(k)).await);
+			}
+			(block, out)
+		})
+	}
+
+	fn fees(&self, from: u64, to: u64) -> BTreeMap<[u8; 32], u128> {
+		let port = self.node.rpc_port;
+		runtime().block_on(async {
+			let api = Api::from_insecure_url(&self.url).await.expect("subxt connects");
+			fees_between(&api, port, from, to).await
+		})
+	}
+}
+
+fn units(v: &Json) -> u128 {
+	v.as_str().and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("not a balance: {v}"))
+}
+
+/// Alice buys a WASM task with a factorization challenge; Bob's exchange agent posts a
+/// fresh semiprime, Dave's and Eve's miners race to factor it (commit–reveal), the winner
+/// runs the task, answers its heartbeat, seals and reveals the result; Alice fetches the
+/// result from the miner, checks it against the hash on chain, and accepts. Every balance
+/// moves by exactly its share minus the transaction fees it paid; the exchange's audit of
+/// its semiprime passes.
+#[test]
+fn agents_run_a_wasm_task_from_submit_to_settlement() {
+	let (m, exchange) = Market::start("market-main");
+	let dave = m.miner("dave", "//Dave", &format!("127.0.0.1:{}", free_port()));
+	let eve = m.miner("eve", "//Eve", &format!("127.0.0.1:{}", free_port()));
+	let keys = [dev::alice(), dev::bob(), dev::charlie(), dev::dave(), dev::eve()];
+	let who: Vec<&Keypair> = keys.iter().collect();
+	let (from, before) = m.balances(&who);
+
+	let started = Instant::now();
+	let file = m.task("main", "duration = 10\nchallenge = \"factorization\"\n");
+	let id = m.submit(&file);
+	let reported = m.wait_status(id, "the result", Duration::from_secs(240), |v| v["status"] == "Reported");
+	metric("market_submit_to_result_s", format!("{:.1}", started.elapsed().as_secs_f64()));
+	let winner = reported["slots"][0]["miner"].as_str().expect("a miner").to_string();
+
+	// The buyer fetches the output from the winning miner and checks it against the chain.
+	let out = m.tmp.path().join("result.txt");
+	let got = ok(cutopia(&m.url, &["client", "result", &id.to_string(), "--out", out.to_str().unwrap()]));
+	assert_eq!(got["verified"], true, "{got}");
+	assert_eq!(std::fs::read_to_string(&out).unwrap(), "hello from a cutopia miner\n");
+
+	ok(cutopia(&m.url, &["--key", "//Alice", "client", "accept", &id.to_string()]));
+	let ended = m.wait_status(id, "settlement", Duration::from_secs(30), |v| v.get("record").is_some());
+	metric("market_submit_to_settled_s", format!("{:.1}", started.elapsed().as_secs_f64()));
+	assert_eq!(ended["record"]["status"], "Settled", "{ended}");
+
+	// The exchange reveals its factor for the audit once the challenge is decided.
+	m.wait_log(&exchange, "revealed the factor", Duration::from_secs(60));
+	let (to, after) = m.balances(&who);
+	let fees = m.fees(from + 1, to);
+	let i = 2 * CU as i128;
+	let delta = |k: &Keypair| after[&account(k)] as i128 - before[&account(k)] as i128;
+	let fee = |k: &Keypair| fees.get(&account(k)).copied().unwrap_or_default() as i128;
+	assert_eq!(delta(&keys[0]), -(i + i / 20 + i / 100) - fee(&keys[0]), "buyer");
+	assert_eq!(delta(&keys[1]), i / 20 - fee(&keys[1]), "exchange");
+	assert_eq!(delta(&keys[2]), i / 100 - fee(&keys[2]), "escrow operator");
+	let (win, lose) = if winner == dev::dave().public_key().to_account_id().to_string() {
+		(&keys[3], &keys[4])
+	} else {
+		(&keys[4], &keys[3])
+	};
+	assert_eq!(delta(win), i - fee(win), "winning miner");
+	assert_eq!(delta(lose), -fee(lose), "losing miner");
+	for (name, p) in [("dave", &dave), ("eve", &eve)] {
+		assert!(!p.output().contains("panicked"), "{name}:\n{}", p.output());
+	}
+	assert!(dave.output().contains("factored challenge") || eve.output().contains("factored challenge"));
+}
+
+/// Two replicas on two miners: both run the task and report the same result, so both are
+/// paid half. Eve's miner is killed mid-lease and restarted with the same data directory: it
+/// reads its slot from the chain and keeps answering heartbeats.
+#[test]
+fn replicas_agree_and_a_restarted_miner_resumes() {
+	let (m, _exchange) = Market::start("market-replicas");
+	let _dave = m.miner("dave", "//Dave", &format!("127.0.0.1:{}", free_port()));
+	let eve_endpoint = format!("127.0.0.1:{}", free_port());
+	let mut eve = m.miner("eve", "//Eve", &eve_endpoint);
+	let keys = [dev::alice(), dev::dave(), dev::eve()];
+	let who: Vec<&Keypair> = keys.iter().collect();
+	let (from, before) = m.balances(&who);
+
+	let file = m.task("replicas", "duration = 20\nreplicas = 2\n");
+	let id = m.submit(&file);
+	m.wait_status(id, "both slots leased", Duration::from_secs(120), |v| v["status"] == "Leased");
+	m.wait_log(&eve, "heartbeat: lease", Duration::from_secs(60));
+	eve.kill();
+	let restarted = Instant::now();
+	// A new process with the old data directory.
+	let eve2 = m.miner_in("eve-again", "eve", "//Eve", &eve_endpoint);
+	m.wait_log(&eve2, "heartbeat: lease", Duration::from_secs(90));
+	metric("market_restart_to_heartbeat_s", format!("{:.1}", restarted.elapsed().as_secs_f64()));
+
+	let ended = m.wait_status(id, "settlement", Duration::from_secs(300), |v| v.get("record").is_some());
+	assert_eq!(ended["record"]["status"], "Settled", "{ended}");
+	assert_eq!(units(&ended["record"]["paidToMiners"]), 2 * CU, "{ended}");
+	assert_eq!(units(&ended["record"]["refunded"]), 0, "{ended}");
+	let (to, after) = m.balances(&who);
+	let fees = m.fees(from + 1, to);
+	let delta = |k: &Keypair| after[&account(k)] as i128 - before[&account(k)] as i128;
+	let fee = |k: &Keypair| fees.get(&account(k)).copied().unwrap_or_default() as i128;
+	let i = 2 * CU as i128;
+	assert_eq!(delta(&keys[1]), i / 2 - fee(&keys[1]), "dave");
+	assert_eq!(delta(&keys[2]), i / 2 - fee(&keys[2]), "eve");
+	assert_eq!(delta(&keys[0]), -(i + i / 20 + i / 100) - fee(&keys[0]), "buyer");
+}
+
+/// One miner, killed for good after its first heartbeat: the rounds it misses fail its lease,
+/// and the buyer gets back everything the miner did not earn.
+#[test]
+fn a_killed_miner_fails_its_lease_and_the_buyer_is_refunded() {
+	let (m, _exchange) = Market::start("market-killed");
+	let mut dave = m.miner("dave", "//Dave", &format!("127.0.0.1:{}", free_port()));
+	let keys = [dev::alice(), dev::dave()];
+	let who: Vec<&Keypair> = keys.iter().collect();
+	let (from, before) = m.balances(&who);
+
+	let file = m.task("killed", "duration = 40\n");
+	let id = m.submit(&file);
+	m.wait_log(&dave, "heartbeat: lease", Duration::from_secs(120));
+	dave.kill();
+	let ended = m.wait_status(id, "the failed lease", Duration::from_secs(300), |v| v.get("record").is_some());
+	let paid = units(&ended["record"]["paidToMiners"]);
+	let refunded = units(&ended["record"]["refunded"]);
+	let i = 2 * CU;
+	// Half the incentive is paid over the 4 rounds; one was proven.
+	assert_eq!(paid, i / 2 / 4, "{ended}");
+	assert_eq!(paid + refunded, i, "{ended}");
+	let (to, after) = m.balances(&who);
+	let fees = m.fees(from + 1, to);
+	let delta = |k: &Keypair| after[&account(k)] as i128 - before[&account(k)] as i128;
+	let fee = |k: &Keypair| fees.get(&account(k)).copied().unwrap_or_default() as i128;
+	assert_eq!(delta(&keys[1]), paid as i128 - fee(&keys[1]), "miner");
+	let i = i as i128;
+	assert_eq!(delta(&keys[0]), -(i + i / 20 + i / 100) + refunded as i128 - fee(&keys[0]), "buyer");
+}
+
+/// Mistakes come back as messages and a non-zero exit, and nothing is submitted.
+#[test]
+fn bad_input_is_refused_with_a_message() {
+	let tmp = TempDir::new("market-bad");
+	let node = Node::start("market-bad", tmp.path(), &["--dev", "--tmp"]);
+	node.wait_until("block #1", Duration::from_secs(120), |n| n.best_number() >= 1);
+	let url = node.ws_url();
+	let dir = tmp.path();
+	let fails = |args: &[&str], needle: &str| {
+		let out = cutopia(&url, args);
+		let err = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+		assert!(!out.status.success(), "{args:?} succeeded: {err}");
+		assert!(err.contains(needle), "{args:?}: no `{needle}` in {err}");
+	};
+	std::fs::write(dir.join("broken.toml"), "duration = \"soon\"\n").unwrap();
+	std::fs::write(dir.join("hello.wat"), HELLO).unwrap();
+	let toml = dir.join("broken.toml");
+	fails(&["--key", "//Alice", "client", "submit", toml.to_str().unwrap()], "duration");
+	std::fs::write(dir.join("nomodule.toml"), "module = \"missing.wat\"\nduration = 10\n").unwrap();
+	fails(&["--key", "//Alice", "client", "submit", dir.join("nomodule.toml").to_str().unwrap()], "missing.wat");
+	fails(&["client", "submit", "--frobnicate"], "--frobnicate");
+	fails(&["--key", "not a key", "client", "cancel", "0"], "secret URI");
+	fails(&["client", "cancel", "0"], "--key");
+	fails(&["--key", "//Alice", "client", "cancel", "0"], "UnknownIndenture");
+	fails(&["--key", "//Alice", "wallet", "transfer", "5Gnot-an-address", "1"], "not an address");
+	fails(&["--key", "//Alice", "wallet", "transfer", &dev::bob().public_key().to_account_id().to_string(), "1.5.2"], "amount");
+	fails(&["client", "rate", "0", &dev::bob().public_key().to_account_id().to_string(), "9", "--key", "//Alice"], "1 to 5");
+	let unreachable = format!("ws://127.0.0.1:{}", free_port());
+	let out = Command::new(workspace_bin("cutopia")).args(["--url", &unreachable, "client", "status", "0"]).output().unwrap();
+	assert!(!out.status.success());
+	assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"), "{}", String::from_utf8_lossy(&out.stderr));
+	// An incentive below the minimum is refused by the chain, by name.
+	let module = dir.join("hello.wat");
+	fails(
+		&[
+			"--key", "//Alice", "client", "submit", "--module", module.to_str().unwrap(), "--duration", "10",
+			"--incentive", "0.000001", "--exchange", &dev::bob().public_key().to_account_id().to_string(),
+			"--escrow-operator", &dev::charlie().public_key().to_account_id().to_string(),
+		],
+		"Indenture",
+	);
+	// Nothing reached the chain.
+	assert_eq!(node.rpc("indenture_get", json!([0])).unwrap(), Json::Null);
+	assert_eq!(node.rpc("indenture_queue", json!([])).unwrap(), json!([]));
+}
