@@ -244,10 +244,12 @@ async fn miner_tick(
 				},
 				Puzzle::Factorization { modulus, .. } => {
 					let n = BigUint::from_bytes_be(&modulus.0);
+					let bits = n.bits();
 					let started = std::time::Instant::now();
 					let (p, q) = tokio::task::spawn_blocking(move || cutopia_factor::split(&n))
 						.await?
 						.map_err(|e| anyhow!("challenge {cid}: {e}"))?;
+					let factor_ms = started.elapsed().as_secs_f64() * 1e3;
 					let (p, q) = (p.to_bytes_be(), q.to_bytes_be());
 					let salt = work::random32()?;
 					let hash = work::factor_commitment(&p, &q, me_bytes, &salt);
@@ -259,7 +261,7 @@ async fn miner_tick(
 							if let Some(c) = state.commits.get_mut(&cid) {
 								c.block = block;
 							}
-							log(R, format!("factored challenge {cid} in {:.1} ms and committed", started.elapsed().as_secs_f64() * 1e3));
+							log(R, format!("factored challenge {cid} ({bits} bits) in {factor_ms:.1} ms and committed"));
 						},
 						Err(e) => {
 							log(R, format!("commit to challenge {cid} refused: {e:#}"));

@@ -9,7 +9,7 @@
 
 use cutopia_e2e::{
 	chain::{account, fees_between, metric, runtime, total, Api},
-	free_port, wait_for, workspace_bin, Node, Proc, TempDir,
+	free_port, workspace_bin, Node, Proc, TempDir,
 };
 use serde_json::{json, Value as Json};
 use std::{
@@ -264,7 +264,7 @@ fn replicas_agree_and_a_restarted_miner_resumes() {
 }
 
 /// One miner, killed for good after its first heartbeat: the rounds it misses fail its lease,
-/// and the buyer gets back everything the miner did not earn.
+/// the buyer gets back everything the miner did not earn, and part of the miner's bond.
 #[test]
 fn a_killed_miner_fails_its_lease_and_the_buyer_is_refunded() {
 	let (m, _exchange) = Market::start("market-killed");
@@ -281,16 +281,24 @@ fn a_killed_miner_fails_its_lease_and_the_buyer_is_refunded() {
 	let paid = units(&ended["record"]["paidToMiners"]);
 	let refunded = units(&ended["record"]["refunded"]);
 	let i = 2 * CU;
-	// Half the incentive is paid over the 4 rounds; one was proven.
+	// Half the incentive is paid over the 4 rounds; one was proven. The rest of the
+	// incentive comes back, and so do the exchange's and escrow operator's fees for the 3
+	// rounds not served (they are earned in proportion to the rounds proven).
 	assert_eq!(paid, i / 2 / 4, "{ended}");
-	assert_eq!(paid + refunded, i, "{ended}");
+	assert_eq!(refunded, i - paid + (i / 20 + i / 100) * 3 / 4, "{ended}");
 	let (to, after) = m.balances(&who);
 	let fees = m.fees(from + 1, to);
 	let delta = |k: &Keypair| after[&account(k)] as i128 - before[&account(k)] as i128;
 	let fee = |k: &Keypair| fees.get(&account(k)).copied().unwrap_or_default() as i128;
-	assert_eq!(delta(&keys[1]), paid as i128 - fee(&keys[1]), "miner");
+	// The failure slashes 10 % (MinerSlash) of the miner's 100 CU bond to the buyer.
+	let slash = 10 * CU as i128;
+	assert_eq!(delta(&keys[1]), paid as i128 - fee(&keys[1]) - slash, "miner");
 	let i = i as i128;
-	assert_eq!(delta(&keys[0]), -(i + i / 20 + i / 100) + refunded as i128 - fee(&keys[0]), "buyer");
+	assert_eq!(
+		delta(&keys[0]),
+		-(i + i / 20 + i / 100) + refunded as i128 + slash - fee(&keys[0]),
+		"buyer"
+	);
 }
 
 /// Mistakes come back as messages and a non-zero exit, and nothing is submitted.
