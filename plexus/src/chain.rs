@@ -132,6 +132,28 @@ impl Chain {
 		bail!("the node stopped reporting the transaction's status")
 	}
 
+	/// Calls `f` with each Indenture event of each new best block, in order, until `f`
+	/// returns `false`: the queue as it changes (submitted, awarded, leased, results, records).
+	pub async fn follow_indenture_events(
+		&self,
+		mut f: impl FnMut(u64, crate::cutopia::indenture::Event) -> bool,
+	) -> Result<()> {
+		let mut blocks = self.api.stream_best_blocks().await?;
+		while let Some(block) = blocks.next().await {
+			let block = block?;
+			let number = block.number();
+			let events = block.at().await?.events().fetch().await?;
+			for ev in events.iter() {
+				if let crate::cutopia::Event::Indenture(e) = ev?.decode_as::<crate::cutopia::Event>()? {
+					if !f(number, e) {
+						return Ok(());
+					}
+				}
+			}
+		}
+		bail!("the node stopped sending blocks")
+	}
+
 	/// Free balance of `who` at the best block.
 	pub async fn free(&self, who: &AccountId32) -> Result<u128> {
 		let (_, at) = self.at_best().await?;

@@ -85,8 +85,12 @@ enum Wallet {
 		eth: String,
 		amount: String,
 	},
-	/// The bridge's totals and this key's withdrawals with their relayer signatures.
-	BridgeStatus,
+	/// The bridge's totals, this key's withdrawals with their relayer signatures, and with
+	/// `--deposit N` whether the vault's deposit N is minted here yet.
+	BridgeStatus {
+		#[arg(long)]
+		deposit: Option<u64>,
+	},
 }
 
 #[derive(Args, Clone)]
@@ -189,6 +193,12 @@ enum Client {
 		file: Option<PathBuf>,
 		#[command(flatten)]
 		spec: SpecArgs,
+	},
+	/// The open queue in priority order; with `--follow`, then every Indenture event as
+	/// blocks arrive.
+	Queue {
+		#[arg(long)]
+		follow: bool,
 	},
 	/// An indenture's state (or its record once ended).
 	Status { id: u64 },
@@ -489,7 +499,7 @@ async fn wallet(cli: &Cli, chain: &Chain, w: &Wallet) -> Result<()> {
 				format!("withdrawal {nonce}: {} CU burned; relayers sign its release to {eth}", format_cu(value))
 			});
 		},
-		Wallet::BridgeStatus => {
+		Wallet::BridgeStatus { deposit } => {
 			let me = signer(cli).ok().map(|k| k.public_key().to_account_id());
 			let (_, at) = chain.at_best().await?;
 			let minted = at.storage().fetch(cutopia::storage().bridge().total_minted(), ()).await?.decode()?;
@@ -507,9 +517,25 @@ async fn wallet(cli: &Cli, chain: &Chain, w: &Wallet) -> Result<()> {
 					}));
 				}
 			}
-			let v = json!({ "totalMinted": minted.to_string(), "totalBurned": burned.to_string(), "withdrawals": mine });
+			let deposit_state = match deposit {
+				Some(n) => {
+					let minted = at.storage().try_fetch(cutopia::storage().bridge().processed(), (*n,)).await?.is_some();
+					let mut votes = 0;
+					let mut all = at.storage().iter(cutopia::storage().bridge().votes(), (*n,)).await?;
+					while let Some(v) = all.next().await {
+						v?;
+						votes += 1;
+					}
+					Some(json!({ "nonce": n, "minted": minted, "votes": votes }))
+				},
+				None => None,
+			};
+			let v = json!({ "totalMinted": minted.to_string(), "totalBurned": burned.to_string(), "withdrawals": mine, "deposit": deposit_state });
 			out(cli, v.clone(), || {
 				let mut s = format!("minted {} CU, burned {} CU", format_cu(minted), format_cu(burned));
+				if let Some(d) = &deposit_state {
+					s += &format!("\ndeposit {}: {}", d["nonce"], if d["minted"] == true { "minted".to_string() } else { format!("not minted yet ({} relayer votes)", d["votes"]) });
+				}
 				for w in &mine {
 					s += &format!("\nwithdrawal {} → {}: {} base units, {} signatures", w["nonce"], w["to"], w["amount"], w["signatures"]);
 				}
@@ -557,6 +583,25 @@ async fn client(cli: &Cli, chain: &Chain, c: &Client) -> Result<()> {
 			out(cli, json!({ "id": ev.id, "held": ev.held.to_string(), "block": inc.block }), || {
 				format!("indenture {} submitted; {} CU held in escrow", ev.id, format_cu(ev.held))
 			});
+		},
+		Client::Queue { follow } => {
+			let ids: Value = chain.call("indenture_queue", vec![]).await?;
+			out(cli, json!({ "queue": ids }), || format!("open: {ids}"));
+			if *follow {
+				let json = cli.json;
+				chain
+					.follow_indenture_events(|block, e| {
+						let text = format!("{e:?}");
+						let name = text.split([' ', '{', '(']).next().unwrap_or("").to_string();
+						if json {
+							println!("{}", json!({ "block": block, "event": name, "detail": text }));
+						} else {
+							println!("#{block} {text}");
+						}
+						true
+					})
+					.await?;
+			}
 		},
 		Client::Status { id } => {
 			let v = indenture_json(chain, *id).await?;

@@ -17,7 +17,7 @@ use num_traits::{One, ToPrimitive, Zero};
 
 /// Numbers up to this many bits are split with rho: below it rho's `√p` steps are cheaper
 /// than setting up a sieve (measured: see docs/BENCHMARKS.md).
-pub const RHO_MAX_BITS: u64 = 50;
+pub const RHO_MAX_BITS: u64 = 58;
 
 /// Why a number was not split.
 #[derive(Debug, Clone, PartialEq, Eq)]

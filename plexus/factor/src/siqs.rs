@@ -29,36 +29,45 @@ struct Params {
 	m: usize,
 	/// Large primes up to `lp_mult · largest factor-base prime` are kept.
 	lp_mult: u64,
+	/// Bits below `log2 |Q|max − log2(large-prime bound)` a candidate may fall short by
+	/// (unsieved small primes, rounding of the logs).
+	fudge: f64,
 }
 
-/// Interpolated from measured optima at the listed sizes.
+/// Measured optima (`scripts/bench-factor.sh` and a parameter sweep on the reference
+/// machine), interpolated between the listed sizes. Intervals of 8–32 KiB keep the sieve in
+/// the L1 cache.
 fn params(bits: u64) -> Params {
-	const TABLE: [(u64, usize, usize, u64); 10] = [
-		(40, 30, 2048, 10),
-		(64, 60, 4096, 20),
-		(80, 90, 8192, 30),
-		(96, 130, 16384, 40),
-		(112, 200, 32768, 40),
-		(128, 330, 32768, 50),
-		(144, 600, 32768, 60),
-		(160, 1000, 32768, 70),
-		(176, 1500, 32768, 80),
-		(200, 2600, 65536, 100),
+	const TABLE: [(u64, usize, usize, u64, f64); 10] = [
+		(40, 30, 2048, 10, 2.0),
+		(64, 60, 4096, 30, 2.0),
+		(80, 90, 4096, 40, 3.0),
+		(96, 200, 8192, 100, 5.0),
+		(112, 250, 8192, 40, 6.0),
+		(128, 450, 16384, 150, 7.0),
+		(144, 750, 16384, 250, 8.0),
+		(160, 1200, 16384, 300, 8.0),
+		(176, 1700, 16384, 300, 8.0),
+		(200, 2600, 32768, 300, 8.0),
 	];
 	let bits = bits.clamp(TABLE[0].0, TABLE[TABLE.len() - 1].0);
 	let i = TABLE.iter().position(|t| t.0 >= bits).unwrap_or(TABLE.len() - 1).max(1);
-	let (b0, f0, m0, l0) = TABLE[i - 1];
-	let (b1, f1, m1, l1) = TABLE[i];
+	let (b0, f0, m0, l0, z0) = TABLE[i - 1];
+	let (b1, f1, m1, l1, z1) = TABLE[i];
 	let t = (bits - b0) as f64 / (b1 - b0) as f64;
 	Params {
 		fb_size: (f0 as f64 + t * (f1 as f64 - f0 as f64)) as usize,
 		m: if t < 0.5 { m0 } else { m1 },
 		lp_mult: (l0 as f64 + t * (l1 as f64 - l0 as f64)) as u64,
+		fudge: z0 + t * (z1 - z0),
 	}
 }
 
+/// `n mod p` for `p < 2^32`, 32 bits at a time so only 64-bit divisions are needed
+/// (BigUint's `%` allocates a new number and divides 128 by 64 bits).
 fn mod_small(n: &BigUint, p: u64) -> u64 {
-	(n % p).to_u64().expect("a remainder below p")
+	debug_assert!(p <= u32::MAX as u64);
+	n.iter_u32_digits().rev().fold(0u64, |r, d| ((r << 32) | d as u64) % p)
 }
 
 /// Knuth–Schroeppel: the small multiplier `k` that makes the most small primes divide
@@ -70,11 +79,11 @@ fn choose_multiplier(n: &BigUint, primes: &[u32]) -> u64 {
 	];
 	let n8 = mod_small(n, 8);
 	// (kN/p) = (k/p)(N/p): N's symbols once, each k's only for small numbers.
-	let residues: Vec<(u64, i32)> = primes
+	let residues: Vec<(u64, i32, f64)> = primes
 		.iter()
 		.skip(1)
 		.take(100)
-		.map(|&p| (p as u64, legendre(mod_small(n, p as u64), p as u64)))
+		.map(|&p| (p as u64, legendre(mod_small(n, p as u64), p as u64), (p as f64).ln()))
 		.collect();
 	let mut best = (f64::MIN, 1);
 	for k in KS {
@@ -85,8 +94,7 @@ fn choose_multiplier(n: &BigUint, primes: &[u32]) -> u64 {
 			3 | 7 => 0.5 * 2f64.ln(),
 			_ => 0.0,
 		};
-		for &(p, np) in &residues {
-			let lp = (p as f64).ln();
+		for &(p, np, lp) in &residues {
 			if k % p == 0 {
 				score += lp / p as f64;
 			} else if np != 0 && legendre(k, p) * np == 1 {
@@ -98,6 +106,19 @@ fn choose_multiplier(n: &BigUint, primes: &[u32]) -> u64 {
 		}
 	}
 	best.1
+}
+
+/// Primes below `limit`, sieved once per process and shared (the sieve is a noticeable part
+/// of factoring a 64-bit number).
+fn small_primes(limit: usize) -> std::borrow::Cow<'static, [u32]> {
+	static PRIMES: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+	let cached = PRIMES.get_or_init(|| primes_below(200_000));
+	if limit <= 200_000 {
+		let end = cached.partition_point(|&p| (p as usize) < limit);
+		std::borrow::Cow::Borrowed(&cached[..end])
+	} else {
+		std::borrow::Cow::Owned(primes_below(limit))
+	}
 }
 
 /// One relation `Π y² ≡ (−1)^e₀ · Π pᵢ^eᵢ · lp² (mod N)`.
@@ -121,19 +142,21 @@ struct FactorBase {
 /// A nontrivial factor of the odd composite `n` (not a perfect power, no factor below 1000),
 /// or `None` if the sieve failed (it is then worth retrying with another size).
 pub fn siqs(n: &BigUint) -> Option<BigUint> {
+	// An unlucky run (every dependency trivial, or polynomials exhausted) is retried with a
+	// larger factor base; each retry is a fresh, independent set of relations.
+	(0..3).find_map(|attempt| siqs_once(n, attempt))
+}
+
+fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	let bits = n.bits();
 	if !(40..=MAX_BITS).contains(&bits) {
 		return None;
 	}
-	let t_start = std::time::Instant::now();
 	let mut par = params(bits);
-	let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f64>().ok());
-	if let Some(v) = env("SIQS_FB") { par.fb_size = v as usize; }
-	if let Some(v) = env("SIQS_M") { par.m = v as usize; }
-	if let Some(v) = env("SIQS_LP") { par.lp_mult = v as u64; }
-	let fudge = env("SIQS_FUDGE").unwrap_or(3.0);
+	par.fb_size += par.fb_size * attempt as usize / 2;
+	let fudge = par.fudge;
 	// Enough primes for the factor base: about half of all primes are residues of kN.
-	let small = primes_below((par.fb_size * 30).max(2000));
+	let small = small_primes((par.fb_size * 30).max(2000));
 	let k = choose_multiplier(n, &small);
 	let kn = n * k;
 	let kn_f = kn.to_f64().expect("finite");
@@ -179,8 +202,11 @@ pub fn siqs(n: &BigUint) -> Option<BigUint> {
 	// above the unsieved range so that A's primes do not matter much to the yield.
 	let log_a = ((2.0 * kn_f).sqrt() / m as f64).log2();
 	let min_q_idx = (first_sieved + 4).min(nfb - 1);
-	let log_q_ideal: f64 = if log_a > 40.0 { 11.0 } else if log_a > 20.0 { 9.5 } else { 7.5 };
-	let s = ((log_a / log_q_ideal).round() as usize).max(1);
+	// A's primes must come from the factor base: with a small one, use more of them.
+	let log_p_high = (fb.primes[nfb * 3 / 4].max(3) as f64).log2();
+	let log_q_ideal: f64 =
+		f64::min(if log_a > 40.0 { 11.0 } else if log_a > 20.0 { 9.5 } else { 7.5 }, log_p_high);
+	let s = ((log_a / log_q_ideal).ceil() as usize).max(1);
 	let q_target = 2f64.powf(log_a / s as f64);
 	let mut lo = fb.primes.iter().position(|&p| p as f64 >= q_target / 1.6).unwrap_or(nfb);
 	lo = lo.max(min_q_idx).min(nfb - 1);
@@ -199,9 +225,8 @@ pub fn siqs(n: &BigUint) -> Option<BigUint> {
 		return None;
 	}
 
-	let t_setup = t_start.elapsed();
 	let ln_p: Vec<f64> = fb.primes.iter().map(|&p| (p.max(1) as f64).ln()).collect();
-	let mut rng = XorShift(0x2545_F491_4F6C_DD1D ^ bits);
+	let mut rng = XorShift(0x2545_F491_4F6C_DD1D ^ bits ^ (u64::from(attempt) << 32));
 	let mut seen_a: HashSet<Vec<usize>> = HashSet::new();
 	let mut relations: Vec<Relation> = Vec::new();
 	let mut partials: HashMap<u64, Relation> = HashMap::new();
@@ -211,7 +236,6 @@ pub fn siqs(n: &BigUint) -> Option<BigUint> {
 	let mut root2 = vec![0u32; nfb];
 	let mut ainv = vec![0u32; nfb];
 	let mut tries = 0;
-	let (mut npolys, mut cands) = (0u64, 0u64);
 
 	while relations.len() < want {
 		tries += 1;
@@ -262,6 +286,7 @@ pub fn siqs(n: &BigUint) -> Option<BigUint> {
 
 		// B_l with B_l² ≡ kN (mod q_l) and B_l ≡ 0 (mod q_j), j ≠ l.
 		let mut bl: Vec<u128> = Vec::with_capacity(s);
+		let mut gammas: Vec<i128> = Vec::with_capacity(s);
 		for &qi in &qs {
 			let q = fb.primes[qi] as u64;
 			let aq = a / q as u128;
@@ -271,8 +296,13 @@ pub fn siqs(n: &BigUint) -> Option<BigUint> {
 				g = q - g;
 			}
 			bl.push(aq * g as u128);
+			gammas.push(g as i128);
 		}
 		let mut b: i128 = bl.iter().sum::<u128>() as i128;
+		// C = (B² − kN)/A in big integers once per A; each later polynomial's C follows in
+		// i128 arithmetic (below), as big-integer code is the slow part of small factorings.
+		let bb = BigInt::from(b);
+		let mut c: i128 = ((&bb * &bb - BigInt::from(kn.clone())) / BigInt::from(a)).try_into().ok()?;
 
 		// Roots of the first polynomial; per-prime increments for the Gray-code walk.
 		let mut bainv: Vec<Vec<u32>> = vec![vec![0; nfb]; s];
@@ -310,12 +340,16 @@ pub fn siqs(n: &BigUint) -> Option<BigUint> {
 				// Flip the sign of B_v, v = the Gray code's changed bit.
 				let v = poly.trailing_zeros() as usize;
 				let negative = ((poly ^ (poly >> 1)) >> v) & 1 == 1;
-				let (delta, step): (i128, &[u32]) = (2 * bl[v] as i128, &bainv[v]);
-				if negative {
-					b -= delta;
-				} else {
-					b += delta;
-				}
+				let step: &[u32] = &bainv[v];
+				// B' = B + d with d = 2e·B_v, B_v = (A/q_v)·γ_v, so
+				// C' = C + d(2B + d)/A = C + 2e·γ_v·((2B + d)/q_v); q_v divides 2B + d
+				// because B ≡ −e·B_v (mod q_v) before the flip.
+				let e: i128 = if negative { -1 } else { 1 };
+				let d = 2 * e * bl[v] as i128;
+				let q = fb.primes[qs[v]] as i128;
+				debug_assert_eq!((2 * b + d) % q, 0);
+				c += 2 * e * gammas[v] * ((2 * b + d) / q);
+				b += d;
 				for j in 2..nfb {
 					if ainv[j] == 0 {
 						continue;
@@ -332,11 +366,7 @@ pub fn siqs(n: &BigUint) -> Option<BigUint> {
 					}
 				}
 			}
-			let bb = BigInt::from(b);
-			let c = (&bb * &bb - BigInt::from(kn.clone())) / BigInt::from(a);
-			let c: i128 = c.try_into().ok()?;
 
-			npolys += 1;
 			sieve.fill(init);
 			for j in first_sieved..nfb {
 				if ainv[j] == 0 {
@@ -380,7 +410,6 @@ pub fn siqs(n: &BigUint) -> Option<BigUint> {
 						if sieve[i] & 0x80 == 0 {
 							continue;
 						}
-						cands += 1;
 						let x = i as i64 - m;
 						if let Some(rel) = check(
 							x, i, a, b, c, &qs, &fb, &root1, &root2, &ainv, first_sieved, lp_bound,
@@ -405,9 +434,6 @@ pub fn siqs(n: &BigUint) -> Option<BigUint> {
 				break;
 			}
 		}
-	}
-	if std::env::var_os("SIQS_STATS").is_some() {
-		eprintln!("bits {bits} k {k} nfb {nfb} pmax {pmax} s {s} m {m} thresh {thresh} A {tries} polys {npolys} cands {cands} rels {} partials {} setup {:?} sieve {:?}", relations.len(), partials.len(), t_setup, t_start.elapsed());
 	}
 	combine(n, &fb, &relations)
 }

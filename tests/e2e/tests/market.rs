@@ -183,6 +183,11 @@ fn agents_run_a_wasm_task_from_submit_to_settlement() {
 	let keys = [dev::alice(), dev::bob(), dev::charlie(), dev::dave(), dev::eve()];
 	let who: Vec<&Keypair> = keys.iter().collect();
 	let (from, before) = m.balances(&who);
+	// A subscriber to the queue's events, as a dashboard would run it.
+	let follower = Proc::spawn(
+		Command::new(workspace_bin("cutopia")).args(["--url", &m.url, "--json", "client", "queue", "--follow"]),
+		m.tmp.path().join("follow.log"),
+	);
 
 	let started = Instant::now();
 	let file = m.task("main", "duration = 10\nchallenge = \"factorization\"\n");
@@ -223,6 +228,15 @@ fn agents_run_a_wasm_task_from_submit_to_settlement() {
 		assert!(!p.output().contains("panicked"), "{name}:\n{}", p.output());
 	}
 	assert!(dave.output().contains("factored challenge") || eve.output().contains("factored challenge"));
+	let events: Vec<String> = follower
+		.output()
+		.lines()
+		.filter_map(|l| serde_json::from_str::<Json>(l).ok())
+		.filter_map(|v| v["event"].as_str().map(String::from))
+		.collect();
+	for e in ["Submitted", "SlotAwarded", "Leased", "RoundPaid", "ResultsDue", "ResultRevealed", "CiRecorded"] {
+		assert!(events.iter().any(|x| x == e), "the follower saw no {e}: {events:?}");
+	}
 }
 
 /// Two replicas on two miners: both run the task and report the same result, so both are
@@ -345,4 +359,35 @@ fn bad_input_is_refused_with_a_message() {
 	// Nothing reached the chain.
 	assert_eq!(node.rpc("indenture_get", json!([0])).unwrap(), Json::Null);
 	assert_eq!(node.rpc("indenture_queue", json!([])).unwrap(), json!([]));
+}
+
+/// The buyer disputes a result; the escrow operator decides 70 % to the miner with
+/// `cutopia escrow resolve`: the miner keeps its round pay and gets 70 % of the result part,
+/// the buyer gets the other 30 % back, and both fees are paid.
+#[test]
+fn a_disputed_result_is_resolved_by_the_escrow_operator() {
+	let (m, _exchange) = Market::start("market-dispute");
+	let _dave = m.miner("dave", "//Dave", &format!("127.0.0.1:{}", free_port()));
+	let keys = [dev::alice(), dev::charlie(), dev::dave()];
+	let who: Vec<&Keypair> = keys.iter().collect();
+	let (from, before) = m.balances(&who);
+	let id = m.submit(&m.task("dispute", "duration = 10\n"));
+	m.wait_status(id, "the result", Duration::from_secs(180), |v| v["status"] == "Reported");
+	ok(cutopia(&m.url, &["--key", "//Alice", "client", "dispute", &id.to_string()]));
+	// Only the escrow operator may decide.
+	let out = cutopia(&m.url, &["--key", "//Dave", "escrow", "resolve", &id.to_string(), "--miner-share", "100"]);
+	assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("NotOperator"));
+	ok(cutopia(&m.url, &["--key", "//Charlie", "escrow", "resolve", &id.to_string(), "--miner-share", "70"]));
+	let ended = m.wait_status(id, "the record", Duration::from_secs(30), |v| v.get("record").is_some());
+	let i = 2 * CU;
+	assert_eq!(units(&ended["record"]["paidToMiners"]), i / 2 + i / 2 * 7 / 10, "{ended}");
+	assert_eq!(units(&ended["record"]["refunded"]), i / 2 * 3 / 10, "{ended}");
+	let (to, after) = m.balances(&who);
+	let fees = m.fees(from + 1, to);
+	let delta = |k: &Keypair| after[&account(k)] as i128 - before[&account(k)] as i128;
+	let fee = |k: &Keypair| fees.get(&account(k)).copied().unwrap_or_default() as i128;
+	let i = i as i128;
+	assert_eq!(delta(&keys[2]), i / 2 + i / 2 * 7 / 10 - fee(&keys[2]), "miner");
+	assert_eq!(delta(&keys[1]), i / 100 - fee(&keys[1]), "escrow operator");
+	assert_eq!(delta(&keys[0]), -(i + i / 20 + i / 100) + i / 2 * 3 / 10 - fee(&keys[0]), "buyer");
 }
