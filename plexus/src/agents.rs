@@ -10,7 +10,9 @@ use crate::{
 		runtime_types::{
 			bounded_collections::bounded_vec::BoundedVec,
 			pallet_challenge::types::{Audit, ChallengeStatus, LeaseStatus, Puzzle},
-			pallet_indenture::types::{IndentureInfo, QueueFilter, SlotResult, Status, Task, TaskType},
+			pallet_indenture::types::{
+				IndentureInfo, QueueFilter, SlotResult, Status, Task, TaskType,
+			},
 			pallet_repchain::types::{Resources, Role},
 			sp_arithmetic::per_things::Permill,
 		},
@@ -52,7 +54,8 @@ fn save<T: Serialize>(path: &PathBuf, value: &T) -> Result<()> {
 
 fn load<T: for<'de> Deserialize<'de> + Default>(path: &PathBuf) -> Result<T> {
 	match std::fs::read_to_string(path) {
-		Ok(s) => serde_json::from_str(&s).with_context(|| format!("corrupt state file {}", path.display())),
+		Ok(s) => serde_json::from_str(&s)
+			.with_context(|| format!("corrupt state file {}", path.display())),
 		Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
 		Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
 	}
@@ -67,6 +70,30 @@ async fn next_block(chain: &Chain, last: u32) -> Result<u32> {
 		}
 		tokio::time::sleep(Duration::from_millis(500)).await;
 	}
+}
+
+/// Sends `register` unless RepChain already has `key` in `role` (a restarted agent).
+async fn ensure_registered(
+	chain: &Chain,
+	key: &Keypair,
+	role: Role,
+	register: &impl subxt::tx::Payload,
+	agent: &str,
+) -> Result<()> {
+	let me = key.public_key().to_account_id();
+	let (_, at) = chain.at_best().await?;
+	let registered = at
+		.storage()
+		.try_fetch(cutopia::storage().rep_chain().registrations(), (me, role))
+		.await?
+		.is_some();
+	if registered {
+		log(agent, format!("{me} is registered; resuming from chain state"));
+	} else {
+		chain.submit(register, key).await.with_context(|| format!("registering as {agent}"))?;
+		log(agent, format!("registered {me} as {agent}"));
+	}
+	Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -130,35 +157,21 @@ pub async fn run_miner(
 		.with_context(|| format!("cannot listen on {}", cfg.endpoint))?;
 	tokio::spawn(store.clone().serve(listener));
 
-	let (_, at) = chain.at_best().await?;
-	let registered = at
-		.storage()
-		.try_fetch(cutopia::storage().rep_chain().registrations(), (me.clone(), Role::Miner))
-		.await?
-		.is_some();
-	if !registered {
-		chain
-			.submit(
-				&cutopia::transactions().rep_chain().register_miner(
-					cfg.resources.clone(),
-					cfg.price_floor,
-					BoundedVec(cfg.endpoint.as_bytes().to_vec()),
-					cfg.bond,
-				),
-				&key,
-			)
-			.await
-			.context("registering as a miner")?;
-		log(R, format!("registered {me} with endpoint {}", cfg.endpoint));
-	} else {
-		log(R, format!("{me} is registered; resuming from chain state"));
-	}
+	let register = cutopia::transactions().rep_chain().register_miner(
+		cfg.resources.clone(),
+		cfg.price_floor,
+		BoundedVec(cfg.endpoint.as_bytes().to_vec()),
+		cfg.bond,
+	);
+	ensure_registered(&chain, &key, Role::Miner, &register, R).await?;
 
 	let mut last = 0;
 	loop {
 		let now = next_block(&chain, last).await?;
 		last = now;
-		if let Err(e) = miner_tick(&chain, &key, &me, &me_bytes, &cfg, &executor, &store, &mut state, now).await {
+		if let Err(e) =
+			miner_tick(&chain, &key, &me, &me_bytes, &cfg, &executor, &store, &mut state, now).await
+		{
 			log(R, format!("block #{now}: {e:#}"));
 		}
 		save(&state_path, &state)?;
@@ -185,7 +198,12 @@ async fn miner_tick(
 		if c.block >= now {
 			continue;
 		}
-		let tx = cutopia::transactions().challenge().reveal(cid, BoundedVec(c.p.clone()), BoundedVec(c.q.clone()), c.salt);
+		let tx = cutopia::transactions().challenge().reveal(
+			cid,
+			BoundedVec(c.p.clone()),
+			BoundedVec(c.q.clone()),
+			c.salt,
+		);
 		match chain.submit(&tx, key).await {
 			Ok(_) => log(R, format!("revealed factors of challenge {cid}")),
 			Err(e) => log(R, format!("reveal of challenge {cid} failed: {e:#}")),
@@ -215,7 +233,10 @@ async fn miner_tick(
 			TaskType::Batch => cfg.batch,
 			TaskType::Service => cfg.service,
 		};
-		if !wanted || indenture.status != Status::Open || slots.iter().any(|(_, s)| s.miner.as_ref() == Some(me)) {
+		if !wanted
+			|| indenture.status != Status::Open
+			|| slots.iter().any(|(_, s)| s.miner.as_ref() == Some(me))
+		{
 			continue;
 		}
 		for (_, slot) in slots.iter().filter(|(_, s)| s.miner.is_none()) {
@@ -223,7 +244,9 @@ async fn miner_tick(
 			if state.given_up.contains(&cid) || state.commits.contains_key(&cid) {
 				continue;
 			}
-			let Some(ch) = at.storage().try_fetch(cutopia::storage().challenge().challenges(), (cid,)).await? else {
+			let Some(ch) =
+				at.storage().try_fetch(cutopia::storage().challenge().challenges(), (cid,)).await?
+			else {
 				continue;
 			};
 			let ch = ch.decode()?;
@@ -233,9 +256,21 @@ async fn miner_tick(
 			match ch.puzzle {
 				Puzzle::HashTarget { difficulty, seed } => {
 					let mb = *me_bytes;
-					let nonce = tokio::task::spawn_blocking(move || work::solve_target(&seed.0, &mb, difficulty, 0)).await?;
-					match chain.submit(&cutopia::transactions().challenge().solve(cid, nonce), key).await {
-						Ok(inc) => log(R, format!("solved challenge {cid} of indenture {id} (block {:?})", inc.block)),
+					let nonce = tokio::task::spawn_blocking(move || {
+						work::solve_target(&seed.0, &mb, difficulty, 0)
+					})
+					.await?;
+					match chain
+						.submit(&cutopia::transactions().challenge().solve(cid, nonce), key)
+						.await
+					{
+						Ok(inc) => log(
+							R,
+							format!(
+								"solved challenge {cid} of indenture {id} (block {:?})",
+								inc.block
+							),
+						),
 						Err(e) => {
 							log(R, format!("solve of challenge {cid} refused: {e:#}"));
 							state.given_up.insert(cid);
@@ -255,7 +290,10 @@ async fn miner_tick(
 					let hash = work::factor_commitment(&p, &q, me_bytes, &salt);
 					// The salt is kept before the commit is sent: a restart can still reveal.
 					state.commits.insert(cid, FactorCommit { p, q, salt, block: u32::MAX });
-					match chain.submit(&cutopia::transactions().challenge().commit(cid, H256(hash)), key).await {
+					match chain
+						.submit(&cutopia::transactions().challenge().commit(cid, H256(hash)), key)
+						.await
+					{
 						Ok(_) => {
 							let (block, _) = chain.best().await?;
 							if let Some(c) = state.commits.get_mut(&cid) {
@@ -287,25 +325,50 @@ async fn miner_tick(
 		}
 	}
 	for (id, _index, slot) in mine {
-		let Some(ind) = at.storage().try_fetch(cutopia::storage().indenture().indentures(), (id,)).await? else {
+		let Some(ind) =
+			at.storage().try_fetch(cutopia::storage().indenture().indentures(), (id,)).await?
+		else {
 			continue;
 		};
 		let ind = ind.decode()?;
 		// Heartbeats.
 		if let Some(lease_id) = slot.lease {
-			if let Some(lease) = at.storage().try_fetch(cutopia::storage().challenge().leases(), (lease_id,)).await? {
+			if let Some(lease) =
+				at.storage().try_fetch(cutopia::storage().challenge().leases(), (lease_id,)).await?
+			{
 				let lease = lease.decode()?;
 				if lease.status == LeaseStatus::Active && now >= lease.start {
 					let round = (now - lease.start) / lease.period.max(1);
 					let open = lease.start + round * lease.period;
 					if round < lease.rounds && round >= lease.cursor && now < open + lease.window {
-						let parent = chain.block_hash(open - 1).await?.ok_or_else(|| anyhow!("no block {}", open - 1))?;
+						let parent = chain
+							.block_hash(open - 1)
+							.await?
+							.ok_or_else(|| anyhow!("no block {}", open - 1))?;
 						let seed = work::heartbeat_seed(lease_id, round, &parent.0);
 						let (mb, d) = (*me_bytes, lease.difficulty);
-						let nonce = tokio::task::spawn_blocking(move || work::solve_target(&seed, &mb, d, 0)).await?;
-						match chain.submit(&cutopia::transactions().challenge().heartbeat(lease_id, round, nonce), key).await {
-							Ok(_) => log(R, format!("heartbeat: lease {lease_id} round {round} of indenture {id}")),
-							Err(e) => log(R, format!("heartbeat {lease_id}/{round} refused: {e:#}")),
+						let nonce = tokio::task::spawn_blocking(move || {
+							work::solve_target(&seed, &mb, d, 0)
+						})
+						.await?;
+						match chain
+							.submit(
+								&cutopia::transactions()
+									.challenge()
+									.heartbeat(lease_id, round, nonce),
+								key,
+							)
+							.await
+						{
+							Ok(_) => log(
+								R,
+								format!(
+									"heartbeat: lease {lease_id} round {round} of indenture {id}"
+								),
+							),
+							Err(e) => {
+								log(R, format!("heartbeat {lease_id}/{round} refused: {e:#}"))
+							},
 						}
 					}
 				}
@@ -320,21 +383,36 @@ async fn miner_tick(
 			None => {
 				let code = match &ind.spec.task {
 					Task::Inline(b) => b.0.clone(),
-					Task::Wasm { hash, uri } =>
-						crate::results::fetch_module(&String::from_utf8_lossy(&uri.0), &hash.0).await?,
+					Task::Wasm { hash, uri } => {
+						crate::results::fetch_module(&String::from_utf8_lossy(&uri.0), &hash.0)
+							.await?
+					},
 					Task::Container { .. } => {
 						log(R, format!("indenture {id}: container tasks need a container executor; this miner runs Wasm"));
 						continue;
 					},
 				};
-				let job = Job { args: vec!["task".into()], stdin: Vec::new(), seed: work::sha256(&id.to_le_bytes()) };
+				let job = Job {
+					args: vec!["task".into()],
+					stdin: Vec::new(),
+					seed: work::sha256(&id.to_le_bytes()),
+				};
 				let (exec, limits) = (executor.clone(), cfg.limits.clone());
-				let out = tokio::task::spawn_blocking(move || exec.run(&code, &job, &limits)).await?;
+				let out =
+					tokio::task::spawn_blocking(move || exec.run(&code, &job, &limits)).await?;
 				// A task that fails is still a result: the output says how it failed, so
 				// replicas agree on it and the buyer can see it.
 				let bytes = match out {
 					Ok(o) => {
-						log(R, format!("indenture {id}: task exited {} after {:.0} ms, {} bytes of output", o.exit_code, o.elapsed.as_secs_f64() * 1e3, o.stdout.len()));
+						log(
+							R,
+							format!(
+								"indenture {id}: task exited {} after {:.0} ms, {} bytes of output",
+								o.exit_code,
+								o.elapsed.as_secs_f64() * 1e3,
+								o.stdout.len()
+							),
+						);
 						o.stdout
 					},
 					Err(e) => {
@@ -351,14 +429,23 @@ async fn miner_tick(
 		match slot.result {
 			None => {
 				let seal = work::result_seal(&result, me_bytes);
-				match chain.submit(&cutopia::transactions().indenture().commit_result(id, H256(seal)), key).await {
+				match chain
+					.submit(&cutopia::transactions().indenture().commit_result(id, H256(seal)), key)
+					.await
+				{
 					Ok(_) => log(R, format!("sealed result of indenture {id}")),
 					Err(e) => log(R, format!("seal of indenture {id} refused: {e:#}")),
 				}
 			},
 			Some(SlotResult::Sealed(_)) => {
 				// Reveal once every slot has sealed or sealing closed; the chain says which.
-				match chain.submit(&cutopia::transactions().indenture().reveal_result(id, H256(result)), key).await {
+				match chain
+					.submit(
+						&cutopia::transactions().indenture().reveal_result(id, H256(result)),
+						key,
+					)
+					.await
+				{
 					Ok(_) => log(R, format!("revealed result of indenture {id}")),
 					Err(e) if format!("{e:#}").contains("SealingOpen") => {},
 					Err(e) => log(R, format!("reveal of indenture {id} refused: {e:#}")),
@@ -444,30 +531,14 @@ pub async fn run_exchange(chain: Chain, key: Keypair, cfg: ExchangeConfig) -> Re
 	std::fs::create_dir_all(&cfg.data_dir)?;
 	let state_path = cfg.data_dir.join("exchange-secrets.json");
 	let mut state: ExchangeState = load(&state_path)?;
-	let (_, at) = chain.at_best().await?;
-	let registered = at
-		.storage()
-		.try_fetch(cutopia::storage().rep_chain().registrations(), (me.clone(), Role::Exchange))
-		.await?
-		.is_some();
-	if !registered {
-		chain
-			.submit(
-				&cutopia::transactions().rep_chain().register_service(
-					Role::Exchange,
-					cfg.fee.clone(),
-					BoundedVec(cfg.name.as_bytes().to_vec()),
-					BoundedVec(cfg.endpoint.as_bytes().to_vec()),
-					cfg.bond,
-				),
-				&key,
-			)
-			.await
-			.context("registering as an exchange")?;
-		log(R, format!("registered {me} as exchange `{}`", cfg.name));
-	} else {
-		log(R, format!("{me} is registered; resuming from chain state"));
-	}
+	let register = cutopia::transactions().rep_chain().register_service(
+		Role::Exchange,
+		cfg.fee.clone(),
+		BoundedVec(cfg.name.as_bytes().to_vec()),
+		BoundedVec(cfg.endpoint.as_bytes().to_vec()),
+		cfg.bond,
+	);
+	ensure_registered(&chain, &key, Role::Exchange, &register, R).await?;
 	let mut last = 0;
 	loop {
 		let now = next_block(&chain, last).await?;
@@ -510,17 +581,34 @@ async fn exchange_tick(
 				state.secrets.insert(id, Secret { p, salt });
 				save(state_path, state)?;
 				chain
-					.submit(&cutopia::transactions().challenge().post_modulus(id, BoundedVec(n.to_bytes_be()), H256(commitment)), key)
+					.submit(
+						&cutopia::transactions().challenge().post_modulus(
+							id,
+							BoundedVec(n.to_bytes_be()),
+							H256(commitment),
+						),
+						key,
+					)
 					.await?;
 				log(R, format!("posted a {bits}-bit semiprime for challenge {id}"));
 			},
 			(ChallengeStatus::Awarded(_) | ChallengeStatus::Expired, Audit::Pending) => {
 				let Some(s) = state.secrets.get(&id).cloned() else {
-					log(R, format!("challenge {id}: no secret on record, cannot reveal for the audit"));
+					log(
+						R,
+						format!("challenge {id}: no secret on record, cannot reveal for the audit"),
+					);
 					continue;
 				};
 				chain
-					.submit(&cutopia::transactions().challenge().reveal_factor(id, BoundedVec(s.p), s.salt), key)
+					.submit(
+						&cutopia::transactions().challenge().reveal_factor(
+							id,
+							BoundedVec(s.p),
+							s.salt,
+						),
+						key,
+					)
 					.await?;
 				log(R, format!("revealed the factor of challenge {id} for its audit"));
 				state.secrets.remove(&id);

@@ -15,8 +15,10 @@ pub use subxt::utils::{AccountId32, H256};
 /// subxt's client for CuTopia (standard Substrate signed extensions, as Polkadot).
 pub type Api = OnlineClient<PolkadotConfig>;
 /// State and calls at one block.
-pub type At =
-	subxt::client::ClientAtBlock<PolkadotConfig, subxt::client::OnlineClientAtBlockImpl<PolkadotConfig>>;
+pub type At = subxt::client::ClientAtBlock<
+	PolkadotConfig,
+	subxt::client::OnlineClientAtBlockImpl<PolkadotConfig>,
+>;
 
 /// A node connection.
 #[derive(Clone)]
@@ -101,11 +103,7 @@ impl Chain {
 	/// Signs `tx` with the pool's next nonce for `signer` (earlier transactions may still be
 	/// in the pool), waits until it is in a best block and returns its events; a dispatch
 	/// error comes back as `Pallet::Error: doc`.
-	pub async fn submit(
-		&self,
-		tx: &impl subxt::tx::Payload,
-		signer: &Keypair,
-	) -> Result<Included> {
+	pub async fn submit(&self, tx: &impl subxt::tx::Payload, signer: &Keypair) -> Result<Included> {
 		let who = signer.public_key().to_account_id().to_string();
 		let nonce: u64 = self.call("system_accountNextIndex", vec![who.into()]).await?;
 		let params = PolkadotExtrinsicParamsBuilder::<PolkadotConfig>::new().nonce(nonce).build();
@@ -123,9 +121,9 @@ impl Chain {
 					let events = b.wait_for_success().await.map_err(|e| anyhow!("{e}"))?;
 					return Ok(Included { block, events });
 				},
-				TransactionStatus::Error { message } |
-				TransactionStatus::Invalid { message } |
-				TransactionStatus::Dropped { message } => bail!("transaction not included: {message}"),
+				TransactionStatus::Error { message }
+				| TransactionStatus::Invalid { message }
+				| TransactionStatus::Dropped { message } => bail!("transaction not included: {message}"),
 				_ => {},
 			}
 		}
@@ -144,7 +142,9 @@ impl Chain {
 			let number = block.number();
 			let events = block.at().await?.events().fetch().await?;
 			for ev in events.iter() {
-				if let crate::cutopia::Event::Indenture(e) = ev?.decode_as::<crate::cutopia::Event>()? {
+				if let crate::cutopia::Event::Indenture(e) =
+					ev?.decode_as::<crate::cutopia::Event>()?
+				{
 					if !f(number, e) {
 						return Ok(());
 					}
@@ -157,10 +157,8 @@ impl Chain {
 	/// Free balance of `who` at the best block.
 	pub async fn free(&self, who: &AccountId32) -> Result<u128> {
 		let (_, at) = self.at_best().await?;
-		let account = at
-			.storage()
-			.try_fetch(crate::cutopia::storage().system().account(), (who.clone(),))
-			.await?;
+		let account =
+			at.storage().try_fetch(crate::cutopia::storage().system().account(), (*who,)).await?;
 		Ok(match account {
 			Some(v) => v.decode()?.data.free,
 			None => 0,

@@ -170,6 +170,16 @@ fn read_u32(mem: &[u8], at: u32) -> Option<u32> {
 	Some(u32::from_le_bytes(mem.get(at..at + 4)?.try_into().ok()?))
 }
 
+/// Writes `bytes` at `at` in the caller's memory: `ESUCCESS`, or `EFAULT` out of bounds.
+fn put(caller: &mut Caller<'_, Ctx>, at: u32, bytes: &[u8]) -> i32 {
+	let Some(mem) = memory(caller) else { return EFAULT };
+	if write_bytes(mem.data_mut(caller), at, bytes) {
+		ESUCCESS
+	} else {
+		EFAULT
+	}
+}
+
 fn write_bytes(mem: &mut [u8], at: u32, bytes: &[u8]) -> bool {
 	let at = at as usize;
 	match mem.get_mut(at..at + bytes.len()) {
@@ -204,8 +214,8 @@ fn sizes(caller: &mut Caller<'_, Ctx>, list: &[String], count: u32, size: u32) -
 	let Some(mem) = memory(caller) else { return EFAULT };
 	let total: usize = list.iter().map(|s| s.len() + 1).sum();
 	let data = mem.data_mut(caller);
-	if write_bytes(data, count, &(list.len() as u32).to_le_bytes()) &&
-		write_bytes(data, size, &(total as u32).to_le_bytes())
+	if write_bytes(data, count, &(list.len() as u32).to_le_bytes())
+		&& write_bytes(data, size, &(total as u32).to_le_bytes())
 	{
 		ESUCCESS
 	} else {
@@ -292,33 +302,28 @@ fn link(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
 			}
 		},
 	)?;
-	linker.func_wrap(W, "fd_close", |_: Caller<'_, Ctx>, fd: u32| if fd <= 2 { ESUCCESS } else { EBADF })?;
+	linker.func_wrap(
+		W,
+		"fd_close",
+		|_: Caller<'_, Ctx>, fd: u32| if fd <= 2 { ESUCCESS } else { EBADF },
+	)?;
 	linker.func_wrap(W, "fd_fdstat_get", |mut c: Caller<'_, Ctx>, fd: u32, at: u32| -> i32 {
 		if fd > 2 {
 			return EBADF;
 		}
-		let Some(mem) = memory(&mut c) else { return EFAULT };
 		// filetype 2 (character device), no flags, all rights.
 		let mut stat = [0u8; 24];
 		stat[0] = 2;
 		stat[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
 		stat[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
-		if write_bytes(mem.data_mut(&mut c), at, &stat) {
-			ESUCCESS
-		} else {
-			EFAULT
-		}
+		put(&mut c, at, &stat)
 	})?;
 	linker.func_wrap(W, "fd_prestat_get", |_: Caller<'_, Ctx>, _: u32, _: u32| EBADF)?;
-	linker.func_wrap(W, "fd_prestat_dir_name", |_: Caller<'_, Ctx>, _: u32, _: u32, _: u32| EBADF)?;
+	linker
+		.func_wrap(W, "fd_prestat_dir_name", |_: Caller<'_, Ctx>, _: u32, _: u32, _: u32| EBADF)?;
 	linker.func_wrap(W, "fd_seek", |_: Caller<'_, Ctx>, _: u32, _: i64, _: u32, _: u32| ESPIPE)?;
 	linker.func_wrap(W, "clock_res_get", |mut c: Caller<'_, Ctx>, _: u32, at: u32| -> i32 {
-		let Some(mem) = memory(&mut c) else { return EFAULT };
-		if write_bytes(mem.data_mut(&mut c), at, &1_000_000u64.to_le_bytes()) {
-			ESUCCESS
-		} else {
-			EFAULT
-		}
+		put(&mut c, at, &1_000_000u64.to_le_bytes())
 	})?;
 	linker.func_wrap(
 		W,
@@ -326,12 +331,7 @@ fn link(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
 		|mut c: Caller<'_, Ctx>, _: u32, _: u64, at: u32| -> i32 {
 			c.data_mut().clock_ns += 1_000_000;
 			let now = c.data().clock_ns;
-			let Some(mem) = memory(&mut c) else { return EFAULT };
-			if write_bytes(mem.data_mut(&mut c), at, &now.to_le_bytes()) {
-				ESUCCESS
-			} else {
-				EFAULT
-			}
+			put(&mut c, at, &now.to_le_bytes())
 		},
 	)?;
 	linker.func_wrap(W, "random_get", |mut c: Caller<'_, Ctx>, at: u32, len: u32| -> i32 {
@@ -345,15 +345,11 @@ fn link(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
 			bytes.extend_from_slice(&h.finalize());
 		}
 		bytes.truncate(len as usize);
-		let Some(mem) = memory(&mut c) else { return EFAULT };
-		if write_bytes(mem.data_mut(&mut c), at, &bytes) {
-			ESUCCESS
-		} else {
-			EFAULT
-		}
+		put(&mut c, at, &bytes)
 	})?;
 	linker.func_wrap(W, "sched_yield", |_: Caller<'_, Ctx>| ESUCCESS)?;
-	linker.func_wrap(W, "poll_oneoff", |_: Caller<'_, Ctx>, _: u32, _: u32, _: u32, _: u32| ENOSYS)?;
+	linker
+		.func_wrap(W, "poll_oneoff", |_: Caller<'_, Ctx>, _: u32, _: u32, _: u32, _: u32| ENOSYS)?;
 	linker.func_wrap(W, "proc_exit", |_: Caller<'_, Ctx>, code: u32| -> anyhow::Result<()> {
 		Err(Exit(code as i32).into())
 	})?;
@@ -367,7 +363,8 @@ impl Executor for WasmExecutor {
 
 	fn run(&self, code: &[u8], job: &Job, limits: &Limits) -> Result<Output, ExecError> {
 		let started = Instant::now();
-		let module = Module::new(&self.engine, code).map_err(|e| ExecError::Invalid(e.to_string()))?;
+		let module =
+			Module::new(&self.engine, code).map_err(|e| ExecError::Invalid(e.to_string()))?;
 		let mut linker = Linker::new(&self.engine);
 		link(&mut linker).map_err(|e| ExecError::Invalid(e.to_string()))?;
 		linker
@@ -425,9 +422,11 @@ impl Executor for WasmExecutor {
 					return Err(match e.downcast_ref::<Trap>() {
 						Some(Trap::OutOfFuel) => ExecError::OutOfFuel,
 						Some(Trap::Interrupt) => ExecError::Timeout,
-						_ if format!("{e:?}").contains("memory") &&
-							format!("{e:?}").contains("limit") =>
-							ExecError::OutOfMemory,
+						_ if format!("{e:?}").contains("memory")
+							&& format!("{e:?}").contains("limit") =>
+						{
+							ExecError::OutOfMemory
+						},
 						_ => ExecError::Trap(format!("{e:#}")),
 					});
 				}
@@ -452,7 +451,9 @@ pub fn wasm_bytes(source: &[u8]) -> anyhow::Result<Vec<u8>> {
 	if source.starts_with(b"\0asm") {
 		Ok(source.to_vec())
 	} else {
-		Ok(wat::parse_bytes(source).map_err(|e| anyhow::anyhow!("not Wasm or WAT: {e}"))?.into_owned())
+		Ok(wat::parse_bytes(source)
+			.map_err(|e| anyhow::anyhow!("not Wasm or WAT: {e}"))?
+			.into_owned())
 	}
 }
 
@@ -473,7 +474,11 @@ mod tests {
 			(call $exit (i32.const 3))))"#;
 
 	fn run(wat: &str, limits: Limits) -> Result<Output, ExecError> {
-		WasmExecutor::new().unwrap().run(&wasm_bytes(wat.as_bytes()).unwrap(), &Job::default(), &limits)
+		WasmExecutor::new().unwrap().run(
+			&wasm_bytes(wat.as_bytes()).unwrap(),
+			&Job::default(),
+			&limits,
+		)
 	}
 
 	#[test]
@@ -487,12 +492,19 @@ mod tests {
 	#[test]
 	fn limits_stop_runaway_modules() {
 		let spin = r#"(module (func (export "_start") (loop (br 0))))"#;
-		assert_eq!(run(spin, Limits { fuel: 1_000_000, ..Limits::default() }).err(), Some(ExecError::OutOfFuel));
+		assert_eq!(
+			run(spin, Limits { fuel: 1_000_000, ..Limits::default() }).err(),
+			Some(ExecError::OutOfFuel)
+		);
 		let slow = Limits { fuel: u64::MAX, time: Duration::from_millis(200), ..Limits::default() };
 		assert_eq!(run(spin, slow).err(), Some(ExecError::Timeout));
-		let grow = r#"(module (memory 1) (func (export "_start") (drop (memory.grow (i32.const 100)))))"#;
+		let grow =
+			r#"(module (memory 1) (func (export "_start") (drop (memory.grow (i32.const 100)))))"#;
 		let small = Limits { memory_bytes: 1 << 20, ..Limits::default() };
-		assert!(matches!(run(grow, small).err(), Some(ExecError::OutOfMemory) | Some(ExecError::Trap(_))));
+		assert!(matches!(
+			run(grow, small).err(),
+			Some(ExecError::OutOfMemory) | Some(ExecError::Trap(_))
+		));
 		let chatty = Limits { max_output: 4, ..Limits::default() };
 		assert_eq!(run(HELLO, chatty).err(), Some(ExecError::OutputTooLarge));
 	}
@@ -505,7 +517,9 @@ mod tests {
 			(func (export "_start") (drop (call $o (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 0) (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 0)))))"#;
 		let err = run(open, Limits::default()).err().unwrap().to_string();
 		assert!(err.contains("path_open"), "{err}");
-		assert!(matches!(run("(module)", Limits::default()).err(), Some(ExecError::Trap(m)) if m.contains("_start")));
+		assert!(
+			matches!(run("(module)", Limits::default()).err(), Some(ExecError::Trap(m)) if m.contains("_start"))
+		);
 		assert!(wasm_bytes(b"not wasm").is_err());
 	}
 }

@@ -47,7 +47,7 @@ fn hexs(b: &[u8]) -> String {
 
 fn unhex(s: &str) -> Result<Vec<u8>> {
 	let s = s.trim_start_matches("0x");
-	if s.len() % 2 != 0 {
+	if !s.len().is_multiple_of(2) {
 		bail!("odd-length hex");
 	}
 	(0..s.len())
@@ -103,7 +103,10 @@ pub fn open(path: &Path, password: &str) -> Result<Keypair> {
 		Ok(pair)
 	} else {
 		subxt_signer::polkadot_js_compat::decrypt_json(&json, password).map_err(|e| {
-			anyhow!("cannot open {} as a polkadot.js keystore: {e} (wrong password?)", path.display())
+			anyhow!(
+				"cannot open {} as a polkadot.js keystore: {e} (wrong password?)",
+				path.display()
+			)
 		})
 	}
 }

@@ -46,9 +46,9 @@ pub fn format_cu(amount: u128) -> String {
 pub fn parse_cu(s: &str) -> anyhow::Result<u128> {
 	let s = s.trim();
 	let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-	if whole.is_empty() && frac.is_empty() ||
-		!whole.chars().all(|c| c.is_ascii_digit()) ||
-		!frac.chars().all(|c| c.is_ascii_digit())
+	if whole.is_empty() && frac.is_empty()
+		|| !whole.chars().all(|c| c.is_ascii_digit())
+		|| !frac.chars().all(|c| c.is_ascii_digit())
 	{
 		anyhow::bail!("`{s}` is not an amount of CU (e.g. 2 or 0.5)");
 	}

@@ -25,7 +25,11 @@ use std::{path::PathBuf, str::FromStr, sync::Arc, time::Duration};
 use subxt_signer::sr25519::Keypair;
 
 #[derive(Parser)]
-#[command(name = "cutopia", version, about = "CuTopia marketplace: wallet, client, miner, exchange and escrow commands")]
+#[command(
+	name = "cutopia",
+	version,
+	about = "CuTopia marketplace: wallet, client, miner, exchange and escrow commands"
+)]
 struct Cli {
 	/// The node's RPC endpoint.
 	#[arg(long, global = true, env = "CUTOPIA_URL", default_value = "ws://127.0.0.1:9944")]
@@ -192,7 +196,7 @@ enum Client {
 	Submit {
 		file: Option<PathBuf>,
 		#[command(flatten)]
-		spec: SpecArgs,
+		spec: Box<SpecArgs>,
 	},
 	/// The open queue in priority order; with `--follow`, then every Indenture event as
 	/// blocks arrive.
@@ -320,7 +324,9 @@ fn signer(cli: &Cli) -> Result<Keypair> {
 				.map_err(|_| anyhow!("set CUTOPIA_PASSWORD to open {}", path.display()))?;
 			keys::open(path, &pw)
 		},
-		(None, None) => bail!("this command signs: give --key (e.g. //Alice on a dev chain) or --keystore"),
+		(None, None) => {
+			bail!("this command signs: give --key (e.g. //Alice on a dev chain) or --keystore")
+		},
 	}
 }
 
@@ -387,11 +393,14 @@ async fn run(cli: &Cli) -> Result<()> {
 			return Ok(());
 		},
 		Command::Miner(Miner::Factor { n }) => {
-			let n = BigUint::from_str(n.trim()).map_err(|_| anyhow!("`{n}` is not a decimal number"))?;
+			let n = BigUint::from_str(n.trim())
+				.map_err(|_| anyhow!("`{n}` is not a decimal number"))?;
 			let started = std::time::Instant::now();
 			let (p, q) = cutopia_factor::split(&n)?;
 			let ms = started.elapsed().as_secs_f64() * 1e3;
-			out(cli, json!({ "p": p.to_string(), "q": q.to_string(), "ms": ms }), || format!("{p} {q}"));
+			out(cli, json!({ "p": p.to_string(), "q": q.to_string(), "ms": ms }), || {
+				format!("{p} {q}")
+			});
 			return Ok(());
 		},
 		_ => {},
@@ -455,7 +464,8 @@ async fn run(cli: &Cli) -> Result<()> {
 		Command::Escrow(Escrow::Resolve { id, miner_share }) => {
 			let key = signer(cli)?;
 			let share = Perbill(percent(*miner_share, "--miner-share")? * 1000);
-			let inc = chain.submit(&cutopia::transactions().escrow().resolve(*id, share), &key).await?;
+			let inc =
+				chain.submit(&cutopia::transactions().escrow().resolve(*id, share), &key).await?;
 			out(cli, json!({ "id": id, "block": inc.block, "minerShare": miner_share }), || {
 				format!("escrow {id} resolved: {miner_share}% to the miners")
 			});
@@ -488,22 +498,35 @@ async fn wallet(cli: &Cli, chain: &Chain, w: &Wallet) -> Result<()> {
 		},
 		Wallet::Withdraw { eth, amount } => {
 			let key = signer(cli)?;
-			let to = subxt::utils::H160::from_str(eth).map_err(|e| anyhow!("`{eth}` is not an Ethereum address: {e}"))?;
+			let to = subxt::utils::H160::from_str(eth)
+				.map_err(|e| anyhow!("`{eth}` is not an Ethereum address: {e}"))?;
 			let value = parse_cu(amount)?;
-			let inc = chain.submit(&cutopia::transactions().bridge().withdraw(to, value), &key).await?;
+			let inc =
+				chain.submit(&cutopia::transactions().bridge().withdraw(to, value), &key).await?;
 			let nonce = inc
 				.find::<cutopia::bridge::events::WithdrawalRequested>()
 				.map(|e| e.nonce)
 				.ok_or_else(|| anyhow!("no WithdrawalRequested event"))?;
 			out(cli, json!({ "nonce": nonce, "block": inc.block }), || {
-				format!("withdrawal {nonce}: {} CU burned; relayers sign its release to {eth}", format_cu(value))
+				format!(
+					"withdrawal {nonce}: {} CU burned; relayers sign its release to {eth}",
+					format_cu(value)
+				)
 			});
 		},
 		Wallet::BridgeStatus { deposit } => {
 			let me = signer(cli).ok().map(|k| k.public_key().to_account_id());
 			let (_, at) = chain.at_best().await?;
-			let minted = at.storage().fetch(cutopia::storage().bridge().total_minted(), ()).await?.decode()?;
-			let burned = at.storage().fetch(cutopia::storage().bridge().total_burned(), ()).await?.decode()?;
+			let minted = at
+				.storage()
+				.fetch(cutopia::storage().bridge().total_minted(), ())
+				.await?
+				.decode()?;
+			let burned = at
+				.storage()
+				.fetch(cutopia::storage().bridge().total_burned(), ())
+				.await?
+				.decode()?;
 			let mut mine = Vec::new();
 			let mut all = at.storage().iter(cutopia::storage().bridge().withdrawals(), ()).await?;
 			while let Some(e) = all.next().await {
@@ -519,9 +542,14 @@ async fn wallet(cli: &Cli, chain: &Chain, w: &Wallet) -> Result<()> {
 			}
 			let deposit_state = match deposit {
 				Some(n) => {
-					let minted = at.storage().try_fetch(cutopia::storage().bridge().processed(), (*n,)).await?.is_some();
+					let minted = at
+						.storage()
+						.try_fetch(cutopia::storage().bridge().processed(), (*n,))
+						.await?
+						.is_some();
 					let mut votes = 0;
-					let mut all = at.storage().iter(cutopia::storage().bridge().votes(), (*n,)).await?;
+					let mut all =
+						at.storage().iter(cutopia::storage().bridge().votes(), (*n,)).await?;
 					while let Some(v) = all.next().await {
 						v?;
 						votes += 1;
@@ -532,12 +560,24 @@ async fn wallet(cli: &Cli, chain: &Chain, w: &Wallet) -> Result<()> {
 			};
 			let v = json!({ "totalMinted": minted.to_string(), "totalBurned": burned.to_string(), "withdrawals": mine, "deposit": deposit_state });
 			out(cli, v.clone(), || {
-				let mut s = format!("minted {} CU, burned {} CU", format_cu(minted), format_cu(burned));
+				let mut s =
+					format!("minted {} CU, burned {} CU", format_cu(minted), format_cu(burned));
 				if let Some(d) = &deposit_state {
-					s += &format!("\ndeposit {}: {}", d["nonce"], if d["minted"] == true { "minted".to_string() } else { format!("not minted yet ({} relayer votes)", d["votes"]) });
+					s += &format!(
+						"\ndeposit {}: {}",
+						d["nonce"],
+						if d["minted"] == true {
+							"minted".to_string()
+						} else {
+							format!("not minted yet ({} relayer votes)", d["votes"])
+						}
+					);
 				}
 				for w in &mine {
-					s += &format!("\nwithdrawal {} → {}: {} base units, {} signatures", w["nonce"], w["to"], w["amount"], w["signatures"]);
+					s += &format!(
+						"\nwithdrawal {} → {}: {} base units, {} signatures",
+						w["nonce"], w["to"], w["amount"], w["signatures"]
+					);
 				}
 				s
 			});
@@ -560,7 +600,8 @@ async fn client(cli: &Cli, chain: &Chain, c: &Client) -> Result<()> {
 				)
 				.await?;
 			out(cli, v.clone(), || {
-				let cu = |k: &str| format_cu(v[k].as_str().and_then(|s| s.parse().ok()).unwrap_or(0));
+				let cu =
+					|k: &str| format_cu(v[k].as_str().and_then(|s| s.parse().ok()).unwrap_or(0));
 				format!(
 					"{} compute units: indicative price {} CU, minimum incentive {} CU",
 					v["computeUnits"],
@@ -574,15 +615,23 @@ async fn client(cli: &Cli, chain: &Chain, c: &Client) -> Result<()> {
 				Some(f) => (f.parent().map(PathBuf::from).unwrap_or_default(), SpecFile::read(f)?),
 				None => (PathBuf::from("."), SpecFile::default()),
 			};
-			let spec = from_file.overlay(spec.clone().into()).build(&base)?;
+			let spec = from_file.overlay((**spec).clone().into()).build(&base)?;
 			let key = signer(cli)?;
 			let inc = chain.submit(&cutopia::transactions().indenture().submit(spec), &key).await?;
 			let ev = inc
 				.find::<cutopia::indenture::events::Submitted>()
 				.ok_or_else(|| anyhow!("no Submitted event"))?;
-			out(cli, json!({ "id": ev.id, "held": ev.held.to_string(), "block": inc.block }), || {
-				format!("indenture {} submitted; {} CU held in escrow", ev.id, format_cu(ev.held))
-			});
+			out(
+				cli,
+				json!({ "id": ev.id, "held": ev.held.to_string(), "block": inc.block }),
+				|| {
+					format!(
+						"indenture {} submitted; {} CU held in escrow",
+						ev.id,
+						format_cu(ev.held)
+					)
+				},
+			);
 		},
 		Client::Queue { follow } => {
 			let ids: Value = chain.call("indenture_queue", vec![]).await?;
@@ -594,7 +643,10 @@ async fn client(cli: &Cli, chain: &Chain, c: &Client) -> Result<()> {
 						let text = format!("{e:?}");
 						let name = text.split([' ', '{', '(']).next().unwrap_or("").to_string();
 						if json {
-							println!("{}", json!({ "block": block, "event": name, "detail": text }));
+							println!(
+								"{}",
+								json!({ "block": block, "event": name, "detail": text })
+							);
 						} else {
 							println!("#{block} {text}");
 						}
@@ -640,19 +692,28 @@ async fn client(cli: &Cli, chain: &Chain, c: &Client) -> Result<()> {
 			}
 		},
 		Client::Cancel { id } => {
-			let inc = chain.submit(&cutopia::transactions().indenture().cancel(*id), &signer(cli)?).await?;
-			let refunded = inc.find::<cutopia::indenture::events::Cancelled>().map(|e| e.refunded).unwrap_or(0);
+			let inc = chain
+				.submit(&cutopia::transactions().indenture().cancel(*id), &signer(cli)?)
+				.await?;
+			let refunded = inc
+				.find::<cutopia::indenture::events::Cancelled>()
+				.map(|e| e.refunded)
+				.unwrap_or(0);
 			out(cli, json!({ "id": id, "refunded": refunded.to_string() }), || {
 				format!("indenture {id} cancelled; {} CU refunded", format_cu(refunded))
 			});
 		},
 		Client::Accept { id } => {
 			chain.submit(&cutopia::transactions().escrow().accept(*id), &signer(cli)?).await?;
-			out(cli, json!({ "id": id, "accepted": true }), || format!("indenture {id}: result accepted, escrow settled"));
+			out(cli, json!({ "id": id, "accepted": true }), || {
+				format!("indenture {id}: result accepted, escrow settled")
+			});
 		},
 		Client::Dispute { id } => {
 			chain.submit(&cutopia::transactions().escrow().dispute(*id), &signer(cli)?).await?;
-			out(cli, json!({ "id": id, "disputed": true }), || format!("indenture {id}: disputed; the escrow operator decides"));
+			out(cli, json!({ "id": id, "disputed": true }), || {
+				format!("indenture {id}: disputed; the escrow operator decides")
+			});
 		},
 		Client::Rate { id, miner, stars } => {
 			if !(1..=5).contains(stars) {
@@ -660,15 +721,20 @@ async fn client(cli: &Cli, chain: &Chain, c: &Client) -> Result<()> {
 			}
 			let tx = cutopia::transactions().indenture().rate(*id, account(miner)?, *stars);
 			chain.submit(&tx, &signer(cli)?).await?;
-			out(cli, json!({ "id": id, "miner": miner, "stars": stars }), || format!("rated {miner} {stars}/5 for indenture {id}"));
+			out(cli, json!({ "id": id, "miner": miner, "stars": stars }), || {
+				format!("rated {miner} {stars}/5 for indenture {id}")
+			});
 		},
 		Client::Result { id, out: path } => {
 			let (_, at) = chain.at_best().await?;
-			let info = at.runtime_apis().call(cutopia::runtime_apis().indenture_api().get(*id)).await?;
+			let info =
+				at.runtime_apis().call(cutopia::runtime_apis().indenture_api().get(*id)).await?;
 			let Some(IndentureInfo::Active { indenture, slots }) = info else {
 				bail!("indenture {id} is not active: results are fetched while its miners still serve them");
 			};
-			let hash: H256 = indenture.result.ok_or_else(|| anyhow!("indenture {id} has no agreed result yet"))?;
+			let hash: H256 = indenture
+				.result
+				.ok_or_else(|| anyhow!("indenture {id} has no agreed result yet"))?;
 			let mut errors = Vec::new();
 			for (_, slot) in &slots {
 				let Some(access) = &slot.access else { continue };
@@ -684,7 +750,10 @@ async fn client(cli: &Cli, chain: &Chain, c: &Client) -> Result<()> {
 							None => {},
 						}
 						if cli.json {
-							println!("{}", json!({ "id": id, "hash": hash, "bytes": bytes.len(), "from": endpoint, "verified": true }));
+							println!(
+								"{}",
+								json!({ "id": id, "hash": hash, "bytes": bytes.len(), "from": endpoint, "verified": true })
+							);
 						}
 						return Ok(());
 					},
@@ -714,7 +783,14 @@ fn describe(v: &Value) -> String {
 			s.iter()
 				.map(|s| {
 					let miner = s["miner"].as_str().map(|m| &m[..8.min(m.len())]).unwrap_or("open");
-					let ended = if s["ended"].is_null() { String::new() } else { format!(" ended{}", if s["ended"]["failed"] == true { " (failed)" } else { "" }) };
+					let ended = if s["ended"].is_null() {
+						String::new()
+					} else {
+						format!(
+							" ended{}",
+							if s["ended"]["failed"] == true { " (failed)" } else { "" }
+						)
+					};
 					let result = if s["result"].is_null() { "" } else { " result" };
 					format!("slot {}: {miner}{ended}{result}", s["index"])
 				})

@@ -24,7 +24,8 @@ pub struct ResultStore {
 impl ResultStore {
 	pub fn new(dir: impl Into<PathBuf>) -> Result<Self> {
 		let dir = dir.into();
-		std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+		std::fs::create_dir_all(&dir)
+			.with_context(|| format!("cannot create {}", dir.display()))?;
 		Ok(Self { dir })
 	}
 
@@ -82,10 +83,13 @@ impl ResultStore {
 		let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
 		let body = match parts.as_slice() {
 			["results", id, hash]
-				if !id.is_empty() &&
-					id.chars().all(|c| c.is_ascii_digit()) &&
-					hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()) =>
-				std::fs::read(self.dir.join(id).join(hash.to_ascii_lowercase())).ok(),
+				if !id.is_empty()
+					&& id.chars().all(|c| c.is_ascii_digit())
+					&& hash.len() == 64
+					&& hash.chars().all(|c| c.is_ascii_hexdigit()) =>
+			{
+				std::fs::read(self.dir.join(id).join(hash.to_ascii_lowercase())).ok()
+			},
 			_ => None,
 		};
 		let response = match body {
@@ -98,7 +102,9 @@ impl ResultStore {
 				r.extend(b);
 				r
 			},
-			None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+			None => {
+				b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+			},
 		};
 		stream.write_all(&response).await?;
 		Ok(())
@@ -108,12 +114,15 @@ impl ResultStore {
 /// `GET http://<host:port><path>`; the body, or an error with the status.
 pub async fn http_get(endpoint: &str, path: &str) -> Result<Vec<u8>> {
 	let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-	let mut stream = tokio::time::timeout(std::time::Duration::from_secs(10), TcpStream::connect(host))
-		.await
-		.map_err(|_| anyhow!("{host}: connection timed out"))?
-		.with_context(|| format!("cannot connect to {host}"))?;
+	let mut stream =
+		tokio::time::timeout(std::time::Duration::from_secs(10), TcpStream::connect(host))
+			.await
+			.map_err(|_| anyhow!("{host}: connection timed out"))?
+			.with_context(|| format!("cannot connect to {host}"))?;
 	stream
-		.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+		.write_all(
+			format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+		)
 		.await?;
 	let mut response = Vec::new();
 	tokio::time::timeout(std::time::Duration::from_secs(60), stream.read_to_end(&mut response))

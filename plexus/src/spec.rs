@@ -80,9 +80,25 @@ impl SpecFile {
 			($($f:ident),*) => { SpecFile { $($f: other.$f.or(self.$f)),* } };
 		}
 		pick!(
-			module, uri, hash, task_type, cpu_millicores, memory_mib, storage_gib, gpus, nodes,
-			public_ip, duration, incentive, priority, min_reputation, exchange, escrow_operator,
-			challenge, replicas, ssh_key
+			module,
+			uri,
+			hash,
+			task_type,
+			cpu_millicores,
+			memory_mib,
+			storage_gib,
+			gpus,
+			nodes,
+			public_ip,
+			duration,
+			incentive,
+			priority,
+			min_reputation,
+			exchange,
+			escrow_operator,
+			challenge,
+			replicas,
+			ssh_key
 		)
 	}
 
@@ -105,7 +121,10 @@ impl SpecFile {
 				Task::Inline(BoundedVec(wasm))
 			},
 			(None, Some(uri)) => {
-				let hash = self.hash.as_deref().ok_or_else(|| anyhow!("`uri` needs `hash` (SHA-256 of the module, hex)"))?;
+				let hash = self
+					.hash
+					.as_deref()
+					.ok_or_else(|| anyhow!("`uri` needs `hash` (SHA-256 of the module, hex)"))?;
 				let hash = H256::from_str(hash).map_err(|e| anyhow!("bad `hash` {hash}: {e}"))?;
 				if uri.is_empty() || uri.len() > 256 {
 					bail!("`uri` must have 1 to 256 bytes");
@@ -113,7 +132,9 @@ impl SpecFile {
 				Task::Wasm { hash, uri: BoundedVec(uri.as_bytes().to_vec()) }
 			},
 			(Some(_), Some(_)) => bail!("give either `module` or `uri`, not both"),
-			(None, None) => bail!("no task: give `module` (a .wasm or .wat file) or `uri` and `hash`"),
+			(None, None) => {
+				bail!("no task: give `module` (a .wasm or .wat file) or `uri` and `hash`")
+			},
 		};
 		let task_type = match self.task_type.as_deref().unwrap_or("batch") {
 			"batch" => TaskType::Batch,
@@ -132,7 +153,8 @@ impl SpecFile {
 			other => bail!("`challenge` is `hash-target` or `factorization`, not `{other}`"),
 		};
 		let account = |field: &str, v: &Option<String>| -> Result<AccountId32> {
-			let v = v.as_deref().ok_or_else(|| anyhow!("`{field}` is required (an SS58 address)"))?;
+			let v =
+				v.as_deref().ok_or_else(|| anyhow!("`{field}` is required (an SS58 address)"))?;
 			AccountId32::from_str(v).map_err(|e| anyhow!("`{field}` {v} is not an address: {e}"))
 		};
 		let incentive = parse_cu(

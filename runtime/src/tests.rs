@@ -96,7 +96,8 @@ fn dev_genesis_sets_up_the_bridge_and_the_market() {
 /// (`scripts/update-metadata.sh`, which runs this test with `UPDATE_METADATA=1`).
 #[test]
 fn plexus_metadata_matches_the_runtime() {
-	let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plexus/metadata/cutopia.scale");
+	let path =
+		std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plexus/metadata/cutopia.scale");
 	let metadata: Vec<u8> =
 		Runtime::metadata_at_version(16).expect("the runtime offers metadata V16").to_vec();
 	if std::env::var_os("UPDATE_METADATA").is_some() {

@@ -16,7 +16,7 @@ fn prime(bits: u64, state: &mut u64) -> BigUint {
 			x = (x << 64u32) + *state;
 		}
 		let top = BigUint::from(1u32) << (bits - 1);
-		x = x % (&top << 1u32) | top | BigUint::from(1u32);
+		x = (x % (&top << 1u32)) | top | BigUint::from(1u32);
 		if is_probable_prime(&x, &FIXED_BASES) {
 			return x;
 		}

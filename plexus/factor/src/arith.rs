@@ -61,17 +61,17 @@ impl Mont64 {
 		}
 	}
 
-	pub fn to_mont(&self, a: u64) -> u64 {
+	pub fn enter(&self, a: u64) -> u64 {
 		self.mul(a % self.n, self.r2)
 	}
 
-	pub fn from_mont(&self, a: u64) -> u64 {
+	pub fn leave(&self, a: u64) -> u64 {
 		self.redc(a as u128)
 	}
 
 	pub fn pow(&self, base: u64, mut e: u64) -> u64 {
-		let mut b = self.to_mont(base);
-		let mut r = self.to_mont(1);
+		let mut b = self.enter(base);
+		let mut r = self.enter(1);
 		while e > 0 {
 			if e & 1 == 1 {
 				r = self.mul(r, b);
@@ -79,7 +79,7 @@ impl Mont64 {
 			b = self.mul(b, b);
 			e >>= 1;
 		}
-		self.from_mont(r)
+		self.leave(r)
 	}
 }
 
@@ -206,17 +206,17 @@ pub fn is_prime_u64(n: u64) -> bool {
 		return false;
 	}
 	for p in [2u64, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37] {
-		if n % p == 0 {
+		if n.is_multiple_of(p) {
 			return n == p;
 		}
 	}
 	let mont = Mont64::new(n);
 	let d = (n - 1) >> (n - 1).trailing_zeros();
 	let s = (n - 1).trailing_zeros();
-	let one = mont.to_mont(1);
-	let minus_one = mont.to_mont(n - 1);
+	let one = mont.enter(1);
+	let minus_one = mont.enter(n - 1);
 	'bases: for a in [2u64, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37] {
-		let mut x = mont.to_mont(mont.pow(a, d));
+		let mut x = mont.enter(mont.pow(a, d));
 		if x == one || x == minus_one {
 			continue;
 		}
@@ -272,7 +272,7 @@ mod tests {
 			let mut x = XorShift(n | 1);
 			for _ in 0..1000 {
 				let (a, b) = (x.next() % n, x.next() % n);
-				let got = m.from_mont(m.mul(m.to_mont(a), m.to_mont(b)));
+				let got = m.leave(m.mul(m.enter(a), m.enter(b)));
 				assert_eq!(got, mulmod(a, b, n), "n={n} a={a} b={b}");
 			}
 		}
@@ -300,7 +300,13 @@ mod tests {
 		for &p in &primes[1..100] {
 			for a in 0..p as u64 {
 				let euler = powmod(a, (p as u64 - 1) / 2, p as u64);
-				let expect = if euler == 0 { 0 } else if euler == 1 { 1 } else { -1 };
+				let expect = if euler == 0 {
+					0
+				} else if euler == 1 {
+					1
+				} else {
+					-1
+				};
 				assert_eq!(legendre(a, p as u64), expect, "({a}/{p})");
 			}
 		}

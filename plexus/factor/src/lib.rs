@@ -148,7 +148,7 @@ mod tests {
 			for _ in 0..bits.div_ceil(64) {
 				x = (x << 64) + rng.next();
 			}
-			x = x % (BigUint::one() << bits) | (BigUint::one() << (bits - 1)) | BigUint::one();
+			x = (x % (BigUint::one() << bits)) | (BigUint::one() << (bits - 1)) | BigUint::one();
 			if is_probable_prime(&x, &FIXED_BASES) {
 				return x;
 			}

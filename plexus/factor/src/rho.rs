@@ -9,10 +9,10 @@ pub fn rho(n: u64, max_iters: u64) -> Option<u64> {
 	let m = Mont64::new(n);
 	let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ n);
 	for _ in 0..8 {
-		let c = m.to_mont(rng.next() % (n - 3) + 1);
+		let c = m.enter(rng.next() % (n - 3) + 1);
 		let f = |x: u64| m.add(m.mul(x, x), c);
-		let mut y = m.to_mont(rng.next() % n);
-		let (mut r, mut q, mut g) = (1u64, m.to_mont(1), 1u64);
+		let mut y = m.enter(rng.next() % n);
+		let (mut r, mut q, mut g) = (1u64, m.enter(1), 1u64);
 		let (mut x, mut ys) = (y, y);
 		// Products of |x - y| are taken in batches so a gcd is paid once per batch.
 		const BATCH: u64 = 128;

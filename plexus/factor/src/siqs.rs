@@ -74,8 +74,8 @@ fn mod_small(n: &BigUint, p: u64) -> u64 {
 /// values of `Q`, weighed by how much each contributes, against the larger `√(kN)`.
 fn choose_multiplier(n: &BigUint, primes: &[u32]) -> u64 {
 	const KS: [u64; 30] = [
-		1, 3, 5, 7, 11, 13, 15, 17, 19, 21, 23, 29, 31, 33, 35, 37, 39, 41, 43, 47, 51, 53, 55,
-		57, 59, 61, 67, 69, 71, 73,
+		1, 3, 5, 7, 11, 13, 15, 17, 19, 21, 23, 29, 31, 33, 35, 37, 39, 41, 43, 47, 51, 53, 55, 57,
+		59, 61, 67, 69, 71, 73,
 	];
 	let n8 = mod_small(n, 8);
 	// (kN/p) = (k/p)(N/p): N's symbols once, each k's only for small numbers.
@@ -147,6 +147,8 @@ pub fn siqs(n: &BigUint) -> Option<BigUint> {
 	(0..3).find_map(|attempt| siqs_once(n, attempt))
 }
 
+// Index loops over parallel per-prime arrays read more plainly than zipped iterators here.
+#[allow(clippy::needless_range_loop)]
 fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	let bits = n.bits();
 	if !(40..=MAX_BITS).contains(&bits) {
@@ -162,19 +164,15 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	let kn_f = kn.to_f64().expect("finite");
 
 	// Factor base: −1 (index 0), 2 (index 1), then odd primes where kN is a residue.
-	let mut fb = FactorBase {
-		primes: vec![0, 2],
-		magic: vec![0, 0],
-		sqrts: vec![0, 1],
-		logs: vec![0, 1],
-	};
+	let mut fb =
+		FactorBase { primes: vec![0, 2], magic: vec![0, 0], sqrts: vec![0, 1], logs: vec![0, 1] };
 	for &p in &small[1..] {
 		if fb.primes.len() >= par.fb_size {
 			break;
 		}
 		let pp = p as u64;
 		let r = mod_small(&kn, pp);
-		if r == 0 && k % pp != 0 {
+		if r == 0 && !k.is_multiple_of(pp) {
 			return Some(BigUint::from(p)); // p divides N itself
 		}
 		if let Some(s) = sqrt_mod(r, pp) {
@@ -204,8 +202,16 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	let min_q_idx = (first_sieved + 4).min(nfb - 1);
 	// A's primes must come from the factor base: with a small one, use more of them.
 	let log_p_high = (fb.primes[nfb * 3 / 4].max(3) as f64).log2();
-	let log_q_ideal: f64 =
-		f64::min(if log_a > 40.0 { 11.0 } else if log_a > 20.0 { 9.5 } else { 7.5 }, log_p_high);
+	let log_q_ideal: f64 = f64::min(
+		if log_a > 40.0 {
+			11.0
+		} else if log_a > 20.0 {
+			9.5
+		} else {
+			7.5
+		},
+		log_p_high,
+	);
 	let s = ((log_a / log_q_ideal).ceil() as usize).max(1);
 	let q_target = 2f64.powf(log_a / s as f64);
 	let mut lo = fb.primes.iter().position(|&p| p as f64 >= q_target / 1.6).unwrap_or(nfb);
@@ -249,7 +255,7 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 			let mut tries_q = 0;
 			loop {
 				let i = lo + (rng.next() as usize) % (hi - lo);
-				if !qs.contains(&i) && k % fb.primes[i] as u64 != 0 {
+				if !qs.contains(&i) && !k.is_multiple_of(fb.primes[i] as u64) {
 					qs.push(i);
 					a *= fb.primes[i] as u128;
 					break;
@@ -264,7 +270,7 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 		// already used.
 		let want_last = 2f64.powf(log_a) / a as f64;
 		let mut near: Vec<usize> = (min_q_idx..nfb)
-			.filter(|i| !qs.contains(i) && k % fb.primes[*i] as u64 != 0)
+			.filter(|i| !qs.contains(i) && !k.is_multiple_of(fb.primes[*i] as u64))
 			.collect();
 		let want_ln = want_last.ln();
 		let dist = |x: usize| (ln_p[x] - want_ln).abs();
@@ -302,7 +308,8 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 		// C = (B² − kN)/A in big integers once per A; each later polynomial's C follows in
 		// i128 arithmetic (below), as big-integer code is the slow part of small factorings.
 		let bb = BigInt::from(b);
-		let mut c: i128 = ((&bb * &bb - BigInt::from(kn.clone())) / BigInt::from(a)).try_into().ok()?;
+		let mut c: i128 =
+			((&bb * &bb - BigInt::from(kn.clone())) / BigInt::from(a)).try_into().ok()?;
 
 		// Roots of the first polynomial; per-prime increments for the Gray-code walk.
 		let mut bainv: Vec<Vec<u32>> = vec![vec![0; nfb]; s];
@@ -412,7 +419,18 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 						}
 						let x = i as i64 - m;
 						if let Some(rel) = check(
-							x, i, a, b, c, &qs, &fb, &root1, &root2, &ainv, first_sieved, lp_bound,
+							x,
+							i,
+							a,
+							b,
+							c,
+							&qs,
+							&fb,
+							&root1,
+							&root2,
+							&ainv,
+							first_sieved,
+							lp_bound,
 						) {
 							if rel.lp == 1 {
 								relations.push(rel);
@@ -513,6 +531,7 @@ fn check(
 
 /// Finds sets of relations whose exponents are all even (Gauss–Jordan over GF(2) after
 /// dropping relations with a prime no other relation has) and tries each for a factor.
+#[allow(clippy::needless_range_loop)]
 fn combine(n: &BigUint, fb: &FactorBase, relations: &[Relation]) -> Option<BigUint> {
 	let nfb = fb.primes.len();
 	// Odd-exponent columns of each relation.

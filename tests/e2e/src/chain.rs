@@ -206,14 +206,16 @@ pub async fn fees_between(
 	let mut fees = std::collections::BTreeMap::new();
 	for n in from..=to {
 		let hash = crate::rpc_call(port, "chain_getBlockHash", json!([n])).expect("block hash");
-		let hash: subxt::utils::H256 = hash.as_str().expect("a hash").parse().expect("a block hash");
+		let hash: subxt::utils::H256 =
+			hash.as_str().expect("a hash").parse().expect("a block hash");
 		let at = api.at_block(hash).await.expect("block");
 		let events = at.events().fetch().await.expect("events");
 		for ev in events.iter() {
 			let ev = ev.expect("event");
 			if ev.pallet_name() == "TransactionPayment" && ev.event_name() == "TransactionFeePaid" {
 				let fields = ev.decode_fields_unchecked_as::<Fields>().expect("fields");
-				let who: [u8; 32] = bytes(fields.at("who").expect("who")).try_into().expect("32 bytes");
+				let who: [u8; 32] =
+					bytes(fields.at("who").expect("who")).try_into().expect("32 bytes");
 				*fees.entry(who).or_default() += uint(&fields, "actual_fee");
 			}
 		}

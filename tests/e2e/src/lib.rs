@@ -53,9 +53,11 @@ pub struct Proc {
 impl Proc {
 	/// Starts `cmd` with its output appended to `log`.
 	pub fn spawn(cmd: &mut Command, log: PathBuf) -> Proc {
-		let out = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+		let out =
+			std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
 		let err = out.try_clone().expect("log file");
-		let child = cmd.stdout(out).stderr(err).spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
+		let child =
+			cmd.stdout(out).stderr(err).spawn().unwrap_or_else(|e| panic!("spawn {cmd:?}: {e}"));
 		Proc { child: Some(child), log }
 	}
 

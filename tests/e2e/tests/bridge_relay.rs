@@ -81,8 +81,7 @@ fn relayer_bin() -> PathBuf {
 fn start_relayer(i: usize, dir: &Path, eth: &str, ws: &str, confirmations: Option<u32>) -> Proc {
 	let keys = ["//Alice", "//Bob", "//Charlie"];
 	let mut cmd = Command::new(relayer_bin());
-	cmd
-		.args(["--eth-rpc", eth, "--chain-rpc", ws, "--vault", VAULT])
+	cmd.args(["--eth-rpc", eth, "--chain-rpc", ws, "--vault", VAULT])
 		.args(
 			confirmations
 				.map(|c| ["--confirmations".to_string(), c.to_string()])
@@ -408,9 +407,7 @@ fn relayers_stop_when_the_finalized_head_goes_backwards() {
 	rpc_call(eth_port, "anvil_rollback", json!([8])).expect("rollback");
 	assert!(head > 8, "anvil made too few blocks");
 	for (i, r) in relayers.iter_mut().enumerate() {
-		let status = wait_for("the relayer to stop", Duration::from_secs(60), || {
-			r.try_wait()
-		});
+		let status = wait_for("the relayer to stop", Duration::from_secs(60), || r.try_wait());
 		assert!(!status.success(), "relayer {i} exited with success");
 		let log = std::fs::read_to_string(dir.join(format!("relayer{i}.log"))).expect("log");
 		assert!(log.contains("went backwards"), "relayer {i} did not say why: {log}");

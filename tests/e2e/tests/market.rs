@@ -74,10 +74,7 @@ impl Market {
 	fn agent_in(&self, name: &str, data: &str, key: &str, args: &[&str]) -> Proc {
 		let data = self.tmp.path().join(data);
 		let mut cmd = Command::new(workspace_bin("cutopia"));
-		cmd.args(["--url", &self.url, "--key", key])
-			.args(args)
-			.arg("--data-dir")
-			.arg(&data);
+		cmd.args(["--url", &self.url, "--key", key]).args(args).arg("--data-dir").arg(&data);
 		Proc::spawn(&mut cmd, self.tmp.path().join(format!("{name}.log")))
 	}
 
@@ -130,14 +127,24 @@ impl Market {
 		self.node.rpc("indenture_get", json!([id])).expect("indenture_get")
 	}
 
-	fn wait_status(&self, id: u64, what: &str, timeout: Duration, f: impl Fn(&Json) -> bool) -> Json {
+	fn wait_status(
+		&self,
+		id: u64,
+		what: &str,
+		timeout: Duration,
+		f: impl Fn(&Json) -> bool,
+	) -> Json {
 		let start = Instant::now();
 		loop {
 			let v = self.info(id);
 			if f(&v) {
 				return v;
 			}
-			assert!(start.elapsed() < timeout, "timed out waiting for {what}: {v}\n{}", self.node.log_tail());
+			assert!(
+				start.elapsed() < timeout,
+				"timed out waiting for {what}: {v}\n{}",
+				self.node.log_tail()
+			);
 			std::thread::sleep(Duration::from_millis(500));
 		}
 	}
@@ -185,25 +192,29 @@ fn agents_run_a_wasm_task_from_submit_to_settlement() {
 	let (from, before) = m.balances(&who);
 	// A subscriber to the queue's events, as a dashboard would run it.
 	let follower = Proc::spawn(
-		Command::new(workspace_bin("cutopia")).args(["--url", &m.url, "--json", "client", "queue", "--follow"]),
+		Command::new(workspace_bin("cutopia"))
+			.args(["--url", &m.url, "--json", "client", "queue", "--follow"]),
 		m.tmp.path().join("follow.log"),
 	);
 
 	let started = Instant::now();
 	let file = m.task("main", "duration = 10\nchallenge = \"factorization\"\n");
 	let id = m.submit(&file);
-	let reported = m.wait_status(id, "the result", Duration::from_secs(240), |v| v["status"] == "Reported");
+	let reported =
+		m.wait_status(id, "the result", Duration::from_secs(240), |v| v["status"] == "Reported");
 	metric("market_submit_to_result_s", format!("{:.1}", started.elapsed().as_secs_f64()));
 	let winner = reported["slots"][0]["miner"].as_str().expect("a miner").to_string();
 
 	// The buyer fetches the output from the winning miner and checks it against the chain.
 	let out = m.tmp.path().join("result.txt");
-	let got = ok(cutopia(&m.url, &["client", "result", &id.to_string(), "--out", out.to_str().unwrap()]));
+	let got =
+		ok(cutopia(&m.url, &["client", "result", &id.to_string(), "--out", out.to_str().unwrap()]));
 	assert_eq!(got["verified"], true, "{got}");
 	assert_eq!(std::fs::read_to_string(&out).unwrap(), "hello from a cutopia miner\n");
 
 	ok(cutopia(&m.url, &["--key", "//Alice", "client", "accept", &id.to_string()]));
-	let ended = m.wait_status(id, "settlement", Duration::from_secs(30), |v| v.get("record").is_some());
+	let ended =
+		m.wait_status(id, "settlement", Duration::from_secs(30), |v| v.get("record").is_some());
 	metric("market_submit_to_settled_s", format!("{:.1}", started.elapsed().as_secs_f64()));
 	assert_eq!(ended["record"]["status"], "Settled", "{ended}");
 
@@ -227,14 +238,24 @@ fn agents_run_a_wasm_task_from_submit_to_settlement() {
 	for (name, p) in [("dave", &dave), ("eve", &eve)] {
 		assert!(!p.output().contains("panicked"), "{name}:\n{}", p.output());
 	}
-	assert!(dave.output().contains("factored challenge") || eve.output().contains("factored challenge"));
+	assert!(
+		dave.output().contains("factored challenge") || eve.output().contains("factored challenge")
+	);
 	let events: Vec<String> = follower
 		.output()
 		.lines()
 		.filter_map(|l| serde_json::from_str::<Json>(l).ok())
 		.filter_map(|v| v["event"].as_str().map(String::from))
 		.collect();
-	for e in ["Submitted", "SlotAwarded", "Leased", "RoundPaid", "ResultsDue", "ResultRevealed", "CiRecorded"] {
+	for e in [
+		"Submitted",
+		"SlotAwarded",
+		"Leased",
+		"RoundPaid",
+		"ResultsDue",
+		"ResultRevealed",
+		"CiRecorded",
+	] {
 		assert!(events.iter().any(|x| x == e), "the follower saw no {e}: {events:?}");
 	}
 }
@@ -263,7 +284,8 @@ fn replicas_agree_and_a_restarted_miner_resumes() {
 	m.wait_log(&eve2, "heartbeat: lease", Duration::from_secs(90));
 	metric("market_restart_to_heartbeat_s", format!("{:.1}", restarted.elapsed().as_secs_f64()));
 
-	let ended = m.wait_status(id, "settlement", Duration::from_secs(300), |v| v.get("record").is_some());
+	let ended =
+		m.wait_status(id, "settlement", Duration::from_secs(300), |v| v.get("record").is_some());
 	assert_eq!(ended["record"]["status"], "Settled", "{ended}");
 	assert_eq!(units(&ended["record"]["paidToMiners"]), 2 * CU, "{ended}");
 	assert_eq!(units(&ended["record"]["refunded"]), 0, "{ended}");
@@ -291,7 +313,9 @@ fn a_killed_miner_fails_its_lease_and_the_buyer_is_refunded() {
 	let id = m.submit(&file);
 	m.wait_log(&dave, "heartbeat: lease", Duration::from_secs(120));
 	dave.kill();
-	let ended = m.wait_status(id, "the failed lease", Duration::from_secs(300), |v| v.get("record").is_some());
+	let ended = m.wait_status(id, "the failed lease", Duration::from_secs(300), |v| {
+		v.get("record").is_some()
+	});
 	let paid = units(&ended["record"]["paidToMiners"]);
 	let refunded = units(&ended["record"]["refunded"]);
 	let i = 2 * CU;
@@ -325,7 +349,11 @@ fn bad_input_is_refused_with_a_message() {
 	let dir = tmp.path();
 	let fails = |args: &[&str], needle: &str| {
 		let out = cutopia(&url, args);
-		let err = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+		let err = format!(
+			"{}{}",
+			String::from_utf8_lossy(&out.stdout),
+			String::from_utf8_lossy(&out.stderr)
+		);
 		assert!(!out.status.success(), "{args:?} succeeded: {err}");
 		assert!(err.contains(needle), "{args:?}: no `{needle}` in {err}");
 	};
@@ -334,25 +362,67 @@ fn bad_input_is_refused_with_a_message() {
 	let toml = dir.join("broken.toml");
 	fails(&["--key", "//Alice", "client", "submit", toml.to_str().unwrap()], "duration");
 	std::fs::write(dir.join("nomodule.toml"), "module = \"missing.wat\"\nduration = 10\n").unwrap();
-	fails(&["--key", "//Alice", "client", "submit", dir.join("nomodule.toml").to_str().unwrap()], "missing.wat");
+	fails(
+		&["--key", "//Alice", "client", "submit", dir.join("nomodule.toml").to_str().unwrap()],
+		"missing.wat",
+	);
 	fails(&["client", "submit", "--frobnicate"], "--frobnicate");
 	fails(&["--key", "not a key", "client", "cancel", "0"], "secret URI");
 	fails(&["client", "cancel", "0"], "--key");
 	fails(&["--key", "//Alice", "client", "cancel", "0"], "UnknownIndenture");
 	fails(&["--key", "//Alice", "wallet", "transfer", "5Gnot-an-address", "1"], "not an address");
-	fails(&["--key", "//Alice", "wallet", "transfer", &dev::bob().public_key().to_account_id().to_string(), "1.5.2"], "amount");
-	fails(&["client", "rate", "0", &dev::bob().public_key().to_account_id().to_string(), "9", "--key", "//Alice"], "1 to 5");
+	fails(
+		&[
+			"--key",
+			"//Alice",
+			"wallet",
+			"transfer",
+			&dev::bob().public_key().to_account_id().to_string(),
+			"1.5.2",
+		],
+		"amount",
+	);
+	fails(
+		&[
+			"client",
+			"rate",
+			"0",
+			&dev::bob().public_key().to_account_id().to_string(),
+			"9",
+			"--key",
+			"//Alice",
+		],
+		"1 to 5",
+	);
 	let unreachable = format!("ws://127.0.0.1:{}", free_port());
-	let out = Command::new(workspace_bin("cutopia")).args(["--url", &unreachable, "client", "status", "0"]).output().unwrap();
+	let out = Command::new(workspace_bin("cutopia"))
+		.args(["--url", &unreachable, "client", "status", "0"])
+		.output()
+		.unwrap();
 	assert!(!out.status.success());
-	assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"), "{}", String::from_utf8_lossy(&out.stderr));
+	assert!(
+		String::from_utf8_lossy(&out.stderr).contains("cannot reach"),
+		"{}",
+		String::from_utf8_lossy(&out.stderr)
+	);
 	// An incentive below the minimum is refused by the chain, by name.
 	let module = dir.join("hello.wat");
 	fails(
 		&[
-			"--key", "//Alice", "client", "submit", "--module", module.to_str().unwrap(), "--duration", "10",
-			"--incentive", "0.000001", "--exchange", &dev::bob().public_key().to_account_id().to_string(),
-			"--escrow-operator", &dev::charlie().public_key().to_account_id().to_string(),
+			"--key",
+			"//Alice",
+			"client",
+			"submit",
+			"--module",
+			module.to_str().unwrap(),
+			"--duration",
+			"10",
+			"--incentive",
+			"0.000001",
+			"--exchange",
+			&dev::bob().public_key().to_account_id().to_string(),
+			"--escrow-operator",
+			&dev::charlie().public_key().to_account_id().to_string(),
 		],
 		"Indenture",
 	);
@@ -375,10 +445,17 @@ fn a_disputed_result_is_resolved_by_the_escrow_operator() {
 	m.wait_status(id, "the result", Duration::from_secs(180), |v| v["status"] == "Reported");
 	ok(cutopia(&m.url, &["--key", "//Alice", "client", "dispute", &id.to_string()]));
 	// Only the escrow operator may decide.
-	let out = cutopia(&m.url, &["--key", "//Dave", "escrow", "resolve", &id.to_string(), "--miner-share", "100"]);
+	let out = cutopia(
+		&m.url,
+		&["--key", "//Dave", "escrow", "resolve", &id.to_string(), "--miner-share", "100"],
+	);
 	assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("NotOperator"));
-	ok(cutopia(&m.url, &["--key", "//Charlie", "escrow", "resolve", &id.to_string(), "--miner-share", "70"]));
-	let ended = m.wait_status(id, "the record", Duration::from_secs(30), |v| v.get("record").is_some());
+	ok(cutopia(
+		&m.url,
+		&["--key", "//Charlie", "escrow", "resolve", &id.to_string(), "--miner-share", "70"],
+	));
+	let ended =
+		m.wait_status(id, "the record", Duration::from_secs(30), |v| v.get("record").is_some());
 	let i = 2 * CU;
 	assert_eq!(units(&ended["record"]["paidToMiners"]), i / 2 + i / 2 * 7 / 10, "{ended}");
 	assert_eq!(units(&ended["record"]["refunded"]), i / 2 * 3 / 10, "{ended}");
