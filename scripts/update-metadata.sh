@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 mkdir -p plexus/metadata
-UPDATE_METADATA=1 cargo test -p cutopia-runtime --lib plexus_metadata_matches_the_runtime -- --quiet
+# `--workspace`, as the tests and the node build it: features are unified across the
+# workspace (the node turns on runtime-benchmarks), and they change the metadata.
+UPDATE_METADATA=1 cargo test --workspace --lib -- --quiet --exact tests::plexus_metadata_matches_the_runtime
 echo "wrote plexus/metadata/cutopia.scale ($(stat -c %s plexus/metadata/cutopia.scale) bytes)"

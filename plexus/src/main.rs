@@ -660,7 +660,8 @@ async fn client(cli: &Cli, chain: &Chain, c: &Client) -> Result<()> {
 			if v.is_null() {
 				bail!("no indenture {id}");
 			}
-			out(cli, v.clone(), || describe(&v));
+			let (now, _) = chain.best().await?;
+			out(cli, v.clone(), || table(&v, now.into()));
 		},
 		Client::Watch { id, timeout } => {
 			let deadline = std::time::Instant::now() + Duration::from_secs(*timeout);
@@ -670,7 +671,8 @@ async fn client(cli: &Cli, chain: &Chain, c: &Client) -> Result<()> {
 				if v.is_null() {
 					bail!("no indenture {id}");
 				}
-				let line = describe(&v);
+				let (now, _) = chain.best().await?;
+				let line = describe(&v, now.into());
 				if line != last {
 					out(cli, v.clone(), || line.clone());
 					last = line;
@@ -766,15 +768,33 @@ async fn client(cli: &Cli, chain: &Chain, c: &Client) -> Result<()> {
 	Ok(())
 }
 
-/// One line about an indenture, from `indenture_get`.
-fn describe(v: &Value) -> String {
+/// `[#####.....] 5/10` for `done` of `total`.
+fn bar(done: u64, total: u64) -> String {
+	let total = total.max(1);
+	let done = done.min(total);
+	let filled = (done * 10 / total) as usize;
+	format!("[{}{}] {done}/{total}", "#".repeat(filled), ".".repeat(10 - filled))
+}
+
+/// A slot's lease progress at block `now`, if it has a lease.
+fn progress(slot: &Value, now: u64) -> Option<String> {
+	let (start, end) = (slot["access"]["start"].as_u64()?, slot["access"]["end"].as_u64()?);
+	Some(bar(now.saturating_sub(start), end.saturating_sub(start)))
+}
+
+fn cu(v: &Value) -> String {
+	format_cu(v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0))
+}
+
+/// One line about an indenture, from `indenture_get`, with lease progress at block `now`.
+fn describe(v: &Value, now: u64) -> String {
 	if let Some(r) = v.get("record") {
 		return format!(
 			"indenture {}: {} — paid to miners {} CU, refunded {} CU",
 			r["cid"],
 			r["status"].as_str().unwrap_or("?"),
-			format_cu(r["paidToMiners"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0)),
-			format_cu(r["refunded"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0)),
+			cu(&r["paidToMiners"]),
+			cu(&r["refunded"]),
 		);
 	}
 	let slots: Vec<String> = v["slots"]
@@ -783,19 +803,99 @@ fn describe(v: &Value) -> String {
 			s.iter()
 				.map(|s| {
 					let miner = s["miner"].as_str().map(|m| &m[..8.min(m.len())]).unwrap_or("open");
-					let ended = if s["ended"].is_null() {
-						String::new()
-					} else {
-						format!(
-							" ended{}",
-							if s["ended"]["failed"] == true { " (failed)" } else { "" }
-						)
+					let lease = progress(s, now).map(|p| format!(" {p}")).unwrap_or_default();
+					let ended = match s["ended"]["failed"].as_bool() {
+						Some(true) => " ended (failed)",
+						Some(false) => " ended",
+						None => "",
 					};
 					let result = if s["result"].is_null() { "" } else { " result" };
-					format!("slot {}: {miner}{ended}{result}", s["index"])
+					format!("slot {}: {miner}{lease}{ended}{result}", s["index"])
 				})
 				.collect()
 		})
 		.unwrap_or_default();
 	format!("indenture {}: {} [{}]", v["id"], v["status"].as_str().unwrap_or("?"), slots.join(", "))
+}
+
+/// A table of an indenture and its slots, from `indenture_get`, at block `now`.
+fn table(v: &Value, now: u64) -> String {
+	if v.get("record").is_some() {
+		let r = &v["record"];
+		return format!(
+			"{}\nclient   {}\nsellers  {}\nended at block {} after {} blocks",
+			describe(v, now),
+			r["client"].as_str().unwrap_or("?"),
+			r["sellers"]
+				.as_array()
+				.map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", "))
+				.unwrap_or_default(),
+			r["time"],
+			r["duration"],
+		);
+	}
+	let spec = &v["spec"];
+	let mut out = format!(
+		"indenture {}  {}  (block {now})\nbuyer     {}\nincentive {} CU + fees {} CU (exchange) {} CU (escrow)\ntask      {} {}, {} blocks, {} replica(s), {} challenge\n",
+		v["id"],
+		v["status"].as_str().unwrap_or("?"),
+		v["buyer"].as_str().unwrap_or("?"),
+		cu(&spec["incentive"]),
+		cu(&v["exchangeFee"]),
+		cu(&v["escrowFee"]),
+		spec["taskType"].as_str().unwrap_or("?"),
+		spec["task"].as_object().and_then(|t| t.keys().next().cloned()).unwrap_or_default(),
+		spec["duration"],
+		spec["replicas"],
+		spec["challenge"].as_str().unwrap_or("?"),
+	);
+	out +=
+		&format!("{:<5} {:<49} {:<22} {:<18} {}\n", "slot", "miner", "endpoint", "lease", "result");
+	for s in v["slots"].as_array().into_iter().flatten() {
+		let result = match (&s["result"]["sealed"], &s["result"]["revealed"]) {
+			(Value::String(_), _) => "sealed".to_string(),
+			(_, Value::String(h)) => format!("revealed {}…", &h[..h.len().min(12)]),
+			_ => "-".to_string(),
+		};
+		out += &format!(
+			"{:<5} {:<49} {:<22} {:<18} {}\n",
+			s["index"],
+			s["miner"].as_str().unwrap_or("(open)"),
+			s["access"]["endpoint"].as_str().unwrap_or("-"),
+			progress(s, now).unwrap_or_else(|| "-".into()),
+			result
+		);
+	}
+	out.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn status_is_a_table_with_lease_progress() {
+		assert_eq!(bar(5, 10), "[#####.....] 5/10");
+		assert_eq!(bar(15, 10), "[##########] 10/10");
+		assert_eq!(bar(0, 0), "[..........] 0/1");
+		let v = json!({
+			"id": 3, "status": "Leased", "buyer": "5Grw", "exchangeFee": "100", "escrowFee": "20",
+			"spec": { "incentive": "2000000000000000000", "taskType": "Batch", "task": { "inline": "0x00" },
+				"duration": 10, "replicas": 1, "challenge": "HashTarget" },
+			"slots": [{ "index": 0, "miner": "5DAA", "access": { "start": 100, "end": 110, "endpoint": "127.0.0.1:7070" },
+				"result": { "sealed": "0xab" } }],
+		});
+		let t = table(&v, 104);
+		assert!(t.contains("indenture 3  Leased"), "{t}");
+		assert!(t.contains("incentive 2 CU"), "{t}");
+		assert!(
+			t.contains("[####......] 4/10") && t.contains("sealed") && t.contains("127.0.0.1:7070"),
+			"{t}"
+		);
+		assert!(
+			describe(&v, 104).contains("slot 0: 5DAA [####......] 4/10 result"),
+			"{}",
+			describe(&v, 104)
+		);
+	}
 }

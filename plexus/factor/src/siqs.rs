@@ -241,6 +241,7 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	let mut root1 = vec![0u32; nfb];
 	let mut root2 = vec![0u32; nfb];
 	let mut ainv = vec![0u32; nfb];
+	let mut bainv: Vec<Vec<u32>> = vec![vec![0; nfb]; s];
 	let mut tries = 0;
 
 	while relations.len() < want {
@@ -269,13 +270,28 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 		// The last prime brings A closest to its target, among those not giving an A
 		// already used.
 		let want_last = 2f64.powf(log_a) / a as f64;
-		let mut near: Vec<usize> = (min_q_idx..nfb)
-			.filter(|i| !qs.contains(i) && !k.is_multiple_of(fb.primes[*i] as u64))
-			.collect();
+		// The primes nearest the target, walking outwards from it (the base is sorted).
 		let want_ln = want_last.ln();
 		let dist = |x: usize| (ln_p[x] - want_ln).abs();
-		near.sort_by(|&i, &j| dist(i).total_cmp(&dist(j)));
-		let fresh = near.iter().take(32).find(|&&last| {
+		let start =
+			fb.primes[..nfb].partition_point(|&p| (p as f64) < want_last).clamp(min_q_idx, nfb - 1);
+		let (mut down, mut up) = (start as isize - 1, start);
+		let mut near: Vec<usize> = Vec::with_capacity(32);
+		while near.len() < 32 && (down >= min_q_idx as isize || up < nfb) {
+			let take_up =
+				down < min_q_idx as isize || (up < nfb && dist(up) <= dist(down as usize));
+			let i = if take_up {
+				up += 1;
+				up - 1
+			} else {
+				down -= 1;
+				(down + 1) as usize
+			};
+			if !qs.contains(&i) && !k.is_multiple_of(fb.primes[i] as u64) {
+				near.push(i);
+			}
+		}
+		let fresh = near.iter().find(|&&last| {
 			let mut key = qs.clone();
 			key.push(last);
 			key.sort_unstable();
@@ -312,7 +328,7 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 			((&bb * &bb - BigInt::from(kn.clone())) / BigInt::from(a)).try_into().ok()?;
 
 		// Roots of the first polynomial; per-prime increments for the Gray-code walk.
-		let mut bainv: Vec<Vec<u32>> = vec![vec![0; nfb]; s];
+		// (every entry of each row is rewritten below, so the rows are reused across A)
 		for j in 2..nfb {
 			let p = fb.primes[j] as u64;
 			let am = rem(a, p as u32) as u64;
