@@ -776,8 +776,11 @@ fn bar(done: u64, total: u64) -> String {
 	format!("[{}{}] {done}/{total}", "#".repeat(filled), ".".repeat(10 - filled))
 }
 
-/// A slot's lease progress at block `now`, if it has a lease.
+/// A slot's lease progress at block `now`, while its lease runs.
 fn progress(slot: &Value, now: u64) -> Option<String> {
+	if !slot["ended"].is_null() {
+		return None;
+	}
 	let (start, end) = (slot["access"]["start"].as_u64()?, slot["access"]["end"].as_u64()?);
 	Some(bar(now.saturating_sub(start), end.saturating_sub(start)))
 }
