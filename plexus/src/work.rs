@@ -3,27 +3,7 @@
 use codec::Encode;
 use sha2::{Digest, Sha256};
 
-/// Leading zero bits of `hash`.
-pub fn leading_zero_bits(hash: &[u8]) -> u32 {
-	let mut bits = 0;
-	for b in hash {
-		if *b == 0 {
-			bits += 8;
-		} else {
-			return bits + b.leading_zeros();
-		}
-	}
-	bits
-}
-
-/// `sha256(seed ‖ miner ‖ nonce_le)`: a hash-target or heartbeat proof.
-pub fn work_hash(seed: &[u8], miner: &[u8; 32], nonce: u64) -> [u8; 32] {
-	let mut h = Sha256::new();
-	h.update(seed);
-	h.update(miner);
-	h.update(nonce.to_le_bytes());
-	h.finalize().into()
-}
+pub use pallet_challenge::math::{leading_zero_bits, work_hash};
 
 /// The smallest nonce from `start` whose [`work_hash`] has `difficulty` leading zero bits.
 /// Expected `2^difficulty` hashes; the challenge's difficulty is ≤ 32 bits.
@@ -53,16 +33,15 @@ pub fn result_seal(result: &[u8; 32], miner: &[u8; 32]) -> [u8; 32] {
 	sp_crypto_hashing::blake2_256(&(b"cutopia/result", result, miner).encode())
 }
 
-/// `blake2_256(SCALE(("cutopia/factor", p, q, miner, salt)))`: a miner's commitment to its
-/// factors (`p`, `q` canonical big-endian).
+/// A miner's commitment to its factors (`p`, `q` canonical big-endian), as the pallet
+/// checks it.
 pub fn factor_commitment(p: &[u8], q: &[u8], miner: &[u8; 32], salt: &[u8; 32]) -> [u8; 32] {
-	sp_crypto_hashing::blake2_256(&(b"cutopia/factor", p, q, miner, salt).encode())
+	pallet_challenge::factor_commitment_hash(p, q, miner, salt).0
 }
 
-/// `blake2_256(SCALE(("cutopia/factor-audit", p, salt)))`: an exchange's commitment to its
-/// secret factor.
+/// An exchange's commitment to its secret factor, as the pallet checks it.
 pub fn audit_commitment(p: &[u8], salt: &[u8; 32]) -> [u8; 32] {
-	sp_crypto_hashing::blake2_256(&(b"cutopia/factor-audit", p, salt).encode())
+	pallet_challenge::audit_commitment_hash(p, salt).0
 }
 
 /// 32 bytes from the operating system's random source.
@@ -83,10 +62,9 @@ mod tests {
 
 	#[test]
 	fn solutions_meet_their_target() {
-		let n = solve_target(b"seed", &[1; 32], 12, 0);
-		assert!(leading_zero_bits(&work_hash(b"seed", &[1; 32], n)) >= 12);
-		assert!((0..n).all(|m| leading_zero_bits(&work_hash(b"seed", &[1; 32], m)) < 12));
-		assert_eq!(leading_zero_bits(&[0, 0, 0x10]), 19);
-		assert_eq!(leading_zero_bits(&[0; 4]), 32);
+		let seed = [7u8; 32];
+		let n = solve_target(&seed, &[1; 32], 12, 0);
+		assert!(leading_zero_bits(&work_hash(&seed, &[1; 32], n)) >= 12);
+		assert!((0..n).all(|m| leading_zero_bits(&work_hash(&seed, &[1; 32], m)) < 12));
 	}
 }

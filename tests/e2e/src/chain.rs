@@ -136,12 +136,17 @@ pub fn best(port: u16) -> subxt::utils::H256 {
 	hash.as_str().expect("a string").parse().expect("a block hash")
 }
 
-/// Free balance of `who` at the best block.
-pub async fn free(api: &Api, port: u16, who: [u8; 32]) -> u128 {
+/// The balances of `who` (`System.Account`'s `data`) at the best block.
+async fn account_data(api: &Api, port: u16, who: [u8; 32]) -> Fields {
 	let addr = dynamic::storage::<([u8; 32],), Fields>("System", "Account");
 	let at = api.at_block(best(port)).await.expect("best block");
 	let info = at.storage().fetch(addr, (who,)).await.expect("fetch").decode().expect("decode");
-	uint(info.at("data").expect("data"), "free")
+	info.at("data").expect("data").clone()
+}
+
+/// Free balance of `who` at the best block.
+pub async fn free(api: &Api, port: u16, who: [u8; 32]) -> u128 {
+	uint(&account_data(api, port, who).await, "free")
 }
 
 /// The value of `pallet.entry` under `key` at the best block.
@@ -189,11 +194,8 @@ pub async fn storage_as<T: scale_decode::DecodeAsType>(
 
 /// Free plus reserved balance of `who` at the best block (bonds are reserved, not spent).
 pub async fn total(api: &Api, port: u16, who: [u8; 32]) -> u128 {
-	let addr = dynamic::storage::<([u8; 32],), Fields>("System", "Account");
-	let at = api.at_block(best(port)).await.expect("best block");
-	let info = at.storage().fetch(addr, (who,)).await.expect("fetch").decode().expect("decode");
-	let data = info.at("data").expect("data");
-	uint(data, "free") + uint(data, "reserved")
+	let data = account_data(api, port, who).await;
+	uint(&data, "free") + uint(&data, "reserved")
 }
 
 /// Transaction fees each account paid in blocks `from..=to` of the best chain.
