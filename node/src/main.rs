@@ -7,7 +7,6 @@ mod benchmarking;
 mod chain_spec;
 mod cli;
 mod command;
-mod indenture_rpc;
 mod rpc;
 mod service;
 

@@ -38,9 +38,15 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
 	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
 	C::Api: BlockBuilder<Block>,
-	C::Api: pallet_indenture::IndentureApi<Block, AccountId, Balance, cutopia_runtime::BlockNumber>,
+	C::Api: pallet_indenture_rpc::IndentureRuntimeApi<
+		Block,
+		AccountId,
+		Balance,
+		cutopia_runtime::BlockNumber,
+	>,
 	P: TransactionPool + 'static,
 {
+	use pallet_indenture_rpc::{IndentureRpc, IndentureRpcApiServer};
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use sc_consensus_manual_seal::rpc::{ManualSeal, ManualSealApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
@@ -50,7 +56,10 @@ where
 
 	module.merge(System::new(client.clone(), pool).into_rpc())?;
 	module.merge(TransactionPayment::new(client.clone()).into_rpc())?;
-	module.merge(crate::indenture_rpc::module(client)?)?;
+	module.merge(
+		IndentureRpc::<_, Block, AccountId, Balance, cutopia_runtime::BlockNumber>::new(client)
+			.into_rpc(),
+	)?;
 	if let Some(sink) = manual_seal {
 		module.merge(ManualSeal::new(sink).into_rpc())?;
 	}

@@ -2,15 +2,84 @@
 //! runtime's metadata, see [`crate::cutopia`]), the node's JSON-RPC, and submission that
 //! waits for a best block and turns a failed dispatch into the pallet's error name.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::de::DeserializeOwned;
 use subxt::{
-	config::PolkadotExtrinsicParamsBuilder, rpcs::RpcClient, tx::TransactionStatus, OnlineClient,
-	PolkadotConfig,
+	config::PolkadotExtrinsicParamsBuilder,
+	error::{DispatchError, ExtrinsicError, TransactionEventsError},
+	rpcs::RpcClient,
+	tx::TransactionStatus,
+	OnlineClient, PolkadotConfig,
 };
 use subxt_signer::sr25519::Keypair;
 
 pub use subxt::utils::{AccountId32, H256};
+
+/// Why talking to the node failed. Agents match on the variant (a pallet's error by name)
+/// rather than on text; the texts are what users and scripts read, so they stay as they were.
+/// Inner errors are kept as values, not sources, so that `{:#}` prints each message once; the
+/// large ones are boxed to keep `Result<_, ChainError>` small (clippy's `result_large_err`).
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+	/// No node answers at the URL.
+	#[error("cannot reach a CuTopia node at {url}: {error}")]
+	Unreachable { url: String, error: subxt::rpcs::Error },
+	/// A node answers but its metadata could not be read.
+	#[error("cannot read the chain at {url}: {error}")]
+	Unreadable { url: String, error: Box<subxt::error::OnlineClientError> },
+	/// A JSON-RPC call failed.
+	#[error("{method}: {error}")]
+	Rpc { method: String, error: subxt::rpcs::Error },
+	/// The transaction could not be built, signed or handed to the pool.
+	#[error("the node refused the transaction: {0}")]
+	Refused(Box<ExtrinsicError>),
+	/// The pool dropped the transaction or found it invalid.
+	#[error("transaction not included: {0}")]
+	NotIncluded(String),
+	/// The status subscription ended before the transaction was in a block.
+	#[error("the node stopped reporting the transaction's status")]
+	StatusEnded,
+	/// The transaction is in a block but a pallet refused it, e.g. `Indenture::SealingOpen`.
+	#[error(
+		"The transaction failed with the following dispatch error: Pallet error: {pallet}::{error}"
+	)]
+	Dispatch { pallet: String, error: String },
+	/// The transaction is in a block but failed outside any known pallet error (bad origin,
+	/// funds, arithmetic, or a pallet error the metadata does not name).
+	#[error("The transaction failed with the following dispatch error: {0}")]
+	DispatchOther(DispatchError),
+	/// The transaction is in a block but its events could not be read.
+	#[error("{0}")]
+	Events(Box<TransactionEventsError>),
+	/// Anything else subxt reports on the way.
+	#[error(transparent)]
+	Subxt(Box<subxt::Error>),
+}
+
+impl From<subxt::Error> for ChainError {
+	fn from(e: subxt::Error) -> Self {
+		ChainError::Subxt(Box::new(e))
+	}
+}
+
+impl From<TransactionEventsError> for ChainError {
+	fn from(e: TransactionEventsError) -> Self {
+		match e {
+			TransactionEventsError::ExtrinsicFailed(DispatchError::Module(m)) => {
+				let names = m
+					.details()
+					.ok()
+					.map(|d| (d.pallet.name().to_string(), d.variant.name.to_string()));
+				match names {
+					Some((pallet, error)) => ChainError::Dispatch { pallet, error },
+					None => ChainError::DispatchOther(DispatchError::Module(m)),
+				}
+			},
+			TransactionEventsError::ExtrinsicFailed(d) => ChainError::DispatchOther(d),
+			e => ChainError::Events(Box::new(e)),
+		}
+	}
+}
 
 /// subxt's client for CuTopia (standard Substrate signed extensions, as Polkadot).
 pub type Api = OnlineClient<PolkadotConfig>;
@@ -52,16 +121,16 @@ impl Included {
 
 impl Chain {
 	/// Connects to `url` (`ws://` on loopback or a private network, `wss://` elsewhere).
-	pub async fn connect(url: &str) -> Result<Self> {
+	pub async fn connect(url: &str) -> Result<Self, ChainError> {
 		let rpc = if url.starts_with("wss://") {
 			RpcClient::from_url(url).await
 		} else {
 			RpcClient::from_insecure_url(url).await
 		}
-		.map_err(|e| anyhow!("cannot reach a CuTopia node at {url}: {e}"))?;
+		.map_err(|error| ChainError::Unreachable { url: url.to_string(), error })?;
 		let api = Api::from_rpc_client(rpc.clone())
 			.await
-			.map_err(|e| anyhow!("cannot read the chain at {url}: {e}"))?;
+			.map_err(|e| ChainError::Unreadable { url: url.to_string(), error: Box::new(e) })?;
 		Ok(Self { api, rpc, url: url.to_string() })
 	}
 
@@ -70,12 +139,13 @@ impl Chain {
 		&self,
 		method: &str,
 		params: Vec<serde_json::Value>,
-	) -> Result<T> {
+	) -> Result<T, ChainError> {
+		let rpc_error = |error| ChainError::Rpc { method: method.to_string(), error };
 		let mut p = subxt::rpcs::client::RpcParams::new();
 		for v in params {
-			p.push(v).map_err(|e| anyhow!("{method}: {e}"))?;
+			p.push(v).map_err(rpc_error)?;
 		}
-		self.rpc.request(method, p).await.map_err(|e| anyhow!("{method}: {e}"))
+		self.rpc.request(method, p).await.map_err(rpc_error)
 	}
 
 	/// Number and hash of the best block.
@@ -90,7 +160,7 @@ impl Chain {
 	}
 
 	/// Hash of block `number` on the best chain.
-	pub async fn block_hash(&self, number: u32) -> Result<Option<H256>> {
+	pub async fn block_hash(&self, number: u32) -> Result<Option<H256>, ChainError> {
 		self.call("chain_getBlockHash", vec![number.into()]).await
 	}
 
@@ -101,33 +171,40 @@ impl Chain {
 	}
 
 	/// Signs `tx` with the pool's next nonce for `signer` (earlier transactions may still be
-	/// in the pool), waits until it is in a best block and returns its events; a dispatch
-	/// error comes back as `Pallet::Error: doc`.
-	pub async fn submit(&self, tx: &impl subxt::tx::Payload, signer: &Keypair) -> Result<Included> {
+	/// in the pool), waits until it is in a best block and returns its events; a pallet's
+	/// refusal comes back as [`ChainError::Dispatch`] with the error's name.
+	pub async fn submit(
+		&self,
+		tx: &impl subxt::tx::Payload,
+		signer: &Keypair,
+	) -> Result<Included, ChainError> {
 		let who = signer.public_key().to_account_id().to_string();
 		let nonce: u64 = self.call("system_accountNextIndex", vec![who.into()]).await?;
 		let params = PolkadotExtrinsicParamsBuilder::<PolkadotConfig>::new().nonce(nonce).build();
 		let mut progress = self
 			.api
 			.transactions()
-			.await?
+			.await
+			.map_err(subxt::Error::from)?
 			.sign_and_submit_then_watch(tx, signer, params)
 			.await
-			.map_err(|e| anyhow!("the node refused the transaction: {e}"))?;
+			.map_err(|e| ChainError::Refused(Box::new(e)))?;
 		while let Some(status) = progress.next().await {
-			match status? {
+			match status.map_err(subxt::Error::from)? {
 				TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => {
 					let block = b.block_hash();
-					let events = b.wait_for_success().await.map_err(|e| anyhow!("{e}"))?;
+					let events = b.wait_for_success().await?;
 					return Ok(Included { block, events });
 				},
 				TransactionStatus::Error { message }
 				| TransactionStatus::Invalid { message }
-				| TransactionStatus::Dropped { message } => bail!("transaction not included: {message}"),
+				| TransactionStatus::Dropped { message } => {
+					return Err(ChainError::NotIncluded(message));
+				},
 				_ => {},
 			}
 		}
-		bail!("the node stopped reporting the transaction's status")
+		Err(ChainError::StatusEnded)
 	}
 
 	/// Calls `f` with each Indenture event of each new best block, in order, until `f`

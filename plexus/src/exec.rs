@@ -128,8 +128,51 @@ impl WasmExecutor {
 	}
 }
 
-struct Ctx {
+/// wasmtime's limits, remembering whether a memory growth was refused: a trap from a refused
+/// growth is then reported as [`ExecError::OutOfMemory`] by fact, not by its message.
+struct Limiter {
 	limits: StoreLimits,
+	memory_refused: bool,
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+	fn memory_growing(
+		&mut self,
+		current: usize,
+		desired: usize,
+		maximum: Option<usize>,
+	) -> anyhow::Result<bool> {
+		let allowed = self.limits.memory_growing(current, desired, maximum);
+		if !matches!(allowed, Ok(true)) {
+			self.memory_refused = true;
+		}
+		allowed
+	}
+
+	fn table_growing(
+		&mut self,
+		current: usize,
+		desired: usize,
+		maximum: Option<usize>,
+	) -> anyhow::Result<bool> {
+		self.limits.table_growing(current, desired, maximum)
+	}
+
+	fn instances(&self) -> usize {
+		self.limits.instances()
+	}
+
+	fn tables(&self) -> usize {
+		self.limits.tables()
+	}
+
+	fn memories(&self) -> usize {
+		self.limits.memories()
+	}
+}
+
+struct Ctx {
+	limits: Limiter,
 	args: Vec<String>,
 	stdin: Vec<u8>,
 	stdin_pos: usize,
@@ -371,11 +414,14 @@ impl Executor for WasmExecutor {
 			.define_unknown_imports_as_traps(&module)
 			.map_err(|e| ExecError::Invalid(e.to_string()))?;
 		let ctx = Ctx {
-			limits: StoreLimitsBuilder::new()
-				.memory_size(limits.memory_bytes)
-				.instances(1)
-				.trap_on_grow_failure(true)
-				.build(),
+			limits: Limiter {
+				limits: StoreLimitsBuilder::new()
+					.memory_size(limits.memory_bytes)
+					.instances(1)
+					.trap_on_grow_failure(true)
+					.build(),
+				memory_refused: false,
+			},
 			args: job.args.clone(),
 			stdin: job.stdin.clone(),
 			stdin_pos: 0,
@@ -422,11 +468,7 @@ impl Executor for WasmExecutor {
 					return Err(match e.downcast_ref::<Trap>() {
 						Some(Trap::OutOfFuel) => ExecError::OutOfFuel,
 						Some(Trap::Interrupt) => ExecError::Timeout,
-						_ if format!("{e:?}").contains("memory")
-							&& format!("{e:?}").contains("limit") =>
-						{
-							ExecError::OutOfMemory
-						},
+						_ if store.data().limits.memory_refused => ExecError::OutOfMemory,
 						_ => ExecError::Trap(format!("{e:#}")),
 					});
 				}

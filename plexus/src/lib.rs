@@ -4,13 +4,13 @@
 //!   `metadata/cutopia.scale` (the runtime's metadata, kept in step by the runtime test
 //!   `plexus_metadata_matches_the_runtime` and `scripts/update-metadata.sh`);
 //! - [`chain`]: a node connection — submit and wait for a best block, RPC, state at the best
-//!   block;
+//!   block; failures as [`chain::ChainError`], a pallet's refusal by its error's name;
 //! - [`keys`]: secret URIs, mnemonics and encrypted keystore files;
-//! - [`spec`]: indentures from TOML files or flags;
+//! - [`spec`]: indentures from TOML files or flags (one struct, read by serde and clap);
 //! - [`work`]: the hashes agents compute, exactly as the pallets define them;
 //! - [`exec`]: running tasks ([`exec::Executor`], [`exec::WasmExecutor`]);
 //! - [`agents`]: the miner and exchange agents behind `cutopia miner run` and
-//!   `cutopia exchange run`;
+//!   `cutopia exchange run`, logging through `tracing`;
 //! - [`results`]: where miners keep outputs and how buyers fetch and verify them.
 
 pub mod agents;

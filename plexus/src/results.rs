@@ -134,7 +134,8 @@ pub async fn http_get(endpoint: &str, path: &str) -> Result<Vec<u8>> {
 		.ok_or_else(|| anyhow!("{host}: not an HTTP response"))?;
 	let head = String::from_utf8_lossy(&response[..head_end]);
 	let status = head.lines().next().unwrap_or("");
-	if !status.contains(" 200 ") {
+	// `HTTP/1.1 200 OK`: the code is the second field of the status line.
+	if status.split_ascii_whitespace().nth(1) != Some("200") {
 		bail!("{host}{path}: {status}");
 	}
 	Ok(response[head_end + 4..].to_vec())

@@ -25,9 +25,9 @@
 use crate::{
 	cutopia::runtime_types::{
 		bounded_collections::bounded_vec::BoundedVec,
-		pallet_challenge::types::ChallengeKind,
+		cutopia_primitives::types::ChallengeKind,
+		cutopia_primitives::types::Resources,
 		pallet_indenture::types::{IndentureSpec, PublicIp, Task, TaskType},
-		pallet_repchain::types::Resources,
 		sp_arithmetic::per_things::Permill,
 	},
 	parse_cu,
@@ -41,28 +41,70 @@ use subxt::utils::{AccountId32, H256};
 pub const MAX_INLINE: usize = 4096;
 
 /// An indenture's fields, from TOML or flags; [`SpecFile::build`] checks and converts them.
-#[derive(Deserialize, Default, Clone, Debug)]
+///
+/// One struct serves both: serde reads it from a file and clap parses the same fields as
+/// flags (`cutopia client submit --duration 10 …`), so the two can never disagree. Every
+/// field is optional here; `build` names what is missing.
+#[derive(clap::Args, Deserialize, Default, Clone, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct SpecFile {
+	/// Task module (.wasm or .wat), inlined when ≤ 4 KiB.
+	#[arg(long)]
 	pub module: Option<String>,
+	/// Task URI (file:// or http://) instead of a module; needs --hash.
+	#[arg(long)]
 	pub uri: Option<String>,
+	/// SHA-256 of the module at --uri.
+	#[arg(long)]
 	pub hash: Option<String>,
+	/// batch or service.
 	#[serde(rename = "type")]
+	#[arg(long = "type")]
 	pub task_type: Option<String>,
+	/// CPU per node, thousandths of a core.
+	#[arg(long)]
 	pub cpu_millicores: Option<u32>,
+	/// Memory per node, MiB.
+	#[arg(long)]
 	pub memory_mib: Option<u32>,
+	/// Storage per node, GiB.
+	#[arg(long)]
 	pub storage_gib: Option<u32>,
+	/// GPUs per node.
+	#[arg(long)]
 	pub gpus: Option<u32>,
+	/// Number of nodes.
+	#[arg(long)]
 	pub nodes: Option<u32>,
+	/// none, per-node or per-cluster.
+	#[arg(long)]
 	pub public_ip: Option<String>,
+	/// Lease length in blocks.
+	#[arg(long)]
 	pub duration: Option<u32>,
+	/// Price in CU (exchange and escrow fees come on top).
+	#[arg(long)]
 	pub incentive: Option<String>,
+	/// Queue priority, 0 to 255 (higher is served first).
+	#[arg(long)]
 	pub priority: Option<u8>,
+	/// Lowest miner reputation, parts per million.
+	#[arg(long)]
 	pub min_reputation: Option<u32>,
+	/// Exchange address.
+	#[arg(long)]
 	pub exchange: Option<String>,
+	/// Escrow operator address.
+	#[arg(long)]
 	pub escrow_operator: Option<String>,
+	/// hash-target or factorization.
+	#[arg(long)]
 	pub challenge: Option<String>,
+	/// Miners whose results must agree.
+	#[arg(long)]
 	pub replicas: Option<u32>,
+	/// The buyer's SSH public key, handed to miners as access metadata (≤ 512 bytes).
+	#[arg(long)]
 	pub ssh_key: Option<String>,
 }
 
@@ -76,6 +118,7 @@ impl SpecFile {
 
 	/// `other`'s fields where given, else ours (flags over a file).
 	pub fn overlay(self, other: SpecFile) -> SpecFile {
+		// A struct literal, so that a field added above and forgotten here does not compile.
 		macro_rules! pick {
 			($($f:ident),*) => { SpecFile { $($f: other.$f.or(self.$f)),* } };
 		}

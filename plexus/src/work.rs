@@ -1,9 +1,10 @@
-//! The hashes agents compute, exactly as the pallets define them.
+//! The hashes agents compute: `cutopia-primitives` defines each once for the chain and its
+//! clients; these wrappers take and give the raw byte arrays agents work with.
 
-use codec::Encode;
 use sha2::{Digest, Sha256};
 
-pub use pallet_challenge::math::{leading_zero_bits, work_hash};
+use cutopia_primitives::hashes;
+pub use cutopia_primitives::hashes::{leading_zero_bits, work_hash};
 
 /// The smallest nonce from `start` whose [`work_hash`] has `difficulty` leading zero bits.
 /// Expected `2^difficulty` hashes; the challenge's difficulty is ≤ 32 bits.
@@ -25,23 +26,23 @@ pub fn solve_target(seed: &[u8], miner: &[u8; 32], difficulty: u32, start: u64) 
 /// `blake2_256(SCALE(("cutopia/heartbeat", lease, round, parent)))`: the seed of a heartbeat
 /// round, `parent` being the hash of the block before the round opened.
 pub fn heartbeat_seed(lease: u64, round: u32, parent: &[u8; 32]) -> [u8; 32] {
-	sp_crypto_hashing::blake2_256(&(b"cutopia/heartbeat", lease, round, parent).encode())
+	hashes::heartbeat_seed(lease, round, parent).0
 }
 
 /// `blake2_256("cutopia/result" ‖ result ‖ miner)`: a sealed batch result.
 pub fn result_seal(result: &[u8; 32], miner: &[u8; 32]) -> [u8; 32] {
-	sp_crypto_hashing::blake2_256(&(b"cutopia/result", result, miner).encode())
+	hashes::result_seal(&cutopia_primitives::H256(*result), miner).0
 }
 
 /// A miner's commitment to its factors (`p`, `q` canonical big-endian), as the pallet
 /// checks it.
 pub fn factor_commitment(p: &[u8], q: &[u8], miner: &[u8; 32], salt: &[u8; 32]) -> [u8; 32] {
-	pallet_challenge::factor_commitment_hash(p, q, miner, salt).0
+	hashes::factor_commitment(p, q, miner, salt).0
 }
 
 /// An exchange's commitment to its secret factor, as the pallet checks it.
 pub fn audit_commitment(p: &[u8], salt: &[u8; 32]) -> [u8; 32] {
-	pallet_challenge::audit_commitment_hash(p, salt).0
+	hashes::audit_commitment(p, salt).0
 }
 
 /// 32 bytes from the operating system's random source.

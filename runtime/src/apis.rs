@@ -282,9 +282,9 @@ impl_runtime_apis! {
 		}
 	}
 
-	impl pallet_indenture::IndentureApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+	impl pallet_indenture_runtime_api::IndentureApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn indicative_price(
-			resources: pallet_repchain::Resources,
+			resources: cutopia_primitives::Resources,
 			nodes: u32,
 			duration: u32,
 		) -> (u64, Balance, Balance) {

@@ -111,7 +111,7 @@ pub const TOKEN_DECIMALS: u8 = 18;
 /// The token symbol shown by wallets.
 pub const TOKEN_SYMBOL: &str = "CU";
 /// One CU in base units.
-pub const CU: Balance = 1_000_000_000_000_000_000;
+pub const CU: Balance = cutopia_primitives::CU;
 /// One thousandth of a CU.
 pub const MILLI_CU: Balance = CU / 1_000;
 /// One millionth of a CU.

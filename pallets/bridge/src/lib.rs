@@ -38,6 +38,9 @@
 extern crate alloc;
 
 pub use pallet::*;
+
+/// Where this pallet logs.
+pub const LOG_TARGET: &str = "runtime::bridge";
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -355,8 +358,10 @@ pub mod pallet {
 			Self::deposit_event(Event::Attested { nonce, relayer: who, hash, votes: agreeing });
 			if agreeing >= set.threshold {
 				Processed::<T>::insert(nonce, ());
-				let _ =
+				// At most two votes per relayer: one pass removes them all.
+				let votes =
 					Votes::<T>::clear_prefix(nonce, T::MaxRelayers::get().saturating_mul(2), None);
+				debug_assert!(votes.maybe_cursor.is_none());
 				Self::mint_or_delay(deposit)?;
 			}
 			Ok(Pays::No.into())

@@ -128,7 +128,7 @@ mod benchmarks {
 		let caller: T::AccountId = whitelisted_caller();
 		T::Eligibility::make_eligible(1, &caller);
 		let salt = [5u8; 32];
-		let hash = factor_commitment_hash(&p, &p, &caller, &salt);
+		let hash = factor_commitment(&p, &p, &caller, &salt);
 		Challenge::<T>::commit(RawOrigin::Signed(caller.clone()).into(), id, hash).expect("commit");
 		set_block::<T>(later + 1u32.into());
 		#[extrinsic_call]
@@ -195,7 +195,7 @@ mod benchmarks {
 		Challenges::<T>::mutate(id, |ch| {
 			if let Some(ch) = ch {
 				if let Puzzle::Factorization { ref mut factor_commitment, .. } = ch.puzzle {
-					*factor_commitment = audit_commitment_hash(&p, &salt);
+					*factor_commitment = audit_commitment(&p, &salt);
 				}
 				ch.status = ChallengeStatus::Expired;
 				ch.concluded = Some(Challenge::<T>::now());

@@ -14,7 +14,7 @@
 //! - **Factorization challenge**: the issuer (the indenture's exchange) generates primes
 //!   `p ≤ q` of about `bits/2` bits off-chain and posts `C = p·q` with a commitment to `p`.
 //!   Miners race to factor `C`.
-//! - **Commit–reveal**: a miner first commits `factor_commitment_hash(p, q, miner, salt)`, then,
+//! - **Commit–reveal**: a miner first commits `factor_commitment(p, q, miner, salt)`, then,
 //!   in a later block and within `RevealWindow` blocks, reveals `p, q, salt`. The valid reveal
 //!   with the **earliest commit** wins, so copying an answer seen in a reveal never pays: the
 //!   copier's commit comes after the honest one.
@@ -49,6 +49,13 @@
 extern crate alloc;
 
 pub use pallet::*;
+
+/// Where this pallet logs.
+pub const LOG_TARGET: &str = "runtime::challenge";
+pub use cutopia_primitives::{
+	hashes::{audit_commitment, factor_commitment},
+	ChallengeApi,
+};
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -71,56 +78,6 @@ use sp_runtime::{
 	SaturatedConversion,
 };
 
-/// What the opener of challenges and leases (Indenture) calls.
-pub trait ChallengeApi<AccountId, BlockNumber> {
-	/// Opens a challenge of `kind` for `context`, worth `work` compute units, accepting
-	/// answers until `deadline`. Factorization needs the `issuer` who will post `C`.
-	fn open(
-		context: ContextId,
-		kind: ChallengeKind,
-		issuer: Option<AccountId>,
-		work: u64,
-		deadline: BlockNumber,
-	) -> Result<ChallengeId, DispatchError>;
-	/// Withdraws a challenge nobody has won yet (the work was cancelled). No outcome is reported.
-	fn cancel(id: ChallengeId) -> DispatchResult;
-	/// Starts heartbeats for `miner`: `rounds` rounds every `period` blocks from `start`, each
-	/// open for `window` blocks; more than `max_misses` misses fail the lease.
-	fn start_lease(
-		context: ContextId,
-		miner: AccountId,
-		start: BlockNumber,
-		rounds: u32,
-		period: u32,
-		window: u32,
-		max_misses: u32,
-	) -> Result<LeaseId, DispatchError>;
-	/// Ends a lease early, returning `(proven, missed)` so far. No outcome is reported.
-	fn stop_lease(id: LeaseId) -> Result<(u32, u32), DispatchError>;
-	/// Moves a challenge past its deadline, as the permissionless `conclude` call does.
-	/// Returns whether it is still undecided: it waits for reveals of commits made in time.
-	fn conclude(id: ChallengeId) -> bool;
-	/// Counts a lease's rounds whose window closed unanswered, as `report_missed` does.
-	fn count_missed(lease: LeaseId) -> DispatchResult;
-}
-
-/// `blake2_256(SCALE(("cutopia/factor", p, q, miner, salt)))`: what a miner commits to before
-/// revealing its factors. `p` and `q` are the canonical big-endian bytes it will reveal.
-pub fn factor_commitment_hash<AccountId: Encode>(
-	p: &[u8],
-	q: &[u8],
-	miner: &AccountId,
-	salt: &[u8; 32],
-) -> H256 {
-	H256(sp_io::hashing::blake2_256(&(b"cutopia/factor", p, q, miner, salt).encode()))
-}
-
-/// `blake2_256(SCALE(("cutopia/factor-audit", p, salt)))`: the issuer's commitment to its
-/// secret factor, posted with `C`.
-pub fn audit_commitment_hash(p: &[u8], salt: &[u8; 32]) -> H256 {
-	H256(sp_io::hashing::blake2_256(&(b"cutopia/factor-audit", p, salt).encode()))
-}
-
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
@@ -132,13 +89,15 @@ pub mod pallet {
 	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config]
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config {
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 		/// Told how challenges and leases end.
+		#[pallet::no_default_bounds]
 		type Outcome: ChallengeOutcome<Self::AccountId>;
 		/// Decides who may compete.
+		#[pallet::no_default_bounds]
 		type Eligibility: Eligibility<Self::AccountId>;
 		/// Bits of the smallest factorization challenge. Even, at least 16.
 		#[pallet::constant]
@@ -162,10 +121,12 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxCommits: Get<u32>;
 		/// Blocks after its commit within which a reveal is accepted.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type RevealWindow: Get<BlockNumberFor<Self>>;
 		/// Blocks after a factorization challenge concludes within which its issuer must
 		/// reveal the secret factor.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type AuditWindow: Get<BlockNumberFor<Self>>;
 		/// Most heartbeat rounds of one lease.
@@ -174,6 +135,41 @@ pub mod pallet {
 		/// Extra Miller–Rabin bases, drawn from a block hash, in the audit.
 		#[pallet::constant]
 		type AuditPrimalityRounds: Get<u32>;
+	}
+
+	/// Default configurations of this pallet for test runtimes.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{
+			derive_impl, register_default_impl,
+			traits::{ConstU32, ConstU64},
+		};
+
+		/// What the pallet's own tests and other pallets' mocks (blocks in `u64`) use; a mock
+		/// overrides what its tests need differently (and names its `Outcome` and
+		/// `Eligibility`).
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			type WeightInfo = ();
+			type Outcome = ();
+			type Eligibility = ();
+			type MinFactorBits = ConstU32<48>;
+			type MaxFactorBits = ConstU32<160>;
+			type FactorBitsPerDoubling = ConstU32<4>;
+			type MinHashDifficulty = ConstU32<4>;
+			type MaxHashDifficulty = ConstU32<20>;
+			type HeartbeatDifficulty = ConstU32<4>;
+			type MaxCommits = ConstU32<4>;
+			type RevealWindow = ConstU64<5>;
+			type AuditWindow = ConstU64<10>;
+			type MaxRounds = ConstU32<100>;
+			type AuditPrimalityRounds = ConstU32<4>;
+		}
 	}
 
 	/// The id the next challenge gets.
@@ -350,7 +346,7 @@ pub mod pallet {
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// The issuer posts `C` (big-endian, exactly the challenge's bit length) and its
-		/// commitment [`audit_commitment_hash`] to the smaller secret factor.
+		/// commitment [`audit_commitment`] to the smaller secret factor.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::post_modulus())]
 		pub fn post_modulus(
@@ -381,7 +377,7 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// A miner commits to its answer: [`factor_commitment_hash`]`(p, q, miner, salt)`.
+		/// A miner commits to its answer: [`factor_commitment`]`(p, q, miner, salt)`.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::commit().saturating_add(T::Eligibility::weight()))]
 		pub fn commit(origin: OriginFor<T>, id: ChallengeId, hash: H256) -> DispatchResult {
@@ -444,7 +440,7 @@ pub mod pallet {
 				Error::<T>::NumberTooLong
 			);
 			ensure!(
-				factor_commitment_hash(&p, &q, &who, &salt) == commit.hash,
+				factor_commitment(&p, &q, &who, &salt) == commit.hash,
 				Error::<T>::CommitmentMismatch
 			);
 			let (pn, qn) = (math::from_be(&p), math::from_be(&q));
@@ -530,7 +526,7 @@ pub mod pallet {
 			ensure!(math::is_canonical(&p), Error::<T>::NonCanonicalNumber);
 			ensure!(math::bit_len(&p) <= bits, Error::<T>::NumberTooLong);
 			ensure!(
-				audit_commitment_hash(&p, &salt) == factor_commitment,
+				audit_commitment(&p, &salt) == factor_commitment,
 				Error::<T>::CommitmentMismatch
 			);
 			if Self::is_fair_semiprime(&math::from_be(modulus), &math::from_be(&p), bits) {
@@ -597,7 +593,7 @@ pub mod pallet {
 			let newly_missed = round - l.cursor;
 			l.cursor = round.saturating_add(1);
 			l.proven = l.proven.saturating_add(1);
-			l.root = H256(sp_io::hashing::blake2_256(&(l.root, round, nonce).encode()));
+			l.root = cutopia_primitives::hashes::heartbeat_root(&l.root, round, nonce);
 			Self::deposit_event(Event::HeartbeatProven { lease, round, nonce, root: l.root });
 			T::Outcome::heartbeat_proven(l.context, lease, round);
 			Self::record_misses(lease, l, newly_missed);
@@ -649,7 +645,7 @@ pub mod pallet {
 		/// The seed of a round: fixed once its opening block's parent is known.
 		pub fn round_seed(lease: LeaseId, round: u32, open: BlockNumberFor<T>) -> H256 {
 			let parent = frame_system::Pallet::<T>::block_hash(open.saturating_sub(One::one()));
-			H256(sp_io::hashing::blake2_256(&(b"cutopia/heartbeat", lease, round, parent).encode()))
+			cutopia_primitives::hashes::heartbeat_seed(lease, round, &parent)
 		}
 
 		/// How many rounds of `l` have closed by `now` (answered or not).
@@ -736,8 +732,10 @@ pub mod pallet {
 
 		fn clear_commits(id: ChallengeId) {
 			let limit = T::MaxCommits::get();
-			let _ = Commits::<T>::clear_prefix(id, limit, None);
-			let _ = CommitOf::<T>::clear_prefix(id, limit, None);
+			// At most MaxCommits entries each: one pass removes them all.
+			let commits = Commits::<T>::clear_prefix(id, limit, None);
+			let owners = CommitOf::<T>::clear_prefix(id, limit, None);
+			debug_assert!(commits.maybe_cursor.is_none() && owners.maybe_cursor.is_none());
 		}
 
 		fn void(
@@ -903,9 +901,7 @@ pub mod pallet {
 				},
 				ChallengeKind::HashTarget => {
 					let parent = frame_system::Pallet::<T>::parent_hash();
-					let seed = H256(sp_io::hashing::blake2_256(
-						&(b"cutopia/hash-target", context, id, parent).encode(),
-					));
+					let seed = cutopia_primitives::hashes::hash_target_seed(context, id, &parent);
 					(
 						Puzzle::HashTarget { difficulty: Self::hash_difficulty_for(work), seed },
 						ChallengeStatus::Open,

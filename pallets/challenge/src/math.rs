@@ -8,6 +8,8 @@ use num_bigint::BigUint;
 use num_traits::{One, Zero};
 use sha2::{Digest, Sha256};
 
+pub use cutopia_primitives::hashes::{leading_zero_bits, work_hash};
+
 /// Small primes for trial division before Miller–Rabin and as its first bases.
 const SMALL_PRIMES: [u32; 24] =
 	[2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89];
@@ -83,30 +85,6 @@ pub fn is_probable_prime(n: &BigUint, entropy: &[u8; 32], extra: u32) -> bool {
 		}
 	}
 	true
-}
-
-/// `sha256(seed ‖ miner ‖ nonce_le)`: the proof of a hash-target solution or a heartbeat,
-/// bound to the miner's account so it cannot be replayed by anyone else.
-pub fn work_hash(seed: &[u8; 32], miner: &[u8], nonce: u64) -> [u8; 32] {
-	let mut h = Sha256::new();
-	h.update(seed);
-	h.update(miner);
-	h.update(nonce.to_le_bytes());
-	h.finalize().into()
-}
-
-/// Leading zero bits of a hash.
-pub fn leading_zero_bits(hash: &[u8; 32]) -> u32 {
-	let mut bits = 0;
-	for b in hash {
-		if *b == 0 {
-			bits += 8;
-		} else {
-			bits += b.leading_zeros();
-			break;
-		}
-	}
-	bits
 }
 
 /// `p · q` as big-endian bytes (for tests and benchmarks that build challenges).

@@ -1,8 +1,12 @@
 //! Test runtime for the Challenge pallet.
+//!
+//! [`ExtBuilder`] builds the state a test starts from, runs the test and then checks the
+//! pallet's invariants; [`build_and_execute`] does so with the defaults. Tests advance blocks
+//! only with [`run_to_block`].
 
 use crate::{self as pallet_challenge, ChallengeOutcome, ContextId, Eligibility, LeaseOutcome};
 use core::cell::RefCell;
-use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use frame_support::derive_impl;
 use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -39,29 +43,29 @@ pub fn told() -> Vec<Told> {
 	TOLD.with(|t| t.borrow().clone())
 }
 
-pub fn ban(who: u64) {
-	BANNED.with(|b| b.borrow_mut().push(who));
+fn tell(what: Told) {
+	TOLD.with(|t| t.borrow_mut().push(what));
 }
 
 pub struct Recorder;
 impl ChallengeOutcome<u64> for Recorder {
 	fn awarded(c: ContextId, id: u64, w: &u64) {
-		TOLD.with(|t| t.borrow_mut().push(Told::Awarded(c, id, *w)));
+		tell(Told::Awarded(c, id, *w));
 	}
 	fn expired(c: ContextId, id: u64) {
-		TOLD.with(|t| t.borrow_mut().push(Told::Expired(c, id)));
+		tell(Told::Expired(c, id));
 	}
 	fn voided(c: ContextId, id: u64, i: &u64) {
-		TOLD.with(|t| t.borrow_mut().push(Told::Voided(c, id, *i)));
+		tell(Told::Voided(c, id, *i));
 	}
 	fn heartbeat_proven(c: ContextId, l: u64, r: u32) {
-		TOLD.with(|t| t.borrow_mut().push(Told::Proven(c, l, r)));
+		tell(Told::Proven(c, l, r));
 	}
 	fn heartbeats_missed(c: ContextId, l: u64, n: u32, total: u32) {
-		TOLD.with(|t| t.borrow_mut().push(Told::Missed(c, l, n, total)));
+		tell(Told::Missed(c, l, n, total));
 	}
 	fn lease_ended(c: ContextId, l: u64, o: LeaseOutcome, p: u32, m: u32) {
-		TOLD.with(|t| t.borrow_mut().push(Told::Ended(c, l, o, p, m)));
+		tell(Told::Ended(c, l, o, p, m));
 	}
 }
 
@@ -72,48 +76,62 @@ impl Eligibility<u64> for NotBanned {
 	}
 }
 
-parameter_types! {
-	pub const RevealWindow: u64 = 5;
-	pub const AuditWindow: u64 = 10;
-}
-
+/// The pallet's test defaults (its `config_preludes`), with the recording opener and the ban
+/// list as the outcome and eligibility.
+#[derive_impl(pallet_challenge::config_preludes::TestDefaultConfig)]
 impl pallet_challenge::Config for Test {
-	type WeightInfo = ();
 	type Outcome = Recorder;
 	type Eligibility = NotBanned;
-	type MinFactorBits = ConstU32<48>;
-	type MaxFactorBits = ConstU32<160>;
-	type FactorBitsPerDoubling = ConstU32<4>;
-	type MinHashDifficulty = ConstU32<4>;
-	type MaxHashDifficulty = ConstU32<20>;
-	type HeartbeatDifficulty = ConstU32<4>;
-	type MaxCommits = ConstU32<4>;
-	type RevealWindow = RevealWindow;
-	type AuditWindow = AuditWindow;
-	type MaxRounds = ConstU32<100>;
-	type AuditPrimalityRounds = ConstU32<4>;
 }
 
-/// Fresh state at block 1.
+/// Builds the state every test starts from: block 1, nothing told yet, and by default nobody
+/// banned.
+#[derive(Default)]
+pub struct ExtBuilder {
+	banned: Vec<u64>,
+}
+
+impl ExtBuilder {
+	/// Accounts the eligibility check refuses: they may not commit or solve.
+	pub fn banned(mut self, who: &[u64]) -> Self {
+		self.banned.extend_from_slice(who);
+		self
+	}
+
+	pub fn build(self) -> sp_io::TestExternalities {
+		TOLD.with(|t| t.borrow_mut().clear());
+		BANNED.with(|b| *b.borrow_mut() = self.banned);
+		let storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+		let mut ext = sp_io::TestExternalities::new(storage);
+		ext.execute_with(|| System::set_block_number(1));
+		ext
+	}
+
+	/// Runs `test` on the built state, then checks the pallet's invariants.
+	pub fn build_and_execute(self, test: impl FnOnce()) {
+		self.build().execute_with(|| {
+			test();
+			ChallengePallet::do_try_state().expect("invariants hold after the test");
+		});
+	}
+}
+
+/// The default state (for the benchmarks' test suite).
+#[cfg(feature = "runtime-benchmarks")]
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	TOLD.with(|t| t.borrow_mut().clear());
-	BANNED.with(|b| b.borrow_mut().clear());
-	let storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
-	ext
+	ExtBuilder::default().build()
 }
 
-/// Runs `test` on fresh state, then checks the pallet's invariants.
+/// Runs `test` on the default state, then checks the pallet's invariants.
 pub fn build_and_execute(test: impl FnOnce()) {
-	new_test_ext().execute_with(|| {
-		test();
-		ChallengePallet::do_try_state().expect("invariants hold after the test");
-	});
+	ExtBuilder::default().build_and_execute(test)
 }
 
-/// Advances to block `n`, giving each block a distinct parent hash.
-pub fn run_to(n: u64) {
+/// Advances one block at a time to block `n`, giving each block a distinct hash (recorded as
+/// the previous block's hash and as the parent hash), so that the seeds of challenges and
+/// heartbeat rounds opened in different blocks differ. No hook runs: the Challenge pallet has
+/// no per-block hook (every deadline is moved by a call), so there is none to run.
+pub fn run_to_block(n: u64) {
 	while System::block_number() < n {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);

@@ -1,45 +1,20 @@
 //! Types stored and exchanged by the Challenge pallet.
 
-use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use codec::{Decode, Encode, MaxEncodedLen};
 use core::fmt::Debug;
 use frame_support::{pallet_prelude::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
 use sp_core::H256;
 
-/// Identifies a capability challenge.
-pub type ChallengeId = u64;
-/// Identifies a heartbeat lease.
-pub type LeaseId = u64;
-/// What a challenge or lease was opened for (for the marketplace: the indenture id).
-pub type ContextId = u64;
+pub use cutopia_primitives::{
+	ChallengeId, ChallengeKind, ChallengeOutcome, ContextId, Eligibility, LeaseId, LeaseOutcome,
+};
 
 /// The largest number, in bytes, any runtime may configure (4096 bits); the runtime's own
 /// `MaxModulusBits` is the bound that is enforced.
 pub type MaxNumberBytes = ConstU32<512>;
 /// A big-endian unsigned number as sent by users.
 pub type Number = BoundedVec<u8, MaxNumberBytes>;
-
-/// The kind of capability challenge an indenture names.
-#[derive(
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-	TypeInfo,
-	MaxEncodedLen,
-)]
-pub enum ChallengeKind {
-	/// The issuer (an exchange) posts a semiprime `C`; the first miner to commit to its
-	/// factors, and reveal them, wins.
-	Factorization,
-	/// A seed is derived on-chain; the first miner with a nonce whose
-	/// `sha256(seed ‖ miner ‖ nonce)` has enough leading zero bits wins.
-	HashTarget,
-}
 
 /// Kind-specific state of a challenge.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
@@ -123,7 +98,7 @@ pub struct Challenge<AccountId, BlockNumber> {
 pub struct Commit<AccountId, BlockNumber> {
 	/// The miner.
 	pub who: AccountId,
-	/// `factor_commitment_hash(p, q, miner, salt)`.
+	/// `factor_commitment(p, q, miner, salt)`.
 	pub hash: H256,
 	/// Block of the commit; the reveal must come in a later block, within the window.
 	pub block: BlockNumber,
@@ -142,26 +117,6 @@ pub enum LeaseStatus {
 	Failed,
 	/// Ended early by the lease's owner (for example a cancelled indenture).
 	Stopped,
-}
-
-/// How a lease ended, for the owner of the lease.
-#[derive(
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-	TypeInfo,
-	MaxEncodedLen,
-)]
-pub enum LeaseOutcome {
-	/// Every round resolved, misses within the limit.
-	Completed,
-	/// Too many missed rounds.
-	Failed,
 }
 
 /// A miner's obligation to answer a heartbeat round every `period` blocks.
@@ -197,63 +152,4 @@ pub struct HeartbeatLease<AccountId, BlockNumber> {
 	pub root: H256,
 	/// Where it stands.
 	pub status: LeaseStatus,
-}
-
-/// Lets the pallet that opened challenges and leases learn how they end.
-///
-/// Implementations must not fail: the challenge's state has already changed when they are
-/// called. The weight an implementation may use is bounded by [`Self::max_weight`], which the
-/// Challenge pallet adds to the weight of every call that can trigger it.
-pub trait ChallengeOutcome<AccountId> {
-	/// `winner` won challenge `id` of `context`.
-	fn awarded(context: ContextId, id: ChallengeId, winner: &AccountId);
-	/// Nobody solved challenge `id` in time.
-	fn expired(context: ContextId, id: ChallengeId);
-	/// Challenge `id` was voided because `issuer` failed its duty (posting or auditing `C`).
-	fn voided(context: ContextId, id: ChallengeId, issuer: &AccountId);
-	/// `round` of `lease` was proven by the miner.
-	fn heartbeat_proven(context: ContextId, lease: LeaseId, round: u32);
-	/// `newly_missed` more rounds of `lease` were missed (`total` so far).
-	fn heartbeats_missed(context: ContextId, lease: LeaseId, newly_missed: u32, total: u32);
-	/// `lease` ended.
-	fn lease_ended(
-		context: ContextId,
-		lease: LeaseId,
-		outcome: LeaseOutcome,
-		proven: u32,
-		missed: u32,
-	);
-	/// The most weight any one of the functions above uses.
-	fn max_weight() -> frame_support::weights::Weight {
-		frame_support::weights::Weight::zero()
-	}
-}
-
-impl<AccountId> ChallengeOutcome<AccountId> for () {
-	fn awarded(_: ContextId, _: ChallengeId, _: &AccountId) {}
-	fn expired(_: ContextId, _: ChallengeId) {}
-	fn voided(_: ContextId, _: ChallengeId, _: &AccountId) {}
-	fn heartbeat_proven(_: ContextId, _: LeaseId, _: u32) {}
-	fn heartbeats_missed(_: ContextId, _: LeaseId, _: u32, _: u32) {}
-	fn lease_ended(_: ContextId, _: LeaseId, _: LeaseOutcome, _: u32, _: u32) {}
-}
-
-/// Decides who may compete for a challenge (for the marketplace: registered miners whose
-/// reputation, resources and price floor fit the indenture, and who hold no other slot of it).
-pub trait Eligibility<AccountId> {
-	/// Whether `who` may commit to or solve a challenge of `context`.
-	fn may_compete(context: ContextId, who: &AccountId) -> bool;
-	/// The most weight one `may_compete` call uses (added to `commit` and `solve`).
-	fn weight() -> frame_support::weights::Weight {
-		frame_support::weights::Weight::zero()
-	}
-	/// Benchmarks: make `who` eligible for `context`.
-	#[cfg(feature = "runtime-benchmarks")]
-	fn make_eligible(_context: ContextId, _who: &AccountId) {}
-}
-
-impl<AccountId> Eligibility<AccountId> for () {
-	fn may_compete(_: ContextId, _: &AccountId) -> bool {
-		true
-	}
 }

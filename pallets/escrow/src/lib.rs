@@ -36,6 +36,9 @@
 extern crate alloc;
 
 pub use pallet::*;
+
+/// Where this pallet logs.
+pub const LOG_TARGET: &str = "runtime::escrow";
 pub use weights::WeightInfo;
 
 #[cfg(feature = "runtime-benchmarks")]
@@ -64,8 +67,7 @@ use sp_runtime::{
 /// Balance type of the currency held.
 pub type BalanceOf<T> =
 	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
-/// Identifies an escrow: the indenture's id.
-pub type EscrowId = u64;
+pub use cutopia_primitives::{EscrowApi, EscrowId, EscrowOutcome, Settlement};
 /// An escrow entry as stored.
 pub type EntryOf<T> = EscrowEntry<
 	<T as frame_system::Config>::AccountId,
@@ -129,70 +131,6 @@ impl<AccountId, Balance: Saturating + Copy, BlockNumber, MaxPayees: Get<u32>>
 	}
 }
 
-/// How an escrow was settled.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
-pub struct Settlement<Balance> {
-	/// Paid to miners at settlement (beyond what was streamed).
-	pub to_miners: Balance,
-	/// Paid to the exchange.
-	pub exchange_fee: Balance,
-	/// Paid to the escrow operator.
-	pub escrow_fee: Balance,
-	/// Returned to the buyer.
-	pub refunded: Balance,
-}
-
-/// Tells the opener how a dispute ended and when an escrow was settled through a call of this
-/// pallet (acceptance or dispute).
-pub trait EscrowOutcome<AccountId, Balance> {
-	/// The dispute of `id` was resolved by `operator` in time (`true`) or by default (`false`).
-	fn dispute_resolved(id: EscrowId, operator: &AccountId, in_time: bool);
-	/// Escrow `id` was settled after acceptance or a dispute, as `settlement` says.
-	fn settled(id: EscrowId, settlement: &Settlement<Balance>);
-	/// The most weight one call of the functions above uses (added to the calls' weights).
-	fn max_weight() -> Weight {
-		Weight::zero()
-	}
-}
-
-impl<AccountId, Balance> EscrowOutcome<AccountId, Balance> for () {
-	fn dispute_resolved(_: EscrowId, _: &AccountId, _: bool) {}
-	fn settled(_: EscrowId, _: &Settlement<Balance>) {}
-}
-
-/// What the opener (Indenture) calls.
-pub trait EscrowApi<AccountId, Balance, BlockNumber> {
-	/// Holds `incentive + exchange_fee + escrow_fee` from `buyer` for `id`.
-	fn open(
-		id: EscrowId,
-		buyer: &AccountId,
-		exchange: &AccountId,
-		operator: &AccountId,
-		incentive: Balance,
-		exchange_fee: Balance,
-		escrow_fee: Balance,
-	) -> DispatchResult;
-	/// Streams `amount` of the incentive to `miner` now.
-	fn pay(id: EscrowId, miner: &AccountId, amount: Balance) -> DispatchResult;
-	/// Opens the acceptance window until `until` for `payouts`.
-	fn await_acceptance(
-		id: EscrowId,
-		payouts: alloc::vec::Vec<(AccountId, Balance)>,
-		until: BlockNumber,
-	) -> DispatchResult;
-	/// Pays `payouts`, `fee_share` of both fees, refunds the rest and closes the escrow.
-	fn settle(
-		id: EscrowId,
-		payouts: &[(AccountId, Balance)],
-		fee_share: Perbill,
-	) -> Result<Settlement<Balance>, DispatchError>;
-	/// What is held for `id` (zero when there is no such escrow).
-	fn held(id: EscrowId) -> Balance;
-	/// Settles a result whose acceptance window has passed undisputed, as anyone's `accept`
-	/// call after the window does.
-	fn accept_expired(id: EscrowId) -> DispatchResult;
-}
-
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
@@ -211,14 +149,17 @@ pub mod pallet {
 		Escrow,
 	}
 
-	#[pallet::config]
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config {
 		/// The currency held.
+		#[pallet::no_default]
 		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
 			+ Mutate<Self::AccountId>;
 		/// The runtime's hold reasons.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 		/// Told how disputes end.
+		#[pallet::no_default_bounds]
 		type Outcome: EscrowOutcome<Self::AccountId, BalanceOf<Self>>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
@@ -226,11 +167,44 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxPayees: Get<u32>;
 		/// Blocks the escrow operator has to resolve a dispute.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type ResolutionWindow: Get<BlockNumberFor<Self>>;
 		/// Share of the outstanding payouts miners get when the operator does not resolve.
 		#[pallet::constant]
 		type DefaultMinerShare: Get<Perbill>;
+	}
+
+	/// Default configurations of this pallet for test runtimes.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{
+			derive_impl, parameter_types, register_default_impl,
+			traits::{ConstU32, ConstU64},
+		};
+
+		parameter_types! {
+			/// Half.
+			pub const TestHalf: Perbill = Perbill::from_percent(50);
+		}
+
+		/// What the pallet's own tests and other pallets' mocks (blocks in `u64`) use; a mock
+		/// overrides what its tests need differently (and names its `Outcome`).
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type Outcome = ();
+			type WeightInfo = ();
+			type MaxPayees = ConstU32<3>;
+			type ResolutionWindow = ConstU64<5>;
+			type DefaultMinerShare = TestHalf;
+		}
 	}
 
 	/// Open escrows by indenture id.

@@ -4,10 +4,10 @@ use crate::{self as pallet_escrow, EscrowId, EscrowOutcome};
 use core::cell::RefCell;
 use frame_support::traits::fungible::Inspect as _;
 use frame_support::{
-	derive_impl, parameter_types,
-	traits::{ConstU128, ConstU32, ConstU64, VariantCountOf},
+	derive_impl,
+	traits::{ConstU128, VariantCountOf},
 };
-use sp_runtime::{BuildStorage, Perbill};
+use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type Balance = u128;
@@ -47,18 +47,10 @@ impl EscrowOutcome<u64, Balance> for Recorder {
 	fn settled(_: EscrowId, _: &crate::Settlement<Balance>) {}
 }
 
-parameter_types! {
-	pub const DefaultMinerShare: Perbill = Perbill::from_percent(50);
-}
-
+#[derive_impl(pallet_escrow::config_preludes::TestDefaultConfig)]
 impl pallet_escrow::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type Outcome = Recorder;
-	type WeightInfo = ();
-	type MaxPayees = ConstU32<3>;
-	type ResolutionWindow = ConstU64<5>;
-	type DefaultMinerShare = DefaultMinerShare;
 }
 
 /// Accounts 1..=9 start with 10,000 each.

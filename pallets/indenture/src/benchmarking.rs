@@ -5,11 +5,10 @@
 use super::*;
 use crate::Pallet as Indenture;
 use alloc::vec::Vec;
+use cutopia_primitives::{ChallengeOutcome, EscrowOutcome};
 use frame_benchmarking::v2::*;
 use frame_support::traits::fungible::Mutate;
 use frame_system::RawOrigin;
-use pallet_challenge::ChallengeOutcome;
-use pallet_escrow::EscrowOutcome;
 
 fn set_block<T: Config>(n: BlockNumberFor<T>) {
 	frame_system::Pallet::<T>::set_block_number(n);
@@ -37,7 +36,7 @@ fn spec<T: Config>(
 	let operator: T::AccountId = account("operator", 0, 0);
 	T::Registry::register_for_benchmarks(&exchange, Role::Exchange);
 	T::Registry::register_for_benchmarks(&operator, Role::EscrowOperator);
-	let resources = pallet_repchain::Resources {
+	let resources = cutopia_primitives::Resources {
 		cpu_millicores: 1_000,
 		memory_mib: 1_024,
 		storage_gib: 1,

@@ -1,11 +1,22 @@
-//! Test runtime for Indenture with the real Balances, RepChain and Escrow pallets.
+//! Test runtime for Indenture with the real Balances, RepChain, Escrow and Challenge pallets.
+//!
+//! [`ExtBuilder`] builds the state a test starts from, runs the test and then checks the
+//! invariants ([`assert_invariants`]); [`build_and_execute`] does so with the defaults.
+//!
+//! Tests move through blocks in two ways that do not mean the same, so they have two names:
+//! - [`set_block`] only sets the block number. No hook runs: deadlines on the agenda are not
+//!   processed. For tests that move deadlines with the permissionless calls themselves
+//!   (`expire`, `conclude_results`, Challenge's `report_missed`) or answer a heartbeat round.
+//! - [`run_to_block`] steps block by block and runs Indenture's `on_initialize` in each, as
+//!   the chain does, so the agenda moves deadlines.
 
 use crate as pallet_indenture;
 use frame_support::{
 	derive_impl, parameter_types,
-	traits::{ConstU128, ConstU32, ConstU64, VariantCountOf},
+	traits::{ConstU128, ConstU32, ConstU64, Hooks, VariantCountOf},
+	weights::Weight,
 };
-use sp_runtime::{BuildStorage, Perbill, Permill};
+use sp_runtime::{BuildStorage, Permill};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type Balance = u128;
@@ -37,54 +48,36 @@ impl pallet_balances::Config for Test {
 }
 
 parameter_types! {
-	pub const MaxFee: Permill = Permill::from_percent(20);
-	pub const Half: Perbill = Perbill::from_percent(50);
-	pub const Tenth: Perbill = Perbill::from_percent(10);
 	pub const MinPriceRatio: Permill = Permill::from_percent(50);
-	pub static AgendaBudget: frame_support::weights::Weight = frame_support::weights::Weight::MAX;
+	pub static AgendaBudget: Weight = Weight::MAX;
 }
 
+// The other pallets as their own tests configure them; only what the marketplace's tests
+// need differently is named here.
+#[derive_impl(pallet_repchain::config_preludes::TestDefaultConfig)]
 impl pallet_repchain::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type WeightInfo = ();
-	type MinMinerBond = ConstU128<100>;
-	type MinServiceBond = ConstU128<50>;
-	type MaxFee = MaxFee;
-	type UnbondingDelay = ConstU64<10>;
 	type MaxRecentRecords = ConstU32<4>;
-	type DecayPeriod = ConstU64<100>;
-	type DecayFactor = Half;
-	type ValueUnit = ConstU128<1_000>;
-	type FailureWeight = ConstU32<2>;
-	type MinerSlash = Tenth;
 }
 
+#[derive_impl(pallet_escrow::config_preludes::TestDefaultConfig)]
 impl pallet_escrow::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
 	type Outcome = IndenturePallet;
-	type WeightInfo = ();
 	type MaxPayees = ConstU32<8>;
-	type ResolutionWindow = ConstU64<5>;
-	type DefaultMinerShare = Half;
 }
 
+/// Easy hash targets and heartbeats (tests solve them by brute force), room for 8 commits
+/// and long leases.
+#[derive_impl(pallet_challenge::config_preludes::TestDefaultConfig)]
 impl pallet_challenge::Config for Test {
-	type WeightInfo = ();
 	type Outcome = IndenturePallet;
 	type Eligibility = IndenturePallet;
-	type MinFactorBits = ConstU32<48>;
-	type MaxFactorBits = ConstU32<160>;
-	type FactorBitsPerDoubling = ConstU32<4>;
 	type MinHashDifficulty = ConstU32<2>;
 	type MaxHashDifficulty = ConstU32<6>;
 	type HeartbeatDifficulty = ConstU32<2>;
 	type MaxCommits = ConstU32<8>;
-	type RevealWindow = ConstU64<5>;
-	type AuditWindow = ConstU64<10>;
 	type MaxRounds = ConstU32<1_000>;
-	type AuditPrimalityRounds = ConstU32<4>;
 }
 
 impl pallet_indenture::Config for Test {
@@ -119,112 +112,153 @@ impl pallet_indenture::Config for Test {
 
 /// Every call and deadline weighs 1,000 (so the agenda's budget can be exercised).
 pub struct MockWeights;
-impl crate::WeightInfo for MockWeights {
-	fn submit() -> Weight {
-		UNIT
-	}
-	fn cancel() -> Weight {
-		UNIT
-	}
-	fn expire() -> Weight {
-		UNIT
-	}
-	fn commit_result() -> Weight {
-		UNIT
-	}
-	fn reveal_result() -> Weight {
-		UNIT
-	}
-	fn conclude_results() -> Weight {
-		UNIT
-	}
-	fn rate() -> Weight {
-		UNIT
-	}
-	fn accept_expired() -> Weight {
-		UNIT
-	}
-	fn lease_end() -> Weight {
-		UNIT
-	}
-	fn awarded() -> Weight {
-		UNIT
-	}
-	fn heartbeat_proven() -> Weight {
-		UNIT
-	}
-	fn lease_ended() -> Weight {
-		UNIT
-	}
-	fn may_compete() -> Weight {
-		UNIT
-	}
-	fn dispute_resolved() -> Weight {
-		UNIT
-	}
+
+macro_rules! unit_weights {
+	($($call:ident),* $(,)?) => {
+		impl crate::WeightInfo for MockWeights {
+			$(fn $call() -> Weight {
+				UNIT
+			})*
+		}
+	};
 }
+
+unit_weights!(
+	submit,
+	cancel,
+	expire,
+	commit_result,
+	reveal_result,
+	conclude_results,
+	rate,
+	accept_expired,
+	lease_end,
+	awarded,
+	heartbeat_proven,
+	lease_ended,
+	may_compete,
+	dispute_resolved,
+);
+
 const UNIT: Weight = Weight::from_parts(1_000, 0);
-use frame_support::weights::Weight;
 
 pub const BUYER: u64 = 1;
 pub const EXCHANGE: u64 = 2;
 pub const ESCROW_OP: u64 = 3;
+/// Accounts `1..=LAST_ACCOUNT` are endowed; no other account ever holds a balance.
+pub const LAST_ACCOUNT: u64 = 9;
+/// What each endowed account starts with.
+pub const ENDOWMENT: Balance = 1_000_000;
 
-/// Accounts 1..=9 start with 1,000,000; the exchange (5 % fee) and escrow operator (1 %) are
-/// registered; the market rate is 2 per compute unit.
-pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	pallet_balances::GenesisConfig::<Test> {
-		balances: (1..=9).map(|a| (a, 1_000_000)).collect(),
-		..Default::default()
-	}
-	.assimilate_storage(&mut storage)
-	.unwrap();
-	pallet_indenture::GenesisConfig::<Test> { market_rate: 2 }
-		.assimilate_storage(&mut storage)
-		.unwrap();
-	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| {
-		System::set_block_number(1);
-		RepChain::register_service(
-			RuntimeOrigin::signed(EXCHANGE),
-			pallet_repchain::Role::Exchange,
-			Permill::from_percent(5),
-			frame_support::BoundedVec::truncate_from(b"ex".to_vec()),
-			frame_support::BoundedVec::truncate_from(b"ex:1".to_vec()),
-			50,
-		)
-		.unwrap();
-		RepChain::register_service(
-			RuntimeOrigin::signed(ESCROW_OP),
-			pallet_repchain::Role::EscrowOperator,
-			Permill::from_percent(1),
-			frame_support::BoundedVec::truncate_from(b"esc".to_vec()),
-			frame_support::BoundedVec::truncate_from(b"esc:1".to_vec()),
-			50,
-		)
-		.unwrap();
-	});
-	ext
+/// Builds the state every test starts from; the setters are the variants tests need.
+pub struct ExtBuilder {
+	agenda_budget: Weight,
 }
 
-/// Runs `test` on fresh state, then checks Indenture's invariants, that what the buyers have on
-/// hold is exactly what their open indentures' escrows hold, and that no balance was created
-/// or lost.
+impl Default for ExtBuilder {
+	fn default() -> Self {
+		Self { agenda_budget: Weight::MAX }
+	}
+}
+
+impl ExtBuilder {
+	/// The most weight a block spends on its agenda (default: no limit).
+	pub fn agenda_budget(mut self, budget: Weight) -> Self {
+		self.agenda_budget = budget;
+		self
+	}
+
+	/// At block 1, accounts `1..=LAST_ACCOUNT` hold `ENDOWMENT` each; the exchange (5 % fee)
+	/// and the escrow operator (1 %) are registered with a bond of 50; the market rate is 2 per
+	/// compute unit.
+	pub fn build(self) -> sp_io::TestExternalities {
+		AgendaBudget::set(self.agenda_budget);
+		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+		pallet_balances::GenesisConfig::<Test> {
+			balances: (1..=LAST_ACCOUNT).map(|a| (a, ENDOWMENT)).collect(),
+			..Default::default()
+		}
+		.assimilate_storage(&mut storage)
+		.unwrap();
+		pallet_indenture::GenesisConfig::<Test> { market_rate: 2 }
+			.assimilate_storage(&mut storage)
+			.unwrap();
+		let mut ext = sp_io::TestExternalities::new(storage);
+		ext.execute_with(|| {
+			System::set_block_number(1);
+			register_service(EXCHANGE, pallet_repchain::Role::Exchange, 5, "ex");
+			register_service(ESCROW_OP, pallet_repchain::Role::EscrowOperator, 1, "esc");
+		});
+		ext
+	}
+
+	/// Runs `test` on the built state, then [`assert_invariants`] against the issuance the
+	/// test started with.
+	pub fn build_and_execute(self, test: impl FnOnce()) {
+		self.build().execute_with(|| {
+			let issuance = pallet_balances::TotalIssuance::<Test>::get();
+			test();
+			assert_invariants(issuance, "");
+		});
+	}
+}
+
+/// Registers `who` as a service in `role` with a fee of `fee_percent`, named `name` and reached
+/// at `name:1`, with a bond of 50.
+fn register_service(who: u64, role: pallet_repchain::Role, fee_percent: u32, name: &str) {
+	RepChain::register_service(
+		RuntimeOrigin::signed(who),
+		role,
+		Permill::from_percent(fee_percent),
+		frame_support::BoundedVec::truncate_from(name.as_bytes().to_vec()),
+		frame_support::BoundedVec::truncate_from(format!("{name}:1").into_bytes()),
+		50,
+	)
+	.unwrap();
+}
+
+/// The default state (for the benchmarks' test suite).
+#[cfg(feature = "runtime-benchmarks")]
+pub fn new_test_ext() -> sp_io::TestExternalities {
+	ExtBuilder::default().build()
+}
+
+/// Runs `test` on the default state, then checks the invariants.
 pub fn build_and_execute(test: impl FnOnce()) {
+	ExtBuilder::default().build_and_execute(test)
+}
+
+/// What holds after anything: Indenture's invariants, what the buyers have on hold is exactly
+/// what the open indentures' escrows hold, and the accounts' total is still `issuance` (no
+/// balance created or lost). `context` starts each message (a property test's seed, say).
+pub fn assert_invariants(issuance: Balance, context: &str) {
 	use frame_support::traits::fungible::{Inspect, InspectHold};
-	new_test_ext().execute_with(|| {
-		let issuance = pallet_balances::TotalIssuance::<Test>::get();
-		test();
-		IndenturePallet::do_try_state().expect("indenture invariants");
-		let escrowed: Balance = crate::Indentures::<Test>::iter_keys()
-			.map(<Escrow as pallet_escrow::EscrowApi<_, _, _>>::held)
-			.sum();
-		let held: Balance = (1..=9)
-			.map(|a| Balances::balance_on_hold(&pallet_escrow::HoldReason::Escrow.into(), &a))
-			.sum();
-		assert_eq!(held, escrowed, "held funds differ from open escrows");
-		let total: Balance = (1..=9).map(|a| Balances::total_balance(&a)).sum();
-		assert_eq!(total, issuance, "balance was created or lost");
-	});
+	IndenturePallet::do_try_state().expect("indenture invariants");
+	let escrowed: Balance = crate::Indentures::<Test>::iter_keys()
+		.map(<Escrow as pallet_escrow::EscrowApi<_, _, _>>::held)
+		.sum();
+	let held: Balance = (1..=LAST_ACCOUNT)
+		.map(|a| Balances::balance_on_hold(&pallet_escrow::HoldReason::Escrow.into(), &a))
+		.sum();
+	assert_eq!(held, escrowed, "{context}held funds differ from open escrows");
+	let total: Balance = (1..=LAST_ACCOUNT).map(|a| Balances::total_balance(&a)).sum();
+	assert_eq!(total, issuance, "{context}balance was created or lost");
+}
+
+/// Sets the block number to `n` and does nothing else: no hook runs, so the agenda does not
+/// move (see the module docs).
+pub fn set_block(n: u64) {
+	System::set_block_number(n);
+}
+
+/// Advances one block at a time from the current block to `n`, running Indenture's
+/// `on_initialize` (its agenda) in each, as the chain would. It is the only per-block hook of
+/// this runtime's pallets, and none has `on_finalize`. `System::initialize` does not run
+/// either, so events of earlier blocks stay readable.
+pub fn run_to_block(n: u64) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		IndenturePallet::on_initialize(next);
+	}
 }

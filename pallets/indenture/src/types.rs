@@ -1,9 +1,8 @@
 //! Types of a Computation Indenture.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use cutopia_primitives::{ChallengeId, ChallengeKind, Endpoint, LeaseId, Resources};
 use frame_support::{pallet_prelude::ConstU32, BoundedVec};
-use pallet_challenge::ChallengeKind;
-use pallet_repchain::Resources;
 use scale_info::TypeInfo;
 use sp_core::H256;
 use sp_runtime::Permill;
@@ -258,7 +257,7 @@ pub struct Access<BlockNumber> {
 	pub end: BlockNumber,
 	/// The miner's endpoint as registered in RepChain. The public IP mode and the buyer's SSH
 	/// key are in the indenture's spec.
-	pub endpoint: pallet_repchain::Endpoint,
+	pub endpoint: Endpoint,
 }
 
 /// A deadline of an indenture, processed from the per-block agenda.
@@ -282,18 +281,18 @@ pub enum Deadline {
 	/// The acceptance window of a single-replica result closed: settle it.
 	Acceptance(IndentureId),
 	/// A lease's last heartbeat round closed: count its misses, which ends it.
-	LeaseEnd(pallet_challenge::LeaseId),
+	LeaseEnd(LeaseId),
 }
 
 /// One place for a miner: a node of one replica.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
 pub struct Slot<AccountId, BlockNumber> {
 	/// The capability challenge that decides who gets it.
-	pub challenge: pallet_challenge::ChallengeId,
+	pub challenge: ChallengeId,
 	/// The winner, once awarded.
 	pub miner: Option<AccountId>,
 	/// The winner's heartbeat lease.
-	pub lease: Option<pallet_challenge::LeaseId>,
+	pub lease: Option<LeaseId>,
 	/// How to reach the winner, and when its lease runs.
 	pub access: Option<Access<BlockNumber>>,
 	/// How the lease ended, once it has: rounds proven and missed, and whether it failed.

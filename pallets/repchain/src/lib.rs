@@ -38,6 +38,10 @@
 extern crate alloc;
 
 pub use pallet::*;
+
+/// Where this pallet logs.
+pub const LOG_TARGET: &str = "runtime::repchain";
+pub use cutopia_primitives::{Registry, ReputationApi};
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -50,7 +54,6 @@ mod tests;
 pub mod types;
 pub mod weights;
 
-use codec::Encode;
 use frame_support::{
 	pallet_prelude::*,
 	traits::{
@@ -76,36 +79,6 @@ pub type RecordOf<T> =
 
 /// One unit of evidence, in the millionths `Reputation` counts in.
 pub const EVIDENCE_UNIT: u128 = 1_000_000;
-
-/// What other pallets (Indenture) ask of the registry.
-pub trait Registry<AccountId, Balance> {
-	/// A miner's declared resources and price floor, if it is registered and not leaving.
-	fn miner(who: &AccountId) -> Option<(Resources, Balance)>;
-	/// An exchange's or escrow operator's fee, if it is registered in `role` and not leaving.
-	fn service_fee(who: &AccountId, role: Role) -> Option<Permill>;
-	/// Notes that `who` starts a piece of work in `role`; it cannot unregister until it ends.
-	fn begin_work(who: &AccountId, role: Role) -> DispatchResult;
-	/// Notes that a piece of work of `who` in `role` ended.
-	fn end_work(who: &AccountId, role: Role);
-	/// Where a registered miner is reached.
-	fn miner_endpoint(who: &AccountId) -> Option<Endpoint>;
-	/// Funds and registers `who` in `role` with a minimal bond; a miner declares resources
-	/// that cover any request and no price floor.
-	#[cfg(feature = "runtime-benchmarks")]
-	fn register_for_benchmarks(who: &AccountId, role: Role);
-}
-
-/// What other pallets use to build reputations.
-pub trait ReputationApi<AccountId, Balance, BlockNumber> {
-	/// Appends `record` to its subject's history and returns the new history root. A failure
-	/// of a miner with `harmed` set slashes part of its bond to `harmed`.
-	fn append(
-		record: WorkRecord<AccountId, Balance, BlockNumber>,
-		harmed: Option<&AccountId>,
-	) -> H256;
-	/// The subject's current score.
-	fn score(who: &AccountId) -> Permill;
-}
 
 sp_api::decl_runtime_apis! {
 	/// Reputation queries for agents and wallets.
@@ -137,37 +110,44 @@ pub mod pallet {
 		Bond,
 	}
 
-	#[pallet::config]
+	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config {
 		/// The currency bonds are held in.
+		#[pallet::no_default]
 		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
 			+ Mutate<Self::AccountId>;
 		/// The runtime's hold reasons.
+		#[pallet::no_default_bounds]
 		type RuntimeHoldReason: From<HoldReason>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 		/// Smallest bond of a miner.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type MinMinerBond: Get<BalanceOf<Self>>;
 		/// Smallest bond of an exchange or escrow operator.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type MinServiceBond: Get<BalanceOf<Self>>;
 		/// Highest fee an exchange or escrow operator may ask.
 		#[pallet::constant]
 		type MaxFee: Get<Permill>;
 		/// Blocks between unregistering and withdrawing the bond.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type UnbondingDelay: Get<BlockNumberFor<Self>>;
 		/// Records kept in storage per subject (the rest are in events).
 		#[pallet::constant]
 		type MaxRecentRecords: Get<u32>;
 		/// Blocks per decay step.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type DecayPeriod: Get<BlockNumberFor<Self>>;
 		/// What evidence keeps of its weight each decay step.
 		#[pallet::constant]
 		type DecayFactor: Get<Perbill>;
 		/// Value that earns one extra doubling of a record's weight.
+		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type ValueUnit: Get<BalanceOf<Self>>;
 		/// How many times a failure weighs more than a success.
@@ -176,6 +156,48 @@ pub mod pallet {
 		/// Part of a miner's bond a failure slashes to the harmed buyer.
 		#[pallet::constant]
 		type MinerSlash: Get<Perbill>;
+	}
+
+	/// Default configurations of this pallet for test runtimes.
+	pub mod config_preludes {
+		use super::*;
+		use frame_support::{
+			derive_impl, parameter_types, register_default_impl,
+			traits::{ConstU128, ConstU32, ConstU64},
+		};
+
+		parameter_types! {
+			/// Fees up to 20 %.
+			pub const TestMaxFee: Permill = Permill::from_percent(20);
+			/// Half.
+			pub const TestHalf: Perbill = Perbill::from_percent(50);
+			/// A tenth.
+			pub const TestTenth: Perbill = Perbill::from_percent(10);
+		}
+
+		/// What the pallet's own tests and other pallets' mocks (balances in `u128`, blocks in
+		/// `u64`) use; a mock overrides what its tests need differently.
+		pub struct TestDefaultConfig;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig, no_aggregated_types)]
+		impl frame_system::DefaultConfig for TestDefaultConfig {}
+
+		#[register_default_impl(TestDefaultConfig)]
+		impl DefaultConfig for TestDefaultConfig {
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type WeightInfo = ();
+			type MinMinerBond = ConstU128<100>;
+			type MinServiceBond = ConstU128<50>;
+			type MaxFee = TestMaxFee;
+			type UnbondingDelay = ConstU64<10>;
+			type MaxRecentRecords = ConstU32<3>;
+			type DecayPeriod = ConstU64<100>;
+			type DecayFactor = TestHalf;
+			type ValueUnit = ConstU128<1_000>;
+			type FailureWeight = ConstU32<2>;
+			type MinerSlash = TestTenth;
+		}
 	}
 
 	/// Registrations by account and role.
@@ -460,7 +482,7 @@ pub mod pallet {
 
 		/// `blake2_256(prev ‖ SCALE(record))`.
 		pub fn chain_root(prev: &H256, record: &RecordOf<T>) -> H256 {
-			H256(sp_io::hashing::blake2_256(&(prev, record).encode()))
+			cutopia_primitives::hashes::record_link(prev, record)
 		}
 
 		/// Invariants, checked after every unit test and by try-runtime:
@@ -578,8 +600,9 @@ pub mod pallet {
 			};
 			let ed = T::Currency::minimum_balance();
 			let funds = bond.saturating_mul(1_000u32.into()).saturating_add(ed);
-			let _ = T::Currency::mint_into(who, funds);
-			let _ = Self::register(who.clone(), role, profile, bond, bond);
+			T::Currency::mint_into(who, funds).expect("benchmark funds can be minted");
+			Self::register(who.clone(), role, profile, bond, bond)
+				.expect("a funded account registers");
 		}
 	}
 
@@ -618,8 +641,9 @@ pub mod pallet {
 				if recent.is_full() {
 					recent.remove(0);
 				}
-				// Cannot fail: a slot was freed above when full.
-				let _ = recent.try_push((record.clone(), root));
+				if recent.try_push((record.clone(), root)).is_err() {
+					frame_support::defensive!("a slot was freed above when full");
+				}
 			});
 			Reputations::<T>::insert(&who, rep);
 

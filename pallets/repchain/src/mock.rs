@@ -2,10 +2,10 @@
 
 use crate as pallet_repchain;
 use frame_support::{
-	derive_impl, parameter_types,
-	traits::{ConstU128, ConstU32, ConstU64, VariantCountOf},
+	derive_impl,
+	traits::{ConstU128, VariantCountOf},
 };
-use sp_runtime::{BuildStorage, Perbill, Permill};
+use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type Balance = u128;
@@ -33,26 +33,9 @@ impl pallet_balances::Config for Test {
 	type MaxFreezes = VariantCountOf<RuntimeFreezeReason>;
 }
 
-parameter_types! {
-	pub const MaxFee: Permill = Permill::from_percent(20);
-	pub const DecayFactor: Perbill = Perbill::from_percent(50);
-	pub const MinerSlash: Perbill = Perbill::from_percent(10);
-}
-
+#[derive_impl(pallet_repchain::config_preludes::TestDefaultConfig)]
 impl pallet_repchain::Config for Test {
 	type Currency = Balances;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type WeightInfo = ();
-	type MinMinerBond = ConstU128<100>;
-	type MinServiceBond = ConstU128<50>;
-	type MaxFee = MaxFee;
-	type UnbondingDelay = ConstU64<10>;
-	type MaxRecentRecords = ConstU32<3>;
-	type DecayPeriod = ConstU64<100>;
-	type DecayFactor = DecayFactor;
-	type ValueUnit = ConstU128<1_000>;
-	type FailureWeight = ConstU32<2>;
-	type MinerSlash = MinerSlash;
 }
 
 /// Accounts 1..=9 start with 10,000 each.

@@ -1,5 +1,5 @@
-//! Solver for CuTopia's factorization challenges, and the primality test the exchange uses to
-//! make them.
+//! Solver for CuTopia's factorization challenges, and the primality test and semiprime
+//! generator ([`semiprime()`]) the exchange uses to make them.
 //!
 //! A challenge is a balanced semiprime `C = p·q` of 48–160 bits (the runtime's bounds). The
 //! solver picks the method by size: Pollard–Brent rho in Montgomery form below
@@ -8,12 +8,14 @@
 
 mod arith;
 mod rho;
+mod semiprime;
 pub mod siqs;
 
 pub use arith::is_prime_u64;
 use num_bigint::BigUint;
 use num_integer::Integer;
 use num_traits::{One, ToPrimitive, Zero};
+pub use semiprime::{random_prime, semiprime, PrimeError};
 
 /// Numbers up to this many bits are split with rho: below it rho's `√p` steps are cheaper
 /// than setting up a sieve (measured: see docs/BENCHMARKS.md).

@@ -4,13 +4,12 @@
 
 use cutopia_e2e::{
 	chain::{
-		account, blake2_256, bytes, free, metric, runtime, send, storage, tx, uint, variant, Api,
-		Included,
+		account, bytes, free, metric, runtime, send, storage, tx, uint, variant, Api, Included,
 	},
 	Node, TempDir,
 };
+use cutopia_primitives::hashes::{heartbeat_seed, leading_zero_bits, result_seal, work_hash};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::{
 	collections::BTreeMap,
 	path::Path,
@@ -22,20 +21,9 @@ use subxt_signer::sr25519::{dev, Keypair};
 
 const CU: u128 = 1_000_000_000_000_000_000;
 
-/// Smallest `nonce` whose `sha256(seed ‖ miner ‖ nonce_le)` has `bits` leading zero bits.
-fn work(seed: &[u8], miner: &[u8; 32], bits: u32) -> u64 {
-	(0u64..)
-		.find(|n| {
-			let mut h = Sha256::new();
-			h.update(seed);
-			h.update(miner);
-			h.update(n.to_le_bytes());
-			let h: [u8; 32] = h.finalize().into();
-			let zeros =
-				h.iter().position(|b| *b != 0).map_or(256, |i| i as u32 * 8 + h[i].leading_zeros());
-			zeros >= bits
-		})
-		.expect("a nonce")
+/// Smallest `nonce` whose work hash has `bits` leading zero bits.
+fn work(seed: &[u8; 32], miner: &[u8; 32], bits: u32) -> u64 {
+	(0u64..).find(|n| leading_zero_bits(&work_hash(seed, miner, *n)) >= bits).expect("a nonce")
 }
 
 /// Registers Bob as an exchange (5 %), Charlie as escrow operator (1 %) and Dave as a miner.
@@ -168,7 +156,7 @@ fn an_indenture_runs_from_submit_to_settlement() {
 		// Dave solves the hash-target challenge of slot 0.
 		let c = storage(&api, port, "Challenge", "Challenges", challenge).await;
 		let puzzle = c.at("puzzle").expect("puzzle");
-		let seed = bytes(puzzle.at("seed").expect("seed"));
+		let seed: [u8; 32] = bytes(puzzle.at("seed").expect("seed")).try_into().expect("32 bytes");
 		let nonce = work(&seed, &account(&dave), uint(puzzle, "difficulty") as u32);
 		let solved = send(
 			&api,
@@ -193,11 +181,7 @@ fn an_indenture_runs_from_submit_to_settlement() {
 		assert_eq!(info["spec"]["sshKey"], "ssh-ed25519 AAAA buyer", "{info}");
 
 		// Round 0 opens the block after the award; its seed hashes the award block.
-		let mut pre = b"cutopia/heartbeat".to_vec();
-		pre.extend(lease.to_le_bytes());
-		pre.extend(0u32.to_le_bytes());
-		pre.extend(solved.block);
-		let hb_seed = blake2_256(&pre);
+		let hb_seed = heartbeat_seed(lease, 0, &solved.block).0;
 		let lease_info = storage(&api, port, "Challenge", "Leases", lease).await;
 		let hb_nonce = work(&hb_seed, &account(&dave), uint(&lease_info, "difficulty") as u32);
 		let beat = send(
@@ -217,10 +201,7 @@ fn an_indenture_runs_from_submit_to_settlement() {
 
 		// Dave seals, then reveals, the hash of his output.
 		let result = [0x42u8; 32];
-		let mut sealed = b"cutopia/result".to_vec();
-		sealed.extend(result);
-		sealed.extend(account(&dave));
-		let seal = blake2_256(&sealed);
+		let seal = result_seal(&result.into(), &account(&dave)).0;
 		let commit = send(
 			&api,
 			port,

@@ -1,0 +1,347 @@
+//! The Ethereum side: the followed head, the vault's `Deposited` logs, and the receipt checks
+//! that keep a clone contract or a failed transaction from being attested.
+
+use crate::error::SetupError;
+use alloy::{
+	primitives::{Address, B256, U256},
+	providers::{DynProvider, Provider, ProviderBuilder},
+	rpc::types::{BlockNumberOrTag, Filter, Log},
+	sol,
+	sol_types::SolEvent,
+};
+use thiserror::Error;
+use tracing::warn;
+
+sol! {
+	event Deposited(uint64 indexed nonce, address indexed from, bytes32 recipient, uint256 amount);
+	event Transfer(address indexed from, address indexed to, uint256 value);
+	#[sol(rpc)]
+	interface IVault {
+		function token() external view returns (address);
+	}
+	#[sol(rpc)]
+	interface IERC20 {
+		function balanceOf(address who) external view returns (uint256);
+	}
+}
+
+/// Errors of the Ethereum node. The foreign errors are boxed to keep every `Result` small.
+#[derive(Debug, Error)]
+pub enum EthError {
+	#[error(transparent)]
+	Rpc(Box<alloy::transports::TransportError>),
+	#[error(transparent)]
+	Call(Box<alloy::contract::Error>),
+	#[error(transparent)]
+	Sign(Box<alloy::signers::Error>),
+	#[error("the Ethereum node has no finalized block")]
+	NoFinalizedBlock,
+	#[error("a log without a block number")]
+	LogWithoutBlock,
+	#[error("a deposit's receipt is missing")]
+	MissingReceipt,
+}
+
+impl From<alloy::transports::TransportError> for EthError {
+	fn from(e: alloy::transports::TransportError) -> Self {
+		Self::Rpc(Box::new(e))
+	}
+}
+
+impl From<alloy::contract::Error> for EthError {
+	fn from(e: alloy::contract::Error) -> Self {
+		Self::Call(Box::new(e))
+	}
+}
+
+impl From<alloy::signers::Error> for EthError {
+	fn from(e: alloy::signers::Error) -> Self {
+		Self::Sign(Box::new(e))
+	}
+}
+
+/// A `Deposited` log; attested only after [`Eth::verify`] accepts its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deposit {
+	pub block: u64,
+	pub nonce: u64,
+	pub from: Address,
+	pub recipient: [u8; 32],
+	pub amount: u128,
+	pub tx_hash: B256,
+}
+
+/// The vault as seen through one Ethereum node.
+pub struct Eth {
+	provider: DynProvider,
+	vault: Address,
+	token: Address,
+	confirmations: Option<u64>,
+}
+
+impl Eth {
+	/// Connects to `url` and reads the vault's token, which every receipt check needs.
+	pub async fn connect(
+		url: &str,
+		vault: Address,
+		confirmations: Option<u64>,
+	) -> Result<Self, SetupError> {
+		let provider = ProviderBuilder::new()
+			.connect_http(url.parse().map_err(|e| SetupError::flag("--eth-rpc", e))?)
+			.erased();
+		let token = IVault::new(vault, &provider)
+			.token()
+			.call()
+			.await
+			.map_err(|e| SetupError::Token { vault, source: Box::new(e) })?;
+		Ok(Self { provider, vault, token, confirmations })
+	}
+
+	pub fn token(&self) -> Address {
+		self.token
+	}
+
+	/// `Some(N)` when following `latest − N` on a chain without finality.
+	pub fn confirmations(&self) -> Option<u64> {
+		self.confirmations
+	}
+
+	/// The Ethereum block to follow: finalized, or latest − confirmations.
+	pub async fn followed_head(&self) -> Result<u64, EthError> {
+		Ok(match self.confirmations {
+			Some(c) => self.provider.get_block_number().await?.saturating_sub(c),
+			None => {
+				self.provider
+					.get_block_by_number(BlockNumberOrTag::Finalized)
+					.await?
+					.ok_or(EthError::NoFinalizedBlock)?
+					.header
+					.number
+			},
+		})
+	}
+
+	/// The `Deposited` logs of blocks `from..=to`, still unverified: receipts are fetched only
+	/// for deposits the chain still needs this relayer's vote on (see [`Self::verify`]).
+	pub async fn deposits(&self, from: u64, to: u64) -> Result<Vec<Deposit>, EthError> {
+		let filter = Filter::new()
+			.address(self.vault)
+			.event_signature(Deposited::SIGNATURE_HASH)
+			.from_block(from)
+			.to_block(to);
+		let logs = self.provider.get_logs(&filter).await?;
+		let mut out = Vec::with_capacity(logs.len());
+		for log in &logs {
+			if let Some(d) = deposit_from_log(log)? {
+				out.push(d);
+			}
+		}
+		Ok(out)
+	}
+
+	/// Whether the deposit's receipt shows a real deposit (see [`receipt_proves_deposit`]).
+	pub async fn verify(&self, d: &Deposit) -> Result<bool, EthError> {
+		let receipt = self
+			.provider
+			.get_transaction_receipt(d.tx_hash)
+			.await?
+			.ok_or(EthError::MissingReceipt)?;
+		let ok = receipt_proves_deposit(
+			receipt.status(),
+			receipt.inner.logs(),
+			self.vault,
+			self.token,
+			d,
+		);
+		if !ok {
+			warn!("deposit {} in {} fails the receipt checks; ignored", d.nonce, d.tx_hash);
+		}
+		Ok(ok)
+	}
+
+	/// The vault's token balance, for the watchdog.
+	pub async fn vault_balance(&self) -> Result<U256, EthError> {
+		Ok(IERC20::new(self.token, &self.provider).balanceOf(self.vault).call().await?)
+	}
+}
+
+/// The deposit a `Deposited` log announces; `None` for a log to skip: removed by a reorg,
+/// not decodable, or an amount no CU balance can hold.
+pub fn deposit_from_log(log: &Log) -> Result<Option<Deposit>, EthError> {
+	if log.removed {
+		return Ok(None);
+	}
+	let Some(tx_hash) = log.transaction_hash else { return Ok(None) };
+	let Ok(ev) = Deposited::decode_log(&log.inner) else { return Ok(None) };
+	let Ok(amount) = u128::try_from(ev.amount) else { return Ok(None) };
+	Ok(Some(Deposit {
+		block: log.block_number.ok_or(EthError::LogWithoutBlock)?,
+		nonce: ev.nonce,
+		from: ev.from,
+		recipient: ev.recipient.0,
+		amount,
+		tx_hash,
+	}))
+}
+
+/// Whether a receipt proves deposit `d`: status 1, the `Deposited` log of `d`'s nonce emitted
+/// by the vault, and an ERC20 `Transfer` of the same amount from the vault's token into the
+/// vault. A clone contract emitting the same event fails the last two.
+pub fn receipt_proves_deposit(
+	status: bool,
+	logs: &[Log],
+	vault: Address,
+	token: Address,
+	d: &Deposit,
+) -> bool {
+	let from_vault = logs.iter().any(|l| {
+		l.address() == vault
+			&& l.topics().first() == Some(&Deposited::SIGNATURE_HASH)
+			&& Deposited::decode_log(&l.inner).is_ok_and(|e| e.nonce == d.nonce)
+	});
+	let transferred = logs.iter().any(|l| {
+		l.address() == token
+			&& Transfer::decode_log(&l.inner)
+				.is_ok_and(|t| t.to == vault && t.value == U256::from(d.amount))
+	});
+	status && from_vault && transferred
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use alloy::primitives::LogData;
+
+	const VAULT: Address = Address::repeat_byte(0x11);
+	const TOKEN: Address = Address::repeat_byte(0x22);
+	const DEPOSITOR: Address = Address::repeat_byte(0x33);
+
+	fn rpc_log(address: Address, data: LogData) -> Log {
+		Log {
+			inner: alloy::primitives::Log { address, data },
+			block_number: Some(12),
+			transaction_hash: Some(B256::repeat_byte(0x77)),
+			..Default::default()
+		}
+	}
+
+	fn deposited(nonce: u64, amount: U256) -> LogData {
+		Deposited { nonce, from: DEPOSITOR, recipient: B256::repeat_byte(0xaa), amount }
+			.encode_log_data()
+	}
+
+	fn transfer(to: Address, value: u128) -> LogData {
+		Transfer { from: DEPOSITOR, to, value: U256::from(value) }.encode_log_data()
+	}
+
+	fn deposit(nonce: u64, amount: u128) -> Deposit {
+		Deposit {
+			block: 12,
+			nonce,
+			from: DEPOSITOR,
+			recipient: [0xaa; 32],
+			amount,
+			tx_hash: B256::repeat_byte(0x77),
+		}
+	}
+
+	/// A receipt of a real deposit of `amount` with nonce 5.
+	fn good_receipt(amount: u128) -> [Log; 2] {
+		[rpc_log(TOKEN, transfer(VAULT, amount)), rpc_log(VAULT, deposited(5, U256::from(amount)))]
+	}
+
+	#[test]
+	fn a_deposited_log_becomes_a_deposit() {
+		let log = rpc_log(VAULT, deposited(5, U256::from(1_000u64)));
+		assert_eq!(deposit_from_log(&log).unwrap(), Some(deposit(5, 1_000)));
+	}
+
+	#[test]
+	fn removed_undecodable_and_oversized_logs_are_skipped() {
+		let good = rpc_log(VAULT, deposited(5, U256::from(1_000u64)));
+		let removed = Log { removed: true, ..good.clone() };
+		assert_eq!(deposit_from_log(&removed).unwrap(), None);
+		let no_tx = Log { transaction_hash: None, ..good };
+		assert_eq!(deposit_from_log(&no_tx).unwrap(), None);
+		// An amount above u128 cannot be minted: its encoding is not a CU amount.
+		let huge = rpc_log(VAULT, deposited(5, U256::from(u128::MAX) + U256::from(1u8)));
+		assert_eq!(deposit_from_log(&huge).unwrap(), None);
+		// Truncated data: the amount word is cut off.
+		let data = deposited(5, U256::from(1_000u64));
+		let short = LogData::new_unchecked(data.topics().to_vec(), data.data[..40].to_vec().into());
+		assert_eq!(deposit_from_log(&rpc_log(VAULT, short)).unwrap(), None);
+		// Another event's topic under the vault's address.
+		let wrong_topic = rpc_log(VAULT, transfer(VAULT, 1_000));
+		assert_eq!(deposit_from_log(&wrong_topic).unwrap(), None);
+	}
+
+	#[test]
+	fn a_log_without_a_block_number_is_an_error() {
+		let log = Log { block_number: None, ..rpc_log(VAULT, deposited(5, U256::from(1u8))) };
+		assert!(matches!(deposit_from_log(&log), Err(EthError::LogWithoutBlock)));
+	}
+
+	#[test]
+	fn a_real_deposit_passes_the_receipt_checks() {
+		assert!(receipt_proves_deposit(
+			true,
+			&good_receipt(1_000),
+			VAULT,
+			TOKEN,
+			&deposit(5, 1_000)
+		));
+	}
+
+	#[test]
+	fn a_failed_transaction_or_another_deposit_is_refused() {
+		let d = deposit(5, 1_000);
+		assert!(!receipt_proves_deposit(false, &good_receipt(1_000), VAULT, TOKEN, &d));
+		// The receipt is another nonce's.
+		assert!(!receipt_proves_deposit(
+			true,
+			&good_receipt(1_000),
+			VAULT,
+			TOKEN,
+			&deposit(6, 1_000)
+		));
+		// The transfer moved less than the event claims.
+		assert!(!receipt_proves_deposit(true, &good_receipt(999), VAULT, TOKEN, &d));
+	}
+
+	#[test]
+	fn a_clone_contracts_event_is_refused() {
+		let d = deposit(5, 1_000);
+		let clone = Address::repeat_byte(0x99);
+		// The Deposited log comes from another contract.
+		let logs = [
+			rpc_log(TOKEN, transfer(VAULT, 1_000)),
+			rpc_log(clone, deposited(5, U256::from(1_000u64))),
+		];
+		assert!(!receipt_proves_deposit(true, &logs, VAULT, TOKEN, &d));
+		// The transfer is of another token.
+		let logs = [
+			rpc_log(clone, transfer(VAULT, 1_000)),
+			rpc_log(VAULT, deposited(5, U256::from(1_000u64))),
+		];
+		assert!(!receipt_proves_deposit(true, &logs, VAULT, TOKEN, &d));
+		// The tokens went somewhere else than the vault.
+		let logs = [
+			rpc_log(TOKEN, transfer(clone, 1_000)),
+			rpc_log(VAULT, deposited(5, U256::from(1_000u64))),
+		];
+		assert!(!receipt_proves_deposit(true, &logs, VAULT, TOKEN, &d));
+	}
+
+	#[test]
+	fn a_vault_log_with_the_wrong_topic_is_refused() {
+		let d = deposit(5, 1_000);
+		let real = deposited(5, U256::from(1_000u64));
+		let mut topics = real.topics().to_vec();
+		topics[0] = Transfer::SIGNATURE_HASH;
+		let logs = [
+			rpc_log(TOKEN, transfer(VAULT, 1_000)),
+			rpc_log(VAULT, LogData::new_unchecked(topics, real.data)),
+		];
+		assert!(!receipt_proves_deposit(true, &logs, VAULT, TOKEN, &d));
+	}
+}

@@ -1,0 +1,332 @@
+//! The relayer's loop. Every cycle it
+//! 1. moves the checkpoint over batches whose chain block became final;
+//! 2. reads the followed Ethereum head and stops if finality went backwards;
+//! 3. reads the vault's `Deposited` logs from its cursor, skips nonces the chain already
+//!    processed or this relayer already voted on, and re-checks the receipts of the rest;
+//! 4. signs every withdrawal of the current relayer set it has not signed yet;
+//! 5. submits all of it as one batch and goes on once it is in a best block.
+//!
+//! Cycles are pipelined: a batch is judged against the best block's state and the next cycle
+//! starts once it is in a best block, not once it is final; the checkpoint follows finality.
+
+use crate::{
+	backoff::Backoff,
+	batch::{self, Scan},
+	chain::{self, At, Chain},
+	checkpoint::{Checkpoint, Pending},
+	config::Args,
+	error::{Fatal, RelayError, SetupError, Transient},
+	eth::Eth,
+	metrics::{self, Metrics},
+};
+use alloy::{primitives::U256, signers::local::PrivateKeySigner};
+use std::{
+	collections::VecDeque,
+	time::{Duration, Instant},
+};
+use subxt::utils::H256;
+use subxt_signer::sr25519::Keypair;
+use tracing::{error, info, warn};
+
+/// Withdrawals stay on-chain; at most this many below the next one are looked at for a
+/// missing signature, so that a relayer joining a long-running bridge does not read them all.
+const SIGN_WINDOW: u64 = 1_024;
+
+/// Runs cycles until a fatal error, or until `--exit-when-idle` cycles in a row found no work.
+pub async fn run(args: Args) -> Result<(), Fatal> {
+	let mut relayer = Relayer::connect(&args).await?;
+	let poll = Duration::from_secs_f64(args.poll);
+	let mut backoff = Backoff::default();
+	let mut idle = 0u32;
+	loop {
+		match relayer.cycle().await {
+			Ok(worked) => {
+				backoff.reset();
+				idle = if worked { 0 } else { idle + 1 };
+				if args.exit_when_idle.is_some_and(|n| idle >= n) {
+					return Ok(());
+				}
+				tokio::time::sleep(poll).await;
+			},
+			Err(RelayError::Fatal(e)) => return Err(e),
+			Err(RelayError::Transient(e)) => {
+				if let Some(m) = &relayer.metrics {
+					m.rpc_errors.inc();
+				}
+				let wait = backoff.next_delay(&mut rand::thread_rng());
+				warn!("{e}; retrying in {} ms", wait.as_millis());
+				tokio::time::sleep(wait).await;
+			},
+		}
+	}
+}
+
+/// What a new reading of the followed head means.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeadMove {
+	/// At or past the last reading.
+	Forward,
+	/// Behind it in `--confirmations` mode: a reorg of a chain without finality; the blocks
+	/// below the confirmation depth are what was checkpointed, so wait for the tip to grow.
+	TipBack,
+}
+
+/// Judges head `head` after `last`; without confirmations the head is Ethereum's finalized
+/// block, and finality going backwards means the node or its history is wrong.
+pub fn judge_head(last: u64, head: u64, confirmations: bool) -> Result<HeadMove, Fatal> {
+	if head >= last {
+		Ok(HeadMove::Forward)
+	} else if confirmations {
+		Ok(HeadMove::TipBack)
+	} else {
+		Err(Fatal::HeadWentBackwards { from: last, to: head })
+	}
+}
+
+struct Relayer {
+	eth: Eth,
+	chain: Chain,
+	signer: Keypair,
+	eth_signer: PrivateKeySigner,
+	metrics: Option<Metrics>,
+	checkpoint: Checkpoint,
+	start_block: u64,
+	max_range: u64,
+	last_head: u64,
+	/// No withdrawal below this needs this relayer's signature.
+	sign_from: u64,
+	/// The next Ethereum block to scan; `None`: the one after the checkpoint.
+	cursor: Option<u64>,
+	/// Included, not yet final batches, oldest first.
+	pending: VecDeque<Pending>,
+}
+
+impl Relayer {
+	async fn connect(args: &Args) -> Result<Self, SetupError> {
+		let uri: subxt_signer::SecretUri =
+			args.chain_key.parse().map_err(|e| SetupError::flag("--chain-key", e))?;
+		let signer = Keypair::from_uri(&uri).map_err(|e| SetupError::flag("--chain-key", e))?;
+		let eth_signer: PrivateKeySigner = args
+			.eth_key
+			.trim_start_matches("0x")
+			.parse()
+			.map_err(|e| SetupError::flag("--eth-key", e))?;
+		let eth = Eth::connect(&args.eth_rpc, args.vault, args.confirmations).await?;
+		let chain = Chain::connect(&args.chain_rpc)
+			.await
+			.map_err(|source| SetupError::Chain { url: args.chain_rpc.clone(), source })?;
+		let metrics = Metrics::serve(args.prometheus_port)?;
+		info!(
+			"relaying vault {} (token {}) as {} / {}",
+			args.vault,
+			eth.token(),
+			signer.public_key().to_account_id(),
+			eth_signer.address()
+		);
+		Ok(Self {
+			eth,
+			chain,
+			signer,
+			eth_signer,
+			metrics,
+			checkpoint: Checkpoint::new(args.checkpoint.clone()),
+			start_block: args.start_block,
+			max_range: args.max_range,
+			last_head: 0,
+			sign_from: 0,
+			cursor: None,
+			pending: VecDeque::new(),
+		})
+	}
+
+	/// One cycle; returns whether it found work.
+	async fn cycle(&mut self) -> Result<bool, RelayError> {
+		let started = Instant::now();
+		self.settle().await?;
+		let head = self.head().await?;
+		let at = self.chain.at_best().await?;
+		let from = match self.cursor {
+			Some(c) => c,
+			None => self.checkpoint.next_block(self.start_block),
+		};
+		let mut scan =
+			Scan::new(from, head.min(from.saturating_add(self.max_range).saturating_sub(1)));
+		if scan.has_blocks() {
+			let deposits = self.eth.deposits(from, scan.to()).await?;
+			if let Some(m) = &self.metrics {
+				m.seen.add(deposits.len() as u64);
+			}
+			let me = self.signer.public_key().to_account_id();
+			for d in deposits {
+				if !scan.admits(&d) {
+					break;
+				}
+				// Receipts only for what the chain still needs: a restart from an old
+				// checkpoint then costs log queries, not receipts.
+				if !chain::needs_vote(&at, d.nonce, me).await? || !self.eth.verify(&d).await? {
+					continue;
+				}
+				scan.attest(d);
+			}
+		}
+		let signatures = self.signatures(&at).await?;
+		let (attesting, signing) = (scan.attestations().len(), signatures.len());
+		let calls = batch::batch_calls(scan.attestations(), &signatures);
+		let (number, hash) = if calls.is_empty() {
+			(at.block_number(), at.block_hash())
+		} else {
+			self.submit(&at, calls, attesting, signing).await?
+		};
+		if let Some(eth_to) = scan.checkpoint_to() {
+			self.pending.push_back(Pending { number, hash, eth_to });
+			self.cursor = Some(eth_to + 1);
+		}
+		if let Some(m) = &self.metrics {
+			m.attested.add(attesting as u64);
+			m.signed.add(signing as u64);
+			m.lag.set(head.saturating_sub(scan.to()));
+			m.pending_age.set(started.elapsed().as_secs());
+		}
+		self.watchdog(&at).await?;
+		Ok(attesting + signing > 0 || scan.to() < head || scan.holds() || !self.pending.is_empty())
+	}
+
+	/// The followed Ethereum head.
+	async fn head(&mut self) -> Result<u64, RelayError> {
+		let head = self.eth.followed_head().await?;
+		match judge_head(self.last_head, head, self.eth.confirmations().is_some())? {
+			HeadMove::Forward => self.last_head = head,
+			HeadMove::TipBack => warn!(
+				"the Ethereum tip moved back ({} → {head} after confirmations); waiting",
+				self.last_head
+			),
+		}
+		Ok(head)
+	}
+
+	/// Submits the batch and returns the number and hash of the best block it is in.
+	async fn submit(
+		&mut self,
+		at: &At,
+		calls: Vec<chain::cutopia::Call>,
+		attesting: usize,
+		signing: usize,
+	) -> Result<(u64, H256), RelayError> {
+		let included = self.chain.submit_batch(at, calls, &self.signer).await?;
+		let (failed, attestation_failed) = batch::failures(&included.items, attesting);
+		for (item, error) in failed {
+			warn!("batched call {item} failed: {error}");
+		}
+		if attestation_failed {
+			self.cursor = None;
+			self.pending.clear();
+			return Err(Transient::AttestationFailed.into());
+		}
+		info!(
+			"{attesting} attestation(s), {signing} signature(s) in chain block #{}",
+			included.number
+		);
+		Ok((included.number, included.hash))
+	}
+
+	/// The signatures of every withdrawal of the current set this relayer has not signed, as
+	/// (nonce, signature).
+	async fn signatures(&mut self, at: &At) -> Result<Vec<(u64, [u8; 65])>, RelayError> {
+		let ctx = chain::signing_context(at).await?;
+		let me = self.eth_signer.address().0 .0;
+		let mut out = Vec::new();
+		// Scan from the lowest withdrawal this relayer may still owe a signature: everything
+		// below is signed by it or belongs to an older set.
+		let mut all_done = true;
+		for nonce in self.sign_from.max(ctx.next.saturating_sub(SIGN_WINDOW))..ctx.next {
+			let Some(w) = chain::withdrawal(at, nonce).await? else { continue };
+			if !batch::owes_signature(&w, ctx.set_id, me) {
+				if all_done {
+					self.sign_from = nonce + 1;
+				}
+				continue;
+			}
+			all_done = false;
+			let signature =
+				batch::sign_withdrawal(&self.eth_signer, &ctx.vault, ctx.set_id, nonce, &w)?;
+			out.push((nonce, signature));
+		}
+		Ok(out)
+	}
+
+	/// Moves the checkpoint over every pending batch whose block is now final. A batch whose
+	/// block left the canonical chain is forgotten with everything after it: the next cycle
+	/// scans again from the checkpoint and votes again where the chain lacks the vote.
+	async fn settle(&mut self) -> Result<(), RelayError> {
+		if self.pending.is_empty() {
+			return Ok(());
+		}
+		let finalized = self.chain.finalized_number().await?;
+		while let Some(p) = self.pending.front() {
+			if p.number > finalized {
+				break;
+			}
+			if self.chain.canonical_hash(p.number).await? != Some(p.hash) {
+				warn!(
+					"chain block #{} with this relayer's batch was not finalized; rescanning from the checkpoint",
+					p.number
+				);
+				self.pending.clear();
+				self.cursor = None;
+				self.sign_from = 0;
+				break;
+			}
+			self.checkpoint.advance(p.eth_to)?;
+			self.pending.pop_front();
+		}
+		Ok(())
+	}
+
+	/// Compares the vault's token balance with the bridged supply in the cycle's chain state.
+	async fn watchdog(&self, at: &At) -> Result<(), RelayError> {
+		let balance = self.eth.vault_balance().await?;
+		let (minted, burned) = chain::minted_and_burned(at).await?;
+		let supply = U256::from(minted.saturating_sub(burned));
+		// Released withdrawals leave the vault after they were burned, and deposits enter it
+		// before they are minted: the vault may hold more than the supply, never less.
+		if balance < supply {
+			error!(
+				"WATCHDOG: the vault holds {balance} but the chain's bridged supply is {supply}"
+			);
+		}
+		if let Some(m) = &self.metrics {
+			m.supply_delta.set(metrics::whole_cu(balance.saturating_sub(supply)));
+		}
+		Ok(())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_head_at_or_past_the_last_one_moves_forward() {
+		assert_eq!(judge_head(0, 0, false).unwrap(), HeadMove::Forward);
+		assert_eq!(judge_head(10, 10, false).unwrap(), HeadMove::Forward);
+		assert_eq!(judge_head(10, 12, true).unwrap(), HeadMove::Forward);
+	}
+
+	#[test]
+	fn finality_going_backwards_is_fatal_and_says_so() {
+		let e = judge_head(20, 12, false).unwrap_err();
+		assert!(matches!(e, Fatal::HeadWentBackwards { from: 20, to: 12 }));
+		// The e2e test and operators look for these words in the log.
+		assert_eq!(
+			e.to_string(),
+			"the followed Ethereum head went backwards from 20 to 12: refusing to continue"
+		);
+		let e = RelayError::from(e);
+		assert!(matches!(e, RelayError::Fatal(_)));
+	}
+
+	#[test]
+	fn a_tip_moving_back_under_confirmations_is_waited_out() {
+		assert_eq!(judge_head(20, 12, true).unwrap(), HeadMove::TipBack);
+	}
+}

@@ -1,0 +1,118 @@
+//! The traits other pallets call: Escrow's and Challenge's outcomes and Challenge's
+//! eligibility check, plus the set-up other pallets' benchmarks need.
+
+use super::*;
+
+impl<T: Config> Pallet<T> {
+	/// Makes sure an open indenture `id` exists for other pallets' benchmarks (Challenge's
+	/// eligibility check); it is stored directly, with no escrow or slots.
+	#[cfg(feature = "runtime-benchmarks")]
+	pub fn open_for_benchmarks(id: IndentureId) {
+		use sp_runtime::traits::{Bounded, TrailingZeroInput};
+		if Indentures::<T>::contains_key(id) {
+			return;
+		}
+		let nobody =
+			T::AccountId::decode(&mut TrailingZeroInput::zeroes()).expect("infinite input");
+		let spec = IndentureSpec {
+			task: types::Task::Inline(BoundedVec::truncate_from(alloc::vec![0u8])),
+			task_type: TaskType::Batch,
+			resources: Resources { cpu_millicores: 1, ..Default::default() },
+			nodes: 1,
+			public_ip: PublicIp::None,
+			duration: 1,
+			incentive: BalanceOf::<T>::max_value() / 4u32.into(),
+			priority: 0,
+			min_reputation: Permill::zero(),
+			exchange: nobody.clone(),
+			escrow_operator: nobody.clone(),
+			challenge: ChallengeKind::HashTarget,
+			replicas: 1,
+			ssh_key: None,
+		};
+		Indentures::<T>::insert(
+			id,
+			Indenture {
+				buyer: nobody,
+				spec,
+				compute_units: 1,
+				exchange_fee: Zero::zero(),
+				escrow_fee: Zero::zero(),
+				submitted: Zero::zero(),
+				award_deadline: BlockNumberFor::<T>::max_value(),
+				status: Status::Open,
+				results_deadline: None,
+				result: None,
+			},
+		);
+	}
+}
+
+impl<T: Config> EscrowOutcome<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn dispute_resolved(id: EscrowId, operator: &T::AccountId, in_time: bool) {
+		let value = Indentures::<T>::get(id).map(|i| i.spec.incentive).unwrap_or_default();
+		let outcome = if in_time { Outcome::Success } else { Outcome::Failure };
+		let record = Self::work_record(operator.clone(), Role::EscrowOperator, id, outcome, value);
+		T::Reputation::append(record, None);
+	}
+
+	fn max_weight() -> Weight {
+		T::WeightInfo::dispute_resolved().max(T::WeightInfo::accept_expired())
+	}
+
+	/// A single-replica result was accepted or its dispute resolved.
+	fn settled(id: EscrowId, settlement: &Settlement<BalanceOf<T>>) {
+		let Some(ind) = Indentures::<T>::get(id) else { return };
+		if ind.status != Status::Reported {
+			return;
+		}
+		Self::record_agreeing(&ind, id);
+		Self::finalize(id, ind, settlement.clone(), Status::Settled);
+	}
+}
+
+impl<T: Config> Eligibility<T::AccountId> for Pallet<T> {
+	fn may_compete(context: ContextId, who: &T::AccountId) -> bool {
+		Self::may_compete(context, who)
+	}
+
+	fn weight() -> Weight {
+		T::WeightInfo::may_compete()
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn make_eligible(context: ContextId, who: &T::AccountId) {
+		T::Registry::register_for_benchmarks(who, Role::Miner);
+		Self::open_for_benchmarks(context);
+	}
+}
+
+impl<T: Config> ChallengeOutcome<T::AccountId> for Pallet<T> {
+	fn awarded(_context: ContextId, id: ChallengeId, winner: &T::AccountId) {
+		Self::on_awarded(id, winner);
+	}
+	// An unsolved or voided challenge leaves its slot empty: the indenture expires at its
+	// award deadline through `expire`, which refunds everything and drops the mapping.
+	fn expired(_context: ContextId, _id: ChallengeId) {}
+	fn voided(_context: ContextId, _id: ChallengeId, _issuer: &T::AccountId) {}
+	fn heartbeat_proven(_context: ContextId, lease: LeaseId, round: u32) {
+		Self::on_heartbeat_proven(lease, round);
+	}
+	// Misses are counted by the Challenge pallet; they matter here when the lease ends.
+	fn heartbeats_missed(_: ContextId, _: LeaseId, _: u32, _: u32) {}
+	fn lease_ended(
+		_context: ContextId,
+		lease: LeaseId,
+		outcome: LeaseOutcome,
+		proven: u32,
+		missed: u32,
+	) {
+		Self::on_lease_ended(lease, outcome == LeaseOutcome::Failed, proven, missed);
+	}
+
+	fn max_weight() -> Weight {
+		T::WeightInfo::awarded()
+			.max(T::WeightInfo::heartbeat_proven())
+			.max(T::WeightInfo::lease_ended())
+	}
+}

@@ -1,0 +1,81 @@
+//! The agenda: deadlines the chain moves itself in `on_initialize`, within a weight budget;
+//! each also has a permissionless call as a fallback.
+
+use super::*;
+
+impl<T: Config> Pallet<T> {
+	/// Puts `deadline` on the agenda of block `at`, or of one of the next few blocks when
+	/// that one is full.
+	pub(crate) fn schedule(at: BlockNumberFor<T>, deadline: Deadline) {
+		let mut block = at;
+		for _ in 0..AGENDA_SPREAD {
+			if Agenda::<T>::try_mutate(block, |a| a.try_push(deadline)).is_ok() {
+				return;
+			}
+			block = block.saturating_add(One::one());
+		}
+		Self::deposit_event(Event::AgendaFull { deadline });
+	}
+
+	/// The weight of processing one deadline.
+	pub fn deadline_weight(deadline: &Deadline) -> Weight {
+		match deadline {
+			Deadline::Award(_) => T::WeightInfo::expire(),
+			Deadline::Results(_) => T::WeightInfo::conclude_results(),
+			Deadline::Acceptance(_) => T::WeightInfo::accept_expired(),
+			Deadline::LeaseEnd(_) => T::WeightInfo::lease_end(),
+		}
+	}
+
+	/// The heaviest kind of deadline.
+	pub fn max_deadline_weight() -> Weight {
+		[Deadline::Award(0), Deadline::Results(0), Deadline::Acceptance(0), Deadline::LeaseEnd(0)]
+			.iter()
+			.map(Self::deadline_weight)
+			.fold(Weight::zero(), |a, b| a.max(b))
+	}
+
+	/// Processes block `n`'s agenda within `AgendaBudget`; what does not fit moves on to
+	/// the next block. Each deadline runs in its own storage layer, so one that fails
+	/// changes nothing (its permissionless call remains).
+	pub(crate) fn process_agenda(n: BlockNumberFor<T>) -> Weight {
+		let db = T::DbWeight::get();
+		let mut used = db.reads_writes(1, 1);
+		let due = Agenda::<T>::take(n);
+		let budget = T::AgendaBudget::get();
+		for deadline in due {
+			let w = Self::deadline_weight(&deadline);
+			if used.saturating_add(w).any_gt(budget) {
+				Self::schedule(n.saturating_add(One::one()), deadline);
+				used = used.saturating_add(db.reads_writes(1, 1));
+				continue;
+			}
+			used = used.saturating_add(w);
+			// A deadline whose work was already done by its permissionless call fails here and
+			// changes nothing (its storage layer is dropped).
+			if let Err(e) = with_storage_layer(|| Self::process_deadline(n, deadline)) {
+				log::debug!(target: LOG_TARGET, "deadline {deadline:?} at {n:?}: {e:?}");
+			}
+		}
+		used
+	}
+
+	pub(crate) fn process_deadline(n: BlockNumberFor<T>, deadline: Deadline) -> DispatchResult {
+		match deadline {
+			Deadline::Award(id) => match Self::do_expire(id) {
+				Err(e) if e == Error::<T>::AwardPending.into() => {
+					Self::schedule(n.saturating_add(One::one()), deadline);
+					Ok(())
+				},
+				other => other,
+			},
+			Deadline::Results(id) => Self::do_conclude_results(id),
+			Deadline::Acceptance(id) => {
+				let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+				ensure!(ind.status == Status::Reported, Error::<T>::NotReporting);
+				T::Escrow::accept_expired(id)
+			},
+			Deadline::LeaseEnd(lease) => T::Challenges::count_missed(lease),
+		}
+	}
+}

@@ -1,0 +1,109 @@
+//! The pallet's events and errors, imported into the pallet module by `import_section`.
+
+use frame_support::pallet_macros::pallet_section;
+
+/// Events and errors of the Indenture pallet.
+#[pallet_section]
+mod events {
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	// Each variant's doc names what its fields mean.
+	#[allow(missing_docs)]
+	pub enum Event<T: Config> {
+		/// `buyer` submitted indenture `id` worth `compute_units`; `held` is on hold.
+		Submitted {
+			id: IndentureId,
+			buyer: T::AccountId,
+			compute_units: u64,
+			incentive: BalanceOf<T>,
+			held: BalanceOf<T>,
+			award_deadline: BlockNumberFor<T>,
+		},
+		/// The buyer withdrew indenture `id`; everything held was refunded.
+		Cancelled { id: IndentureId, refunded: BalanceOf<T> },
+		/// Indenture `id` was not awarded in time; everything held was refunded.
+		Expired { id: IndentureId, refunded: BalanceOf<T> },
+		/// Slot `slot` of indenture `id` went to `miner`, who answers heartbeats on `lease`.
+		SlotAwarded { id: IndentureId, slot: u32, miner: T::AccountId, lease: LeaseId },
+		/// Every slot of indenture `id` has a miner; it left the queue.
+		Leased { id: IndentureId },
+		/// `amount` was streamed to `miner` for a proven heartbeat round.
+		RoundPaid { id: IndentureId, miner: T::AccountId, round: u32, amount: BalanceOf<T> },
+		/// The lease of slot `slot` ended.
+		LeaseEnded { id: IndentureId, slot: u32, end: LeaseEnd },
+		/// Batch indenture `id` waits for sealed results until `seal_until`.
+		ResultsDue { id: IndentureId, seal_until: BlockNumberFor<T> },
+		/// The miner of `slot` sealed its result.
+		ResultSealed { id: IndentureId, slot: u32 },
+		/// The miner of `slot` revealed `result`.
+		ResultRevealed { id: IndentureId, slot: u32, result: H256 },
+		/// The results were counted: `result` won with `votes` of `slots` (none: no majority).
+		ResultsConcluded { id: IndentureId, result: Option<H256>, votes: u32, slots: u32 },
+		/// An indenture ended: the whitepaper's CIRecord.
+		CiRecorded { record: CiRecordOf<T> },
+		/// The buyer rated `miner`'s work on indenture `id` (1 worst to 5 best).
+		Rated { id: IndentureId, miner: T::AccountId, rating: u8 },
+		/// The agenda had no room for `deadline` near its block: it waits for the
+		/// permissionless call (`expire`, `conclude_results`, Escrow's `accept`, Challenge's
+		/// `report_missed`).
+		AgendaFull { deadline: Deadline },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No such indenture.
+		UnknownIndenture,
+		/// The task has no URI or an empty inline payload.
+		EmptyTask,
+		/// Every resource is zero.
+		NoResources,
+		/// Nodes must be between 1 and `MaxNodes`.
+		BadNodes,
+		/// Replicas must be between 1 and `MaxReplicas`.
+		BadReplicas,
+		/// Nodes × replicas exceed `MaxSlots`.
+		TooManySlots,
+		/// Duration must be between 1 and `MaxDuration` blocks.
+		BadDuration,
+		/// The exchange is not a registered, active exchange.
+		UnknownExchange,
+		/// The escrow operator is not a registered, active escrow operator.
+		UnknownEscrowOperator,
+		/// The incentive is below the minimum (see the crate docs).
+		IncentiveTooLow,
+		/// The queue is full.
+		QueueFull,
+		/// Only the buyer may do this.
+		NotBuyer,
+		/// The indenture is not open.
+		NotOpen,
+		/// The award deadline has not passed.
+		DeadlineNotReached,
+		/// A slot was already awarded: the indenture can no longer be withdrawn.
+		AlreadyAwarded,
+		/// The caller holds no slot of this indenture.
+		NotMiner,
+		/// The indenture is not collecting results.
+		NotReporting,
+		/// This slot's result was already sealed.
+		AlreadySealed,
+		/// Results are still being sealed.
+		SealingOpen,
+		/// The window for this step has closed.
+		WindowClosed,
+		/// This slot has no sealed result to reveal.
+		NotSealed,
+		/// The result does not match its seal.
+		SealMismatch,
+		/// Results can be counted once all are revealed or the reveal window has closed.
+		RevealsOpen,
+		/// A slot's challenge still waits for reveals made in time; try again shortly.
+		AwardPending,
+		/// No recent record of this indenture (it has not ended, or ended too long ago).
+		UnknownRecord,
+		/// A rating is 1 (worst) to 5 (best).
+		BadRating,
+		/// This miner did not work on the indenture, or was rated already.
+		NotRateable,
+	}
+}

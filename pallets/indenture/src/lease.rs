@@ -1,0 +1,138 @@
+//! Leases: a won slot starts its miner's heartbeat lease; each proven round streams pay;
+//! when every lease has ended the indenture moves to its results (batch) or settles (service,
+//! or any failure).
+
+use super::*;
+
+impl<T: Config> Pallet<T> {
+	pub(crate) fn on_awarded(challenge: ChallengeId, winner: &T::AccountId) {
+		let Some((id, slot_index)) = SlotOfChallenge::<T>::take(challenge) else { return };
+		let Some(mut ind) = Indentures::<T>::get(id) else { return };
+		let Some(mut slot) = Slots::<T>::get(id, slot_index) else { return };
+		let now = frame_system::Pallet::<T>::block_number();
+		let period = T::HeartbeatPeriod::get();
+		let rounds = (ind.spec.duration / period).max(1);
+		// The miner was eligible when it committed; should it have started leaving since,
+		// the award still stands (the buyer's work is not held up by the miner's registry).
+		if let Err(e) = T::Registry::begin_work(winner, Role::Miner) {
+			log::warn!(target: LOG_TARGET, "miner of indenture {id} slot {slot_index} is leaving: {e:?}");
+		}
+		let start = now.saturating_add(One::one());
+		let window = T::HeartbeatWindow::get();
+		let lease = match T::Challenges::start_lease(
+			id,
+			winner.clone(),
+			start,
+			rounds,
+			period,
+			window,
+			T::MaxMissedRounds::get(),
+		) {
+			Ok(lease) => lease,
+			// The lease parameters come from this pallet's checked config: cannot fail.
+			Err(e) => {
+				defensive!("starting a lease failed", e);
+				return;
+			},
+		};
+		// The last round closes `window` blocks after it opens; then its misses are counted.
+		let last_close = start.saturating_add(
+			rounds.saturating_sub(1).saturating_mul(period).saturating_add(window).into(),
+		);
+		Self::schedule(last_close, Deadline::LeaseEnd(lease));
+		slot.miner = Some(winner.clone());
+		slot.lease = Some(lease);
+		slot.access = Some(Access {
+			start,
+			end: last_close,
+			endpoint: T::Registry::miner_endpoint(winner).unwrap_or_default(),
+		});
+		Slots::<T>::insert(id, slot_index, slot);
+		SlotOfLease::<T>::insert(lease, (id, slot_index));
+		Self::deposit_event(Event::SlotAwarded {
+			id,
+			slot: slot_index,
+			miner: winner.clone(),
+			lease,
+		});
+		if Slots::<T>::iter_prefix_values(id).all(|s| s.miner.is_some()) {
+			ind.status = Status::Leased;
+			Indentures::<T>::insert(id, ind);
+			Queue::<T>::mutate(|q| q.retain(|(_, i)| *i != id));
+			Self::deposit_event(Event::Leased { id });
+		}
+	}
+
+	/// Heartbeat rounds of one lease of `ind`.
+	pub fn rounds_of(ind: &IndentureOf<T>) -> u32 {
+		(ind.spec.duration / T::HeartbeatPeriod::get()).max(1)
+	}
+
+	/// What one proven round pays: the incentive split evenly over slots and rounds,
+	/// rounded down (the remainder goes back to the buyer at settlement).
+	pub fn pay_per_round(ind: &IndentureOf<T>) -> BalanceOf<T> {
+		let slots = ind.spec.nodes.saturating_mul(ind.spec.replicas).max(1);
+		let rounds = Self::rounds_of(ind);
+		let streamed = ind.spec.incentive.saturating_sub(Self::result_part(ind));
+		streamed / BalanceOf::<T>::from(slots.saturating_mul(rounds))
+	}
+
+	pub(crate) fn on_heartbeat_proven(lease: LeaseId, round: u32) {
+		let Some((id, slot_index)) = SlotOfLease::<T>::get(lease) else { return };
+		let (Some(ind), Some(slot)) = (Indentures::<T>::get(id), Slots::<T>::get(id, slot_index))
+		else {
+			return;
+		};
+		let Some(miner) = slot.miner else { return };
+		let amount = Self::pay_per_round(&ind);
+		// Cannot exceed the incentive: rounds × slots × per-round ≤ incentive.
+		if T::Escrow::pay(id, &miner, amount).is_ok() {
+			Self::deposit_event(Event::RoundPaid { id, miner, round, amount });
+		}
+	}
+
+	pub(crate) fn on_lease_ended(lease: LeaseId, failed: bool, proven: u32, missed: u32) {
+		// A lease that proved no round at all delivered nothing: it failed, even when its
+		// misses stayed within the tolerance.
+		let failed = failed || proven == 0;
+		let Some((id, slot_index)) = SlotOfLease::<T>::take(lease) else { return };
+		let (Some(ind), Some(mut slot)) =
+			(Indentures::<T>::get(id), Slots::<T>::get(id, slot_index))
+		else {
+			return;
+		};
+		let end = LeaseEnd { proven, missed, failed };
+		slot.ended = Some(end);
+		if let Some(miner) = slot.miner.clone() {
+			T::Registry::end_work(&miner, Role::Miner);
+			if failed {
+				// A failed miner's bond is slashed in part to the buyer it left without
+				// service. Successes are recorded when the work is settled.
+				Self::record(&ind, id, miner, false, proven, missed);
+			}
+		}
+		Slots::<T>::insert(id, slot_index, slot);
+		Self::deposit_event(Event::LeaseEnded { id, slot: slot_index, end });
+		let all_ended = Slots::<T>::iter_prefix_values(id).all(|s| s.ended.is_some());
+		// Services, and work with a failed lease, settle on their heartbeats now; a batch task
+		// whose leases all completed collects its results first.
+		let any_failed =
+			Slots::<T>::iter_prefix_values(id).any(|s| s.ended.is_some_and(|e| e.failed));
+		if !all_ended {
+			return;
+		}
+		if ind.spec.task_type == TaskType::Service || any_failed {
+			Self::settle_on_heartbeats(id, ind, any_failed);
+		} else {
+			let mut ind = ind;
+			let seal_until =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::ResultWindow::get());
+			ind.status = Status::Reporting;
+			ind.results_deadline = Some(seal_until);
+			Indentures::<T>::insert(id, ind);
+			let reveal_until = seal_until.saturating_add(T::ResultWindow::get());
+			Self::schedule(reveal_until.saturating_add(One::one()), Deadline::Results(id));
+			Self::deposit_event(Event::ResultsDue { id, seal_until });
+		}
+	}
+}

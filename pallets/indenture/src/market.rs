@@ -1,0 +1,272 @@
+//! The market: pricing, the IndentureQueue, and an indenture's life before its slots are
+//! won — submit, cancel, expire.
+
+use super::*;
+
+impl<T: Config> Pallet<T> {
+	/// The compute-unit weights configured in the runtime.
+	pub fn cu_weights() -> CuWeights {
+		CuWeights {
+			per_millicore: T::CuPerMillicore::get(),
+			per_gib_memory: T::CuPerGibMemory::get(),
+			per_gib_storage: T::CuPerGibStorage::get(),
+			per_gpu: T::CuPerGpu::get(),
+		}
+	}
+
+	/// `(compute units, compute units × market rate)`.
+	pub fn indicative_price(
+		resources: &Resources,
+		nodes: u32,
+		duration: u32,
+	) -> (u64, BalanceOf<T>) {
+		let cu = Self::cu_weights().compute_units(resources, nodes, duration);
+		let rate = MarketRate::<T>::get();
+		(cu, rate.saturating_mul(cu.saturated_into()))
+	}
+
+	/// `max(MinIncentive, MinPriceRatio × indicative)`.
+	pub fn minimum_incentive(indicative: BalanceOf<T>) -> BalanceOf<T> {
+		T::MinPriceRatio::get().mul_ceil(indicative).max(T::MinIncentive::get())
+	}
+
+	/// Where `(priority, id)` goes: after every entry of higher priority, and after older
+	/// entries of the same priority.
+	pub(crate) fn queue_position(
+		queue: &[(u8, IndentureId)],
+		priority: u8,
+		id: IndentureId,
+	) -> usize {
+		queue.partition_point(|(p, i)| *p > priority || (*p == priority && *i < id))
+	}
+
+	/// Checks and lists a Computation Indenture for `buyer` (the `submit` call).
+	pub(crate) fn do_submit(buyer: T::AccountId, spec: SpecOf<T>) -> DispatchResult {
+		ensure!(spec.task.is_valid(), Error::<T>::EmptyTask);
+		ensure!(!spec.resources.is_zero(), Error::<T>::NoResources);
+		ensure!((1..=T::MaxNodes::get()).contains(&spec.nodes), Error::<T>::BadNodes);
+		ensure!((1..=T::MaxReplicas::get()).contains(&spec.replicas), Error::<T>::BadReplicas);
+		ensure!(
+			spec.nodes.saturating_mul(spec.replicas) <= T::MaxSlots::get(),
+			Error::<T>::TooManySlots
+		);
+		ensure!((1..=T::MaxDuration::get()).contains(&spec.duration), Error::<T>::BadDuration);
+		let exchange_rate = T::Registry::service_fee(&spec.exchange, Role::Exchange)
+			.ok_or(Error::<T>::UnknownExchange)?;
+		let escrow_rate = T::Registry::service_fee(&spec.escrow_operator, Role::EscrowOperator)
+			.ok_or(Error::<T>::UnknownEscrowOperator)?;
+		let (compute_units, indicative) =
+			Self::indicative_price(&spec.resources, spec.nodes, spec.duration);
+		ensure!(spec.incentive >= Self::minimum_incentive(indicative), Error::<T>::IncentiveTooLow);
+		let id = NextIndentureId::<T>::get();
+		let mut queue = Queue::<T>::get();
+		let pos = Self::queue_position(&queue, spec.priority, id);
+		queue.try_insert(pos, (spec.priority, id)).map_err(|_| Error::<T>::QueueFull)?;
+
+		let exchange_fee = exchange_rate.mul_floor(spec.incentive);
+		let escrow_fee = escrow_rate.mul_floor(spec.incentive);
+		T::Escrow::open(
+			id,
+			&buyer,
+			&spec.exchange,
+			&spec.escrow_operator,
+			spec.incentive,
+			exchange_fee,
+			escrow_fee,
+		)?;
+		T::Registry::begin_work(&spec.exchange, Role::Exchange)?;
+		T::Registry::begin_work(&spec.escrow_operator, Role::EscrowOperator)?;
+
+		let now = frame_system::Pallet::<T>::block_number();
+		let award_deadline = now.saturating_add(T::AwardWindow::get());
+		// One challenge per slot: each slot goes to a different miner.
+		let issuer =
+			(spec.challenge == ChallengeKind::Factorization).then(|| spec.exchange.clone());
+		for slot in 0..spec.nodes.saturating_mul(spec.replicas) {
+			let challenge = T::Challenges::open(
+				id,
+				spec.challenge,
+				issuer.clone(),
+				compute_units,
+				award_deadline,
+			)?;
+			Slots::<T>::insert(
+				id,
+				slot,
+				Slot {
+					challenge,
+					miner: None,
+					lease: None,
+					access: None,
+					ended: None,
+					result: None,
+				},
+			);
+			SlotOfChallenge::<T>::insert(challenge, (id, slot));
+		}
+		let incentive = spec.incentive;
+		Self::schedule(award_deadline.saturating_add(One::one()), Deadline::Award(id));
+		NextIndentureId::<T>::put(id.saturating_add(1));
+		Queue::<T>::put(queue);
+		Indentures::<T>::insert(
+			id,
+			Indenture {
+				buyer: buyer.clone(),
+				spec,
+				compute_units,
+				exchange_fee,
+				escrow_fee,
+				submitted: now,
+				award_deadline,
+				status: Status::Open,
+				results_deadline: None,
+				result: None,
+			},
+		);
+		Self::deposit_event(Event::Submitted {
+			id,
+			buyer,
+			compute_units,
+			incentive,
+			held: T::Escrow::held(id),
+			award_deadline,
+		});
+		Ok(())
+	}
+
+	/// The buyer `who` withdraws indenture `id` (the `cancel` call).
+	pub(crate) fn do_cancel(who: T::AccountId, id: IndentureId) -> DispatchResult {
+		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+		ensure!(ind.buyer == who, Error::<T>::NotBuyer);
+		ensure!(ind.status == Status::Open, Error::<T>::NotOpen);
+		ensure!(
+			Slots::<T>::iter_prefix_values(id).all(|s| s.miner.is_none()),
+			Error::<T>::AlreadyAwarded
+		);
+		let refunded = Self::close_unawarded(id, ind)?;
+		Self::deposit_event(Event::Cancelled { id, refunded });
+		Ok(())
+	}
+
+	/// Concludes the empty slots' challenges, then expires the indenture if a slot is still
+	/// empty. Fails with `AwardPending` (changing nothing) while a challenge waits for
+	/// reveals made in time.
+	pub(crate) fn do_expire(id: IndentureId) -> DispatchResult {
+		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+		ensure!(ind.status == Status::Open, Error::<T>::NotOpen);
+		ensure!(
+			frame_system::Pallet::<T>::block_number() > ind.award_deadline,
+			Error::<T>::DeadlineNotReached
+		);
+		let empty: alloc::vec::Vec<_> = Slots::<T>::iter_prefix_values(id)
+			.filter(|s| s.miner.is_none())
+			.map(|s| s.challenge)
+			.collect();
+		let mut pending = false;
+		for challenge in empty {
+			pending |= T::Challenges::conclude(challenge);
+		}
+		ensure!(!pending, Error::<T>::AwardPending);
+		// Concluding may have awarded the last empty slots.
+		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+		if ind.status != Status::Open {
+			return Ok(());
+		}
+		let refunded = Self::close_unawarded(id, ind)?;
+		Self::deposit_event(Event::Expired { id, refunded });
+		Ok(())
+	}
+
+	/// Refunds everything, frees the exchange, the escrow operator and any miners already
+	/// awarded a slot, and drops the indenture with its challenges and leases.
+	pub(crate) fn close_unawarded(
+		id: IndentureId,
+		ind: IndentureOf<T>,
+	) -> Result<BalanceOf<T>, DispatchError> {
+		let settlement = T::Escrow::settle(id, &[], Perbill::zero())?;
+		for (_, slot) in Slots::<T>::drain_prefix(id) {
+			SlotOfChallenge::<T>::remove(slot.challenge);
+			match (slot.miner, slot.lease) {
+				// A lease that already ended has freed its miner; only running ones stop here.
+				(Some(_), _) if slot.ended.is_some() => {},
+				(Some(miner), lease) => {
+					T::Registry::end_work(&miner, Role::Miner);
+					if let Some(lease) = lease {
+						SlotOfLease::<T>::remove(lease);
+						let _ = T::Challenges::stop_lease(lease);
+					}
+				},
+				// Awarded challenges are gone from the Challenge pallet already; open ones
+				// are withdrawn so nobody keeps working on them.
+				(None, _) => {
+					let _ = T::Challenges::cancel(slot.challenge);
+				},
+			}
+		}
+		T::Registry::end_work(&ind.spec.exchange, Role::Exchange);
+		T::Registry::end_work(&ind.spec.escrow_operator, Role::EscrowOperator);
+		Queue::<T>::mutate(|q| q.retain(|(_, i)| *i != id));
+		Indentures::<T>::remove(id);
+		Ok(settlement.refunded)
+	}
+
+	/// Ids of the queue from `start`, at most `count`.
+	pub fn queue_page(start: u32, count: u32) -> alloc::vec::Vec<IndentureId> {
+		Self::queue_filtered(&QueueFilter::default(), start, count)
+	}
+
+	/// Ids of the queue that pass `filter`, from the `start`-th match, at most `count`.
+	pub fn queue_filtered(
+		filter: &QueueFilter<BalanceOf<T>>,
+		start: u32,
+		count: u32,
+	) -> alloc::vec::Vec<IndentureId> {
+		Queue::<T>::get()
+			.iter()
+			.filter(|(p, _)| *p >= filter.min_priority)
+			.map(|(_, id)| *id)
+			.filter(|id| {
+				if filter.is_trivial() {
+					return true;
+				}
+				let Some(ind) = Indentures::<T>::get(id) else { return false };
+				let cu: BalanceOf<T> = ind.compute_units.max(1).saturated_into();
+				filter.resources.is_none_or(|r| r.covers(&ind.spec.resources))
+					&& filter.challenge.is_none_or(|c| c == ind.spec.challenge)
+					&& filter
+						.min_price_per_cu
+						.is_none_or(|p| p.saturating_mul(cu) <= ind.spec.incentive)
+			})
+			.skip(start as usize)
+			.take(count as usize)
+			.collect()
+	}
+
+	/// An indenture with its slots (in slot order), or its recent CIRecord.
+	pub fn info(
+		id: IndentureId,
+	) -> Option<IndentureInfo<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>> {
+		if let Some(indenture) = Indentures::<T>::get(id) {
+			let mut slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix(id).collect();
+			slots.sort_by_key(|(i, _)| *i);
+			return Some(IndentureInfo::Active { indenture, slots });
+		}
+		Records::<T>::get(id).map(IndentureInfo::Ended)
+	}
+
+	/// Whether `who` may compete for a slot of indenture `id`: a registered miner whose
+	/// resources cover one node, whose price floor is at most the offered price per compute
+	/// unit, whose reputation meets the minimum, and who holds no other slot of it.
+	pub fn may_compete(id: IndentureId, who: &T::AccountId) -> bool {
+		let Some(ind) = Indentures::<T>::get(id) else { return false };
+		if ind.status != Status::Open {
+			return false;
+		}
+		let Some((resources, price_floor)) = T::Registry::miner(who) else { return false };
+		let cu: BalanceOf<T> = ind.compute_units.max(1).saturated_into();
+		resources.covers(&ind.spec.resources)
+			&& price_floor.saturating_mul(cu) <= ind.spec.incentive
+			&& T::Reputation::score(who) >= ind.spec.min_reputation
+			&& Slots::<T>::iter_prefix_values(id).all(|s| s.miner.as_ref() != Some(who))
+	}
+}

@@ -1,0 +1,180 @@
+//! Settlement: RepChain records (one builder), the escrow's final split, the CIRecord and the
+//! buyer's ratings.
+
+use super::*;
+
+impl<T: Config> Pallet<T> {
+	/// Settles work paid per proven round: fees in proportion to the rounds proven, the
+	/// unproven rest back to the buyer.
+	pub(crate) fn settle_on_heartbeats(id: IndentureId, ind: IndentureOf<T>, failed: bool) {
+		let slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix_values(id).collect();
+		let total_rounds = Self::rounds_of(&ind).saturating_mul(slots.len() as u32).max(1);
+		let proven: u32 = slots.iter().filter_map(|s| s.ended).map(|e| e.proven).sum();
+		let fee_share = Perbill::from_rational(proven.min(total_rounds), total_rounds);
+		// Settling an open escrow with no payouts cannot fail; should it, the indenture stays
+		// as it is (its leases ended) rather than losing track of the money.
+		let settlement = match T::Escrow::settle(id, &[], fee_share) {
+			Ok(settlement) => settlement,
+			Err(e) => {
+				defensive!("settling on heartbeats failed", e);
+				return;
+			},
+		};
+		for slot in &slots {
+			if let (Some(miner), Some(end)) = (slot.miner.clone(), slot.ended) {
+				if !end.failed {
+					Self::record(&ind, id, miner, true, end.proven, end.missed);
+				}
+			}
+		}
+		Self::finalize(id, ind, settlement, if failed { Status::Failed } else { Status::Settled });
+	}
+
+	/// The one place a RepChain record is built: `subject`'s `outcome` in `role` on indenture
+	/// `id`, worth `value`, recorded now; callers fill in heartbeats, duration or rating.
+	pub(crate) fn work_record(
+		subject: T::AccountId,
+		role: Role,
+		id: IndentureId,
+		outcome: Outcome,
+		value: BalanceOf<T>,
+	) -> WorkRecordOf<T> {
+		WorkRecord {
+			subject,
+			role,
+			indenture: id,
+			outcome,
+			value,
+			heartbeats_proven: 0,
+			heartbeats_missed: 0,
+			duration: Zero::zero(),
+			rating: None,
+			at: frame_system::Pallet::<T>::block_number(),
+		}
+	}
+
+	/// Appends a miner's record to RepChain; a failure slashes part of its bond to the buyer.
+	pub(crate) fn record(
+		ind: &IndentureOf<T>,
+		id: IndentureId,
+		miner: T::AccountId,
+		success: bool,
+		proven: u32,
+		missed: u32,
+	) {
+		let outcome = if success { Outcome::Success } else { Outcome::Failure };
+		let base = Self::work_record(miner, Role::Miner, id, outcome, ind.spec.incentive);
+		let record = WorkRecord {
+			heartbeats_proven: proven,
+			heartbeats_missed: missed,
+			duration: base.at.saturating_sub(ind.submitted),
+			..base
+		};
+		T::Reputation::append(record, (!success).then_some(&ind.buyer));
+	}
+
+	/// Success records for the miners whose revealed result is the indenture's result.
+	pub(crate) fn record_agreeing(ind: &IndentureOf<T>, id: IndentureId) {
+		let Some(result) = ind.result else { return };
+		for (_, slot) in Slots::<T>::iter_prefix(id) {
+			if let (Some(miner), Some(SlotResult::Revealed(r))) = (slot.miner, slot.result) {
+				if r == result {
+					let end =
+						slot.ended.unwrap_or(LeaseEnd { proven: 0, missed: 0, failed: false });
+					Self::record(ind, id, miner, true, end.proven, end.missed);
+				}
+			}
+		}
+	}
+
+	/// Ends an indenture whose escrow was settled: frees the exchange and the escrow
+	/// operator, drops its slots and emits the CIRecord.
+	pub(crate) fn finalize(
+		id: IndentureId,
+		ind: IndentureOf<T>,
+		settlement: Settlement<BalanceOf<T>>,
+		status: Status,
+	) {
+		let mut streamed = BalanceOf::<T>::zero();
+		let mut slots: alloc::vec::Vec<_> = Slots::<T>::drain_prefix(id).collect();
+		slots.sort_by_key(|(index, _)| *index);
+		let mut sellers = alloc::vec::Vec::new();
+		for (_, slot) in slots {
+			SlotOfChallenge::<T>::remove(slot.challenge);
+			let proven = slot.ended.map(|e| e.proven).unwrap_or_default();
+			streamed =
+				streamed.saturating_add(Self::pay_per_round(&ind).saturating_mul(proven.into()));
+			if let Some(miner) = slot.miner {
+				sellers.push(miner);
+			}
+		}
+		T::Registry::end_work(&ind.spec.exchange, Role::Exchange);
+		T::Registry::end_work(&ind.spec.escrow_operator, Role::EscrowOperator);
+		Indentures::<T>::remove(id);
+		let now = frame_system::Pallet::<T>::block_number();
+		for miner in &sellers {
+			Unrated::<T>::insert(id, miner, ());
+		}
+		let record = CiRecord {
+			cid: id,
+			time: now,
+			client: ind.buyer,
+			sellers: BoundedVec::truncate_from(sellers),
+			// During `on_initialize` the extrinsic index already reads 0; the phase tells.
+			tx_index: match frame_system::Pallet::<T>::execution_phase() {
+				Some(frame_system::Phase::ApplyExtrinsic(i)) => Some(i),
+				_ => None,
+			},
+			escrow: id,
+			task: ind.spec.task,
+			task_type: ind.spec.task_type,
+			incentive: ind.spec.incentive,
+			paid_to_miners: streamed.saturating_add(settlement.to_miners),
+			refunded: settlement.refunded,
+			status,
+			duration: now.saturating_sub(ind.submitted),
+		};
+		Self::keep_record(record.clone());
+		Self::deposit_event(Event::CiRecorded { record });
+	}
+
+	/// Adds `record` to the recent-records index, dropping the oldest (and its pending
+	/// ratings) when full.
+	pub(crate) fn keep_record(record: CiRecordOf<T>) {
+		let id = record.cid;
+		RecentRecords::<T>::mutate(|recent| {
+			if recent.is_full() {
+				let old = recent.remove(0);
+				Records::<T>::remove(old);
+				// At most MAX_SLOTS_BOUND miners per indenture: one pass removes them all.
+				let removed = Unrated::<T>::clear_prefix(old, MAX_SLOTS_BOUND, None);
+				debug_assert!(removed.maybe_cursor.is_none());
+			}
+			if recent.try_push(id).is_err() {
+				defensive!("a place was freed above when full");
+			}
+		});
+		Records::<T>::insert(id, record);
+	}
+
+	/// The buyer `who` rates `miner`'s work on indenture `id` (the `rate` call).
+	pub(crate) fn do_rate(
+		who: T::AccountId,
+		id: IndentureId,
+		miner: T::AccountId,
+		rating: u8,
+	) -> DispatchResult {
+		let record = Records::<T>::get(id).ok_or(Error::<T>::UnknownRecord)?;
+		ensure!(record.client == who, Error::<T>::NotBuyer);
+		ensure!((1..=5).contains(&rating), Error::<T>::BadRating);
+		Unrated::<T>::take(id, &miner).ok_or(Error::<T>::NotRateable)?;
+		let base =
+			Self::work_record(miner.clone(), Role::Miner, id, Outcome::Rated, record.incentive);
+		T::Reputation::append(
+			WorkRecord { duration: record.duration, rating: Some(rating), ..base },
+			None,
+		);
+		Self::deposit_event(Event::Rated { id, miner, rating });
+		Ok(())
+	}
+}

@@ -1,0 +1,123 @@
+//! The agenda: deadlines the chain moves itself in `on_initialize` ([`run_to_block`]), within
+//! its weight budget.
+
+use super::*;
+
+#[test]
+fn the_agenda_expires_unawarded_work_at_its_deadline() {
+	build_and_execute(|| {
+		assert_submit(BUYER, spec());
+		assert_eq!(Agenda::<Test>::get(22).to_vec(), vec![Deadline::Award(0)]);
+		run_to_block(21);
+		assert!(Indentures::<Test>::get(0).is_some());
+		run_to_block(22);
+		assert!(Indentures::<Test>::get(0).is_none());
+		System::assert_has_event(Event::Expired { id: 0, refunded: 1_272 }.into());
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000);
+		assert!(Agenda::<Test>::get(22).is_empty());
+	});
+}
+
+#[test]
+fn the_agenda_ends_a_silent_lease_and_settles_the_work() {
+	build_and_execute(|| {
+		// One round of 10 blocks: the lease starts at 2, its round closes at 2 + 5 = 7.
+		awarded_slot_0(service(10));
+		let access = Slots::<Test>::get(0, 0).unwrap().access.unwrap();
+		assert_eq!((access.start, access.end), (2, 7));
+		assert_eq!(access.endpoint.to_vec(), b"10.0.0.4:22".to_vec());
+		run_to_block(7);
+		assert!(Indentures::<Test>::get(0).is_none());
+		let record = ci_record();
+		// No round proven: a failure, everything (fees too) refunded, the miner slashed 10.
+		assert_eq!(
+			(record.status, record.paid_to_miners, record.refunded),
+			(Status::Failed, 0, 1_272)
+		);
+		assert_eq!(record.sellers.to_vec(), vec![MINER_A]);
+		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 + 10);
+	});
+}
+
+#[test]
+fn the_agenda_concludes_results_and_settles_accepted_ones() {
+	build_and_execute(|| {
+		// Sealing closes at 2 + 5 = 7 (the heartbeat block) ... the miner seals and reveals.
+		single_batch_reported(H256::repeat_byte(9));
+		assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Reported);
+		// Nobody accepts: the acceptance window (5 blocks) closes and the agenda settles it.
+		let now = System::block_number();
+		run_to_block(now + 5);
+		assert!(Indentures::<Test>::get(0).is_some());
+		run_to_block(now + 6);
+		assert!(Indentures::<Test>::get(0).is_none());
+		let record = ci_record();
+		assert_eq!((record.status, record.paid_to_miners), (Status::Settled, 1_200));
+		assert_eq!(record.tx_index, None, "ended in the agenda, not in an extrinsic");
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 1_200);
+	});
+}
+
+#[test]
+fn the_agenda_counts_results_when_a_miner_stays_silent() {
+	build_and_execute(|| {
+		single_batch_reporting();
+		let due = Indentures::<Test>::get(0).unwrap().results_deadline.unwrap();
+		// Nobody seals: at the end of the reveal window the miner fails, the buyer is refunded
+		// the result's part.
+		run_to_block(due + 5 + 1);
+		assert!(Indentures::<Test>::get(0).is_none());
+		let record = ci_record();
+		assert_eq!(
+			(record.status, record.paid_to_miners, record.refunded),
+			(Status::Failed, 600, 600)
+		);
+		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
+	});
+}
+
+#[test]
+fn a_full_agenda_spills_into_the_next_blocks_and_then_reports() {
+	build_and_execute(|| {
+		let d = Deadline::Results(99);
+		for _ in 0..4 * 8 {
+			IndenturePallet::schedule(50, d);
+		}
+		for b in 50..58 {
+			assert_eq!(Agenda::<Test>::get(b).len(), 4);
+		}
+		IndenturePallet::schedule(50, d);
+		System::assert_last_event(Event::AgendaFull { deadline: d }.into());
+		for b in 50..58 {
+			Agenda::<Test>::remove(b);
+		}
+	});
+}
+
+#[test]
+fn what_exceeds_the_agenda_budget_waits_for_the_next_block() {
+	// Each deadline weighs 1,000 in the mock: a budget of 500 fits none.
+	ExtBuilder::default()
+		.agenda_budget(frame_support::weights::Weight::from_parts(500, u64::MAX))
+		.build_and_execute(|| {
+			assert_submit(BUYER, spec());
+			run_to_block(22);
+			assert!(Indentures::<Test>::get(0).is_some());
+			assert_eq!(Agenda::<Test>::get(23).to_vec(), vec![Deadline::Award(0)]);
+			AgendaBudget::set(frame_support::weights::Weight::MAX);
+			run_to_block(23);
+			assert!(Indentures::<Test>::get(0).is_none());
+		});
+}
+
+#[test]
+fn a_deadline_that_fails_changes_nothing() {
+	build_and_execute(|| {
+		assert_submit(BUYER, spec());
+		// A results deadline for an indenture that is not reporting: rolled back, no effect.
+		Agenda::<Test>::mutate(5, |a| a.try_push(Deadline::Results(0)).unwrap());
+		run_to_block(5);
+		assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Open);
+	});
+}

@@ -1,0 +1,61 @@
+//! Running leases: payment streamed per proven heartbeat round, and failure after too many
+//! missed rounds.
+
+use super::*;
+
+#[test]
+fn a_service_is_paid_per_proven_round_and_settles_with_its_last_heartbeat() {
+	build_and_execute(|| {
+		// 3 rounds of 10 blocks; 1,200 / 3 = 400 a round; fees 60 + 12.
+		awarded_slot_0(service(30));
+		heartbeat(MINER_A, 0);
+		System::assert_has_event(
+			Event::RoundPaid { id: 0, miner: MINER_A, round: 0, amount: 400 }.into(),
+		);
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 400);
+		heartbeat(MINER_A, 1);
+		heartbeat(MINER_A, 2);
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 1_200);
+		assert_eq!(Balances::free_balance(EXCHANGE), 1_000_000 - 50 + 60);
+		assert_eq!(Balances::free_balance(ESCROW_OP), 1_000_000 - 50 + 12);
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 1_272);
+		assert!(Indentures::<Test>::get(0).is_none());
+		assert!(System::events().iter().any(|e| matches!(
+			&e.event,
+			RuntimeEvent::IndenturePallet(Event::CiRecorded { record })
+				if record.status == Status::Settled && record.paid_to_miners == 1_200 && record.refunded == 0
+		)));
+		assert_eq!(RepChain::counts(&MINER_A), (1, 1, 0));
+		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
+	});
+}
+
+#[test]
+fn too_many_missed_rounds_fail_the_lease_refund_the_rest_and_slash_the_miner() {
+	build_and_execute(|| {
+		// 5 rounds, 240 each; two misses are tolerated, the third fails the lease.
+		awarded_slot_0(service(50));
+		heartbeat(MINER_A, 0);
+		// Round 3 closes at block 2 + 30 + 5 = 37.
+		set_block(37);
+		let lease = Slots::<Test>::get(0, 0).unwrap().lease.unwrap();
+		assert_ok!(Challenge::report_missed(RuntimeOrigin::signed(9), lease));
+		assert!(Indentures::<Test>::get(0).is_none());
+		// Miner: paid one round, then 10 % of its 100 bond went to the buyer.
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 240);
+		assert_eq!(
+			Balances::balance_on_hold(&pallet_repchain::HoldReason::Bond.into(), &MINER_A),
+			90
+		);
+		// Fees follow the proven fifth: 12 and 2 (rounded down).
+		assert_eq!(Balances::free_balance(EXCHANGE), 1_000_000 - 50 + 12);
+		assert_eq!(Balances::free_balance(ESCROW_OP), 1_000_000 - 50 + 2);
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 240 - 14 + 10);
+		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
+		assert!(System::events().iter().any(|e| matches!(
+			&e.event,
+			RuntimeEvent::IndenturePallet(Event::CiRecorded { record })
+				if record.status == Status::Failed && record.paid_to_miners == 240 && record.refunded == 1_018
+		)));
+	});
+}

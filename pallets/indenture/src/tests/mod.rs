@@ -1,0 +1,260 @@
+//! Unit tests of Indenture, by topic. The specs, accounts and per-call helpers they share are
+//! here; the `assert_*` helpers make a call and check what every success of it does (state
+//! before and after, and its event), so the tests only add what is particular to them.
+
+mod agenda;
+mod award;
+mod lease;
+mod property;
+mod queue;
+mod ratings;
+mod results;
+mod submit;
+
+use crate::{mock::*, types::Task as Work, *};
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, BoundedVec};
+use pallet_challenge::ChallengeKind;
+use pallet_repchain::Resources;
+use pallet_repchain::{ReputationApi, Role};
+use sp_core::H256;
+use sp_runtime::Perbill;
+
+const MINER_A: u64 = 4;
+const MINER_B: u64 = 5;
+const MINER_C: u64 = 6;
+
+fn spec() -> SpecOf<Test> {
+	IndentureSpec {
+		task: Work::Wasm {
+			hash: H256::repeat_byte(1),
+			uri: BoundedVec::truncate_from(b"https://example.invalid/task.wasm".to_vec()),
+		},
+		task_type: TaskType::Batch,
+		// 2 cores + 4 GiB: 2000 + 1000 = 3000 milli-CU = 3 CU per node and block.
+		resources: Resources { cpu_millicores: 2_000, memory_mib: 4_096, storage_gib: 0, gpus: 0 },
+		nodes: 2,
+		public_ip: PublicIp::None,
+		duration: 100,
+		// 3 CU × 2 nodes × 100 blocks = 600 CU, at 2 per CU the indicative price is 1,200.
+		incentive: 1_200,
+		priority: 0,
+		min_reputation: Permill::from_percent(40),
+		exchange: EXCHANGE,
+		escrow_operator: ESCROW_OP,
+		challenge: ChallengeKind::HashTarget,
+		replicas: 1,
+		ssh_key: None,
+	}
+}
+
+/// A service on one node for `duration` blocks.
+fn service(duration: u32) -> SpecOf<Test> {
+	SpecOf::<Test> { task_type: TaskType::Service, nodes: 1, duration, ..spec() }
+}
+
+/// What `who` has on hold in escrows.
+fn held(who: u64) -> Balance {
+	Balances::balance_on_hold(&pallet_escrow::HoldReason::Escrow.into(), &who)
+}
+
+/// The buyer submits `s`, for tests that expect it to fail.
+fn submit(s: SpecOf<Test>) -> sp_runtime::DispatchResult {
+	IndenturePallet::submit(RuntimeOrigin::signed(BUYER), s)
+}
+
+/// `buyer` submits `spec`, which must be accepted. Checks what every submission does: the
+/// indenture gets the next id and is stored open with one slot per node and replica, the
+/// buyer's hold grows by the incentive plus both fees, the queue grows by one entry with the
+/// spec's priority, and `Submitted` is the last event. Returns the id.
+fn assert_submit(buyer: u64, spec: SpecOf<Test>) -> IndentureId {
+	let id = NextIndentureId::<Test>::get();
+	let (held_before, queued_before) = (held(buyer), Queue::<Test>::get().len());
+	assert_ok!(IndenturePallet::submit(RuntimeOrigin::signed(buyer), spec.clone()));
+	let ind = Indentures::<Test>::get(id).expect("a submitted indenture is stored");
+	assert_eq!((ind.buyer, &ind.spec, ind.status), (buyer, &spec, Status::Open));
+	let full = spec.incentive + ind.exchange_fee + ind.escrow_fee;
+	assert_eq!(held(buyer), held_before + full);
+	let queue = Queue::<Test>::get();
+	assert_eq!(queue.len(), queued_before + 1);
+	assert!(queue.contains(&(spec.priority, id)));
+	assert_eq!(Slots::<Test>::iter_prefix(id).count() as u32, spec.nodes * spec.replicas);
+	System::assert_last_event(
+		Event::Submitted {
+			id,
+			buyer,
+			compute_units: ind.compute_units,
+			incentive: spec.incentive,
+			held: full,
+			award_deadline: ind.award_deadline,
+		}
+		.into(),
+	);
+	id
+}
+
+/// `buyer` withdraws indenture `id`, which must succeed. Checks what every cancellation does:
+/// all its escrow held goes back (the hold shrinks and the free balance grows by it), the
+/// indenture, its slots and its queue entry are gone, and `Cancelled` is the last event.
+/// Returns what was refunded.
+fn assert_cancel(buyer: u64, id: IndentureId) -> Balance {
+	let escrowed = <Escrow as pallet_escrow::EscrowApi<_, _, _>>::held(id);
+	let (held_before, free_before) = (held(buyer), Balances::free_balance(buyer));
+	let queued_before = Queue::<Test>::get().len();
+	assert_ok!(IndenturePallet::cancel(RuntimeOrigin::signed(buyer), id));
+	System::assert_last_event(Event::Cancelled { id, refunded: escrowed }.into());
+	assert_eq!(held(buyer), held_before - escrowed);
+	assert_eq!(Balances::free_balance(buyer), free_before + escrowed);
+	assert!(Indentures::<Test>::get(id).is_none());
+	assert_eq!(Slots::<Test>::iter_prefix(id).count(), 0);
+	assert_eq!(Queue::<Test>::get().len(), queued_before - 1);
+	escrowed
+}
+
+fn register_miner(who: u64, resources: Resources, price_floor: Balance) {
+	assert_ok!(RepChain::register_miner(
+		RuntimeOrigin::signed(who),
+		resources,
+		price_floor,
+		BoundedVec::truncate_from(b"10.0.0.4:22".to_vec()),
+		100
+	));
+}
+
+fn big() -> Resources {
+	Resources { cpu_millicores: 8_000, memory_mib: 16_384, storage_gib: 100, gpus: 0 }
+}
+
+/// The challenge of `slot` of indenture `id` and a nonce that solves it for `who`.
+fn solution(id: IndentureId, slot: u32, who: u64) -> (u64, u64) {
+	let challenge = Slots::<Test>::get(id, slot).unwrap().challenge;
+	let c = pallet_challenge::Challenges::<Test>::get(challenge).unwrap();
+	let pallet_challenge::Puzzle::HashTarget { difficulty, seed } = c.puzzle else {
+		panic!("hash target")
+	};
+	let nonce = (0u64..)
+		.find(|n| {
+			let h = pallet_challenge::math::work_hash(&seed.0, &codec::Encode::encode(&who), *n);
+			pallet_challenge::math::leading_zero_bits(&h) >= difficulty
+		})
+		.unwrap();
+	(challenge, nonce)
+}
+
+/// `who` solves the challenge of `slot` of indenture `id`, for tests that expect it to fail.
+fn solve(id: IndentureId, slot: u32, who: u64) -> sp_runtime::DispatchResult {
+	let (challenge, nonce) = solution(id, slot, who);
+	Challenge::solve(RuntimeOrigin::signed(who), challenge, nonce)
+}
+
+/// `who` solves the challenge of `slot` of indenture `id` and wins the slot. Checks what every
+/// award does: the slot names the miner and its lease, the lease maps back to the slot,
+/// `SlotAwarded` is emitted, and the indenture is leased (and out of the queue) exactly when
+/// every slot is taken.
+fn assert_solve(who: u64, id: IndentureId, slot: u32) {
+	assert_ok!(solve(id, slot, who));
+	let s = Slots::<Test>::get(id, slot).expect("an awarded slot is kept");
+	assert_eq!(s.miner, Some(who));
+	let lease = s.lease.expect("an awarded slot has a lease");
+	assert_eq!(SlotOfLease::<Test>::get(lease), Some((id, slot)));
+	System::assert_has_event(Event::SlotAwarded { id, slot, miner: who, lease }.into());
+	let leased = Slots::<Test>::iter_prefix_values(id).all(|s| s.miner.is_some());
+	let status = Indentures::<Test>::get(id).expect("an awarded indenture is kept").status;
+	assert_eq!(status, if leased { Status::Leased } else { Status::Open });
+	assert_eq!(Queue::<Test>::get().iter().any(|(_, i)| *i == id), !leased);
+}
+
+/// The buyer submits `spec`; `MINER_A` registers and wins slot 0. Returns the id.
+fn awarded_slot_0(spec: SpecOf<Test>) -> IndentureId {
+	let id = assert_submit(BUYER, spec);
+	register_miner(MINER_A, big(), 1);
+	assert_solve(MINER_A, id, 0);
+	id
+}
+
+/// Answers `round` of the lease of slot 0 of indenture 0 as `who`, at the round's opening block.
+fn heartbeat(who: u64, round: u32) {
+	heartbeat_of(0, 0, who, round)
+}
+
+/// Answers `round` of the lease of `slot` of indenture `id` as `who`, at the round's opening
+/// block (set with [`set_block`]: no hook runs), and checks the round was paid.
+fn heartbeat_of(id: IndentureId, slot: u32, who: u64, round: u32) {
+	let lease_id = Slots::<Test>::get(id, slot).unwrap().lease.unwrap();
+	let lease = pallet_challenge::Leases::<Test>::get(lease_id).unwrap();
+	let open = Challenge::round_open(&lease, round);
+	set_block(open);
+	let nonce = heartbeat_nonce(lease_id, &lease, round, who);
+	let amount = IndenturePallet::pay_per_round(&Indentures::<Test>::get(id).unwrap());
+	assert_ok!(Challenge::heartbeat(RuntimeOrigin::signed(who), lease_id, round, nonce));
+	System::assert_has_event(Event::RoundPaid { id, miner: who, round, amount }.into());
+}
+
+/// A nonce answering `round` of `lease` for `who` (the round's opening block must exist).
+fn heartbeat_nonce(
+	lease_id: pallet_challenge::LeaseId,
+	lease: &pallet_challenge::HeartbeatLease<u64, u64>,
+	round: u32,
+	who: u64,
+) -> u64 {
+	let seed = Challenge::round_seed(lease_id, round, Challenge::round_open(lease, round));
+	(0u64..)
+		.find(|n| {
+			let h = pallet_challenge::math::work_hash(&seed.0, &codec::Encode::encode(&who), *n);
+			pallet_challenge::math::leading_zero_bits(&h) >= lease.difficulty
+		})
+		.unwrap()
+}
+
+fn seal(result: H256, who: u64) -> H256 {
+	IndenturePallet::result_seal(&result, &who)
+}
+
+/// The miner `who` seals `result` for indenture `id`, which must be accepted: its slot holds
+/// the seal and `ResultSealed` is the last event.
+fn assert_seal(who: u64, id: IndentureId, result: H256) {
+	let (slot, _) = IndenturePallet::slot_of(id, &who).expect("a miner of the indenture");
+	assert_ok!(IndenturePallet::commit_result(RuntimeOrigin::signed(who), id, seal(result, who)));
+	let sealed = Slots::<Test>::get(id, slot).expect("slot kept").result;
+	assert_eq!(sealed, Some(SlotResult::Sealed(seal(result, who))));
+	System::assert_last_event(Event::ResultSealed { id, slot }.into());
+}
+
+/// The miner `who` reveals the `result` it sealed, which must be accepted: `ResultRevealed` is
+/// emitted and, where the slot is still kept (the indenture did not end with this reveal), it
+/// holds the result.
+fn assert_reveal(who: u64, id: IndentureId, result: H256) {
+	let (slot, _) = IndenturePallet::slot_of(id, &who).expect("a miner of the indenture");
+	assert_ok!(IndenturePallet::reveal_result(RuntimeOrigin::signed(who), id, result));
+	System::assert_has_event(Event::ResultRevealed { id, slot, result }.into());
+	if let Some(s) = Slots::<Test>::get(id, slot) {
+		assert_eq!(s.result, Some(SlotResult::Revealed(result)));
+	}
+}
+
+/// The first CIRecord emitted.
+fn ci_record() -> CiRecord<u64, Balance, u64> {
+	System::events()
+		.iter()
+		.find_map(|e| match &e.event {
+			RuntimeEvent::IndenturePallet(Event::CiRecorded { record }) => Some(record.clone()),
+			_ => None,
+		})
+		.expect("a CIRecord")
+}
+
+/// One node, one replica, one round: 600 streams with the heartbeat, 600 waits for the result.
+fn single_batch_reporting() {
+	awarded_slot_0(SpecOf::<Test> { nodes: 1, duration: 10, ..spec() });
+	heartbeat(MINER_A, 0);
+	assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Reporting);
+	assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 600);
+}
+
+/// [`single_batch_reporting`], then `MINER_A` seals and reveals `result`: it waits for the
+/// buyer's acceptance.
+fn single_batch_reported(result: H256) {
+	single_batch_reporting();
+	assert_seal(MINER_A, 0, result);
+	assert_reveal(MINER_A, 0, result);
+	assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Reported);
+}

@@ -1,0 +1,63 @@
+//! Invariants, checked after every unit test and by try-runtime.
+
+use super::*;
+
+impl<T: Config> Pallet<T> {
+	/// Invariants, checked after every unit test and by try-runtime:
+	/// - the queue is sorted (priority descending, then id ascending) and holds exactly the
+	///   open indentures;
+	/// - every open indenture has an escrow holding its incentive plus fees (less what its
+	///   awarded slots have been paid);
+	/// - every indenture has nodes × replicas slots; an empty slot still has its challenge,
+	///   an awarded one has its lease (mapped back to the slot while it runs); a leased
+	///   indenture has no empty slot.
+	#[cfg(any(test, feature = "try-runtime"))]
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		let queue = Queue::<T>::get();
+		ensure!(
+			queue.windows(2).all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1)),
+			"queue out of order"
+		);
+		for (id, ind) in Indentures::<T>::iter() {
+			let slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix(id).collect();
+			ensure!(
+				slots.len() as u32 == ind.spec.nodes.saturating_mul(ind.spec.replicas),
+				"an indenture has the wrong number of slots"
+			);
+			for (index, slot) in &slots {
+				ensure!(slot.miner.is_some() == slot.lease.is_some(), "a miner without a lease");
+				if let (Some(lease), None) = (slot.lease, slot.ended) {
+					ensure!(
+						SlotOfLease::<T>::get(lease) == Some((id, *index)),
+						"a running lease lost its slot"
+					);
+				}
+				if slot.miner.is_none() {
+					ensure!(
+						SlotOfChallenge::<T>::get(slot.challenge).is_some_and(|(i, _)| i == id),
+						"an open slot lost its challenge"
+					);
+				}
+			}
+			if ind.status == Status::Leased {
+				ensure!(slots.iter().all(|(_, s)| s.miner.is_some()), "leased with an empty slot");
+			}
+		}
+		let open = Indentures::<T>::iter().filter(|(_, i)| i.status == Status::Open).count();
+		ensure!(open == queue.len(), "queue and open indentures differ");
+		for (p, id) in queue.iter() {
+			let ind = Indentures::<T>::get(id).ok_or("queued indenture missing")?;
+			ensure!(ind.spec.priority == *p, "queued priority differs");
+			let full =
+				ind.spec.incentive.saturating_add(ind.exchange_fee).saturating_add(ind.escrow_fee);
+			// Slots already awarded stream their rounds while the others are still open.
+			let awarded = Slots::<T>::iter_prefix_values(id).any(|s| s.miner.is_some());
+			let held = T::Escrow::held(*id);
+			ensure!(
+				held == full || (awarded && held <= full),
+				"escrow of an open indenture does not hold incentive + fees"
+			);
+		}
+		Ok(())
+	}
+}

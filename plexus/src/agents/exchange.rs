@@ -1,0 +1,153 @@
+//! The exchange agent: posts a fresh semiprime for each factorization challenge it issues
+//! and reveals its factor for the audit once the challenge is decided.
+
+use super::{ensure_registered, load, next_block, save, Registration};
+use crate::{
+	chain::{AccountId32, Chain, H256},
+	cutopia::{
+		self,
+		runtime_types::{
+			bounded_collections::bounded_vec::BoundedVec,
+			cutopia_primitives::types::Role,
+			pallet_challenge::types::{Audit, ChallengeStatus, Puzzle},
+			sp_arithmetic::per_things::Permill,
+		},
+	},
+	work,
+};
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::{collections::BTreeMap, path::PathBuf};
+use subxt_signer::sr25519::Keypair;
+
+/// Where the exchange's log lines go; the CLI prints them as `[exchange] …`.
+const TARGET: &str = "cutopia::exchange";
+
+#[derive(Serialize, Deserialize, Default)]
+struct ExchangeState {
+	/// Secret smaller factor and audit salt of each posted modulus, by challenge.
+	secrets: BTreeMap<u64, Secret>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct Secret {
+	p: Vec<u8>,
+	salt: [u8; 32],
+}
+
+/// How an exchange registers when it is not yet registered.
+#[derive(Clone, Debug)]
+pub struct ExchangeConfig {
+	pub fee: Permill,
+	pub name: String,
+	pub endpoint: String,
+	pub bond: u128,
+	pub data_dir: PathBuf,
+}
+
+/// What stays the same from block to block.
+struct ExchangeCtx {
+	chain: Chain,
+	key: Keypair,
+	me: AccountId32,
+	/// Where the secrets are kept, written before anything that depends on them is sent.
+	state_path: PathBuf,
+}
+
+/// Runs an exchange agent: posts a fresh semiprime for each factorization challenge it
+/// issues and reveals its factor for the audit once the challenge is decided.
+pub async fn run_exchange(chain: Chain, key: Keypair, cfg: ExchangeConfig) -> Result<()> {
+	std::fs::create_dir_all(&cfg.data_dir)?;
+	let state_path = cfg.data_dir.join("exchange-secrets.json");
+	let mut state: ExchangeState = load(&state_path)?;
+	let register = cutopia::transactions().rep_chain().register_service(
+		Role::Exchange,
+		cfg.fee.clone(),
+		BoundedVec(cfg.name.as_bytes().to_vec()),
+		BoundedVec(cfg.endpoint.as_bytes().to_vec()),
+		cfg.bond,
+	);
+	let me = key.public_key().to_account_id();
+	match ensure_registered(&chain, &key, Role::Exchange, &register, "exchange").await? {
+		Registration::Found => {
+			tracing::info!(target: TARGET, "{me} is registered; resuming from chain state")
+		},
+		Registration::New => tracing::info!(target: TARGET, "registered {me} as exchange"),
+	}
+	let ctx = ExchangeCtx { chain, key, me, state_path };
+	let mut last = 0;
+	loop {
+		let now = next_block(&ctx.chain, last).await?;
+		last = now;
+		if let Err(e) = tick(&ctx, &mut state).await {
+			tracing::warn!(target: TARGET, "block #{now}: {e:#}");
+		}
+	}
+}
+
+async fn tick(ctx: &ExchangeCtx, state: &mut ExchangeState) -> Result<()> {
+	let (_, at) = ctx.chain.at_best().await?;
+	let mut todo = Vec::new();
+	let mut all = at.storage().iter(cutopia::storage().challenge().challenges(), ()).await?;
+	while let Some(entry) = all.next().await {
+		let entry = entry?;
+		let c = entry.value().decode()?;
+		if c.issuer.as_ref() == Some(&ctx.me) {
+			let (id,) = entry.key()?.decode()?;
+			todo.push((id, c));
+		}
+	}
+	for (id, c) in todo {
+		let Puzzle::Factorization { bits, audit, .. } = &c.puzzle else { continue };
+		match (&c.status, audit) {
+			(ChallengeStatus::AwaitingModulus, _) => post_modulus(ctx, state, id, *bits).await?,
+			(ChallengeStatus::Awarded(_) | ChallengeStatus::Expired, Audit::Pending) => {
+				reveal_factor(ctx, state, id).await?
+			},
+			_ => {},
+		}
+	}
+	Ok(())
+}
+
+/// Posts a fresh `bits`-bit semiprime for challenge `id`, with the commitment to its smaller
+/// factor that the audit will check.
+async fn post_modulus(
+	ctx: &ExchangeCtx,
+	state: &mut ExchangeState,
+	id: u64,
+	bits: u32,
+) -> Result<()> {
+	let (p, _q, n) = tokio::task::spawn_blocking(move || cutopia_factor::semiprime(bits)).await??;
+	let salt = work::random32()?;
+	let p = p.to_bytes_be();
+	let commitment = work::audit_commitment(&p, &salt);
+	// The secret is on disk before C is public: a crash cannot lose the audit.
+	state.secrets.insert(id, Secret { p, salt });
+	save(&ctx.state_path, state)?;
+	let tx = cutopia::transactions().challenge().post_modulus(
+		id,
+		BoundedVec(n.to_bytes_be()),
+		H256(commitment),
+	);
+	ctx.chain.submit(&tx, &ctx.key).await?;
+	tracing::info!(target: TARGET, "posted a {bits}-bit semiprime for challenge {id}");
+	Ok(())
+}
+
+/// Reveals the secret factor of decided challenge `id` for its audit.
+async fn reveal_factor(ctx: &ExchangeCtx, state: &mut ExchangeState, id: u64) -> Result<()> {
+	let Some(s) = state.secrets.get(&id).cloned() else {
+		tracing::warn!(
+			target: TARGET,
+			"challenge {id}: no secret on record, cannot reveal for the audit"
+		);
+		return Ok(());
+	};
+	let tx = cutopia::transactions().challenge().reveal_factor(id, BoundedVec(s.p), s.salt);
+	ctx.chain.submit(&tx, &ctx.key).await?;
+	tracing::info!(target: TARGET, "revealed the factor of challenge {id} for its audit");
+	state.secrets.remove(&id);
+	save(&ctx.state_path, state)?;
+	Ok(())
+}

@@ -1,0 +1,179 @@
+//! Winning slots: the capability challenge of each open slot that fits, a hash target solved
+//! outright or a semiprime factored with commit–reveal.
+
+use super::{FactorCommit, MinerCtx, MinerState, TARGET};
+use crate::{
+	agents::with_causes,
+	chain::{At, H256},
+	cutopia::{
+		self,
+		runtime_types::{
+			bounded_collections::bounded_vec::BoundedVec,
+			pallet_challenge::types::{ChallengeStatus, Puzzle},
+			pallet_indenture::types::{IndentureInfo, QueueFilter, Status, TaskType},
+		},
+	},
+	work,
+};
+use anyhow::{anyhow, Result};
+use num_bigint::BigUint;
+
+/// Reveals the factors committed in an earlier block. A reveal is tried once: whether it is
+/// accepted or not, the challenge is decided by the chain from here on.
+pub(super) async fn reveal_factors(ctx: &MinerCtx, state: &mut MinerState, now: u32) {
+	for (cid, c) in state.commits.clone() {
+		if c.block >= now {
+			continue;
+		}
+		let tx = cutopia::transactions().challenge().reveal(
+			cid,
+			BoundedVec(c.p.clone()),
+			BoundedVec(c.q.clone()),
+			c.salt,
+		);
+		match ctx.chain.submit(&tx, &ctx.key).await {
+			Ok(_) => tracing::info!(target: TARGET, "revealed factors of challenge {cid}"),
+			Err(e) => {
+				tracing::warn!(
+					target: TARGET,
+					"reveal of challenge {cid} failed: {:#}",
+					with_causes(e)
+				)
+			},
+		}
+		state.commits.remove(&cid);
+		state.given_up.insert(cid);
+	}
+}
+
+/// Tries for one open slot of each open indenture that fits this miner and where it holds
+/// no slot yet.
+pub(super) async fn compete(ctx: &MinerCtx, state: &mut MinerState, at: &At) -> Result<()> {
+	let filter = QueueFilter {
+		resources: Some(ctx.cfg.resources.clone()),
+		min_price_per_cu: Some(ctx.cfg.price_floor),
+		challenge: None,
+		min_priority: 0,
+	};
+	let open: Vec<u64> = at
+		.runtime_apis()
+		.call(cutopia::runtime_apis().indenture_api().queue(filter, 0, 64))
+		.await?;
+	for id in open {
+		let Some(IndentureInfo::Active { indenture, slots }) =
+			at.runtime_apis().call(cutopia::runtime_apis().indenture_api().get(id)).await?
+		else {
+			continue;
+		};
+		let wanted = match indenture.spec.task_type {
+			TaskType::Batch => ctx.cfg.batch,
+			TaskType::Service => ctx.cfg.service,
+		};
+		if !wanted
+			|| indenture.status != Status::Open
+			|| slots.iter().any(|(_, s)| s.miner.as_ref() == Some(&ctx.me))
+		{
+			continue;
+		}
+		for (_, slot) in slots.iter().filter(|(_, s)| s.miner.is_none()) {
+			let cid = slot.challenge;
+			if state.given_up.contains(&cid) || state.commits.contains_key(&cid) {
+				continue;
+			}
+			let Some(ch) =
+				at.storage().try_fetch(cutopia::storage().challenge().challenges(), (cid,)).await?
+			else {
+				continue;
+			};
+			let ch = ch.decode()?;
+			if ch.status != ChallengeStatus::Open {
+				continue;
+			}
+			match ch.puzzle {
+				Puzzle::HashTarget { difficulty, seed } => {
+					solve_target(ctx, state, id, cid, &seed.0, difficulty).await?
+				},
+				Puzzle::Factorization { modulus, .. } => {
+					factor_and_commit(ctx, state, cid, &modulus.0).await?
+				},
+			}
+			break; // one slot per indenture and block
+		}
+	}
+	Ok(())
+}
+
+async fn solve_target(
+	ctx: &MinerCtx,
+	state: &mut MinerState,
+	id: u64,
+	cid: u64,
+	seed: &[u8],
+	difficulty: u32,
+) -> Result<()> {
+	let (seed, mb) = (seed.to_vec(), ctx.me_bytes);
+	let nonce =
+		tokio::task::spawn_blocking(move || work::solve_target(&seed, &mb, difficulty, 0)).await?;
+	match ctx.chain.submit(&cutopia::transactions().challenge().solve(cid, nonce), &ctx.key).await {
+		Ok(inc) => tracing::info!(
+			target: TARGET,
+			"solved challenge {cid} of indenture {id} (block {:?})",
+			inc.block
+		),
+		Err(e) => {
+			tracing::warn!(
+				target: TARGET,
+				"solve of challenge {cid} refused: {:#}",
+				with_causes(e)
+			);
+			state.given_up.insert(cid);
+		},
+	}
+	Ok(())
+}
+
+async fn factor_and_commit(
+	ctx: &MinerCtx,
+	state: &mut MinerState,
+	cid: u64,
+	modulus: &[u8],
+) -> Result<()> {
+	let n = BigUint::from_bytes_be(modulus);
+	let bits = n.bits();
+	let started = std::time::Instant::now();
+	let (p, q) = tokio::task::spawn_blocking(move || cutopia_factor::split(&n))
+		.await?
+		.map_err(|e| anyhow!("challenge {cid}: {e}"))?;
+	let factor_ms = started.elapsed().as_secs_f64() * 1e3;
+	let (p, q) = (p.to_bytes_be(), q.to_bytes_be());
+	let salt = work::random32()?;
+	let hash = work::factor_commitment(&p, &q, &ctx.me_bytes, &salt);
+	// The salt is kept before the commit is sent: a restart can still reveal.
+	state.commits.insert(cid, FactorCommit { p, q, salt, block: u32::MAX });
+	match ctx
+		.chain
+		.submit(&cutopia::transactions().challenge().commit(cid, H256(hash)), &ctx.key)
+		.await
+	{
+		Ok(_) => {
+			let (block, _) = ctx.chain.best().await?;
+			if let Some(c) = state.commits.get_mut(&cid) {
+				c.block = block;
+			}
+			tracing::info!(
+				target: TARGET,
+				"factored challenge {cid} ({bits} bits) in {factor_ms:.1} ms and committed"
+			);
+		},
+		Err(e) => {
+			tracing::warn!(
+				target: TARGET,
+				"commit to challenge {cid} refused: {:#}",
+				with_causes(e)
+			);
+			state.commits.remove(&cid);
+			state.given_up.insert(cid);
+		},
+	}
+	Ok(())
+}

@@ -1,0 +1,169 @@
+//! The miner agent. Each block it reveals the factors it committed earlier, competes for open
+//! work that fits ([`compete`]), and serves the slots it holds: heartbeats ([`heartbeat`]),
+//! then running the task and reporting its result ([`results`]).
+
+mod compete;
+mod heartbeat;
+mod results;
+
+use super::{ensure_registered, load, next_block, save, Registration};
+use crate::{
+	chain::{AccountId32, At, Chain},
+	cutopia::{
+		self,
+		runtime_types::{
+			bounded_collections::bounded_vec::BoundedVec,
+			cutopia_primitives::types::{Resources, Role},
+			pallet_indenture::types::SlotResult,
+		},
+	},
+	exec::{Executor, Limits},
+	results::ResultStore,
+};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::{
+	collections::{BTreeMap, BTreeSet},
+	path::PathBuf,
+	sync::Arc,
+};
+use subxt_signer::sr25519::Keypair;
+
+/// Where the miner's log lines go; the CLI prints them as `[miner] …`.
+const TARGET: &str = "cutopia::miner";
+
+/// What a miner offers and accepts.
+#[derive(Clone, Debug)]
+pub struct MinerConfig {
+	pub resources: Resources,
+	/// Lowest price per compute unit it works for (base units).
+	pub price_floor: u128,
+	/// Registered endpoint (`host:port`), where it serves results.
+	pub endpoint: String,
+	/// RepChain bond when registering.
+	pub bond: u128,
+	/// Task types it takes.
+	pub batch: bool,
+	pub service: bool,
+	/// Per-task limits (fuel, memory, time).
+	pub limits: Limits,
+	/// Where it keeps state and results.
+	pub data_dir: PathBuf,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct MinerState {
+	/// Factorization answers committed but not yet revealed, by challenge.
+	commits: BTreeMap<u64, FactorCommit>,
+	/// Challenges not to try again (lost, or refused by the chain), so one bad challenge
+	/// does not cost a fee every block.
+	given_up: BTreeSet<u64>,
+}
+
+#[derive(Serialize, Deserialize, Clone)]
+struct FactorCommit {
+	p: Vec<u8>,
+	q: Vec<u8>,
+	salt: [u8; 32],
+	block: u32,
+}
+
+/// What stays the same from block to block; the mutable [`MinerState`] travels beside it so
+/// that every step can borrow this freely.
+struct MinerCtx {
+	chain: Chain,
+	key: Keypair,
+	me: AccountId32,
+	/// `me` as the bytes the pallets hash into work and seals.
+	me_bytes: [u8; 32],
+	cfg: MinerConfig,
+	executor: Arc<dyn Executor>,
+	store: ResultStore,
+}
+
+/// Runs a miner until an error it cannot recover from.
+pub async fn run_miner(
+	chain: Chain,
+	key: Keypair,
+	cfg: MinerConfig,
+	executor: Arc<dyn Executor>,
+) -> Result<()> {
+	std::fs::create_dir_all(&cfg.data_dir)?;
+	let state_path = cfg.data_dir.join("miner-state.json");
+	let mut state: MinerState = load(&state_path)?;
+	let store = ResultStore::new(cfg.data_dir.join("results"))?;
+
+	// Results are served on the registered endpoint.
+	let listener = tokio::net::TcpListener::bind(&cfg.endpoint)
+		.await
+		.with_context(|| format!("cannot listen on {}", cfg.endpoint))?;
+	tokio::spawn(store.clone().serve(listener));
+
+	let register = cutopia::transactions().rep_chain().register_miner(
+		cfg.resources.clone(),
+		cfg.price_floor,
+		BoundedVec(cfg.endpoint.as_bytes().to_vec()),
+		cfg.bond,
+	);
+	let me = key.public_key().to_account_id();
+	match ensure_registered(&chain, &key, Role::Miner, &register, "miner").await? {
+		Registration::Found => {
+			tracing::info!(target: TARGET, "{me} is registered; resuming from chain state")
+		},
+		Registration::New => tracing::info!(target: TARGET, "registered {me} as miner"),
+	}
+
+	let me_bytes: [u8; 32] = key.public_key().0;
+	let ctx = MinerCtx { chain, key, me, me_bytes, cfg, executor, store };
+	let mut last = 0;
+	loop {
+		let now = next_block(&ctx.chain, last).await?;
+		last = now;
+		if let Err(e) = tick(&ctx, &mut state, now).await {
+			tracing::warn!(target: TARGET, "block #{now}: {e:#}");
+		}
+		save(&state_path, &state)?;
+	}
+}
+
+/// One block's work, all of it derived from the chain's state at the best block.
+async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
+	let (_, at) = ctx.chain.at_best().await?;
+	compete::reveal_factors(ctx, state, now).await;
+	compete::compete(ctx, state, &at).await?;
+	for (id, slot) in held_slots(ctx, &at).await? {
+		let Some(ind) =
+			at.storage().try_fetch(cutopia::storage().indenture().indentures(), (id,)).await?
+		else {
+			continue;
+		};
+		let ind = ind.decode()?;
+		if let Some(lease_id) = slot.lease {
+			heartbeat::answer(ctx, &at, id, lease_id, now).await?;
+		}
+		results::serve(ctx, id, &ind.spec.task, &ind.spec.task_type, &ind.status, slot.result)
+			.await?;
+	}
+	Ok(())
+}
+
+/// The slot this miner holds in an indenture, as far as serving it needs.
+struct HeldSlot {
+	lease: Option<u64>,
+	result: Option<SlotResult>,
+}
+
+/// The slots this miner holds, by indenture.
+async fn held_slots(ctx: &MinerCtx, at: &At) -> Result<Vec<(u64, HeldSlot)>> {
+	let mut mine = Vec::new();
+	let mut slots = at.storage().iter(cutopia::storage().indenture().slots(), ()).await?;
+	while let Some(entry) = slots.next().await {
+		let entry = entry?;
+		let slot = entry.value().decode()?;
+		if slot.miner.as_ref() == Some(&ctx.me) {
+			let (id, _index) = entry.key()?.decode()?;
+			mine.push((id, HeldSlot { lease: slot.lease, result: slot.result }));
+		}
+	}
+	Ok(mine)
+}

@@ -1,0 +1,95 @@
+//! The miner and exchange agents. Both are loops over the chain's best block that derive
+//! everything they must do from chain state, plus a small state file for the secrets that
+//! only they know (a miner's unrevealed factors and salts, an exchange's primes). Killing and
+//! restarting an agent therefore loses nothing: it reads where things stand and goes on.
+//!
+//! They log with `tracing`, under the targets `cutopia::miner` and `cutopia::exchange`; the
+//! `cutopia` CLI prints those lines on stderr as `[miner] …` and `[exchange] …`.
+
+mod exchange;
+mod miner;
+
+pub use exchange::{run_exchange, ExchangeConfig};
+pub use miner::{run_miner, MinerConfig};
+
+use crate::{
+	chain::{Chain, ChainError},
+	cutopia::{self, runtime_types::cutopia_primitives::types::Role},
+};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::{path::Path, time::Duration};
+use subxt_signer::sr25519::Keypair;
+
+/// A small JSON file written atomically (temporary file, then rename), mode 0600.
+fn save<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+	use std::{io::Write, os::unix::fs::OpenOptionsExt};
+	let tmp = path.with_extension("tmp");
+	let mut f = std::fs::OpenOptions::new()
+		.write(true)
+		.create(true)
+		.truncate(true)
+		.mode(0o600)
+		.open(&tmp)?;
+	f.write_all(serde_json::to_string_pretty(value)?.as_bytes())?;
+	f.sync_all()?;
+	std::fs::rename(&tmp, path)?;
+	Ok(())
+}
+
+fn load<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T> {
+	match std::fs::read_to_string(path) {
+		Ok(s) => serde_json::from_str(&s)
+			.with_context(|| format!("corrupt state file {}", path.display())),
+		Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+		Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+	}
+}
+
+/// A refusal with its causes, `a: b: c`, for a log line: that is what anyhow's `{:#}` prints,
+/// while a [`ChainError`] on its own prints only its first message.
+fn with_causes(e: ChainError) -> anyhow::Error {
+	e.into()
+}
+
+/// Waits for the next best block after `last`, polling twice a second.
+async fn next_block(chain: &Chain, last: u32) -> Result<u32> {
+	loop {
+		let (n, _) = chain.best().await?;
+		if n > last {
+			return Ok(n);
+		}
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
+/// Whether an agent found itself on RepChain or had to register.
+enum Registration {
+	/// A restarted agent: already registered in its role.
+	Found,
+	/// Registered just now.
+	New,
+}
+
+/// Sends `register` unless RepChain already has `key` in `role`. The caller logs the outcome,
+/// under its own target.
+async fn ensure_registered(
+	chain: &Chain,
+	key: &Keypair,
+	role: Role,
+	register: &impl subxt::tx::Payload,
+	agent: &str,
+) -> Result<Registration> {
+	let me = key.public_key().to_account_id();
+	let (_, at) = chain.at_best().await?;
+	let registered = at
+		.storage()
+		.try_fetch(cutopia::storage().rep_chain().registrations(), (me, role))
+		.await?
+		.is_some();
+	if registered {
+		return Ok(Registration::Found);
+	}
+	chain.submit(register, key).await.with_context(|| format!("registering as {agent}"))?;
+	Ok(Registration::New)
+}

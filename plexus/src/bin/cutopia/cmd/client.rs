@@ -1,0 +1,283 @@
+//! `cutopia client`: buying compute — price, submit, follow, accept or dispute, rate, fetch
+//! results.
+
+use super::{account, connect, signer};
+use crate::{
+	output::{cu, describe, out, table},
+	Cli,
+};
+use anyhow::{anyhow, bail, Result};
+use clap::Subcommand;
+use pallet_indenture_rpc::{InfoView, PriceView, ResourcesView};
+use plexus::{
+	chain::{Chain, H256},
+	cutopia::{self, runtime_types::pallet_indenture::types::IndentureInfo},
+	format_cu,
+	spec::SpecFile,
+};
+use serde_json::json;
+use std::{
+	path::{Path, PathBuf},
+	time::Duration,
+};
+
+#[derive(Subcommand)]
+pub enum Client {
+	/// The indicative price of resources for a number of blocks.
+	Price {
+		/// CPU per node, thousandths of a core.
+		#[arg(long, default_value_t = 1000)]
+		cpu_millicores: u32,
+		/// Memory per node, MiB.
+		#[arg(long, default_value_t = 512)]
+		memory_mib: u32,
+		/// Storage per node, GiB.
+		#[arg(long, default_value_t = 1)]
+		storage_gib: u32,
+		/// GPUs per node.
+		#[arg(long, default_value_t = 0)]
+		gpus: u32,
+		/// Lease length in blocks.
+		#[arg(long)]
+		duration: u32,
+	},
+	/// Submit an indenture from a TOML file and/or flags (flags win); prints its id.
+	Submit {
+		/// TOML file with the indenture's fields; module paths in it are relative to it.
+		file: Option<PathBuf>,
+		#[command(flatten)]
+		spec: Box<SpecFile>,
+	},
+	/// The open queue in priority order; with `--follow`, then every Indenture event as
+	/// blocks arrive.
+	Queue {
+		/// Keep printing Indenture events as blocks arrive.
+		#[arg(long)]
+		follow: bool,
+	},
+	/// An indenture's state (or its record once ended).
+	Status {
+		/// Indenture id.
+		id: u64,
+	},
+	/// Follow an indenture until it ends or its result waits for you, printing each change.
+	Watch {
+		/// Indenture id.
+		id: u64,
+		/// Give up after this many seconds.
+		#[arg(long, default_value_t = 3600)]
+		timeout: u64,
+	},
+	/// Cancel an open indenture (refunds what no miner has earned).
+	Cancel {
+		/// Indenture id.
+		id: u64,
+	},
+	/// Accept the result: the escrow pays out.
+	Accept {
+		/// Indenture id.
+		id: u64,
+	},
+	/// Dispute the result: the escrow operator decides.
+	Dispute {
+		/// Indenture id.
+		id: u64,
+	},
+	/// Rate a miner of an ended indenture, 1 to 5.
+	Rate {
+		/// Indenture id.
+		id: u64,
+		/// The miner's SS58 address.
+		miner: String,
+		/// 1 to 5.
+		stars: u8,
+	},
+	/// Fetch the result from a miner's endpoint and check it against the hash on chain.
+	Result {
+		/// Indenture id.
+		id: u64,
+		/// Write it here instead of stdout.
+		#[arg(long)]
+		out: Option<PathBuf>,
+	},
+}
+
+pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
+	let chain = connect(cli).await?;
+	match c {
+		Client::Price { cpu_millicores, memory_mib, storage_gib, gpus, duration } => {
+			let resources = ResourcesView {
+				cpu_millicores: *cpu_millicores,
+				memory_mib: *memory_mib,
+				storage_gib: *storage_gib,
+				gpus: *gpus,
+			};
+			let p: PriceView = chain
+				.call("indenture_indicativePrice", vec![json!(resources), json!(duration)])
+				.await?;
+			out(cli, &p, || {
+				format!(
+					"{} compute units: indicative price {} CU, minimum incentive {} CU",
+					p.compute_units,
+					cu(&p.price),
+					cu(&p.minimum_incentive)
+				)
+			});
+		},
+		Client::Submit { file, spec } => submit(cli, &chain, file.as_deref(), spec).await?,
+		Client::Queue { follow } => queue(cli, &chain, *follow).await?,
+		Client::Status { id } => {
+			let Some(v) = indenture(&chain, *id).await? else { bail!("no indenture {id}") };
+			let (now, _) = chain.best().await?;
+			out(cli, &v, || table(&v, now.into()));
+		},
+		Client::Watch { id, timeout } => watch(cli, &chain, *id, *timeout).await?,
+		Client::Cancel { id } => {
+			let inc = chain
+				.submit(&cutopia::transactions().indenture().cancel(*id), &signer(cli)?)
+				.await?;
+			let refunded = inc
+				.find::<cutopia::indenture::events::Cancelled>()
+				.map(|e| e.refunded)
+				.unwrap_or(0);
+			out(cli, json!({ "id": id, "refunded": refunded.to_string() }), || {
+				format!("indenture {id} cancelled; {} CU refunded", format_cu(refunded))
+			});
+		},
+		Client::Accept { id } => {
+			chain.submit(&cutopia::transactions().escrow().accept(*id), &signer(cli)?).await?;
+			out(cli, json!({ "id": id, "accepted": true }), || {
+				format!("indenture {id}: result accepted, escrow settled")
+			});
+		},
+		Client::Dispute { id } => {
+			chain.submit(&cutopia::transactions().escrow().dispute(*id), &signer(cli)?).await?;
+			out(cli, json!({ "id": id, "disputed": true }), || {
+				format!("indenture {id}: disputed; the escrow operator decides")
+			});
+		},
+		Client::Rate { id, miner, stars } => {
+			if !(1..=5).contains(stars) {
+				bail!("a rating is 1 to 5 stars");
+			}
+			let tx = cutopia::transactions().indenture().rate(*id, account(miner)?, *stars);
+			chain.submit(&tx, &signer(cli)?).await?;
+			out(cli, json!({ "id": id, "miner": miner, "stars": stars }), || {
+				format!("rated {miner} {stars}/5 for indenture {id}")
+			});
+		},
+		Client::Result { id, out: path } => fetch_result(cli, &chain, *id, path.as_deref()).await?,
+	}
+	Ok(())
+}
+
+async fn indenture(chain: &Chain, id: u64) -> Result<Option<InfoView>> {
+	Ok(chain.call("indenture_get", vec![id.into()]).await?)
+}
+
+/// Flags over the file: a file can be a template that flags adjust per submission.
+async fn submit(cli: &Cli, chain: &Chain, file: Option<&Path>, flags: &SpecFile) -> Result<()> {
+	let (base, from_file) = match file {
+		Some(f) => (f.parent().map(PathBuf::from).unwrap_or_default(), SpecFile::read(f)?),
+		None => (PathBuf::from("."), SpecFile::default()),
+	};
+	let spec = from_file.overlay(flags.clone()).build(&base)?;
+	let key = signer(cli)?;
+	let inc = chain.submit(&cutopia::transactions().indenture().submit(spec), &key).await?;
+	let ev = inc
+		.find::<cutopia::indenture::events::Submitted>()
+		.ok_or_else(|| anyhow!("no Submitted event"))?;
+	out(cli, json!({ "id": ev.id, "held": ev.held.to_string(), "block": inc.block }), || {
+		format!("indenture {} submitted; {} CU held in escrow", ev.id, format_cu(ev.held))
+	});
+	Ok(())
+}
+
+async fn queue(cli: &Cli, chain: &Chain, follow: bool) -> Result<()> {
+	let ids: Vec<u64> = chain.call("indenture_queue", vec![]).await?;
+	out(cli, json!({ "queue": ids }), || format!("open: {}", json!(ids)));
+	if !follow {
+		return Ok(());
+	}
+	let json = cli.json;
+	chain
+		.follow_indenture_events(|block, e| {
+			let text = format!("{e:?}");
+			let name = text.split([' ', '{', '(']).next().unwrap_or("").to_string();
+			if json {
+				println!("{}", json!({ "block": block, "event": name, "detail": text }));
+			} else {
+				println!("#{block} {text}");
+			}
+			true
+		})
+		.await
+}
+
+/// Polls once a second and prints only changes, so that the output is a log of the
+/// indenture's life rather than of the polling.
+async fn watch(cli: &Cli, chain: &Chain, id: u64, timeout: u64) -> Result<()> {
+	let deadline = std::time::Instant::now() + Duration::from_secs(timeout);
+	let mut last = String::new();
+	loop {
+		let Some(v) = indenture(chain, id).await? else { bail!("no indenture {id}") };
+		let (now, _) = chain.best().await?;
+		let line = describe(&v, now.into());
+		if line != last {
+			out(cli, &v, || line.clone());
+			last = line;
+		}
+		let InfoView::Active(active) = &v else { return Ok(()) };
+		// A single-replica result waits for the buyer: accept or dispute it.
+		if active.status == "Reported" {
+			if !cli.json {
+				println!("the result is in: fetch it with `cutopia client result {id}`, then `client accept {id}` or `client dispute {id}`");
+			}
+			return Ok(());
+		}
+		if std::time::Instant::now() > deadline {
+			bail!("indenture {id} has not ended after {timeout} s");
+		}
+		tokio::time::sleep(Duration::from_secs(1)).await;
+	}
+}
+
+/// Tries each miner of the indenture in turn: any one of them serving bytes with the agreed
+/// hash is as good as another.
+async fn fetch_result(cli: &Cli, chain: &Chain, id: u64, path: Option<&Path>) -> Result<()> {
+	let (_, at) = chain.at_best().await?;
+	let info = at.runtime_apis().call(cutopia::runtime_apis().indenture_api().get(id)).await?;
+	let Some(IndentureInfo::Active { indenture, slots }) = info else {
+		bail!(
+			"indenture {id} is not active: results are fetched while its miners still serve them"
+		);
+	};
+	let hash: H256 =
+		indenture.result.ok_or_else(|| anyhow!("indenture {id} has no agreed result yet"))?;
+	let mut errors = Vec::new();
+	for (_, slot) in &slots {
+		let Some(access) = &slot.access else { continue };
+		let endpoint = String::from_utf8_lossy(&access.endpoint.0).into_owned();
+		match plexus::results::fetch(&endpoint, id, &hash.0).await {
+			Ok(bytes) => {
+				match path {
+					Some(p) => std::fs::write(p, &bytes)?,
+					None if !cli.json => {
+						use std::io::Write;
+						std::io::stdout().write_all(&bytes)?;
+					},
+					None => {},
+				}
+				if cli.json {
+					println!(
+						"{}",
+						json!({ "id": id, "hash": hash, "bytes": bytes.len(), "from": endpoint, "verified": true })
+					);
+				}
+				return Ok(());
+			},
+			Err(e) => errors.push(format!("{endpoint}: {e:#}")),
+		}
+	}
+	bail!("no miner served the result {hash:?}: {}", errors.join("; "));
+}

@@ -1,0 +1,111 @@
+//! `cutopia miner`: selling compute.
+
+use super::{connect, signer};
+use crate::{output::out, Cli};
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, Subcommand};
+use num_bigint::BigUint;
+use plexus::{
+	agents,
+	cutopia::runtime_types::cutopia_primitives::types::Resources,
+	exec::{Limits, WasmExecutor},
+	parse_cu,
+};
+use serde_json::json;
+use std::{path::PathBuf, str::FromStr, sync::Arc, time::Duration};
+
+#[derive(Subcommand)]
+pub enum Miner {
+	/// Register if needed, then compete for work, run it, answer heartbeats and report
+	/// results, until stopped. Safe to restart: state is read back from the chain.
+	Run(MinerArgs),
+	/// Factor a challenge modulus offline and print `p q`.
+	Factor {
+		/// The modulus, in decimal.
+		n: String,
+	},
+}
+
+#[derive(Args)]
+pub struct MinerArgs {
+	/// host:port where this miner serves results (registered on RepChain).
+	#[arg(long, default_value = "127.0.0.1:7070")]
+	endpoint: String,
+	/// CPU offered, thousandths of a core.
+	#[arg(long, default_value_t = 4000)]
+	cpu_millicores: u32,
+	/// Memory offered, MiB.
+	#[arg(long, default_value_t = 8192)]
+	memory_mib: u32,
+	/// Storage offered, GiB.
+	#[arg(long, default_value_t = 50)]
+	storage_gib: u32,
+	/// GPUs offered.
+	#[arg(long, default_value_t = 0)]
+	gpus: u32,
+	/// Lowest price per compute unit accepted, in CU.
+	#[arg(long, default_value = "0")]
+	price_floor: String,
+	/// RepChain bond when registering, CU.
+	#[arg(long, default_value = "100")]
+	bond: String,
+	/// Take service tasks too (heartbeats only: this miner runs batch Wasm).
+	#[arg(long)]
+	service: bool,
+	/// Fuel (Wasm instructions) per task.
+	#[arg(long, default_value_t = 10_000_000_000)]
+	fuel: u64,
+	/// Memory per task, MiB.
+	#[arg(long, default_value_t = 256)]
+	memory_limit_mib: usize,
+	/// Wall-clock limit per task, seconds.
+	#[arg(long, default_value_t = 60)]
+	time_limit: u64,
+	/// Where state and results are kept.
+	#[arg(long, default_value = "cutopia-miner")]
+	data_dir: PathBuf,
+}
+
+pub async fn run(cli: &Cli, m: &Miner) -> Result<()> {
+	match m {
+		Miner::Run(a) => {
+			let chain = connect(cli).await?;
+			let key = signer(cli)?;
+			agents::run_miner(chain, key, config(a)?, Arc::new(WasmExecutor::new()?)).await
+		},
+		Miner::Factor { n } => factor(cli, n),
+	}
+}
+
+fn config(a: &MinerArgs) -> Result<agents::MinerConfig> {
+	Ok(agents::MinerConfig {
+		resources: Resources {
+			cpu_millicores: a.cpu_millicores,
+			memory_mib: a.memory_mib,
+			storage_gib: a.storage_gib,
+			gpus: a.gpus,
+		},
+		price_floor: parse_cu(&a.price_floor).context("--price-floor")?,
+		endpoint: a.endpoint.clone(),
+		bond: parse_cu(&a.bond).context("--bond")?,
+		batch: true,
+		service: a.service,
+		limits: Limits {
+			fuel: a.fuel,
+			memory_bytes: a.memory_limit_mib << 20,
+			time: Duration::from_secs(a.time_limit),
+			..Limits::default()
+		},
+		data_dir: a.data_dir.clone(),
+	})
+}
+
+/// Offline, so that a miner can time its solver on a modulus before it competes.
+fn factor(cli: &Cli, n: &str) -> Result<()> {
+	let n = BigUint::from_str(n.trim()).map_err(|_| anyhow!("`{n}` is not a decimal number"))?;
+	let started = std::time::Instant::now();
+	let (p, q) = cutopia_factor::split(&n)?;
+	let ms = started.elapsed().as_secs_f64() * 1e3;
+	out(cli, json!({ "p": p.to_string(), "q": q.to_string(), "ms": ms }), || format!("{p} {q}"));
+	Ok(())
+}

@@ -1,0 +1,212 @@
+//! What one pallet asks of another, and how it learns what happened.
+//!
+//! The runtime wires the pallets through these traits (Indenture implements the outcome
+//! traits and [`Eligibility`]; Challenge, Escrow and RepChain implement the APIs). The
+//! `()` implementations stand for a part a runtime or a test leaves out.
+
+use crate::types::*;
+use sp_core::H256;
+use sp_runtime::{DispatchError, DispatchResult, Perbill, Permill, Weight};
+
+/// What the opener of challenges and leases (Indenture) calls.
+pub trait ChallengeApi<AccountId, BlockNumber> {
+	/// Opens a challenge of `kind` for `context`, worth `work` compute units, accepting
+	/// answers until `deadline`. Factorization needs the `issuer` who will post `C`.
+	fn open(
+		context: ContextId,
+		kind: ChallengeKind,
+		issuer: Option<AccountId>,
+		work: u64,
+		deadline: BlockNumber,
+	) -> Result<ChallengeId, DispatchError>;
+	/// Withdraws a challenge nobody has won yet (the work was cancelled). No outcome is reported.
+	fn cancel(id: ChallengeId) -> DispatchResult;
+	/// Starts heartbeats for `miner`: `rounds` rounds every `period` blocks from `start`, each
+	/// open for `window` blocks; more than `max_misses` misses fail the lease.
+	fn start_lease(
+		context: ContextId,
+		miner: AccountId,
+		start: BlockNumber,
+		rounds: u32,
+		period: u32,
+		window: u32,
+		max_misses: u32,
+	) -> Result<LeaseId, DispatchError>;
+	/// Ends a lease early, returning `(proven, missed)` so far. No outcome is reported.
+	fn stop_lease(id: LeaseId) -> Result<(u32, u32), DispatchError>;
+	/// Moves a challenge past its deadline, as the permissionless `conclude` call does.
+	/// Returns whether it is still undecided: it waits for reveals of commits made in time.
+	fn conclude(id: ChallengeId) -> bool;
+	/// Counts a lease's rounds whose window closed unanswered, as `report_missed` does.
+	fn count_missed(lease: LeaseId) -> DispatchResult;
+}
+
+/// Lets the pallet that opened challenges and leases learn how they end.
+///
+/// Implementations must not fail: the challenge's state has already changed when they are
+/// called. The weight an implementation may use is bounded by [`Self::max_weight`], which the
+/// Challenge pallet adds to the weight of every call that can trigger it.
+pub trait ChallengeOutcome<AccountId> {
+	/// `winner` won challenge `id` of `context`.
+	fn awarded(context: ContextId, id: ChallengeId, winner: &AccountId);
+	/// Nobody solved challenge `id` in time.
+	fn expired(context: ContextId, id: ChallengeId);
+	/// Challenge `id` was voided because `issuer` failed its duty (posting or auditing `C`).
+	fn voided(context: ContextId, id: ChallengeId, issuer: &AccountId);
+	/// `round` of `lease` was proven by the miner.
+	fn heartbeat_proven(context: ContextId, lease: LeaseId, round: u32);
+	/// `newly_missed` more rounds of `lease` were missed (`total` so far).
+	fn heartbeats_missed(context: ContextId, lease: LeaseId, newly_missed: u32, total: u32);
+	/// `lease` ended.
+	fn lease_ended(
+		context: ContextId,
+		lease: LeaseId,
+		outcome: LeaseOutcome,
+		proven: u32,
+		missed: u32,
+	);
+	/// The most weight any one of the functions above uses.
+	fn max_weight() -> Weight {
+		Weight::zero()
+	}
+}
+
+impl<AccountId> ChallengeOutcome<AccountId> for () {
+	fn awarded(_: ContextId, _: ChallengeId, _: &AccountId) {}
+	fn expired(_: ContextId, _: ChallengeId) {}
+	fn voided(_: ContextId, _: ChallengeId, _: &AccountId) {}
+	fn heartbeat_proven(_: ContextId, _: LeaseId, _: u32) {}
+	fn heartbeats_missed(_: ContextId, _: LeaseId, _: u32, _: u32) {}
+	fn lease_ended(_: ContextId, _: LeaseId, _: LeaseOutcome, _: u32, _: u32) {}
+}
+
+/// Decides who may compete for a challenge (for the marketplace: registered miners whose
+/// reputation, resources and price floor fit the indenture, and who hold no other slot of it).
+pub trait Eligibility<AccountId> {
+	/// Whether `who` may commit to or solve a challenge of `context`.
+	fn may_compete(context: ContextId, who: &AccountId) -> bool;
+	/// The most weight one `may_compete` call uses (added to `commit` and `solve`).
+	fn weight() -> Weight {
+		Weight::zero()
+	}
+	/// Benchmarks: make `who` eligible for `context`.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn make_eligible(_context: ContextId, _who: &AccountId) {}
+}
+
+/// Anyone may compete: for runtimes and tests without a marketplace.
+impl<AccountId> Eligibility<AccountId> for () {
+	fn may_compete(_: ContextId, _: &AccountId) -> bool {
+		true
+	}
+}
+
+/// What the opener (Indenture) asks of the escrow.
+pub trait EscrowApi<AccountId, Balance, BlockNumber> {
+	/// Holds `incentive + exchange_fee + escrow_fee` from `buyer` for `id`.
+	fn open(
+		id: EscrowId,
+		buyer: &AccountId,
+		exchange: &AccountId,
+		operator: &AccountId,
+		incentive: Balance,
+		exchange_fee: Balance,
+		escrow_fee: Balance,
+	) -> DispatchResult;
+	/// Streams `amount` of the incentive to `miner` now.
+	fn pay(id: EscrowId, miner: &AccountId, amount: Balance) -> DispatchResult;
+	/// Opens the acceptance window until `until` for `payouts`.
+	fn await_acceptance(
+		id: EscrowId,
+		payouts: alloc::vec::Vec<(AccountId, Balance)>,
+		until: BlockNumber,
+	) -> DispatchResult;
+	/// Pays `payouts`, `fee_share` of both fees, refunds the rest and closes the escrow.
+	fn settle(
+		id: EscrowId,
+		payouts: &[(AccountId, Balance)],
+		fee_share: Perbill,
+	) -> Result<Settlement<Balance>, DispatchError>;
+	/// What is held for `id` (zero when there is no such escrow).
+	fn held(id: EscrowId) -> Balance;
+	/// Settles a result whose acceptance window has passed undisputed, as anyone's `accept`
+	/// call after the window does.
+	fn accept_expired(id: EscrowId) -> DispatchResult;
+}
+
+/// Tells the opener how a dispute ended and when an escrow was settled through a call of the
+/// Escrow pallet (acceptance or dispute).
+pub trait EscrowOutcome<AccountId, Balance> {
+	/// The dispute of `id` was resolved by `operator` in time (`true`) or by default (`false`).
+	fn dispute_resolved(id: EscrowId, operator: &AccountId, in_time: bool);
+	/// Escrow `id` was settled after acceptance or a dispute, as `settlement` says.
+	fn settled(id: EscrowId, settlement: &Settlement<Balance>);
+	/// The most weight one call of the functions above uses (added to the calls' weights).
+	fn max_weight() -> Weight {
+		Weight::zero()
+	}
+}
+
+impl<AccountId, Balance> EscrowOutcome<AccountId, Balance> for () {
+	fn dispute_resolved(_: EscrowId, _: &AccountId, _: bool) {}
+	fn settled(_: EscrowId, _: &Settlement<Balance>) {}
+}
+
+/// What other pallets (Indenture) ask of the registry (RepChain).
+pub trait Registry<AccountId, Balance> {
+	/// A miner's declared resources and price floor, if it is registered and not leaving.
+	fn miner(who: &AccountId) -> Option<(Resources, Balance)>;
+	/// An exchange's or escrow operator's fee, if it is registered in `role` and not leaving.
+	fn service_fee(who: &AccountId, role: Role) -> Option<Permill>;
+	/// Notes that `who` starts a piece of work in `role`; it cannot unregister until it ends.
+	fn begin_work(who: &AccountId, role: Role) -> DispatchResult;
+	/// Notes that a piece of work of `who` in `role` ended.
+	fn end_work(who: &AccountId, role: Role);
+	/// Where a registered miner is reached.
+	fn miner_endpoint(who: &AccountId) -> Option<Endpoint>;
+	/// Funds and registers `who` in `role` with a minimal bond; a miner declares resources
+	/// that cover any request and no price floor.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmarks(who: &AccountId, role: Role);
+}
+
+/// Nobody is registered: every lookup fails, so no work can be offered or taken.
+impl<AccountId, Balance> Registry<AccountId, Balance> for () {
+	fn miner(_: &AccountId) -> Option<(Resources, Balance)> {
+		None
+	}
+	fn service_fee(_: &AccountId, _: Role) -> Option<Permill> {
+		None
+	}
+	fn begin_work(_: &AccountId, _: Role) -> DispatchResult {
+		Err(DispatchError::Other("no registry"))
+	}
+	fn end_work(_: &AccountId, _: Role) {}
+	fn miner_endpoint(_: &AccountId) -> Option<Endpoint> {
+		None
+	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmarks(_: &AccountId, _: Role) {}
+}
+
+/// What other pallets use to build reputations (RepChain).
+pub trait ReputationApi<AccountId, Balance, BlockNumber> {
+	/// Appends `record` to its subject's history and returns the new history root. A failure
+	/// of a miner with `harmed` set slashes part of its bond to `harmed`.
+	fn append(
+		record: WorkRecord<AccountId, Balance, BlockNumber>,
+		harmed: Option<&AccountId>,
+	) -> H256;
+	/// The subject's current score.
+	fn score(who: &AccountId) -> Permill;
+}
+
+/// No history is kept: every subject has the neutral score of a newcomer (one half).
+impl<AccountId, Balance, BlockNumber> ReputationApi<AccountId, Balance, BlockNumber> for () {
+	fn append(_: WorkRecord<AccountId, Balance, BlockNumber>, _: Option<&AccountId>) -> H256 {
+		H256::zero()
+	}
+	fn score(_: &AccountId) -> Permill {
+		Permill::from_percent(50)
+	}
+}

@@ -1,0 +1,194 @@
+//! Types more than one pallet (or a pallet and its clients) speak.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_core::ConstU32;
+use sp_runtime::BoundedVec;
+
+/// One CU in base units: 18 decimals, as the CuToken ERC20 it mirrors.
+pub const CU: u128 = 1_000_000_000_000_000_000;
+/// Most bytes of a task given inline in an indenture (a small Wasm module or script).
+pub const MAX_INLINE: u32 = 4096;
+
+/// Identifies an indenture (and its escrow, which shares the id).
+pub type IndentureId = u64;
+/// Identifies an escrow: the id of the indenture it holds money for.
+pub type EscrowId = IndentureId;
+/// Identifies a capability challenge.
+pub type ChallengeId = u64;
+/// Identifies a heartbeat lease.
+pub type LeaseId = u64;
+/// What a challenge or lease was opened for (for the marketplace: the indenture id).
+pub type ContextId = u64;
+
+/// A display name, at most 64 bytes.
+pub type Name = BoundedVec<u8, ConstU32<64>>;
+/// Where a participant is reached (host:port or URL), at most 256 bytes.
+pub type Endpoint = BoundedVec<u8, ConstU32<256>>;
+
+/// What a participant is registered as. One account may hold several roles, each with its
+/// own bond.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Role {
+	/// Offers compute and competes for indentures.
+	Miner,
+	/// Lists indentures and issues factorization challenges, for a fee.
+	Exchange,
+	/// Arbitrates disputes, for a fee.
+	EscrowOperator,
+}
+
+/// Compute resources: what a miner declares it has, and what an indenture asks for.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Resources {
+	/// CPU in thousandths of a core.
+	pub cpu_millicores: u32,
+	/// Memory in MiB.
+	pub memory_mib: u32,
+	/// Storage in GiB.
+	pub storage_gib: u32,
+	/// Whole GPUs.
+	pub gpus: u32,
+}
+
+impl Resources {
+	/// Whether these resources cover `need` in every dimension.
+	pub fn covers(&self, need: &Resources) -> bool {
+		self.cpu_millicores >= need.cpu_millicores
+			&& self.memory_mib >= need.memory_mib
+			&& self.storage_gib >= need.storage_gib
+			&& self.gpus >= need.gpus
+	}
+
+	/// Whether every dimension is zero.
+	pub fn is_zero(&self) -> bool {
+		*self == Resources::default()
+	}
+}
+
+/// The kind of capability challenge an indenture names.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum ChallengeKind {
+	/// The issuer (an exchange) posts a semiprime `C`; the first miner to commit to its
+	/// factors, and reveal them, wins.
+	Factorization,
+	/// A seed is derived on-chain; the first miner with a nonce whose
+	/// `sha256(seed ‖ miner ‖ nonce)` has enough leading zero bits wins.
+	HashTarget,
+}
+
+/// How a lease ended, for the owner of the lease.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum LeaseOutcome {
+	/// Every round resolved, misses within the limit.
+	Completed,
+	/// Too many missed rounds.
+	Failed,
+}
+
+/// How a piece of work went for a subject.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Outcome {
+	/// Delivered as agreed.
+	Success,
+	/// Failed (missed heartbeats, wrong result, unfair challenge, dispute not resolved).
+	Failure,
+	/// The buyer's rating of work recorded earlier: only its `rating` counts as evidence.
+	Rated,
+}
+
+/// One immutable entry of a subject's RepChain history.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct WorkRecord<AccountId, Balance, BlockNumber> {
+	/// Whose record it is.
+	pub subject: AccountId,
+	/// In what role.
+	pub role: Role,
+	/// The indenture.
+	pub indenture: IndentureId,
+	/// How it went.
+	pub outcome: Outcome,
+	/// What the work was worth (its incentive), in base units.
+	pub value: Balance,
+	/// Heartbeat rounds proven.
+	pub heartbeats_proven: u32,
+	/// Heartbeat rounds missed.
+	pub heartbeats_missed: u32,
+	/// How long it ran, in blocks.
+	pub duration: BlockNumber,
+	/// The buyer's rating, 1 (worst) to 5 (best), if given.
+	pub rating: Option<u8>,
+	/// Block it was recorded in.
+	pub at: BlockNumber,
+}
+
+/// How an escrow was settled.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Settlement<Balance> {
+	/// Paid to miners at settlement (beyond what was streamed).
+	pub to_miners: Balance,
+	/// Paid to the exchange.
+	pub exchange_fee: Balance,
+	/// Paid to the escrow operator.
+	pub escrow_fee: Balance,
+	/// Returned to the buyer.
+	pub refunded: Balance,
+}
