@@ -42,10 +42,14 @@ pub trait IndentureRpcApi<BlockHash> {
 	fn get(&self, id: u64, at: Option<BlockHash>) -> RpcResult<Option<InfoView>>;
 }
 
+/// The runtime's types the server is generic over, as a phantom (no value is held).
+type Types<Block, AccountId, Balance, BlockNumber> =
+	fn() -> (Block, AccountId, Balance, BlockNumber);
+
 /// Serves [`IndentureRpcApiServer`] from a client's runtime API.
 pub struct IndentureRpc<C, Block, AccountId, Balance, BlockNumber> {
 	client: Arc<C>,
-	_marker: PhantomData<fn() -> (Block, AccountId, Balance, BlockNumber)>,
+	_marker: PhantomData<Types<Block, AccountId, Balance, BlockNumber>>,
 }
 
 impl<C, Block, AccountId, Balance, BlockNumber>
