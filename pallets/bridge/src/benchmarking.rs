@@ -90,7 +90,7 @@ mod benchmarks {
 		Withdrawals::<T>::mutate(0, |w| {
 			if let Some(w) = w {
 				for i in 1..n {
-					let _ = w.signatures.try_push((eth_of(i), [0u8; 65]));
+					w.signatures.try_push((eth_of(i), [0u8; 65])).expect("n ≤ MaxRelayers");
 				}
 			}
 		});

@@ -2,15 +2,13 @@
 //! withdrawals with the ECDSA keys of seeds `[1; 32]`, `[2; 32]`, `[3; 32]`.
 
 use crate::{self as pallet_bridge, VaultInfo};
+use cutopia_test_utils::{ext_at_block_one, storage_with_balances};
 use frame_support::{
 	derive_impl, parameter_types,
-	traits::{ConstU128, ConstU32, ConstU64, VariantCountOf},
+	traits::{ConstU128, ConstU32, ConstU64},
 };
 use sp_core::{ecdsa, Pair, H160};
 use sp_runtime::BuildStorage;
-
-type Block = frame_system::mocking::MockBlock<Test>;
-pub type Balance = u128;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -20,20 +18,7 @@ frame_support::construct_runtime!(
 	}
 );
 
-#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
-impl frame_system::Config for Test {
-	type Block = Block;
-	type AccountData = pallet_balances::AccountData<Balance>;
-}
-
-#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
-impl pallet_balances::Config for Test {
-	type Balance = Balance;
-	type AccountStore = System;
-	type ExistentialDeposit = ConstU128<10>;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type MaxFreezes = VariantCountOf<RuntimeFreezeReason>;
-}
+cutopia_test_utils::impl_system_and_balances!(Test, existential_deposit = 10);
 
 parameter_types! {
 	pub const MintCap: Balance = 10_000;
@@ -67,13 +52,7 @@ pub const VAULT: VaultInfo = VaultInfo { chain_id: 31337, vault: H160([0xaa; 20]
 /// Accounts 1..=9 hold 1,000,000 (the "genesis" supply, not bridged); relayers 1, 2, 3 with
 /// threshold 2; the vault configured.
 pub fn new_test_ext() -> sp_io::TestExternalities {
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	pallet_balances::GenesisConfig::<Test> {
-		balances: (1..=9).map(|a| (a, 1_000_000)).collect(),
-		..Default::default()
-	}
-	.assimilate_storage(&mut storage)
-	.unwrap();
+	let mut storage = storage_with_balances::<Test>((1..=9).map(|a| (a, 1_000_000)).collect());
 	pallet_bridge::GenesisConfig::<Test> {
 		relayers: (1..=3u8).map(|i| (u64::from(i), eth(&key(i)))).collect(),
 		threshold: 2,
@@ -81,9 +60,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();
-	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
-	ext
+	ext_at_block_one::<Test>(storage)
 }
 
 /// Runs `test`, then checks the pallet's invariants and that total issuance moved exactly by

@@ -43,6 +43,24 @@
 //! - Loops that remain are bounded by `MaxCommits` and are part of the benchmarked weights.
 //! - Concluded challenges and ended leases are removed from storage; their whole story is in
 //!   the events.
+//!
+//! ## Files
+//!
+//! | file | what happens there |
+//! |---|---|
+//! | `lib.rs` | declarations: config, storage, events, errors, hooks, calls (each delegates to a `do_*`) |
+//! | `factorization.rs` | posting `C`, commits, reveals, the issuer's audit |
+//! | `award.rs` | hash-target solutions, awarding, concluding, voiding |
+//! | `heartbeat.rs` | heartbeat rounds, their seeds, missed rounds |
+//! | `adapters.rs` | [`ChallengeApi`], what the opener calls |
+//! | `math.rs` | number theory the audit and reveals check |
+//! | `try_state.rs` | invariants, checked after every test and by try-runtime |
+//!
+//! ```text
+//!  open ─▶ AwaitingModulus ─post_modulus─▶ Open ─solve / reveal─▶ Awarded ─▶ (audit) ─▶ removed
+//!  (factorization)                          │ (hash target: Open at once)      │
+//!                                           └─deadline, nobody─▶ Expired       └─bad C / no audit─▶ voided
+//! ```
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
@@ -52,6 +70,7 @@ pub use pallet::*;
 
 /// Where this pallet logs.
 pub const LOG_TARGET: &str = "runtime::challenge";
+
 pub use cutopia_primitives::{
 	hashes::{audit_commitment, factor_commitment},
 	ChallengeApi,
@@ -59,13 +78,19 @@ pub use cutopia_primitives::{
 pub use types::*;
 pub use weights::WeightInfo;
 
+mod adapters;
+mod award;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod factorization;
+mod heartbeat;
 pub mod math;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
 mod tests;
+#[cfg(any(test, feature = "try-runtime"))]
+mod try_state;
 pub mod types;
 pub mod weights;
 
@@ -356,25 +381,7 @@ pub mod pallet {
 			factor_commitment: H256,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
-			ensure!(c.issuer.as_ref() == Some(&who), Error::<T>::NotIssuer);
-			ensure!(c.status == ChallengeStatus::AwaitingModulus, Error::<T>::NotAwaitingModulus);
-			ensure!(Self::now() <= c.deadline, Error::<T>::DeadlinePassed);
-			ensure!(math::is_canonical(&modulus), Error::<T>::NonCanonicalNumber);
-			let Puzzle::Factorization { bits, .. } = c.puzzle else {
-				return Err(Error::<T>::WrongKind.into());
-			};
-			ensure!(math::bit_len(&modulus) == bits, Error::<T>::WrongModulusSize);
-			c.puzzle = Puzzle::Factorization {
-				bits,
-				modulus: modulus.clone(),
-				factor_commitment,
-				audit: Audit::Pending,
-			};
-			c.status = ChallengeStatus::Open;
-			Challenges::<T>::insert(id, c);
-			Self::deposit_event(Event::ModulusPosted { id, bits, modulus });
-			Ok(())
+			Self::do_post_modulus(who, id, modulus, factor_commitment)
 		}
 
 		/// A miner commits to its answer: [`factor_commitment`]`(p, q, miner, salt)`.
@@ -382,26 +389,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::commit().saturating_add(T::Eligibility::weight()))]
 		pub fn commit(origin: OriginFor<T>, id: ChallengeId, hash: H256) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
-			ensure!(matches!(c.puzzle, Puzzle::Factorization { .. }), Error::<T>::WrongKind);
-			ensure!(c.status == ChallengeStatus::Open, Error::<T>::NotOpen);
-			let now = Self::now();
-			ensure!(now <= c.deadline, Error::<T>::DeadlinePassed);
-			ensure!(!CommitOf::<T>::contains_key(id, &who), Error::<T>::AlreadyCommitted);
-			ensure!(c.commits < T::MaxCommits::get(), Error::<T>::TooManyCommits);
-			ensure!(T::Eligibility::may_compete(c.context, &who), Error::<T>::NotEligible);
-			let seq = c.commits;
-			Commits::<T>::insert(
-				id,
-				seq,
-				Commit { who: who.clone(), hash, block: now, revealed: false },
-			);
-			CommitOf::<T>::insert(id, &who, seq);
-			c.commits = seq.saturating_add(1);
-			c.last_commit = now;
-			Challenges::<T>::insert(id, c);
-			Self::deposit_event(Event::Committed { id, who, seq });
-			Ok(())
+			Self::do_commit(who, id, hash)
 		}
 
 		/// A miner reveals the factors it committed to: `1 < p ≤ q`, `p·q = C`, both canonical
@@ -417,47 +405,7 @@ pub mod pallet {
 			salt: [u8; 32],
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
-			let Puzzle::Factorization { bits, ref modulus, .. } = c.puzzle else {
-				return Err(Error::<T>::WrongKind.into());
-			};
-			ensure!(c.status == ChallengeStatus::Open, Error::<T>::NotOpen);
-			let seq = CommitOf::<T>::get(id, &who).ok_or(Error::<T>::NoCommit)?;
-			let mut commit = Commits::<T>::get(id, seq).ok_or(Error::<T>::NoCommit)?;
-			ensure!(!commit.revealed, Error::<T>::AlreadyRevealed);
-			let now = Self::now();
-			ensure!(now > commit.block, Error::<T>::RevealTooEarly);
-			ensure!(
-				now <= commit.block.saturating_add(T::RevealWindow::get()),
-				Error::<T>::RevealWindowClosed
-			);
-			ensure!(
-				math::is_canonical(&p) && math::is_canonical(&q),
-				Error::<T>::NonCanonicalNumber
-			);
-			ensure!(
-				math::bit_len(&p) <= bits && math::bit_len(&q) <= bits,
-				Error::<T>::NumberTooLong
-			);
-			ensure!(
-				factor_commitment(&p, &q, &who, &salt) == commit.hash,
-				Error::<T>::CommitmentMismatch
-			);
-			let (pn, qn) = (math::from_be(&p), math::from_be(&q));
-			ensure!(pn > num_bigint::BigUint::from(1u32), Error::<T>::FactorTooSmall);
-			ensure!(pn <= qn, Error::<T>::FactorsOutOfOrder);
-			ensure!(pn * qn == math::from_be(modulus), Error::<T>::WrongFactors);
-
-			commit.revealed = true;
-			Commits::<T>::insert(id, seq, commit);
-			if c.best.is_none_or(|b| seq < b) {
-				c.best = Some(seq);
-			}
-			Self::deposit_event(Event::Revealed { id, who, seq });
-			if !Self::try_award(id, &mut c, now) {
-				Challenges::<T>::insert(id, c);
-			}
-			Ok(())
+			Self::do_reveal(who, id, p, q, salt)
 		}
 
 		/// A miner solves a hash-target challenge with `nonce`; the first valid solution wins.
@@ -467,20 +415,7 @@ pub mod pallet {
 			.saturating_add(T::Eligibility::weight()))]
 		pub fn solve(origin: OriginFor<T>, id: ChallengeId, nonce: u64) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
-			let Puzzle::HashTarget { difficulty, seed } = c.puzzle else {
-				return Err(Error::<T>::WrongKind.into());
-			};
-			ensure!(c.status == ChallengeStatus::Open, Error::<T>::NotOpen);
-			let now = Self::now();
-			ensure!(now <= c.deadline, Error::<T>::DeadlinePassed);
-			ensure!(T::Eligibility::may_compete(c.context, &who), Error::<T>::NotEligible);
-			let hash = math::work_hash(&seed.0, &who.encode(), nonce);
-			ensure!(math::leading_zero_bits(&hash) >= difficulty, Error::<T>::TargetNotMet);
-			c.status = ChallengeStatus::Awarded(who.clone());
-			c.concluded = Some(now);
-			Self::finish_awarded(id, c, who);
-			Ok(())
+			Self::do_solve(who, id, nonce)
 		}
 
 		/// Anyone moves a challenge past its deadline: awards it to the earliest valid reveal
@@ -507,35 +442,7 @@ pub mod pallet {
 			salt: [u8; 32],
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
-			ensure!(c.issuer.as_ref() == Some(&who), Error::<T>::NotIssuer);
-			let Puzzle::Factorization { bits, ref modulus, factor_commitment, audit } = c.puzzle
-			else {
-				return Err(Error::<T>::WrongKind.into());
-			};
-			ensure!(audit == Audit::Pending, Error::<T>::AuditNotPending);
-			ensure!(
-				matches!(c.status, ChallengeStatus::Awarded(_) | ChallengeStatus::Expired),
-				Error::<T>::AuditNotPending
-			);
-			let concluded = c.concluded.unwrap_or(c.deadline);
-			ensure!(
-				Self::now() <= concluded.saturating_add(T::AuditWindow::get()),
-				Error::<T>::AuditWindowClosed
-			);
-			ensure!(math::is_canonical(&p), Error::<T>::NonCanonicalNumber);
-			ensure!(math::bit_len(&p) <= bits, Error::<T>::NumberTooLong);
-			ensure!(
-				audit_commitment(&p, &salt) == factor_commitment,
-				Error::<T>::CommitmentMismatch
-			);
-			if Self::is_fair_semiprime(&math::from_be(modulus), &math::from_be(&p), bits) {
-				Challenges::<T>::remove(id);
-				Self::deposit_event(Event::AuditPassed { id, p });
-			} else {
-				Self::void(id, c, who);
-			}
-			Ok(())
+			Self::do_reveal_factor(who, id, p, salt)
 		}
 
 		/// Anyone reports an issuer that did not reveal its factor within the audit window:
@@ -544,23 +451,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::report_unaudited().saturating_add(T::Outcome::max_weight()))]
 		pub fn report_unaudited(origin: OriginFor<T>, id: ChallengeId) -> DispatchResult {
 			ensure_signed(origin)?;
-			let c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
-			let Puzzle::Factorization { audit, .. } = c.puzzle else {
-				return Err(Error::<T>::WrongKind.into());
-			};
-			ensure!(
-				audit == Audit::Pending
-					&& matches!(c.status, ChallengeStatus::Awarded(_) | ChallengeStatus::Expired),
-				Error::<T>::AuditNotPending
-			);
-			let concluded = c.concluded.unwrap_or(c.deadline);
-			ensure!(
-				Self::now() > concluded.saturating_add(T::AuditWindow::get()),
-				Error::<T>::AuditWindowOpen
-			);
-			let issuer = c.issuer.clone().ok_or(Error::<T>::WrongKind)?;
-			Self::void(id, c, issuer);
-			Ok(())
+			Self::do_report_unaudited(id)
 		}
 
 		/// The lease's miner answers heartbeat `round` with `nonce`:
@@ -575,29 +466,7 @@ pub mod pallet {
 			nonce: u64,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut l = Leases::<T>::get(lease).ok_or(Error::<T>::UnknownLease)?;
-			ensure!(l.miner == who, Error::<T>::NotMiner);
-			ensure!(l.status == LeaseStatus::Active, Error::<T>::LeaseNotActive);
-			ensure!(round < l.rounds, Error::<T>::RoundNotOpen);
-			ensure!(round >= l.cursor, Error::<T>::RoundResolved);
-			let now = Self::now();
-			let open = Self::round_open(&l, round);
-			ensure!(
-				now >= open && now < open.saturating_add(l.window.into()),
-				Error::<T>::RoundNotOpen
-			);
-			let seed = Self::round_seed(lease, round, open);
-			let hash = math::work_hash(&seed.0, &who.encode(), nonce);
-			ensure!(math::leading_zero_bits(&hash) >= l.difficulty, Error::<T>::TargetNotMet);
-
-			let newly_missed = round - l.cursor;
-			l.cursor = round.saturating_add(1);
-			l.proven = l.proven.saturating_add(1);
-			l.root = cutopia_primitives::hashes::heartbeat_root(&l.root, round, nonce);
-			Self::deposit_event(Event::HeartbeatProven { lease, round, nonce, root: l.root });
-			T::Outcome::heartbeat_proven(l.context, lease, round);
-			Self::record_misses(lease, l, newly_missed);
-			Ok(())
+			Self::do_heartbeat(who, lease, round, nonce)
 		}
 
 		/// Anyone counts the rounds of a lease whose window closed unanswered. Free when it
@@ -608,398 +477,6 @@ pub mod pallet {
 			ensure_signed(origin)?;
 			Self::do_report_missed(lease)?;
 			Ok(Pays::No.into())
-		}
-	}
-
-	impl<T: Config> Pallet<T> {
-		pub(crate) fn now() -> BlockNumberFor<T> {
-			frame_system::Pallet::<T>::block_number()
-		}
-
-		/// Bits of `C` for work of `work` compute units:
-		/// `MinFactorBits + FactorBitsPerDoubling · ⌊log2(work)⌋`, rounded down to even and
-		/// clamped to `[MinFactorBits, MaxFactorBits]`.
-		pub fn factor_bits_for(work: u64) -> u32 {
-			let log = work.max(1).ilog2();
-			let bits = T::MinFactorBits::get()
-				.saturating_add(T::FactorBitsPerDoubling::get().saturating_mul(log));
-			(bits & !1).clamp(T::MinFactorBits::get(), T::MaxFactorBits::get())
-		}
-
-		/// Leading zero bits of a hash-target challenge for `work` compute units:
-		/// `MinHashDifficulty + ⌊log2(work)⌋`, clamped to the runtime bounds.
-		pub fn hash_difficulty_for(work: u64) -> u32 {
-			T::MinHashDifficulty::get()
-				.saturating_add(work.max(1).ilog2())
-				.clamp(T::MinHashDifficulty::get(), T::MaxHashDifficulty::get())
-		}
-
-		/// The block round `round` of lease `l` opens in.
-		pub fn round_open(
-			l: &HeartbeatLease<T::AccountId, BlockNumberFor<T>>,
-			round: u32,
-		) -> BlockNumberFor<T> {
-			l.start.saturating_add(BlockNumberFor::<T>::from(round.saturating_mul(l.period)))
-		}
-
-		/// The seed of a round: fixed once its opening block's parent is known.
-		pub fn round_seed(lease: LeaseId, round: u32, open: BlockNumberFor<T>) -> H256 {
-			let parent = frame_system::Pallet::<T>::block_hash(open.saturating_sub(One::one()));
-			cutopia_primitives::hashes::heartbeat_seed(lease, round, &parent)
-		}
-
-		/// How many rounds of `l` have closed by `now` (answered or not).
-		pub fn closed_rounds(
-			l: &HeartbeatLease<T::AccountId, BlockNumberFor<T>>,
-			now: BlockNumberFor<T>,
-		) -> u32 {
-			let first_close = l.start.saturating_add(l.window.into());
-			if now < first_close {
-				return 0;
-			}
-			let since: u32 = (now - first_close).saturated_into();
-			since.checked_div(l.period).unwrap_or(0).saturating_add(1).min(l.rounds)
-		}
-
-		/// Whether `c = p · (c / p)` with both factors probable primes whose bit lengths are
-		/// within 2 of `bits / 2`.
-		pub fn is_fair_semiprime(
-			c: &num_bigint::BigUint,
-			p: &num_bigint::BigUint,
-			bits: u32,
-		) -> bool {
-			use num_traits::Zero;
-			if p.is_zero() || !(c % p).is_zero() {
-				return false;
-			}
-			let q = c / p;
-			let half = u64::from(bits / 2);
-			let balanced = |x: &num_bigint::BigUint| x.bits().abs_diff(half) <= 2;
-			if !balanced(p) || !balanced(&q) {
-				return false;
-			}
-			let entropy = frame_system::Pallet::<T>::parent_hash();
-			let entropy: [u8; 32] = entropy.as_ref().try_into().unwrap_or([0u8; 32]);
-			let rounds = T::AuditPrimalityRounds::get();
-			math::is_probable_prime(p, &entropy, rounds)
-				&& math::is_probable_prime(&q, &entropy, rounds)
-		}
-
-		/// Awards `c` if it has a valid reveal and every earlier commit's reveal window has
-		/// closed. Returns whether it did (and so wrote `c`).
-		fn try_award(
-			id: ChallengeId,
-			c: &mut Challenge<T::AccountId, BlockNumberFor<T>>,
-			now: BlockNumberFor<T>,
-		) -> bool {
-			let Some(best) = c.best else { return false };
-			let window = T::RevealWindow::get();
-			let earlier_pending = (0..best).any(|seq| {
-				Commits::<T>::get(id, seq).is_some_and(|k| now <= k.block.saturating_add(window))
-			});
-			if earlier_pending {
-				return false;
-			}
-			let Some(winner) = Commits::<T>::get(id, best).map(|k| k.who) else { return false };
-			c.status = ChallengeStatus::Awarded(winner.clone());
-			c.concluded = Some(now);
-			Self::finish_awarded(id, c.clone(), winner);
-			true
-		}
-
-		/// Stores (or, for hash targets, drops) an awarded challenge, cleans up its commits
-		/// and tells the opener.
-		fn finish_awarded(
-			id: ChallengeId,
-			c: Challenge<T::AccountId, BlockNumberFor<T>>,
-			winner: T::AccountId,
-		) {
-			Self::clear_commits(id);
-			let context = c.context;
-			Self::store_or_drop(id, c);
-			Self::deposit_event(Event::Awarded { id, context, winner: winner.clone() });
-			T::Outcome::awarded(context, id, &winner);
-		}
-
-		/// Factorization challenges stay until their audit; the rest are done.
-		fn store_or_drop(id: ChallengeId, c: Challenge<T::AccountId, BlockNumberFor<T>>) {
-			if matches!(c.puzzle, Puzzle::Factorization { audit: Audit::Pending, .. }) {
-				Challenges::<T>::insert(id, c);
-			} else {
-				Challenges::<T>::remove(id);
-			}
-		}
-
-		fn clear_commits(id: ChallengeId) {
-			let limit = T::MaxCommits::get();
-			// At most MaxCommits entries each: one pass removes them all.
-			let commits = Commits::<T>::clear_prefix(id, limit, None);
-			let owners = CommitOf::<T>::clear_prefix(id, limit, None);
-			debug_assert!(commits.maybe_cursor.is_none() && owners.maybe_cursor.is_none());
-		}
-
-		fn void(
-			id: ChallengeId,
-			c: Challenge<T::AccountId, BlockNumberFor<T>>,
-			issuer: T::AccountId,
-		) {
-			Self::clear_commits(id);
-			Challenges::<T>::remove(id);
-			Self::deposit_event(Event::Voided { id, context: c.context, issuer: issuer.clone() });
-			T::Outcome::voided(c.context, id, &issuer);
-		}
-
-		pub(crate) fn do_conclude(id: ChallengeId) -> DispatchResult {
-			let mut c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
-			let now = Self::now();
-			match c.status {
-				ChallengeStatus::AwaitingModulus => {
-					ensure!(now > c.deadline, Error::<T>::NotConcludable);
-					let issuer = c.issuer.clone().ok_or(Error::<T>::WrongKind)?;
-					Self::void(id, c, issuer);
-					Ok(())
-				},
-				ChallengeStatus::Open => {
-					if Self::try_award(id, &mut c, now) {
-						return Ok(());
-					}
-					// Nobody won: expire once the deadline and every reveal window are past.
-					let reveals_over = c.commits == 0
-						|| now > c.last_commit.saturating_add(T::RevealWindow::get());
-					ensure!(
-						c.best.is_none() && now > c.deadline && reveals_over,
-						Error::<T>::NotConcludable
-					);
-					c.status = ChallengeStatus::Expired;
-					c.concluded = Some(now);
-					Self::clear_commits(id);
-					let context = c.context;
-					Self::store_or_drop(id, c);
-					Self::deposit_event(Event::Expired { id, context });
-					T::Outcome::expired(context, id);
-					Ok(())
-				},
-				_ => Err(Error::<T>::NotConcludable.into()),
-			}
-		}
-
-		pub(crate) fn do_report_missed(lease: LeaseId) -> DispatchResult {
-			let mut l = Leases::<T>::get(lease).ok_or(Error::<T>::UnknownLease)?;
-			ensure!(l.status == LeaseStatus::Active, Error::<T>::LeaseNotActive);
-			let closed = Self::closed_rounds(&l, Self::now());
-			ensure!(closed > l.cursor, Error::<T>::NothingMissed);
-			let newly_missed = closed - l.cursor;
-			l.cursor = closed;
-			Self::record_misses(lease, l, newly_missed);
-			Ok(())
-		}
-
-		/// Adds `newly_missed` misses to `l`, then fails, completes or stores it.
-		fn record_misses(
-			lease: LeaseId,
-			mut l: HeartbeatLease<T::AccountId, BlockNumberFor<T>>,
-			newly_missed: u32,
-		) {
-			if newly_missed > 0 {
-				l.missed = l.missed.saturating_add(newly_missed);
-				Self::deposit_event(Event::HeartbeatsMissed {
-					lease,
-					newly_missed,
-					total_missed: l.missed,
-				});
-				T::Outcome::heartbeats_missed(l.context, lease, newly_missed, l.missed);
-			}
-			let outcome = if l.missed > l.max_misses {
-				Some(LeaseOutcome::Failed)
-			} else if l.cursor >= l.rounds {
-				Some(LeaseOutcome::Completed)
-			} else {
-				None
-			};
-			match outcome {
-				None => Leases::<T>::insert(lease, l),
-				Some(outcome) => {
-					Leases::<T>::remove(lease);
-					Self::deposit_event(Event::LeaseEnded {
-						lease,
-						outcome,
-						proven: l.proven,
-						missed: l.missed,
-						root: l.root,
-					});
-					T::Outcome::lease_ended(l.context, lease, outcome, l.proven, l.missed);
-				},
-			}
-		}
-
-		/// Invariants, checked after every unit test and by try-runtime:
-		/// - every commit belongs to an open factorization challenge, its sequence number is
-		///   below the challenge's commit count, and `CommitOf` points back at it;
-		/// - in an open challenge `best`, when set, names a revealed commit;
-		/// - no challenge or lease id is at or beyond the next id;
-		/// - active leases have `cursor ≤ rounds`, `proven + missed == cursor`,
-		///   `missed ≤ max_misses` and `window ≤ period`.
-		#[cfg(any(test, feature = "try-runtime"))]
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			let next = NextChallengeId::<T>::get();
-			for (id, c) in Challenges::<T>::iter() {
-				ensure!(id < next, "challenge id beyond NextChallengeId");
-				if let (Some(best), ChallengeStatus::Open) = (c.best, &c.status) {
-					ensure!(
-						Commits::<T>::get(id, best).is_some_and(|k| k.revealed),
-						"best is not a revealed commit"
-					);
-				}
-			}
-			for (id, seq, k) in Commits::<T>::iter() {
-				let c = Challenges::<T>::get(id).ok_or("commit of unknown challenge")?;
-				ensure!(c.status == ChallengeStatus::Open, "commit of a challenge not open");
-				ensure!(seq < c.commits, "commit seq beyond count");
-				ensure!(CommitOf::<T>::get(id, &k.who) == Some(seq), "CommitOf out of sync");
-			}
-			ensure!(
-				CommitOf::<T>::iter().count() == Commits::<T>::iter().count(),
-				"CommitOf and Commits differ in size"
-			);
-			let next_lease = NextLeaseId::<T>::get();
-			for (id, l) in Leases::<T>::iter() {
-				ensure!(id < next_lease, "lease id beyond NextLeaseId");
-				ensure!(l.status == LeaseStatus::Active, "ended lease kept");
-				ensure!(l.cursor <= l.rounds, "cursor beyond rounds");
-				ensure!(l.proven.saturating_add(l.missed) == l.cursor, "proven + missed != cursor");
-				ensure!(l.missed <= l.max_misses, "failed lease kept active");
-				ensure!(l.window <= l.period && l.window > 0, "bad window");
-			}
-			Ok(())
-		}
-	}
-
-	impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
-		fn open(
-			context: ContextId,
-			kind: ChallengeKind,
-			issuer: Option<T::AccountId>,
-			work: u64,
-			deadline: BlockNumberFor<T>,
-		) -> Result<ChallengeId, DispatchError> {
-			let now = Self::now();
-			ensure!(deadline > now, Error::<T>::BadDeadline);
-			let id = NextChallengeId::<T>::get();
-			let (puzzle, status, issuer) = match kind {
-				ChallengeKind::Factorization => {
-					let issuer = issuer.ok_or(Error::<T>::NotIssuer)?;
-					(
-						Puzzle::Factorization {
-							bits: Self::factor_bits_for(work),
-							modulus: Default::default(),
-							factor_commitment: H256::zero(),
-							audit: Audit::Pending,
-						},
-						ChallengeStatus::AwaitingModulus,
-						Some(issuer),
-					)
-				},
-				ChallengeKind::HashTarget => {
-					let parent = frame_system::Pallet::<T>::parent_hash();
-					let seed = cutopia_primitives::hashes::hash_target_seed(context, id, &parent);
-					(
-						Puzzle::HashTarget { difficulty: Self::hash_difficulty_for(work), seed },
-						ChallengeStatus::Open,
-						None,
-					)
-				},
-			};
-			NextChallengeId::<T>::put(id.saturating_add(1));
-			Challenges::<T>::insert(
-				id,
-				Challenge {
-					context,
-					issuer,
-					work,
-					puzzle,
-					status,
-					opened: now,
-					deadline,
-					commits: 0,
-					last_commit: now,
-					best: None,
-					concluded: None,
-				},
-			);
-			Self::deposit_event(Event::ChallengeOpened { id, context, kind, deadline });
-			Ok(id)
-		}
-
-		fn cancel(id: ChallengeId) -> DispatchResult {
-			let c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
-			ensure!(
-				matches!(c.status, ChallengeStatus::AwaitingModulus | ChallengeStatus::Open),
-				Error::<T>::AlreadyAwarded
-			);
-			Self::clear_commits(id);
-			Challenges::<T>::remove(id);
-			Self::deposit_event(Event::Cancelled { id });
-			Ok(())
-		}
-
-		fn start_lease(
-			context: ContextId,
-			miner: T::AccountId,
-			start: BlockNumberFor<T>,
-			rounds: u32,
-			period: u32,
-			window: u32,
-			max_misses: u32,
-		) -> Result<LeaseId, DispatchError> {
-			ensure!(
-				rounds > 0
-					&& rounds <= T::MaxRounds::get()
-					&& window > 0 && window <= period
-					&& start >= Self::now(),
-				Error::<T>::BadLeaseParameters
-			);
-			let lease = NextLeaseId::<T>::get();
-			NextLeaseId::<T>::put(lease.saturating_add(1));
-			Leases::<T>::insert(
-				lease,
-				HeartbeatLease {
-					context,
-					miner: miner.clone(),
-					start,
-					period,
-					window,
-					rounds,
-					difficulty: T::HeartbeatDifficulty::get(),
-					max_misses,
-					cursor: 0,
-					proven: 0,
-					missed: 0,
-					root: H256::zero(),
-					status: LeaseStatus::Active,
-				},
-			);
-			Self::deposit_event(Event::LeaseStarted { lease, context, miner, rounds });
-			Ok(lease)
-		}
-
-		fn stop_lease(id: LeaseId) -> Result<(u32, u32), DispatchError> {
-			let l = Leases::<T>::take(id).ok_or(Error::<T>::UnknownLease)?;
-			Self::deposit_event(Event::LeaseStopped {
-				lease: id,
-				proven: l.proven,
-				missed: l.missed,
-				root: l.root,
-			});
-			Ok((l.proven, l.missed))
-		}
-
-		fn conclude(id: ChallengeId) -> bool {
-			Self::do_conclude(id).is_err()
-				&& Challenges::<T>::get(id).is_some_and(|c| c.status == ChallengeStatus::Open)
-		}
-
-		fn count_missed(lease: LeaseId) -> DispatchResult {
-			Self::do_report_missed(lease)
 		}
 	}
 }

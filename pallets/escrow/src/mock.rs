@@ -2,15 +2,9 @@
 
 use crate::{self as pallet_escrow, EscrowId, EscrowOutcome};
 use core::cell::RefCell;
+use cutopia_test_utils::{ext_at_block_one, storage_with_balances};
+use frame_support::derive_impl;
 use frame_support::traits::fungible::Inspect as _;
-use frame_support::{
-	derive_impl,
-	traits::{ConstU128, VariantCountOf},
-};
-use sp_runtime::BuildStorage;
-
-type Block = frame_system::mocking::MockBlock<Test>;
-pub type Balance = u128;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -20,20 +14,7 @@ frame_support::construct_runtime!(
 	}
 );
 
-#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
-impl frame_system::Config for Test {
-	type Block = Block;
-	type AccountData = pallet_balances::AccountData<Balance>;
-}
-
-#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
-impl pallet_balances::Config for Test {
-	type Balance = Balance;
-	type AccountStore = System;
-	type ExistentialDeposit = ConstU128<1>;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type MaxFreezes = VariantCountOf<RuntimeFreezeReason>;
-}
+cutopia_test_utils::impl_system_and_balances!(Test, existential_deposit = 1);
 
 thread_local! {
 	pub static RESOLVED: RefCell<Vec<(EscrowId, u64, bool)>> = const { RefCell::new(Vec::new()) };
@@ -56,16 +37,8 @@ impl pallet_escrow::Config for Test {
 /// Accounts 1..=9 start with 10,000 each.
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	RESOLVED.with(|r| r.borrow_mut().clear());
-	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-	pallet_balances::GenesisConfig::<Test> {
-		balances: (1..=9).map(|a| (a, 10_000)).collect(),
-		..Default::default()
-	}
-	.assimilate_storage(&mut storage)
-	.unwrap();
-	let mut ext = sp_io::TestExternalities::new(storage);
-	ext.execute_with(|| System::set_block_number(1));
-	ext
+	let balances = (1..=9).map(|a| (a, 10_000)).collect();
+	ext_at_block_one::<Test>(storage_with_balances::<Test>(balances))
 }
 
 /// Runs `test` on fresh state, then checks the invariants and that no balance was created

@@ -87,7 +87,7 @@ fn submitted<T: Config>(
 fn submitted_with<T: Config>(spec: SpecOf<T>) -> (IndentureId, T::AccountId) {
 	let buyer: T::AccountId = whitelisted_caller();
 	let funds = spec.incentive.saturating_mul(3u32.into());
-	let _ = T::Currency::mint_into(&buyer, funds);
+	T::Currency::mint_into(&buyer, funds).expect("the buyer can be funded");
 	let id = NextIndentureId::<T>::get();
 	Indenture::<T>::submit(RawOrigin::Signed(buyer.clone()).into(), spec).expect("submit");
 	(id, buyer)
@@ -103,7 +103,7 @@ fn award<T: Config>(id: IndentureId, upto: u32) {
 		let miner = slot_miner::<T>(slot);
 		T::Registry::register_for_benchmarks(&miner, Role::Miner);
 		let challenge = Slots::<T>::get(id, slot).expect("slot").challenge;
-		let _ = T::Challenges::cancel(challenge);
+		T::Challenges::cancel(challenge).expect("the slot's challenge is open");
 		Indenture::<T>::on_awarded(challenge, &miner);
 	}
 }
@@ -121,7 +121,7 @@ fn complete_leases<T: Config>(id: IndentureId, upto: u32) {
 	let rounds = Indentures::<T>::get(id).map(|i| Indenture::<T>::rounds_of(&i)).unwrap_or(1);
 	for slot in 0..upto {
 		let lease = lease_of::<T>(id, slot);
-		let _ = T::Challenges::stop_lease(lease);
+		T::Challenges::stop_lease(lease).expect("the lease runs");
 		Indenture::<T>::on_lease_ended(lease, false, rounds, 0);
 	}
 }
@@ -158,7 +158,8 @@ mod benchmarks {
 		let (nodes, replicas) = shape::<T>();
 		let spec = spec::<T>(TaskType::Batch, ChallengeKind::Factorization, nodes, replicas);
 		let buyer: T::AccountId = whitelisted_caller();
-		let _ = T::Currency::mint_into(&buyer, spec.incentive.saturating_mul(3u32.into()));
+		T::Currency::mint_into(&buyer, spec.incentive.saturating_mul(3u32.into()))
+			.expect("the buyer can be funded");
 		let id = NextIndentureId::<T>::get();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(buyer), spec);
@@ -327,7 +328,7 @@ mod benchmarks {
 		award::<T>(id, slots);
 		complete_leases::<T>(id, slots - 1);
 		let lease = lease_of::<T>(id, slots - 1);
-		let _ = T::Challenges::stop_lease(lease);
+		T::Challenges::stop_lease(lease).expect("the lease runs");
 		let rounds = Indentures::<T>::get(id).map(|i| Indenture::<T>::rounds_of(&i)).unwrap_or(1);
 		#[block]
 		{

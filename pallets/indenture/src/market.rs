@@ -193,13 +193,22 @@ impl<T: Config> Pallet<T> {
 					T::Registry::end_work(&miner, Role::Miner);
 					if let Some(lease) = lease {
 						SlotOfLease::<T>::remove(lease);
-						let _ = T::Challenges::stop_lease(lease);
+						if let Err(e) = T::Challenges::stop_lease(lease) {
+							defensive!("a running lease could not be stopped", e);
+						}
 					}
 				},
 				// Awarded challenges are gone from the Challenge pallet already; open ones
 				// are withdrawn so nobody keeps working on them.
 				(None, _) => {
-					let _ = T::Challenges::cancel(slot.challenge);
+					// A challenge concluded at the award deadline is gone already.
+					if let Err(e) = T::Challenges::cancel(slot.challenge) {
+						log::debug!(
+							target: LOG_TARGET,
+							"challenge {} not cancelled: {e:?}",
+							slot.challenge
+						);
+					}
 				},
 			}
 		}

@@ -11,15 +11,13 @@
 //!   the chain does, so the agenda moves deadlines.
 
 use crate as pallet_indenture;
+use cutopia_test_utils::{ext_at_block_one, storage_with_balances};
 use frame_support::{
 	derive_impl, parameter_types,
-	traits::{ConstU128, ConstU32, ConstU64, Hooks, VariantCountOf},
+	traits::{ConstU128, ConstU32, ConstU64, Hooks},
 	weights::Weight,
 };
 use sp_runtime::{BuildStorage, Permill};
-
-type Block = frame_system::mocking::MockBlock<Test>;
-pub type Balance = u128;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -32,20 +30,7 @@ frame_support::construct_runtime!(
 	}
 );
 
-#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
-impl frame_system::Config for Test {
-	type Block = Block;
-	type AccountData = pallet_balances::AccountData<Balance>;
-}
-
-#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
-impl pallet_balances::Config for Test {
-	type Balance = Balance;
-	type AccountStore = System;
-	type ExistentialDeposit = ConstU128<1>;
-	type RuntimeHoldReason = RuntimeHoldReason;
-	type MaxFreezes = VariantCountOf<RuntimeFreezeReason>;
-}
+cutopia_test_utils::impl_system_and_balances!(Test, existential_deposit = 1);
 
 parameter_types! {
 	pub const MinPriceRatio: Permill = Permill::from_percent(50);
@@ -173,19 +158,13 @@ impl ExtBuilder {
 	/// compute unit.
 	pub fn build(self) -> sp_io::TestExternalities {
 		AgendaBudget::set(self.agenda_budget);
-		let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-		pallet_balances::GenesisConfig::<Test> {
-			balances: (1..=LAST_ACCOUNT).map(|a| (a, ENDOWMENT)).collect(),
-			..Default::default()
-		}
-		.assimilate_storage(&mut storage)
-		.unwrap();
+		let mut storage =
+			storage_with_balances::<Test>((1..=LAST_ACCOUNT).map(|a| (a, ENDOWMENT)).collect());
 		pallet_indenture::GenesisConfig::<Test> { market_rate: 2 }
 			.assimilate_storage(&mut storage)
 			.unwrap();
-		let mut ext = sp_io::TestExternalities::new(storage);
+		let mut ext = ext_at_block_one::<Test>(storage);
 		ext.execute_with(|| {
-			System::set_block_number(1);
 			register_service(EXCHANGE, pallet_repchain::Role::Exchange, 5, "ex");
 			register_service(ESCROW_OP, pallet_repchain::Role::EscrowOperator, 1, "esc");
 		});

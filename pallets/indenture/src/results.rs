@@ -3,21 +3,27 @@
 use super::*;
 
 impl<T: Config> Pallet<T> {
+	/// The sealing deadline of indenture `id` and the slot `who` holds in it, if `id` is
+	/// collecting results and `who` is one of its miners.
+	fn reporting_slot(
+		id: IndentureId,
+		who: &T::AccountId,
+	) -> Result<(BlockNumberFor<T>, u32, SlotOf<T>), DispatchError> {
+		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+		ensure!(ind.status == Status::Reporting, Error::<T>::NotReporting);
+		let (index, slot) = Self::slot_of(id, who).ok_or(Error::<T>::NotMiner)?;
+		Ok((ind.results_deadline.unwrap_or(ind.submitted), index, slot))
+	}
+
 	/// Miner `who` seals its result of indenture `id` (the `commit_result` call).
 	pub(crate) fn do_commit_result(
 		who: T::AccountId,
 		id: IndentureId,
 		seal: H256,
 	) -> DispatchResult {
-		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
-		ensure!(ind.status == Status::Reporting, Error::<T>::NotReporting);
-		let (index, mut slot) = Self::slot_of(id, &who).ok_or(Error::<T>::NotMiner)?;
+		let (seal_until, index, mut slot) = Self::reporting_slot(id, &who)?;
 		ensure!(slot.result.is_none(), Error::<T>::AlreadySealed);
-		ensure!(
-			frame_system::Pallet::<T>::block_number()
-				<= ind.results_deadline.unwrap_or(ind.submitted),
-			Error::<T>::WindowClosed
-		);
+		ensure!(frame_system::Pallet::<T>::block_number() <= seal_until, Error::<T>::WindowClosed);
 		slot.result = Some(SlotResult::Sealed(seal));
 		Slots::<T>::insert(id, index, slot);
 		Self::deposit_event(Event::ResultSealed { id, slot: index });
@@ -30,14 +36,11 @@ impl<T: Config> Pallet<T> {
 		id: IndentureId,
 		result: H256,
 	) -> DispatchResult {
-		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
-		ensure!(ind.status == Status::Reporting, Error::<T>::NotReporting);
-		let (index, mut slot) = Self::slot_of(id, &who).ok_or(Error::<T>::NotMiner)?;
+		let (seal_until, index, mut slot) = Self::reporting_slot(id, &who)?;
 		let Some(SlotResult::Sealed(seal)) = slot.result else {
 			return Err(Error::<T>::NotSealed.into());
 		};
 		let now = frame_system::Pallet::<T>::block_number();
-		let seal_until = ind.results_deadline.unwrap_or(ind.submitted);
 		let all_sealed = Slots::<T>::iter_prefix_values(id).all(|s| s.result.is_some());
 		ensure!(all_sealed || now > seal_until, Error::<T>::SealingOpen);
 		ensure!(now <= seal_until.saturating_add(T::ResultWindow::get()), Error::<T>::WindowClosed);

@@ -32,6 +32,15 @@
 //! - The log weighting keeps one big job from buying a reputation, and failures weigh more than
 //!   successes (by default twice) so a miner cannot bank successes to afford failing.
 //! - Other pallets use [`Registry`] and [`ReputationApi`]; they never touch storage here.
+//!
+//! ## Files
+//!
+//! | file | what happens there |
+//! |---|---|
+//! | `lib.rs` | declarations: config, storage, events, errors, hooks, calls |
+//! | `registry.rs` | registrations, bonds, busy work; [`Registry`] |
+//! | `reputation.rs` | hash-chained records, evidence and decay, scores, slashes; [`ReputationApi`] |
+//! | `try_state.rs` | invariants, checked after every test and by try-runtime |
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
@@ -49,8 +58,12 @@ pub use weights::WeightInfo;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+mod registry;
+mod reputation;
 #[cfg(test)]
 mod tests;
+#[cfg(any(test, feature = "try-runtime"))]
+mod try_state;
 pub mod types;
 pub mod weights;
 
@@ -423,284 +436,6 @@ pub mod pallet {
 			Registrations::<T>::remove(&who, role);
 			Self::deposit_event(Event::Withdrawn { who, role, bond: r.bond });
 			Ok(())
-		}
-	}
-
-	impl<T: Config> Pallet<T> {
-		fn register(
-			who: T::AccountId,
-			role: Role,
-			profile: Profile<BalanceOf<T>>,
-			bond: BalanceOf<T>,
-			min_bond: BalanceOf<T>,
-		) -> DispatchResult {
-			ensure!(!Registrations::<T>::contains_key(&who, role), Error::<T>::AlreadyRegistered);
-			ensure!(bond >= min_bond, Error::<T>::BondTooLow);
-			T::Currency::hold(&HoldReason::Bond.into(), &who, bond)
-				.map_err(|_| Error::<T>::InsufficientBalance)?;
-			Registrations::<T>::insert(
-				&who,
-				role,
-				Registration { profile, bond, active: 0, unbonding_until: None },
-			);
-			Self::deposit_event(Event::Registered { who, role, bond });
-			Ok(())
-		}
-
-		/// Applies the decay steps that have passed by `now`.
-		fn decayed(
-			mut rep: Reputation<BlockNumberFor<T>>,
-			now: BlockNumberFor<T>,
-		) -> Reputation<BlockNumberFor<T>> {
-			let period = T::DecayPeriod::get();
-			let elapsed = now.saturating_sub(rep.decayed_at);
-			let steps: u32 = (elapsed / period).saturated_into();
-			if steps > 0 {
-				// Past ~10,000 steps any factor below one has long reached zero.
-				let f = T::DecayFactor::get().saturating_pow(steps.min(10_000) as usize);
-				rep.positive = f.mul_floor(rep.positive);
-				rep.negative = f.mul_floor(rep.negative);
-				rep.decayed_at = rep.decayed_at.saturating_add(period.saturating_mul(steps.into()));
-			}
-			rep
-		}
-
-		/// The evidence one record of `value` weighs, in millionths:
-		/// `1 + ⌊log2(1 + value / ValueUnit)⌋` units.
-		pub fn evidence_weight(value: BalanceOf<T>) -> u128 {
-			let units: u128 = (value / T::ValueUnit::get()).saturated_into();
-			EVIDENCE_UNIT.saturating_mul(1 + u128::from(units.saturating_add(1).ilog2()))
-		}
-
-		/// The Beta score of `rep`: `(r + 1) / (r + s + 2)`.
-		pub fn score_of(rep: &Reputation<BlockNumberFor<T>>) -> Permill {
-			Permill::from_rational(
-				rep.positive.saturating_add(EVIDENCE_UNIT),
-				rep.positive.saturating_add(rep.negative).saturating_add(2 * EVIDENCE_UNIT),
-			)
-		}
-
-		/// `blake2_256(prev ‖ SCALE(record))`.
-		pub fn chain_root(prev: &H256, record: &RecordOf<T>) -> H256 {
-			cutopia_primitives::hashes::record_link(prev, record)
-		}
-
-		/// Invariants, checked after every unit test and by try-runtime:
-		/// - for every account, the bonds of its registrations equal what is held from it
-		///   under [`HoldReason::Bond`];
-		/// - every subject's stored recent records chain: each root is `chain_root` of the
-		///   previous root and its record, the last root is the aggregate's root, and when all
-		///   its records are stored the first starts from zero;
-		/// - successes + failures ≤ records (the rest are ratings), and the stored records are at most `records`.
-		#[cfg(any(test, feature = "try-runtime"))]
-		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-			use alloc::collections::btree_map::BTreeMap;
-			use frame_support::traits::fungible::InspectHold;
-			let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-			for (who, _, r) in Registrations::<T>::iter() {
-				let e = bonds.entry(who).or_default();
-				*e = e.saturating_add(r.bond);
-			}
-			for (who, bond) in bonds {
-				ensure!(
-					T::Currency::balance_on_hold(&HoldReason::Bond.into(), &who) == bond,
-					"bonds differ from held funds"
-				);
-			}
-			for (who, rep) in Reputations::<T>::iter() {
-				ensure!(rep.successes.saturating_add(rep.failures) <= rep.records, "counts");
-				let recent = RecentRecords::<T>::get(&who);
-				ensure!(recent.len() as u32 <= rep.records, "more records stored than made");
-				let mut prev: Option<H256> =
-					if recent.len() as u32 == rep.records { Some(H256::zero()) } else { None };
-				for (record, root) in recent.iter() {
-					ensure!(record.subject == who, "record of another subject");
-					if let Some(p) = prev {
-						ensure!(Self::chain_root(&p, record) == *root, "root does not recompute");
-					}
-					prev = Some(*root);
-				}
-				ensure!(prev.unwrap_or(H256::zero()) == rep.root, "last root differs");
-			}
-			Ok(())
-		}
-	}
-
-	impl<T: Config> Registry<T::AccountId, BalanceOf<T>> for Pallet<T> {
-		fn miner(who: &T::AccountId) -> Option<(Resources, BalanceOf<T>)> {
-			match Registrations::<T>::get(who, Role::Miner)? {
-				Registration {
-					profile: Profile::Miner { resources, price_floor, .. },
-					unbonding_until: None,
-					..
-				} => Some((resources, price_floor)),
-				_ => None,
-			}
-		}
-
-		fn service_fee(who: &T::AccountId, role: Role) -> Option<Permill> {
-			match Registrations::<T>::get(who, role)? {
-				Registration {
-					profile: Profile::Service { fee, .. },
-					unbonding_until: None,
-					..
-				} => Some(fee),
-				_ => None,
-			}
-		}
-
-		fn begin_work(who: &T::AccountId, role: Role) -> DispatchResult {
-			Registrations::<T>::try_mutate(who, role, |r| {
-				let r = r.as_mut().ok_or(Error::<T>::NotRegistered)?;
-				ensure!(r.unbonding_until.is_none(), Error::<T>::Leaving);
-				r.active = r.active.saturating_add(1);
-				Ok(())
-			})
-		}
-
-		fn end_work(who: &T::AccountId, role: Role) {
-			Registrations::<T>::mutate(who, role, |r| {
-				if let Some(r) = r {
-					r.active = r.active.saturating_sub(1);
-				}
-			});
-		}
-
-		fn miner_endpoint(who: &T::AccountId) -> Option<Endpoint> {
-			match Registrations::<T>::get(who, Role::Miner)?.profile {
-				Profile::Miner { endpoint, .. } => Some(endpoint),
-				Profile::Service { .. } => None,
-			}
-		}
-
-		#[cfg(feature = "runtime-benchmarks")]
-		fn register_for_benchmarks(who: &T::AccountId, role: Role) {
-			let (profile, bond) = match role {
-				Role::Miner => (
-					Profile::Miner {
-						resources: Resources {
-							cpu_millicores: u32::MAX,
-							memory_mib: u32::MAX,
-							storage_gib: u32::MAX,
-							gpus: u32::MAX,
-						},
-						price_floor: Zero::zero(),
-						endpoint: BoundedVec::truncate_from(alloc::vec![b'm'; 256]),
-					},
-					T::MinMinerBond::get(),
-				),
-				_ => (
-					Profile::Service {
-						fee: T::MaxFee::get(),
-						name: BoundedVec::truncate_from(alloc::vec![b's'; 64]),
-						endpoint: BoundedVec::truncate_from(alloc::vec![b's'; 256]),
-					},
-					T::MinServiceBond::get(),
-				),
-			};
-			let ed = T::Currency::minimum_balance();
-			let funds = bond.saturating_mul(1_000u32.into()).saturating_add(ed);
-			T::Currency::mint_into(who, funds).expect("benchmark funds can be minted");
-			Self::register(who.clone(), role, profile, bond, bond)
-				.expect("a funded account registers");
-		}
-	}
-
-	impl<T: Config> ReputationApi<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pallet<T> {
-		fn append(record: RecordOf<T>, harmed: Option<&T::AccountId>) -> H256 {
-			let now = frame_system::Pallet::<T>::block_number();
-			let who = record.subject.clone();
-			let mut rep = match Reputations::<T>::get(&who) {
-				Some(rep) => Self::decayed(rep, now),
-				None => Reputation { decayed_at: now, ..Default::default() },
-			};
-			let w = Self::evidence_weight(record.value);
-			match record.outcome {
-				Outcome::Success => {
-					rep.successes = rep.successes.saturating_add(1);
-					rep.positive = rep.positive.saturating_add(w);
-				},
-				Outcome::Failure => {
-					rep.failures = rep.failures.saturating_add(1);
-					rep.negative = rep
-						.negative
-						.saturating_add(w.saturating_mul(T::FailureWeight::get().into()));
-				},
-				Outcome::Rated => {},
-			}
-			if let Some(k) = record.rating.filter(|k| (1..=5).contains(k)) {
-				let k = u128::from(k);
-				rep.positive = rep.positive.saturating_add(w * (k - 1) / 4);
-				rep.negative = rep.negative.saturating_add(w * (5 - k) / 4);
-			}
-			rep.records = rep.records.saturating_add(1);
-			rep.root = Self::chain_root(&rep.root, &record);
-			let root = rep.root;
-			let score = Self::score_of(&rep);
-			RecentRecords::<T>::mutate(&who, |recent| {
-				if recent.is_full() {
-					recent.remove(0);
-				}
-				if recent.try_push((record.clone(), root)).is_err() {
-					frame_support::defensive!("a slot was freed above when full");
-				}
-			});
-			Reputations::<T>::insert(&who, rep);
-
-			if record.outcome == Outcome::Failure && record.role == Role::Miner {
-				if let Some(beneficiary) = harmed {
-					Self::slash(&who, beneficiary);
-				}
-			}
-			Self::deposit_event(Event::Recorded { record, root, score });
-			root
-		}
-
-		fn score(who: &T::AccountId) -> Permill {
-			let now = frame_system::Pallet::<T>::block_number();
-			Reputations::<T>::get(who)
-				.map(|rep| Self::score_of(&Self::decayed(rep, now)))
-				.unwrap_or(Permill::from_percent(50))
-		}
-	}
-
-	impl<T: Config> Pallet<T> {
-		/// Moves `MinerSlash` of `who`'s miner bond to `beneficiary`.
-		fn slash(who: &T::AccountId, beneficiary: &T::AccountId) {
-			let Some(mut r) = Registrations::<T>::get(who, Role::Miner) else { return };
-			let amount = T::MinerSlash::get().mul_floor(r.bond);
-			if amount.is_zero() {
-				return;
-			}
-			let moved = T::Currency::transfer_on_hold(
-				&HoldReason::Bond.into(),
-				who,
-				beneficiary,
-				amount,
-				Precision::BestEffort,
-				Restriction::Free,
-				Fortitude::Force,
-			)
-			.unwrap_or_default();
-			r.bond = r.bond.saturating_sub(moved);
-			Registrations::<T>::insert(who, Role::Miner, r);
-			Self::deposit_event(Event::Slashed {
-				who: who.clone(),
-				beneficiary: beneficiary.clone(),
-				amount: moved,
-			});
-		}
-
-		/// `(records, successes, failures)` of `who`.
-		pub fn counts(who: &T::AccountId) -> (u32, u32, u32) {
-			Reputations::<T>::get(who)
-				.map(|r| (r.records, r.successes, r.failures))
-				.unwrap_or_default()
-		}
-
-		/// Root of `who`'s history.
-		pub fn history_root(who: &T::AccountId) -> H256 {
-			Reputations::<T>::get(who).map(|r| r.root).unwrap_or_default()
 		}
 	}
 }

@@ -48,18 +48,8 @@ pub struct Registration<Balance, BlockNumber> {
 ///
 /// `positive` and `negative` are the Beta distribution's evidence, in millionths, decayed by
 /// `DecayFactor` every `DecayPeriod` blocks so old behaviour counts less than recent behaviour.
-#[derive(
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	Clone,
-	PartialEq,
-	Eq,
-	Debug,
-	Default,
-	TypeInfo,
-	MaxEncodedLen,
-)]
+// Stored and read, never a call argument: no `DecodeWithMemTracking`.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, Default, TypeInfo, MaxEncodedLen)]
 pub struct Reputation<BlockNumber> {
 	/// Records appended so far (successes, failures and ratings).
 	pub records: u32,

@@ -1,7 +1,7 @@
 //! The exchange agent: posts a fresh semiprime for each factorization challenge it issues
 //! and reveals its factor for the audit once the challenge is decided.
 
-use super::{ensure_registered, load, next_block, save, Registration};
+use super::{ensure_registered, load, log_registration, next_block, save, Registration};
 use crate::{
 	chain::{AccountId32, Chain, H256},
 	cutopia::{
@@ -68,12 +68,9 @@ pub async fn run_exchange(chain: Chain, key: Keypair, cfg: ExchangeConfig) -> Re
 		cfg.bond,
 	);
 	let me = key.public_key().to_account_id();
-	match ensure_registered(&chain, &key, Role::Exchange, &register, "exchange").await? {
-		Registration::Found => {
-			tracing::info!(target: TARGET, "{me} is registered; resuming from chain state")
-		},
-		Registration::New => tracing::info!(target: TARGET, "registered {me} as exchange"),
-	}
+	let registration =
+		ensure_registered(&chain, &key, Role::Exchange, &register, "exchange").await?;
+	log_registration!(TARGET, registration, me, "exchange");
 	let ctx = ExchangeCtx { chain, key, me, state_path };
 	let mut last = 0;
 	loop {

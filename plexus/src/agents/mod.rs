@@ -13,7 +13,7 @@ pub use exchange::{run_exchange, ExchangeConfig};
 pub use miner::{run_miner, MinerConfig};
 
 use crate::{
-	chain::{Chain, ChainError},
+	chain::Chain,
 	cutopia::{self, runtime_types::cutopia_primitives::types::Role},
 };
 use anyhow::{Context, Result};
@@ -46,11 +46,33 @@ fn load<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T> {
 	}
 }
 
-/// A refusal with its causes, `a: b: c`, for a log line: that is what anyhow's `{:#}` prints,
-/// while a [`ChainError`] on its own prints only its first message.
-fn with_causes(e: ChainError) -> anyhow::Error {
-	e.into()
+/// Logs a refused transaction at warn level as `<what>: <error and its causes>`: anyhow's
+/// `{:#}` prints the causes `a: b: c`, while a `ChainError` on its own prints only its first
+/// message.
+macro_rules! refused {
+	($target:expr, $e:expr, $($what:tt)+) => {
+		tracing::warn!(
+			target: $target,
+			"{}: {:#}",
+			format_args!($($what)+),
+			anyhow::Error::from($e)
+		)
+	};
 }
+pub(crate) use refused;
+
+/// Logs how an agent found its registration: resumed or new.
+macro_rules! log_registration {
+	($target:expr, $registration:expr, $me:expr, $role:literal) => {
+		match $registration {
+			Registration::Found => {
+				tracing::info!(target: $target, "{} is registered; resuming from chain state", $me)
+			},
+			Registration::New => tracing::info!(target: $target, "registered {} as {}", $me, $role),
+		}
+	};
+}
+pub(crate) use log_registration;
 
 /// Waits for the next best block after `last`, polling twice a second.
 async fn next_block(chain: &Chain, last: u32) -> Result<u32> {

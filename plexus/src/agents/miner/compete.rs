@@ -3,7 +3,7 @@
 
 use super::{FactorCommit, MinerCtx, MinerState, TARGET};
 use crate::{
-	agents::with_causes,
+	agents::refused,
 	chain::{At, H256},
 	cutopia::{
 		self,
@@ -34,11 +34,7 @@ pub(super) async fn reveal_factors(ctx: &MinerCtx, state: &mut MinerState, now: 
 		match ctx.chain.submit(&tx, &ctx.key).await {
 			Ok(_) => tracing::info!(target: TARGET, "revealed factors of challenge {cid}"),
 			Err(e) => {
-				tracing::warn!(
-					target: TARGET,
-					"reveal of challenge {cid} failed: {:#}",
-					with_causes(e)
-				)
+				refused!(TARGET, e, "reveal of challenge {cid} failed")
 			},
 		}
 		state.commits.remove(&cid);
@@ -121,11 +117,7 @@ async fn solve_target(
 			inc.block
 		),
 		Err(e) => {
-			tracing::warn!(
-				target: TARGET,
-				"solve of challenge {cid} refused: {:#}",
-				with_causes(e)
-			);
+			refused!(TARGET, e, "solve of challenge {cid} refused");
 			state.given_up.insert(cid);
 		},
 	}
@@ -166,11 +158,7 @@ async fn factor_and_commit(
 			);
 		},
 		Err(e) => {
-			tracing::warn!(
-				target: TARGET,
-				"commit to challenge {cid} refused: {:#}",
-				with_causes(e)
-			);
+			refused!(TARGET, e, "commit to challenge {cid} refused");
 			state.commits.remove(&cid);
 			state.given_up.insert(cid);
 		},

@@ -3,7 +3,7 @@
 
 use super::{MinerCtx, TARGET};
 use crate::{
-	agents::with_causes,
+	agents::refused,
 	chain::At,
 	cutopia::{self, runtime_types::pallet_challenge::types::LeaseStatus},
 	work,
@@ -45,11 +45,7 @@ pub(super) async fn answer(
 			"heartbeat: lease {lease_id} round {round} of indenture {id}"
 		),
 		Err(e) => {
-			tracing::warn!(
-				target: TARGET,
-				"heartbeat {lease_id}/{round} refused: {:#}",
-				with_causes(e)
-			)
+			refused!(TARGET, e, "heartbeat {lease_id}/{round} refused")
 		},
 	}
 	Ok(())

@@ -6,7 +6,7 @@ mod compete;
 mod heartbeat;
 mod results;
 
-use super::{ensure_registered, load, next_block, save, Registration};
+use super::{ensure_registered, load, log_registration, next_block, save, Registration};
 use crate::{
 	chain::{AccountId32, At, Chain},
 	cutopia::{
@@ -106,12 +106,8 @@ pub async fn run_miner(
 		cfg.bond,
 	);
 	let me = key.public_key().to_account_id();
-	match ensure_registered(&chain, &key, Role::Miner, &register, "miner").await? {
-		Registration::Found => {
-			tracing::info!(target: TARGET, "{me} is registered; resuming from chain state")
-		},
-		Registration::New => tracing::info!(target: TARGET, "registered {me} as miner"),
-	}
+	let registration = ensure_registered(&chain, &key, Role::Miner, &register, "miner").await?;
+	log_registration!(TARGET, registration, me, "miner");
 
 	let me_bytes: [u8; 32] = key.public_key().0;
 	let ctx = MinerCtx { chain, key, me, me_bytes, cfg, executor, store };

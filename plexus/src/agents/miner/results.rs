@@ -3,7 +3,7 @@
 
 use super::{MinerCtx, TARGET};
 use crate::{
-	agents::with_causes,
+	agents::refused,
 	chain::{ChainError, H256},
 	cutopia::{
 		self,
@@ -44,11 +44,7 @@ pub(super) async fn serve(
 			match ctx.chain.submit(&tx, &ctx.key).await {
 				Ok(_) => tracing::info!(target: TARGET, "sealed result of indenture {id}"),
 				Err(e) => {
-					tracing::warn!(
-						target: TARGET,
-						"seal of indenture {id} refused: {:#}",
-						with_causes(e)
-					)
+					refused!(TARGET, e, "seal of indenture {id} refused")
 				},
 			}
 		},
@@ -59,11 +55,7 @@ pub(super) async fn serve(
 				Ok(_) => tracing::info!(target: TARGET, "revealed result of indenture {id}"),
 				Err(ChainError::Dispatch { error, .. }) if error == "SealingOpen" => {},
 				Err(e) => {
-					tracing::warn!(
-						target: TARGET,
-						"reveal of indenture {id} refused: {:#}",
-						with_causes(e)
-					)
+					refused!(TARGET, e, "reveal of indenture {id} refused")
 				},
 			}
 		},

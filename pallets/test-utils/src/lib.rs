@@ -1,0 +1,59 @@
+//! What the mock runtimes of CuTopia's pallets share.
+//!
+//! Every mock with money runs `frame_system` and `pallet_balances` the same way: `u64`
+//! accounts and blocks (frame-system's test defaults), `u128` balances (as the runtime), and
+//! holds and freezes from the runtime's composite enums. Writing that once keeps the mocks
+//! from drifting apart; each then only declares its own pallet's configuration.
+
+use sp_runtime::BuildStorage;
+
+/// Genesis storage of System and Balances with `balances` endowed; a mock adds its own
+/// pallets' genesis to it.
+pub fn storage_with_balances<T: pallet_balances::Config>(
+	balances: Vec<(T::AccountId, T::Balance)>,
+) -> sp_runtime::Storage {
+	let mut storage =
+		frame_system::GenesisConfig::<T>::default().build_storage().expect("system genesis");
+	pallet_balances::GenesisConfig::<T> { balances, ..Default::default() }
+		.assimilate_storage(&mut storage)
+		.expect("balances genesis");
+	storage
+}
+
+/// Externalities over `storage`, at block 1: events are not kept in block 0.
+pub fn ext_at_block_one<T: frame_system::Config>(
+	storage: sp_runtime::Storage,
+) -> sp_io::TestExternalities {
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| frame_system::Pallet::<T>::set_block_number(1u32.into()));
+	ext
+}
+
+/// Declares `Block`, `Balance = u128` and the `frame_system` and `pallet_balances`
+/// configurations of the test runtime `$runtime`, with existential deposit `$ed`.
+///
+/// Call it after `construct_runtime!` (it names `System`, `RuntimeHoldReason` and
+/// `RuntimeFreezeReason`) in a module that imports `frame_support::derive_impl`.
+#[macro_export]
+macro_rules! impl_system_and_balances {
+	($runtime:ident, existential_deposit = $ed:expr) => {
+		type Block = frame_system::mocking::MockBlock<$runtime>;
+		/// Balances of the test runtime, as wide as the real runtime's.
+		pub type Balance = u128;
+
+		#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+		impl frame_system::Config for $runtime {
+			type Block = Block;
+			type AccountData = pallet_balances::AccountData<Balance>;
+		}
+
+		#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+		impl pallet_balances::Config for $runtime {
+			type Balance = Balance;
+			type AccountStore = System;
+			type ExistentialDeposit = frame_support::traits::ConstU128<{ $ed }>;
+			type RuntimeHoldReason = RuntimeHoldReason;
+			type MaxFreezes = frame_support::traits::VariantCountOf<RuntimeFreezeReason>;
+		}
+	};
+}
