@@ -23,22 +23,31 @@ fn wasm() -> Result<&'static [u8], String> {
 
 /// `--dev`: one validator (Alice), sudo Alice, dev accounts endowed.
 pub fn development_chain_spec() -> Result<ChainSpec, String> {
-	Ok(ChainSpec::builder(wasm()?, None)
-		.with_name("CuTopia Development")
-		.with_id("cutopia_dev")
-		.with_chain_type(ChainType::Development)
-		.with_genesis_config_preset_name(sp_genesis_builder::DEV_RUNTIME_PRESET)
-		.with_properties(properties())
-		.build())
+	chain_spec(
+		"CuTopia Development",
+		"cutopia_dev",
+		ChainType::Development,
+		sp_genesis_builder::DEV_RUNTIME_PRESET,
+	)
 }
 
 /// `--chain local`: four validators Alice, Bob, Charlie and Dave.
 pub fn local_chain_spec() -> Result<ChainSpec, String> {
+	chain_spec(
+		"CuTopia Local Testnet",
+		"cutopia_local_testnet",
+		ChainType::Local,
+		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET,
+	)
+}
+
+/// A chain spec of the runtime's genesis `preset`: specs are never hand-written JSON.
+fn chain_spec(name: &str, id: &str, kind: ChainType, preset: &str) -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(wasm()?, None)
-		.with_name("CuTopia Local Testnet")
-		.with_id("cutopia_local_testnet")
-		.with_chain_type(ChainType::Local)
-		.with_genesis_config_preset_name(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET)
+		.with_name(name)
+		.with_id(id)
+		.with_chain_type(kind)
+		.with_genesis_config_preset_name(preset)
 		.with_properties(properties())
 		.build())
 }

@@ -223,6 +223,22 @@ fn put(caller: &mut Caller<'_, Ctx>, at: u32, bytes: &[u8]) -> i32 {
 	}
 }
 
+/// The `i`-th WASI iovec `(buffer, length)` of the array at `iovs`.
+fn iovec(mem: &[u8], iovs: u32, i: u32) -> Option<(u32, u32)> {
+	let at = iovs.checked_add(i.checked_mul(8)?)?;
+	Some((read_u32(mem, at)?, read_u32(mem, at.checked_add(4)?)?))
+}
+
+/// `ESUCCESS` when a write into the caller's memory went through, `EFAULT` when it was out
+/// of bounds.
+fn errno(written: bool) -> i32 {
+	if written {
+		ESUCCESS
+	} else {
+		EFAULT
+	}
+}
+
 fn write_bytes(mem: &mut [u8], at: u32, bytes: &[u8]) -> bool {
 	let at = at as usize;
 	match mem.get_mut(at..at + bytes.len()) {
@@ -291,11 +307,7 @@ fn link(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
 			let (data, ctx) = mem.data_and_store_mut(&mut c);
 			let mut written = 0u32;
 			for i in 0..len {
-				let (Some(ptr), Some(n)) =
-					(read_u32(data, iovs + 8 * i), read_u32(data, iovs + 8 * i + 4))
-				else {
-					return EFAULT;
-				};
+				let Some((ptr, n)) = iovec(data, iovs, i) else { return EFAULT };
 				let Some(bytes) = data.get(ptr as usize..ptr as usize + n as usize) else {
 					return EFAULT;
 				};
@@ -307,11 +319,7 @@ fn link(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
 				out.extend_from_slice(bytes);
 				written += n;
 			}
-			if write_bytes(data, nwritten, &written.to_le_bytes()) {
-				ESUCCESS
-			} else {
-				EFAULT
-			}
+			errno(write_bytes(data, nwritten, &written.to_le_bytes()))
 		},
 	)?;
 	linker.func_wrap(
@@ -325,11 +333,7 @@ fn link(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
 			let (data, ctx) = mem.data_and_store_mut(&mut c);
 			let mut read = 0u32;
 			for i in 0..len {
-				let (Some(ptr), Some(n)) =
-					(read_u32(data, iovs + 8 * i), read_u32(data, iovs + 8 * i + 4))
-				else {
-					return EFAULT;
-				};
+				let Some((ptr, n)) = iovec(data, iovs, i) else { return EFAULT };
 				let left = &ctx.stdin[ctx.stdin_pos..];
 				let take = left.len().min(n as usize);
 				if !write_bytes(data, ptr, &left[..take]) {
@@ -338,11 +342,7 @@ fn link(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
 				ctx.stdin_pos += take;
 				read += take as u32;
 			}
-			if write_bytes(data, nread, &read.to_le_bytes()) {
-				ESUCCESS
-			} else {
-				EFAULT
-			}
+			errno(write_bytes(data, nread, &read.to_le_bytes()))
 		},
 	)?;
 	linker.func_wrap(

@@ -3,10 +3,7 @@
 
 use crate::{self as pallet_bridge, VaultInfo};
 use cutopia_test_utils::{ext_at_block_one, storage_with_balances};
-use frame_support::{
-	derive_impl, parameter_types,
-	traits::{ConstU128, ConstU32, ConstU64},
-};
+use frame_support::derive_impl;
 use sp_core::{ecdsa, Pair, H160};
 use sp_runtime::BuildStorage;
 
@@ -20,19 +17,9 @@ frame_support::construct_runtime!(
 
 cutopia_test_utils::impl_system_and_balances!(Test, existential_deposit = 10);
 
-parameter_types! {
-	pub const MintCap: Balance = 10_000;
-}
-
+#[derive_impl(pallet_bridge::config_preludes::TestDefaultConfig)]
 impl pallet_bridge::Config for Test {
 	type Currency = Balances;
-	type WeightInfo = ();
-	type MaxRelayers = ConstU32<5>;
-	type MintPeriod = ConstU64<100>;
-	type MintCap = MintCap;
-	type LargeDeposit = ConstU128<5_000>;
-	type LargeDepositDelay = ConstU64<20>;
-	type MinTransfer = ConstU128<10>;
 }
 
 /// The signing key of relayer `i`.

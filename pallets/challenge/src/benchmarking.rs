@@ -37,17 +37,17 @@ fn square_of_ones(bits: u32) -> (Number, Number) {
 	(number(p), number(c))
 }
 
+/// A factorization challenge of the most work, issued by `issuer`, open for `blocks` blocks
+/// and waiting for its modulus.
+fn awaiting_modulus<T: Config>(issuer: &T::AccountId, blocks: u32) -> ChallengeId {
+	let deadline = Challenge::<T>::now() + blocks.into();
+	Challenge::<T>::open(1, ChallengeKind::Factorization, Some(issuer.clone()), u64::MAX, deadline)
+		.expect("open")
+}
+
 /// An open factorization challenge of `bits` bits with modulus `c`, issued by `issuer`.
 fn open_factorization<T: Config>(issuer: &T::AccountId, bits: u32, c: Number) -> ChallengeId {
-	let deadline = Challenge::<T>::now() + 1_000u32.into();
-	let id = Challenge::<T>::open(
-		1,
-		ChallengeKind::Factorization,
-		Some(issuer.clone()),
-		u64::MAX,
-		deadline,
-	)
-	.expect("open");
+	let id = awaiting_modulus::<T>(issuer, 1_000);
 	Challenges::<T>::mutate(id, |c2| {
 		if let Some(ch) = c2 {
 			ch.puzzle = Puzzle::Factorization {
@@ -73,15 +73,7 @@ mod benchmarks {
 	#[benchmark]
 	fn post_modulus() {
 		let issuer: T::AccountId = whitelisted_caller();
-		let deadline = Challenge::<T>::now() + 100u32.into();
-		let id = Challenge::<T>::open(
-			1,
-			ChallengeKind::Factorization,
-			Some(issuer.clone()),
-			u64::MAX,
-			deadline,
-		)
-		.expect("open");
+		let id = awaiting_modulus::<T>(&issuer, 100);
 		let (_, c) = square_of_ones(T::MaxFactorBits::get());
 		#[extrinsic_call]
 		_(RawOrigin::Signed(issuer), id, c, H256::repeat_byte(1));

@@ -126,6 +126,19 @@ fn complete_leases<T: Config>(id: IndentureId, upto: u32) {
 	}
 }
 
+/// A reporting indenture whose slots all sealed `result` and all but the last revealed it:
+/// `(id, last slot, result)`.
+fn all_but_last_revealed<T: Config>() -> (IndentureId, u32, H256) {
+	let id = reporting::<T>();
+	let result = H256::repeat_byte(7);
+	seal_all::<T>(id, result);
+	let last = slots_of::<T>(id) - 1;
+	for slot in 0..last {
+		reveal::<T>(id, slot, result);
+	}
+	(id, last, result)
+}
+
 /// A batch indenture whose leases all completed: it collects results.
 fn reporting<T: Config>() -> IndentureId {
 	let (id, _) = submitted::<T>(TaskType::Batch, ChallengeKind::HashTarget);
@@ -204,13 +217,7 @@ mod benchmarks {
 	/// The last reveal counts the results and settles the work with every miner paid.
 	#[benchmark]
 	fn reveal_result() {
-		let id = reporting::<T>();
-		let result = H256::repeat_byte(7);
-		seal_all::<T>(id, result);
-		let last = slots_of::<T>(id) - 1;
-		for slot in 0..last {
-			reveal::<T>(id, slot, result);
-		}
+		let (id, last, result) = all_but_last_revealed::<T>();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(slot_miner::<T>(last)), id, result);
 		assert!(!Indentures::<T>::contains_key(id) || shape::<T>().1 == 1);
@@ -219,13 +226,7 @@ mod benchmarks {
 	/// One miner never revealed: the majority is paid, the silent miner fails and is slashed.
 	#[benchmark]
 	fn conclude_results() {
-		let id = reporting::<T>();
-		let result = H256::repeat_byte(7);
-		seal_all::<T>(id, result);
-		let last = slots_of::<T>(id) - 1;
-		for slot in 0..last {
-			reveal::<T>(id, slot, result);
-		}
+		let (id, _, _) = all_but_last_revealed::<T>();
 		let seal_until = Indentures::<T>::get(id).and_then(|i| i.results_deadline).expect("due");
 		set_block::<T>(seal_until + T::ResultWindow::get() + One::one());
 		let caller: T::AccountId = account("anyone", 0, 0);
