@@ -208,13 +208,22 @@ impl Chain {
 	}
 }
 
+// Storage is read without subxt's check against the node's metadata: the relayer must keep
+// relaying across runtime upgrades that leave the Bridge's entries decodable, as it did when it
+// read them dynamically; a change that does not decode still fails the read (and the cycle).
+
 /// Whether the chain still needs `who`'s vote on deposit `nonce`: neither processed nor voted.
 pub async fn needs_vote(at: &At, nonce: u64, who: AccountId32) -> Result<bool, ChainError> {
 	let storage = at.storage();
-	if storage.try_fetch(cutopia::storage().bridge().processed(), (nonce,)).await?.is_some() {
+	if storage
+		.try_fetch(cutopia::storage().bridge().processed().unvalidated(), (nonce,))
+		.await?
+		.is_some()
+	{
 		return Ok(false);
 	}
-	let voted = storage.try_fetch(cutopia::storage().bridge().votes(), (nonce, who)).await?;
+	let voted =
+		storage.try_fetch(cutopia::storage().bridge().votes().unvalidated(), (nonce, who)).await?;
 	Ok(voted.is_none())
 }
 
@@ -222,16 +231,19 @@ pub async fn needs_vote(at: &At, nonce: u64, who: AccountId32) -> Result<bool, C
 pub async fn signing_context(at: &At) -> Result<SigningContext, ChainError> {
 	let storage = at.storage();
 	let set = storage
-		.try_fetch(cutopia::storage().bridge().relayers(), ())
+		.try_fetch(cutopia::storage().bridge().relayers().unvalidated(), ())
 		.await?
 		.ok_or(ChainError::NoRelayers)?
 		.decode()?;
 	let vault = storage
-		.try_fetch(cutopia::storage().bridge().vault(), ())
+		.try_fetch(cutopia::storage().bridge().vault().unvalidated(), ())
 		.await?
 		.ok_or(ChainError::NoVault)?
 		.decode()?;
-	let next = storage.fetch(cutopia::storage().bridge().next_withdrawal(), ()).await?.decode()?;
+	let next = storage
+		.fetch(cutopia::storage().bridge().next_withdrawal().unvalidated(), ())
+		.await?
+		.decode()?;
 	Ok(SigningContext {
 		set_id: set.id,
 		vault: pallet_bridge::VaultInfo {
@@ -244,8 +256,10 @@ pub async fn signing_context(at: &At) -> Result<SigningContext, ChainError> {
 
 /// Withdrawal `nonce`, if it is stored.
 pub async fn withdrawal(at: &At, nonce: u64) -> Result<Option<StoredWithdrawal>, ChainError> {
-	let stored =
-		at.storage().try_fetch(cutopia::storage().bridge().withdrawals(), (nonce,)).await?;
+	let stored = at
+		.storage()
+		.try_fetch(cutopia::storage().bridge().withdrawals().unvalidated(), (nonce,))
+		.await?;
 	let Some(stored) = stored else { return Ok(None) };
 	let w = stored.decode()?;
 	Ok(Some(StoredWithdrawal {
@@ -259,8 +273,14 @@ pub async fn withdrawal(at: &At, nonce: u64) -> Result<Option<StoredWithdrawal>,
 /// CU minted and burned by the bridge so far.
 pub async fn minted_and_burned(at: &At) -> Result<(u128, u128), ChainError> {
 	let storage = at.storage();
-	let minted = storage.fetch(cutopia::storage().bridge().total_minted(), ()).await?.decode()?;
-	let burned = storage.fetch(cutopia::storage().bridge().total_burned(), ()).await?.decode()?;
+	let minted = storage
+		.fetch(cutopia::storage().bridge().total_minted().unvalidated(), ())
+		.await?
+		.decode()?;
+	let burned = storage
+		.fetch(cutopia::storage().bridge().total_burned().unvalidated(), ())
+		.await?
+		.decode()?;
 	Ok((minted, burned))
 }
 

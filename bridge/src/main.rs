@@ -20,7 +20,8 @@
 //!
 //! Modules: [`config`] (flags), [`eth`] (Ethereum side), [`chain`] (CuTopia side), [`batch`]
 //! (what goes into a batch), [`checkpoint`], [`backoff`], [`metrics`], [`relay`] (the loop)
-//! and [`error`]. Logs go to stderr; `RUST_LOG` filters them (default `info`).
+//! and [`error`]. Logs go to stderr; `CUTOPIA_BRIDGE_LOG` filters them (default `info`), not
+//! `RUST_LOG`, so a filter meant for a node started from the same shell cannot silence them.
 
 mod backoff;
 mod batch;
@@ -40,7 +41,10 @@ async fn main() {
 	let args = config::Args::parse();
 	tracing_subscriber::fmt()
 		.with_env_filter(
-			EnvFilter::builder().with_default_directive(LevelFilter::INFO.into()).from_env_lossy(),
+			EnvFilter::builder()
+				.with_default_directive(LevelFilter::INFO.into())
+				.with_env_var("CUTOPIA_BRIDGE_LOG")
+				.from_env_lossy(),
 		)
 		.with_writer(std::io::stderr)
 		.with_ansi(false)

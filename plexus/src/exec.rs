@@ -149,6 +149,10 @@ impl wasmtime::ResourceLimiter for Limiter {
 		allowed
 	}
 
+	fn memory_grow_failed(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
+		self.limits.memory_grow_failed(error)
+	}
+
 	fn table_growing(
 		&mut self,
 		current: usize,
@@ -156,6 +160,10 @@ impl wasmtime::ResourceLimiter for Limiter {
 		maximum: Option<usize>,
 	) -> anyhow::Result<bool> {
 		self.limits.table_growing(current, desired, maximum)
+	}
+
+	fn table_grow_failed(&mut self, error: anyhow::Error) -> anyhow::Result<()> {
+		self.limits.table_grow_failed(error)
 	}
 
 	fn instances(&self) -> usize {

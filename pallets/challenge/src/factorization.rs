@@ -72,6 +72,9 @@ impl<T: Config> Pallet<T> {
 		let seq = CommitOf::<T>::get(id, &who).ok_or(Error::<T>::NoCommit)?;
 		let mut commit = Commits::<T>::get(id, seq).ok_or(Error::<T>::NoCommit)?;
 		ensure!(!commit.revealed, Error::<T>::AlreadyRevealed);
+		// Eligibility can lapse after the commit (the miner starts leaving, or won another
+		// slot of the same work): a reveal that could win is checked again.
+		ensure!(T::Eligibility::may_compete(c.context, &who), Error::<T>::NotEligible);
 		let now = Self::now();
 		ensure!(now > commit.block, Error::<T>::RevealTooEarly);
 		ensure!(

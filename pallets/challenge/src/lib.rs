@@ -396,7 +396,8 @@ pub mod pallet {
 		/// big-endian. If no earlier commit can still be revealed, the challenge is awarded.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::reveal(T::MaxFactorBits::get(), T::MaxCommits::get())
-			.saturating_add(T::Outcome::max_weight()))]
+			.saturating_add(T::Outcome::max_weight())
+			.saturating_add(T::Eligibility::weight()))]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			id: ChallengeId,

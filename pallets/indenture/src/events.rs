@@ -25,6 +25,9 @@ mod events {
 		Expired { id: IndentureId, refunded: BalanceOf<T> },
 		/// Slot `slot` of indenture `id` went to `miner`, who answers heartbeats on `lease`.
 		SlotAwarded { id: IndentureId, slot: u32, miner: T::AccountId, lease: LeaseId },
+		/// The award of slot `slot` to `miner` did not stand (the miner was no longer eligible
+		/// or could not take the work): the slot is open again under `challenge`.
+		SlotReopened { id: IndentureId, slot: u32, miner: T::AccountId, challenge: ChallengeId },
 		/// Every slot of indenture `id` has a miner; it left the queue.
 		Leased { id: IndentureId },
 		/// `amount` was streamed to `miner` for a proven heartbeat round.
@@ -65,6 +68,8 @@ mod events {
 		TooManySlots,
 		/// Duration must be between 1 and `MaxDuration` blocks.
 		BadDuration,
+		/// The buyer cannot be its own exchange or escrow operator.
+		SelfDealing,
 		/// The exchange is not a registered, active exchange.
 		UnknownExchange,
 		/// The escrow operator is not a registered, active escrow operator.

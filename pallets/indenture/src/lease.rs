@@ -5,18 +5,25 @@
 use super::*;
 
 impl<T: Config> Pallet<T> {
+	/// Challenge `challenge` went to `winner`: its slot starts a heartbeat lease. A winner
+	/// that is no longer eligible (it started leaving, or its bond was slashed below the
+	/// minimum, between its commit and the award) or that cannot be marked busy does not get
+	/// the slot: the slot reopens under a fresh challenge, so nobody serves work with a bond
+	/// that can be withdrawn under it.
 	pub(crate) fn on_awarded(challenge: ChallengeId, winner: &T::AccountId) {
 		let Some((id, slot_index)) = SlotOfChallenge::<T>::take(challenge) else { return };
 		let Some(mut ind) = Indentures::<T>::get(id) else { return };
 		let Some(mut slot) = Slots::<T>::get(id, slot_index) else { return };
+		if !Self::may_compete(id, winner) {
+			return Self::reopen_slot(id, slot_index, slot, &ind, winner);
+		}
+		if let Err(e) = T::Registry::begin_work(winner, Role::Miner) {
+			log::debug!(target: LOG_TARGET, "award of {id}/{slot_index} refused: {e:?}");
+			return Self::reopen_slot(id, slot_index, slot, &ind, winner);
+		}
 		let now = frame_system::Pallet::<T>::block_number();
 		let period = T::HeartbeatPeriod::get();
 		let rounds = (ind.spec.duration / period).max(1);
-		// The miner was eligible when it committed; should it have started leaving since,
-		// the award still stands (the buyer's work is not held up by the miner's registry).
-		if let Err(e) = T::Registry::begin_work(winner, Role::Miner) {
-			log::warn!(target: LOG_TARGET, "miner of indenture {id} slot {slot_index} is leaving: {e:?}");
-		}
 		let start = now.saturating_add(One::one());
 		let window = T::HeartbeatWindow::get();
 		let lease = match T::Challenges::start_lease(
@@ -29,10 +36,13 @@ impl<T: Config> Pallet<T> {
 			T::MaxMissedRounds::get(),
 		) {
 			Ok(lease) => lease,
-			// The lease parameters come from this pallet's checked config: cannot fail.
+			// The lease parameters come from this pallet's checked config: this cannot fail.
+			// Should it, the miner is not left busy and the slot is not left without a
+			// challenge.
 			Err(e) => {
 				defensive!("starting a lease failed", e);
-				return;
+				T::Registry::end_work(winner, Role::Miner);
+				return Self::reopen_slot(id, slot_index, slot, &ind, winner);
 			},
 		};
 		// The last round closes `window` blocks after it opens; then its misses are counted.
@@ -60,6 +70,43 @@ impl<T: Config> Pallet<T> {
 			Indentures::<T>::insert(id, ind);
 			Queue::<T>::mutate(|q| q.retain(|(_, i)| *i != id));
 			Self::deposit_event(Event::Leased { id });
+		}
+	}
+
+	/// Gives slot `slot_index` of indenture `id`, whose award to `winner` did not stand, a
+	/// fresh challenge of the indenture's kind until its award deadline (past it, the agenda
+	/// expires the indenture as for any slot nobody won).
+	fn reopen_slot(
+		id: IndentureId,
+		slot_index: u32,
+		mut slot: SlotOf<T>,
+		ind: &IndentureOf<T>,
+		winner: &T::AccountId,
+	) {
+		let issuer =
+			(ind.spec.challenge == ChallengeKind::Factorization).then(|| ind.spec.exchange.clone());
+		match T::Challenges::open(
+			id,
+			ind.spec.challenge,
+			issuer,
+			ind.compute_units,
+			ind.award_deadline,
+		) {
+			Ok(challenge) => {
+				slot.challenge = challenge;
+				Slots::<T>::insert(id, slot_index, slot);
+				SlotOfChallenge::<T>::insert(challenge, (id, slot_index));
+				Self::deposit_event(Event::SlotReopened {
+					id,
+					slot: slot_index,
+					miner: winner.clone(),
+					challenge,
+				});
+			},
+			// Opening a challenge only fails on an exhausted id space.
+			Err(e) => {
+				defensive!("reopening a slot failed", e);
+			},
 		}
 	}
 

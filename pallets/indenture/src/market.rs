@@ -51,6 +51,8 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::TooManySlots
 		);
 		ensure!((1..=T::MaxDuration::get()).contains(&spec.duration), Error::<T>::BadDuration);
+		// A buyer serving its own indenture earns its own fees and reputation for nothing.
+		ensure!(buyer != spec.exchange && buyer != spec.escrow_operator, Error::<T>::SelfDealing);
 		let exchange_rate = T::Registry::service_fee(&spec.exchange, Role::Exchange)
 			.ok_or(Error::<T>::UnknownExchange)?;
 		let escrow_rate = T::Registry::service_fee(&spec.escrow_operator, Role::EscrowOperator)
@@ -263,12 +265,19 @@ impl<T: Config> Pallet<T> {
 		Records::<T>::get(id).map(IndentureInfo::Ended)
 	}
 
-	/// Whether `who` may compete for a slot of indenture `id`: a registered miner whose
-	/// resources cover one node, whose price floor is at most the offered price per compute
-	/// unit, whose reputation meets the minimum, and who holds no other slot of it.
+	/// Whether `who` may compete for a slot of indenture `id`: a registered miner, not its
+	/// buyer, exchange or escrow operator, whose resources cover one node, whose price floor is
+	/// at most the offered price per compute unit, whose reputation meets the minimum, and who
+	/// holds no other slot of it. Checked when a miner commits or solves, when it reveals, and
+	/// again when the slot is awarded.
 	pub fn may_compete(id: IndentureId, who: &T::AccountId) -> bool {
 		let Some(ind) = Indentures::<T>::get(id) else { return false };
 		if ind.status != Status::Open {
+			return false;
+		}
+		// The buyer would pay itself and could fail its own miner to keep the slash; the
+		// exchange knows its own factors; the operator would judge its own work.
+		if [&ind.buyer, &ind.spec.exchange, &ind.spec.escrow_operator].contains(&who) {
 			return false;
 		}
 		let Some((resources, price_floor)) = T::Registry::miner(who) else { return false };

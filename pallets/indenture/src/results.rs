@@ -125,10 +125,7 @@ impl<T: Config> Pallet<T> {
 
 	/// `blake2_256(SCALE(("cutopia/result", result, miner)))`: what a miner seals.
 	pub fn result_seal(result: &H256, miner: &T::AccountId) -> H256 {
-		use codec::Encode;
-		<sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::hash(
-			&(b"cutopia/result", result, miner).encode(),
-		)
+		cutopia_primitives::hashes::result_seal(result, miner)
 	}
 
 	/// The slot of indenture `id` held by `who`.

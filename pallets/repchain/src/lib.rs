@@ -12,8 +12,9 @@
 //!
 //! ## Terms
 //!
-//! - **Bond**: funds held while registered; a miner's failure slashes `MinerSlash` of it to
-//!   the harmed buyer. Unregistering is possible only with no work running, and the bond is
+//! - **Bond**: funds held while registered; a miner's failure slashes `MinerSlash` of the
+//!   minimum miner bond (at most what is bonded) to the harmed buyer, and a miner whose bond
+//!   fell below the minimum is offered no work until it tops up. Unregistering is possible only with no work running, and the bond is
 //!   withdrawable `UnbondingDelay` blocks later, so a misbehaving participant cannot run with
 //!   its bond the moment it is caught.
 //! - **History root**: `root = blake2_256(prev_root ‖ SCALE(record))`, starting from zero. Anyone

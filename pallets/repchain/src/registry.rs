@@ -25,13 +25,16 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> Registry<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	/// A miner that is leaving, or whose bond was slashed below the minimum, offers nothing:
+	/// it could not be slashed for the next failure.
 	fn miner(who: &T::AccountId) -> Option<(Resources, BalanceOf<T>)> {
 		match Registrations::<T>::get(who, Role::Miner)? {
 			Registration {
 				profile: Profile::Miner { resources, price_floor, .. },
 				unbonding_until: None,
+				bond,
 				..
-			} => Some((resources, price_floor)),
+			} if bond >= T::MinMinerBond::get() => Some((resources, price_floor)),
 			_ => None,
 		}
 	}

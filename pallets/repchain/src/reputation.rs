@@ -41,10 +41,13 @@ impl<T: Config> Pallet<T> {
 		cutopia_primitives::hashes::record_link(prev, record)
 	}
 
-	/// Moves `MinerSlash` of `who`'s miner bond to `beneficiary`.
+	/// Moves `MinerSlash` of the minimum miner bond (at most what is bonded) from `who`'s bond
+	/// to `beneficiary`. A fraction of the *minimum*, not of the current bond: a failure costs
+	/// every miner the same, and a miner slashed below the minimum stops competing until it
+	/// tops its bond up ([`Registry::miner`]).
 	pub(crate) fn slash(who: &T::AccountId, beneficiary: &T::AccountId) {
 		let Some(mut r) = Registrations::<T>::get(who, Role::Miner) else { return };
-		let amount = T::MinerSlash::get().mul_floor(r.bond);
+		let amount = T::MinerSlash::get().mul_floor(T::MinMinerBond::get()).min(r.bond);
 		if amount.is_zero() {
 			return;
 		}

@@ -327,17 +327,40 @@ fn history_is_hash_chained_and_recent_records_are_bounded() {
 #[test]
 fn a_miner_failure_slashes_part_of_its_bond_to_the_buyer() {
 	build_and_execute(|| {
+		// MinerSlash (10 %) of the minimum bond (100), however much more is bonded.
 		assert_ok!(register_miner(MINER, 1_000));
 		RepChain::append(record(MINER, Outcome::Failure, 0, None), Some(&BUYER));
-		assert_eq!(held(MINER), 900);
-		assert_eq!(Balances::free_balance(BUYER), 10_100);
+		assert_eq!(held(MINER), 990);
+		assert_eq!(Balances::free_balance(BUYER), 10_010);
 		System::assert_has_event(
-			Event::Slashed { who: MINER, beneficiary: BUYER, amount: 100 }.into(),
+			Event::Slashed { who: MINER, beneficiary: BUYER, amount: 10 }.into(),
 		);
 		// A success slashes nothing; nor does a failure of an unregistered subject.
 		RepChain::append(record(MINER, Outcome::Success, 0, None), Some(&BUYER));
 		RepChain::append(record(EXCHANGE, Outcome::Failure, 0, None), Some(&BUYER));
-		assert_eq!(held(MINER), 900);
-		assert_eq!(Balances::free_balance(BUYER), 10_100);
+		assert_eq!(held(MINER), 990);
+		assert_eq!(Balances::free_balance(BUYER), 10_010);
+	});
+}
+
+/// A miner drains its bond through failures (of work bought by its own sock puppets, who
+/// receive the slashes): below the minimum bond it stops competing until it tops up, so a
+/// drained bond never backs new work.
+#[test]
+fn a_miner_slashed_below_the_minimum_bond_stops_competing_until_it_tops_up() {
+	build_and_execute(|| {
+		assert_ok!(register_miner(MINER, 100));
+		RepChain::append(record(MINER, Outcome::Failure, 0, None), Some(&BUYER));
+		assert_eq!(held(MINER), 90);
+		assert_eq!(RepChain::miner(&MINER), None);
+		assert_ok!(RepChain::bond_extra(signed(MINER), Role::Miner, 10));
+		assert_eq!(RepChain::miner(&MINER), Some((res(), 5)));
+		// A slash never takes more than is bonded.
+		for _ in 0..20 {
+			RepChain::append(record(MINER, Outcome::Failure, 0, None), Some(&BUYER));
+		}
+		assert_eq!(held(MINER), 0);
+		// 10 from the first slash, then the whole topped-up bond of 100.
+		assert_eq!(Balances::free_balance(BUYER), 10_110);
 	});
 }

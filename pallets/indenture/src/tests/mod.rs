@@ -2,6 +2,7 @@
 //! here; the `assert_*` helpers make a call and check what every success of it does (state
 //! before and after, and its event), so the tests only add what is particular to them.
 
+mod adversary;
 mod agenda;
 mod award;
 mod lease;

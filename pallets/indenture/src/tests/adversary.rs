@@ -1,0 +1,165 @@
+//! Attacks on the market (the threat model in docs/DECISIONS.md): each test plays the
+//! attacker and fails on the code before its defence.
+
+use super::*;
+use pallet_challenge::{audit_commitment, factor_commitment, Error as ChallengeError};
+use sp_runtime::DispatchResult;
+
+/// The parties of an indenture register as miners too: they must not win its slots.
+#[test]
+fn the_buyer_exchange_and_operator_cannot_compete_on_their_own_work() {
+	build_and_execute(|| {
+		let id = assert_submit(BUYER, spec());
+		for party in [BUYER, EXCHANGE, ESCROW_OP] {
+			register_miner(party, big(), 1);
+			assert_noop!(solve(id, 0, party), ChallengeError::<Test>::NotEligible);
+			assert!(!IndenturePallet::may_compete(id, &party));
+		}
+		// Anyone else still may.
+		register_miner(MINER_A, big(), 1);
+		assert_solve(MINER_A, id, 0);
+	});
+}
+
+/// A buyer registered as an exchange or escrow operator cannot name itself: it would pay its
+/// own fees and build its own reputation with them.
+#[test]
+fn a_buyer_cannot_be_its_own_exchange_or_operator() {
+	build_and_execute(|| {
+		for role in [Role::Exchange, Role::EscrowOperator] {
+			assert_ok!(RepChain::register_service(
+				RuntimeOrigin::signed(BUYER),
+				role,
+				Permill::zero(),
+				BoundedVec::truncate_from(b"me".to_vec()),
+				BoundedVec::truncate_from(b"me:1".to_vec()),
+				50,
+			));
+		}
+		assert_noop!(
+			submit(SpecOf::<Test> { exchange: BUYER, ..spec() }),
+			Error::<Test>::SelfDealing
+		);
+		assert_noop!(
+			submit(SpecOf::<Test> { escrow_operator: BUYER, ..spec() }),
+			Error::<Test>::SelfDealing
+		);
+	});
+}
+
+/// Odd primes from `from` up, by trial division (the numbers are below 2^62).
+fn prime_from(from: u64) -> u64 {
+	(from | 1..)
+		.step_by(2)
+		.find(|n| (3..).step_by(2).take_while(|d| d * d <= *n).all(|d| n % d != 0))
+		.expect("a prime")
+}
+
+/// Canonical big-endian bytes of `n`.
+fn be(n: u128) -> Vec<u8> {
+	let bytes = n.to_be_bytes();
+	bytes[bytes.iter().position(|b| *b != 0).unwrap_or(15)..].to_vec()
+}
+
+/// The exchange posts a fair modulus for the factorization challenge of `slot` of indenture
+/// `id`. Returns the challenge and its factors `p ≤ q` as canonical bytes.
+fn modulus_posted(id: IndentureId, slot: u32) -> (ChallengeId, Vec<u8>, Vec<u8>) {
+	let challenge = Slots::<Test>::get(id, slot).unwrap().challenge;
+	let bits = Challenge::factor_bits_for(Indentures::<Test>::get(id).unwrap().compute_units);
+	assert!(bits <= 124, "u128 arithmetic");
+	// Both factors in [¾·2^h, 2^h): the product has exactly 2h bits.
+	let h = bits / 2;
+	let low = (1u64 << (h - 1)) + (1u64 << (h - 2));
+	let p = prime_from(low + 12_345);
+	let q = prime_from(p + 2);
+	let c = u128::from(p) * u128::from(q);
+	assert_ok!(Challenge::post_modulus(
+		RuntimeOrigin::signed(EXCHANGE),
+		challenge,
+		BoundedVec::truncate_from(be(c)),
+		audit_commitment(&be(p.into()), &[9; 32]),
+	));
+	(challenge, be(p.into()), be(q.into()))
+}
+
+/// `who` commits to the factors of `challenge`.
+fn commit_factors(who: u64, challenge: ChallengeId, p: &[u8], q: &[u8]) {
+	let hash = factor_commitment(p, q, &who, &[7; 32]);
+	assert_ok!(Challenge::commit(RuntimeOrigin::signed(who), challenge, hash));
+}
+
+fn reveal_factors(who: u64, challenge: ChallengeId, p: &[u8], q: &[u8]) -> DispatchResult {
+	Challenge::reveal(
+		RuntimeOrigin::signed(who),
+		challenge,
+		BoundedVec::truncate_from(p.to_vec()),
+		BoundedVec::truncate_from(q.to_vec()),
+		[7; 32],
+	)
+}
+
+/// A miner commits, then starts leaving (its bond becomes withdrawable after the unbonding
+/// delay): its reveal is refused, so it cannot win work its bond will not back.
+#[test]
+fn a_miner_that_starts_leaving_after_its_commit_cannot_reveal() {
+	build_and_execute(|| {
+		let id = assert_submit(
+			BUYER,
+			SpecOf::<Test> { challenge: ChallengeKind::Factorization, nodes: 1, ..spec() },
+		);
+		register_miner(MINER_A, big(), 1);
+		let (challenge, p, q) = modulus_posted(id, 0);
+		commit_factors(MINER_A, challenge, &p, &q);
+		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
+		set_block(2);
+		assert_noop!(
+			reveal_factors(MINER_A, challenge, &p, &q),
+			ChallengeError::<Test>::NotEligible
+		);
+		assert!(Slots::<Test>::get(id, 0).unwrap().miner.is_none());
+	});
+}
+
+/// A miner reveals in time, starts leaving while an earlier commit's reveal window keeps the
+/// award pending, and would then be awarded a lease its bond no longer backs. The award does
+/// not stand: the slot reopens under a fresh challenge and the miner is not marked busy.
+#[test]
+fn an_award_to_a_miner_that_left_since_its_reveal_reopens_the_slot() {
+	build_and_execute(|| {
+		let id = assert_submit(
+			BUYER,
+			SpecOf::<Test> { challenge: ChallengeKind::Factorization, nodes: 1, ..spec() },
+		);
+		register_miner(MINER_A, big(), 1);
+		register_miner(MINER_B, big(), 1);
+		let (challenge, p, q) = modulus_posted(id, 0);
+		// A commits first and never reveals; B commits next and reveals.
+		commit_factors(MINER_A, challenge, &p, &q);
+		commit_factors(MINER_B, challenge, &p, &q);
+		set_block(2);
+		assert_ok!(reveal_factors(MINER_B, challenge, &p, &q));
+		assert!(Slots::<Test>::get(id, 0).unwrap().miner.is_none(), "A's window is open");
+		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_B), Role::Miner));
+		// A's window closes; concluding awards the best reveal, B's.
+		set_block(1 + 5 + 1);
+		assert_ok!(Challenge::conclude(RuntimeOrigin::signed(MINER_C), challenge));
+		let slot = Slots::<Test>::get(id, 0).unwrap();
+		assert_eq!((slot.miner, slot.lease), (None, None));
+		assert_ne!(slot.challenge, challenge);
+		assert_eq!(SlotOfChallenge::<Test>::get(slot.challenge), Some((id, 0)));
+		System::assert_has_event(
+			Event::SlotReopened { id, slot: 0, miner: MINER_B, challenge: slot.challenge }.into(),
+		);
+		let b = pallet_repchain::Registrations::<Test>::get(MINER_B, Role::Miner).unwrap();
+		assert_eq!(b.active, 0);
+		assert_eq!(Indentures::<Test>::get(id).unwrap().status, Status::Open);
+		// The reopened slot is won by an eligible miner as any other.
+		let (reopened, p, q) = modulus_posted(id, 0);
+		assert_eq!(reopened, slot.challenge);
+		register_miner(MINER_C, big(), 1);
+		commit_factors(MINER_C, reopened, &p, &q);
+		set_block(8);
+		assert_ok!(reveal_factors(MINER_C, reopened, &p, &q));
+		assert_eq!(Slots::<Test>::get(id, 0).unwrap().miner, Some(MINER_C));
+	});
+}
