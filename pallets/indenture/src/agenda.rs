@@ -5,7 +5,8 @@ use super::*;
 
 impl<T: Config> Pallet<T> {
 	/// Puts `deadline` on the agenda of block `at`, or of one of the next few blocks when
-	/// that one is full.
+	/// that one is full, or else at the end of the backlog: a burst of deadlines (a thousand
+	/// indentures submitted in one block) is late under load, never lost.
 	pub(crate) fn schedule(at: BlockNumberFor<T>, deadline: Deadline) {
 		let mut block = at;
 		for _ in 0..AGENDA_SPREAD {
@@ -14,6 +15,10 @@ impl<T: Config> Pallet<T> {
 			}
 			block = block.saturating_add(One::one());
 		}
+		BacklogRange::<T>::mutate(|(_, next)| {
+			Backlog::<T>::insert(*next, (at, deadline));
+			*next = next.saturating_add(1);
+		});
 		Self::deposit_event(Event::AgendaFull { deadline });
 	}
 
@@ -51,13 +56,47 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			used = used.saturating_add(w);
-			// A deadline whose work was already done by its permissionless call fails here and
-			// changes nothing (its storage layer is dropped).
-			if let Err(e) = with_storage_layer(|| Self::process_deadline(n, deadline)) {
-				log::debug!(target: LOG_TARGET, "deadline {deadline:?} at {n:?}: {e:?}");
+			Self::run_deadline(n, deadline);
+		}
+		Self::process_backlog(n, used)
+	}
+
+	/// Works through the backlog, oldest first, while its head is due and the budget (of
+	/// which `used` is spent) allows. Returns the weight used in all.
+	fn process_backlog(n: BlockNumberFor<T>, mut used: Weight) -> Weight {
+		let db = T::DbWeight::get();
+		let budget = T::AgendaBudget::get();
+		used = used.saturating_add(db.reads(1));
+		loop {
+			// Re-read: a deadline processed here may schedule another into the backlog.
+			let (first, next) = BacklogRange::<T>::get();
+			if first >= next {
+				break;
 			}
+			used = used.saturating_add(db.reads(1));
+			let Some((due, deadline)) = Backlog::<T>::get(first) else {
+				defensive!("a backlog entry within its range is missing");
+				BacklogRange::<T>::put((first.saturating_add(1), next));
+				continue;
+			};
+			let w = Self::deadline_weight(&deadline).saturating_add(db.writes(2));
+			if due > n || used.saturating_add(w).any_gt(budget) {
+				break;
+			}
+			used = used.saturating_add(w);
+			Backlog::<T>::remove(first);
+			BacklogRange::<T>::put((first.saturating_add(1), next));
+			Self::run_deadline(n, deadline);
 		}
 		used
+	}
+
+	/// Runs one deadline in its own storage layer: one that fails changes nothing (its work
+	/// was already done by its permissionless call, or is not due).
+	fn run_deadline(n: BlockNumberFor<T>, deadline: Deadline) {
+		if let Err(e) = with_storage_layer(|| Self::process_deadline(n, deadline)) {
+			log::debug!(target: LOG_TARGET, "deadline {deadline:?} at {n:?}: {e:?}");
+		}
 	}
 
 	pub(crate) fn process_deadline(n: BlockNumberFor<T>, deadline: Deadline) -> DispatchResult {

@@ -46,9 +46,8 @@ mod events {
 		CiRecorded { record: CiRecordOf<T> },
 		/// The buyer rated `miner`'s work on indenture `id` (1 worst to 5 best).
 		Rated { id: IndentureId, miner: T::AccountId, rating: u8 },
-		/// The agenda had no room for `deadline` near its block: it waits for the
-		/// permissionless call (`expire`, `conclude_results`, Escrow's `accept`, Challenge's
-		/// `report_missed`).
+		/// The agenda had no room for `deadline` near its block: it waits in the backlog, which
+		/// the chain works through as its budget allows (its permissionless call remains).
 		AgendaFull { deadline: Deadline },
 	}
 

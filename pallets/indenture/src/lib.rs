@@ -203,6 +203,16 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// Deadlines the agenda had no room for near their block, by sequence number, as `(due
+	/// block, deadline)`: worked through in order after each block's own agenda, as far as the
+	/// budget allows, so no deadline is ever dropped however many arrive at once.
+	#[pallet::storage]
+	pub type Backlog<T: Config> = StorageMap<_, Twox64Concat, u64, (BlockNumberFor<T>, Deadline)>;
+
+	/// `(first, next)` sequence numbers of the `Backlog`: it holds `first..next`.
+	#[pallet::storage]
+	pub type BacklogRange<T> = StorageValue<_, (u64, u64), ValueQuery>;
+
 	/// The CIRecords of the last `MaxRecentRecords` ended indentures, by id.
 	#[pallet::storage]
 	pub type Records<T: Config> = StorageMap<_, Twox64Concat, IndentureId, CiRecordOf<T>>;

@@ -10,7 +10,8 @@ impl<T: Config> Pallet<T> {
 	///   awarded slots have been paid);
 	/// - every indenture has nodes × replicas slots; an empty slot still has its challenge,
 	///   an awarded one has its lease (mapped back to the slot while it runs); a leased
-	///   indenture has no empty slot.
+	///   indenture has no empty slot;
+	/// - the deadline backlog holds exactly the entries of its range.
 	#[cfg(any(test, feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		let queue = Queue::<T>::get();
@@ -58,6 +59,13 @@ impl<T: Config> Pallet<T> {
 				"escrow of an open indenture does not hold incentive + fees"
 			);
 		}
+		let (first, next) = BacklogRange::<T>::get();
+		ensure!(first <= next, "backlog range inverted");
+		ensure!(
+			Backlog::<T>::iter_keys().all(|k| (first..next).contains(&k))
+				&& Backlog::<T>::iter_keys().count() as u64 == next - first,
+			"the backlog holds exactly its range"
+		);
 		Ok(())
 	}
 }

@@ -121,3 +121,33 @@ fn a_deadline_that_fails_changes_nothing() {
 		assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Open);
 	});
 }
+
+/// A burst of deadlines fills a block's agenda and the next few: the overflow waits in the
+/// backlog and is worked through in order, within the budget, never dropped. (Before the
+/// backlog, the award deadline below was dropped with `AgendaFull` and the indenture stayed
+/// open, holding the buyer's funds, until somebody called `expire`.)
+#[test]
+fn a_full_agenda_never_drops_a_deadline() {
+	// Each deadline weighs 1,000 in the mock: a budget of 2,500 fits two a block.
+	ExtBuilder::default()
+		.agenda_budget(frame_support::weights::Weight::from_parts(2_500, u64::MAX))
+		.build_and_execute(|| {
+			// A submission now has its award deadline at block 21, processed from block 22;
+			// blocks 22..30 are already full (4 each) with deadlines that fail harmlessly.
+			for _ in 0..4 * 8 {
+				IndenturePallet::schedule(22, Deadline::Results(99));
+			}
+			assert_eq!(Agenda::<Test>::get(29).len(), 4);
+			let id = assert_submit(BUYER, spec());
+			assert_eq!(Indentures::<Test>::get(id).unwrap().award_deadline, 21);
+			System::assert_has_event(Event::AgendaFull { deadline: Deadline::Award(id) }.into());
+			assert_eq!(BacklogRange::<Test>::get(), (0, 1));
+			assert_eq!(Backlog::<Test>::get(0), Some((22, Deadline::Award(id))));
+			// Two deadlines a block: the 32 ahead of it take 16 blocks, then its turn comes.
+			run_to_block(22 + 16);
+			assert!(Indentures::<Test>::get(id).is_none(), "the award deadline was processed");
+			System::assert_has_event(Event::Expired { id, refunded: 1_200 + 60 + 12 }.into());
+			assert_eq!(BacklogRange::<Test>::get(), (1, 1));
+			assert!(Backlog::<Test>::iter().next().is_none());
+		});
+}
