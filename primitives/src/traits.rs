@@ -154,7 +154,8 @@ impl<AccountId, Balance> EscrowOutcome<AccountId, Balance> for () {
 
 /// What other pallets (Indenture) ask of the registry (RepChain).
 pub trait Registry<AccountId, Balance> {
-	/// A miner's declared resources and price floor, if it is registered and not leaving.
+	/// A miner's declared resources and price floor, if it is registered, not leaving, and
+	/// bonded at least the minimum (a slashed miner tops up before it is offered work again).
 	fn miner(who: &AccountId) -> Option<(Resources, Balance)>;
 	/// An exchange's or escrow operator's fee, if it is registered in `role` and not leaving.
 	fn service_fee(who: &AccountId, role: Role) -> Option<Permill>;

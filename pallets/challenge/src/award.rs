@@ -30,30 +30,48 @@ impl<T: Config> Pallet<T> {
 			.clamp(T::MinHashDifficulty::get(), T::MaxHashDifficulty::get())
 	}
 
+	/// What awarding may spend on eligibility checks: one per revealed commit, at most
+	/// `MaxCommits` (a lapsed best reveal is passed over for the next).
+	pub fn award_checks_weight() -> Weight {
+		T::Eligibility::weight().saturating_mul(T::MaxCommits::get().into())
+	}
+
 	pub(crate) fn now() -> BlockNumberFor<T> {
 		frame_system::Pallet::<T>::block_number()
 	}
 
-	/// Awards `c` if it has a valid reveal and every earlier commit's reveal window has
-	/// closed. Returns whether it did (and so wrote `c`).
+	/// Awards `c` to the earliest commit that was revealed and whose miner may still compete,
+	/// once every earlier commit has revealed or its reveal window has closed. Returns whether
+	/// it did (and so wrote `c`). A best reveal whose miner lapsed since (it started leaving,
+	/// or raised its price floor on purpose) does not veto the challenge: the next valid
+	/// reveal wins, so nobody can throw away the other miners' work for free.
 	pub(crate) fn try_award(
 		id: ChallengeId,
 		c: &mut Challenge<T::AccountId, BlockNumberFor<T>>,
 		now: BlockNumberFor<T>,
 	) -> bool {
-		let Some(best) = c.best else { return false };
-		let window = T::RevealWindow::get();
-		let earlier_pending = (0..best).any(|seq| {
-			Commits::<T>::get(id, seq).is_some_and(|k| now <= k.block.saturating_add(window))
-		});
-		if earlier_pending {
+		if c.best.is_none() {
 			return false;
 		}
-		let Some(winner) = Commits::<T>::get(id, best).map(|k| k.who) else { return false };
-		c.status = ChallengeStatus::Awarded(winner.clone());
-		c.concluded = Some(now);
-		Self::finish_awarded(id, c.clone(), winner);
-		true
+		let window = T::RevealWindow::get();
+		for seq in 0..c.commits {
+			let Some(k) = Commits::<T>::get(id, seq) else { continue };
+			if !k.revealed {
+				// It may still reveal, and would come before every later reveal: wait.
+				if now <= k.block.saturating_add(window) {
+					return false;
+				}
+				continue;
+			}
+			if !T::Eligibility::may_compete(c.context, &k.who) {
+				continue;
+			}
+			c.status = ChallengeStatus::Awarded(k.who.clone());
+			c.concluded = Some(now);
+			Self::finish_awarded(id, c.clone(), k.who);
+			return true;
+		}
+		false
 	}
 
 	/// Stores (or, for hash targets, drops) an awarded challenge, cleans up its commits
@@ -112,13 +130,11 @@ impl<T: Config> Pallet<T> {
 				if Self::try_award(id, &mut c, now) {
 					return Ok(());
 				}
-				// Nobody won: expire once the deadline and every reveal window are past.
+				// Nobody won (no reveal, or none whose miner may still compete): expire once the
+				// deadline and every reveal window are past.
 				let reveals_over =
 					c.commits == 0 || now > c.last_commit.saturating_add(T::RevealWindow::get());
-				ensure!(
-					c.best.is_none() && now > c.deadline && reveals_over,
-					Error::<T>::NotConcludable
-				);
+				ensure!(now > c.deadline && reveals_over, Error::<T>::NotConcludable);
 				c.status = ChallengeStatus::Expired;
 				c.concluded = Some(now);
 				Self::clear_commits(id);

@@ -17,7 +17,8 @@
 //! - **Commit–reveal**: a miner first commits `factor_commitment(p, q, miner, salt)`, then,
 //!   in a later block and within `RevealWindow` blocks, reveals `p, q, salt`. The valid reveal
 //!   with the **earliest commit** wins, so copying an answer seen in a reveal never pays: the
-//!   copier's commit comes after the honest one.
+//!   copier's commit comes after the honest one. Eligibility is checked at commit, at reveal
+//!   and again at the award: a reveal whose miner lapsed since is passed over for the next.
 //! - **Audit**: after the challenge concludes the issuer reveals `p` (matching its commitment);
 //!   the chain checks that `C` is the product of two probable primes of about `bits/2` bits. An
 //!   issuer that does not reveal within `AuditWindow`, or whose `C` is unfair, voids the
@@ -397,7 +398,8 @@ pub mod pallet {
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::reveal(T::MaxFactorBits::get(), T::MaxCommits::get())
 			.saturating_add(T::Outcome::max_weight())
-			.saturating_add(T::Eligibility::weight()))]
+			.saturating_add(T::Eligibility::weight())
+			.saturating_add(Pallet::<T>::award_checks_weight()))]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			id: ChallengeId,
@@ -424,7 +426,8 @@ pub mod pallet {
 		/// voids it if the issuer never posted `C`.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::conclude(T::MaxCommits::get())
-			.saturating_add(T::Outcome::max_weight()))]
+			.saturating_add(T::Outcome::max_weight())
+			.saturating_add(Pallet::<T>::award_checks_weight()))]
 		pub fn conclude(origin: OriginFor<T>, id: ChallengeId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_conclude(id)

@@ -52,7 +52,8 @@ impl<T: Config> Pallet<T> {
 			let w = Self::deadline_weight(&deadline);
 			if used.saturating_add(w).any_gt(budget) {
 				Self::schedule(n.saturating_add(One::one()), deadline);
-				used = used.saturating_add(db.reads_writes(1, 1));
+				// At worst `schedule` probes every block of its spread, then the backlog.
+				used = used.saturating_add(db.reads_writes(u64::from(AGENDA_SPREAD) + 1, 3));
 				continue;
 			}
 			used = used.saturating_add(w);
@@ -61,26 +62,46 @@ impl<T: Config> Pallet<T> {
 		Self::process_backlog(n, used)
 	}
 
-	/// Works through the backlog, oldest first, while its head is due and the budget (of
-	/// which `used` is spent) allows. Returns the weight used in all.
+	/// Works through the backlog, oldest first, while the budget (of which `used` is spent)
+	/// allows. An entry not yet due goes to the back (at most `BACKLOG_ROTATIONS` a block),
+	/// so a far-future deadline never holds up due ones behind it. Returns the weight used
+	/// in all.
 	fn process_backlog(n: BlockNumberFor<T>, mut used: Weight) -> Weight {
 		let db = T::DbWeight::get();
 		let budget = T::AgendaBudget::get();
+		let rotate = db.writes(3);
+		// Each entry at most once a block: a lone future entry is not spun round.
+		let (first, next) = BacklogRange::<T>::get();
+		let max_rotations =
+			next.saturating_sub(first).saturating_sub(1).min(BACKLOG_ROTATIONS.into());
+		let mut rotations = 0;
 		used = used.saturating_add(db.reads(1));
 		loop {
 			// Re-read: a deadline processed here may schedule another into the backlog.
 			let (first, next) = BacklogRange::<T>::get();
-			if first >= next {
+			if first >= next || used.saturating_add(db.reads(1)).any_gt(budget) {
 				break;
 			}
 			used = used.saturating_add(db.reads(1));
 			let Some((due, deadline)) = Backlog::<T>::get(first) else {
 				defensive!("a backlog entry within its range is missing");
+				used = used.saturating_add(db.writes(1));
 				BacklogRange::<T>::put((first.saturating_add(1), next));
 				continue;
 			};
+			if due > n {
+				if rotations >= max_rotations || used.saturating_add(rotate).any_gt(budget) {
+					break;
+				}
+				rotations += 1;
+				used = used.saturating_add(rotate);
+				Backlog::<T>::remove(first);
+				Backlog::<T>::insert(next, (due, deadline));
+				BacklogRange::<T>::put((first.saturating_add(1), next.saturating_add(1)));
+				continue;
+			}
 			let w = Self::deadline_weight(&deadline).saturating_add(db.writes(2));
-			if due > n || used.saturating_add(w).any_gt(budget) {
+			if used.saturating_add(w).any_gt(budget) {
 				break;
 			}
 			used = used.saturating_add(w);

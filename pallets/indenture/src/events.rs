@@ -25,9 +25,6 @@ mod events {
 		Expired { id: IndentureId, refunded: BalanceOf<T> },
 		/// Slot `slot` of indenture `id` went to `miner`, who answers heartbeats on `lease`.
 		SlotAwarded { id: IndentureId, slot: u32, miner: T::AccountId, lease: LeaseId },
-		/// The award of slot `slot` to `miner` did not stand (the miner was no longer eligible
-		/// or could not take the work): the slot is open again under `challenge`.
-		SlotReopened { id: IndentureId, slot: u32, miner: T::AccountId, challenge: ChallengeId },
 		/// Every slot of indenture `id` has a miner; it left the queue.
 		Leased { id: IndentureId },
 		/// `amount` was streamed to `miner` for a proven heartbeat round.
@@ -49,6 +46,15 @@ mod events {
 		/// The agenda had no room for `deadline` near its block: it waits in the backlog, which
 		/// the chain works through as its budget allows (its permissionless call remains).
 		AgendaFull { deadline: Deadline },
+		/// The award of slot `slot` to `miner` did not stand (the miner was no longer eligible
+		/// or could not take the work): the slot is open again under `challenge`, or, past the
+		/// award deadline (`None`), it stays empty and the indenture expires.
+		SlotReopened {
+			id: IndentureId,
+			slot: u32,
+			miner: T::AccountId,
+			challenge: Option<ChallengeId>,
+		},
 	}
 
 	#[pallet::error]
@@ -67,8 +73,6 @@ mod events {
 		TooManySlots,
 		/// Duration must be between 1 and `MaxDuration` blocks.
 		BadDuration,
-		/// The buyer cannot be its own exchange or escrow operator.
-		SelfDealing,
 		/// The exchange is not a registered, active exchange.
 		UnknownExchange,
 		/// The escrow operator is not a registered, active escrow operator.
@@ -109,5 +113,7 @@ mod events {
 		BadRating,
 		/// This miner did not work on the indenture, or was rated already.
 		NotRateable,
+		/// The buyer cannot be its own exchange or escrow operator.
+		SelfDealing,
 	}
 }

@@ -74,8 +74,10 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Gives slot `slot_index` of indenture `id`, whose award to `winner` did not stand, a
-	/// fresh challenge of the indenture's kind until its award deadline (past it, the agenda
-	/// expires the indenture as for any slot nobody won).
+	/// fresh challenge of the indenture's kind until its award deadline. Past the deadline no
+	/// challenge can open: the slot keeps its decided one (mapped back to it, so expiry finds
+	/// it) and the award deadline's processing expires the indenture, refunding the buyer, as
+	/// for any slot nobody won.
 	fn reopen_slot(
 		id: IndentureId,
 		slot_index: u32,
@@ -83,31 +85,36 @@ impl<T: Config> Pallet<T> {
 		ind: &IndentureOf<T>,
 		winner: &T::AccountId,
 	) {
+		let now = frame_system::Pallet::<T>::block_number();
 		let issuer =
 			(ind.spec.challenge == ChallengeKind::Factorization).then(|| ind.spec.exchange.clone());
-		match T::Challenges::open(
-			id,
-			ind.spec.challenge,
-			issuer,
-			ind.compute_units,
-			ind.award_deadline,
-		) {
-			Ok(challenge) => {
-				slot.challenge = challenge;
-				Slots::<T>::insert(id, slot_index, slot);
-				SlotOfChallenge::<T>::insert(challenge, (id, slot_index));
-				Self::deposit_event(Event::SlotReopened {
+		let fresh = (now < ind.award_deadline)
+			.then(|| {
+				T::Challenges::open(
 					id,
-					slot: slot_index,
-					miner: winner.clone(),
-					challenge,
-				});
-			},
-			// Opening a challenge only fails on an exhausted id space.
-			Err(e) => {
-				defensive!("reopening a slot failed", e);
-			},
+					ind.spec.challenge,
+					issuer,
+					ind.compute_units,
+					ind.award_deadline,
+				)
+			})
+			.and_then(|opened| {
+				opened.inspect_err(|e| log::warn!(target: LOG_TARGET, "reopen {id}: {e:?}")).ok()
+			});
+		if let Some(challenge) = fresh {
+			slot.challenge = challenge;
+			Slots::<T>::insert(id, slot_index, slot);
 		}
+		let challenge = Slots::<T>::get(id, slot_index).map(|s| s.challenge);
+		if let Some(c) = challenge {
+			SlotOfChallenge::<T>::insert(c, (id, slot_index));
+		}
+		Self::deposit_event(Event::SlotReopened {
+			id,
+			slot: slot_index,
+			miner: winner.clone(),
+			challenge: fresh,
+		});
 	}
 
 	/// Heartbeat rounds of one lease of `ind`.

@@ -66,8 +66,10 @@ pub type SpecOf<T> = IndentureSpec<<T as frame_system::Config>::AccountId, Balan
 pub type WorkRecordOf<T> =
 	WorkRecord<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 
-/// Blocks after a full one that `schedule` tries before giving up on the agenda.
+/// Blocks after a full one that `schedule` tries before it puts a deadline in the backlog.
 const AGENDA_SPREAD: u32 = 8;
+/// Backlog entries not yet due that one block moves to the back, past which due ones wait.
+const BACKLOG_ROTATIONS: u32 = 8;
 
 #[import_section(events::events)]
 #[frame_support::pallet]

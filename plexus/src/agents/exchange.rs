@@ -83,7 +83,7 @@ pub async fn run_exchange(chain: Chain, key: Keypair, cfg: ExchangeConfig) -> Re
 }
 
 async fn tick(ctx: &ExchangeCtx, state: &mut ExchangeState) -> Result<()> {
-	let (_, at) = ctx.chain.at_best().await?;
+	let (now, at) = ctx.chain.at_best().await?;
 	let mut todo = Vec::new();
 	let mut all = at.storage().iter(cutopia::storage().challenge().challenges(), ()).await?;
 	while let Some(entry) = all.next().await {
@@ -94,14 +94,21 @@ async fn tick(ctx: &ExchangeCtx, state: &mut ExchangeState) -> Result<()> {
 			todo.push((id, c));
 		}
 	}
+	// One challenge's failure (a reopened slot's challenge opened close to its deadline, say)
+	// must not hold up the others' moduli and audits.
 	for (id, c) in todo {
 		let Puzzle::Factorization { bits, audit, .. } = &c.puzzle else { continue };
-		match (&c.status, audit) {
-			(ChallengeStatus::AwaitingModulus, _) => post_modulus(ctx, state, id, *bits).await?,
+		let done = match (&c.status, audit) {
+			// Past its deadline a modulus is refused: the challenge is voided instead.
+			(ChallengeStatus::AwaitingModulus, _) if now > c.deadline => Ok(()),
+			(ChallengeStatus::AwaitingModulus, _) => post_modulus(ctx, state, id, *bits).await,
 			(ChallengeStatus::Awarded(_) | ChallengeStatus::Expired, Audit::Pending) => {
-				reveal_factor(ctx, state, id).await?
+				reveal_factor(ctx, state, id).await
 			},
-			_ => {},
+			_ => Ok(()),
+		};
+		if let Err(e) = done {
+			tracing::warn!(target: TARGET, "challenge {id}: {e:#}");
 		}
 	}
 	Ok(())

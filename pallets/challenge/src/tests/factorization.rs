@@ -218,3 +218,46 @@ fn issuer_that_never_posts_is_voided() {
 		assert_eq!(told(), vec![Told::Voided(7, id, ISSUER)]);
 	});
 }
+
+/// The best reveal's miner makes itself ineligible before the award (it raised its price
+/// floor, or started leaving): it does not veto the challenge, the next valid reveal wins.
+/// (Before, the award went to it regardless and the opener could only refuse it, throwing
+/// the other miners' reveals away.)
+#[test]
+fn a_lapsed_best_reveal_passes_the_award_to_the_next_valid_one() {
+	build_and_execute(|| {
+		let id = open_posted(C48, P48);
+		assert_commit(EVE, id, P48, Q48 + 2); // seq 0: a junk commit that keeps the award open
+		assert_commit(ALICE, id, P48, Q48); // seq 1
+		run_to_block(2);
+		assert_commit(BOB, id, P48, Q48); // seq 2
+		run_to_block(3);
+		assert_reveal(ALICE, id, P48, Q48);
+		assert_reveal(BOB, id, P48, Q48);
+		BANNED.with(|b| b.borrow_mut().push(ALICE));
+		run_to_block(7);
+		assert_ok!(ChallengePallet::conclude(signed(EVE), id));
+		assert_eq!(status(id), ChallengeStatus::Awarded(BOB));
+		assert_eq!(told(), vec![Told::Awarded(7, id, BOB)]);
+	});
+}
+
+/// When no revealed miner may compete any more, the challenge expires after its deadline
+/// and the reveal windows, as one nobody solved.
+#[test]
+fn a_challenge_whose_revealers_all_lapsed_expires() {
+	build_and_execute(|| {
+		let id = open_posted(C48, P48);
+		assert_commit(EVE, id, P48, Q48 + 2);
+		assert_commit(ALICE, id, P48, Q48);
+		run_to_block(2);
+		assert_reveal(ALICE, id, P48, Q48);
+		BANNED.with(|b| b.borrow_mut().push(ALICE));
+		run_to_block(7);
+		assert_noop!(ChallengePallet::conclude(signed(EVE), id), Error::<Test>::NotConcludable);
+		run_to_block(21);
+		assert_ok!(ChallengePallet::conclude(signed(EVE), id));
+		assert_eq!(status(id), ChallengeStatus::Expired);
+		assert_eq!(told(), vec![Told::Expired(7, id)]);
+	});
+}

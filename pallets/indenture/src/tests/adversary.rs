@@ -120,11 +120,11 @@ fn a_miner_that_starts_leaving_after_its_commit_cannot_reveal() {
 	});
 }
 
-/// A miner reveals in time, starts leaving while an earlier commit's reveal window keeps the
-/// award pending, and would then be awarded a lease its bond no longer backs. The award does
-/// not stand: the slot reopens under a fresh challenge and the miner is not marked busy.
+/// A miner reveals in time, then starts leaving while an earlier commit's reveal window keeps
+/// the award pending. It must not be awarded a lease its bond no longer backs, and its lapse
+/// must not throw away the slot: the challenge stays open and the next valid reveal wins.
 #[test]
-fn an_award_to_a_miner_that_left_since_its_reveal_reopens_the_slot() {
+fn a_best_reveal_whose_miner_left_does_not_win_the_slot() {
 	build_and_execute(|| {
 		let id = assert_submit(
 			BUYER,
@@ -140,26 +140,70 @@ fn an_award_to_a_miner_that_left_since_its_reveal_reopens_the_slot() {
 		assert_ok!(reveal_factors(MINER_B, challenge, &p, &q));
 		assert!(Slots::<Test>::get(id, 0).unwrap().miner.is_none(), "A's window is open");
 		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_B), Role::Miner));
-		// A's window closes; concluding awards the best reveal, B's.
+		// A's window closes: B's reveal no longer counts, nothing else is revealed yet.
 		set_block(1 + 5 + 1);
-		assert_ok!(Challenge::conclude(RuntimeOrigin::signed(MINER_C), challenge));
-		let slot = Slots::<Test>::get(id, 0).unwrap();
-		assert_eq!((slot.miner, slot.lease), (None, None));
-		assert_ne!(slot.challenge, challenge);
-		assert_eq!(SlotOfChallenge::<Test>::get(slot.challenge), Some((id, 0)));
-		System::assert_has_event(
-			Event::SlotReopened { id, slot: 0, miner: MINER_B, challenge: slot.challenge }.into(),
+		assert_noop!(
+			Challenge::conclude(RuntimeOrigin::signed(MINER_C), challenge),
+			ChallengeError::<Test>::NotConcludable
 		);
 		let b = pallet_repchain::Registrations::<Test>::get(MINER_B, Role::Miner).unwrap();
 		assert_eq!(b.active, 0);
-		assert_eq!(Indentures::<Test>::get(id).unwrap().status, Status::Open);
-		// The reopened slot is won by an eligible miner as any other.
-		let (reopened, p, q) = modulus_posted(id, 0);
-		assert_eq!(reopened, slot.challenge);
+		// Another miner still wins the same challenge.
 		register_miner(MINER_C, big(), 1);
-		commit_factors(MINER_C, reopened, &p, &q);
+		commit_factors(MINER_C, challenge, &p, &q);
 		set_block(8);
-		assert_ok!(reveal_factors(MINER_C, reopened, &p, &q));
+		assert_ok!(reveal_factors(MINER_C, challenge, &p, &q));
 		assert_eq!(Slots::<Test>::get(id, 0).unwrap().miner, Some(MINER_C));
+	});
+}
+
+/// Whatever the challenge says, the marketplace never leases to a miner that may not compete
+/// (here one that started leaving): the award does not stand, nothing is marked busy and the
+/// slot reopens under a fresh challenge until the award deadline.
+#[test]
+fn an_award_to_an_ineligible_miner_reopens_the_slot() {
+	build_and_execute(|| {
+		let id = assert_submit(BUYER, SpecOf::<Test> { nodes: 1, ..spec() });
+		register_miner(MINER_A, big(), 1);
+		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
+		let old = Slots::<Test>::get(id, 0).unwrap().challenge;
+		// As the Challenge pallet does before it reports an award: the challenge is done.
+		assert_ok!(<Challenge as ChallengeApi<u64, u64>>::cancel(old));
+		<IndenturePallet as ChallengeOutcome<u64>>::awarded(id, old, &MINER_A);
+		let slot = Slots::<Test>::get(id, 0).unwrap();
+		assert_eq!((slot.miner, slot.lease), (None, None));
+		assert_ne!(slot.challenge, old);
+		assert_eq!(SlotOfChallenge::<Test>::get(slot.challenge), Some((id, 0)));
+		assert!(pallet_challenge::Challenges::<Test>::get(slot.challenge).is_some());
+		System::assert_has_event(
+			Event::SlotReopened { id, slot: 0, miner: MINER_A, challenge: Some(slot.challenge) }
+				.into(),
+		);
+		let a = pallet_repchain::Registrations::<Test>::get(MINER_A, Role::Miner).unwrap();
+		assert_eq!(a.active, 0);
+		// The reopened slot is won by an eligible miner as any other.
+		register_miner(MINER_B, big(), 1);
+		assert_solve(MINER_B, id, 0);
+	});
+}
+
+/// Past the award deadline no challenge can open: a refused award leaves the slot empty,
+/// still mapped to its challenge, and the indenture expires with everything refunded.
+#[test]
+fn past_the_deadline_a_refused_award_leaves_the_slot_to_expiry() {
+	build_and_execute(|| {
+		let id = assert_submit(BUYER, SpecOf::<Test> { nodes: 1, ..spec() });
+		register_miner(MINER_A, big(), 1);
+		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
+		let old = Slots::<Test>::get(id, 0).unwrap().challenge;
+		set_block(Indentures::<Test>::get(id).unwrap().award_deadline + 1);
+		assert_ok!(<Challenge as ChallengeApi<u64, u64>>::cancel(old));
+		<IndenturePallet as ChallengeOutcome<u64>>::awarded(id, old, &MINER_A);
+		System::assert_has_event(
+			Event::SlotReopened { id, slot: 0, miner: MINER_A, challenge: None }.into(),
+		);
+		assert_eq!(SlotOfChallenge::<Test>::get(old), Some((id, 0)));
+		assert_ok!(IndenturePallet::expire(RuntimeOrigin::signed(MINER_C), id));
+		System::assert_has_event(Event::Expired { id, refunded: 1_200 + 60 + 12 }.into());
 	});
 }

@@ -151,3 +151,29 @@ fn a_full_agenda_never_drops_a_deadline() {
 			assert!(Backlog::<Test>::iter().next().is_none());
 		});
 }
+
+/// A far-future deadline at the head of the backlog (a long lease's end whose blocks were
+/// full) does not hold up a due one behind it: the head goes to the back.
+#[test]
+fn a_far_future_backlog_entry_does_not_hold_up_a_due_one() {
+	ExtBuilder::default()
+		.agenda_budget(frame_support::weights::Weight::from_parts(2_500, u64::MAX))
+		.build_and_execute(|| {
+			for _ in 0..4 * 8 {
+				IndenturePallet::schedule(500, Deadline::Results(99));
+			}
+			IndenturePallet::schedule(500, Deadline::LeaseEnd(77));
+			for _ in 0..4 * 8 {
+				IndenturePallet::schedule(22, Deadline::Results(99));
+			}
+			let id = assert_submit(BUYER, spec());
+			assert_eq!(Backlog::<Test>::get(0), Some((500, Deadline::LeaseEnd(77))));
+			assert_eq!(Backlog::<Test>::get(1), Some((22, Deadline::Award(id))));
+			run_to_block(22 + 16);
+			assert!(Indentures::<Test>::get(id).is_none(), "the due deadline was processed");
+			// The future one waits, at the back, for its block.
+			let (first, next) = BacklogRange::<Test>::get();
+			assert_eq!(next - first, 1);
+			assert_eq!(Backlog::<Test>::get(first), Some((500, Deadline::LeaseEnd(77))));
+		});
+}

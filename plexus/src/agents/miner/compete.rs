@@ -9,11 +9,12 @@ use crate::{
 		self,
 		runtime_types::{
 			bounded_collections::bounded_vec::BoundedVec,
+			cutopia_primitives::types::Role,
 			pallet_challenge::types::{ChallengeStatus, Puzzle},
 			pallet_indenture::types::{IndentureInfo, QueueFilter, Status, TaskType},
 		},
 	},
-	work,
+	format_cu, work,
 };
 use anyhow::{anyhow, Result};
 use num_bigint::BigUint;
@@ -45,6 +46,29 @@ pub(super) async fn reveal_factors(ctx: &MinerCtx, state: &mut MinerState, now: 
 /// Tries for one open slot of each open indenture that fits this miner and where it holds
 /// no slot yet.
 pub(super) async fn compete(ctx: &MinerCtx, state: &mut MinerState, at: &At) -> Result<()> {
+	// Slashed below the minimum bond, the chain offers no work: solving would only cost fees.
+	let minimum = at.constants().entry(cutopia::constants().rep_chain().min_miner_bond())?;
+	let bond = at
+		.storage()
+		.try_fetch(cutopia::storage().rep_chain().registrations(), (ctx.me, Role::Miner))
+		.await?
+		.map(|r| r.decode())
+		.transpose()?
+		.map(|r| r.bond);
+	if bond.is_none_or(|b| b < minimum) {
+		if !state.bond_warned {
+			tracing::warn!(
+				target: TARGET,
+				"bond {} CU is below the minimum of {} CU: not competing until it is topped up \
+				 (RepChain::bond_extra)",
+				format_cu(bond.unwrap_or(0)),
+				format_cu(minimum)
+			);
+			state.bond_warned = true;
+		}
+		return Ok(());
+	}
+	state.bond_warned = false;
 	let filter = QueueFilter {
 		resources: Some(ctx.cfg.resources.clone()),
 		min_price_per_cu: Some(ctx.cfg.price_floor),
@@ -65,7 +89,13 @@ pub(super) async fn compete(ctx: &MinerCtx, state: &mut MinerState, at: &At) -> 
 			TaskType::Batch => ctx.cfg.batch,
 			TaskType::Service => ctx.cfg.service,
 		};
+		// Its own work is refused (buyer, exchange or escrow operator), and one commit at a
+		// time per indenture: winning one slot makes a reveal for another ineligible.
+		let party = [&indenture.buyer, &indenture.spec.exchange, &indenture.spec.escrow_operator]
+			.contains(&&ctx.me);
+		let committed = slots.iter().any(|(_, s)| state.commits.contains_key(&s.challenge));
 		if !wanted
+			|| party || committed
 			|| indenture.status != Status::Open
 			|| slots.iter().any(|(_, s)| s.miner.as_ref() == Some(&ctx.me))
 		{

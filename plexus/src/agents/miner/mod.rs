@@ -58,6 +58,9 @@ struct MinerState {
 	/// Challenges not to try again (lost, or refused by the chain), so one bad challenge
 	/// does not cost a fee every block.
 	given_up: BTreeSet<u64>,
+	/// The bond was found below the minimum and said so (once, not every block).
+	#[serde(skip)]
+	bond_warned: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone)]
