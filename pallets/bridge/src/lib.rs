@@ -46,7 +46,6 @@ pub use weights::WeightInfo;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
-pub mod config_preludes;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -90,10 +89,9 @@ pub mod pallet {
 	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config(with_default)]
+	#[pallet::config]
 	pub trait Config: frame_system::Config {
 		/// CU.
-		#[pallet::no_default]
 		type Currency: Mutate<Self::AccountId, Balance = u128>;
 		/// Weights of the calls.
 		type WeightInfo: WeightInfo;
@@ -101,23 +99,18 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxRelayers: Get<u32>;
 		/// Length of a mint-cap period, in blocks.
-		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type MintPeriod: Get<BlockNumberFor<Self>>;
 		/// Most CU minted per period.
-		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type MintCap: Get<BalanceOf<Self>>;
 		/// Deposits of at least this much wait `LargeDepositDelay` blocks.
-		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type LargeDeposit: Get<BalanceOf<Self>>;
 		/// How long a large deposit waits (root may cancel it meanwhile).
-		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type LargeDepositDelay: Get<BlockNumberFor<Self>>;
 		/// Smallest deposit or withdrawal (at least the existential deposit, so no dust).
-		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type MinTransfer: Get<BalanceOf<Self>>;
 	}

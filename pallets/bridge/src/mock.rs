@@ -3,23 +3,28 @@
 
 use crate::{self as pallet_bridge, VaultInfo};
 use cutopia_test_utils::{ext_at_block_one, storage_with_balances};
-use frame_support::derive_impl;
+use frame_support::{
+	derive_impl,
+	traits::{ConstU128, ConstU32, ConstU64},
+};
 use sp_core::{ecdsa, Pair, H160};
 use sp_runtime::BuildStorage;
 
-frame_support::construct_runtime!(
-	pub enum Test {
-		System: frame_system,
-		Balances: pallet_balances,
-		Bridge: pallet_bridge,
-	}
+cutopia_test_utils::test_runtime!(
+	Test,
+	existential_deposit = 10,
+	pallets { Bridge: pallet_bridge }
 );
 
-cutopia_test_utils::impl_system_and_balances!(Test, existential_deposit = 10);
-
-#[derive_impl(pallet_bridge::config_preludes::TestDefaultConfig)]
 impl pallet_bridge::Config for Test {
 	type Currency = Balances;
+	type WeightInfo = ();
+	type MaxRelayers = ConstU32<5>;
+	type MintPeriod = ConstU64<100>;
+	type MintCap = ConstU128<10_000>;
+	type LargeDeposit = ConstU128<5_000>;
+	type LargeDepositDelay = ConstU64<20>;
+	type MinTransfer = ConstU128<10>;
 }
 
 /// The signing key of relayer `i`.

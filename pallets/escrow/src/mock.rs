@@ -6,15 +6,7 @@ use cutopia_test_utils::{ext_at_block_one, storage_with_balances};
 use frame_support::derive_impl;
 use frame_support::traits::fungible::Inspect as _;
 
-frame_support::construct_runtime!(
-	pub enum Test {
-		System: frame_system,
-		Balances: pallet_balances,
-		Escrow: pallet_escrow,
-	}
-);
-
-cutopia_test_utils::impl_system_and_balances!(Test, existential_deposit = 1);
+cutopia_test_utils::test_runtime!(Test, existential_deposit = 1, pallets { Escrow: pallet_escrow });
 
 thread_local! {
 	pub static RESOLVED: RefCell<Vec<(EscrowId, u64, bool)>> = const { RefCell::new(Vec::new()) };

@@ -12,7 +12,6 @@ mod adapters;
 mod agenda;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
-pub mod config_preludes;
 mod events;
 mod lease;
 mod market;
@@ -82,22 +81,17 @@ pub mod pallet {
 	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
-	#[pallet::config(with_default)]
+	#[pallet::config]
 	pub trait Config: frame_system::Config {
 		/// The currency incentives are paid in (`Mutate` only so benchmarks can fund buyers).
-		#[pallet::no_default]
 		type Currency: Mutate<Self::AccountId>;
 		/// Holds and pays the money.
-		#[pallet::no_default]
 		type Escrow: EscrowApi<Self::AccountId, BalanceOf<Self>, BlockNumberFor<Self>>;
 		/// Who is registered as what.
-		#[pallet::no_default]
 		type Registry: Registry<Self::AccountId, BalanceOf<Self>>;
 		/// Reputation scores (and, later, records).
-		#[pallet::no_default]
 		type Reputation: ReputationApi<Self::AccountId, BalanceOf<Self>, BlockNumberFor<Self>>;
 		/// Capability challenges and heartbeat leases.
-		#[pallet::no_default]
 		type Challenges: ChallengeApi<Self::AccountId, BlockNumberFor<Self>>;
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
@@ -115,11 +109,9 @@ pub mod pallet {
 		#[pallet::constant]
 		type BatchResultShare: Get<Permill>;
 		/// Blocks to seal results after the last lease ends, and again to reveal them.
-		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type ResultWindow: Get<BlockNumberFor<Self>>;
 		/// Blocks the buyer has to dispute a single-replica result.
-		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type AcceptanceWindow: Get<BlockNumberFor<Self>>;
 		/// Most indentures open at once.
@@ -138,11 +130,9 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxDuration: Get<u32>;
 		/// Blocks an indenture stays open for miners before it expires.
-		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type AwardWindow: Get<BlockNumberFor<Self>>;
 		/// Smallest incentive of any indenture.
-		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type MinIncentive: Get<BalanceOf<Self>>;
 		/// Smallest incentive as a part of the indicative price.

@@ -14,25 +14,24 @@ use crate as pallet_indenture;
 use cutopia_test_utils::{ext_at_block_one, storage_with_balances};
 use frame_support::{
 	derive_impl, parameter_types,
-	traits::{ConstU32, Hooks},
+	traits::{ConstU128, ConstU32, ConstU64, Hooks},
 	weights::Weight,
 };
 use sp_runtime::{BuildStorage, Permill};
 
-frame_support::construct_runtime!(
-	pub enum Test {
-		System: frame_system,
-		Balances: pallet_balances,
+cutopia_test_utils::test_runtime!(
+	Test,
+	existential_deposit = 1,
+	pallets {
 		RepChain: pallet_repchain,
 		Escrow: pallet_escrow,
 		Challenge: pallet_challenge,
-		IndenturePallet: pallet_indenture,
+		IndenturePallet: pallet_indenture
 	}
 );
 
-cutopia_test_utils::impl_system_and_balances!(Test, existential_deposit = 1);
-
 parameter_types! {
+	pub const MinPriceRatio: Permill = Permill::from_percent(50);
 	pub static AgendaBudget: Weight = Weight::MAX;
 }
 
@@ -64,7 +63,6 @@ impl pallet_challenge::Config for Test {
 	type MaxRounds = ConstU32<1_000>;
 }
 
-#[derive_impl(pallet_indenture::config_preludes::TestDefaultConfig)]
 impl pallet_indenture::Config for Test {
 	type Currency = Balances;
 	type Escrow = Escrow;
@@ -72,6 +70,26 @@ impl pallet_indenture::Config for Test {
 	type Reputation = RepChain;
 	type Challenges = Challenge;
 	type WeightInfo = MockWeights;
+	type HeartbeatPeriod = ConstU32<10>;
+	type HeartbeatWindow = ConstU32<5>;
+	type MaxMissedRounds = ConstU32<2>;
+	type BatchResultShare = MinPriceRatio;
+	type ResultWindow = ConstU64<5>;
+	type AcceptanceWindow = ConstU64<5>;
+	type MaxQueue = ConstU32<4>;
+	type MaxNodes = ConstU32<4>;
+	type MaxReplicas = ConstU32<3>;
+	type MaxSlots = ConstU32<8>;
+	type MaxDuration = ConstU32<1_000>;
+	type AwardWindow = ConstU64<20>;
+	type MinIncentive = ConstU128<10>;
+	type MinPriceRatio = MinPriceRatio;
+	type CuPerMillicore = ConstU64<1>;
+	type CuPerGibMemory = ConstU64<250>;
+	type CuPerGibStorage = ConstU64<10>;
+	type CuPerGpu = ConstU64<20_000>;
+	type MaxRecentRecords = ConstU32<4>;
+	type MaxAgenda = ConstU32<4>;
 	type AgendaBudget = AgendaBudget;
 }
 

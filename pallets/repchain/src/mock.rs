@@ -4,15 +4,11 @@ use crate as pallet_repchain;
 use cutopia_test_utils::{ext_at_block_one, storage_with_balances};
 use frame_support::derive_impl;
 
-frame_support::construct_runtime!(
-	pub enum Test {
-		System: frame_system,
-		Balances: pallet_balances,
-		RepChain: pallet_repchain,
-	}
+cutopia_test_utils::test_runtime!(
+	Test,
+	existential_deposit = 1,
+	pallets { RepChain: pallet_repchain }
 );
-
-cutopia_test_utils::impl_system_and_balances!(Test, existential_deposit = 1);
 
 #[derive_impl(pallet_repchain::config_preludes::TestDefaultConfig)]
 impl pallet_repchain::Config for Test {

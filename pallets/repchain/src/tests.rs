@@ -324,12 +324,17 @@ fn history_is_hash_chained_and_recent_records_are_bounded() {
 	});
 }
 
+/// `miner` fails a piece of work `buyer` paid for.
+fn fail_for(miner: u64, buyer: u64) {
+	RepChain::append(record(miner, Outcome::Failure, 0, None), Some(&buyer));
+}
+
 #[test]
 fn a_miner_failure_slashes_part_of_its_bond_to_the_buyer() {
 	build_and_execute(|| {
 		// MinerSlash (10 %) of the minimum bond (100), however much more is bonded.
 		assert_ok!(register_miner(MINER, 1_000));
-		RepChain::append(record(MINER, Outcome::Failure, 0, None), Some(&BUYER));
+		fail_for(MINER, BUYER);
 		assert_eq!(held(MINER), 990);
 		assert_eq!(Balances::free_balance(BUYER), 10_010);
 		System::assert_has_event(
@@ -350,14 +355,14 @@ fn a_miner_failure_slashes_part_of_its_bond_to_the_buyer() {
 fn a_miner_slashed_below_the_minimum_bond_stops_competing_until_it_tops_up() {
 	build_and_execute(|| {
 		assert_ok!(register_miner(MINER, 100));
-		RepChain::append(record(MINER, Outcome::Failure, 0, None), Some(&BUYER));
+		fail_for(MINER, BUYER);
 		assert_eq!(held(MINER), 90);
 		assert_eq!(RepChain::miner(&MINER), None);
 		assert_ok!(RepChain::bond_extra(signed(MINER), Role::Miner, 10));
 		assert_eq!(RepChain::miner(&MINER), Some((res(), 5)));
 		// A slash never takes more than is bonded.
 		for _ in 0..20 {
-			RepChain::append(record(MINER, Outcome::Failure, 0, None), Some(&BUYER));
+			fail_for(MINER, BUYER);
 		}
 		assert_eq!(held(MINER), 0);
 		// 10 from the first slash, then the whole topped-up bond of 100.

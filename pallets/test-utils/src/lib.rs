@@ -29,6 +29,23 @@ pub fn ext_at_block_one<T: frame_system::Config>(
 	ext
 }
 
+/// The test runtime `$runtime`: `System`, `Balances` and `pallets` (`Name: crate_name`), with
+/// [`impl_system_and_balances`]'s configuration of the first two. The mock then configures its
+/// pallets (most `#[derive_impl]` their `config_preludes::TestDefaultConfig`).
+#[macro_export]
+macro_rules! test_runtime {
+	($runtime:ident, existential_deposit = $ed:expr, pallets { $($name:ident: $pallet:ident),* $(,)? }) => {
+		frame_support::construct_runtime!(
+			pub enum $runtime {
+				System: frame_system,
+				Balances: pallet_balances,
+				$($name: $pallet,)*
+			}
+		);
+		$crate::impl_system_and_balances!($runtime, existential_deposit = $ed);
+	};
+}
+
 /// Declares `Block`, `Balance = u128` and the `frame_system` and `pallet_balances`
 /// configurations of the test runtime `$runtime`, with existential deposit `$ed`.
 ///

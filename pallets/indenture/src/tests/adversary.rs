@@ -98,18 +98,28 @@ fn reveal_factors(who: u64, challenge: ChallengeId, p: &[u8], q: &[u8]) -> Dispa
 	)
 }
 
+/// The buyer submits one-node factorization work, the exchange posts its modulus and each
+/// of `miners` registers and commits to the factors, in order. Returns the indenture, its
+/// challenge and the factors.
+fn factorization_posted(miners: &[u64]) -> (IndentureId, ChallengeId, Vec<u8>, Vec<u8>) {
+	let id = assert_submit(
+		BUYER,
+		SpecOf::<Test> { challenge: ChallengeKind::Factorization, nodes: 1, ..spec() },
+	);
+	let (challenge, p, q) = modulus_posted(id, 0);
+	for miner in miners {
+		register_miner(*miner, big(), 1);
+		commit_factors(*miner, challenge, &p, &q);
+	}
+	(id, challenge, p, q)
+}
+
 /// A miner commits, then starts leaving (its bond becomes withdrawable after the unbonding
 /// delay): its reveal is refused, so it cannot win work its bond will not back.
 #[test]
 fn a_miner_that_starts_leaving_after_its_commit_cannot_reveal() {
 	build_and_execute(|| {
-		let id = assert_submit(
-			BUYER,
-			SpecOf::<Test> { challenge: ChallengeKind::Factorization, nodes: 1, ..spec() },
-		);
-		register_miner(MINER_A, big(), 1);
-		let (challenge, p, q) = modulus_posted(id, 0);
-		commit_factors(MINER_A, challenge, &p, &q);
+		let (id, challenge, p, q) = factorization_posted(&[MINER_A]);
 		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
 		set_block(2);
 		assert_noop!(
@@ -126,16 +136,8 @@ fn a_miner_that_starts_leaving_after_its_commit_cannot_reveal() {
 #[test]
 fn a_best_reveal_whose_miner_left_does_not_win_the_slot() {
 	build_and_execute(|| {
-		let id = assert_submit(
-			BUYER,
-			SpecOf::<Test> { challenge: ChallengeKind::Factorization, nodes: 1, ..spec() },
-		);
-		register_miner(MINER_A, big(), 1);
-		register_miner(MINER_B, big(), 1);
-		let (challenge, p, q) = modulus_posted(id, 0);
 		// A commits first and never reveals; B commits next and reveals.
-		commit_factors(MINER_A, challenge, &p, &q);
-		commit_factors(MINER_B, challenge, &p, &q);
+		let (id, challenge, p, q) = factorization_posted(&[MINER_A, MINER_B]);
 		set_block(2);
 		assert_ok!(reveal_factors(MINER_B, challenge, &p, &q));
 		assert!(Slots::<Test>::get(id, 0).unwrap().miner.is_none(), "A's window is open");
@@ -157,19 +159,30 @@ fn a_best_reveal_whose_miner_left_does_not_win_the_slot() {
 	});
 }
 
+/// One-node work; `MINER_A` registers and starts leaving; at block `at` (if not 0) the slot's
+/// challenge reports `MINER_A` as its winner, as the Challenge pallet does once it is done
+/// with the challenge. Returns the indenture and that challenge.
+fn award_to_a_leaving_miner(at: u64) -> (IndentureId, ChallengeId) {
+	let id = assert_submit(BUYER, SpecOf::<Test> { nodes: 1, ..spec() });
+	assert_eq!(Indentures::<Test>::get(id).unwrap().award_deadline, 21);
+	register_miner(MINER_A, big(), 1);
+	assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
+	let old = Slots::<Test>::get(id, 0).unwrap().challenge;
+	if at > 0 {
+		set_block(at);
+	}
+	assert_ok!(<Challenge as ChallengeApi<u64, u64>>::cancel(old));
+	<IndenturePallet as ChallengeOutcome<u64>>::awarded(id, old, &MINER_A);
+	(id, old)
+}
+
 /// Whatever the challenge says, the marketplace never leases to a miner that may not compete
 /// (here one that started leaving): the award does not stand, nothing is marked busy and the
 /// slot reopens under a fresh challenge until the award deadline.
 #[test]
 fn an_award_to_an_ineligible_miner_reopens_the_slot() {
 	build_and_execute(|| {
-		let id = assert_submit(BUYER, SpecOf::<Test> { nodes: 1, ..spec() });
-		register_miner(MINER_A, big(), 1);
-		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
-		let old = Slots::<Test>::get(id, 0).unwrap().challenge;
-		// As the Challenge pallet does before it reports an award: the challenge is done.
-		assert_ok!(<Challenge as ChallengeApi<u64, u64>>::cancel(old));
-		<IndenturePallet as ChallengeOutcome<u64>>::awarded(id, old, &MINER_A);
+		let (id, old) = award_to_a_leaving_miner(0);
 		let slot = Slots::<Test>::get(id, 0).unwrap();
 		assert_eq!((slot.miner, slot.lease), (None, None));
 		assert_ne!(slot.challenge, old);
@@ -192,13 +205,7 @@ fn an_award_to_an_ineligible_miner_reopens_the_slot() {
 #[test]
 fn past_the_deadline_a_refused_award_leaves_the_slot_to_expiry() {
 	build_and_execute(|| {
-		let id = assert_submit(BUYER, SpecOf::<Test> { nodes: 1, ..spec() });
-		register_miner(MINER_A, big(), 1);
-		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
-		let old = Slots::<Test>::get(id, 0).unwrap().challenge;
-		set_block(Indentures::<Test>::get(id).unwrap().award_deadline + 1);
-		assert_ok!(<Challenge as ChallengeApi<u64, u64>>::cancel(old));
-		<IndenturePallet as ChallengeOutcome<u64>>::awarded(id, old, &MINER_A);
+		let (id, old) = award_to_a_leaving_miner(21 + 1);
 		System::assert_has_event(
 			Event::SlotReopened { id, slot: 0, miner: MINER_A, challenge: None }.into(),
 		);

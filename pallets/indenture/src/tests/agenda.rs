@@ -122,6 +122,14 @@ fn a_deadline_that_fails_changes_nothing() {
 	});
 }
 
+/// Fills the agendas of block `from` and the 7 after it (4 each in the mock) with deadlines
+/// that fail harmlessly, as a burst of work would.
+fn fill_agenda(from: u64) {
+	for _ in 0..4 * 8 {
+		IndenturePallet::schedule(from, Deadline::Results(99));
+	}
+}
+
 /// A burst of deadlines fills a block's agenda and the next few: the overflow waits in the
 /// backlog and is worked through in order, within the budget, never dropped. (Before the
 /// backlog, the award deadline below was dropped with `AgendaFull` and the indenture stayed
@@ -133,10 +141,8 @@ fn a_full_agenda_never_drops_a_deadline() {
 		.agenda_budget(frame_support::weights::Weight::from_parts(2_500, u64::MAX))
 		.build_and_execute(|| {
 			// A submission now has its award deadline at block 21, processed from block 22;
-			// blocks 22..30 are already full (4 each) with deadlines that fail harmlessly.
-			for _ in 0..4 * 8 {
-				IndenturePallet::schedule(22, Deadline::Results(99));
-			}
+			// blocks 22..30 are already full.
+			fill_agenda(22);
 			assert_eq!(Agenda::<Test>::get(29).len(), 4);
 			let id = assert_submit(BUYER, spec());
 			assert_eq!(Indentures::<Test>::get(id).unwrap().award_deadline, 21);
@@ -159,13 +165,9 @@ fn a_far_future_backlog_entry_does_not_hold_up_a_due_one() {
 	ExtBuilder::default()
 		.agenda_budget(frame_support::weights::Weight::from_parts(2_500, u64::MAX))
 		.build_and_execute(|| {
-			for _ in 0..4 * 8 {
-				IndenturePallet::schedule(500, Deadline::Results(99));
-			}
+			fill_agenda(500);
 			IndenturePallet::schedule(500, Deadline::LeaseEnd(77));
-			for _ in 0..4 * 8 {
-				IndenturePallet::schedule(22, Deadline::Results(99));
-			}
+			fill_agenda(22);
 			let id = assert_submit(BUYER, spec());
 			assert_eq!(Backlog::<Test>::get(0), Some((500, Deadline::LeaseEnd(77))));
 			assert_eq!(Backlog::<Test>::get(1), Some((22, Deadline::Award(id))));
