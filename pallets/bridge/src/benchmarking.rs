@@ -12,8 +12,8 @@ const AMOUNT: u128 = 1_000_000_000_000_000;
 const VAULT: VaultInfo = VaultInfo { chain_id: 31337, vault: H160([0xaa; 20]) };
 /// The Ethereum address of the ECDSA key of seed `[1; 32]`.
 const SIGNER: [u8; 20] = hex_literal::hex!("1a642f0e3c3af545e7acbd38b07251b3990914f1");
-/// Its signature of withdrawal 0 of set 1, `AMOUNT` to `0x2222…22`, on `VAULT`.
-const SIGNATURE: [u8; 65] = hex_literal::hex!("b8f1d7843860cd667ec07501dad253a29b78f895a42223306954a664e056607f25cbf5de67c1a2732438b62e9acb465f8e7ac11a4ad129f6f29a394d64dfc13c01");
+/// Its signature of withdrawal 0 of set 1, `AMOUNT` to `0x2222…22`, on `VAULT` (v = 28).
+const SIGNATURE: [u8; 65] = hex_literal::hex!("b8f1d7843860cd667ec07501dad253a29b78f895a42223306954a664e056607f25cbf5de67c1a2732438b62e9acb465f8e7ac11a4ad129f6f29a394d64dfc13c1c");
 
 fn eth_of(i: u32) -> H160 {
 	let mut a = [0x40u8; 20];

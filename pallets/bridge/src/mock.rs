@@ -32,11 +32,17 @@ pub fn key(i: u8) -> ecdsa::Pair {
 	ecdsa::Pair::from_seed(&[i; 32])
 }
 
+/// `digest` signed by `pair` as Ethereum tools do: `v` is 27 or 28.
+pub fn eth_sign(pair: &ecdsa::Pair, digest: &[u8; 32]) -> crate::EthSignature {
+	let mut sig = pair.sign_prehashed(digest).0;
+	sig[64] += 27;
+	sig
+}
+
 /// The Ethereum address of an ECDSA key (keccak of the uncompressed public key).
 pub fn eth(pair: &ecdsa::Pair) -> H160 {
 	let digest = [7u8; 32];
-	let sig = pair.sign_prehashed(&digest);
-	crate::recover_signer(&digest, &sig.0).expect("own signature recovers")
+	crate::recover_signer(&digest, &eth_sign(pair, &digest)).expect("own signature recovers")
 }
 
 pub const VAULT: VaultInfo = VaultInfo { chain_id: 31337, vault: H160([0xaa; 20]) };

@@ -173,8 +173,10 @@ pub fn withdrawal_digest(
 	keccak(&msg)
 }
 
-/// The Ethereum address that signed `digest`, if the signature is valid and not malleable
-/// (low `s`, `v` of 27/28 or 0/1).
+/// The Ethereum address that signed `digest`, if the signature is one the vault accepts:
+/// low `s` and `v` of 27 or 28, as OpenZeppelin's `ECDSA.recover` demands. A signature the
+/// vault would refuse (`v` of 0/1) must not be stored: it would take its relayer's place for
+/// the withdrawal and the release would revert.
 pub fn recover_signer(digest: &[u8; 32], sig: &EthSignature) -> Option<H160> {
 	// secp256k1 order / 2: signatures with a higher `s` are rejected, as OpenZeppelin's ECDSA
 	// does on the vault, so each signer has exactly one valid signature per digest.
@@ -183,13 +185,11 @@ pub fn recover_signer(digest: &[u8; 32], sig: &EthSignature) -> Option<H160> {
 		0xff, 0x5d, 0x57, 0x6e, 0x73, 0x57, 0xa4, 0x50, 0x1d, 0xdf, 0xe9, 0x2f, 0x46, 0x68, 0x1b,
 		0x20, 0xa0,
 	];
-	if sig[32..64] > HALF_ORDER[..] || !matches!(sig[64], 0 | 1 | 27 | 28) {
+	if sig[32..64] > HALF_ORDER[..] || !matches!(sig[64], 27 | 28) {
 		return None;
 	}
 	let mut normalized = *sig;
-	if normalized[64] >= 27 {
-		normalized[64] -= 27;
-	}
+	normalized[64] -= 27;
 	let public = sp_io::crypto::secp256k1_ecdsa_recover(&normalized, digest).ok()?;
 	Some(H160::from_slice(&keccak(&public)[12..]))
 }

@@ -94,7 +94,9 @@ fn relayers_mint_a_deposit_once_and_sign_a_withdrawal() {
 		};
 		let digest = pallet_bridge::withdrawal_digest(&vault, set_id, nonce, &to, back);
 		let key = ecdsa::Pair::from_seed_slice(&hex(ANVIL_1)).expect("secret key");
-		let sig = key.sign_prehashed(&digest).0;
+		let mut sig = key.sign_prehashed(&digest).0;
+		// v as Ethereum (and the vault) expects it: 27 or 28.
+		sig[64] += 27;
 		let signed = send(
 			&api,
 			port,
