@@ -103,12 +103,9 @@ impl<T: Config> Pallet<T> {
 			});
 		if let Some(challenge) = fresh {
 			slot.challenge = challenge;
-			Slots::<T>::insert(id, slot_index, slot);
+			Slots::<T>::insert(id, slot_index, &slot);
 		}
-		let challenge = Slots::<T>::get(id, slot_index).map(|s| s.challenge);
-		if let Some(c) = challenge {
-			SlotOfChallenge::<T>::insert(c, (id, slot_index));
-		}
+		SlotOfChallenge::<T>::insert(slot.challenge, (id, slot_index));
 		Self::deposit_event(Event::SlotReopened {
 			id,
 			slot: slot_index,

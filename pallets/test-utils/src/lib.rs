@@ -30,8 +30,10 @@ pub fn ext_at_block_one<T: frame_system::Config>(
 }
 
 /// The test runtime `$runtime`: `System`, `Balances` and `pallets` (`Name: crate_name`), with
-/// [`impl_system_and_balances`]'s configuration of the first two. The mock then configures its
-/// pallets (most `#[derive_impl]` their `config_preludes::TestDefaultConfig`).
+/// `Block`, `Balance = u128` and the configuration of the first two (existential deposit
+/// `$ed`). The mock then configures its pallets (most `#[derive_impl]` their
+/// `config_preludes::TestDefaultConfig`). Call it in a module that imports
+/// `frame_support::derive_impl`.
 #[macro_export]
 macro_rules! test_runtime {
 	($runtime:ident, existential_deposit = $ed:expr, pallets { $($name:ident: $pallet:ident),* $(,)? }) => {
@@ -42,18 +44,7 @@ macro_rules! test_runtime {
 				$($name: $pallet,)*
 			}
 		);
-		$crate::impl_system_and_balances!($runtime, existential_deposit = $ed);
-	};
-}
 
-/// Declares `Block`, `Balance = u128` and the `frame_system` and `pallet_balances`
-/// configurations of the test runtime `$runtime`, with existential deposit `$ed`.
-///
-/// Call it after `construct_runtime!` (it names `System`, `RuntimeHoldReason` and
-/// `RuntimeFreezeReason`) in a module that imports `frame_support::derive_impl`.
-#[macro_export]
-macro_rules! impl_system_and_balances {
-	($runtime:ident, existential_deposit = $ed:expr) => {
 		type Block = frame_system::mocking::MockBlock<$runtime>;
 		/// Balances of the test runtime, as wide as the real runtime's.
 		pub type Balance = u128;
