@@ -37,7 +37,8 @@ pub trait ChallengeApi<AccountId, BlockNumber> {
 	/// Moves a challenge past its deadline, as the permissionless `conclude` call does.
 	/// Returns whether it is still undecided: it waits for reveals of commits made in time.
 	fn conclude(id: ChallengeId) -> bool;
-	/// Counts a lease's rounds whose window closed unanswered, as `report_missed` does.
+	/// Counts a lease's rounds whose window closed unanswered, and ends a lease whose every
+	/// round is resolved or that missed too many, as `report_missed` does.
 	fn count_missed(lease: LeaseId) -> DispatchResult;
 }
 
@@ -67,6 +68,13 @@ pub trait ChallengeOutcome<AccountId> {
 	);
 	/// The most weight any one of the functions above uses.
 	fn max_weight() -> Weight {
+		Weight::zero()
+	}
+	/// The most weight one heartbeat answer may cause here: [`Self::heartbeat_proven`] and
+	/// [`Self::heartbeats_missed`] together. A heartbeat is charged this, not
+	/// [`Self::max_weight`]: an answer never ends a lease ([`Self::lease_ended`] runs when the
+	/// opener calls [`ChallengeApi::count_missed`] at the lease's end, or anyone reports).
+	fn heartbeat_weight() -> Weight {
 		Weight::zero()
 	}
 }

@@ -25,6 +25,8 @@ pub mod apis;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarks;
 pub mod configs;
+#[cfg(test)]
+mod economics_tests;
 pub mod genesis_config_presets;
 #[cfg(test)]
 mod tests;

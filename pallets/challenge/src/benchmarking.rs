@@ -66,6 +66,29 @@ fn set_block<T: Config>(n: BlockNumberFor<T>) {
 	frame_system::Pallet::<T>::set_block_number(n);
 }
 
+/// A two-round lease of `miner` starting next block, and the answer to its last round, which
+/// opens at [`last_round_open`] (the first round missed, so the answer counts a miss, chains
+/// the root and decides the lease): `(lease, round, nonce)`.
+fn last_round_answer<T: Config>(miner: &T::AccountId) -> (LeaseId, u32, u64) {
+	let start = Challenge::<T>::now() + 1u32.into();
+	let rounds = 2u32;
+	let lease =
+		Challenge::<T>::start_lease(1, miner.clone(), start, rounds, 2, 1, rounds).expect("lease");
+	let l = Leases::<T>::get(lease).expect("stored");
+	let open = Challenge::<T>::round_open(&l, rounds - 1);
+	let seed = Challenge::<T>::round_seed(lease, rounds - 1, open);
+	let who = miner.encode();
+	let nonce = (0u64..)
+		.find(|n| math::leading_zero_bits(&math::work_hash(&seed.0, &who, *n)) >= l.difficulty)
+		.unwrap_or_default();
+	(lease, rounds - 1, nonce)
+}
+
+/// Where the last round of the leases [`last_round_answer`] starts now opens.
+fn last_round_open<T: Config>() -> BlockNumberFor<T> {
+	Challenge::<T>::now() + 3u32.into()
+}
+
 #[benchmarks]
 mod benchmarks {
 	use super::*;
@@ -222,21 +245,32 @@ mod benchmarks {
 	#[benchmark]
 	fn heartbeat() {
 		let miner: T::AccountId = whitelisted_caller();
-		let start = Challenge::<T>::now() + 1u32.into();
-		let rounds = 2u32;
-		let lease = Challenge::<T>::start_lease(1, miner.clone(), start, rounds, 2, 1, rounds)
-			.expect("lease");
-		let l = Leases::<T>::get(lease).expect("stored");
-		let open = Challenge::<T>::round_open(&l, rounds - 1);
+		let open = last_round_open::<T>();
+		let (lease, round, nonce) = last_round_answer::<T>(&miner);
 		set_block::<T>(open);
-		let seed = Challenge::<T>::round_seed(lease, rounds - 1, open);
-		let who = miner.encode();
-		let nonce = (0u64..)
-			.find(|n| math::leading_zero_bits(&math::work_hash(&seed.0, &who, *n)) >= l.difficulty)
-			.unwrap_or_default();
 		#[extrinsic_call]
-		_(RawOrigin::Signed(miner), lease, rounds - 1, nonce);
-		assert!(Leases::<T>::get(lease).is_none());
+		_(RawOrigin::Signed(miner), lease, round, nonce);
+		assert_eq!(Leases::<T>::get(lease).map(|l| l.status), Some(LeaseStatus::Completed));
+	}
+
+	/// `n` answers, each deciding its own lease.
+	#[benchmark]
+	fn heartbeats(n: Linear<1, { T::MaxHeartbeatAnswers::get() }>) {
+		let miner: T::AccountId = whitelisted_caller();
+		let open = last_round_open::<T>();
+		let list: Vec<HeartbeatAnswer> = (0..n)
+			.map(|_| {
+				let (lease, round, nonce) = last_round_answer::<T>(&miner);
+				HeartbeatAnswer { lease, round, nonce }
+			})
+			.collect();
+		let answers = BoundedVec::truncate_from(list.clone());
+		set_block::<T>(open);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(miner), answers);
+		for a in list {
+			assert_eq!(Leases::<T>::get(a.lease).map(|l| l.status), Some(LeaseStatus::Completed));
+		}
 	}
 
 	/// Counts missed rounds and fails the lease.

@@ -104,13 +104,13 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The `reveal_factor` call, after its origin is checked.
+	/// The `reveal_factor` call, after its origin is checked. Returns whether `C` was fair.
 	pub(crate) fn do_reveal_factor(
 		who: T::AccountId,
 		id: ChallengeId,
 		p: Number,
 		salt: [u8; 32],
-	) -> DispatchResult {
+	) -> Result<bool, DispatchError> {
 		let c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
 		ensure!(c.issuer.as_ref() == Some(&who), Error::<T>::NotIssuer);
 		let Puzzle::Factorization { bits, ref modulus, factor_commitment, audit } = c.puzzle else {
@@ -129,13 +129,14 @@ impl<T: Config> Pallet<T> {
 		ensure!(math::is_canonical(&p), Error::<T>::NonCanonicalNumber);
 		ensure!(math::bit_len(&p) <= bits, Error::<T>::NumberTooLong);
 		ensure!(audit_commitment(&p, &salt) == factor_commitment, Error::<T>::CommitmentMismatch);
-		if Self::is_fair_semiprime(&math::from_be(modulus), &math::from_be(&p), bits) {
+		let fair = Self::is_fair_semiprime(&math::from_be(modulus), &math::from_be(&p), bits);
+		if fair {
 			Challenges::<T>::remove(id);
 			Self::deposit_event(Event::AuditPassed { id, p });
 		} else {
 			Self::void(id, c, who);
 		}
-		Ok(())
+		Ok(fair)
 	}
 
 	/// The `report_unaudited` call, after its origin is checked.

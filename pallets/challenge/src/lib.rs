@@ -31,7 +31,21 @@
 //!   `blake2_256(lease ‖ r ‖ hash of the block before it opened)`; the miner answers with a
 //!   low-difficulty hash proof within `window` blocks. Answers are chained into the lease's
 //!   root (the whitepaper's compute graph). Anyone may report missed rounds once their window
-//!   has closed; more than `max_misses` fails the lease.
+//!   has closed; more than `max_misses` fails the lease. An answer never ends a lease, so
+//!   answers stay cheap and many fit a block: the last round's answer marks it completed and
+//!   the opener ends it when the last window closes (from its agenda, through
+//!   `count_missed`); an answer after too many misses is refused, the lease having failed.
+//!   A miner answers all its leases' rounds in one `heartbeats` call.
+//!
+//! ## Fees
+//!
+//! A party's duty is free when it is done right: the leaseholder's heartbeat answers, the
+//! winning solution, a valid reveal, the issuer posting `C` and passing its audit, reporting
+//! missed rounds. Each is bounded by something that was paid for (one answer per round of a
+//! lease the buyer paid for, one reveal per paid commit, one solution per challenge), so a
+//! free call cannot be repeated at will; a refused one (late, repeated, wrong, not the
+//! party's) pays like any failed extrinsic. Without this an honest miner paid more in fees
+//! than a small lease earned (docs/BENCHMARKS.md, "Fees against pay").
 //!
 //! ## Design
 //!
@@ -158,6 +172,9 @@ pub mod pallet {
 		/// Most heartbeat rounds of one lease.
 		#[pallet::constant]
 		type MaxRounds: Get<u32>;
+		/// Most answers one `heartbeats` call carries.
+		#[pallet::constant]
+		type MaxHeartbeatAnswers: Get<u32>;
 		/// Extra Miller–Rabin bases, drawn from a block hash, in the audit.
 		#[pallet::constant]
 		type AuditPrimalityRounds: Get<u32>;
@@ -194,6 +211,7 @@ pub mod pallet {
 			type RevealWindow = ConstU64<5>;
 			type AuditWindow = ConstU64<10>;
 			type MaxRounds = ConstU32<100>;
+			type MaxHeartbeatAnswers = ConstU32<8>;
 			type AuditPrimalityRounds = ConstU32<4>;
 		}
 	}
@@ -270,6 +288,8 @@ pub mod pallet {
 		LeaseEnded { lease: LeaseId, outcome: LeaseOutcome, proven: u32, missed: u32, root: H256 },
 		/// The lease was stopped by its opener.
 		LeaseStopped { lease: LeaseId, proven: u32, missed: u32, root: H256 },
+		/// One answer of a `heartbeats` call was refused (the others were taken).
+		HeartbeatRefused { lease: LeaseId, round: u32, error: DispatchError },
 	}
 
 	#[pallet::error]
@@ -342,6 +362,9 @@ pub mod pallet {
 		BadLeaseParameters,
 		/// The deadline is not in the future.
 		BadDeadline,
+		/// The lease missed more rounds than it may before this one: it has failed (reporting
+		/// the misses ends it).
+		LeaseFailed,
 	}
 
 	#[pallet::hooks]
@@ -361,6 +384,7 @@ pub mod pallet {
 			assert!(!T::RevealWindow::get().is_zero());
 			assert!(!T::AuditWindow::get().is_zero());
 			assert!(T::MaxRounds::get() > 0);
+			assert!(T::MaxHeartbeatAnswers::get() > 0);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -372,7 +396,8 @@ pub mod pallet {
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// The issuer posts `C` (big-endian, exactly the challenge's bit length) and its
-		/// commitment [`audit_commitment`] to the smaller secret factor.
+		/// commitment [`audit_commitment`] to the smaller secret factor. Free when taken: it
+		/// is the issuer's duty, once per challenge (see "Fees" in the crate docs).
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::post_modulus())]
 		pub fn post_modulus(
@@ -380,9 +405,10 @@ pub mod pallet {
 			id: ChallengeId,
 			modulus: Number,
 			factor_commitment: H256,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_post_modulus(who, id, modulus, factor_commitment)
+			Self::do_post_modulus(who, id, modulus, factor_commitment)?;
+			Ok(Pays::No.into())
 		}
 
 		/// A miner commits to its answer: [`factor_commitment`]`(p, q, miner, salt)`.
@@ -395,6 +421,7 @@ pub mod pallet {
 
 		/// A miner reveals the factors it committed to: `1 < p ≤ q`, `p·q = C`, both canonical
 		/// big-endian. If no earlier commit can still be revealed, the challenge is awarded.
+		/// Free when valid: the paid commit is what bounds reveals.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::reveal(T::MaxFactorBits::get(), T::MaxCommits::get())
 			.saturating_add(T::Outcome::max_weight())
@@ -406,19 +433,26 @@ pub mod pallet {
 			p: Number,
 			q: Number,
 			salt: [u8; 32],
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_reveal(who, id, p, q, salt)
+			Self::do_reveal(who, id, p, q, salt)?;
+			Ok(Pays::No.into())
 		}
 
 		/// A miner solves a hash-target challenge with `nonce`; the first valid solution wins.
+		/// Free for the winner (there is one per challenge); a late or wrong solution pays.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::solve()
 			.saturating_add(T::Outcome::max_weight())
 			.saturating_add(T::Eligibility::weight()))]
-		pub fn solve(origin: OriginFor<T>, id: ChallengeId, nonce: u64) -> DispatchResult {
+		pub fn solve(
+			origin: OriginFor<T>,
+			id: ChallengeId,
+			nonce: u64,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_solve(who, id, nonce)
+			Self::do_solve(who, id, nonce)?;
+			Ok(Pays::No.into())
 		}
 
 		/// Anyone moves a challenge past its deadline: awards it to the earliest valid reveal
@@ -435,7 +469,8 @@ pub mod pallet {
 
 		/// The issuer reveals its secret factor `p` (matching its commitment) once the
 		/// challenge is awarded or expired. If `C` is not the product of two probable primes
-		/// of about `bits/2` bits, the challenge is voided and the issuer reported.
+		/// of about `bits/2` bits, the challenge is voided and the issuer reported. Free when
+		/// the audit passes.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::reveal_factor()
 			.saturating_add(T::Outcome::max_weight()))]
@@ -444,9 +479,10 @@ pub mod pallet {
 			id: ChallengeId,
 			p: Number,
 			salt: [u8; 32],
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_reveal_factor(who, id, p, salt)
+			let fair = Self::do_reveal_factor(who, id, p, salt)?;
+			Ok(if fair { Pays::No } else { Pays::Yes }.into())
 		}
 
 		/// Anyone reports an issuer that did not reveal its factor within the audit window:
@@ -461,16 +497,22 @@ pub mod pallet {
 		/// The lease's miner answers heartbeat `round` with `nonce`:
 		/// `sha256(round seed ‖ miner ‖ nonce)` must have `HeartbeatDifficulty` leading zero
 		/// bits. Earlier rounds still unresolved count as missed.
+		///
+		/// Free when taken: answering is the leaseholder's duty, one answer a round, and its
+		/// pay per round must not go to fees. A refused answer (late, repeated, wrong) pays.
+		/// Charged only its own work: a lease this answer decides is ended from the opener's
+		/// agenda, not here.
 		#[pallet::call_index(7)]
-		#[pallet::weight(T::WeightInfo::heartbeat().saturating_add(T::Outcome::max_weight().saturating_mul(3)))]
+		#[pallet::weight(Pallet::<T>::heartbeat_answer_weight())]
 		pub fn heartbeat(
 			origin: OriginFor<T>,
 			lease: LeaseId,
 			round: u32,
 			nonce: u64,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_heartbeat(who, lease, round, nonce)
+			Self::do_heartbeat(&who, lease, round, nonce)?;
+			Ok(Pays::No.into())
 		}
 
 		/// Anyone counts the rounds of a lease whose window closed unanswered. Free when it
@@ -481,6 +523,25 @@ pub mod pallet {
 			ensure_signed(origin)?;
 			Self::do_report_missed(lease)?;
 			Ok(Pays::No.into())
+		}
+
+		/// A miner answers rounds of any of its leases at once, each as `heartbeat` would
+		/// take it; a refused answer is reported in a `HeartbeatRefused` event and the rest
+		/// are still taken (the call fails only when none is).
+		///
+		/// Free when every answer is taken; when any is refused the call pays its weight, so
+		/// an agent sends only answers whose window it knows is open.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::heartbeats(answers.len() as u32)
+			.saturating_add(T::Outcome::heartbeat_weight().saturating_mul(answers.len() as u64)))]
+		pub fn heartbeats(
+			origin: OriginFor<T>,
+			answers: BoundedVec<HeartbeatAnswer, T::MaxHeartbeatAnswers>,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let taken = Self::do_heartbeats(&who, &answers)?;
+			let pays = if taken as usize == answers.len() { Pays::No } else { Pays::Yes };
+			Ok(pays.into())
 		}
 	}
 }

@@ -6,7 +6,7 @@
 
 use crate::{self as pallet_challenge, ChallengeOutcome, ContextId, Eligibility, LeaseOutcome};
 use core::cell::RefCell;
-use frame_support::derive_impl;
+use frame_support::{derive_impl, weights::Weight};
 use sp_runtime::BuildStorage;
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -33,6 +33,11 @@ pub enum Told {
 	Missed(ContextId, u64, u32, u32),
 	Ended(ContextId, u64, LeaseOutcome, u32, u32),
 }
+
+/// What the recording opener declares it may spend: a settlement is far heavier than a proven
+/// round, as in the runtime.
+pub const OUTCOME_MAX_WEIGHT: u64 = 1_000_000;
+pub const OUTCOME_HEARTBEAT_WEIGHT: u64 = 1_000;
 
 thread_local! {
 	pub static TOLD: RefCell<Vec<Told>> = const { RefCell::new(Vec::new()) };
@@ -66,6 +71,12 @@ impl ChallengeOutcome<u64> for Recorder {
 	}
 	fn lease_ended(c: ContextId, l: u64, o: LeaseOutcome, p: u32, m: u32) {
 		tell(Told::Ended(c, l, o, p, m));
+	}
+	fn max_weight() -> Weight {
+		Weight::from_parts(OUTCOME_MAX_WEIGHT, 0)
+	}
+	fn heartbeat_weight() -> Weight {
+		Weight::from_parts(OUTCOME_HEARTBEAT_WEIGHT, 0)
 	}
 }
 

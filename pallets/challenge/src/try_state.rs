@@ -8,8 +8,10 @@ impl<T: Config> Pallet<T> {
 	///   below the challenge's commit count, and `CommitOf` points back at it;
 	/// - in an open challenge `best`, when set, names a revealed commit;
 	/// - no challenge or lease id is at or beyond the next id;
-	/// - active leases have `cursor ≤ rounds`, `proven + missed == cursor`,
-	///   `missed ≤ max_misses` and `window ≤ period`.
+	/// - stored leases have `cursor ≤ rounds`, `proven + missed == cursor` and
+	///   `window ≤ period`; a running one has misses within `max_misses` and rounds left; a
+	///   decided one waiting for its end is failed exactly when it has too many misses, and
+	///   completed only with every round resolved.
 	#[cfg(any(test, feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		let next = NextChallengeId::<T>::get();
@@ -35,10 +37,20 @@ impl<T: Config> Pallet<T> {
 		let next_lease = NextLeaseId::<T>::get();
 		for (id, l) in Leases::<T>::iter() {
 			ensure!(id < next_lease, "lease id beyond NextLeaseId");
-			ensure!(l.status == LeaseStatus::Active, "ended lease kept");
 			ensure!(l.cursor <= l.rounds, "cursor beyond rounds");
 			ensure!(l.proven.saturating_add(l.missed) == l.cursor, "proven + missed != cursor");
-			ensure!(l.missed <= l.max_misses, "failed lease kept active");
+			match l.status {
+				LeaseStatus::Active => {
+					ensure!(l.missed <= l.max_misses, "failed lease kept active");
+					ensure!(l.cursor < l.rounds, "completed lease kept active");
+				},
+				LeaseStatus::Failed => ensure!(l.missed > l.max_misses, "failed without misses"),
+				LeaseStatus::Completed => ensure!(
+					l.missed <= l.max_misses && l.cursor == l.rounds,
+					"completed with rounds left or too many misses"
+				),
+				LeaseStatus::Stopped => return Err("stopped lease kept".into()),
+			}
 			ensure!(l.window <= l.period && l.window > 0, "bad window");
 		}
 		Ok(())

@@ -153,3 +153,25 @@ pub struct HeartbeatLease<AccountId, BlockNumber> {
 	/// Where it stands.
 	pub status: LeaseStatus,
 }
+
+/// One heartbeat answer in a `heartbeats` call: `round` of `lease` answered with `nonce`.
+#[derive(
+	Encode,
+	Decode,
+	codec::DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct HeartbeatAnswer {
+	/// The lease.
+	pub lease: LeaseId,
+	/// The round answered.
+	pub round: u32,
+	/// The proof: `sha256(round seed ‖ miner ‖ nonce)` meets the lease's difficulty.
+	pub nonce: u64,
+}

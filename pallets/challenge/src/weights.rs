@@ -20,6 +20,7 @@ pub trait WeightInfo {
 	fn reveal_factor() -> Weight;
 	fn report_unaudited() -> Weight;
 	fn heartbeat() -> Weight;
+	fn heartbeats(n: u32) -> Weight;
 	fn report_missed() -> Weight;
 }
 
@@ -46,6 +47,9 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn heartbeat() -> Weight {
+		Weight::zero()
+	}
+	fn heartbeats(_n: u32) -> Weight {
 		Weight::zero()
 	}
 	fn report_missed() -> Weight {

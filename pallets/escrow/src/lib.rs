@@ -319,11 +319,16 @@ pub mod pallet {
 		}
 
 		/// The escrow operator resolves a dispute: miners get `miner_share` of each outstanding
-		/// payout, the rest goes back to the buyer; both fees are paid.
+		/// payout, the rest goes back to the buyer; both fees are paid. Free when taken: it is
+		/// the operator's duty, once per dispute, and its fee must not go to transaction fees.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::resolve(T::MaxPayees::get())
 			.saturating_add(T::Outcome::max_weight().saturating_mul(2)))]
-		pub fn resolve(origin: OriginFor<T>, id: EscrowId, miner_share: Perbill) -> DispatchResult {
+		pub fn resolve(
+			origin: OriginFor<T>,
+			id: EscrowId,
+			miner_share: Perbill,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
 			ensure!(e.operator == who, Error::<T>::NotOperator);
@@ -340,7 +345,7 @@ pub mod pallet {
 			Self::deposit_event(Event::Resolved { id, miner_share, by_operator: true });
 			T::Outcome::dispute_resolved(id, &operator, true);
 			T::Outcome::settled(id, &settlement);
-			Ok(())
+			Ok(Pays::No.into())
 		}
 
 		/// Anyone applies `DefaultMinerShare` to a dispute the operator left unresolved past

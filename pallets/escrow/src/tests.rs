@@ -203,7 +203,8 @@ fn the_operator_resolves_with_an_exact_split() {
 			Escrow::resolve_default(RuntimeOrigin::signed(MINER_A), ID),
 			Error::<Test>::ResolutionWindowOpen
 		);
-		assert_ok!(Escrow::resolve(RuntimeOrigin::signed(OPERATOR), ID, Perbill::from_percent(25)));
+		let taken = Escrow::resolve(RuntimeOrigin::signed(OPERATOR), ID, Perbill::from_percent(25));
+		assert_eq!(taken.map(|i| i.pays_fee), Ok(Pays::No), "the operator's duty is free");
 		// 25 % of 501 = 125.25 -> 125, of 499 = 124.75 -> 124; the 0.75 + 0.25 stay with the buyer.
 		assert_eq!(free(MINER_A), 10_125);
 		assert_eq!(free(MINER_B), 10_124);

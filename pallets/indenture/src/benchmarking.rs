@@ -165,11 +165,18 @@ fn reveal<T: Config>(id: IndentureId, slot: u32, result: H256) {
 mod benchmarks {
 	use super::*;
 
+	/// `s` slots (or the next shape up the runtime allows), `b` bytes of inline task, into a
+	/// full queue.
 	#[benchmark]
-	fn submit() {
+	fn submit(
+		s: Linear<1, { T::MaxSlots::get() }>,
+		b: Linear<1, { cutopia_primitives::MAX_INLINE }>,
+	) {
 		fill_queue::<T>();
-		let (nodes, replicas) = shape::<T>();
-		let spec = spec::<T>(TaskType::Batch, ChallengeKind::Factorization, nodes, replicas);
+		let nodes = s.min(T::MaxNodes::get()).max(1);
+		let replicas = s.div_ceil(nodes).min(T::MaxReplicas::get()).max(1);
+		let mut spec = spec::<T>(TaskType::Batch, ChallengeKind::Factorization, nodes, replicas);
+		spec.task = types::Task::Inline(BoundedVec::truncate_from(alloc::vec![0xa5; b as usize]));
 		let buyer: T::AccountId = whitelisted_caller();
 		T::Currency::mint_into(&buyer, spec.incentive.saturating_mul(3u32.into()))
 			.expect("the buyer can be funded");

@@ -55,6 +55,8 @@ mod events {
 			miner: T::AccountId,
 			challenge: Option<ChallengeId>,
 		},
+		/// Leased indenture `id` paid `paid` per compute unit; the market rate moved to `rate`.
+		MarketRateMoved { id: IndentureId, paid: BalanceOf<T>, rate: BalanceOf<T> },
 	}
 
 	#[pallet::error]

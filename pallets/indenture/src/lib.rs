@@ -69,6 +69,8 @@ pub type WorkRecordOf<T> =
 const AGENDA_SPREAD: u32 = 8;
 /// Backlog entries not yet due that one block moves to the back, past which due ones wait.
 const BACKLOG_ROTATIONS: u32 = 8;
+/// Blocks of market-rate history kept in storage.
+pub const RATE_HISTORY: u32 = 64;
 
 #[import_section(events::events)]
 #[frame_support::pallet]
@@ -160,11 +162,32 @@ pub mod pallet {
 		/// Most weight a block spends on its agenda; what does not fit moves to the next block.
 		#[pallet::constant]
 		type AgendaBudget: Get<Weight>;
+		/// How far one leased indenture of at least `RateReferenceUnits` compute units moves
+		/// the market rate toward what it pays per unit (smaller work moves it in proportion).
+		#[pallet::constant]
+		type RateSmoothing: Get<Perbill>;
+		/// Compute units at which an indenture moves the rate by the full `RateSmoothing`.
+		#[pallet::constant]
+		type RateReferenceUnits: Get<u64>;
+		/// Most the market rate moves in one block, as a part of the rate the block began
+		/// with, however many indentures are leased in it.
+		#[pallet::constant]
+		type MaxRateStep: Get<Perbill>;
 	}
 
-	/// Price per compute unit, in base units of CU.
+	/// Price per compute unit, in base units of CU: a moving average of what leased
+	/// indentures pay per compute unit (see [`Pallet::observe_price`]).
 	#[pallet::storage]
 	pub type MarketRate<T: Config> = StorageValue<_, BalanceOf<T>, ValueQuery>;
+
+	/// How the market rate moved: `(block, rate at its end)` of the last blocks it changed
+	/// in, oldest first.
+	#[pallet::storage]
+	pub type RateHistory<T: Config> = StorageValue<
+		_,
+		BoundedVec<(BlockNumberFor<T>, BalanceOf<T>), ConstU32<RATE_HISTORY>>,
+		ValueQuery,
+	>;
 
 	/// The id the next indenture gets.
 	#[pallet::storage]
@@ -245,6 +268,10 @@ pub mod pallet {
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
 			MarketRate::<T>::put(self.market_rate);
+			RateHistory::<T>::put(BoundedVec::truncate_from(alloc::vec![(
+				BlockNumberFor::<T>::zero(),
+				self.market_rate
+			)]));
 		}
 	}
 
@@ -280,8 +307,12 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Submits a Computation Indenture. Holds `incentive` plus the exchange's and the escrow
 		/// operator's fees and lists it in the queue until `AwardWindow` blocks from now.
+		/// Charged by its slots and task bytes, not the largest possible indenture.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::submit())]
+		#[pallet::weight(T::WeightInfo::submit(
+			spec.nodes.saturating_mul(spec.replicas).clamp(1, T::MaxSlots::get()),
+			spec.task.size(),
+		))]
 		pub fn submit(origin: OriginFor<T>, spec: SpecOf<T>) -> DispatchResult {
 			let buyer = ensure_signed(origin)?;
 			Self::do_submit(buyer, spec)
@@ -307,23 +338,31 @@ pub mod pallet {
 		}
 
 		/// A miner of a batch task seals its result: [`Pallet::result_seal`]`(result, miner)`.
+		/// Free when taken (the slot's miner, once, in the window): reporting is its duty.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::commit_result())]
-		pub fn commit_result(origin: OriginFor<T>, id: IndentureId, seal: H256) -> DispatchResult {
+		pub fn commit_result(
+			origin: OriginFor<T>,
+			id: IndentureId,
+			seal: H256,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_commit_result(who, id, seal)
+			Self::do_commit_result(who, id, seal)?;
+			Ok(Pays::No.into())
 		}
 
 		/// A miner reveals the result it sealed, once every slot has sealed or sealing closed.
+		/// Free when taken, as sealing is.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::reveal_result())]
 		pub fn reveal_result(
 			origin: OriginFor<T>,
 			id: IndentureId,
 			result: H256,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_reveal_result(who, id, result)
+			Self::do_reveal_result(who, id, result)?;
+			Ok(Pays::No.into())
 		}
 
 		/// Anyone counts the results once the reveal window has closed: the majority result

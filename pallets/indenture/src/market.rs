@@ -25,6 +25,66 @@ impl<T: Config> Pallet<T> {
 		(cu, rate.saturating_mul(cu.saturated_into()))
 	}
 
+	/// Moves the market rate toward what leased indenture `id` pays per compute unit: by
+	/// `RateSmoothing` × (its compute units / `RateReferenceUnits`, at most 1) of the gap, an
+	/// average weighted by compute units, and never more than `MaxRateStep` of the rate the
+	/// block began with, however many indentures are leased in the block. Only leased work
+	/// counts (a miner took it at that price), and one block's move is bounded, so a ring of
+	/// sock puppets trading with itself pays for every block it pushes the rate and cannot
+	/// move it more than the step per block (docs/DECISIONS.md, "A living market rate").
+	pub(crate) fn observe_price(id: IndentureId, ind: &IndentureOf<T>) {
+		if ind.compute_units == 0 {
+			return;
+		}
+		let paid = ind.spec.incentive / BalanceOf::<T>::saturated_from(ind.compute_units);
+		let rate = MarketRate::<T>::get();
+		let reference = T::RateReferenceUnits::get().max(1);
+		let share = Perbill::from_rational(ind.compute_units.min(reference), reference);
+		let alpha = T::RateSmoothing::get() * share;
+		let target = if paid >= rate {
+			rate.saturating_add(alpha.mul_ceil(paid - rate))
+		} else {
+			rate.saturating_sub(alpha.mul_ceil(rate - paid))
+		};
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut history = RateHistory::<T>::get();
+		let moved_here = history.last().is_some_and(|(b, _)| *b == now);
+		// The rate this block began with: the entry before this block's own, if it has one.
+		let began = match history.len().checked_sub(2) {
+			Some(i) if moved_here => history.get(i).map_or(rate, |(_, r)| *r),
+			_ => rate,
+		};
+		let step = T::MaxRateStep::get().mul_ceil(began).max(One::one());
+		let floor = began.saturating_sub(step).max(One::one());
+		let new = target.clamp(floor, began.saturating_add(step));
+		if new == rate {
+			return;
+		}
+		MarketRate::<T>::put(new);
+		if moved_here {
+			if let Some((_, r)) = history.last_mut() {
+				*r = new;
+			}
+		} else {
+			// Two entries keep the rate the block began with next to its own.
+			let entries = if history.is_empty() {
+				alloc::vec![(now.saturating_sub(One::one()), rate), (now, new)]
+			} else {
+				alloc::vec![(now, new)]
+			};
+			for entry in entries {
+				if history.is_full() {
+					history.remove(0);
+				}
+				if history.try_push(entry).is_err() {
+					defensive!("a history with room refused an entry");
+				}
+			}
+		}
+		RateHistory::<T>::put(history);
+		Self::deposit_event(Event::MarketRateMoved { id, paid, rate: new });
+	}
+
 	/// `max(MinIncentive, MinPriceRatio × indicative)`.
 	pub fn minimum_incentive(indicative: BalanceOf<T>) -> BalanceOf<T> {
 		T::MinPriceRatio::get().mul_ceil(indicative).max(T::MinIncentive::get())

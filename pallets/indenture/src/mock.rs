@@ -17,7 +17,7 @@ use frame_support::{
 	traits::{ConstU128, ConstU32, ConstU64, Hooks},
 	weights::Weight,
 };
-use sp_runtime::{BuildStorage, Permill};
+use sp_runtime::{BuildStorage, Perbill, Permill};
 
 cutopia_test_utils::test_runtime!(
 	Test,
@@ -33,6 +33,10 @@ cutopia_test_utils::test_runtime!(
 parameter_types! {
 	pub const MinPriceRatio: Permill = Permill::from_percent(50);
 	pub static AgendaBudget: Weight = Weight::MAX;
+	/// A leased indenture of 100 compute units or more moves the rate a tenth of the way.
+	pub const RateSmoothing: Perbill = Perbill::from_percent(10);
+	/// At most 5 % a block.
+	pub const MaxRateStep: Perbill = Perbill::from_percent(5);
 }
 
 // The other pallets as their own tests configure them; only what the marketplace's tests
@@ -91,6 +95,9 @@ impl pallet_indenture::Config for Test {
 	type MaxRecentRecords = ConstU32<4>;
 	type MaxAgenda = ConstU32<4>;
 	type AgendaBudget = AgendaBudget;
+	type RateSmoothing = RateSmoothing;
+	type RateReferenceUnits = ConstU64<100>;
+	type MaxRateStep = MaxRateStep;
 }
 
 /// Every call and deadline weighs 1,000 (so the agenda's budget can be exercised).
@@ -99,6 +106,12 @@ pub struct MockWeights;
 macro_rules! unit_weights {
 	($($call:ident),* $(,)?) => {
 		impl crate::WeightInfo for MockWeights {
+			fn submit(s: u32, b: u32) -> Weight {
+				Weight::from_parts(
+					MOCK_SUBMIT_BASE + MOCK_SUBMIT_PER_SLOT * u64::from(s) + u64::from(b),
+					0,
+				)
+			}
 			$(fn $call() -> Weight {
 				UNIT
 			})*
@@ -107,7 +120,6 @@ macro_rules! unit_weights {
 }
 
 unit_weights!(
-	submit,
 	cancel,
 	expire,
 	commit_result,
@@ -124,6 +136,9 @@ unit_weights!(
 );
 
 const UNIT: Weight = Weight::from_parts(1_000, 0);
+/// `submit` weighs this, plus a slot's weight per slot and one per task byte.
+pub const MOCK_SUBMIT_BASE: u64 = 1_000;
+pub const MOCK_SUBMIT_PER_SLOT: u64 = 100;
 
 pub const BUYER: u64 = 1;
 pub const EXCHANGE: u64 = 2;

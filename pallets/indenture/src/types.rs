@@ -38,6 +38,14 @@ pub enum Task {
 }
 
 impl Task {
+	/// Bytes of the task's payload or URI: what `submit` is charged for.
+	pub fn size(&self) -> u32 {
+		match self {
+			Task::Wasm { uri, .. } | Task::Container { uri, .. } => uri.len() as u32,
+			Task::Inline(p) => p.len() as u32,
+		}
+	}
+
 	/// Whether the task is well formed: URIs present, inline payload not empty.
 	pub fn is_valid(&self) -> bool {
 		match self {

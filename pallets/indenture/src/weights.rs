@@ -9,7 +9,7 @@ use frame_support::weights::Weight;
 
 /// Weight functions needed by the Indenture pallet.
 pub trait WeightInfo {
-	fn submit() -> Weight;
+	fn submit(s: u32, b: u32) -> Weight;
 	fn cancel() -> Weight;
 	fn expire() -> Weight;
 	fn commit_result() -> Weight;
@@ -26,7 +26,7 @@ pub trait WeightInfo {
 }
 
 impl WeightInfo for () {
-	fn submit() -> Weight {
+	fn submit(_s: u32, _b: u32) -> Weight {
 		Weight::zero()
 	}
 	fn cancel() -> Weight {

@@ -131,9 +131,11 @@ impl frame_support::traits::TypedGet for FeeCollector {
 	}
 }
 
-/// Base units of CU charged per unit of weight: one second of block compute
-/// (10^12 weight) costs one CU, so a transfer costs about 0.0002 CU.
-pub const FEE_PER_WEIGHT: Balance = 1_000_000;
+/// Base units of CU charged per unit of weight: ten seconds of block compute (10^13 weight)
+/// cost one CU, so a transfer costs about 0.00003 CU with its bytes. Tied to the market rate
+/// (a core-hour at 0.012 CU): a refused heartbeat must cost less than a round of a core pays,
+/// and filling a block still costs 0.075 CU (see docs/BENCHMARKS.md, "Fees against pay").
+pub const FEE_PER_WEIGHT: Balance = 100_000;
 /// Base units charged per byte of an extrinsic: 1 KiB costs about 0.0001 CU.
 pub const FEE_PER_BYTE: Balance = 100_000_000_000;
 
@@ -223,6 +225,8 @@ impl pallet_challenge::Config for Runtime {
 	/// 5 min for the exchange to reveal its factor.
 	type AuditWindow = ConstU32<{ 5 * MINUTES }>;
 	type MaxRounds = ConstU32<100_000>;
+	/// A miner answers up to 256 leases' rounds in one call.
+	type MaxHeartbeatAnswers = ConstU32<256>;
 	type AuditPrimalityRounds = ConstU32<8>;
 }
 
@@ -233,6 +237,10 @@ parameter_types! {
 	pub const MinPriceRatio: Permill = Permill::from_percent(50);
 	/// A quarter of each block at most goes to deadlines; the rest waits a block.
 	pub AgendaBudget: Weight = Perbill::from_percent(25) * RuntimeBlockWeights::get().max_block;
+	/// A leased core-hour (or more) of work moves the market rate 5 % of the way to its price.
+	pub const RateSmoothing: Perbill = Perbill::from_percent(5);
+	/// At most 0.001 % a block: about a third a day (28,800 blocks), whoever trades.
+	pub const MaxRateStep: Perbill = Perbill::from_parts(10_000);
 }
 
 impl pallet_indenture::Config for Runtime {
@@ -269,6 +277,10 @@ impl pallet_indenture::Config for Runtime {
 	type MaxRecentRecords = ConstU32<256>;
 	type MaxAgenda = ConstU32<64>;
 	type AgendaBudget = AgendaBudget;
+	type RateSmoothing = RateSmoothing;
+	/// A core-hour.
+	type RateReferenceUnits = ConstU64<{ HOURS as u64 }>;
+	type MaxRateStep = MaxRateStep;
 }
 
 parameter_types! {

@@ -197,7 +197,14 @@ fn an_indenture_runs_from_submit_to_settlement() {
 		.await;
 		pay(account(&dave), &beat);
 		assert_eq!(uint(beat.one("Indenture", "RoundPaid"), "amount"), incentive / 2);
-		assert!(!beat.find("Indenture", "ResultsDue").is_empty(), "{:?}", beat.names());
+		// A taken heartbeat is free: it is the miner's duty, and a round's pay must not go to
+		// fees. The last round's answer completes the lease; the chain's agenda ends it when
+		// its window closes, and results are due.
+		assert_eq!(beat.fee(), 0, "a taken heartbeat pays no fee");
+		assert!(beat.find("Indenture", "ResultsDue").is_empty(), "{:?}", beat.names());
+		node.wait_until("results due", Duration::from_secs(120), |n| {
+			n.rpc("indenture_get", json!([id])).is_ok_and(|v| v["status"] == "Reporting")
+		});
 
 		// Dave seals, then reveals, the hash of his output.
 		let result = [0x42u8; 32];

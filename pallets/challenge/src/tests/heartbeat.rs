@@ -16,7 +16,25 @@ fn answer(lease: LeaseId, round: u32) -> (u64, sp_runtime::DispatchResult) {
 	let open = ChallengePallet::round_open(&l, round);
 	let seed = ChallengePallet::round_seed(lease, round, open);
 	let nonce = find_nonce(seed, MINER, l.difficulty, 0);
-	(nonce, ChallengePallet::heartbeat(signed(MINER), lease, round, nonce))
+	(
+		nonce,
+		ChallengePallet::heartbeat(signed(MINER), lease, round, nonce)
+			.map(|_| ())
+			.map_err(|e| e.error),
+	)
+}
+
+/// The first nonce that answers `round` of `lease` for its miner.
+fn nonce_for(lease: LeaseId, round: u32) -> u64 {
+	let l = Leases::<Test>::get(lease).unwrap();
+	let seed = ChallengePallet::round_seed(lease, round, ChallengePallet::round_open(&l, round));
+	find_nonce(seed, l.miner, l.difficulty, 0)
+}
+
+fn answers(list: &[(LeaseId, u32, u64)]) -> BoundedVec<HeartbeatAnswer, ConstU32<8>> {
+	BoundedVec::truncate_from(
+		list.iter().map(|&(lease, round, nonce)| HeartbeatAnswer { lease, round, nonce }).collect(),
+	)
 }
 
 /// The miner answers `round` of `lease` now, which must be accepted. Checks what every proven
@@ -71,6 +89,12 @@ fn heartbeats_chain_into_the_root_and_complete_the_lease() {
 		let root = [(0u32, n0), (1, n1), (2, n2)].iter().fold(H256::zero(), |acc, (r, n)| {
 			H256(sp_io::hashing::blake2_256(&codec::Encode::encode(&(acc, *r, *n))))
 		});
+		// The last answer completes the lease but does not end it: the opener ends it when the
+		// last window closes (as its agenda does, through `count_missed`).
+		assert_eq!(Leases::<Test>::get(id).map(|l| l.status), Some(LeaseStatus::Completed));
+		assert_eq!(told().last(), Some(&Told::Proven(3, id, 2)));
+		assert_noop!(answer(id, 2).1, Error::<Test>::LeaseNotActive);
+		assert_ok!(<ChallengePallet as ChallengeApi<_, _>>::count_missed(id));
 		System::assert_has_event(
 			Event::LeaseEnded {
 				lease: id,
@@ -163,6 +187,108 @@ fn stopping_a_lease_returns_its_counts() {
 		assert_noop!(
 			<ChallengePallet as ChallengeApi<_, _>>::stop_lease(id),
 			Error::<Test>::UnknownLease
+		);
+	});
+}
+
+/// A heartbeat is charged its own work and what the opener does for one proven round, never
+/// three of the opener's heaviest outcomes (a settlement): at the old charge about ten answers
+/// filled a block and the fee of one exceeded what a small lease earns in a round.
+#[test]
+fn a_heartbeat_is_charged_its_own_work_not_a_settlement() {
+	build_and_execute(|| {
+		use frame_support::dispatch::GetDispatchInfo;
+		let call = crate::Call::<Test>::heartbeat { lease: 0, round: 0, nonce: 0 };
+		let weight = call.get_dispatch_info().call_weight;
+		assert_eq!(weight, Weight::from_parts(OUTCOME_HEARTBEAT_WEIGHT, 0));
+		assert!(weight.ref_time() < OUTCOME_MAX_WEIGHT);
+		let batch = crate::Call::<Test>::heartbeats { answers: answers(&[(0, 0, 0); 8]) };
+		assert_eq!(
+			batch.get_dispatch_info().call_weight,
+			Weight::from_parts(8 * OUTCOME_HEARTBEAT_WEIGHT, 0)
+		);
+	});
+}
+
+/// The leaseholder's answer in its window is free; a refused one (late, repeated, not the
+/// leaseholder's, wrong) pays, so spam costs the spammer.
+#[test]
+fn taken_answers_are_free_and_refused_ones_pay() {
+	build_and_execute(|| {
+		let id = lease();
+		run_to_block(2);
+		let nonce = nonce_for(id, 0);
+		let info = ChallengePallet::heartbeat(signed(MINER), id, 0, nonce).unwrap();
+		assert_eq!(info.pays_fee, Pays::No);
+		let repeated = ChallengePallet::heartbeat(signed(MINER), id, 0, nonce).unwrap_err();
+		assert_eq!(repeated.error, Error::<Test>::RoundResolved.into());
+		assert_eq!(repeated.post_info.pays_fee, Pays::Yes);
+		let stranger = ChallengePallet::heartbeat(signed(EVE), id, 1, nonce).unwrap_err();
+		assert_eq!(stranger.post_info.pays_fee, Pays::Yes);
+	});
+}
+
+/// An answer after more misses than allowed is refused: the lease failed when its misses
+/// did, and the answer would end it inside a cheap call. Reporting the misses ends it (free).
+#[test]
+fn an_answer_after_too_many_misses_is_refused_and_reporting_ends_the_lease() {
+	build_and_execute(|| {
+		let id = lease();
+		run_to_block(10);
+		// Rounds 0 and 1 were missed, one miss is allowed.
+		assert_noop!(answer(id, 2).1, Error::<Test>::LeaseFailed);
+		let info = ChallengePallet::report_missed(signed(EVE), id).unwrap();
+		assert_eq!(info.pays_fee, Pays::No);
+		assert_eq!(
+			told(),
+			vec![Told::Missed(3, id, 2, 2), Told::Ended(3, id, LeaseOutcome::Failed, 0, 2)]
+		);
+		assert!(Leases::<Test>::get(id).is_none());
+		assert_noop!(ChallengePallet::report_missed(signed(EVE), id), Error::<Test>::UnknownLease);
+	});
+}
+
+/// One call answers rounds of several leases; each answer is taken or refused on its own.
+#[test]
+fn heartbeats_answers_each_lease_on_its_own() {
+	build_and_execute(|| {
+		let a = lease();
+		let b = lease();
+		run_to_block(2);
+		let (na, nb) = (nonce_for(a, 0), nonce_for(b, 0));
+		let info =
+			ChallengePallet::heartbeats(signed(MINER), answers(&[(a, 0, na), (b, 0, nb)])).unwrap();
+		assert_eq!(info.pays_fee, Pays::No);
+		for lease in [a, b] {
+			let l = Leases::<Test>::get(lease).unwrap();
+			assert_eq!((l.cursor, l.proven), (1, 1));
+		}
+		// Every answer refused: an error, nothing changed, and it pays.
+		let before = (Leases::<Test>::get(a), Leases::<Test>::get(b));
+		let all_bad = answers(&[(a, 0, na), (b, 0, nb)]);
+		let e = ChallengePallet::heartbeats(signed(MINER), all_bad).unwrap_err();
+		assert_eq!(e.error, Error::<Test>::RoundResolved.into());
+		assert_eq!(e.post_info.pays_fee, Pays::Yes);
+		assert_eq!((Leases::<Test>::get(a), Leases::<Test>::get(b)), before);
+		// One good, one refused: the good one is taken, the refusal reported, and it pays.
+		run_to_block(6);
+		let n1 = nonce_for(a, 1);
+		let info =
+			ChallengePallet::heartbeats(signed(MINER), answers(&[(a, 1, n1), (99, 1, 0)])).unwrap();
+		assert_eq!(info.pays_fee, Pays::Yes);
+		assert_eq!(Leases::<Test>::get(a).unwrap().proven, 2);
+		System::assert_has_event(
+			Event::HeartbeatRefused {
+				lease: 99,
+				round: 1,
+				error: Error::<Test>::UnknownLease.into(),
+			}
+			.into(),
+		);
+		// Not the miner's leases: nothing is taken.
+		assert_noop!(
+			ChallengePallet::heartbeats(signed(EVE), answers(&[(b, 1, 0)])),
+			Error::<Test>::NotMiner
 		);
 	});
 }

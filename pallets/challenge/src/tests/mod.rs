@@ -76,7 +76,7 @@ fn assert_commit(who: u64, id: ChallengeId, p: u128, q: u128) -> u32 {
 
 /// `who` reveals `p, q` (with `SALT`) for challenge `id`, for tests that expect it to fail.
 fn reveal(who: u64, id: ChallengeId, p: u128, q: u128) -> sp_runtime::DispatchResult {
-	ChallengePallet::reveal(signed(who), id, be(p), be(q), SALT)
+	ChallengePallet::reveal(signed(who), id, be(p), be(q), SALT).map(|_| ()).map_err(|e| e.error)
 }
 
 /// `who` reveals `p, q` (with `SALT`) for challenge `id`, which must be accepted. Checks what

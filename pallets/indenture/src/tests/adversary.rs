@@ -96,6 +96,8 @@ fn reveal_factors(who: u64, challenge: ChallengeId, p: &[u8], q: &[u8]) -> Dispa
 		BoundedVec::truncate_from(q.to_vec()),
 		[7; 32],
 	)
+	.map(|_| ())
+	.map_err(|e| e.error)
 }
 
 /// The buyer submits one-node factorization work, the exchange posts its modulus and each

@@ -5,9 +5,11 @@
 mod adversary;
 mod agenda;
 mod award;
+mod fees;
 mod lease;
 mod property;
 mod queue;
+mod rate;
 mod ratings;
 mod results;
 mod submit;
@@ -144,7 +146,7 @@ fn solution(id: IndentureId, slot: u32, who: u64) -> (u64, u64) {
 /// `who` solves the challenge of `slot` of indenture `id`, for tests that expect it to fail.
 fn solve(id: IndentureId, slot: u32, who: u64) -> sp_runtime::DispatchResult {
 	let (challenge, nonce) = solution(id, slot, who);
-	Challenge::solve(RuntimeOrigin::signed(who), challenge, nonce)
+	Challenge::solve(RuntimeOrigin::signed(who), challenge, nonce).map(|_| ()).map_err(|e| e.error)
 }
 
 /// `who` solves the challenge of `slot` of indenture `id` and wins the slot. Checks what every
@@ -178,7 +180,9 @@ fn heartbeat(who: u64, round: u32) {
 }
 
 /// Answers `round` of the lease of `slot` of indenture `id` as `who`, at the round's opening
-/// block (set with [`set_block`]: no hook runs), and checks the round was paid.
+/// block (set with [`set_block`]: no hook runs), and checks the round was paid. The last
+/// round's answer completes the lease, which the agenda ends when its last window closes; the
+/// helper ends it as that deadline does, without running the rest of the agenda.
 fn heartbeat_of(id: IndentureId, slot: u32, who: u64, round: u32) {
 	let lease_id = Slots::<Test>::get(id, slot).unwrap().lease.unwrap();
 	let lease = pallet_challenge::Leases::<Test>::get(lease_id).unwrap();
@@ -186,8 +190,16 @@ fn heartbeat_of(id: IndentureId, slot: u32, who: u64, round: u32) {
 	set_block(open);
 	let nonce = heartbeat_nonce(lease_id, &lease, round, who);
 	let amount = IndenturePallet::pay_per_round(&Indentures::<Test>::get(id).unwrap());
-	assert_ok!(Challenge::heartbeat(RuntimeOrigin::signed(who), lease_id, round, nonce));
+	let info = Challenge::heartbeat(RuntimeOrigin::signed(who), lease_id, round, nonce);
+	assert_eq!(info.map(|i| i.pays_fee), Ok(Pays::No), "a taken answer is free");
 	System::assert_has_event(Event::RoundPaid { id, miner: who, round, amount }.into());
+	let decided = pallet_challenge::Leases::<Test>::get(lease_id)
+		.is_some_and(|l| l.status != pallet_challenge::LeaseStatus::Active);
+	if decided {
+		let end = Slots::<Test>::get(id, slot).and_then(|s| s.access).expect("access").end;
+		assert!(Agenda::<Test>::get(end).contains(&Deadline::LeaseEnd(lease_id)));
+		assert_ok!(IndenturePallet::process_deadline(end, Deadline::LeaseEnd(lease_id)));
+	}
 }
 
 /// A nonce answering `round` of `lease` for `who` (the round's opening block must exist).

@@ -130,16 +130,22 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 	let (_, at) = ctx.chain.at_best().await?;
 	compete::reveal_factors(ctx, state, now).await;
 	compete::compete(ctx, state, &at).await?;
-	for (id, slot) in held_slots(ctx, &at).await? {
+	let mut answers = Vec::new();
+	let held = held_slots(ctx, &at).await?;
+	// Heartbeats first, all in one call: they have a window; results can wait a block.
+	for (_, slot) in &held {
+		if let Some(lease_id) = slot.lease {
+			answers.extend(heartbeat::answer(ctx, &at, lease_id, now).await?);
+		}
+	}
+	heartbeat::send(ctx, answers).await;
+	for (id, slot) in held {
 		let Some(ind) =
 			at.storage().try_fetch(cutopia::storage().indenture().indentures(), (id,)).await?
 		else {
 			continue;
 		};
 		let ind = ind.decode()?;
-		if let Some(lease_id) = slot.lease {
-			heartbeat::answer(ctx, &at, id, lease_id, now).await?;
-		}
 		results::serve(ctx, id, &ind.spec.task, &ind.spec.task_type, &ind.status, slot.result)
 			.await?;
 	}

@@ -115,13 +115,43 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
 			let p: PriceView = chain
 				.call("indenture_indicativePrice", vec![json!(resources), json!(duration)])
 				.await?;
-			out(cli, &p, || {
-				format!(
-					"{} compute units: indicative price {} CU, minimum incentive {} CU",
+			let (_, at) = chain.at_best().await?;
+			let rate: u128 = at
+				.storage()
+				.fetch(cutopia::storage().indenture().market_rate(), ())
+				.await?
+				.decode()?;
+			let history = at
+				.storage()
+				.fetch(cutopia::storage().indenture().rate_history(), ())
+				.await?
+				.decode()?;
+			let moves: Vec<_> = history
+				.0
+				.iter()
+				.map(|(block, rate)| json!({ "block": block, "rate": rate.to_string() }))
+				.collect();
+			let view = json!({
+				"computeUnits": p.compute_units,
+				"price": p.price,
+				"minimumIncentive": p.minimum_incentive,
+				"marketRate": rate.to_string(),
+				"rateHistory": moves,
+			});
+			out(cli, &view, || {
+				let mut text = format!(
+					"{} compute units: indicative price {} CU, minimum incentive {} CU\n\
+					 market rate {} CU per compute unit",
 					p.compute_units,
 					cu(&p.price),
-					cu(&p.minimum_incentive)
-				)
+					cu(&p.minimum_incentive),
+					format_cu(rate)
+				);
+				// The last few moves, oldest first: how the rate got where it is.
+				for (block, r) in history.0.iter().rev().take(8).rev() {
+					text.push_str(&format!("\n  block {block:>8}: {} CU", format_cu(*r)));
+				}
+				text
 			});
 		},
 		Client::Submit { file, spec } => submit(cli, &chain, file.as_deref(), spec).await?,

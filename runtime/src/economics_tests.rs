@@ -1,0 +1,327 @@
+//! The fee schedule, the weights and the market rate, checked together with the runtime's own
+//! functions: what honest parties pay in fees against what they earn, and how many heartbeat
+//! answers a block holds. Every extrinsic here is signed and applied through `Executive`, so
+//! the fee is the one `pallet-transaction-payment` charges (length, weight, refunds, `Pays`).
+
+use crate::{configs::RuntimeBlockWeights, *};
+use codec::Encode;
+use cutopia_primitives::{
+	hashes::{leading_zero_bits, work_hash},
+	ChallengeApi, ChallengeKind, EscrowApi, Resources, Role,
+};
+use frame_support::{
+	dispatch::DispatchClass,
+	traits::{Get, Hooks},
+	BoundedVec,
+};
+use pallet_indenture::types::{IndentureSpec, PublicIp, Task, TaskType};
+use sp_keyring::Sr25519Keyring;
+use sp_runtime::{generic::Era, BuildStorage, Permill};
+
+const BUYER: Sr25519Keyring = Sr25519Keyring::Alice;
+const EXCHANGE: Sr25519Keyring = Sr25519Keyring::Bob;
+const OPERATOR: Sr25519Keyring = Sr25519Keyring::Charlie;
+const MINER: Sr25519Keyring = Sr25519Keyring::Dave;
+
+fn ext() -> sp_io::TestExternalities {
+	let mut storage = frame_system::GenesisConfig::<Runtime>::default()
+		.build_storage()
+		.expect("system genesis builds");
+	pallet_balances::GenesisConfig::<Runtime> {
+		balances: [BUYER, EXCHANGE, OPERATOR, MINER]
+			.iter()
+			.map(|k| (k.to_account_id(), 1_000 * CU))
+			.collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.expect("balances genesis builds");
+	pallet_indenture::GenesisConfig::<Runtime> {
+		market_rate: genesis_config_presets::GENESIS_MARKET_RATE,
+	}
+	.assimilate_storage(&mut storage)
+	.expect("indenture genesis builds");
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}
+
+/// Signs `call` as `who` the way wallets do and applies it; returns the fee it was charged.
+/// The call must succeed.
+fn apply(who: Sr25519Keyring, call: impl Into<RuntimeCall>) -> Balance {
+	let call = call.into();
+	let account = who.to_account_id();
+	let tx_ext: TxExtension = (
+		frame_system::CheckNonZeroSender::<Runtime>::new(),
+		frame_system::CheckSpecVersion::<Runtime>::new(),
+		frame_system::CheckTxVersion::<Runtime>::new(),
+		frame_system::CheckGenesis::<Runtime>::new(),
+		frame_system::CheckEra::<Runtime>::from(Era::Immortal),
+		frame_system::CheckNonce::<Runtime>::from(System::account_nonce(&account)),
+		frame_system::CheckWeight::<Runtime>::new(),
+		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+		frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
+		frame_system::WeightReclaim::<Runtime>::new(),
+	);
+	let payload = SignedPayload::new(call.clone(), tx_ext.clone()).expect("payload");
+	let signature = payload.using_encoded(|p| who.sign(p));
+	let xt = UncheckedExtrinsic::new_signed(
+		call.clone(),
+		account.clone().into(),
+		signature.into(),
+		tx_ext,
+	);
+	let seen = System::events().len();
+	let applied = Executive::apply_extrinsic(xt).expect("a valid transaction");
+	assert!(applied.is_ok(), "{call:?} failed: {applied:?}");
+	System::events()[seen..]
+		.iter()
+		.find_map(|e| match &e.event {
+			RuntimeEvent::TransactionPayment(
+				pallet_transaction_payment::Event::TransactionFeePaid { who, actual_fee, .. },
+			) if *who == account => Some(*actual_fee),
+			_ => None,
+		})
+		.expect("every signed transaction reports its fee")
+}
+
+/// Moves to block `n`, running the marketplace's agenda on the way.
+fn run_to(n: BlockNumber) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Indenture::on_initialize(next);
+	}
+}
+
+fn balance(who: Sr25519Keyring) -> Balance {
+	Balances::free_balance(who.to_account_id())
+}
+
+fn endpoint() -> cutopia_primitives::Endpoint {
+	BoundedVec::truncate_from(b"127.0.0.1:1".to_vec())
+}
+
+/// Registers the exchange (5 % fee), the escrow operator (1 %) and a miner with eight cores.
+fn register_everyone() {
+	for (who, role, fee) in [
+		(EXCHANGE, Role::Exchange, Permill::from_percent(5)),
+		(OPERATOR, Role::EscrowOperator, Permill::from_percent(1)),
+	] {
+		apply(
+			who,
+			pallet_repchain::Call::register_service {
+				role,
+				fee,
+				name: BoundedVec::truncate_from(b"svc".to_vec()),
+				endpoint: endpoint(),
+				bond: 100 * CU,
+			},
+		);
+	}
+	apply(
+		MINER,
+		pallet_repchain::Call::register_miner {
+			resources: Resources {
+				cpu_millicores: 8_000,
+				memory_mib: 16_384,
+				storage_gib: 10,
+				gpus: 0,
+			},
+			price_floor: 0,
+			endpoint: endpoint(),
+			bond: 100 * CU,
+		},
+	);
+}
+
+/// One core for one hour at the indicative price, won by a hash-target challenge.
+fn one_core_hour() -> IndentureSpec<AccountId, Balance> {
+	let resources = Resources { cpu_millicores: 1_000, memory_mib: 0, storage_gib: 0, gpus: 0 };
+	let (_, indicative) = Indenture::indicative_price(&resources, 1, HOURS);
+	IndentureSpec {
+		task: Task::Inline(BoundedVec::truncate_from(b"\0asm\x01\0\0\0".to_vec())),
+		task_type: TaskType::Batch,
+		resources,
+		nodes: 1,
+		public_ip: PublicIp::None,
+		duration: HOURS,
+		incentive: indicative,
+		priority: 0,
+		min_reputation: Permill::zero(),
+		exchange: EXCHANGE.to_account_id(),
+		escrow_operator: OPERATOR.to_account_id(),
+		challenge: ChallengeKind::HashTarget,
+		replicas: 1,
+		ssh_key: None,
+	}
+}
+
+fn nonce_for(seed: &[u8; 32], who: Sr25519Keyring, difficulty: u32) -> u64 {
+	let me = who.to_account_id().encode();
+	(0u64..)
+		.find(|n| leading_zero_bits(&work_hash(seed, &me, *n)) >= difficulty)
+		.expect("a nonce exists")
+}
+
+/// An honest miner serving a one-core, one-hour batch lease at the indicative price (winning
+/// it, answering all 120 heartbeat rounds, sealing and revealing its result) pays under 5 % of
+/// what it earns in fees; the exchange and the escrow operator, who have no duty on this
+/// path, pay nothing against their fees.
+#[test]
+fn an_honest_miner_pays_under_five_percent_of_its_pay_in_fees() {
+	ext().execute_with(|| {
+		register_everyone();
+		let spec = one_core_hour();
+		let incentive = spec.incentive;
+		assert_eq!(incentive, 12 * CU / 1_000, "a core-hour is indicated at 0.012 CU");
+		let (exchange_before, operator_before) = (balance(EXCHANGE), balance(OPERATOR));
+		apply(BUYER, pallet_indenture::Call::submit { spec });
+		let id = 0;
+		let miner_before = balance(MINER);
+		let mut fees: Balance = 0;
+
+		let challenge = pallet_indenture::Slots::<Runtime>::get(id, 0).expect("slot").challenge;
+		let c = pallet_challenge::Challenges::<Runtime>::get(challenge).expect("challenge");
+		let pallet_challenge::Puzzle::HashTarget { difficulty, seed } = c.puzzle else {
+			panic!("a hash-target challenge")
+		};
+		let nonce = nonce_for(&seed.0, MINER, difficulty);
+		fees += apply(MINER, pallet_challenge::Call::solve { id: challenge, nonce });
+
+		let lease_id = pallet_indenture::Slots::<Runtime>::get(id, 0)
+			.and_then(|s| s.lease)
+			.expect("the slot was won");
+		let lease = pallet_challenge::Leases::<Runtime>::get(lease_id).expect("lease");
+		assert_eq!(lease.rounds, 120);
+		for round in 0..lease.rounds {
+			let open = Challenge::round_open(&lease, round);
+			run_to(open);
+			let seed = Challenge::round_seed(lease_id, round, open);
+			let nonce = nonce_for(&seed.0, MINER, lease.difficulty);
+			let answers = BoundedVec::truncate_from(vec![pallet_challenge::HeartbeatAnswer {
+				lease: lease_id,
+				round,
+				nonce,
+			}]);
+			fees += apply(MINER, pallet_challenge::Call::heartbeats { answers });
+		}
+		// The last answer completed the lease; the agenda ends it when its last window
+		// closes: results are due.
+		let end = pallet_indenture::Slots::<Runtime>::get(id, 0)
+			.and_then(|s| s.access)
+			.expect("access")
+			.end;
+		run_to(end);
+		let result = sp_core::H256::repeat_byte(7);
+		let seal = Indenture::result_seal(&result, &MINER.to_account_id());
+		fees += apply(MINER, pallet_indenture::Call::commit_result { id, seal });
+		fees += apply(MINER, pallet_indenture::Call::reveal_result { id, result });
+		apply(BUYER, pallet_escrow::Call::accept { id });
+		assert!(pallet_indenture::Indentures::<Runtime>::get(id).is_none(), "settled");
+
+		let pay = balance(MINER) + fees - miner_before;
+		assert_eq!(pay, incentive, "the miner earned the whole incentive");
+		println!("miner: paid {fees} in fees for {pay} of pay");
+		assert!(fees * 20 < pay, "fees {fees} are not under 5 % of pay {pay}");
+		let exchange_fee = Permill::from_percent(5).mul_floor(incentive);
+		let operator_fee = Permill::from_percent(1).mul_floor(incentive);
+		assert_eq!(balance(EXCHANGE), exchange_before + exchange_fee);
+		assert_eq!(balance(OPERATOR), operator_before + operator_fee);
+	});
+}
+
+/// The duties of an exchange (posting `C`, passing its audit) and of an escrow operator
+/// (resolving a dispute in time) are free when done right, so their fees on a core-hour of
+/// work (0.0006 and 0.00012 CU) are not eaten by transaction fees.
+#[test]
+fn exchange_and_escrow_operator_duties_are_free_when_done_right() {
+	ext().execute_with(|| {
+		register_everyone();
+		let exchange = EXCHANGE.to_account_id();
+		// A fair 48-bit semiprime (two 24-bit primes) from the Challenge pallet's tests.
+		let (p, q): (u128, u128) = (0xc04499, 0xe0a3a9);
+		let number = |x: u128| {
+			let bytes = x.to_be_bytes();
+			let first = bytes.iter().position(|b| *b != 0).unwrap_or(15);
+			BoundedVec::truncate_from(bytes[first..].to_vec())
+		};
+		let deadline = System::block_number() + 5;
+		let id = Challenge::open(99, ChallengeKind::Factorization, Some(exchange), 1, deadline)
+			.expect("open");
+		let salt = [3u8; 32];
+		let factor_commitment = pallet_challenge::audit_commitment(&number(p), &salt);
+		let mut fees = apply(
+			EXCHANGE,
+			pallet_challenge::Call::post_modulus { id, modulus: number(p * q), factor_commitment },
+		);
+		run_to(deadline + 1);
+		apply(BUYER, pallet_challenge::Call::conclude { id });
+		fees += apply(EXCHANGE, pallet_challenge::Call::reveal_factor { id, p: number(p), salt });
+		assert_eq!(fees, 0, "the exchange's duties cost it nothing");
+
+		let (buyer, operator) = (BUYER.to_account_id(), OPERATOR.to_account_id());
+		let miner = MINER.to_account_id();
+		let escrow = 7;
+		assert!(Escrow::open(
+			escrow,
+			&buyer,
+			&EXCHANGE.to_account_id(),
+			&operator,
+			CU,
+			0,
+			CU / 100
+		)
+		.is_ok());
+		let until = System::block_number() + 10;
+		assert!(Escrow::await_acceptance(escrow, vec![(miner, CU)], until).is_ok());
+		apply(BUYER, pallet_escrow::Call::dispute { id: escrow });
+		let fee = apply(
+			OPERATOR,
+			pallet_escrow::Call::resolve { id: escrow, miner_share: sp_runtime::Perbill::one() },
+		);
+		assert_eq!(fee, 0, "resolving a dispute in time costs the operator nothing");
+	});
+}
+
+/// Capacity from the weights themselves: a block's normal class holds at least 1,000 heartbeat
+/// answers (10,000 leases at one round per 10 blocks), sent one per extrinsic or batched; and a
+/// refused (paid) heartbeat costs less than one round of a one-core slot pays at the genesis
+/// rate, so fees never dwarf the work.
+#[test]
+fn a_block_holds_a_thousand_heartbeats_and_a_paid_one_costs_less_than_a_round_pays() {
+	use frame_support::dispatch::GetDispatchInfo;
+	ext().execute_with(|| {
+		let weights = RuntimeBlockWeights::get();
+		let normal = weights.get(DispatchClass::Normal);
+		let max_total = normal.max_total.expect("normal class is bounded").ref_time();
+		let base = normal.base_extrinsic.ref_time();
+		let answer = pallet_challenge::HeartbeatAnswer { lease: 0, round: 0, nonce: 0 };
+		let single = pallet_challenge::Call::<Runtime>::heartbeat { lease: 0, round: 0, nonce: 0 };
+		let single_weight = single.get_dispatch_info().total_weight().ref_time() + base;
+		let batch = pallet_challenge::Call::<Runtime>::heartbeats {
+			answers: BoundedVec::truncate_from(vec![answer; 256]),
+		};
+		let batch_weight = batch.get_dispatch_info().total_weight().ref_time() + base;
+		let per_single = max_total / single_weight;
+		let per_batched = max_total / batch_weight * 256;
+		println!(
+			"heartbeat answers per block: {per_single} one per extrinsic, {per_batched} batched"
+		);
+		assert!(per_single >= 1_000, "only {per_single} single heartbeats fit a block");
+		assert!(per_batched >= 1_000, "only {per_batched} batched answers fit a block");
+
+		let call: RuntimeCall = single.into();
+		let len = call.encoded_size() as u32 + 110; // address, signature, extensions
+		let info = call.get_dispatch_info();
+		let paid = TransactionPayment::compute_fee(len, &info, 0);
+		let period: u32 = <Runtime as pallet_indenture::Config>::HeartbeatPeriod::get();
+		// One core for one round: `period` compute units.
+		let round_pay = genesis_config_presets::GENESIS_MARKET_RATE * Balance::from(period);
+		println!("a paid heartbeat costs {paid}; one round of a core pays {round_pay}");
+		assert!(
+			paid < round_pay,
+			"a paid heartbeat ({paid}) costs more than a round pays ({round_pay})"
+		);
+	});
+}
