@@ -56,14 +56,15 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The `reveal` call, after its origin is checked.
+	/// The `reveal` call, after its origin is checked. Returns whether the reveal became the
+	/// challenge's best (the earliest valid commit so far).
 	pub(crate) fn do_reveal(
 		who: T::AccountId,
 		id: ChallengeId,
 		p: Number,
 		q: Number,
 		salt: [u8; 32],
-	) -> DispatchResult {
+	) -> Result<bool, DispatchError> {
 		let mut c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
 		let Puzzle::Factorization { bits, ref modulus, .. } = c.puzzle else {
 			return Err(Error::<T>::WrongKind.into());
@@ -94,14 +95,15 @@ impl<T: Config> Pallet<T> {
 
 		commit.revealed = true;
 		Commits::<T>::insert(id, seq, commit);
-		if c.best.is_none_or(|b| seq < b) {
+		let best = c.best.is_none_or(|b| seq < b);
+		if best {
 			c.best = Some(seq);
 		}
 		Self::deposit_event(Event::Revealed { id, who, seq });
 		if !Self::try_award(id, &mut c, now) {
 			Challenges::<T>::insert(id, c);
 		}
-		Ok(())
+		Ok(best)
 	}
 
 	/// The `reveal_factor` call, after its origin is checked. Returns whether `C` was fair.

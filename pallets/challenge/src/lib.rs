@@ -40,8 +40,8 @@
 //! ## Fees
 //!
 //! A party's duty is free when it is done right: the leaseholder's heartbeat answers, the
-//! winning solution, a valid reveal, the issuer posting `C` and passing its audit, reporting
-//! missed rounds. Each is bounded by something that was paid for (one answer per round of a
+//! winning solution, the best (earliest) valid reveal, the issuer posting `C` and passing its
+//! audit, reporting missed rounds. Each is bounded by something that was paid for (one answer per round of a
 //! lease the buyer paid for, one reveal per paid commit, one solution per challenge), so a
 //! free call cannot be repeated at will; a refused one (late, repeated, wrong, not the
 //! party's) pays like any failed extrinsic. Without this an honest miner paid more in fees
@@ -365,6 +365,8 @@ pub mod pallet {
 		/// The lease missed more rounds than it may before this one: it has failed (reporting
 		/// the misses ends it).
 		LeaseFailed,
+		/// A `heartbeats` call with no answers.
+		NoAnswers,
 	}
 
 	#[pallet::hooks]
@@ -421,7 +423,8 @@ pub mod pallet {
 
 		/// A miner reveals the factors it committed to: `1 < p ≤ q`, `p·q = C`, both canonical
 		/// big-endian. If no earlier commit can still be revealed, the challenge is awarded.
-		/// Free when valid: the paid commit is what bounds reveals.
+		/// Free when it becomes the best (earliest) valid reveal: once the factors are public,
+		/// later commits revealing them pay, so copying them is never free.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::reveal(T::MaxFactorBits::get(), T::MaxCommits::get())
 			.saturating_add(T::Outcome::max_weight())
@@ -435,8 +438,8 @@ pub mod pallet {
 			salt: [u8; 32],
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_reveal(who, id, p, q, salt)?;
-			Ok(Pays::No.into())
+			let best = Self::do_reveal(who, id, p, q, salt)?;
+			Ok(if best { Pays::No } else { Pays::Yes }.into())
 		}
 
 		/// A miner solves a hash-target challenge with `nonce`; the first valid solution wins.
@@ -539,6 +542,7 @@ pub mod pallet {
 			answers: BoundedVec<HeartbeatAnswer, T::MaxHeartbeatAnswers>,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
+			ensure!(!answers.is_empty(), Error::<T>::NoAnswers);
 			let taken = Self::do_heartbeats(&who, &answers)?;
 			let pays = if taken as usize == answers.len() { Pays::No } else { Pays::Yes };
 			Ok(pays.into())

@@ -27,8 +27,9 @@ impl<T: Config> Pallet<T> {
 
 	/// Moves the market rate toward what leased indenture `id` pays per compute unit: by
 	/// `RateSmoothing` × (its compute units / `RateReferenceUnits`, at most 1) of the gap, an
-	/// average weighted by compute units, and never more than `MaxRateStep` of the rate the
-	/// block began with, however many indentures are leased in the block. Only leased work
+	/// average weighted by compute units; one indenture moves it at most its share of
+	/// `MaxRateStep`, and a block never more than `MaxRateStep` of the rate it began with,
+	/// however many indentures are leased in it. Only leased work
 	/// counts (a miner took it at that price), and one block's move is bounded, so a ring of
 	/// sock puppets trading with itself pays for every block it pushes the rate and cannot
 	/// move it more than the step per block (docs/DECISIONS.md, "A living market rate").
@@ -54,6 +55,10 @@ impl<T: Config> Pallet<T> {
 			Some(i) if moved_here => history.get(i).map_or(rate, |(_, r)| *r),
 			_ => rate,
 		};
+		// One indenture moves the rate at most its share of the step, so reaching the full
+		// step in a block takes a core-hour of leased work, not one tiny indenture.
+		let own = (T::MaxRateStep::get() * share).mul_ceil(rate).max(One::one());
+		let target = target.clamp(rate.saturating_sub(own), rate.saturating_add(own));
 		let step = T::MaxRateStep::get().mul_ceil(began).max(One::one());
 		let floor = began.saturating_sub(step).max(One::one());
 		let new = target.clamp(floor, began.saturating_add(step));

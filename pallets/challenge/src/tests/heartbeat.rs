@@ -285,6 +285,10 @@ fn heartbeats_answers_each_lease_on_its_own() {
 			}
 			.into(),
 		);
+		// No answers at all: refused, and it pays (an empty call must not be free).
+		let empty = ChallengePallet::heartbeats(signed(MINER), answers(&[])).unwrap_err();
+		assert_eq!(empty.error, Error::<Test>::NoAnswers.into());
+		assert_eq!(empty.post_info.pays_fee, Pays::Yes);
 		// Not the miner's leases: nothing is taken.
 		assert_noop!(
 			ChallengePallet::heartbeats(signed(EVE), answers(&[(b, 1, 0)])),

@@ -45,6 +45,14 @@ fn the_rate_follows_leased_work_weighted_by_compute_units_and_bounded_per_block(
 		// More of the same in this block moves it no further.
 		IndenturePallet::observe_price(3, &paying(10_000_000, 1_000));
 		assert_eq!(MarketRate::<Test>::get(), 1_050_000);
+		// A tiny indenture at an extreme price moves the rate only its share of the step.
+		set_block(5_000);
+		RateHistory::<Test>::kill();
+		IndenturePallet::observe_price(7, &paying(u64::MAX.into(), 1));
+		// 1 of 100 reference units: at most 1 % of the 5 % step (525 of 1,050,000).
+		assert_eq!(MarketRate::<Test>::get(), 1_050_525);
+		MarketRate::<Test>::put(1_050_000);
+		RateHistory::<Test>::put(BoundedVec::truncate_from(vec![(0, 1_000_000), (5, 1_050_000)]));
 		assert_eq!(RateHistory::<Test>::get().to_vec(), vec![(0, 1_000_000), (5, 1_050_000)]);
 		// The next block's step is from where it begins; downward likewise.
 		set_block(6);

@@ -41,6 +41,12 @@ pub(super) async fn answer(
 	if round >= lease.rounds || round < lease.cursor || now >= open + lease.window {
 		return Ok(None);
 	}
+	// Past its tolerance the lease has failed: the chain refuses the answer, and a refused
+	// answer makes the whole batch pay.
+	if lease.missed + (round - lease.cursor) > lease.max_misses {
+		tracing::warn!(target: TARGET, "lease {lease_id}: too many rounds missed, it has failed");
+		return Ok(None);
+	}
 	let parent =
 		ctx.chain.block_hash(open - 1).await?.ok_or_else(|| anyhow!("no block {}", open - 1))?;
 	let seed = work::heartbeat_seed(lease_id, round, &parent.0);

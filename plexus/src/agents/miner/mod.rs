@@ -135,7 +135,11 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 	// Heartbeats first, all in one call: they have a window; results can wait a block.
 	for (_, slot) in &held {
 		if let Some(lease_id) = slot.lease {
-			answers.extend(heartbeat::answer(ctx, &at, lease_id, now).await?);
+			// One lease's trouble (an RPC hiccup) must not cost the others their round.
+			match heartbeat::answer(ctx, &at, lease_id, now).await {
+				Ok(answer) => answers.extend(answer),
+				Err(e) => tracing::warn!(target: TARGET, "heartbeat of lease {lease_id}: {e:#}"),
+			}
 		}
 	}
 	heartbeat::send(ctx, answers).await;
