@@ -26,6 +26,17 @@ const MINER_A: u64 = 4;
 const MINER_B: u64 = 5;
 const MINER_C: u64 = 6;
 
+/// A deterministic xorshift generator for the property tests: `next(n)` is in `0..n`.
+fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
+	let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+	move |n| {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		rng % n
+	}
+}
+
 fn spec() -> SpecOf<Test> {
 	IndentureSpec {
 		task: Work::Wasm {

@@ -14,13 +14,7 @@ fn random_marketplace_activity_keeps_every_invariant() {
 	let mut total_ended = 0;
 	for seed in 1..=12u64 {
 		build_and_execute(|| {
-			let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-			let mut next = |n: u64| {
-				rng ^= rng << 13;
-				rng ^= rng >> 7;
-				rng ^= rng << 17;
-				rng % n
-			};
+			let mut next = xorshift(seed);
 			for m in MINERS {
 				register_miner(m, big(), 1);
 			}

@@ -96,13 +96,7 @@ fn the_rate_never_reaches_zero_and_its_history_is_bounded() {
 fn no_sequence_of_indentures_moves_the_rate_more_than_the_step_per_block() {
 	for seed in 1..=20u64 {
 		build_and_execute(|| {
-			let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-			let mut next = |n: u64| {
-				rng ^= rng << 13;
-				rng ^= rng >> 7;
-				rng ^= rng << 17;
-				rng % n
-			};
+			let mut next = xorshift(seed);
 			start_rate(1 + next(10_000_000) as Balance);
 			for block in 1..=40u64 {
 				set_block(block);
