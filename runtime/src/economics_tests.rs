@@ -51,18 +51,7 @@ fn ext() -> sp_io::TestExternalities {
 fn apply(who: Sr25519Keyring, call: impl Into<RuntimeCall>) -> Balance {
 	let call = call.into();
 	let account = who.to_account_id();
-	let tx_ext: TxExtension = (
-		frame_system::CheckNonZeroSender::<Runtime>::new(),
-		frame_system::CheckSpecVersion::<Runtime>::new(),
-		frame_system::CheckTxVersion::<Runtime>::new(),
-		frame_system::CheckGenesis::<Runtime>::new(),
-		frame_system::CheckEra::<Runtime>::from(Era::Immortal),
-		frame_system::CheckNonce::<Runtime>::from(System::account_nonce(&account)),
-		frame_system::CheckWeight::<Runtime>::new(),
-		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
-		frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
-		frame_system::WeightReclaim::<Runtime>::new(),
-	);
+	let tx_ext = tx_extension(System::account_nonce(&account), Era::Immortal);
 	let payload = SignedPayload::new(call.clone(), tx_ext.clone()).expect("payload");
 	let signature = payload.using_encoded(|p| who.sign(p));
 	let xt = UncheckedExtrinsic::new_signed(

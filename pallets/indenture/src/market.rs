@@ -29,10 +29,10 @@ impl<T: Config> Pallet<T> {
 	/// `RateSmoothing` × (its compute units / `RateReferenceUnits`, at most 1) of the gap, an
 	/// average weighted by compute units; one indenture moves it at most its share of
 	/// `MaxRateStep`, and a block never more than `MaxRateStep` of the rate it began with,
-	/// however many indentures are leased in it. Only leased work
-	/// counts (a miner took it at that price), and one block's move is bounded, so a ring of
-	/// sock puppets trading with itself pays for every block it pushes the rate and cannot
-	/// move it more than the step per block (docs/DECISIONS.md, "A living market rate").
+	/// however many indentures are leased in it. Only leased work counts (a miner took it at
+	/// that price), and one block's move is bounded, so a ring of sock puppets trading with
+	/// itself pays for every block it pushes the rate and cannot move it more than the step per
+	/// block (docs/DECISIONS.md, "A living market rate").
 	pub(crate) fn observe_price(id: IndentureId, ind: &IndentureOf<T>) {
 		if ind.compute_units == 0 {
 			return;

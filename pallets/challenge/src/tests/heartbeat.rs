@@ -12,10 +12,7 @@ fn lease() -> LeaseId {
 
 /// The miner answers `round` of `lease` with the first nonce that meets the target.
 fn answer(lease: LeaseId, round: u32) -> (u64, sp_runtime::DispatchResult) {
-	let l = Leases::<Test>::get(lease).unwrap();
-	let open = ChallengePallet::round_open(&l, round);
-	let seed = ChallengePallet::round_seed(lease, round, open);
-	let nonce = find_nonce(seed, MINER, l.difficulty, 0);
+	let nonce = nonce_for(lease, round);
 	(
 		nonce,
 		ChallengePallet::heartbeat(signed(MINER), lease, round, nonce)

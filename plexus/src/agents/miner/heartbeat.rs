@@ -16,9 +16,6 @@ use crate::{
 };
 use anyhow::{anyhow, Result};
 
-/// The runtime's `MaxHeartbeatAnswers`.
-const MAX_ANSWERS_PER_CALL: usize = 256;
-
 /// The answer to the round of lease `lease_id` that is open at block `now`, unless there is
 /// none to give (no round open, or it is already answered).
 pub(super) async fn answer(
@@ -55,12 +52,15 @@ pub(super) async fn answer(
 	Ok(Some(HeartbeatAnswer { lease: lease_id, round, nonce }))
 }
 
-/// Sends this block's answers, as many to a call as the chain takes: one call (free when
-/// every answer is taken) instead of one fee-paying extrinsic per lease.
-pub(super) async fn send(ctx: &MinerCtx, answers: Vec<HeartbeatAnswer>) {
-	for chunk in answers.chunks(MAX_ANSWERS_PER_CALL) {
-		let leases: Vec<String> =
-			chunk.iter().map(|a| format!("{}/{}", a.lease, a.round)).collect();
+/// Sends this block's answers, as many to a call as the chain takes (its
+/// `MaxHeartbeatAnswers`, read from `at`): one call (free when every answer is taken) instead
+/// of one fee-paying extrinsic per lease.
+pub(super) async fn send(ctx: &MinerCtx, at: &At, answers: Vec<HeartbeatAnswer>) -> Result<()> {
+	if answers.is_empty() {
+		return Ok(());
+	}
+	let most = at.constants().entry(cutopia::constants().challenge().max_heartbeat_answers())?;
+	for chunk in answers.chunks(most.max(1) as usize) {
 		let tx = cutopia::transactions().challenge().heartbeats(BoundedVec(chunk.to_vec()));
 		match ctx.chain.submit(&tx, &ctx.key).await {
 			Ok(included) => {
@@ -88,7 +88,12 @@ pub(super) async fn send(ctx: &MinerCtx, answers: Vec<HeartbeatAnswer>) {
 					}
 				}
 			},
-			Err(e) => refused!(TARGET, e, "heartbeats {} refused", leases.join(", ")),
+			Err(e) => {
+				let leases: Vec<String> =
+					chunk.iter().map(|a| format!("{}/{}", a.lease, a.round)).collect();
+				refused!(TARGET, e, "heartbeats {} refused", leases.join(", "))
+			},
 		}
 	}
+	Ok(())
 }

@@ -142,7 +142,7 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 			}
 		}
 	}
-	heartbeat::send(ctx, answers).await;
+	heartbeat::send(ctx, &at, answers).await?;
 	for (id, slot) in held {
 		let Some(ind) =
 			at.storage().try_fetch(cutopia::storage().indenture().indentures(), (id,)).await?
