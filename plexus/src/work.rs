@@ -29,6 +29,12 @@ pub fn heartbeat_seed(lease: u64, round: u32, parent: &[u8; 32]) -> [u8; 32] {
 	hashes::heartbeat_seed(lease, round, parent).0
 }
 
+/// `blake2_256(SCALE(("cutopia/hash-target", context, challenge, opened)))`: the seed of a
+/// hash-target challenge, `opened` being the hash of the block it opened in.
+pub fn hash_target_seed(context: u64, challenge: u64, opened: &[u8; 32]) -> [u8; 32] {
+	hashes::hash_target_seed(context, challenge, opened).0
+}
+
 /// `blake2_256("cutopia/result" ‖ result ‖ miner)`: a sealed batch result.
 pub fn result_seal(result: &[u8; 32], miner: &[u8; 32]) -> [u8; 32] {
 	hashes::result_seal(&cutopia_primitives::H256(*result), miner).0

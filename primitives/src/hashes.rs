@@ -58,10 +58,12 @@ pub fn audit_commitment(p: &[u8], salt: &[u8; 32]) -> H256 {
 	blake2(&(b"cutopia/factor-audit", p, salt))
 }
 
-/// `blake2_256(SCALE(("cutopia/hash-target", context, challenge, parent)))`: the seed of a
-/// hash-target challenge, `parent` being the hash of the block before it was opened.
-pub fn hash_target_seed<Hash: Encode>(context: u64, challenge: u64, parent: &Hash) -> H256 {
-	blake2(&(b"cutopia/hash-target", context, challenge, parent))
+/// `blake2_256(SCALE(("cutopia/hash-target", context, challenge, opened)))`: the seed of a
+/// hash-target challenge, `opened` being the hash of the block it was opened in. That hash
+/// did not exist when the work was submitted, so nobody can solve the challenge before it is
+/// public.
+pub fn hash_target_seed<Hash: Encode>(context: u64, challenge: u64, opened: &Hash) -> H256 {
+	blake2(&(b"cutopia/hash-target", context, challenge, opened))
 }
 
 /// `blake2_256(SCALE(("cutopia/heartbeat", lease, round, parent)))`: the seed of a heartbeat

@@ -11,13 +11,16 @@ use sp_runtime::{DispatchError, DispatchResult, Perbill, Permill, Weight};
 /// What the opener of challenges and leases (Indenture) calls.
 pub trait ChallengeApi<AccountId, BlockNumber> {
 	/// Opens a challenge of `kind` for `context`, worth `work` compute units, accepting
-	/// answers until `deadline`. Factorization needs the `issuer` who will post `C`.
+	/// answers until `deadline`. Factorization needs the `issuer` who will post `C`; its
+	/// commits carry a deposit sized by `stake.value` and forfeited to `stake.beneficiary`
+	/// when they are not revealed.
 	fn open(
 		context: ContextId,
 		kind: ChallengeKind,
 		issuer: Option<AccountId>,
 		work: u64,
 		deadline: BlockNumber,
+		stake: Stake<AccountId>,
 	) -> Result<ChallengeId, DispatchError>;
 	/// Withdraws a challenge nobody has won yet (the work was cancelled). No outcome is reported.
 	fn cancel(id: ChallengeId) -> DispatchResult;
@@ -93,7 +96,14 @@ impl<AccountId> ChallengeOutcome<AccountId> for () {
 pub trait Eligibility<AccountId> {
 	/// Whether `who` may commit to or solve a challenge of `context`.
 	fn may_compete(context: ContextId, who: &AccountId) -> bool;
-	/// The most weight one `may_compete` call uses (added to `commit` and `solve`).
+	/// How `who` ranks among the miners that qualified for a challenge of `context` (higher
+	/// wins), or `None` if it may not compete (any more). Ties are broken by the Challenge
+	/// pallet with a block hash nobody knew when the commits closed.
+	fn rank(context: ContextId, who: &AccountId) -> Option<u64> {
+		Self::may_compete(context, who).then_some(0)
+	}
+	/// The most weight one `may_compete` or `rank` call uses (added to `commit`, `solve` and
+	/// per commit to awarding).
 	fn weight() -> Weight {
 		Weight::zero()
 	}
@@ -137,6 +147,9 @@ pub trait EscrowApi<AccountId, Balance, BlockNumber> {
 	) -> Result<Settlement<Balance>, DispatchError>;
 	/// What is held for `id` (zero when there is no such escrow).
 	fn held(id: EscrowId) -> Balance;
+	/// The exchange failed its duty: its fee is returned to the buyer now and it gets nothing
+	/// at settlement. Returns what was returned (zero if there was no fee or no escrow).
+	fn waive_exchange_fee(id: EscrowId) -> Balance;
 	/// Settles a result whose acceptance window has passed undisputed, as anyone's `accept`
 	/// call after the window does.
 	fn accept_expired(id: EscrowId) -> DispatchResult;
@@ -201,7 +214,7 @@ impl<AccountId, Balance> Registry<AccountId, Balance> for () {
 /// What other pallets use to build reputations (RepChain).
 pub trait ReputationApi<AccountId, Balance, BlockNumber> {
 	/// Appends `record` to its subject's history and returns the new history root. A failure
-	/// of a miner with `harmed` set slashes part of its bond to `harmed`.
+	/// with `harmed` set slashes part of the subject's bond in the record's role to `harmed`.
 	fn append(
 		record: WorkRecord<AccountId, Balance, BlockNumber>,
 		harmed: Option<&AccountId>,

@@ -103,12 +103,24 @@ impl Resources {
 	MaxEncodedLen,
 )]
 pub enum ChallengeKind {
-	/// The issuer (an exchange) posts a semiprime `C`; the first miner to commit to its
-	/// factors, and reveal them, wins.
+	/// The issuer (an exchange) posts a semiprime `C`; miners that commit to its factors in
+	/// the commit window and reveal them after it qualify, and the best-ranked qualified
+	/// miner wins.
 	Factorization,
-	/// A seed is derived on-chain; the first miner with a nonce whose
-	/// `sha256(seed ‖ miner ‖ nonce)` has enough leading zero bits wins.
+	/// A seed is derived from the hash of the block the challenge opened in; the first miner
+	/// with a nonce whose `sha256(seed ‖ miner ‖ nonce)` has enough leading zero bits wins.
 	HashTarget,
+}
+
+/// What is at stake in a challenge: the value of the work it decides, which sizes the deposit
+/// each commit carries, and who gets the deposits of commits never revealed (the buyer, whose
+/// work they held up).
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Stake<AccountId> {
+	/// Receives forfeited commit deposits.
+	pub beneficiary: AccountId,
+	/// What the work decided by the challenge is worth, in base units.
+	pub value: u128,
 }
 
 /// How a lease ended, for the owner of the lease.

@@ -172,9 +172,12 @@ fn an_honest_miner_pays_under_five_percent_of_its_pay_in_fees() {
 
 		let challenge = pallet_indenture::Slots::<Runtime>::get(id, 0).expect("slot").challenge;
 		let c = pallet_challenge::Challenges::<Runtime>::get(challenge).expect("challenge");
-		let pallet_challenge::Puzzle::HashTarget { difficulty, seed } = c.puzzle else {
+		let pallet_challenge::Puzzle::HashTarget { difficulty } = c.puzzle else {
 			panic!("a hash-target challenge")
 		};
+		// The seed is the opening block's hash: known, and solutions taken, from the next.
+		run_to(c.opened + 1);
+		let seed = Challenge::hash_target_seed_of(challenge, &c);
 		let nonce = nonce_for(&seed.0, MINER, difficulty);
 		fees += apply(MINER, pallet_challenge::Call::solve { id: challenge, nonce });
 
@@ -236,8 +239,10 @@ fn exchange_and_escrow_operator_duties_are_free_when_done_right() {
 			BoundedVec::truncate_from(bytes[first..].to_vec())
 		};
 		let deadline = System::block_number() + 5;
-		let id = Challenge::open(99, ChallengeKind::Factorization, Some(exchange), 1, deadline)
-			.expect("open");
+		let stake = cutopia_primitives::Stake { beneficiary: BUYER.to_account_id(), value: CU };
+		let id =
+			Challenge::open(99, ChallengeKind::Factorization, Some(exchange), 1, deadline, stake)
+				.expect("open");
 		let salt = [3u8; 32];
 		let factor_commitment = pallet_challenge::audit_commitment(&number(p), &salt);
 		let mut fees = apply(

@@ -109,11 +109,18 @@ const challengeId = find(submitted, 'challenge', 'ChallengeOpened').data.id.toNu
 const queue = await provider.send('indenture_queue', [{ challenge: 'hashTarget' }, { start: 0, count: 10 }]);
 if (!queue.includes(id)) fail(`indenture ${id} not in the queue ${JSON.stringify(queue)}`);
 
-// Charlie solves the challenge.
+// Charlie solves the challenge. Its seed: blake2_256("cutopia/hash-target" ‖ indenture ‖
+// challenge ‖ hash of the block it opened in), unknown until that block was sealed.
 const at = await api.at(submitted.block);
 const challenge = (await at.query.challenge.challenges(challengeId)).unwrap();
 const puzzle = challenge.puzzle.asHashTarget;
-const nonce = work(puzzle.seed.toU8a(), charlie.publicKey, puzzle.difficulty.toNumber());
+const targetSeed = blake2AsU8a(u8aConcat(
+  stringToU8a('cutopia/hash-target'),
+  api.createType('u64', id).toU8a(),
+  api.createType('u64', challengeId).toU8a(),
+  hexToU8a(submitted.block.toHex()),
+));
+const nonce = work(targetSeed, charlie.publicKey, puzzle.difficulty.toNumber());
 const solved = await send(api.tx.challenge.solve(challengeId, nonce), charlie);
 const lease = find(solved, 'indenture', 'SlotAwarded').data.lease.toNumber();
 

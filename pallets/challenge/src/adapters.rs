@@ -9,6 +9,7 @@ impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 		issuer: Option<T::AccountId>,
 		work: u64,
 		deadline: BlockNumberFor<T>,
+		stake: Stake<T::AccountId>,
 	) -> Result<ChallengeId, DispatchError> {
 		let now = Self::now();
 		ensure!(deadline > now, Error::<T>::BadDeadline);
@@ -27,15 +28,11 @@ impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 					Some(issuer),
 				)
 			},
-			ChallengeKind::HashTarget => {
-				let parent = frame_system::Pallet::<T>::parent_hash();
-				let seed = cutopia_primitives::hashes::hash_target_seed(context, id, &parent);
-				(
-					Puzzle::HashTarget { difficulty: Self::hash_difficulty_for(work), seed },
-					ChallengeStatus::Open,
-					None,
-				)
-			},
+			ChallengeKind::HashTarget => (
+				Puzzle::HashTarget { difficulty: Self::hash_difficulty_for(work) },
+				ChallengeStatus::Open,
+				None,
+			),
 		};
 		NextChallengeId::<T>::put(id.saturating_add(1));
 		Challenges::<T>::insert(
@@ -48,9 +45,11 @@ impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 				status,
 				opened: now,
 				deadline,
+				posted: None,
 				commits: 0,
-				last_commit: now,
-				best: None,
+				revealed: 0,
+				deposit: Self::commit_deposit(stake.value),
+				beneficiary: stake.beneficiary,
 				concluded: None,
 			},
 		);
@@ -64,7 +63,7 @@ impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 			matches!(c.status, ChallengeStatus::AwaitingModulus | ChallengeStatus::Open),
 			Error::<T>::AlreadyAwarded
 		);
-		Self::clear_commits(id);
+		Self::clear_commits(id, &c, false);
 		Challenges::<T>::remove(id);
 		Self::deposit_event(Event::Cancelled { id });
 		Ok(())

@@ -37,17 +37,33 @@ fn square_of_ones(bits: u32) -> (Number, Number) {
 	(number(p), number(c))
 }
 
+/// What the benchmarks' challenges are worth: large, so deposits are real amounts.
+const VALUE: u128 = 1 << 100;
+
+fn stake<T: Config>() -> Stake<T::AccountId> {
+	Stake { beneficiary: account("buyer", 0, 0), value: VALUE }
+}
+
 /// A factorization challenge of the most work, issued by `issuer`, open for `blocks` blocks
 /// and waiting for its modulus.
 fn awaiting_modulus<T: Config>(issuer: &T::AccountId, blocks: u32) -> ChallengeId {
 	let deadline = Challenge::<T>::now() + blocks.into();
-	Challenge::<T>::open(1, ChallengeKind::Factorization, Some(issuer.clone()), u64::MAX, deadline)
-		.expect("open")
+	Challenge::<T>::open(
+		1,
+		ChallengeKind::Factorization,
+		Some(issuer.clone()),
+		u64::MAX,
+		deadline,
+		stake::<T>(),
+	)
+	.expect("open")
 }
 
-/// An open factorization challenge of `bits` bits with modulus `c`, issued by `issuer`.
+/// An open factorization challenge of `bits` bits with modulus `c`, issued by `issuer`,
+/// posted now; the block is moved into its commit window.
 fn open_factorization<T: Config>(issuer: &T::AccountId, bits: u32, c: Number) -> ChallengeId {
 	let id = awaiting_modulus::<T>(issuer, 1_000);
+	let now = Challenge::<T>::now();
 	Challenges::<T>::mutate(id, |c2| {
 		if let Some(ch) = c2 {
 			ch.puzzle = Puzzle::Factorization {
@@ -57,9 +73,25 @@ fn open_factorization<T: Config>(issuer: &T::AccountId, bits: u32, c: Number) ->
 				audit: Audit::Pending,
 			};
 			ch.status = ChallengeStatus::Open;
+			ch.posted = Some(now);
 		}
 	});
+	set_block::<T>(now + 1u32.into());
 	id
+}
+
+/// `who`, eligible and funded for deposits.
+fn miner<T: Config>(who: &T::AccountId) {
+	T::Eligibility::make_eligible(1, who);
+	let deposit = Challenge::<T>::commit_deposit(VALUE);
+	T::Currency::set_balance(who, deposit.saturating_mul(4u32.into()));
+}
+
+/// Moves to the first block of `id`'s reveal window.
+fn to_reveals<T: Config>(id: ChallengeId) {
+	let c = Challenges::<T>::get(id).expect("stored");
+	let (_, last) = Challenge::<T>::commit_window(&c).expect("posted");
+	set_block::<T>(last + 1u32.into());
 }
 
 fn set_block<T: Config>(n: BlockNumberFor<T>) {
@@ -110,18 +142,19 @@ mod benchmarks {
 		let id = open_factorization::<T>(&issuer, T::MaxFactorBits::get(), c);
 		for i in 0..T::MaxCommits::get().saturating_sub(1) {
 			let who: T::AccountId = account("miner", i, 0);
-			T::Eligibility::make_eligible(1, &who);
+			miner::<T>(&who);
 			Challenge::<T>::commit(RawOrigin::Signed(who).into(), id, H256::repeat_byte(2))
 				.expect("commit");
 		}
 		let caller: T::AccountId = whitelisted_caller();
-		T::Eligibility::make_eligible(1, &caller);
+		miner::<T>(&caller);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller.clone()), id, H256::repeat_byte(3));
 		assert!(CommitOf::<T>::contains_key(id, &caller));
 	}
 
-	/// `b`: bits of `C`; `c`: earlier commits whose reveal windows must be checked.
+	/// `b`: bits of `C`; `c`: earlier commits, all revealed, so this last reveal decides the
+	/// challenge, ranking every qualified miner.
 	#[benchmark]
 	fn reveal(
 		b: Linear<{ T::MinFactorBits::get() }, { T::MaxFactorBits::get() }>,
@@ -131,32 +164,37 @@ mod benchmarks {
 		let issuer: T::AccountId = account("issuer", 0, 0);
 		let (p, modulus) = square_of_ones(bits);
 		let id = open_factorization::<T>(&issuer, bits, modulus);
-		for i in 0..c {
-			let who: T::AccountId = account("miner", i, 0);
-			T::Eligibility::make_eligible(1, &who);
-			Challenge::<T>::commit(RawOrigin::Signed(who).into(), id, H256::repeat_byte(2))
+		let salt = [5u8; 32];
+		let others: Vec<T::AccountId> = (0..c).map(|i| account("miner", i, 0)).collect();
+		for who in &others {
+			miner::<T>(who);
+			let hash = factor_commitment(&p, &p, who, &salt);
+			Challenge::<T>::commit(RawOrigin::Signed(who.clone()).into(), id, hash)
 				.expect("commit");
 		}
-		// Every earlier commit's window has closed when the caller reveals.
-		let later = Challenge::<T>::now() + T::RevealWindow::get() + 1u32.into();
-		set_block::<T>(later);
 		let caller: T::AccountId = whitelisted_caller();
-		T::Eligibility::make_eligible(1, &caller);
-		let salt = [5u8; 32];
+		miner::<T>(&caller);
 		let hash = factor_commitment(&p, &p, &caller, &salt);
 		Challenge::<T>::commit(RawOrigin::Signed(caller.clone()).into(), id, hash).expect("commit");
-		set_block::<T>(later + 1u32.into());
+		to_reveals::<T>(id);
+		for who in others {
+			Challenge::<T>::reveal(RawOrigin::Signed(who).into(), id, p.clone(), p.clone(), salt)
+				.expect("reveal");
+		}
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller.clone()), id, p.clone(), p, salt);
+		_(RawOrigin::Signed(caller), id, p.clone(), p, salt);
 		assert!(Challenges::<T>::get(id)
-			.is_some_and(|ch| ch.status == ChallengeStatus::Awarded(caller)));
+			.is_some_and(|ch| matches!(ch.status, ChallengeStatus::Awarded(_))));
 	}
 
 	#[benchmark]
 	fn solve() {
-		let deadline = Challenge::<T>::now() + 100u32.into();
+		let now = Challenge::<T>::now();
+		let deadline = now + 100u32.into();
 		let id =
-			Challenge::<T>::open(1, ChallengeKind::HashTarget, None, 1, deadline).expect("open");
+			Challenge::<T>::open(1, ChallengeKind::HashTarget, None, 1, deadline, stake::<T>())
+				.expect("open");
+		set_block::<T>(now + 1u32.into());
 		// Difficulty 0 accepts any nonce; checking costs the same at any difficulty.
 		Challenges::<T>::mutate(id, |ch| {
 			if let Some(ch) = ch {
@@ -172,7 +210,7 @@ mod benchmarks {
 		assert!(Challenges::<T>::get(id).is_none());
 	}
 
-	/// `c`: commits to clear when the challenge expires.
+	/// `c`: commits never revealed, whose deposits are forfeited when the challenge expires.
 	#[benchmark]
 	fn conclude(c: Linear<0, { T::MaxCommits::get() }>) {
 		let issuer: T::AccountId = account("issuer", 0, 0);
@@ -180,12 +218,12 @@ mod benchmarks {
 		let id = open_factorization::<T>(&issuer, T::MaxFactorBits::get(), modulus);
 		for i in 0..c {
 			let who: T::AccountId = account("miner", i, 0);
-			T::Eligibility::make_eligible(1, &who);
+			miner::<T>(&who);
 			Challenge::<T>::commit(RawOrigin::Signed(who).into(), id, H256::repeat_byte(2))
 				.expect("commit");
 		}
-		let deadline = Challenges::<T>::get(id).map(|ch| ch.deadline).unwrap_or_default();
-		set_block::<T>(deadline + T::RevealWindow::get() + 1u32.into());
+		to_reveals::<T>(id);
+		set_block::<T>(Challenge::<T>::now() + T::RevealWindow::get());
 		let caller: T::AccountId = whitelisted_caller();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), id);

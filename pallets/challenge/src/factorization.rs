@@ -1,5 +1,6 @@
-//! Factorization challenges: the issuer posts `C`, miners commit then reveal factors, the
-//! issuer's audit proves `C` was fair.
+//! Factorization challenges: the issuer posts `C`, miners commit in the commit window and
+//! reveal after it, each holding a deposit until it reveals; the issuer's audit proves `C`
+//! was fair.
 
 use super::*;
 
@@ -14,7 +15,8 @@ impl<T: Config> Pallet<T> {
 		let mut c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
 		ensure!(c.issuer.as_ref() == Some(&who), Error::<T>::NotIssuer);
 		ensure!(c.status == ChallengeStatus::AwaitingModulus, Error::<T>::NotAwaitingModulus);
-		ensure!(Self::now() <= c.deadline, Error::<T>::DeadlinePassed);
+		let now = Self::now();
+		ensure!(now <= Self::posting_deadline(&c), Error::<T>::DeadlinePassed);
 		ensure!(math::is_canonical(&modulus), Error::<T>::NonCanonicalNumber);
 		let Puzzle::Factorization { bits, .. } = c.puzzle else {
 			return Err(Error::<T>::WrongKind.into());
@@ -27,9 +29,38 @@ impl<T: Config> Pallet<T> {
 			audit: Audit::Pending,
 		};
 		c.status = ChallengeStatus::Open;
+		c.posted = Some(now);
+		let commits_until = now.saturating_add(T::CommitWindow::get());
 		Challenges::<T>::insert(id, c);
-		Self::deposit_event(Event::ModulusPosted { id, bits, modulus });
+		Self::deposit_event(Event::ModulusPosted { id, bits, modulus, commits_until });
 		Ok(())
+	}
+
+	/// The last block the issuer may post `C` in: `CommitWindow` blocks after the challenge
+	/// opened, or its deadline if that comes first. A challenge not posted by then is voided,
+	/// so a silent issuer cannot hold a slot until its award deadline.
+	pub fn posting_deadline(c: &ChallengeOf<T>) -> BlockNumberFor<T> {
+		c.opened.saturating_add(T::CommitWindow::get()).min(c.deadline)
+	}
+
+	/// `(first, last)` block commits are accepted in, once `C` is posted.
+	pub fn commit_window(c: &ChallengeOf<T>) -> Option<(BlockNumberFor<T>, BlockNumberFor<T>)> {
+		c.posted.map(|p| (p.saturating_add(One::one()), p.saturating_add(T::CommitWindow::get())))
+	}
+
+	/// The last block reveals are accepted in, once `C` is posted.
+	pub fn reveals_until(c: &ChallengeOf<T>) -> Option<BlockNumberFor<T>> {
+		Self::commit_window(c).map(|(_, last)| last.saturating_add(T::RevealWindow::get()))
+	}
+
+	/// What each commit of a challenge deciding work worth `value` holds until it is
+	/// revealed: `value / MaxCommits` rounded up, at least `MinCommitDeposit`. Filling every
+	/// commit with junk that is never revealed then costs at least what the work is worth,
+	/// paid to its buyer.
+	pub fn commit_deposit(value: u128) -> BalanceOf<T> {
+		let max = u128::from(T::MaxCommits::get().max(1));
+		let share: BalanceOf<T> = value.div_ceil(max).saturated_into();
+		share.max(T::MinCommitDeposit::get())
 	}
 
 	/// The `commit` call, after its origin is checked.
@@ -38,10 +69,16 @@ impl<T: Config> Pallet<T> {
 		ensure!(matches!(c.puzzle, Puzzle::Factorization { .. }), Error::<T>::WrongKind);
 		ensure!(c.status == ChallengeStatus::Open, Error::<T>::NotOpen);
 		let now = Self::now();
-		ensure!(now <= c.deadline, Error::<T>::DeadlinePassed);
+		let (first, last) = Self::commit_window(&c).ok_or(Error::<T>::NotOpen)?;
+		// In the block `C` is posted in only the issuer has seen it: its own sock puppet
+		// could otherwise commit alongside it before anyone else could factor.
+		ensure!(now >= first, Error::<T>::CommitWindowNotOpen);
+		ensure!(now <= last, Error::<T>::CommitWindowClosed);
 		ensure!(!CommitOf::<T>::contains_key(id, &who), Error::<T>::AlreadyCommitted);
 		ensure!(c.commits < T::MaxCommits::get(), Error::<T>::TooManyCommits);
 		ensure!(T::Eligibility::may_compete(c.context, &who), Error::<T>::NotEligible);
+		T::Currency::hold(&HoldReason::CommitDeposit.into(), &who, c.deposit)
+			.map_err(|_| Error::<T>::CannotHoldDeposit)?;
 		let seq = c.commits;
 		Commits::<T>::insert(
 			id,
@@ -50,21 +87,24 @@ impl<T: Config> Pallet<T> {
 		);
 		CommitOf::<T>::insert(id, &who, seq);
 		c.commits = seq.saturating_add(1);
-		c.last_commit = now;
+		let deposit = c.deposit;
 		Challenges::<T>::insert(id, c);
-		Self::deposit_event(Event::Committed { id, who, seq });
+		Self::deposit_event(Event::Committed { id, who, seq, deposit });
 		Ok(())
 	}
 
-	/// The `reveal` call, after its origin is checked. Returns whether the reveal became the
-	/// challenge's best (the earliest valid commit so far).
+	/// The `reveal` call, after its origin is checked. Valid factors qualify the miner and
+	/// return its deposit, whether or not it may still compete: its eligibility is the
+	/// award's question (a miner that won another slot of the same work did the work
+	/// honestly and is not fined for it).
+	/// Returns the challenge's bits, its commits, and whether this reveal decided it.
 	pub(crate) fn do_reveal(
 		who: T::AccountId,
 		id: ChallengeId,
 		p: Number,
 		q: Number,
 		salt: [u8; 32],
-	) -> Result<bool, DispatchError> {
+	) -> Result<(u32, u32, bool), DispatchError> {
 		let mut c = Challenges::<T>::get(id).ok_or(Error::<T>::UnknownChallenge)?;
 		let Puzzle::Factorization { bits, ref modulus, .. } = c.puzzle else {
 			return Err(Error::<T>::WrongKind.into());
@@ -73,15 +113,12 @@ impl<T: Config> Pallet<T> {
 		let seq = CommitOf::<T>::get(id, &who).ok_or(Error::<T>::NoCommit)?;
 		let mut commit = Commits::<T>::get(id, seq).ok_or(Error::<T>::NoCommit)?;
 		ensure!(!commit.revealed, Error::<T>::AlreadyRevealed);
-		// Eligibility can lapse after the commit (the miner starts leaving, or won another
-		// slot of the same work): a reveal that could win is checked again.
-		ensure!(T::Eligibility::may_compete(c.context, &who), Error::<T>::NotEligible);
 		let now = Self::now();
-		ensure!(now > commit.block, Error::<T>::RevealTooEarly);
-		ensure!(
-			now <= commit.block.saturating_add(T::RevealWindow::get()),
-			Error::<T>::RevealWindowClosed
-		);
+		let (_, last) = Self::commit_window(&c).ok_or(Error::<T>::NotOpen)?;
+		// Reveals wait for the commit window to close, so a factor seen in a reveal cannot
+		// be copied into a commit of one's own.
+		ensure!(now > last, Error::<T>::RevealTooEarly);
+		ensure!(now <= last.saturating_add(T::RevealWindow::get()), Error::<T>::RevealWindowClosed);
 		ensure!(math::is_canonical(&p) && math::is_canonical(&q), Error::<T>::NonCanonicalNumber);
 		ensure!(math::bit_len(&p) <= bits && math::bit_len(&q) <= bits, Error::<T>::NumberTooLong);
 		ensure!(
@@ -95,15 +132,22 @@ impl<T: Config> Pallet<T> {
 
 		commit.revealed = true;
 		Commits::<T>::insert(id, seq, commit);
-		let best = c.best.is_none_or(|b| seq < b);
-		if best {
-			c.best = Some(seq);
-		}
+		T::Currency::release(
+			&HoldReason::CommitDeposit.into(),
+			&who,
+			c.deposit,
+			Precision::BestEffort,
+		)?;
+		c.revealed = c.revealed.saturating_add(1);
 		Self::deposit_event(Event::Revealed { id, who, seq });
-		if !Self::try_award(id, &mut c, now) {
+		// The last commit's reveal decides the challenge: nobody is left to wait for.
+		let (commits, decided) = (c.commits, c.revealed == c.commits);
+		if decided {
+			Self::decide(id, c, now);
+		} else {
 			Challenges::<T>::insert(id, c);
 		}
-		Ok(best)
+		Ok((bits, commits, decided))
 	}
 
 	/// The `reveal_factor` call, after its origin is checked. Returns whether `C` was fair.

@@ -12,19 +12,30 @@
 //! ## Terms
 //!
 //! - **Factorization challenge**: the issuer (the indenture's exchange) generates primes
-//!   `p ≤ q` of about `bits/2` bits off-chain and posts `C = p·q` with a commitment to `p`.
-//!   Miners race to factor `C`.
-//! - **Commit–reveal**: a miner first commits `factor_commitment(p, q, miner, salt)`, then,
-//!   in a later block and within `RevealWindow` blocks, reveals `p, q, salt`. The valid reveal
-//!   with the **earliest commit** wins, so copying an answer seen in a reveal never pays: the
-//!   copier's commit comes after the honest one. Eligibility is checked at commit, at reveal
-//!   and again at the award: a reveal whose miner lapsed since is passed over for the next.
+//!   `p ≤ q` of about `bits/2` bits off-chain and posts `C = p·q` with a commitment to `p`,
+//!   within `CommitWindow` blocks of the challenge opening. It *qualifies* miners; it is not
+//!   a race, so the issuer, who knows `p`, cannot pre-win it.
+//! - **Commit window, then reveals**: commits `factor_commitment(p, q, miner, salt)` are
+//!   accepted in the `CommitWindow` blocks after the block `C` was posted in (never in that
+//!   block: nobody but the issuer has seen `C` yet), each holding a deposit from its miner.
+//!   Reveals of `p, q, salt` are accepted in the `RevealWindow` blocks after the commit window,
+//!   so a factor seen in a reveal cannot be copied into a commit. A valid reveal returns the
+//!   deposit and qualifies its miner; the deposits of commits never revealed go to the
+//!   challenge's beneficiary (the buyer), so filling the `MaxCommits` commits with junk costs
+//!   more than the work is worth.
+//! - **Award**: once every commit is revealed or the reveal window has closed, the qualified
+//!   miner the opener ranks highest ([`Eligibility::rank`]: for the marketplace, reputation
+//!   then price floor) wins; ties go to the smallest `blake2_256(parent hash ‖ id ‖ miner)`,
+//!   a hash nobody knew while commits were accepted. A qualified miner that may no longer
+//!   compete is passed over.
 //! - **Audit**: after the challenge concludes the issuer reveals `p` (matching its commitment);
 //!   the chain checks that `C` is the product of two probable primes of about `bits/2` bits. An
 //!   issuer that does not reveal within `AuditWindow`, or whose `C` is unfair, voids the
 //!   challenge and is reported to the opener for a penalty.
-//! - **Hash target**: the seed is derived on-chain from the context, the challenge id and the
-//!   parent block hash; a nonce whose `sha256(seed ‖ miner ‖ nonce)` has `difficulty` leading
+//! - **Hash target**: the seed is derived from the context, the challenge id and the hash
+//!   of the block the challenge opened in, which did not exist when the work was submitted,
+//!   so solutions cannot be computed in advance; it is known, and solutions accepted, from the
+//!   next block on. A nonce whose `sha256(seed ‖ miner ‖ nonce)` has `difficulty` leading
 //!   zero bits wins at once. The miner's account is in the hash, so a seen solution cannot be
 //!   stolen.
 //! - **Heartbeat lease**: round `r` opens at `start + r·period`; its seed is
@@ -40,8 +51,8 @@
 //! ## Fees
 //!
 //! A party's duty is free when it is done right: the leaseholder's heartbeat answers, the
-//! winning solution, the best (earliest) valid reveal, the issuer posting `C` and passing its
-//! audit, reporting missed rounds. Each is bounded by something that was paid for (one answer per round of a
+//! winning solution, a valid reveal, the issuer posting `C` and passing its audit, reporting
+//! missed rounds, concluding a challenge that is due. Each is bounded by something that was paid for (one answer per round of a
 //! lease the buyer paid for, one reveal per paid commit, one solution per challenge), so a
 //! free call cannot be repeated at will; a refused one (late, repeated, wrong, not the
 //! party's) pays like any failed extrinsic. Without this an honest miner paid more in fees
@@ -72,9 +83,9 @@
 //! | `try_state.rs` | invariants, checked after every test and by try-runtime |
 //!
 //! ```text
-//!  open ─▶ AwaitingModulus ─post_modulus─▶ Open ─solve / reveal─▶ Awarded ─▶ (audit) ─▶ removed
-//!  (factorization)                          │ (hash target: Open at once)      │
-//!                                           └─deadline, nobody─▶ Expired       └─bad C / no audit─▶ voided
+//!  open ─▶ AwaitingModulus ─post_modulus─▶ Open ─commit window─▶ reveals ─▶ Awarded ─▶ (audit) ─▶ removed
+//!  (factorization)  │                        │ (hash target: Open at once, solve wins)     │
+//!                   └─not posted─▶ voided    └─nobody qualified─▶ Expired                  └─bad C / no audit─▶ voided
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -88,8 +99,15 @@ pub const LOG_TARGET: &str = "runtime::challenge";
 
 pub use cutopia_primitives::{
 	hashes::{audit_commitment, factor_commitment},
-	ChallengeApi,
+	ChallengeApi, Stake,
 };
+
+/// Balance of the currency commit deposits are held in.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+/// A challenge as stored.
+pub type ChallengeOf<T> =
+	Challenge<<T as frame_system::Config>::AccountId, BlockNumberFor<T>, BalanceOf<T>>;
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -110,7 +128,15 @@ pub mod types;
 pub mod weights;
 
 use codec::Encode;
-use frame_support::pallet_prelude::*;
+use frame_support::{
+	defensive,
+	dispatch::PostDispatchInfo,
+	pallet_prelude::*,
+	traits::{
+		fungible::{Inspect, Mutate, MutateHold},
+		tokens::{Fortitude, Precision, Restriction},
+	},
+};
 use frame_system::pallet_prelude::*;
 use sp_core::H256;
 use sp_runtime::{
@@ -129,10 +155,35 @@ pub mod pallet {
 	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A factorization commit's deposit, until it is revealed.
+		#[codec(index = 0)]
+		CommitDeposit,
+	}
+
 	#[pallet::config(with_default)]
 	pub trait Config: frame_system::Config {
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+		/// The currency commit deposits are held in.
+		#[pallet::no_default]
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ Mutate<Self::AccountId>;
+		/// The runtime's hold reasons.
+		#[pallet::no_default_bounds]
+		type RuntimeHoldReason: From<HoldReason>;
+		/// Smallest deposit of a factorization commit; larger work asks
+		/// `value / MaxCommits` (see [`Pallet::commit_deposit`]).
+		#[pallet::no_default]
+		#[pallet::constant]
+		type MinCommitDeposit: Get<BalanceOf<Self>>;
+		/// Blocks after `C` is posted in which commits are accepted (and blocks the issuer has
+		/// to post `C` after the challenge opens).
+		#[pallet::no_default_bounds]
+		#[pallet::constant]
+		type CommitWindow: Get<BlockNumberFor<Self>>;
 		/// Told how challenges and leases end.
 		#[pallet::no_default_bounds]
 		type Outcome: ChallengeOutcome<Self::AccountId>;
@@ -160,7 +211,7 @@ pub mod pallet {
 		/// Most commits one factorization challenge accepts.
 		#[pallet::constant]
 		type MaxCommits: Get<u32>;
-		/// Blocks after its commit within which a reveal is accepted.
+		/// Blocks after the commit window in which reveals are accepted.
 		#[pallet::no_default_bounds]
 		#[pallet::constant]
 		type RevealWindow: Get<BlockNumberFor<Self>>;
@@ -199,6 +250,9 @@ pub mod pallet {
 		#[register_default_impl(TestDefaultConfig)]
 		impl DefaultConfig for TestDefaultConfig {
 			type WeightInfo = ();
+			#[inject_runtime_type]
+			type RuntimeHoldReason = ();
+			type CommitWindow = ConstU64<3>;
 			type Outcome = ();
 			type Eligibility = ();
 			type MinFactorBits = ConstU32<48>;
@@ -222,8 +276,7 @@ pub mod pallet {
 
 	/// Challenges that are open or whose audit is pending.
 	#[pallet::storage]
-	pub type Challenges<T: Config> =
-		StorageMap<_, Twox64Concat, ChallengeId, Challenge<T::AccountId, BlockNumberFor<T>>>;
+	pub type Challenges<T: Config> = StorageMap<_, Twox64Concat, ChallengeId, ChallengeOf<T>>;
 
 	/// Commits of open factorization challenges, by sequence number (earliest first).
 	#[pallet::storage]
@@ -262,12 +315,25 @@ pub mod pallet {
 			kind: ChallengeKind,
 			deadline: BlockNumberFor<T>,
 		},
-		/// The issuer posted `C`; the factorization challenge is open.
-		ModulusPosted { id: ChallengeId, bits: u32, modulus: Number },
-		/// A miner committed to an answer.
-		Committed { id: ChallengeId, who: T::AccountId, seq: u32 },
-		/// A miner revealed a valid answer.
+		/// The issuer posted `C`; commits are accepted from the next block until
+		/// `commits_until`, reveals for `RevealWindow` blocks after that.
+		ModulusPosted {
+			id: ChallengeId,
+			bits: u32,
+			modulus: Number,
+			commits_until: BlockNumberFor<T>,
+		},
+		/// A miner committed to an answer, holding `deposit` until it reveals.
+		Committed { id: ChallengeId, who: T::AccountId, seq: u32, deposit: BalanceOf<T> },
+		/// A miner revealed a valid answer: it qualifies, and its deposit is returned.
 		Revealed { id: ChallengeId, who: T::AccountId, seq: u32 },
+		/// A commit was never revealed: its deposit went to the challenge's beneficiary.
+		DepositForfeited {
+			id: ChallengeId,
+			who: T::AccountId,
+			amount: BalanceOf<T>,
+			to: T::AccountId,
+		},
 		/// The challenge was won.
 		Awarded { id: ChallengeId, context: ContextId, winner: T::AccountId },
 		/// Nobody solved the challenge in time.
@@ -326,9 +392,15 @@ pub mod pallet {
 		NoCommit,
 		/// The commit was already revealed.
 		AlreadyRevealed,
-		/// A reveal must come in a block after its commit.
+		/// Commits open in the block after `C` was posted.
+		CommitWindowNotOpen,
+		/// The commit window has closed.
+		CommitWindowClosed,
+		/// The commit cannot hold its deposit: the miner's free balance is too small.
+		CannotHoldDeposit,
+		/// Reveals open when the commit window has closed.
 		RevealTooEarly,
-		/// The reveal window of this commit has closed.
+		/// The reveal window has closed.
 		RevealWindowClosed,
 		/// The revealed values do not match the commitment.
 		CommitmentMismatch,
@@ -367,6 +439,8 @@ pub mod pallet {
 		LeaseFailed,
 		/// A `heartbeats` call with no answers.
 		NoAnswers,
+		/// A hash-target seed is known from the block after the challenge opened.
+		SeedNotYetKnown,
 	}
 
 	#[pallet::hooks]
@@ -384,6 +458,7 @@ pub mod pallet {
 			assert!(T::HeartbeatDifficulty::get() <= 64, "heartbeats must stay cheap");
 			assert!(T::MaxCommits::get() > 0);
 			assert!(!T::RevealWindow::get().is_zero());
+			assert!(!T::CommitWindow::get().is_zero());
 			assert!(!T::AuditWindow::get().is_zero());
 			assert!(T::MaxRounds::get() > 0);
 			assert!(T::MaxHeartbeatAnswers::get() > 0);
@@ -413,7 +488,8 @@ pub mod pallet {
 			Ok(Pays::No.into())
 		}
 
-		/// A miner commits to its answer: [`factor_commitment`]`(p, q, miner, salt)`.
+		/// A miner commits to its answer: [`factor_commitment`]`(p, q, miner, salt)`, in the
+		/// commit window, holding [`Pallet::commit_deposit`] until it reveals.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::commit().saturating_add(T::Eligibility::weight()))]
 		pub fn commit(origin: OriginFor<T>, id: ChallengeId, hash: H256) -> DispatchResult {
@@ -421,10 +497,10 @@ pub mod pallet {
 			Self::do_commit(who, id, hash)
 		}
 
-		/// A miner reveals the factors it committed to: `1 < p ≤ q`, `p·q = C`, both canonical
-		/// big-endian. If no earlier commit can still be revealed, the challenge is awarded.
-		/// Free when it becomes the best (earliest) valid reveal: once the factors are public,
-		/// later commits revealing them pay, so copying them is never free.
+		/// A miner reveals the factors it committed to, after the commit window: `1 < p ≤ q`,
+		/// `p·q = C`, both canonical big-endian. The miner qualifies and its deposit is
+		/// returned; the last commit's reveal awards the challenge. Free when valid: one
+		/// reveal per paid commit.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::reveal(T::MaxFactorBits::get(), T::MaxCommits::get())
 			.saturating_add(T::Outcome::max_weight())
@@ -438,8 +514,17 @@ pub mod pallet {
 			salt: [u8; 32],
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			let best = Self::do_reveal(who, id, p, q, salt)?;
-			Ok(if best { Pays::No } else { Pays::Yes }.into())
+			let (bits, commits, decided) = Self::do_reveal(who, id, p, q, salt)?;
+			// Charged for the commits there are, and for ranking them only when this reveal
+			// decided the challenge: the declared weight assumes `MaxCommits` of both.
+			let mut used =
+				T::WeightInfo::reveal(bits, commits).saturating_add(T::Eligibility::weight());
+			if decided {
+				used = used
+					.saturating_add(T::Outcome::max_weight())
+					.saturating_add(T::Eligibility::weight().saturating_mul(commits.into()));
+			}
+			Ok(PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::No })
 		}
 
 		/// A miner solves a hash-target challenge with `nonce`; the first valid solution wins.
@@ -458,16 +543,21 @@ pub mod pallet {
 			Ok(Pays::No.into())
 		}
 
-		/// Anyone moves a challenge past its deadline: awards it to the earliest valid reveal
-		/// once no earlier commit can still be revealed, expires it if nobody solved it, or
-		/// voids it if the issuer never posted `C`.
+		/// Anyone moves a challenge that is due: awards it to the best-ranked qualified miner
+		/// once the reveal window has closed, expires it if nobody qualified (or solved it by
+		/// its deadline), or voids it if the issuer did not post `C` in time. Free when it
+		/// decides the challenge (once per challenge).
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::conclude(T::MaxCommits::get())
 			.saturating_add(T::Outcome::max_weight())
 			.saturating_add(Pallet::<T>::award_checks_weight()))]
-		pub fn conclude(origin: OriginFor<T>, id: ChallengeId) -> DispatchResult {
+		pub fn conclude(origin: OriginFor<T>, id: ChallengeId) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			Self::do_conclude(id)
+			let commits = Self::do_conclude(id)?;
+			let used = T::WeightInfo::conclude(commits)
+				.saturating_add(T::Outcome::max_weight())
+				.saturating_add(T::Eligibility::weight().saturating_mul(commits.into()));
+			Ok(PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::No })
 		}
 
 		/// The issuer reveals its secret factor `p` (matching its commitment) once the

@@ -6,24 +6,20 @@
 
 use crate::{self as pallet_challenge, ChallengeOutcome, ContextId, Eligibility, LeaseOutcome};
 use core::cell::RefCell;
-use frame_support::{derive_impl, weights::Weight};
-use sp_runtime::BuildStorage;
+use cutopia_test_utils::{ext_at_block_one, storage_with_balances};
+use frame_support::{derive_impl, traits::ConstU128, weights::Weight};
 
-type Block = frame_system::mocking::MockBlock<Test>;
-
-frame_support::construct_runtime!(
-	pub enum Test {
-		System: frame_system,
-		ChallengePallet: pallet_challenge,
-	}
+cutopia_test_utils::test_runtime!(
+	Test,
+	existential_deposit = 1,
+	pallets { ChallengePallet: pallet_challenge }
 );
 
-#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
-impl frame_system::Config for Test {
-	type Block = Block;
-}
+/// Every account the tests use (1 to 40) starts with this much.
+pub const ENDOWMENT: Balance = 1_000;
+/// A commit's deposit when the stake is small.
+pub const MIN_DEPOSIT: Balance = 10;
 
-/// What the opener was told, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Told {
 	Awarded(ContextId, u64, u64),
@@ -42,6 +38,7 @@ pub const OUTCOME_HEARTBEAT_WEIGHT: u64 = 1_000;
 thread_local! {
 	pub static TOLD: RefCell<Vec<Told>> = const { RefCell::new(Vec::new()) };
 	pub static BANNED: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+	pub static RANKS: RefCell<Vec<(u64, u64)>> = const { RefCell::new(Vec::new()) };
 }
 
 pub fn told() -> Vec<Told> {
@@ -80,19 +77,44 @@ impl ChallengeOutcome<u64> for Recorder {
 	}
 }
 
+/// Anyone not banned may compete; ranks are set by tests (0 by default).
 pub struct NotBanned;
 impl Eligibility<u64> for NotBanned {
 	fn may_compete(_: ContextId, who: &u64) -> bool {
 		BANNED.with(|b| !b.borrow().contains(who))
 	}
+	fn rank(context: ContextId, who: &u64) -> Option<u64> {
+		Self::may_compete(context, who).then(|| {
+			RANKS.with(|r| r.borrow().iter().rfind(|(w, _)| w == who).map_or(0, |(_, r)| *r))
+		})
+	}
 }
 
-/// The pallet's test defaults (its `config_preludes`), with the recording opener and the ban
-/// list as the outcome and eligibility.
+/// The pallet's test defaults (its `config_preludes`), with Balances for deposits, the
+/// recording opener and the ban list as the outcome and eligibility.
 #[derive_impl(pallet_challenge::config_preludes::TestDefaultConfig)]
 impl pallet_challenge::Config for Test {
+	type Currency = Balances;
+	type MinCommitDeposit = ConstU128<MIN_DEPOSIT>;
+	type MaxCommits = frame_support::traits::ConstU32<20>;
 	type Outcome = Recorder;
 	type Eligibility = NotBanned;
+}
+
+/// Sets how the opener ranks `who` (higher wins the award).
+pub fn set_rank(who: u64, rank: u64) {
+	RANKS.with(|r| r.borrow_mut().push((who, rank)));
+}
+
+/// Held as commit deposits from `who`.
+pub fn deposit_held(who: u64) -> Balance {
+	use frame_support::traits::fungible::InspectHold;
+	Balances::balance_on_hold(&crate::HoldReason::CommitDeposit.into(), &who)
+}
+
+/// `who`'s free balance.
+pub fn free(who: u64) -> Balance {
+	pallet_balances::Pallet::<Test>::free_balance(who)
 }
 
 /// Builds the state every test starts from: block 1, nothing told yet, and by default nobody
@@ -111,18 +133,21 @@ impl ExtBuilder {
 
 	pub fn build(self) -> sp_io::TestExternalities {
 		TOLD.with(|t| t.borrow_mut().clear());
+		RANKS.with(|r| r.borrow_mut().clear());
 		BANNED.with(|b| *b.borrow_mut() = self.banned);
-		let storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
-		let mut ext = sp_io::TestExternalities::new(storage);
-		ext.execute_with(|| System::set_block_number(1));
-		ext
+		let balances = (1..=40).map(|a| (a, ENDOWMENT)).collect();
+		ext_at_block_one::<Test>(storage_with_balances::<Test>(balances))
 	}
 
 	/// Runs `test` on the built state, then checks the pallet's invariants.
 	pub fn build_and_execute(self, test: impl FnOnce()) {
 		self.build().execute_with(|| {
+			use frame_support::traits::fungible::Inspect;
+			let issuance = pallet_balances::TotalIssuance::<Test>::get();
 			test();
 			ChallengePallet::do_try_state().expect("invariants hold after the test");
+			let total: Balance = (1..=40).map(|a| Balances::total_balance(&a)).sum();
+			assert_eq!(total, issuance, "balance was created or lost");
 		});
 	}
 }

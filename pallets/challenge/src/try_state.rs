@@ -1,12 +1,14 @@
 //! Invariants, checked after every unit test and by try-runtime.
 
 use super::*;
+use frame_support::traits::fungible::InspectHold;
 
 impl<T: Config> Pallet<T> {
 	/// Invariants, checked after every unit test and by try-runtime:
 	/// - every commit belongs to an open factorization challenge, its sequence number is
 	///   below the challenge's commit count, and `CommitOf` points back at it;
-	/// - in an open challenge `best`, when set, names a revealed commit;
+	/// - an open challenge counts its revealed commits right;
+	/// - every account's commit-deposit hold is the sum of its unrevealed commits' deposits;
 	/// - no challenge or lease id is at or beyond the next id;
 	/// - stored leases have `cursor ≤ rounds`, `proven + missed == cursor` and
 	///   `window ≤ period`; a running one has misses within `max_misses` and rounds left; a
@@ -17,18 +19,27 @@ impl<T: Config> Pallet<T> {
 		let next = NextChallengeId::<T>::get();
 		for (id, c) in Challenges::<T>::iter() {
 			ensure!(id < next, "challenge id beyond NextChallengeId");
-			if let (Some(best), ChallengeStatus::Open) = (c.best, &c.status) {
-				ensure!(
-					Commits::<T>::get(id, best).is_some_and(|k| k.revealed),
-					"best is not a revealed commit"
-				);
+			if c.status == ChallengeStatus::Open {
+				let revealed = Commits::<T>::iter_prefix_values(id).filter(|k| k.revealed).count();
+				ensure!(revealed == c.revealed as usize, "revealed count out of sync");
 			}
 		}
+		let mut held = alloc::collections::BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 		for (id, seq, k) in Commits::<T>::iter() {
 			let c = Challenges::<T>::get(id).ok_or("commit of unknown challenge")?;
 			ensure!(c.status == ChallengeStatus::Open, "commit of a challenge not open");
 			ensure!(seq < c.commits, "commit seq beyond count");
 			ensure!(CommitOf::<T>::get(id, &k.who) == Some(seq), "CommitOf out of sync");
+			if !k.revealed {
+				let h = held.entry(k.who).or_default();
+				*h = h.saturating_add(c.deposit);
+			}
+		}
+		for (who, amount) in held {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::CommitDeposit.into(), &who) == amount,
+				"commit deposits held differ from unrevealed commits"
+			);
 		}
 		ensure!(
 			CommitOf::<T>::iter().count() == Commits::<T>::iter().count(),

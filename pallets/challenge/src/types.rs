@@ -30,12 +30,14 @@ pub enum Puzzle {
 		/// Where the issuer's audit stands.
 		audit: Audit,
 	},
-	/// A hash-target challenge.
+	/// A hash-target challenge. Its seed is [`hash_target_seed`] of the hash of the block it
+	/// opened in ([`crate::Pallet::hash_target_seed_of`]): known from the next block on, never
+	/// before the work was public.
+	///
+	/// [`hash_target_seed`]: cutopia_primitives::hashes::hash_target_seed
 	HashTarget {
 		/// Leading zero bits the proof hash needs.
 		difficulty: u32,
-		/// Derived on-chain when the challenge opens.
-		seed: H256,
 	},
 }
 
@@ -68,7 +70,7 @@ pub enum ChallengeStatus<AccountId> {
 
 /// A capability challenge.
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
-pub struct Challenge<AccountId, BlockNumber> {
+pub struct Challenge<AccountId, BlockNumber, Balance> {
 	/// What this challenge decides (the indenture).
 	pub context: ContextId,
 	/// Who posts `C` and answers for it (the exchange); `None` for hash targets.
@@ -81,14 +83,20 @@ pub struct Challenge<AccountId, BlockNumber> {
 	pub status: ChallengeStatus<AccountId>,
 	/// Block it was opened in.
 	pub opened: BlockNumber,
-	/// Last block in which a commit or solution is accepted.
+	/// Hash target: last block a solution is accepted in. Factorization: the issuer posts
+	/// `C` by this block or `CommitWindow` blocks after opening, whichever comes first.
 	pub deadline: BlockNumber,
+	/// Factorization: block `C` was posted in. Commits are accepted in the `CommitWindow`
+	/// blocks after it, reveals in the `RevealWindow` blocks after those.
+	pub posted: Option<BlockNumber>,
 	/// Factorization: commits received so far (their sequence numbers are `0..commits`).
 	pub commits: u32,
-	/// Factorization: block of the last commit (no reveal can come after its window).
-	pub last_commit: BlockNumber,
-	/// Factorization: the earliest commit revealed with a valid answer.
-	pub best: Option<u32>,
+	/// Factorization: commits revealed with valid factors.
+	pub revealed: u32,
+	/// Factorization: what each commit holds from its miner until it is revealed.
+	pub deposit: Balance,
+	/// Factorization: who gets the deposits of commits never revealed (the buyer).
+	pub beneficiary: AccountId,
 	/// Block the challenge was awarded, expired or voided in.
 	pub concluded: Option<BlockNumber>,
 }
@@ -100,7 +108,7 @@ pub struct Commit<AccountId, BlockNumber> {
 	pub who: AccountId,
 	/// `factor_commitment(p, q, miner, salt)`.
 	pub hash: H256,
-	/// Block of the commit; the reveal must come in a later block, within the window.
+	/// Block of the commit.
 	pub block: BlockNumber,
 	/// Whether a valid reveal was made for it.
 	pub revealed: bool,

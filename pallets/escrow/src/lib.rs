@@ -226,6 +226,8 @@ pub mod pallet {
 		Disputed { id: EscrowId, deadline: BlockNumberFor<T> },
 		/// The dispute ended with miners getting `miner_share` of the payouts.
 		Resolved { id: EscrowId, miner_share: Perbill, by_operator: bool },
+		/// The exchange failed its duty: its fee went back to the buyer.
+		ExchangeFeeWaived { id: EscrowId, amount: BalanceOf<T> },
 		/// The escrow closed: what went where.
 		Settled {
 			id: EscrowId,
@@ -562,6 +564,24 @@ pub mod pallet {
 
 		fn held(id: EscrowId) -> BalanceOf<T> {
 			Escrows::<T>::get(id).map(|e| e.held()).unwrap_or_default()
+		}
+
+		fn waive_exchange_fee(id: EscrowId) -> BalanceOf<T> {
+			let Some(mut e) = Escrows::<T>::get(id) else { return Zero::zero() };
+			let fee = core::mem::take(&mut e.exchange_fee);
+			if fee.is_zero() {
+				return fee;
+			}
+			let released = T::Currency::release(
+				&HoldReason::Escrow.into(),
+				&e.buyer,
+				fee,
+				Precision::BestEffort,
+			)
+			.unwrap_or_default();
+			Escrows::<T>::insert(id, e);
+			Self::deposit_event(Event::ExchangeFeeWaived { id, amount: released });
+			released
 		}
 
 		fn accept_expired(id: EscrowId) -> DispatchResult {

@@ -233,3 +233,20 @@ fn an_operator_that_does_not_resolve_loses_its_fee() {
 		assert_eq!(RESOLVED.with(|r| r.borrow().clone()), vec![(ID, OPERATOR, false)]);
 	});
 }
+
+/// An exchange that failed its duty (issue 12, item 1) gets nothing: its fee goes back to the
+/// buyer at once, settlement pays it nothing, and waiving twice moves nothing more.
+#[test]
+fn a_waived_exchange_fee_goes_back_to_the_buyer() {
+	build_and_execute(|| {
+		assert_eq!(Escrow::waive_exchange_fee(ID), 0, "no escrow, nothing to waive");
+		open();
+		assert_eq!(Escrow::waive_exchange_fee(ID), 30);
+		System::assert_last_event(Event::ExchangeFeeWaived { id: ID, amount: 30 }.into());
+		assert_eq!((held(BUYER), free(BUYER), Escrow::held(ID)), (1_010, 8_990, 1_010));
+		assert_eq!(Escrow::waive_exchange_fee(ID), 0);
+		let s = Escrow::settle(ID, &[(MINER_A, 1_000)], Perbill::one()).expect("settles");
+		assert_eq!((s.exchange_fee, s.escrow_fee, s.to_miners), (0, 10, 1_000));
+		assert_eq!(free(EXCHANGE), 10_000);
+	});
+}

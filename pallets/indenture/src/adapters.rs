@@ -76,6 +76,10 @@ impl<T: Config> Eligibility<T::AccountId> for Pallet<T> {
 		Self::may_compete(context, who)
 	}
 
+	fn rank(context: ContextId, who: &T::AccountId) -> Option<u64> {
+		Self::rank(context, who)
+	}
+
 	fn weight() -> Weight {
 		T::WeightInfo::may_compete()
 	}
@@ -91,10 +95,12 @@ impl<T: Config> ChallengeOutcome<T::AccountId> for Pallet<T> {
 	fn awarded(_context: ContextId, id: ChallengeId, winner: &T::AccountId) {
 		Self::on_awarded(id, winner);
 	}
-	// An unsolved or voided challenge leaves its slot empty: the indenture expires at its
-	// award deadline through `expire`, which refunds everything and drops the mapping.
-	fn expired(_context: ContextId, _id: ChallengeId) {}
-	fn voided(_context: ContextId, _id: ChallengeId, _issuer: &T::AccountId) {}
+	fn expired(_context: ContextId, id: ChallengeId) {
+		Self::on_expired(id);
+	}
+	fn voided(context: ContextId, id: ChallengeId, issuer: &T::AccountId) {
+		Self::on_voided(context, id, issuer);
+	}
 	fn heartbeat_proven(_context: ContextId, lease: LeaseId, round: u32) {
 		Self::on_heartbeat_proven(lease, round);
 	}
@@ -114,6 +120,7 @@ impl<T: Config> ChallengeOutcome<T::AccountId> for Pallet<T> {
 		T::WeightInfo::awarded()
 			.max(T::WeightInfo::heartbeat_proven())
 			.max(T::WeightInfo::lease_ended())
+			.max(T::WeightInfo::voided())
 	}
 
 	fn heartbeat_weight() -> Weight {

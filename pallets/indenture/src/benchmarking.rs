@@ -314,6 +314,23 @@ mod benchmarks {
 		assert_eq!(Indentures::<T>::get(id).map(|i| i.status), Some(Status::Leased));
 	}
 
+	/// The exchange fails its first challenge of an indenture: its fee is waived, its failure
+	/// recorded with a slash, and the slot gets a hash-target challenge.
+	#[benchmark]
+	fn voided() {
+		let (id, _) = submitted::<T>(TaskType::Batch, ChallengeKind::Factorization);
+		let last = slots_of::<T>(id) - 1;
+		let challenge = Slots::<T>::get(id, last).expect("slot").challenge;
+		let exchange = Indentures::<T>::get(id).expect("stored").spec.exchange;
+		#[block]
+		{
+			<Indenture<T> as ChallengeOutcome<T::AccountId>>::voided(id, challenge, &exchange);
+		}
+		let ind = Indentures::<T>::get(id).expect("stored");
+		assert_eq!(ind.spec.challenge, ChallengeKind::HashTarget);
+		assert!(Slots::<T>::get(id, last).is_some_and(|s| s.challenge != challenge));
+	}
+
 	#[benchmark]
 	fn heartbeat_proven() {
 		let (id, _) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);

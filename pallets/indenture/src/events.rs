@@ -55,6 +55,18 @@ mod events {
 			miner: T::AccountId,
 			challenge: Option<ChallengeId>,
 		},
+		/// Slot `slot` of `id`, whose challenge was not won (nobody qualified, or the exchange
+		/// failed), is open again under a fresh `challenge` of `kind`.
+		SlotChallengeRenewed {
+			id: IndentureId,
+			slot: u32,
+			challenge: ChallengeId,
+			kind: ChallengeKind,
+		},
+		/// The exchange of `id` failed its duty on `challenge` (no modulus in time, an unfair
+		/// one, or no audit): its fee went back to the buyer, part of its bond was slashed to
+		/// the buyer, and the indenture's slots use hash-target challenges from now on.
+		ExchangeFailed { id: IndentureId, exchange: T::AccountId, challenge: ChallengeId },
 		/// Leased indenture `id` paid `paid` per compute unit; the market rate moved to `rate`.
 		MarketRateMoved { id: IndentureId, paid: BalanceOf<T>, rate: BalanceOf<T> },
 	}

@@ -86,22 +86,7 @@ impl<T: Config> Pallet<T> {
 		ind: &IndentureOf<T>,
 		winner: &T::AccountId,
 	) {
-		let now = frame_system::Pallet::<T>::block_number();
-		let issuer =
-			(ind.spec.challenge == ChallengeKind::Factorization).then(|| ind.spec.exchange.clone());
-		let fresh = (now < ind.award_deadline)
-			.then(|| {
-				T::Challenges::open(
-					id,
-					ind.spec.challenge,
-					issuer,
-					ind.compute_units,
-					ind.award_deadline,
-				)
-			})
-			.and_then(|opened| {
-				opened.inspect_err(|e| log::warn!(target: LOG_TARGET, "reopen {id}: {e:?}")).ok()
-			});
+		let fresh = Self::fresh_challenge(id, ind, ind.spec.challenge);
 		if let Some(challenge) = fresh {
 			slot.challenge = challenge;
 			Slots::<T>::insert(id, slot_index, &slot);
@@ -113,6 +98,86 @@ impl<T: Config> Pallet<T> {
 			miner: winner.clone(),
 			challenge: fresh,
 		});
+	}
+
+	/// A new challenge of `kind` for a slot of `ind`, if its award deadline is still ahead.
+	fn fresh_challenge(
+		id: IndentureId,
+		ind: &IndentureOf<T>,
+		kind: ChallengeKind,
+	) -> Option<ChallengeId> {
+		let now = frame_system::Pallet::<T>::block_number();
+		if now >= ind.award_deadline {
+			return None;
+		}
+		Self::open_challenge(id, &ind.buyer, &ind.spec, kind, ind.compute_units, ind.award_deadline)
+			.inspect_err(|e| log::warn!(target: LOG_TARGET, "reopen {id}: {e:?}"))
+			.ok()
+	}
+
+	/// The empty slot challenge `challenge` decided gets a fresh challenge of `kind`, if the
+	/// indenture is still open and its award deadline ahead (a factorization challenge
+	/// decides long before it: a slot nobody qualified for gets another round). Otherwise the
+	/// slot stays as it is and the award deadline expires the indenture.
+	fn renew_challenge(challenge: ChallengeId, kind: ChallengeKind) {
+		let Some((id, slot_index)) = SlotOfChallenge::<T>::get(challenge) else { return };
+		let Some(ind) = Indentures::<T>::get(id).filter(|i| i.status == Status::Open) else {
+			return;
+		};
+		let Some(mut slot) = Slots::<T>::get(id, slot_index) else { return };
+		if slot.miner.is_some() || slot.challenge != challenge {
+			return;
+		}
+		let Some(fresh) = Self::fresh_challenge(id, &ind, kind) else { return };
+		SlotOfChallenge::<T>::remove(challenge);
+		slot.challenge = fresh;
+		Slots::<T>::insert(id, slot_index, slot);
+		SlotOfChallenge::<T>::insert(fresh, (id, slot_index));
+		Self::deposit_event(Event::SlotChallengeRenewed {
+			id,
+			slot: slot_index,
+			challenge: fresh,
+			kind,
+		});
+	}
+
+	/// Nobody won challenge `challenge` in time: its slot gets another round while the award
+	/// window lasts.
+	pub(crate) fn on_expired(challenge: ChallengeId) {
+		let kind = SlotOfChallenge::<T>::get(challenge)
+			.and_then(|(id, _)| Indentures::<T>::get(id))
+			.map(|i| i.spec.challenge);
+		if let Some(kind) = kind {
+			Self::renew_challenge(challenge, kind);
+		}
+	}
+
+	/// The exchange of indenture `id` failed its duty on `challenge`: it did not post `C` in
+	/// time, posted an unfair one, or did not reveal its factor for the audit. The first such
+	/// failure returns its fee to the buyer, records the failure on RepChain with part of its
+	/// bond slashed to the buyer, and switches the indenture's remaining and reopened slots to
+	/// hash-target challenges, which need no issuer; the slot of an unposted challenge gets one
+	/// at once. Later failures of the same indenture change nothing more: the exchange has
+	/// already paid for failing it.
+	pub(crate) fn on_voided(id: IndentureId, challenge: ChallengeId, issuer: &T::AccountId) {
+		let Some(mut ind) = Indentures::<T>::get(id) else { return };
+		if ind.spec.exchange != *issuer || ind.spec.challenge != ChallengeKind::Factorization {
+			return;
+		}
+		T::Escrow::waive_exchange_fee(id);
+		ind.exchange_fee = Zero::zero();
+		ind.spec.challenge = ChallengeKind::HashTarget;
+		let record = Self::work_record(
+			issuer.clone(),
+			Role::Exchange,
+			id,
+			Outcome::Failure,
+			ind.spec.incentive,
+		);
+		T::Reputation::append(record, Some(&ind.buyer));
+		Indentures::<T>::insert(id, ind);
+		Self::deposit_event(Event::ExchangeFailed { id, exchange: issuer.clone(), challenge });
+		Self::renew_challenge(challenge, ChallengeKind::HashTarget);
 	}
 
 	/// Heartbeat rounds of one lease of `ind`.

@@ -29,7 +29,7 @@ pub mod weights;
 use cutopia_primitives::{
 	ChallengeApi, ChallengeId, ChallengeKind, ChallengeOutcome, ContextId, Eligibility, EscrowApi,
 	EscrowId, EscrowOutcome, LeaseId, LeaseOutcome, Outcome, Registry, ReputationApi, Resources,
-	Role, Settlement, WorkRecord,
+	Role, Settlement, Stake, WorkRecord,
 };
 use frame_support::{
 	defensive,

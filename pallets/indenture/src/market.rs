@@ -14,7 +14,8 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// `(compute units, compute units × market rate)`.
+	/// `(compute units, compute units × market rate)` for one replica: a buyer asking for `r`
+	/// replicas pays for `r` times the compute ([`Self::billed_units`]).
 	pub fn indicative_price(
 		resources: &Resources,
 		nodes: u32,
@@ -37,10 +38,11 @@ impl<T: Config> Pallet<T> {
 		if ind.compute_units == 0 {
 			return;
 		}
-		let paid = ind.spec.incentive / BalanceOf::<T>::saturated_from(ind.compute_units);
+		let paid = ind.spec.incentive / Self::billed(ind);
 		let rate = MarketRate::<T>::get();
 		let reference = T::RateReferenceUnits::get().max(1);
-		let share = Perbill::from_rational(ind.compute_units.min(reference), reference);
+		let units = Self::billed_units(ind.compute_units, ind.spec.replicas);
+		let share = Perbill::from_rational(units.min(reference), reference);
 		let alpha = T::RateSmoothing::get() * share;
 		let target = if paid >= rate {
 			rate.saturating_add(alpha.mul_ceil(paid - rate))
@@ -90,6 +92,14 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::MarketRateMoved { id, paid, rate: new });
 	}
 
+	/// What `ind` pays for: its compute units once per replica. Each slot is paid
+	/// `incentive / (nodes × replicas)`, so prices, price floors and the minimum incentive
+	/// count replicas, or five replicas would be bought at the price of one and each miner
+	/// paid a fifth of the floor it agreed to.
+	pub fn billed_units(compute_units: u64, replicas: u32) -> u64 {
+		compute_units.saturating_mul(replicas.max(1).into())
+	}
+
 	/// `max(MinIncentive, MinPriceRatio × indicative)`.
 	pub fn minimum_incentive(indicative: BalanceOf<T>) -> BalanceOf<T> {
 		T::MinPriceRatio::get().mul_ceil(indicative).max(T::MinIncentive::get())
@@ -124,6 +134,7 @@ impl<T: Config> Pallet<T> {
 			.ok_or(Error::<T>::UnknownEscrowOperator)?;
 		let (compute_units, indicative) =
 			Self::indicative_price(&spec.resources, spec.nodes, spec.duration);
+		let indicative = indicative.saturating_mul(spec.replicas.into());
 		ensure!(spec.incentive >= Self::minimum_incentive(indicative), Error::<T>::IncentiveTooLow);
 		let id = NextIndentureId::<T>::get();
 		let mut queue = Queue::<T>::get();
@@ -147,13 +158,12 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let award_deadline = now.saturating_add(T::AwardWindow::get());
 		// One challenge per slot: each slot goes to a different miner.
-		let issuer =
-			(spec.challenge == ChallengeKind::Factorization).then(|| spec.exchange.clone());
 		for slot in 0..spec.nodes.saturating_mul(spec.replicas) {
-			let challenge = T::Challenges::open(
+			let challenge = Self::open_challenge(
 				id,
+				&buyer,
+				&spec,
 				spec.challenge,
-				issuer.clone(),
 				compute_units,
 				award_deadline,
 			)?;
@@ -199,6 +209,24 @@ impl<T: Config> Pallet<T> {
 			award_deadline,
 		});
 		Ok(())
+	}
+
+	/// Opens a capability challenge of `kind` for one slot of indenture `id`: the exchange
+	/// issues factorization challenges; commits to it hold a deposit sized by the slot's share
+	/// of the incentive, forfeited to the buyer when never revealed.
+	pub(crate) fn open_challenge(
+		id: IndentureId,
+		buyer: &T::AccountId,
+		spec: &SpecOf<T>,
+		kind: ChallengeKind,
+		compute_units: u64,
+		award_deadline: BlockNumberFor<T>,
+	) -> Result<ChallengeId, DispatchError> {
+		let issuer = (kind == ChallengeKind::Factorization).then(|| spec.exchange.clone());
+		let slots = u128::from(spec.nodes.saturating_mul(spec.replicas).max(1));
+		let value = spec.incentive.saturated_into::<u128>() / slots;
+		let stake = Stake { beneficiary: buyer.clone(), value };
+		T::Challenges::open(id, kind, issuer, compute_units, award_deadline, stake)
 	}
 
 	/// The buyer `who` withdraws indenture `id` (the `cancel` call).
@@ -306,7 +334,9 @@ impl<T: Config> Pallet<T> {
 					return true;
 				}
 				let Some(ind) = Indentures::<T>::get(id) else { return false };
-				let cu: BalanceOf<T> = ind.compute_units.max(1).saturated_into();
+				let cu: BalanceOf<T> = Self::billed_units(ind.compute_units, ind.spec.replicas)
+					.max(1)
+					.saturated_into();
 				filter.resources.is_none_or(|r| r.covers(&ind.spec.resources))
 					&& filter.challenge.is_none_or(|c| c == ind.spec.challenge)
 					&& filter
@@ -330,9 +360,31 @@ impl<T: Config> Pallet<T> {
 		Records::<T>::get(id).map(IndentureInfo::Ended)
 	}
 
+	/// [`Self::billed_units`] of `ind`, at least one, as a balance.
+	pub(crate) fn billed(ind: &IndentureOf<T>) -> BalanceOf<T> {
+		Self::billed_units(ind.compute_units, ind.spec.replicas).max(1).saturated_into()
+	}
+
+	/// How qualified miner `who` ranks for a slot of indenture `id` (higher wins), if it may
+	/// still compete: its reputation score first (parts per million, in the high 32 bits),
+	/// then how far its price floor is below what the indenture pays per billed unit (so, of
+	/// two equally reputed miners, the cheaper wins).
+	pub fn rank(id: IndentureId, who: &T::AccountId) -> Option<u64> {
+		if !Self::may_compete(id, who) {
+			return None;
+		}
+		let ind = Indentures::<T>::get(id)?;
+		let (_, price_floor) = T::Registry::miner(who)?;
+		let asked = price_floor.saturating_mul(Self::billed(&ind));
+		let share = Permill::from_rational(asked, ind.spec.incentive.max(One::one()));
+		let cheapness = u64::from(Permill::one().deconstruct() - share.deconstruct());
+		let score = u64::from(T::Reputation::score(who).deconstruct());
+		Some(score << 32 | cheapness)
+	}
+
 	/// Whether `who` may compete for a slot of indenture `id`: a registered miner, not its
 	/// buyer, exchange or escrow operator, whose resources cover one node, whose price floor is
-	/// at most the offered price per compute unit, whose reputation meets the minimum, and who
+	/// at most the offered price per billed unit (compute units × replicas), whose reputation meets the minimum, and who
 	/// holds no other slot of it. Checked when a miner commits or solves, when it reveals, and
 	/// again when the slot is awarded.
 	pub fn may_compete(id: IndentureId, who: &T::AccountId) -> bool {
@@ -346,9 +398,8 @@ impl<T: Config> Pallet<T> {
 			return false;
 		}
 		let Some((resources, price_floor)) = T::Registry::miner(who) else { return false };
-		let cu: BalanceOf<T> = ind.compute_units.max(1).saturated_into();
 		resources.covers(&ind.spec.resources)
-			&& price_floor.saturating_mul(cu) <= ind.spec.incentive
+			&& price_floor.saturating_mul(Self::billed(&ind)) <= ind.spec.incentive
 			&& T::Reputation::score(who) >= ind.spec.min_reputation
 			&& Slots::<T>::iter_prefix_values(id).all(|s| s.miner.as_ref() != Some(who))
 	}

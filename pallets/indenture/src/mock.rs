@@ -58,6 +58,8 @@ impl pallet_escrow::Config for Test {
 /// and long leases.
 #[derive_impl(pallet_challenge::config_preludes::TestDefaultConfig)]
 impl pallet_challenge::Config for Test {
+	type Currency = Balances;
+	type MinCommitDeposit = ConstU128<1>;
 	type Outcome = IndenturePallet;
 	type Eligibility = IndenturePallet;
 	type MinHashDifficulty = ConstU32<2>;
@@ -129,6 +131,7 @@ unit_weights!(
 	accept_expired,
 	lease_end,
 	awarded,
+	voided,
 	heartbeat_proven,
 	lease_ended,
 	may_compete,

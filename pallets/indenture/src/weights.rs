@@ -19,6 +19,7 @@ pub trait WeightInfo {
 	fn accept_expired() -> Weight;
 	fn lease_end() -> Weight;
 	fn awarded() -> Weight;
+	fn voided() -> Weight;
 	fn heartbeat_proven() -> Weight;
 	fn lease_ended() -> Weight;
 	fn may_compete() -> Weight;
@@ -54,6 +55,9 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn awarded() -> Weight {
+		Weight::zero()
+	}
+	fn voided() -> Weight {
 		Weight::zero()
 	}
 	fn heartbeat_proven() -> Weight {

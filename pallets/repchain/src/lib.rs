@@ -12,9 +12,10 @@
 //!
 //! ## Terms
 //!
-//! - **Bond**: funds held while registered; a miner's failure slashes `MinerSlash` of the
-//!   minimum miner bond (at most what is bonded) to the harmed buyer, and a miner whose bond
-//!   fell below the minimum is offered no work until it tops up. Unregistering is possible only with no work running, and the bond is
+//! - **Bond**: funds held while registered; a failure recorded with a harmed party slashes
+//!   `MinerSlash` of the role's minimum bond (at most what is bonded) to it — a miner's failed
+//!   lease to its buyer, an exchange's unposted or unfair challenge to its buyer — and a miner
+//!   whose bond fell below the minimum is offered no work until it tops up. Unregistering is possible only with no work running, and the bond is
 //!   withdrawable `UnbondingDelay` blocks later, so a misbehaving participant cannot run with
 //!   its bond the moment it is caught.
 //! - **History root**: `root = blake2_256(prev_root ‖ SCALE(record))`, starting from zero. Anyone
@@ -167,7 +168,8 @@ pub mod pallet {
 		/// How many times a failure weighs more than a success.
 		#[pallet::constant]
 		type FailureWeight: Get<u32>;
-		/// Part of a miner's bond a failure slashes to the harmed buyer.
+		/// Part of the minimum bond of its role a failure slashes to the harmed party (named
+		/// for miners, whose failures are the common case; exchanges are slashed alike).
 		#[pallet::constant]
 		type MinerSlash: Get<Perbill>;
 	}

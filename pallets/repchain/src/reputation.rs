@@ -41,13 +41,17 @@ impl<T: Config> Pallet<T> {
 		cutopia_primitives::hashes::record_link(prev, record)
 	}
 
-	/// Moves `MinerSlash` of the minimum miner bond (at most what is bonded) from `who`'s bond
-	/// to `beneficiary`. A fraction of the *minimum*, not of the current bond: a failure costs
-	/// every miner the same, and a miner slashed below the minimum stops competing until it
-	/// tops its bond up ([`Registry::miner`]).
-	pub(crate) fn slash(who: &T::AccountId, beneficiary: &T::AccountId) {
-		let Some(mut r) = Registrations::<T>::get(who, Role::Miner) else { return };
-		let amount = T::MinerSlash::get().mul_floor(T::MinMinerBond::get()).min(r.bond);
+	/// Moves `MinerSlash` of the minimum bond of `role` (at most what is bonded) from `who`'s
+	/// bond in that role to `beneficiary`. A fraction of the *minimum*, not of the current
+	/// bond: a failure costs every party the same, and a miner slashed below the minimum stops
+	/// competing until it tops its bond up ([`Registry::miner`]).
+	pub(crate) fn slash(who: &T::AccountId, role: Role, beneficiary: &T::AccountId) {
+		let Some(mut r) = Registrations::<T>::get(who, role) else { return };
+		let minimum = match role {
+			Role::Miner => T::MinMinerBond::get(),
+			Role::Exchange | Role::EscrowOperator => T::MinServiceBond::get(),
+		};
+		let amount = T::MinerSlash::get().mul_floor(minimum).min(r.bond);
 		if amount.is_zero() {
 			return;
 		}
@@ -62,7 +66,7 @@ impl<T: Config> Pallet<T> {
 		)
 		.unwrap_or_default();
 		r.bond = r.bond.saturating_sub(moved);
-		Registrations::<T>::insert(who, Role::Miner, r);
+		Registrations::<T>::insert(who, role, r);
 		Self::deposit_event(Event::Slashed {
 			who: who.clone(),
 			beneficiary: beneficiary.clone(),
@@ -121,9 +125,9 @@ impl<T: Config> ReputationApi<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for
 		});
 		Reputations::<T>::insert(&who, rep);
 
-		if record.outcome == Outcome::Failure && record.role == Role::Miner {
+		if record.outcome == Outcome::Failure {
 			if let Some(beneficiary) = harmed {
-				Self::slash(&who, beneficiary);
+				Self::slash(&who, record.role, beneficiary);
 			}
 		}
 		Self::deposit_event(Event::Recorded { record, root, score });

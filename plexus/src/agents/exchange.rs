@@ -52,6 +52,8 @@ struct ExchangeCtx {
 	me: AccountId32,
 	/// Where the secrets are kept, written before anything that depends on them is sent.
 	state_path: PathBuf,
+	/// The runtime's `CommitWindow`: blocks after opening within which `C` must be posted.
+	commit_window: u32,
 }
 
 /// Runs an exchange agent: posts a fresh semiprime for each factorization challenge it
@@ -71,7 +73,9 @@ pub async fn run_exchange(chain: Chain, key: Keypair, cfg: ExchangeConfig) -> Re
 	let registration =
 		ensure_registered(&chain, &key, Role::Exchange, &register, "exchange").await?;
 	log_registration!(TARGET, registration, me, "exchange");
-	let ctx = ExchangeCtx { chain, key, me, state_path };
+	let (_, at) = chain.at_best().await?;
+	let commit_window = at.constants().entry(cutopia::constants().challenge().commit_window())?;
+	let ctx = ExchangeCtx { chain, key, me, state_path, commit_window };
 	let mut last = 0;
 	loop {
 		let now = next_block(&ctx.chain, last).await?;
@@ -99,8 +103,13 @@ async fn tick(ctx: &ExchangeCtx, state: &mut ExchangeState) -> Result<()> {
 	for (id, c) in todo {
 		let Puzzle::Factorization { bits, audit, .. } = &c.puzzle else { continue };
 		let done = match (&c.status, audit) {
-			// Past its deadline a modulus is refused: the challenge is voided instead.
-			(ChallengeStatus::AwaitingModulus, _) if now > c.deadline => Ok(()),
+			// Past its posting deadline (`CommitWindow` blocks after opening, or the
+			// deadline) a modulus is refused: the challenge is voided instead.
+			(ChallengeStatus::AwaitingModulus, _)
+				if now >= c.deadline.min(c.opened + ctx.commit_window) =>
+			{
+				Ok(())
+			},
 			(ChallengeStatus::AwaitingModulus, _) => post_modulus(ctx, state, id, *bits).await,
 			(ChallengeStatus::Awarded(_) | ChallengeStatus::Expired, Audit::Pending) => {
 				reveal_factor(ctx, state, id).await

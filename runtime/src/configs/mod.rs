@@ -207,8 +207,18 @@ impl pallet_escrow::Config for Runtime {
 	type DefaultMinerShare = DefaultMinerShare;
 }
 
+parameter_types! {
+	/// The smallest commit deposit; larger work asks its slot's value / `MaxCommits`.
+	pub const MinCommitDeposit: Balance = crate::MILLI_CU;
+}
+
 impl pallet_challenge::Config for Runtime {
 	type WeightInfo = crate::weights::pallet_challenge::WeightInfo<Runtime>;
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MinCommitDeposit = MinCommitDeposit;
+	/// The exchange has 15 s to post `C`, then miners 15 s to commit.
+	type CommitWindow = ConstU32<5>;
 	type Outcome = Indenture;
 	type Eligibility = Indenture;
 	// 48 to 160 bits: from a second to minutes of factoring on one core (see the solver
@@ -219,8 +229,9 @@ impl pallet_challenge::Config for Runtime {
 	type MinHashDifficulty = ConstU32<12>;
 	type MaxHashDifficulty = ConstU32<32>;
 	type HeartbeatDifficulty = ConstU32<8>;
-	type MaxCommits = ConstU32<16>;
-	/// 30 s to reveal after committing.
+	/// Filling every commit with junk forfeits at least the slot's value to its buyer.
+	type MaxCommits = ConstU32<64>;
+	/// 30 s to reveal once commits close.
 	type RevealWindow = ConstU32<10>;
 	/// 5 min for the exchange to reveal its factor.
 	type AuditWindow = ConstU32<{ 5 * MINUTES }>;

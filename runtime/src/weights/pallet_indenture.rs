@@ -340,6 +340,16 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 			.saturating_add(T::DbWeight::get().reads(25))
 			.saturating_add(T::DbWeight::get().writes(11))
 	}
+	fn voided() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `20057`
+		//  Estimated: `46814`
+		// Minimum execution time: 152_188_000 picoseconds.
+		Weight::from_parts(167_470_000, 0)
+			.saturating_add(Weight::from_parts(0, 46814))
+			.saturating_add(T::DbWeight::get().reads(25))
+			.saturating_add(T::DbWeight::get().writes(11))
+	}
 	/// Storage: `Indenture::SlotOfLease` (r:1 w:0)
 	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:0)

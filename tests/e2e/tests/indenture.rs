@@ -3,12 +3,12 @@
 //! the unit; then the same main path through polkadot.js (`tests/js/indenture.mjs`).
 
 use cutopia_e2e::{
-	chain::{
-		account, bytes, free, metric, runtime, send, storage, tx, uint, variant, Api, Included,
-	},
+	chain::{account, free, metric, runtime, send, storage, tx, uint, variant, Api, Included},
 	Node, TempDir,
 };
-use cutopia_primitives::hashes::{heartbeat_seed, leading_zero_bits, result_seal, work_hash};
+use cutopia_primitives::hashes::{
+	hash_target_seed, heartbeat_seed, leading_zero_bits, result_seal, work_hash,
+};
 use serde_json::json;
 use std::{
 	collections::BTreeMap,
@@ -153,10 +153,11 @@ fn an_indenture_runs_from_submit_to_settlement() {
 		let challenge = uint(submitted.one("Challenge", "ChallengeOpened"), "id") as u64;
 		let submit_block = node.best_number();
 
-		// Dave solves the hash-target challenge of slot 0.
+		// Dave solves the hash-target challenge of slot 0. Its seed hashes the block the
+		// challenge opened in (the submit's block), known only once that block was sealed.
 		let c = storage(&api, port, "Challenge", "Challenges", challenge).await;
 		let puzzle = c.at("puzzle").expect("puzzle");
-		let seed: [u8; 32] = bytes(puzzle.at("seed").expect("seed")).try_into().expect("32 bytes");
+		let seed = hash_target_seed(id, challenge, &submitted.block).0;
 		let nonce = work(&seed, &account(&dave), uint(puzzle, "difficulty") as u32);
 		let solved = send(
 			&api,

@@ -293,3 +293,29 @@ fn heartbeats_answers_each_lease_on_its_own() {
 		);
 	});
 }
+
+/// Issue 12, item 3, for heartbeats: a round's seed is fixed by the hash of the block before
+/// the round opens, which for every round (the first included: it opens the block after the
+/// lease starts) is sealed only after the lease was created, so no answer can be computed
+/// in advance.
+#[test]
+fn a_round_seed_comes_from_a_block_sealed_after_the_lease_started() {
+	build_and_execute(|| {
+		run_to_block(1);
+		let l = ChallengePallet::start_lease(3, MINER, 2, 3, 4, 2, 1).unwrap();
+		let lease = Leases::<Test>::get(l).unwrap();
+		for round in 0..3 {
+			let open = ChallengePallet::round_open(&lease, round);
+			assert!(open > System::block_number(), "round {round} opens after the lease starts");
+		}
+		// In the lease's own block the hash its first round depends on does not exist yet.
+		assert_eq!(frame_system::BlockHash::<Test>::get(1), H256::zero());
+		run_to_block(2);
+		let sealed = frame_system::BlockHash::<Test>::get(1);
+		assert_ne!(sealed, H256::zero());
+		assert_eq!(
+			ChallengePallet::round_seed(l, 0, 2),
+			cutopia_primitives::hashes::heartbeat_seed(l, 0, &sealed)
+		);
+	});
+}

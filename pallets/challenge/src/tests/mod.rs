@@ -15,7 +15,7 @@ use sp_core::H256;
 const ISSUER: u64 = 10;
 const ALICE: u64 = 1;
 const BOB: u64 = 2;
-const EVE: u64 = 66;
+const EVE: u64 = 36;
 const SALT: [u8; 32] = [9; 32];
 const AUDIT_SALT: [u8; 32] = [7; 32];
 // A fair 48-bit semiprime: two 24-bit primes.
@@ -33,13 +33,31 @@ fn signed(who: u64) -> RuntimeOrigin {
 	RuntimeOrigin::signed(who)
 }
 
-/// Opens a 48-bit factorization challenge for context 7, deadline block 20.
-fn open_factor() -> ChallengeId {
-	ChallengePallet::open(7, ChallengeKind::Factorization, Some(ISSUER), 1, 20).unwrap()
+/// Who forfeited commit deposits go to (the buyer).
+const BUYER: u64 = 30;
+/// The work's value: commits hold `400 / MaxCommits (20)` = 20 each.
+const VALUE: u128 = 400;
+const DEPOSIT: Balance = 20;
+
+fn stake() -> Stake<u64> {
+	Stake { beneficiary: BUYER, value: VALUE }
 }
 
-/// Opens and posts `c` with an audit commitment to `p`: the challenge is open and
-/// `ModulusPosted` is the last event.
+/// Opens a hash-target challenge for `context`, deadline `deadline`.
+fn open_target(context: ContextId, deadline: u64) -> ChallengeId {
+	ChallengePallet::open(context, ChallengeKind::HashTarget, None, 1, deadline, stake()).unwrap()
+}
+
+/// Opens a 48-bit factorization challenge for context 7, deadline 19 blocks from now (block
+/// 20 when opened in block 1).
+fn open_factor() -> ChallengeId {
+	let deadline = System::block_number() + 19;
+	ChallengePallet::open(7, ChallengeKind::Factorization, Some(ISSUER), 1, deadline, stake())
+		.unwrap()
+}
+
+/// Opens and posts `c` with an audit commitment to `p` (checking `ModulusPosted`), then moves
+/// to the next block, the commit window's first: the challenge is open for commits.
 fn open_posted(c: u128, p: u128) -> ChallengeId {
 	let id = open_factor();
 	assert_ok!(ChallengePallet::post_modulus(
@@ -49,8 +67,23 @@ fn open_posted(c: u128, p: u128) -> ChallengeId {
 		audit_commitment(&be(p), &AUDIT_SALT)
 	));
 	assert_eq!(status(id), ChallengeStatus::Open);
-	System::assert_last_event(Event::ModulusPosted { id, bits: 48, modulus: be(c) }.into());
+	let now = System::block_number();
+	System::assert_last_event(
+		Event::ModulusPosted { id, bits: 48, modulus: be(c), commits_until: now + 3 }.into(),
+	);
+	run_to_block(now + 1);
 	id
+}
+
+/// The first block reveals of `id` are accepted in.
+fn reveals_open(id: ChallengeId) -> u64 {
+	let c = Challenges::<Test>::get(id).expect("challenge stored");
+	ChallengePallet::commit_window(&c).expect("posted").1 + 1
+}
+
+/// Moves to the first block of `id`'s reveal window.
+fn to_reveals(id: ChallengeId) {
+	run_to_block(reveals_open(id));
 }
 
 fn commitment(who: u64, p: u128, q: u128) -> H256 {
@@ -59,18 +92,20 @@ fn commitment(who: u64, p: u128, q: u128) -> H256 {
 
 /// `who` commits to `p, q` (with `SALT`) for challenge `id`, which must be accepted. Checks
 /// what every commit does: it is stored under the next sequence number with this block,
-/// `CommitOf` points at it, the challenge counts it as its last, and `Committed` is the last
-/// event. Returns the sequence number.
+/// `CommitOf` points at it, the challenge counts it, the deposit is held from `who`, and
+/// `Committed` is the last event. Returns the sequence number.
 fn assert_commit(who: u64, id: ChallengeId, p: u128, q: u128) -> u32 {
 	let seq = Challenges::<Test>::get(id).expect("challenge stored").commits;
 	let hash = commitment(who, p, q);
+	let held = deposit_held(who);
 	assert_ok!(ChallengePallet::commit(signed(who), id, hash));
 	let block = System::block_number();
 	assert_eq!(Commits::<Test>::get(id, seq), Some(Commit { who, hash, block, revealed: false }));
 	assert_eq!(CommitOf::<Test>::get(id, who), Some(seq));
 	let c = Challenges::<Test>::get(id).expect("challenge stored");
-	assert_eq!((c.commits, c.last_commit), (seq + 1, block));
-	System::assert_last_event(Event::Committed { id, who, seq }.into());
+	assert_eq!(c.commits, seq + 1);
+	assert_eq!(deposit_held(who), held + DEPOSIT);
+	System::assert_last_event(Event::Committed { id, who, seq, deposit: DEPOSIT }.into());
 	seq
 }
 
@@ -80,28 +115,31 @@ fn reveal(who: u64, id: ChallengeId, p: u128, q: u128) -> sp_runtime::DispatchRe
 }
 
 /// `who` reveals `p, q` (with `SALT`) for challenge `id`, which must be accepted. Checks what
-/// every valid reveal does: `Revealed` is emitted, the earliest revealed commit is the best,
-/// and the challenge is either still open with this commit marked revealed, or awarded to the
-/// best commit's miner with its commits cleared and its opener told.
+/// every valid reveal does: it is free, `Revealed` is emitted, the deposit is returned, and
+/// the challenge is either still open with this commit marked revealed, or — this was the
+/// last commit to reveal — decided with its commits cleared and its opener told.
 fn assert_reveal(who: u64, id: ChallengeId, p: u128, q: u128) {
 	let seq = CommitOf::<Test>::get(id, who).expect("a commit to reveal");
-	let best = Challenges::<Test>::get(id).expect("challenge stored").best;
+	let held = deposit_held(who);
 	let info = ChallengePallet::reveal(signed(who), id, be(p), be(q), SALT).expect("reveal taken");
-	// Free only for the earliest valid reveal: copying public factors later pays.
-	let free = best.is_none_or(|b| seq < b);
-	assert_eq!(info.pays_fee, if free { Pays::No } else { Pays::Yes });
+	assert_eq!(info.pays_fee, Pays::No);
 	System::assert_has_event(Event::Revealed { id, who, seq }.into());
+	assert_eq!(deposit_held(who), held - DEPOSIT);
 	let c = Challenges::<Test>::get(id).expect("kept until its audit");
-	assert_eq!(c.best, Some(best.map_or(seq, |b| b.min(seq))));
 	match c.status {
 		ChallengeStatus::Open => {
 			assert!(Commits::<Test>::get(id, seq).is_some_and(|k| k.revealed));
+			assert!(c.revealed < c.commits);
 		},
 		ChallengeStatus::Awarded(winner) => {
 			assert_eq!(Commits::<Test>::iter_prefix(id).count(), 0);
 			assert!(told().contains(&Told::Awarded(c.context, id, winner)));
 		},
-		other => panic!("a reveal leaves a challenge open or awarded, not {other:?}"),
+		ChallengeStatus::Expired => {
+			assert_eq!(Commits::<Test>::iter_prefix(id).count(), 0);
+			assert!(told().contains(&Told::Expired(c.context, id)));
+		},
+		other => panic!("a reveal leaves a challenge open or decided, not {other:?}"),
 	}
 }
 
@@ -113,7 +151,7 @@ fn status(id: ChallengeId) -> ChallengeStatus<u64> {
 fn awarded_challenge(c: u128, p: u128, q: u128) -> ChallengeId {
 	let id = open_posted(c, p);
 	assert_commit(ALICE, id, p, q);
-	run_to_block(System::block_number() + 1);
+	to_reveals(id);
 	assert_reveal(ALICE, id, p, q);
 	assert_eq!(status(id), ChallengeStatus::Awarded(ALICE));
 	id

@@ -20,11 +20,11 @@ fn difficulty_grows_with_work_within_bounds() {
 fn open_needs_an_issuer_and_a_future_deadline() {
 	build_and_execute(|| {
 		assert_noop!(
-			ChallengePallet::open(7, ChallengeKind::Factorization, None, 1, 20),
+			ChallengePallet::open(7, ChallengeKind::Factorization, None, 1, 20, stake()),
 			Error::<Test>::NotIssuer
 		);
 		assert_noop!(
-			ChallengePallet::open(7, ChallengeKind::HashTarget, None, 1, 1),
+			ChallengePallet::open(7, ChallengeKind::HashTarget, None, 1, 1, stake()),
 			Error::<Test>::BadDeadline
 		);
 		let id = open_factor();
@@ -49,6 +49,7 @@ fn cancel_only_before_award() {
 		assert_ok!(<ChallengePallet as ChallengeApi<_, _>>::cancel(id));
 		assert!(Challenges::<Test>::get(id).is_none());
 		assert_eq!(Commits::<Test>::iter_prefix(id).count(), 0);
+		assert_eq!(deposit_held(ALICE), 0);
 		let won = awarded_challenge(C48, P48, Q48);
 		assert_noop!(
 			<ChallengePallet as ChallengeApi<_, _>>::cancel(won),

@@ -3,6 +3,7 @@
 
 use super::*;
 use pallet_challenge::{audit_commitment, factor_commitment, Error as ChallengeError};
+use pallet_escrow::EscrowApi;
 use sp_runtime::DispatchResult;
 
 /// The parties of an indenture register as miners too: they must not win its slots.
@@ -100,15 +101,17 @@ fn reveal_factors(who: u64, challenge: ChallengeId, p: &[u8], q: &[u8]) -> Dispa
 	.map_err(|e| e.error)
 }
 
-/// The buyer submits one-node factorization work, the exchange posts its modulus and each
-/// of `miners` registers and commits to the factors, in order. Returns the indenture, its
-/// challenge and the factors.
+/// The buyer submits one-node factorization work, the exchange posts its modulus, and in the
+/// next block (the commit window's first) each of `miners` registers with price floor 1 and
+/// commits to the factors. Reveals open at block 5 (commits in blocks 2 to 4). Returns the
+/// indenture, its challenge and the factors.
 fn factorization_posted(miners: &[u64]) -> (IndentureId, ChallengeId, Vec<u8>, Vec<u8>) {
 	let id = assert_submit(
 		BUYER,
 		SpecOf::<Test> { challenge: ChallengeKind::Factorization, nodes: 1, ..spec() },
 	);
 	let (challenge, p, q) = modulus_posted(id, 0);
+	set_block(2);
 	for miner in miners {
 		register_miner(*miner, big(), 1);
 		commit_factors(*miner, challenge, &p, &q);
@@ -116,48 +119,137 @@ fn factorization_posted(miners: &[u64]) -> (IndentureId, ChallengeId, Vec<u8>, V
 	(id, challenge, p, q)
 }
 
+/// The first block of the reveal window of a challenge posted in block 1.
+const REVEALS: u64 = 5;
+
 /// A miner commits, then starts leaving (its bond becomes withdrawable after the unbonding
-/// delay): its reveal is refused, so it cannot win work its bond will not back.
+/// delay): its valid reveal returns its deposit, but it is not awarded work its bond will not
+/// back; with nobody else qualified the slot gets a fresh challenge.
 #[test]
-fn a_miner_that_starts_leaving_after_its_commit_cannot_reveal() {
+fn a_miner_that_starts_leaving_after_its_commit_is_not_awarded() {
 	build_and_execute(|| {
 		let (id, challenge, p, q) = factorization_posted(&[MINER_A]);
 		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
-		set_block(2);
-		assert_noop!(
-			reveal_factors(MINER_A, challenge, &p, &q),
-			ChallengeError::<Test>::NotEligible
+		set_block(REVEALS);
+		assert_ok!(reveal_factors(MINER_A, challenge, &p, &q));
+		let slot = Slots::<Test>::get(id, 0).unwrap();
+		assert!(slot.miner.is_none());
+		assert_ne!(slot.challenge, challenge, "the slot gets another round");
+		System::assert_has_event(
+			Event::SlotChallengeRenewed {
+				id,
+				slot: 0,
+				challenge: slot.challenge,
+				kind: ChallengeKind::Factorization,
+			}
+			.into(),
 		);
-		assert!(Slots::<Test>::get(id, 0).unwrap().miner.is_none());
+		let a = pallet_repchain::Registrations::<Test>::get(MINER_A, Role::Miner).unwrap();
+		assert_eq!(a.active, 0);
 	});
 }
 
-/// A miner reveals in time, then starts leaving while an earlier commit's reveal window keeps
-/// the award pending. It must not be awarded a lease its bond no longer backs, and its lapse
-/// must not throw away the slot: the challenge stays open and the next valid reveal wins.
+/// The best-ranked qualified miner (the cheapest here) starts leaving after its reveal, while
+/// another commit is still to be revealed. It must not be awarded a lease its bond no longer
+/// backs, and its lapse must not throw away the slot: the next qualified miner wins.
 #[test]
 fn a_best_reveal_whose_miner_left_does_not_win_the_slot() {
 	build_and_execute(|| {
-		// A commits first and never reveals; B commits next and reveals.
-		let (id, challenge, p, q) = factorization_posted(&[MINER_A, MINER_B]);
-		set_block(2);
+		let (id, challenge, p, q) = factorization_posted(&[MINER_A]);
+		register_miner(MINER_B, big(), 0); // cheaper: ranked above A
+		commit_factors(MINER_B, challenge, &p, &q);
+		set_block(REVEALS);
+		assert!(IndenturePallet::rank(id, &MINER_B) > IndenturePallet::rank(id, &MINER_A));
 		assert_ok!(reveal_factors(MINER_B, challenge, &p, &q));
-		assert!(Slots::<Test>::get(id, 0).unwrap().miner.is_none(), "A's window is open");
+		assert!(Slots::<Test>::get(id, 0).unwrap().miner.is_none(), "A may still reveal");
 		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_B), Role::Miner));
-		// A's window closes: B's reveal no longer counts, nothing else is revealed yet.
-		set_block(1 + 5 + 1);
-		assert_noop!(
-			Challenge::conclude(RuntimeOrigin::signed(MINER_C), challenge),
-			ChallengeError::<Test>::NotConcludable
-		);
+		assert_ok!(reveal_factors(MINER_A, challenge, &p, &q));
+		assert_eq!(Slots::<Test>::get(id, 0).unwrap().miner, Some(MINER_A));
 		let b = pallet_repchain::Registrations::<Test>::get(MINER_B, Role::Miner).unwrap();
 		assert_eq!(b.active, 0);
-		// Another miner still wins the same challenge.
-		register_miner(MINER_C, big(), 1);
+	});
+}
+
+/// Issue 12, item 1: qualified miners are ranked by reputation first, then by how cheap their
+/// price floor is: neither commit order nor the issuer's knowledge of `p` decides.
+#[test]
+fn the_award_goes_to_the_best_reputed_then_cheapest_qualified_miner() {
+	build_and_execute(|| {
+		let (id, challenge, p, q) = factorization_posted(&[MINER_A, MINER_B]);
+		// Equal scores: the cheaper floor ranks higher.
+		register_miner(MINER_C, big(), 0);
 		commit_factors(MINER_C, challenge, &p, &q);
-		set_block(8);
-		assert_ok!(reveal_factors(MINER_C, challenge, &p, &q));
-		assert_eq!(Slots::<Test>::get(id, 0).unwrap().miner, Some(MINER_C));
+		assert!(IndenturePallet::rank(id, &MINER_C) > IndenturePallet::rank(id, &MINER_A));
+		// A better reputation beats a cheaper floor.
+		RepChain::append(
+			IndenturePallet::work_record(MINER_A, Role::Miner, 99, Outcome::Success, 1_000),
+			None,
+		);
+		assert!(IndenturePallet::rank(id, &MINER_A) > IndenturePallet::rank(id, &MINER_C));
+		set_block(REVEALS);
+		for m in [MINER_C, MINER_B, MINER_A] {
+			assert_ok!(reveal_factors(m, challenge, &p, &q));
+		}
+		assert_eq!(Slots::<Test>::get(id, 0).unwrap().miner, Some(MINER_A));
+	});
+}
+
+/// Issue 12, item 1: an exchange that does not post its modulus used to lose nothing (a
+/// voided challenge had no effect) and the slot sat empty until the award deadline. Now it is
+/// slashed to the buyer, its fee goes back to the buyer, and the slot falls back to a
+/// hash-target challenge that a miner wins.
+#[test]
+fn an_exchange_that_does_not_post_is_slashed_refunds_its_fee_and_the_slot_falls_back() {
+	build_and_execute(|| {
+		let id = assert_submit(
+			BUYER,
+			SpecOf::<Test> { challenge: ChallengeKind::Factorization, nodes: 1, ..spec() },
+		);
+		let challenge = Slots::<Test>::get(id, 0).unwrap().challenge;
+		let fee = Indentures::<Test>::get(id).unwrap().exchange_fee;
+		assert_eq!(fee, 60);
+		let (buyer, escrowed) =
+			(Balances::free_balance(BUYER), <Escrow as EscrowApi<_, _, _>>::held(id));
+		let bond =
+			pallet_repchain::Registrations::<Test>::get(EXCHANGE, Role::Exchange).unwrap().bond;
+		// The issuer had until block 4 (three blocks after opening) to post.
+		set_block(5);
+		assert_ok!(Challenge::conclude(RuntimeOrigin::signed(MINER_C), challenge));
+		System::assert_has_event(
+			Event::ExchangeFailed { id, exchange: EXCHANGE, challenge }.into(),
+		);
+		let ind = Indentures::<Test>::get(id).unwrap();
+		assert_eq!((ind.exchange_fee, ind.spec.challenge), (0, ChallengeKind::HashTarget));
+		assert_eq!(<Escrow as EscrowApi<_, _, _>>::held(id), escrowed - fee);
+		// Fee back, and a tenth of the minimum service bond (50) slashed to the buyer.
+		assert_eq!(Balances::free_balance(BUYER), buyer + fee + 5);
+		let after = pallet_repchain::Registrations::<Test>::get(EXCHANGE, Role::Exchange).unwrap();
+		assert_eq!(after.bond, bond - 5);
+		assert_eq!(RepChain::counts(&EXCHANGE), (1, 0, 1));
+		let slot = Slots::<Test>::get(id, 0).unwrap();
+		assert_ne!(slot.challenge, challenge);
+		register_miner(MINER_A, big(), 1);
+		assert_solve(MINER_A, id, 0);
+	});
+}
+
+/// Issue 12, item 8: compute units counted nodes × duration while each slot is paid
+/// `incentive / (nodes × replicas)`: with three replicas the buyer got triple replication at
+/// the one-replica minimum and each miner a third of the floor it passed. Now the minimum
+/// incentive and price floors count replicas.
+#[test]
+fn replicas_count_in_the_minimum_incentive_and_in_price_floors() {
+	build_and_execute(|| {
+		// 600 compute units a replica at rate 2: three replicas' minimum is 50 % of 3,600.
+		let tripled = SpecOf::<Test> { replicas: 3, ..spec() };
+		assert_noop!(submit(tripled.clone()), Error::<Test>::IncentiveTooLow);
+		let id = assert_submit(BUYER, SpecOf::<Test> { incentive: 3_600, ..tripled });
+		// Each of the six slots pays 600 for its node's 300 units: 2 a unit, so a floor of 2
+		// may compete and a floor of 3 may not (it passed when replicas were ignored).
+		register_miner(MINER_A, big(), 2);
+		register_miner(MINER_B, big(), 3);
+		assert!(IndenturePallet::may_compete(id, &MINER_A));
+		assert!(!IndenturePallet::may_compete(id, &MINER_B));
 	});
 }
 

@@ -21,12 +21,13 @@ fn the_agenda_expires_unawarded_work_at_its_deadline() {
 #[test]
 fn the_agenda_ends_a_silent_lease_and_settles_the_work() {
 	build_and_execute(|| {
-		// One round of 10 blocks: the lease starts at 2, its round closes at 2 + 5 = 7.
+		// One round of 10 blocks: won in block 2 (a hash target's seed is known from the
+		// block after it opened), the lease starts at 3, its round closes at 3 + 5 = 8.
 		awarded_slot_0(service(10));
 		let access = Slots::<Test>::get(0, 0).unwrap().access.unwrap();
-		assert_eq!((access.start, access.end), (2, 7));
+		assert_eq!((access.start, access.end), (3, 8));
 		assert_eq!(access.endpoint.to_vec(), b"10.0.0.4:22".to_vec());
-		run_to_block(7);
+		run_to_block(8);
 		assert!(Indentures::<Test>::get(0).is_none());
 		let record = ci_record();
 		// No round proven: a failure, everything (fees too) refunded, the miner slashed 10.

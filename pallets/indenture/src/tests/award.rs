@@ -55,8 +55,9 @@ fn each_slot_goes_to_a_different_miner_and_starts_a_lease() {
 		let slot = Slots::<Test>::get(0, 0).unwrap();
 		assert_eq!(slot.miner, Some(MINER_A));
 		let lease = pallet_challenge::Leases::<Test>::get(slot.lease.unwrap()).unwrap();
-		// 100 blocks in rounds of 10, from the next block.
-		assert_eq!((lease.miner, lease.start, lease.rounds, lease.period), (MINER_A, 2, 10, 10));
+		// 100 blocks in rounds of 10, from the block after the award (block 2: the seed is
+		// known from the block after the challenge opened).
+		assert_eq!((lease.miner, lease.start, lease.rounds, lease.period), (MINER_A, 3, 10, 10));
 		// Miner A holds a slot already.
 		assert_noop!(solve(0, 1, MINER_A), pallet_challenge::Error::<Test>::NotEligible);
 		// Withdrawing is over once a slot is awarded.

@@ -36,8 +36,8 @@ fn too_many_missed_rounds_fail_the_lease_refund_the_rest_and_slash_the_miner() {
 		// 5 rounds, 240 each; two misses are tolerated, the third fails the lease.
 		awarded_slot_0(service(50));
 		heartbeat(MINER_A, 0);
-		// Round 3 closes at block 2 + 30 + 5 = 37.
-		set_block(37);
+		// Round 3 closes at block 3 + 30 + 5 = 38.
+		set_block(38);
 		let lease = Slots::<Test>::get(0, 0).unwrap().lease.unwrap();
 		assert_ok!(Challenge::report_missed(RuntimeOrigin::signed(9), lease));
 		assert!(Indentures::<Test>::get(0).is_none());

@@ -142,9 +142,10 @@ fn big() -> Resources {
 fn solution(id: IndentureId, slot: u32, who: u64) -> (u64, u64) {
 	let challenge = Slots::<Test>::get(id, slot).unwrap().challenge;
 	let c = pallet_challenge::Challenges::<Test>::get(challenge).unwrap();
-	let pallet_challenge::Puzzle::HashTarget { difficulty, seed } = c.puzzle else {
+	let pallet_challenge::Puzzle::HashTarget { difficulty } = c.puzzle else {
 		panic!("hash target")
 	};
+	let seed = Challenge::hash_target_seed_of(challenge, &c);
 	let nonce = (0u64..)
 		.find(|n| {
 			let h = pallet_challenge::math::work_hash(&seed.0, &codec::Encode::encode(&who), *n);
@@ -165,6 +166,12 @@ fn solve(id: IndentureId, slot: u32, who: u64) -> sp_runtime::DispatchResult {
 /// `SlotAwarded` is emitted, and the indenture is leased (and out of the queue) exactly when
 /// every slot is taken.
 fn assert_solve(who: u64, id: IndentureId, slot: u32) {
+	// A hash target's seed is known, and solutions taken, from the block after it opened.
+	let challenge = Slots::<Test>::get(id, slot).expect("slot").challenge;
+	let opened = pallet_challenge::Challenges::<Test>::get(challenge).expect("open").opened;
+	if System::block_number() <= opened {
+		set_block(opened + 1);
+	}
 	assert_ok!(solve(id, slot, who));
 	let s = Slots::<Test>::get(id, slot).expect("an awarded slot is kept");
 	assert_eq!(s.miner, Some(who));

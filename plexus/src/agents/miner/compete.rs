@@ -19,33 +19,78 @@ use crate::{
 use anyhow::{anyhow, Result};
 use num_bigint::BigUint;
 
-/// Reveals the factors committed in an earlier block. A reveal is tried once: whether it is
-/// accepted or not, the challenge is decided by the chain from here on.
+/// Reveals the factors committed once the commit window has closed. A reveal is tried once:
+/// whether it is accepted or not, the challenge is decided by the chain from here on.
 pub(super) async fn reveal_factors(ctx: &MinerCtx, state: &mut MinerState, now: u32) {
 	for (cid, c) in state.commits.clone() {
-		if c.block >= now {
+		// The reveal lands in a later block than `now`: it must be in the reveal window.
+		if now + 1 < c.reveal_from {
 			continue;
 		}
-		let tx = cutopia::transactions().challenge().reveal(
-			cid,
-			BoundedVec(c.p.clone()),
-			BoundedVec(c.q.clone()),
-			c.salt,
-		);
-		match ctx.chain.submit(&tx, &ctx.key).await {
-			Ok(_) => tracing::info!(target: TARGET, "revealed factors of challenge {cid}"),
-			Err(e) => {
-				refused!(TARGET, e, "reveal of challenge {cid} failed")
-			},
+		if now >= c.reveal_until {
+			tracing::warn!(target: TARGET, "reveal window of challenge {cid} missed");
+		} else {
+			let tx = cutopia::transactions().challenge().reveal(
+				cid,
+				BoundedVec(c.p.clone()),
+				BoundedVec(c.q.clone()),
+				c.salt,
+			);
+			match ctx.chain.submit(&tx, &ctx.key).await {
+				Ok(_) => {
+					tracing::info!(target: TARGET, "revealed factors of challenge {cid}");
+					state.qualified.insert(cid, c.reveal_until + 1);
+				},
+				Err(e) => {
+					refused!(TARGET, e, "reveal of challenge {cid} failed")
+				},
+			}
 		}
 		state.commits.remove(&cid);
 		state.given_up.insert(cid);
 	}
 }
 
+/// Concludes the challenges this miner qualified for once their reveal window has closed
+/// (the last reveal decides a challenge at once; one with silent commits waits for this).
+/// Concluding is free when it decides the challenge.
+pub(super) async fn conclude_qualified(
+	ctx: &MinerCtx,
+	state: &mut MinerState,
+	at: &At,
+	now: u32,
+) -> Result<()> {
+	for (cid, from) in state.qualified.clone() {
+		if now + 1 < from {
+			continue;
+		}
+		state.qualified.remove(&cid);
+		let open = at
+			.storage()
+			.try_fetch(cutopia::storage().challenge().challenges(), (cid,))
+			.await?
+			.map(|c| c.decode())
+			.transpose()?
+			.is_some_and(|c| c.status == ChallengeStatus::Open);
+		if !open {
+			continue;
+		}
+		match ctx.chain.submit(&cutopia::transactions().challenge().conclude(cid), &ctx.key).await {
+			Ok(_) => tracing::info!(target: TARGET, "concluded challenge {cid}"),
+			Err(e) => refused!(TARGET, e, "conclude of challenge {cid} failed"),
+		}
+	}
+	Ok(())
+}
+
 /// Tries for one open slot of each open indenture that fits this miner and where it holds
 /// no slot yet.
-pub(super) async fn compete(ctx: &MinerCtx, state: &mut MinerState, at: &At) -> Result<()> {
+pub(super) async fn compete(
+	ctx: &MinerCtx,
+	state: &mut MinerState,
+	at: &At,
+	now: u32,
+) -> Result<()> {
 	// Slashed below the minimum bond, the chain offers no work: solving would only cost fees.
 	let minimum = at.constants().entry(cutopia::constants().rep_chain().min_miner_bond())?;
 	let bond = at
@@ -89,14 +134,11 @@ pub(super) async fn compete(ctx: &MinerCtx, state: &mut MinerState, at: &At) -> 
 			TaskType::Batch => ctx.cfg.batch,
 			TaskType::Service => ctx.cfg.service,
 		};
-		// Its own work is refused (buyer, exchange or escrow operator), and one commit at a
-		// time per indenture: winning one slot makes a reveal for another ineligible.
+		// Its own work is refused (buyer, exchange or escrow operator).
 		let party = [&indenture.buyer, &indenture.spec.exchange, &indenture.spec.escrow_operator]
 			.contains(&&ctx.me);
-		let committed = slots.iter().any(|(_, s)| state.commits.contains_key(&s.challenge));
 		if !wanted
-			|| party || committed
-			|| indenture.status != Status::Open
+			|| party || indenture.status != Status::Open
 			|| slots.iter().any(|(_, s)| s.miner.as_ref() == Some(&ctx.me))
 		{
 			continue;
@@ -116,14 +158,30 @@ pub(super) async fn compete(ctx: &MinerCtx, state: &mut MinerState, at: &At) -> 
 				continue;
 			}
 			match ch.puzzle {
-				Puzzle::HashTarget { difficulty, seed } => {
-					solve_target(ctx, state, id, cid, &seed.0, difficulty).await?
+				// A hash target is a race won at once: one per indenture and block (winning
+				// one slot makes the miner ineligible for the others).
+				Puzzle::HashTarget { difficulty } => {
+					let Some(opened) = ctx.chain.block_hash(ch.opened).await? else { continue };
+					let seed = work::hash_target_seed(ch.context, cid, &opened.0);
+					solve_target(ctx, state, id, cid, &seed, difficulty).await?;
+					break;
 				},
+				// A factorization qualifies miners and the best-ranked wins: the miner tries
+				// every empty slot whose commit window is open (it can win only one; the
+				// others go to the next qualified miner, and its deposits come back).
 				Puzzle::Factorization { modulus, .. } => {
-					factor_and_commit(ctx, state, cid, &modulus.0).await?
+					let Some(posted) = ch.posted else { continue };
+					// The commit lands in a block after `now`: it must still be in the window.
+					if now + 1 > posted + ctx.commit_window {
+						state.given_up.insert(cid);
+						continue;
+					}
+					let reveal_from = posted + ctx.commit_window + 1;
+					let reveal_until = reveal_from + ctx.reveal_window - 1;
+					factor_and_commit(ctx, state, cid, &modulus.0, (reveal_from, reveal_until))
+						.await?
 				},
 			}
-			break; // one slot per indenture and block
 		}
 	}
 	Ok(())
@@ -159,6 +217,7 @@ async fn factor_and_commit(
 	state: &mut MinerState,
 	cid: u64,
 	modulus: &[u8],
+	(reveal_from, reveal_until): (u32, u32),
 ) -> Result<()> {
 	let n = BigUint::from_bytes_be(modulus);
 	let bits = n.bits();
@@ -171,17 +230,13 @@ async fn factor_and_commit(
 	let salt = work::random32()?;
 	let hash = work::factor_commitment(&p, &q, &ctx.me_bytes, &salt);
 	// The salt is kept before the commit is sent: a restart can still reveal.
-	state.commits.insert(cid, FactorCommit { p, q, salt, block: u32::MAX });
+	state.commits.insert(cid, FactorCommit { p, q, salt, reveal_from, reveal_until });
 	match ctx
 		.chain
 		.submit(&cutopia::transactions().challenge().commit(cid, H256(hash)), &ctx.key)
 		.await
 	{
 		Ok(_) => {
-			let (block, _) = ctx.chain.best().await?;
-			if let Some(c) = state.commits.get_mut(&cid) {
-				c.block = block;
-			}
 			tracing::info!(
 				target: TARGET,
 				"factored challenge {cid} ({bits} bits) in {factor_ms:.1} ms and committed"

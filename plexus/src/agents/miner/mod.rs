@@ -55,6 +55,10 @@ pub struct MinerConfig {
 struct MinerState {
 	/// Factorization answers committed but not yet revealed, by challenge.
 	commits: BTreeMap<u64, FactorCommit>,
+	/// Challenges this miner qualified for, with the block from which they can be concluded
+	/// (their reveal window closed): the agent concludes them, free, to get the award.
+	#[serde(default)]
+	qualified: BTreeMap<u64, u32>,
 	/// Challenges not to try again (lost, or refused by the chain), so one bad challenge
 	/// does not cost a fee every block.
 	given_up: BTreeSet<u64>,
@@ -68,7 +72,10 @@ struct FactorCommit {
 	p: Vec<u8>,
 	q: Vec<u8>,
 	salt: [u8; 32],
-	block: u32,
+	/// First block reveals are accepted in (the commit window has closed).
+	reveal_from: u32,
+	/// Last block reveals are accepted in; after it the challenge can be concluded.
+	reveal_until: u32,
 }
 
 /// What stays the same from block to block; the mutable [`MinerState`] travels beside it so
@@ -82,6 +89,9 @@ struct MinerCtx {
 	cfg: MinerConfig,
 	executor: Arc<dyn Executor>,
 	store: ResultStore,
+	/// The runtime's `CommitWindow` and `RevealWindow` (blocks).
+	commit_window: u32,
+	reveal_window: u32,
 }
 
 /// Runs a miner until an error it cannot recover from.
@@ -113,7 +123,11 @@ pub async fn run_miner(
 	log_registration!(TARGET, registration, me, "miner");
 
 	let me_bytes: [u8; 32] = key.public_key().0;
-	let ctx = MinerCtx { chain, key, me, me_bytes, cfg, executor, store };
+	let (_, at) = chain.at_best().await?;
+	let commit_window = at.constants().entry(cutopia::constants().challenge().commit_window())?;
+	let reveal_window = at.constants().entry(cutopia::constants().challenge().reveal_window())?;
+	let ctx =
+		MinerCtx { chain, key, me, me_bytes, cfg, executor, store, commit_window, reveal_window };
 	let mut last = 0;
 	loop {
 		let now = next_block(&ctx.chain, last).await?;
@@ -129,7 +143,8 @@ pub async fn run_miner(
 async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 	let (_, at) = ctx.chain.at_best().await?;
 	compete::reveal_factors(ctx, state, now).await;
-	compete::compete(ctx, state, &at).await?;
+	compete::conclude_qualified(ctx, state, &at, now).await?;
+	compete::compete(ctx, state, &at, now).await?;
 	let mut answers = Vec::new();
 	let held = held_slots(ctx, &at).await?;
 	// Heartbeats first, all in one call: they have a window; results can wait a block.
