@@ -178,33 +178,64 @@ impl Chain {
 		tx: &impl subxt::tx::Payload,
 		signer: &Keypair,
 	) -> Result<Included, ChainError> {
+		let mut all = self.submit_all(std::slice::from_ref(tx), signer).await?;
+		all.pop().unwrap_or(Err(ChainError::StatusEnded))
+	}
+
+	/// Signs `txs` with consecutive nonces from the pool's next one for `signer` and hands them
+	/// all to the pool before waiting, so they can land in one block (an exchange posting the
+	/// moduli of many slots within their posting window). Returns each one's outcome, in
+	/// order; the error is only for a failure before any was handed over.
+	pub async fn submit_all<P: subxt::tx::Payload>(
+		&self,
+		txs: &[P],
+		signer: &Keypair,
+	) -> Result<Vec<Result<Included, ChainError>>, ChainError> {
 		let who = signer.public_key().to_account_id().to_string();
-		let nonce: u64 = self.call("system_accountNextIndex", vec![who.into()]).await?;
-		let params = PolkadotExtrinsicParamsBuilder::<PolkadotConfig>::new().nonce(nonce).build();
-		let mut progress = self
-			.api
-			.transactions()
-			.await
-			.map_err(subxt::Error::from)?
-			.sign_and_submit_then_watch(tx, signer, params)
-			.await
-			.map_err(|e| ChainError::Refused(Box::new(e)))?;
-		while let Some(status) = progress.next().await {
-			match status.map_err(subxt::Error::from)? {
-				TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => {
-					let block = b.block_hash();
-					let events = b.wait_for_success().await?;
-					return Ok(Included { block, events });
-				},
-				TransactionStatus::Error { message }
-				| TransactionStatus::Invalid { message }
-				| TransactionStatus::Dropped { message } => {
-					return Err(ChainError::NotIncluded(message));
-				},
-				_ => {},
-			}
+		let first: u64 = self.call("system_accountNextIndex", vec![who.into()]).await?;
+		let mut client = self.api.transactions().await.map_err(subxt::Error::from)?;
+		let mut watching = Vec::with_capacity(txs.len());
+		for (nonce, tx) in (first..).zip(txs) {
+			let params =
+				PolkadotExtrinsicParamsBuilder::<PolkadotConfig>::new().nonce(nonce).build();
+			watching.push(
+				client
+					.sign_and_submit_then_watch(tx, signer, params)
+					.await
+					.map_err(|e| ChainError::Refused(Box::new(e))),
+			);
 		}
-		Err(ChainError::StatusEnded)
+		let mut out = Vec::with_capacity(watching.len());
+		for progress in watching {
+			let mut progress = match progress {
+				Ok(progress) => progress,
+				Err(e) => {
+					out.push(Err(e));
+					continue;
+				},
+			};
+			let outcome = async {
+				while let Some(status) = progress.next().await {
+					match status.map_err(subxt::Error::from)? {
+						TransactionStatus::InBestBlock(b)
+						| TransactionStatus::InFinalizedBlock(b) => {
+							let block = b.block_hash();
+							let events = b.wait_for_success().await?;
+							return Ok(Included { block, events });
+						},
+						TransactionStatus::Error { message }
+						| TransactionStatus::Invalid { message }
+						| TransactionStatus::Dropped { message } => {
+							return Err(ChainError::NotIncluded(message));
+						},
+						_ => {},
+					}
+				}
+				Err(ChainError::StatusEnded)
+			};
+			out.push(outcome.await);
+		}
+		Ok(out)
 	}
 
 	/// Calls `f` with each Indenture event of each new best block, in order, until `f`

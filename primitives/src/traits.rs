@@ -43,6 +43,11 @@ pub trait ChallengeApi<AccountId, BlockNumber> {
 	/// Counts a lease's rounds whose window closed unanswered, and ends a lease whose every
 	/// round is resolved or that missed too many, as `report_missed` does.
 	fn count_missed(lease: LeaseId) -> DispatchResult;
+	/// The most one [`Self::conclude`] may weigh (deciding a challenge with every commit it
+	/// can hold, and telling the opener).
+	fn conclude_weight() -> Weight {
+		Weight::zero()
+	}
 }
 
 /// Lets the pallet that opened challenges and leases learn how they end.
@@ -106,6 +111,12 @@ pub trait Eligibility<AccountId> {
 	/// per commit to awarding).
 	fn weight() -> Weight {
 		Weight::zero()
+	}
+	/// The most a further `rank` of the same `context` uses, right after one: what the
+	/// first read of the context is cached, so ranking a challenge's qualified miners costs
+	/// one [`Self::weight`] and then this per miner.
+	fn repeat_weight() -> Weight {
+		Self::weight()
 	}
 	/// Benchmarks: make `who` eligible for `context`.
 	#[cfg(feature = "runtime-benchmarks")]

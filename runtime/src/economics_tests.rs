@@ -319,3 +319,17 @@ fn a_block_holds_a_thousand_heartbeats_and_a_paid_one_costs_less_than_a_round_pa
 		);
 	});
 }
+
+/// An indenture expiring with every slot's challenge full of commits to decide still fits the
+/// agenda's budget (and is charged for it when `expire` is called by hand).
+#[test]
+fn expiring_a_full_indenture_fits_the_agenda_budget() {
+	let expire = Indenture::expire_weight();
+	let budget = <Runtime as pallet_indenture::Config>::AgendaBudget::get();
+	println!(
+		"expire with 16 slots × 20 commits: {:.1} ms of a {:.1} ms agenda budget",
+		expire.ref_time() as f64 / 1e9,
+		budget.ref_time() as f64 / 1e9
+	);
+	assert!(budget.all_gte(expire));
+}

@@ -129,4 +129,10 @@ impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 	fn count_missed(lease: LeaseId) -> DispatchResult {
 		Self::do_report_missed(lease)
 	}
+
+	fn conclude_weight() -> Weight {
+		T::WeightInfo::conclude(T::MaxCommits::get())
+			.saturating_add(T::Outcome::max_weight())
+			.saturating_add(Self::award_checks_weight())
+	}
 }

@@ -45,9 +45,19 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// What awarding may spend on eligibility checks: one ranking per revealed commit, at
-	/// most `MaxCommits`.
+	/// most `MaxCommits`, all of the same context (the first reads it, the rest find it
+	/// cached).
 	pub fn award_checks_weight() -> Weight {
-		T::Eligibility::weight().saturating_mul(T::MaxCommits::get().into())
+		Self::ranking_weight(T::MaxCommits::get())
+	}
+
+	/// What ranking `n` qualified miners of one challenge weighs.
+	pub fn ranking_weight(n: u32) -> Weight {
+		if n == 0 {
+			return Weight::zero();
+		}
+		T::Eligibility::weight()
+			.saturating_add(T::Eligibility::repeat_weight().saturating_mul(u64::from(n - 1)))
 	}
 
 	pub(crate) fn now() -> BlockNumberFor<T> {
@@ -56,11 +66,13 @@ impl<T: Config> Pallet<T> {
 
 	/// Decides factorization challenge `c`, whose commit window has closed and whose reveals
 	/// are in: the qualified miner (a revealed commit) the opener ranks highest and that may
-	/// still compete wins; ties go to the smallest `blake2_256(parent hash ‖ id ‖ miner)`,
-	/// a hash that did not exist while commits were accepted, so no commit order, account
-	/// name or early reveal buys the tie. With nobody qualified the challenge expires.
+	/// still compete wins; ties go to the smallest `blake2_256(hash of the commit window's
+	/// last block ‖ id ‖ miner)`. That hash did not exist while commits were accepted and is
+	/// fixed once they close, so neither the order of commits nor the timing of a reveal or
+	/// of `conclude` can choose it. With nobody qualified the challenge expires.
 	pub(crate) fn decide(id: ChallengeId, mut c: ChallengeOf<T>, now: BlockNumberFor<T>) {
-		let parent = frame_system::Pallet::<T>::parent_hash();
+		let closed = Self::commit_window(&c).map_or(now, |(_, last)| last);
+		let parent = frame_system::Pallet::<T>::block_hash(closed);
 		let mut best: Option<(u64, [u8; 32], T::AccountId)> = None;
 		for seq in 0..c.commits {
 			let Some(k) = Commits::<T>::get(id, seq) else { continue };

@@ -25,9 +25,9 @@
 //!   more than the work is worth.
 //! - **Award**: once every commit is revealed or the reveal window has closed, the qualified
 //!   miner the opener ranks highest ([`Eligibility::rank`]: for the marketplace, reputation
-//!   then price floor) wins; ties go to the smallest `blake2_256(parent hash ‖ id ‖ miner)`,
-//!   a hash nobody knew while commits were accepted. A qualified miner that may no longer
-//!   compete is passed over.
+//!   then price floor) wins; ties go to the smallest `blake2_256(hash of the commit window's
+//!   last block ‖ id ‖ miner)`, a hash nobody knew while commits were accepted and nobody
+//!   can choose after. A qualified miner that may no longer compete is passed over.
 //! - **Audit**: after the challenge concludes the issuer reveals `p` (matching its commitment);
 //!   the chain checks that `C` is the product of two probable primes of about `bits/2` bits. An
 //!   issuer that does not reveal within `AuditWindow`, or whose `C` is unfair, voids the
@@ -522,7 +522,7 @@ pub mod pallet {
 			if decided {
 				used = used
 					.saturating_add(T::Outcome::max_weight())
-					.saturating_add(T::Eligibility::weight().saturating_mul(commits.into()));
+					.saturating_add(Self::ranking_weight(commits));
 			}
 			Ok(PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::No })
 		}
@@ -556,7 +556,7 @@ pub mod pallet {
 			let commits = Self::do_conclude(id)?;
 			let used = T::WeightInfo::conclude(commits)
 				.saturating_add(T::Outcome::max_weight())
-				.saturating_add(T::Eligibility::weight().saturating_mul(commits.into()));
+				.saturating_add(Self::ranking_weight(commits));
 			Ok(PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::No })
 		}
 

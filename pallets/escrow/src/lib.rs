@@ -568,17 +568,18 @@ pub mod pallet {
 
 		fn waive_exchange_fee(id: EscrowId) -> BalanceOf<T> {
 			let Some(mut e) = Escrows::<T>::get(id) else { return Zero::zero() };
-			let fee = core::mem::take(&mut e.exchange_fee);
-			if fee.is_zero() {
-				return fee;
+			if e.exchange_fee.is_zero() {
+				return Zero::zero();
 			}
 			let released = T::Currency::release(
 				&HoldReason::Escrow.into(),
 				&e.buyer,
-				fee,
+				e.exchange_fee,
 				Precision::BestEffort,
 			)
 			.unwrap_or_default();
+			// Only what was released leaves the entry: what is held stays accounted for.
+			e.exchange_fee = e.exchange_fee.saturating_sub(released);
 			Escrows::<T>::insert(id, e);
 			Self::deposit_event(Event::ExchangeFeeWaived { id, amount: released });
 			released

@@ -80,8 +80,21 @@ impl<T: Config> Eligibility<T::AccountId> for Pallet<T> {
 		Self::rank(context, who)
 	}
 
+	/// `rank` is `may_compete` and three more reads (the indenture, the miner, its score),
+	/// mostly cached by then.
 	fn weight() -> Weight {
-		T::WeightInfo::may_compete()
+		T::WeightInfo::may_compete().saturating_add(T::DbWeight::get().reads(3))
+	}
+
+	/// The indenture and its slots (`MaxSlots` of them: the benchmark's reads, all but the
+	/// miner's own) are in the overlay after the first check; a further one pays the
+	/// execution and the miner's own reads: registration, reputation, its score's inputs.
+	fn repeat_weight() -> Weight {
+		let db = T::DbWeight::get();
+		let measured = T::WeightInfo::may_compete();
+		let cached = db.reads(u64::from(T::MaxSlots::get()) + 1);
+		Weight::from_parts(measured.ref_time().saturating_sub(cached.ref_time()), 0)
+			.saturating_add(db.reads(5))
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

@@ -32,11 +32,19 @@ impl<T: Config> Pallet<T> {
 	/// The weight of processing one deadline.
 	pub fn deadline_weight(deadline: &Deadline) -> Weight {
 		match deadline {
-			Deadline::Award(_) => T::WeightInfo::expire(),
+			Deadline::Award(_) => Self::expire_weight(),
 			Deadline::Results(_) => T::WeightInfo::conclude_results(),
 			Deadline::Acceptance(_) => T::WeightInfo::accept_expired(),
 			Deadline::LeaseEnd(_) => T::WeightInfo::lease_end(),
 		}
+	}
+
+	/// What expiring an indenture may weigh: its own work, and concluding the challenge of
+	/// every slot (each may decide among its commits).
+	pub fn expire_weight() -> Weight {
+		T::WeightInfo::expire().saturating_add(
+			T::Challenges::conclude_weight().saturating_mul(T::MaxSlots::get().into()),
+		)
 	}
 
 	/// The heaviest kind of deadline.

@@ -153,30 +153,33 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The exchange of indenture `id` failed its duty on `challenge`: it did not post `C` in
-	/// time, posted an unfair one, or did not reveal its factor for the audit. The first such
-	/// failure returns its fee to the buyer, records the failure on RepChain with part of its
-	/// bond slashed to the buyer, and switches the indenture's remaining and reopened slots to
-	/// hash-target challenges, which need no issuer; the slot of an unposted challenge gets one
-	/// at once. Later failures of the same indenture change nothing more: the exchange has
-	/// already paid for failing it.
+	/// time, posted an unfair one, or did not reveal its factor for the audit. The slot of a
+	/// challenge that was never won gets a hash-target challenge, which needs no issuer. The
+	/// first failure of an indenture also returns the exchange's fee to the buyer, records the
+	/// failure on RepChain with part of its bond slashed to the buyer, and switches the
+	/// indenture to hash targets for every slot reopened from then on; later failures of the
+	/// same indenture are not slashed again (the exchange has paid for failing it), but their
+	/// slots still fall back.
 	pub(crate) fn on_voided(id: IndentureId, challenge: ChallengeId, issuer: &T::AccountId) {
 		let Some(mut ind) = Indentures::<T>::get(id) else { return };
-		if ind.spec.exchange != *issuer || ind.spec.challenge != ChallengeKind::Factorization {
+		if ind.spec.exchange != *issuer {
 			return;
 		}
-		T::Escrow::waive_exchange_fee(id);
-		ind.exchange_fee = Zero::zero();
-		ind.spec.challenge = ChallengeKind::HashTarget;
-		let record = Self::work_record(
-			issuer.clone(),
-			Role::Exchange,
-			id,
-			Outcome::Failure,
-			ind.spec.incentive,
-		);
-		T::Reputation::append(record, Some(&ind.buyer));
-		Indentures::<T>::insert(id, ind);
-		Self::deposit_event(Event::ExchangeFailed { id, exchange: issuer.clone(), challenge });
+		if ind.spec.challenge == ChallengeKind::Factorization {
+			T::Escrow::waive_exchange_fee(id);
+			ind.exchange_fee = Zero::zero();
+			ind.spec.challenge = ChallengeKind::HashTarget;
+			let record = Self::work_record(
+				issuer.clone(),
+				Role::Exchange,
+				id,
+				Outcome::Failure,
+				ind.spec.incentive,
+			);
+			T::Reputation::append(record, Some(&ind.buyer));
+			Indentures::<T>::insert(id, ind);
+			Self::deposit_event(Event::ExchangeFailed { id, exchange: issuer.clone(), challenge });
+		}
 		Self::renew_challenge(challenge, ChallengeKind::HashTarget);
 	}
 

@@ -331,7 +331,7 @@ pub mod pallet {
 		/// empty, everything held is refunded to the buyer. The chain does this itself from
 		/// its agenda; this call is the fallback.
 		#[pallet::call_index(2)]
-		#[pallet::weight(T::WeightInfo::expire())]
+		#[pallet::weight(Pallet::<T>::expire_weight())]
 		pub fn expire(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_expire(id)

@@ -98,8 +98,10 @@ async fn tick(ctx: &ExchangeCtx, state: &mut ExchangeState) -> Result<()> {
 			todo.push((id, c));
 		}
 	}
-	// One challenge's failure (a reopened slot's challenge opened close to its deadline, say)
-	// must not hold up the others' moduli and audits.
+	// Moduli are due within `CommitWindow` blocks of opening, for every slot of an indenture
+	// at once: they are all prepared, then sent together (one block, not one per slot).
+	// One challenge's failure must not hold up the others' moduli and audits.
+	let mut posts = Vec::new();
 	for (id, c) in todo {
 		let Puzzle::Factorization { bits, audit, .. } = &c.puzzle else { continue };
 		let done = match (&c.status, audit) {
@@ -110,7 +112,16 @@ async fn tick(ctx: &ExchangeCtx, state: &mut ExchangeState) -> Result<()> {
 			{
 				Ok(())
 			},
-			(ChallengeStatus::AwaitingModulus, _) => post_modulus(ctx, state, id, *bits).await,
+			(ChallengeStatus::AwaitingModulus, _) => {
+				prepare_modulus(ctx, state, id, *bits).await.map(|(n, commitment)| {
+					let tx = cutopia::transactions().challenge().post_modulus(
+						id,
+						BoundedVec(n),
+						H256(commitment),
+					);
+					posts.push((id, *bits, tx))
+				})
+			},
 			(ChallengeStatus::Awarded(_) | ChallengeStatus::Expired, Audit::Pending) => {
 				reveal_factor(ctx, state, id).await
 			},
@@ -120,32 +131,39 @@ async fn tick(ctx: &ExchangeCtx, state: &mut ExchangeState) -> Result<()> {
 			tracing::warn!(target: TARGET, "challenge {id}: {e:#}");
 		}
 	}
+	if posts.is_empty() {
+		return Ok(());
+	}
+	let txs: Vec<_> = posts.iter().map(|(_, _, tx)| tx.clone()).collect();
+	for ((id, bits, _), sent) in posts.iter().zip(ctx.chain.submit_all(&txs, &ctx.key).await?) {
+		match sent {
+			Ok(_) => {
+				tracing::info!(target: TARGET, "posted a {bits}-bit semiprime for challenge {id}")
+			},
+			Err(e) => {
+				tracing::warn!(target: TARGET, "challenge {id}: {:#}", anyhow::Error::from(e))
+			},
+		}
+	}
 	Ok(())
 }
 
-/// Posts a fresh `bits`-bit semiprime for challenge `id`, with the commitment to its smaller
-/// factor that the audit will check.
-async fn post_modulus(
+/// A fresh `bits`-bit semiprime `C` for challenge `id` and the commitment to its smaller
+/// factor that the audit will check. The secret is on disk before `C` can be sent: a crash
+/// cannot lose the audit.
+async fn prepare_modulus(
 	ctx: &ExchangeCtx,
 	state: &mut ExchangeState,
 	id: u64,
 	bits: u32,
-) -> Result<()> {
+) -> Result<(Vec<u8>, [u8; 32])> {
 	let (p, _q, n) = tokio::task::spawn_blocking(move || cutopia_factor::semiprime(bits)).await??;
 	let salt = work::random32()?;
 	let p = p.to_bytes_be();
 	let commitment = work::audit_commitment(&p, &salt);
-	// The secret is on disk before C is public: a crash cannot lose the audit.
 	state.secrets.insert(id, Secret { p, salt });
 	save(&ctx.state_path, state)?;
-	let tx = cutopia::transactions().challenge().post_modulus(
-		id,
-		BoundedVec(n.to_bytes_be()),
-		H256(commitment),
-	);
-	ctx.chain.submit(&tx, &ctx.key).await?;
-	tracing::info!(target: TARGET, "posted a {bits}-bit semiprime for challenge {id}");
-	Ok(())
+	Ok((n.to_bytes_be(), commitment))
 }
 
 /// Reveals the secret factor of decided challenge `id` for its audit.

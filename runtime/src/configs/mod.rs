@@ -221,16 +221,19 @@ impl pallet_challenge::Config for Runtime {
 	type CommitWindow = ConstU32<5>;
 	type Outcome = Indenture;
 	type Eligibility = Indenture;
-	// 48 to 160 bits: from a second to minutes of factoring on one core (see the solver
-	// benchmarks), so the race measures capability without wasting the miner's time.
+	// 48 to 160 bits: well under a second of factoring on one core (see the solver
+	// benchmarks, docs/OPERATIONS.md), so qualifying measures capability without wasting the
+	// miner's time.
 	type MinFactorBits = ConstU32<48>;
 	type MaxFactorBits = ConstU32<160>;
 	type FactorBitsPerDoubling = ConstU32<4>;
 	type MinHashDifficulty = ConstU32<12>;
 	type MaxHashDifficulty = ConstU32<32>;
 	type HeartbeatDifficulty = ConstU32<8>;
-	/// Filling every commit with junk forfeits at least the slot's value to its buyer.
-	type MaxCommits = ConstU32<64>;
+	/// Filling every commit with junk forfeits at least the slot's value to its buyer (each
+	/// holds a twentieth); 20 decided for each of 16 slots fit the agenda's budget when an
+	/// indenture expires (about 200 of its 250 ms, from the release weights).
+	type MaxCommits = ConstU32<20>;
 	/// 30 s to reveal once commits close.
 	type RevealWindow = ConstU32<10>;
 	/// 5 min for the exchange to reveal its factor.

@@ -42,19 +42,19 @@ use core::marker::PhantomData;
 pub struct WeightInfo<T>(PhantomData<T>);
 impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
-	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	fn post_modulus() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `183`
-		//  Estimated: `4141`
-		// Minimum execution time: 10_826_000 picoseconds.
-		Weight::from_parts(12_118_000, 0)
-			.saturating_add(Weight::from_parts(0, 4141))
+		//  Measured:  `231`
+		//  Estimated: `4189`
+		// Minimum execution time: 11_027_000 picoseconds.
+		Weight::from_parts(15_023_000, 0)
+			.saturating_add(Weight::from_parts(0, 4189))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
-	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::CommitOf` (r:1 w:1)
 	/// Proof: `Challenge::CommitOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
@@ -65,55 +65,59 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:1 w:0)
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Commits` (r:0 w:1)
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1635`
+		//  Measured:  `2985`
 		//  Estimated: `8330`
-		// Minimum execution time: 34_441_000 picoseconds.
-		Weight::from_parts(36_935_000, 0)
+		// Minimum execution time: 94_621_000 picoseconds.
+		Weight::from_parts(137_254_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
-			.saturating_add(T::DbWeight::get().reads(6))
-			.saturating_add(T::DbWeight::get().writes(3))
+			.saturating_add(T::DbWeight::get().reads(7))
+			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
-	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::CommitOf` (r:16 w:16)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::CommitOf` (r:64 w:64)
 	/// Proof: `Challenge::CommitOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::Commits` (r:16 w:16)
+	/// Storage: `Challenge::Commits` (r:65 w:64)
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::Registrations` (r:1 w:0)
+	/// Storage: `RepChain::Registrations` (r:64 w:0)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::Reputations` (r:1 w:0)
+	/// Storage: `RepChain::Reputations` (r:64 w:0)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:1 w:0)
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:0)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// The range of component `b` is `[48, 160]`.
-	/// The range of component `c` is `[0, 15]`.
-	fn reveal(b: u32, c: u32, ) -> Weight {
+	/// The range of component `c` is `[0, 63]`.
+	fn reveal(_b: u32, c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1127 + c * (169 ±0)`
-		//  Estimated: `8330 + c * (2572 ±0)`
-		// Minimum execution time: 55_343_000 picoseconds.
-		Weight::from_parts(58_284_331, 0)
+		//  Measured:  `1400 + c * (249 ±0)`
+		//  Estimated: `8330 + c * (2886 ±0)`
+		// Minimum execution time: 101_312_000 picoseconds.
+		Weight::from_parts(333_012_937, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
-			// Standard Error: 835
-			.saturating_add(Weight::from_parts(11_538, 0).saturating_mul(b.into()))
-			// Standard Error: 6_029
-			.saturating_add(Weight::from_parts(5_621_330, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(8))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(c.into())))
-			.saturating_add(T::DbWeight::get().writes(3))
+			// Standard Error: 659_791
+			.saturating_add(Weight::from_parts(35_269_703, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(11))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().writes(4))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(c.into())))
-			.saturating_add(Weight::from_parts(0, 2572).saturating_mul(c.into()))
+			.saturating_add(Weight::from_parts(0, 2886).saturating_mul(c.into()))
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
-	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:1 w:0)
@@ -122,64 +126,80 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:1 w:0)
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::Commits` (r:1 w:0)
+	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:0)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn solve() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `870`
+		//  Measured:  `940`
 		//  Estimated: `8330`
-		// Minimum execution time: 29_514_000 picoseconds.
-		Weight::from_parts(32_539_000, 0)
+		// Minimum execution time: 36_845_000 picoseconds.
+		Weight::from_parts(54_741_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
-			.saturating_add(T::DbWeight::get().reads(6))
+			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
-	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::Commits` (r:16 w:16)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::Commits` (r:65 w:64)
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::CommitOf` (r:16 w:16)
+	/// Storage: `Balances::Holds` (r:64 w:64)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:65 w:65)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::CommitOf` (r:64 w:64)
 	/// Proof: `Challenge::CommitOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
-	/// The range of component `c` is `[0, 16]`.
+	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:0)
+	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// The range of component `c` is `[0, 64]`.
 	fn conclude(c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `275 + c * (105 ±0)`
-		//  Estimated: `4141 + c * (2572 ±0)`
-		// Minimum execution time: 15_774_000 picoseconds.
-		Weight::from_parts(16_578_629, 0)
-			.saturating_add(Weight::from_parts(0, 4141))
-			// Standard Error: 3_321
-			.saturating_add(Weight::from_parts(2_291_123, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(1))
-			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(c.into())))
-			.saturating_add(T::DbWeight::get().writes(1))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(c.into())))
-			.saturating_add(Weight::from_parts(0, 2572).saturating_mul(c.into()))
+		//  Measured:  `504 + c * (312 ±0)`
+		//  Estimated: `4189 + c * (2603 ±0)`
+		// Minimum execution time: 22_023_000 picoseconds.
+		Weight::from_parts(1_913_327, 0)
+			.saturating_add(Weight::from_parts(0, 4189))
+			// Standard Error: 593_459
+			.saturating_add(Weight::from_parts(60_629_160, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(5))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().writes(2))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 2603).saturating_mul(c.into()))
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
-	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	fn reveal_factor() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `207`
-		//  Estimated: `4141`
-		// Minimum execution time: 1_421_401_000 picoseconds.
-		Weight::from_parts(1_481_141_000, 0)
-			.saturating_add(Weight::from_parts(0, 4141))
+		//  Measured:  `259`
+		//  Estimated: `4189`
+		// Minimum execution time: 1_467_670_000 picoseconds.
+		Weight::from_parts(1_743_282_000, 0)
+			.saturating_add(Weight::from_parts(0, 4189))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
-	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::Commits` (r:1 w:0)
+	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Indentures` (r:1 w:0)
+	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	fn report_unaudited() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `207`
-		//  Estimated: `4141`
-		// Minimum execution time: 14_862_000 picoseconds.
-		Weight::from_parts(16_164_000, 0)
-			.saturating_add(Weight::from_parts(0, 4141))
-			.saturating_add(T::DbWeight::get().reads(1))
+		//  Measured:  `335`
+		//  Estimated: `8330`
+		// Minimum execution time: 19_128_000 picoseconds.
+		Weight::from_parts(26_740_000, 0)
+			.saturating_add(Weight::from_parts(0, 8330))
+			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Challenge::Leases` (r:1 w:1)
@@ -188,17 +208,15 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfLease` (r:1 w:0)
 	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::Agenda` (r:1 w:1)
-	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	fn heartbeat() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `315`
-		//  Estimated: `4055`
-		// Minimum execution time: 23_926_000 picoseconds.
-		Weight::from_parts(25_968_000, 0)
-			.saturating_add(Weight::from_parts(0, 4055))
-			.saturating_add(T::DbWeight::get().reads(4))
-			.saturating_add(T::DbWeight::get().writes(2))
+		//  Estimated: `3590`
+		// Minimum execution time: 22_484_000 picoseconds.
+		Weight::from_parts(31_848_000, 0)
+			.saturating_add(Weight::from_parts(0, 3590))
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Challenge::Leases` (r:256 w:256)
 	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
@@ -206,21 +224,18 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfLease` (r:256 w:0)
 	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::Agenda` (r:4 w:4)
-	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[1, 256]`.
 	fn heartbeats(n: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `267 + n * (51 ±0)`
 		//  Estimated: `3509 + n * (2600 ±0)`
-		// Minimum execution time: 25_087_000 picoseconds.
-		Weight::from_parts(25_448_000, 0)
+		// Minimum execution time: 32_699_000 picoseconds.
+		Weight::from_parts(11_802_188, 0)
 			.saturating_add(Weight::from_parts(0, 3509))
-			// Standard Error: 46_513
-			.saturating_add(Weight::from_parts(19_628_419, 0).saturating_mul(n.into()))
-			.saturating_add(T::DbWeight::get().reads(2))
+			// Standard Error: 398_253
+			.saturating_add(Weight::from_parts(18_813_306, 0).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
-			.saturating_add(T::DbWeight::get().writes(1))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 2600).saturating_mul(n.into()))
 	}
@@ -232,8 +247,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `261`
 		//  Estimated: `3590`
-		// Minimum execution time: 14_541_000 picoseconds.
-		Weight::from_parts(15_683_000, 0)
+		// Minimum execution time: 15_483_000 picoseconds.
+		Weight::from_parts(24_587_000, 0)
 			.saturating_add(Weight::from_parts(0, 3590))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))

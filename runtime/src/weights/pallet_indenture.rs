@@ -52,13 +52,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::NextChallengeId` (r:1 w:1)
 	/// Proof: `Challenge::NextChallengeId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Agenda` (r:1 w:1)
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Challenges` (r:0 w:16)
-	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:0 w:16)
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:0 w:1)
@@ -71,13 +71,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `9952`
 		//  Estimated: `10703`
-		// Minimum execution time: 91_707_000 picoseconds.
-		Weight::from_parts(75_546_096, 0)
+		// Minimum execution time: 97_475_000 picoseconds.
+		Weight::from_parts(126_003_082, 0)
 			.saturating_add(Weight::from_parts(0, 10703))
-			// Standard Error: 41_969
-			.saturating_add(Weight::from_parts(8_009_230, 0).saturating_mul(s.into()))
-			// Standard Error: 159
-			.saturating_add(Weight::from_parts(4_899, 0).saturating_mul(b.into()))
+			// Standard Error: 113_755
+			.saturating_add(Weight::from_parts(11_976_655, 0).saturating_mul(s.into()))
+			// Standard Error: 433
+			.saturating_add(Weight::from_parts(4_902, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(9))
 			.saturating_add(T::DbWeight::get().writes(4))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(s.into())))
@@ -89,9 +89,11 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Challenges` (r:15 w:15)
-	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::Commits` (r:15 w:0)
+	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:2 w:2)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Queue` (r:1 w:1)
@@ -100,12 +102,12 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn cancel() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `16525`
-		//  Estimated: `48255`
-		// Minimum execution time: 313_478_000 picoseconds.
-		Weight::from_parts(351_404_000, 0)
-			.saturating_add(Weight::from_parts(0, 48255))
-			.saturating_add(T::DbWeight::get().reads(37))
+		//  Measured:  `16573`
+		//  Estimated: `48975`
+		// Minimum execution time: 390_893_000 picoseconds.
+		Weight::from_parts(523_150_000, 0)
+			.saturating_add(Weight::from_parts(0, 48975))
+			.saturating_add(T::DbWeight::get().reads(52))
 			.saturating_add(T::DbWeight::get().writes(51))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
@@ -113,26 +115,34 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::Slots` (r:16 w:15)
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Challenges` (r:15 w:15)
-	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(676), added: 3151, mode: `MaxEncodedLen`)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::Commits` (r:15 w:0)
+	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Reputations` (r:1 w:1)
+	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::RecentRecords` (r:1 w:1)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:2 w:2)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:15)
+	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Queue` (r:1 w:1)
 	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(9218), added: 9713, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:15)
-	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn expire() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `16525`
-		//  Estimated: `48255`
-		// Minimum execution time: 360_649_000 picoseconds.
-		Weight::from_parts(379_426_000, 0)
-			.saturating_add(Weight::from_parts(0, 48255))
-			.saturating_add(T::DbWeight::get().reads(37))
-			.saturating_add(T::DbWeight::get().writes(51))
+		//  Measured:  `16989`
+		//  Estimated: `48975`
+		// Minimum execution time: 550_191_000 picoseconds.
+		Weight::from_parts(608_268_000, 0)
+			.saturating_add(Weight::from_parts(0, 48975))
+			.saturating_add(T::DbWeight::get().reads(57))
+			.saturating_add(T::DbWeight::get().writes(55))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -142,8 +152,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `7653`
 		//  Estimated: `23902`
-		// Minimum execution time: 46_529_000 picoseconds.
-		Weight::from_parts(51_627_000, 0)
+		// Minimum execution time: 50_085_000 picoseconds.
+		Weight::from_parts(87_921_000, 0)
 			.saturating_add(Weight::from_parts(0, 23902))
 			.saturating_add(T::DbWeight::get().reads(9))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -155,7 +165,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:17 w:17)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:15 w:15)
@@ -176,8 +186,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `13638`
 		//  Estimated: `90690`
-		// Minimum execution time: 1_104_728_000 picoseconds.
-		Weight::from_parts(1_172_379_000, 0)
+		// Minimum execution time: 1_141_654_000 picoseconds.
+		Weight::from_parts(1_311_718_000, 0)
 			.saturating_add(Weight::from_parts(0, 90690))
 			.saturating_add(T::DbWeight::get().reads(69))
 			.saturating_add(T::DbWeight::get().writes(99))
@@ -193,7 +203,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::Registrations` (r:3 w:3)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:17 w:17)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
@@ -210,8 +220,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14096`
 		//  Estimated: `90690`
-		// Minimum execution time: 1_009_557_000 picoseconds.
-		Weight::from_parts(1_072_421_000, 0)
+		// Minimum execution time: 1_103_657_000 picoseconds.
+		Weight::from_parts(1_538_485_000, 0)
 			.saturating_add(Weight::from_parts(0, 90690))
 			.saturating_add(T::DbWeight::get().reads(71))
 			.saturating_add(T::DbWeight::get().writes(101))
@@ -228,8 +238,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6393`
 		//  Estimated: `9741`
-		// Minimum execution time: 43_004_000 picoseconds.
-		Weight::from_parts(47_061_000, 0)
+		// Minimum execution time: 47_591_000 picoseconds.
+		Weight::from_parts(65_868_000, 0)
 			.saturating_add(Weight::from_parts(0, 9741))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -239,7 +249,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:10 w:10)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:9 w:8)
@@ -262,8 +272,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `10540`
 		//  Estimated: `48830`
-		// Minimum execution time: 582_770_000 picoseconds.
-		Weight::from_parts(613_105_000, 0)
+		// Minimum execution time: 613_986_000 picoseconds.
+		Weight::from_parts(689_389_000, 0)
 			.saturating_add(Weight::from_parts(0, 48830))
 			.saturating_add(T::DbWeight::get().reads(41))
 			.saturating_add(T::DbWeight::get().writes(57))
@@ -283,7 +293,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::RecentRecords` (r:15 w:15)
 	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
@@ -300,8 +310,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `12743`
 		//  Estimated: `90690`
-		// Minimum execution time: 540_126_000 picoseconds.
-		Weight::from_parts(570_422_000, 0)
+		// Minimum execution time: 548_048_000 picoseconds.
+		Weight::from_parts(634_287_000, 0)
 			.saturating_add(Weight::from_parts(0, 90690))
 			.saturating_add(T::DbWeight::get().reads(59))
 			.saturating_add(T::DbWeight::get().writes(89))
@@ -334,21 +344,43 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `20057`
 		//  Estimated: `46814`
-		// Minimum execution time: 152_188_000 picoseconds.
-		Weight::from_parts(167_470_000, 0)
+		// Minimum execution time: 156_834_000 picoseconds.
+		Weight::from_parts(173_539_000, 0)
 			.saturating_add(Weight::from_parts(0, 46814))
 			.saturating_add(T::DbWeight::get().reads(25))
 			.saturating_add(T::DbWeight::get().writes(11))
 	}
+	/// Storage: `Indenture::Indentures` (r:1 w:1)
+	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
+	/// Storage: `Escrow::Escrows` (r:1 w:1)
+	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Reputations` (r:1 w:1)
+	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::RecentRecords` (r:1 w:1)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Registrations` (r:1 w:1)
+	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:2)
+	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Slots` (r:1 w:1)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::NextChallengeId` (r:1 w:1)
+	/// Proof: `Challenge::NextChallengeId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::Challenges` (r:0 w:1)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	fn voided() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `20057`
-		//  Estimated: `46814`
-		// Minimum execution time: 152_188_000 picoseconds.
-		Weight::from_parts(167_470_000, 0)
-			.saturating_add(Weight::from_parts(0, 46814))
-			.saturating_add(T::DbWeight::get().reads(25))
-			.saturating_add(T::DbWeight::get().writes(11))
+		//  Measured:  `6782`
+		//  Estimated: `8330`
+		// Minimum execution time: 136_874_000 picoseconds.
+		Weight::from_parts(149_774_000, 0)
+			.saturating_add(Weight::from_parts(0, 8330))
+			.saturating_add(T::DbWeight::get().reads(11))
+			.saturating_add(T::DbWeight::get().writes(13))
 	}
 	/// Storage: `Indenture::SlotOfLease` (r:1 w:0)
 	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
@@ -359,15 +391,15 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn heartbeat_proven() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `6868`
 		//  Estimated: `8330`
-		// Minimum execution time: 73_229_000 picoseconds.
-		Weight::from_parts(80_830_000, 0)
+		// Minimum execution time: 78_137_000 picoseconds.
+		Weight::from_parts(93_960_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -383,7 +415,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:15 w:15)
@@ -402,8 +434,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `12386`
 		//  Estimated: `90690`
-		// Minimum execution time: 497_293_000 picoseconds.
-		Weight::from_parts(561_849_000, 0)
+		// Minimum execution time: 534_818_000 picoseconds.
+		Weight::from_parts(614_918_000, 0)
 			.saturating_add(Weight::from_parts(0, 90690))
 			.saturating_add(T::DbWeight::get().reads(56))
 			.saturating_add(T::DbWeight::get().writes(86))
@@ -420,8 +452,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `10638`
 		//  Estimated: `46814`
-		// Minimum execution time: 72_969_000 picoseconds.
-		Weight::from_parts(81_151_000, 0)
+		// Minimum execution time: 74_271_000 picoseconds.
+		Weight::from_parts(101_762_000, 0)
 			.saturating_add(Weight::from_parts(0, 46814))
 			.saturating_add(T::DbWeight::get().reads(19))
 	}
@@ -435,8 +467,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5129`
 		//  Estimated: `8330`
-		// Minimum execution time: 19_129_000 picoseconds.
-		Weight::from_parts(21_693_000, 0)
+		// Minimum execution time: 19_859_000 picoseconds.
+		Weight::from_parts(28_232_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))

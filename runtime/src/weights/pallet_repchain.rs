@@ -44,13 +44,13 @@ impl<T: frame_system::Config> pallet_repchain::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::Registrations` (r:1 w:1)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn register_miner() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `4`
 		//  Estimated: `3876`
-		// Minimum execution time: 45_047_000 picoseconds.
-		Weight::from_parts(48_843_000, 0)
+		// Minimum execution time: 44_196_000 picoseconds.
+		Weight::from_parts(59_859_000, 0)
 			.saturating_add(Weight::from_parts(0, 3876))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -58,13 +58,13 @@ impl<T: frame_system::Config> pallet_repchain::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::Registrations` (r:1 w:1)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn register_service() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `4`
 		//  Estimated: `3876`
-		// Minimum execution time: 45_047_000 picoseconds.
-		Weight::from_parts(48_873_000, 0)
+		// Minimum execution time: 45_257_000 picoseconds.
+		Weight::from_parts(67_000_000, 0)
 			.saturating_add(Weight::from_parts(0, 3876))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -75,8 +75,8 @@ impl<T: frame_system::Config> pallet_repchain::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `402`
 		//  Estimated: `3876`
-		// Minimum execution time: 9_244_000 picoseconds.
-		Weight::from_parts(10_476_000, 0)
+		// Minimum execution time: 9_905_000 picoseconds.
+		Weight::from_parts(16_435_000, 0)
 			.saturating_add(Weight::from_parts(0, 3876))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -87,8 +87,8 @@ impl<T: frame_system::Config> pallet_repchain::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `440`
 		//  Estimated: `3876`
-		// Minimum execution time: 9_614_000 picoseconds.
-		Weight::from_parts(10_506_000, 0)
+		// Minimum execution time: 10_386_000 picoseconds.
+		Weight::from_parts(16_605_000, 0)
 			.saturating_add(Weight::from_parts(0, 3876))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -96,13 +96,13 @@ impl<T: frame_system::Config> pallet_repchain::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::Registrations` (r:1 w:1)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn bond_extra() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `457`
 		//  Estimated: `3876`
-		// Minimum execution time: 45_658_000 picoseconds.
-		Weight::from_parts(49_664_000, 0)
+		// Minimum execution time: 48_022_000 picoseconds.
+		Weight::from_parts(58_517_000, 0)
 			.saturating_add(Weight::from_parts(0, 3876))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -113,8 +113,8 @@ impl<T: frame_system::Config> pallet_repchain::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `402`
 		//  Estimated: `3876`
-		// Minimum execution time: 11_177_000 picoseconds.
-		Weight::from_parts(12_168_000, 0)
+		// Minimum execution time: 11_877_000 picoseconds.
+		Weight::from_parts(17_907_000, 0)
 			.saturating_add(Weight::from_parts(0, 3876))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -122,13 +122,13 @@ impl<T: frame_system::Config> pallet_repchain::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::Registrations` (r:1 w:1)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	fn withdraw() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `461`
 		//  Estimated: `3876`
-		// Minimum execution time: 37_937_000 picoseconds.
-		Weight::from_parts(42_574_000, 0)
+		// Minimum execution time: 42_523_000 picoseconds.
+		Weight::from_parts(62_493_000, 0)
 			.saturating_add(Weight::from_parts(0, 3876))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -140,15 +140,15 @@ impl<T: frame_system::Config> pallet_repchain::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::Registrations` (r:1 w:1)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn append_record() -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `4383`
 		//  Estimated: `6970`
-		// Minimum execution time: 63_134_000 picoseconds.
-		Weight::from_parts(68_432_000, 0)
+		// Minimum execution time: 67_741_000 picoseconds.
+		Weight::from_parts(77_967_000, 0)
 			.saturating_add(Weight::from_parts(0, 6970))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(6))

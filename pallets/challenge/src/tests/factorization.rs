@@ -193,9 +193,9 @@ fn the_issuer_cannot_pre_win_its_own_factorization_challenge() {
 	});
 }
 
-/// Qualified miners of equal rank: the one whose `blake2_256(parent hash ‖ id ‖ miner)` is
-/// smallest wins, a hash of a block sealed after the commit window closed, not the order of
-/// the commits.
+/// Qualified miners of equal rank: the one whose `blake2_256(hash of the commit window's last
+/// block ‖ id ‖ miner)` is smallest wins: not the order of the commits, and not the block
+/// the deciding reveal lands in.
 #[test]
 fn equal_ranks_are_decided_by_a_hash_nobody_knew_when_commits_closed() {
 	build_and_execute(|| {
@@ -204,9 +204,9 @@ fn equal_ranks_are_decided_by_a_hash_nobody_knew_when_commits_closed() {
 		assert_commit(BOB, id, P48, Q48);
 		to_reveals(id);
 		assert_reveal(ALICE, id, P48, Q48);
-		let parent = System::parent_hash();
+		let closed = frame_system::BlockHash::<Test>::get(reveals_open(id) - 1);
 		let tie = |who: u64| {
-			sp_io::hashing::blake2_256(&codec::Encode::encode(&(b"cutopia/award", parent, id, who)))
+			sp_io::hashing::blake2_256(&codec::Encode::encode(&(b"cutopia/award", closed, id, who)))
 		};
 		let expected = if tie(ALICE) < tie(BOB) { ALICE } else { BOB };
 		assert_reveal(BOB, id, P48, Q48);
@@ -254,9 +254,10 @@ fn deposits_grow_with_the_value_at_stake() {
 	build_and_execute(|| {
 		assert_eq!(ChallengePallet::commit_deposit(0), MIN_DEPOSIT);
 		assert_eq!(ChallengePallet::commit_deposit(VALUE), DEPOSIT);
-		// Filling every commit costs at least the value.
-		assert_eq!(ChallengePallet::commit_deposit(1_001), 51);
-		assert!(51 * 20 >= 1_001);
+		// Filling every commit (20) costs at least the value.
+		let deposit = ChallengePallet::commit_deposit(1_001);
+		assert_eq!(deposit, 51);
+		assert!(deposit * 20 >= 1_001);
 	});
 }
 

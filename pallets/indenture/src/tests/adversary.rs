@@ -203,9 +203,10 @@ fn an_exchange_that_does_not_post_is_slashed_refunds_its_fee_and_the_slot_falls_
 	build_and_execute(|| {
 		let id = assert_submit(
 			BUYER,
-			SpecOf::<Test> { challenge: ChallengeKind::Factorization, nodes: 1, ..spec() },
+			SpecOf::<Test> { challenge: ChallengeKind::Factorization, ..spec() },
 		);
 		let challenge = Slots::<Test>::get(id, 0).unwrap().challenge;
+		let second = Slots::<Test>::get(id, 1).unwrap().challenge;
 		let fee = Indentures::<Test>::get(id).unwrap().exchange_fee;
 		assert_eq!(fee, 60);
 		let (buyer, escrowed) =
@@ -230,6 +231,14 @@ fn an_exchange_that_does_not_post_is_slashed_refunds_its_fee_and_the_slot_falls_
 		assert_ne!(slot.challenge, challenge);
 		register_miner(MINER_A, big(), 1);
 		assert_solve(MINER_A, id, 0);
+		// The other slot's unposted challenge falls back too, without a second slash.
+		assert_ok!(Challenge::conclude(RuntimeOrigin::signed(MINER_C), second));
+		assert_eq!(RepChain::counts(&EXCHANGE), (1, 0, 1));
+		assert_eq!(Balances::free_balance(BUYER), buyer + fee + 5);
+		assert_ne!(Slots::<Test>::get(id, 1).unwrap().challenge, second);
+		register_miner(MINER_B, big(), 1);
+		assert_solve(MINER_B, id, 1);
+		assert_eq!(Indentures::<Test>::get(id).unwrap().status, Status::Leased);
 	});
 }
 

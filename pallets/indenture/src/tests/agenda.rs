@@ -131,52 +131,57 @@ fn fill_agenda(from: u64) {
 	}
 }
 
+/// A budget that fits an award deadline (which may conclude every slot's challenge) and half
+/// of another deadline.
+fn award_and_a_half() -> frame_support::weights::Weight {
+	IndenturePallet::expire_weight()
+		.saturating_add(frame_support::weights::Weight::from_parts(1_500, 0))
+		.set_proof_size(u64::MAX)
+}
+
 /// A burst of deadlines fills a block's agenda and the next few: the overflow waits in the
 /// backlog and is worked through in order, within the budget, never dropped. (Before the
 /// backlog, the award deadline below was dropped with `AgendaFull` and the indenture stayed
 /// open, holding the buyer's funds, until somebody called `expire`.)
 #[test]
 fn a_full_agenda_never_drops_a_deadline() {
-	// Each deadline weighs 1,000 in the mock: a budget of 2,500 fits two a block.
-	ExtBuilder::default()
-		.agenda_budget(frame_support::weights::Weight::from_parts(2_500, u64::MAX))
-		.build_and_execute(|| {
-			// A submission now has its award deadline at block 21, processed from block 22;
-			// blocks 22..30 are already full.
-			fill_agenda(22);
-			assert_eq!(Agenda::<Test>::get(29).len(), 4);
-			let id = assert_submit(BUYER, spec());
-			assert_eq!(Indentures::<Test>::get(id).unwrap().award_deadline, 21);
-			System::assert_has_event(Event::AgendaFull { deadline: Deadline::Award(id) }.into());
-			assert_eq!(BacklogRange::<Test>::get(), (0, 1));
-			assert_eq!(Backlog::<Test>::get(0), Some((22, Deadline::Award(id))));
-			// Two deadlines a block: the 32 ahead of it take 16 blocks, then its turn comes.
-			run_to_block(22 + 16);
-			assert!(Indentures::<Test>::get(id).is_none(), "the award deadline was processed");
-			System::assert_has_event(Event::Expired { id, refunded: 1_200 + 60 + 12 }.into());
-			assert_eq!(BacklogRange::<Test>::get(), (1, 1));
-			assert!(Backlog::<Test>::iter().next().is_none());
-		});
+	// Other deadlines weigh 1,000 in the mock: a block fits the award deadline and one more,
+	// or many of the others.
+	ExtBuilder::default().agenda_budget(award_and_a_half()).build_and_execute(|| {
+		// A submission now has its award deadline at block 21, processed from block 22;
+		// blocks 22..30 are already full.
+		fill_agenda(22);
+		assert_eq!(Agenda::<Test>::get(29).len(), 4);
+		let id = assert_submit(BUYER, spec());
+		assert_eq!(Indentures::<Test>::get(id).unwrap().award_deadline, 21);
+		System::assert_has_event(Event::AgendaFull { deadline: Deadline::Award(id) }.into());
+		assert_eq!(BacklogRange::<Test>::get(), (0, 1));
+		assert_eq!(Backlog::<Test>::get(0), Some((22, Deadline::Award(id))));
+		// The 32 ahead of it go first, then its turn comes, well within 16 blocks.
+		run_to_block(22 + 16);
+		assert!(Indentures::<Test>::get(id).is_none(), "the award deadline was processed");
+		System::assert_has_event(Event::Expired { id, refunded: 1_200 + 60 + 12 }.into());
+		assert_eq!(BacklogRange::<Test>::get(), (1, 1));
+		assert!(Backlog::<Test>::iter().next().is_none());
+	});
 }
 
 /// A far-future deadline at the head of the backlog (a long lease's end whose blocks were
 /// full) does not hold up a due one behind it: the head goes to the back.
 #[test]
 fn a_far_future_backlog_entry_does_not_hold_up_a_due_one() {
-	ExtBuilder::default()
-		.agenda_budget(frame_support::weights::Weight::from_parts(2_500, u64::MAX))
-		.build_and_execute(|| {
-			fill_agenda(500);
-			IndenturePallet::schedule(500, Deadline::LeaseEnd(77));
-			fill_agenda(22);
-			let id = assert_submit(BUYER, spec());
-			assert_eq!(Backlog::<Test>::get(0), Some((500, Deadline::LeaseEnd(77))));
-			assert_eq!(Backlog::<Test>::get(1), Some((22, Deadline::Award(id))));
-			run_to_block(22 + 16);
-			assert!(Indentures::<Test>::get(id).is_none(), "the due deadline was processed");
-			// The future one waits, at the back, for its block.
-			let (first, next) = BacklogRange::<Test>::get();
-			assert_eq!(next - first, 1);
-			assert_eq!(Backlog::<Test>::get(first), Some((500, Deadline::LeaseEnd(77))));
-		});
+	ExtBuilder::default().agenda_budget(award_and_a_half()).build_and_execute(|| {
+		fill_agenda(500);
+		IndenturePallet::schedule(500, Deadline::LeaseEnd(77));
+		fill_agenda(22);
+		let id = assert_submit(BUYER, spec());
+		assert_eq!(Backlog::<Test>::get(0), Some((500, Deadline::LeaseEnd(77))));
+		assert_eq!(Backlog::<Test>::get(1), Some((22, Deadline::Award(id))));
+		run_to_block(22 + 16);
+		assert!(Indentures::<Test>::get(id).is_none(), "the due deadline was processed");
+		// The future one waits, at the back, for its block.
+		let (first, next) = BacklogRange::<Test>::get();
+		assert_eq!(next - first, 1);
+		assert_eq!(Backlog::<Test>::get(first), Some((500, Deadline::LeaseEnd(77))));
+	});
 }

@@ -4,7 +4,7 @@
 use super::{FactorCommit, MinerCtx, MinerState, TARGET};
 use crate::{
 	agents::refused,
-	chain::{At, H256},
+	chain::{At, ChainError, H256},
 	cutopia::{
 		self,
 		runtime_types::{
@@ -41,8 +41,15 @@ pub(super) async fn reveal_factors(ctx: &MinerCtx, state: &mut MinerState, now: 
 					tracing::info!(target: TARGET, "revealed factors of challenge {cid}");
 					state.qualified.insert(cid, c.reveal_until + 1);
 				},
+				// The chain refused it (the challenge was cancelled, say): final.
+				Err(e @ (ChainError::Dispatch { .. } | ChainError::DispatchOther(_))) => {
+					refused!(TARGET, e, "reveal of challenge {cid} refused")
+				},
+				// Not in a block (pool, connection): the deposit is at stake, so try again
+				// next block while the window lasts.
 				Err(e) => {
-					refused!(TARGET, e, "reveal of challenge {cid} failed")
+					refused!(TARGET, e, "reveal of challenge {cid} not sent, retrying");
+					continue;
 				},
 			}
 		}
@@ -154,6 +161,19 @@ pub(super) async fn compete(
 				continue;
 			};
 			let ch = ch.decode()?;
+			// An exchange that did not post in time: concluding voids the challenge, free, and
+			// the slot falls back to a hash target this miner can solve.
+			if ch.status == ChallengeStatus::AwaitingModulus
+				&& now >= ch.deadline.min(ch.opened + ctx.commit_window)
+			{
+				let tx = cutopia::transactions().challenge().conclude(cid);
+				match ctx.chain.submit(&tx, &ctx.key).await {
+					Ok(_) => tracing::info!(target: TARGET, "voided unposted challenge {cid}"),
+					Err(e) => refused!(TARGET, e, "conclude of challenge {cid} failed"),
+				}
+				state.given_up.insert(cid);
+				continue;
+			}
 			if ch.status != ChallengeStatus::Open {
 				continue;
 			}
