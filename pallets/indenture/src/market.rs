@@ -385,8 +385,8 @@ impl<T: Config> Pallet<T> {
 	/// Whether `who` may compete for a slot of indenture `id`: a registered miner, not its
 	/// buyer, exchange or escrow operator, whose resources cover one node, whose price floor is
 	/// at most the offered price per billed unit (compute units × replicas), whose reputation meets the minimum, and who
-	/// holds no other slot of it. Checked when a miner commits or solves, when it reveals, and
-	/// again when the slot is awarded.
+	/// holds no other slot of it. Checked when a miner commits or solves, when qualified miners
+	/// are ranked, and again when the slot is awarded.
 	pub fn may_compete(id: IndentureId, who: &T::AccountId) -> bool {
 		let Some(ind) = Indentures::<T>::get(id) else { return false };
 		if ind.status != Status::Open {
