@@ -118,12 +118,14 @@ impl<T: Config> Pallet<T> {
 	/// The empty slot challenge `challenge` decided gets a fresh challenge of `kind`, if the
 	/// indenture is still open and its award deadline ahead (a factorization challenge
 	/// decides long before it: a slot nobody qualified for gets another round). Otherwise the
-	/// slot stays as it is and the award deadline expires the indenture.
-	fn renew_challenge(challenge: ChallengeId, kind: ChallengeKind) {
+	/// slot stays as it is and the award deadline expires the indenture. With no `kind`, the
+	/// indenture's own.
+	fn renew_challenge(challenge: ChallengeId, kind: Option<ChallengeKind>) {
 		let Some((id, slot_index)) = SlotOfChallenge::<T>::get(challenge) else { return };
 		let Some(ind) = Indentures::<T>::get(id).filter(|i| i.status == Status::Open) else {
 			return;
 		};
+		let kind = kind.unwrap_or(ind.spec.challenge);
 		let Some(mut slot) = Slots::<T>::get(id, slot_index) else { return };
 		if slot.miner.is_some() || slot.challenge != challenge {
 			return;
@@ -144,12 +146,7 @@ impl<T: Config> Pallet<T> {
 	/// Nobody won challenge `challenge` in time: its slot gets another round while the award
 	/// window lasts.
 	pub(crate) fn on_expired(challenge: ChallengeId) {
-		let kind = SlotOfChallenge::<T>::get(challenge)
-			.and_then(|(id, _)| Indentures::<T>::get(id))
-			.map(|i| i.spec.challenge);
-		if let Some(kind) = kind {
-			Self::renew_challenge(challenge, kind);
-		}
+		Self::renew_challenge(challenge, None);
 	}
 
 	/// The exchange of indenture `id` failed its duty on `challenge`: it did not post `C` in
@@ -180,7 +177,7 @@ impl<T: Config> Pallet<T> {
 			Indentures::<T>::insert(id, ind);
 			Self::deposit_event(Event::ExchangeFailed { id, exchange: issuer.clone(), challenge });
 		}
-		Self::renew_challenge(challenge, ChallengeKind::HashTarget);
+		Self::renew_challenge(challenge, Some(ChallengeKind::HashTarget));
 	}
 
 	/// Heartbeat rounds of one lease of `ind`.

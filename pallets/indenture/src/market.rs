@@ -334,9 +334,7 @@ impl<T: Config> Pallet<T> {
 					return true;
 				}
 				let Some(ind) = Indentures::<T>::get(id) else { return false };
-				let cu: BalanceOf<T> = Self::billed_units(ind.compute_units, ind.spec.replicas)
-					.max(1)
-					.saturated_into();
+				let cu = Self::billed(&ind);
 				filter.resources.is_none_or(|r| r.covers(&ind.spec.resources))
 					&& filter.challenge.is_none_or(|c| c == ind.spec.challenge)
 					&& filter
@@ -370,37 +368,40 @@ impl<T: Config> Pallet<T> {
 	/// then how far its price floor is below what the indenture pays per billed unit (so, of
 	/// two equally reputed miners, the cheaper wins).
 	pub fn rank(id: IndentureId, who: &T::AccountId) -> Option<u64> {
-		if !Self::may_compete(id, who) {
-			return None;
-		}
-		let ind = Indentures::<T>::get(id)?;
-		let (_, price_floor) = T::Registry::miner(who)?;
+		let (ind, price_floor, score) = Self::competing(id, who)?;
 		let asked = price_floor.saturating_mul(Self::billed(&ind));
 		let share = Permill::from_rational(asked, ind.spec.incentive.max(One::one()));
 		let cheapness = u64::from(Permill::one().deconstruct() - share.deconstruct());
-		let score = u64::from(T::Reputation::score(who).deconstruct());
-		Some(score << 32 | cheapness)
+		Some(u64::from(score.deconstruct()) << 32 | cheapness)
 	}
 
 	/// Whether `who` may compete for a slot of indenture `id`: a registered miner, not its
 	/// buyer, exchange or escrow operator, whose resources cover one node, whose price floor is
-	/// at most the offered price per billed unit (compute units × replicas), whose reputation meets the minimum, and who
-	/// holds no other slot of it. Checked when a miner commits or solves, when qualified miners
-	/// are ranked, and again when the slot is awarded.
+	/// at most the offered price per billed unit (compute units × replicas), whose reputation
+	/// meets the minimum, and who holds no other slot of it. Checked when a miner commits or
+	/// solves, when qualified miners are ranked, and again when the slot is awarded.
 	pub fn may_compete(id: IndentureId, who: &T::AccountId) -> bool {
-		let Some(ind) = Indentures::<T>::get(id) else { return false };
-		if ind.status != Status::Open {
-			return false;
-		}
+		Self::competing(id, who).is_some()
+	}
+
+	/// What [`Self::may_compete`] checks, with what it read for it: the open indenture, the
+	/// miner's price floor and its score.
+	fn competing(
+		id: IndentureId,
+		who: &T::AccountId,
+	) -> Option<(IndentureOf<T>, BalanceOf<T>, Permill)> {
+		let ind = Indentures::<T>::get(id).filter(|i| i.status == Status::Open)?;
 		// The buyer would pay itself and could fail its own miner to keep the slash; the
 		// exchange knows its own factors; the operator would judge its own work.
 		if [&ind.buyer, &ind.spec.exchange, &ind.spec.escrow_operator].contains(&who) {
-			return false;
+			return None;
 		}
-		let Some((resources, price_floor)) = T::Registry::miner(who) else { return false };
-		resources.covers(&ind.spec.resources)
+		let (resources, price_floor) = T::Registry::miner(who)?;
+		let score = T::Reputation::score(who);
+		let fits = resources.covers(&ind.spec.resources)
 			&& price_floor.saturating_mul(Self::billed(&ind)) <= ind.spec.incentive
-			&& T::Reputation::score(who) >= ind.spec.min_reputation
-			&& Slots::<T>::iter_prefix_values(id).all(|s| s.miner.as_ref() != Some(who))
+			&& score >= ind.spec.min_reputation
+			&& Slots::<T>::iter_prefix_values(id).all(|s| s.miner.as_ref() != Some(who));
+		fits.then_some((ind, price_floor, score))
 	}
 }

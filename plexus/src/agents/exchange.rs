@@ -1,7 +1,9 @@
 //! The exchange agent: posts a fresh semiprime for each factorization challenge it issues
 //! and reveals its factor for the audit once the challenge is decided.
 
-use super::{ensure_registered, load, log_registration, next_block, save, Registration};
+use super::{
+	ensure_registered, load, log_registration, next_block, posting_deadline, save, Registration,
+};
 use crate::{
 	chain::{AccountId32, Chain, H256},
 	cutopia::{
@@ -108,7 +110,7 @@ async fn tick(ctx: &ExchangeCtx, state: &mut ExchangeState) -> Result<()> {
 			// Past its posting deadline (`CommitWindow` blocks after opening, or the
 			// deadline) a modulus is refused: the challenge is voided instead.
 			(ChallengeStatus::AwaitingModulus, _)
-				if now >= c.deadline.min(c.opened + ctx.commit_window) =>
+				if now >= posting_deadline(&c, ctx.commit_window) =>
 			{
 				Ok(())
 			},

@@ -13,8 +13,11 @@ pub use exchange::{run_exchange, ExchangeConfig};
 pub use miner::{run_miner, MinerConfig};
 
 use crate::{
-	chain::Chain,
-	cutopia::{self, runtime_types::cutopia_primitives::types::Role},
+	chain::{AccountId32, Chain},
+	cutopia::{
+		self,
+		runtime_types::{cutopia_primitives::types::Role, pallet_challenge::types::Challenge},
+	},
 };
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -73,6 +76,12 @@ macro_rules! log_registration {
 	};
 }
 pub(crate) use log_registration;
+
+/// The last block the issuer may post `C` of challenge `c` in (as the Challenge pallet's
+/// `posting_deadline`): `CommitWindow` blocks after opening, or its deadline if sooner.
+fn posting_deadline(c: &Challenge<AccountId32, u32, u128>, commit_window: u32) -> u32 {
+	c.deadline.min(c.opened + commit_window)
+}
 
 /// Waits for the next best block after `last`, polling twice a second.
 async fn next_block(chain: &Chain, last: u32) -> Result<u32> {

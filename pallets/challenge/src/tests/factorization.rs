@@ -74,12 +74,7 @@ fn commit_errors() {
 		);
 		// Not in the block `C` is posted in: only the issuer has seen it.
 		let fresh = open_factor();
-		assert_ok!(ChallengePallet::post_modulus(
-			signed(ISSUER),
-			fresh,
-			be(C48),
-			audit_commitment(&be(P48), &AUDIT_SALT)
-		));
+		post(fresh, C48, P48);
 		assert_noop!(
 			ChallengePallet::commit(signed(ALICE), fresh, H256::zero()),
 			Error::<Test>::CommitWindowNotOpen
@@ -108,12 +103,7 @@ fn commit_errors() {
 			Error::<Test>::TooManyCommits
 		);
 		let other = open_factor();
-		assert_ok!(ChallengePallet::post_modulus(
-			signed(ISSUER),
-			other,
-			be(C48),
-			audit_commitment(&be(P48), &AUDIT_SALT)
-		));
+		post(other, C48, P48);
 		run_to_block(reveals_open(other));
 		assert_noop!(
 			ChallengePallet::commit(signed(BOB), other, H256::zero()),
@@ -168,12 +158,7 @@ fn the_issuer_cannot_pre_win_its_own_factorization_challenge() {
 	build_and_execute(|| {
 		let puppet = 5; // an ordinary, eligible account the issuer controls
 		let id = open_factor();
-		assert_ok!(ChallengePallet::post_modulus(
-			signed(ISSUER),
-			id,
-			be(C48),
-			audit_commitment(&be(P48), &AUDIT_SALT)
-		));
+		post(id, C48, P48);
 		assert_noop!(
 			ChallengePallet::commit(signed(puppet), id, commitment(puppet, P48, Q48)),
 			Error::<Test>::CommitWindowNotOpen

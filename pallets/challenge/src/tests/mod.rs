@@ -60,12 +60,7 @@ fn open_factor() -> ChallengeId {
 /// to the next block, the commit window's first: the challenge is open for commits.
 fn open_posted(c: u128, p: u128) -> ChallengeId {
 	let id = open_factor();
-	assert_ok!(ChallengePallet::post_modulus(
-		signed(ISSUER),
-		id,
-		be(c),
-		audit_commitment(&be(p), &AUDIT_SALT)
-	));
+	post(id, c, p);
 	assert_eq!(status(id), ChallengeStatus::Open);
 	let now = System::block_number();
 	System::assert_last_event(
@@ -73,6 +68,17 @@ fn open_posted(c: u128, p: u128) -> ChallengeId {
 	);
 	run_to_block(now + 1);
 	id
+}
+
+/// The issuer posts `c` for challenge `id` with an audit commitment to `p`, which must be
+/// accepted; the block stays where it is.
+fn post(id: ChallengeId, c: u128, p: u128) {
+	assert_ok!(ChallengePallet::post_modulus(
+		signed(ISSUER),
+		id,
+		be(c),
+		audit_commitment(&be(p), &AUDIT_SALT)
+	));
 }
 
 /// The first block reveals of `id` are accepted in.

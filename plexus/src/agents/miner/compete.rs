@@ -3,7 +3,7 @@
 
 use super::{FactorCommit, MinerCtx, MinerState, TARGET};
 use crate::{
-	agents::refused,
+	agents::{posting_deadline, refused},
 	chain::{At, ChainError, H256},
 	cutopia::{
 		self,
@@ -164,7 +164,7 @@ pub(super) async fn compete(
 			// An exchange that did not post in time: concluding voids the challenge, free, and
 			// the slot falls back to a hash target this miner can solve.
 			if ch.status == ChallengeStatus::AwaitingModulus
-				&& now >= ch.deadline.min(ch.opened + ctx.commit_window)
+				&& now >= posting_deadline(&ch, ctx.commit_window)
 			{
 				let tx = cutopia::transactions().challenge().conclude(cid);
 				match ctx.chain.submit(&tx, &ctx.key).await {
