@@ -1,9 +1,9 @@
-//! What goes into a cycle's batch: which deposits fit and where the scan must end so that the
-//! checkpoint never skips one, which withdrawals this relayer signs, the calls in their order,
-//! and which failed calls matter.
+//! What goes into a cycle's `relay` call: which deposits fit (the call's bound and the
+//! chain's vote window) and where the scan must end so that the checkpoint never skips one,
+//! which withdrawals this relayer signs, and which refused items matter.
 
 use crate::{
-	chain::{cutopia, ItemError, ItemOutcome, StoredWithdrawal},
+	chain::{Attestation, ItemError, Limits, StoredWithdrawal},
 	eth::{Deposit, EthError},
 };
 use alloy::{
@@ -12,22 +12,21 @@ use alloy::{
 };
 use subxt::utils::{AccountId32, H160, H256};
 
-/// Attestations per batch: at 16 relayers one weighs ~5 ms on the reference machine, so 100
-/// stay well inside a block's normal-class weight.
-pub const MAX_ATTESTATIONS_PER_BATCH: usize = 100;
-
 /// One cycle's scan of the Ethereum blocks `from..=to` and the deposits it attests.
 #[derive(Debug)]
 pub struct Scan {
 	from: u64,
 	to: u64,
 	hold: bool,
+	limits: Limits,
 	attestations: Vec<Deposit>,
 }
 
 impl Scan {
-	pub fn new(from: u64, to: u64) -> Self {
-		Self { from, to, hold: false, attestations: Vec::new() }
+	/// A scan whose call carries at most `limits.attestations`, for nonces below
+	/// `limits.window_end`.
+	pub fn new(from: u64, to: u64, limits: Limits) -> Self {
+		Self { from, to, hold: false, limits, attestations: Vec::new() }
 	}
 
 	/// Whether the range has any block (the cursor may be past the followed head).
@@ -35,13 +34,13 @@ impl Scan {
 		self.from <= self.to
 	}
 
-	/// Whether `d` still fits in this cycle's batch. A batch must fit a block: once it is full
-	/// the scan ends just before `d`'s block, so that the checkpoint cannot pass a deposit left
-	/// out. If `d` is in the scan's first block (more deposits in one block than a batch
-	/// holds), the scan holds instead: the next cycle scans the block again and skips what is
-	/// voted.
+	/// Whether `d` still fits in this cycle's call. The call has a bound (so that it fits a
+	/// block) and the chain takes votes only inside its window: past either, the scan ends just
+	/// before `d`'s block, so that the checkpoint cannot pass a deposit left out. If `d` is in
+	/// the scan's first block (more deposits in one block than a call holds), the scan holds
+	/// instead: the next cycle scans the block again and skips what is voted.
 	pub fn admits(&mut self, d: &Deposit) -> bool {
-		if self.attestations.len() < MAX_ATTESTATIONS_PER_BATCH {
+		if self.attestations.len() < self.limits.attestations && d.nonce < self.limits.window_end {
 			return true;
 		}
 		if d.block > self.from {
@@ -98,57 +97,24 @@ pub fn sign_withdrawal(
 	Ok(signer.sign_hash_sync(&B256::from(digest))?.as_bytes())
 }
 
-/// `Bridge::attest_deposit` for `d`.
-pub fn attest_call(d: &Deposit) -> cutopia::Call {
-	use cutopia::runtime_types::pallet_bridge::types::Deposit as Attested;
-	cutopia::Call::Bridge(cutopia::bridge::Call::attest_deposit {
-		deposit: Attested {
-			nonce: d.nonce,
-			from: H160(d.from.0 .0),
-			recipient: AccountId32(d.recipient),
-			amount: d.amount,
-			tx_hash: H256(d.tx_hash.0),
-		},
-	})
+/// `d` as the `relay` call carries it.
+pub fn attestation(d: &Deposit) -> Attestation {
+	Attestation {
+		nonce: d.nonce,
+		from: H160(d.from.0 .0),
+		recipient: AccountId32(d.recipient),
+		amount: d.amount,
+		tx_hash: H256(d.tx_hash.0),
+	}
 }
 
-/// The batch's calls: attestations first, in log order, then withdrawal signatures (nonce,
-/// signature), so that item `i < attestations.len()` of the result is an attestation.
-pub fn batch_calls(attestations: &[Deposit], signatures: &[(u64, [u8; 65])]) -> Vec<cutopia::Call> {
-	attestations
-		.iter()
-		.map(attest_call)
-		.chain(signatures.iter().map(|&(nonce, signature)| {
-			cutopia::Call::Bridge(cutopia::bridge::Call::sign_withdrawal { nonce, signature })
-		}))
-		.collect()
-}
-
-/// A failed call that needs nothing done: another relayer's votes completed the deposit
-/// earlier in the same block, or a batch retracted by a fork came back from the pool.
-pub fn is_benign(e: &ItemError) -> bool {
-	use cutopia::bridge::Error as Bridge;
-	matches!(
-		e,
-		ItemError::Pallet(cutopia::Error::Bridge(Bridge::AlreadyProcessed | Bridge::AlreadyVoted))
-	)
-}
-
-/// The failed calls worth reporting, by position, and whether one of them is among the first
-/// `attesting` calls. A failed attestation (inbound paused, …) keeps the checkpoint where it
-/// is: the next cycle re-reads the range and re-checks what the chain still needs, so a paused
-/// backlog is attested once unpaused.
-pub fn failures(items: &[ItemOutcome], attesting: usize) -> (Vec<(usize, &ItemError)>, bool) {
-	let failed: Vec<_> = items
-		.iter()
-		.enumerate()
-		.filter_map(|(i, item)| match item {
-			ItemOutcome::Failed(e) if !is_benign(e) => Some((i, e)),
-			_ => None,
-		})
-		.collect();
-	let attestation_failed = failed.iter().any(|&(i, _)| i < attesting);
-	(failed, attestation_failed)
+/// The refused items worth reporting, and whether one of them is among the first `attesting`
+/// (an attestation). Items that were no longer needed are not refused: the chain counts them
+/// as late. A refused attestation (inbound paused, outside the window, …) keeps the
+/// checkpoint where it is: the next cycle re-reads the range and re-checks what the chain
+/// still needs, so a paused backlog is attested once unpaused.
+pub fn failures(rejected: &[(usize, ItemError)], attesting: usize) -> bool {
+	rejected.iter().any(|&(i, _)| i < attesting)
 }
 
 #[cfg(test)]
@@ -167,10 +133,18 @@ mod tests {
 		}
 	}
 
+	const LIMITS: Limits = Limits { attestations: 100, signatures: 200, window_end: u64::MAX };
+
 	/// The relayer's loop over a range's logs, with `needed` standing for the chain's "still
 	/// needs this vote" and the receipt check.
-	fn scan(from: u64, to: u64, logs: Vec<Deposit>, needed: impl Fn(&Deposit) -> bool) -> Scan {
-		let mut scan = Scan::new(from, to);
+	fn scan_with(
+		from: u64,
+		to: u64,
+		limits: Limits,
+		logs: Vec<Deposit>,
+		needed: impl Fn(&Deposit) -> bool,
+	) -> Scan {
+		let mut scan = Scan::new(from, to, limits);
 		for d in logs {
 			if !scan.admits(&d) {
 				break;
@@ -182,12 +156,16 @@ mod tests {
 		scan
 	}
 
+	fn scan(from: u64, to: u64, logs: Vec<Deposit>, needed: impl Fn(&Deposit) -> bool) -> Scan {
+		scan_with(from, to, LIMITS, logs, needed)
+	}
+
 	fn nonces(scan: &Scan) -> Vec<u64> {
 		scan.attestations().iter().map(|d| d.nonce).collect()
 	}
 
 	#[test]
-	fn a_full_batch_ends_the_scan_before_the_deferred_deposits_block() {
+	fn a_full_call_ends_the_scan_before_the_deferred_deposits_block() {
 		// 60 deposits in block 110, 60 in block 120.
 		let logs: Vec<_> = (0..120).map(|n| deposit(if n < 60 { 110 } else { 120 }, n)).collect();
 		let s = scan(100, 200, logs, |_| true);
@@ -198,10 +176,10 @@ mod tests {
 	}
 
 	#[test]
-	fn a_block_with_more_deposits_than_a_batch_is_split_over_cycles() {
+	fn a_block_with_more_deposits_than_a_call_is_split_over_cycles() {
 		let logs: Vec<_> = (0..150).map(|n| deposit(100, n)).collect();
 		let first = scan(100, 200, logs.clone(), |_| true);
-		assert_eq!(first.attestations().len(), MAX_ATTESTATIONS_PER_BATCH);
+		assert_eq!(first.attestations().len(), LIMITS.attestations);
 		assert!(first.holds());
 		assert_eq!(first.checkpoint_to(), None, "block 100 is not done");
 		// The next cycle scans block 100 again; the chain has the first 100 votes.
@@ -211,7 +189,20 @@ mod tests {
 	}
 
 	#[test]
-	fn deposits_the_chain_does_not_need_do_not_fill_the_batch() {
+	fn the_scan_ends_at_the_chains_vote_window() {
+		let logs: Vec<_> = (0..50).map(|n| deposit(100 + n, n)).collect();
+		let limits = Limits { window_end: 20, ..LIMITS };
+		let s = scan_with(100, 300, limits, logs.clone(), |_| true);
+		assert_eq!(nonces(&s), (0..20).collect::<Vec<_>>());
+		assert_eq!(s.checkpoint_to(), Some(119), "nonce 20's block is scanned again");
+		// Nonce 20 in the first block: hold.
+		let s = scan_with(120, 300, limits, logs[20..].to_vec(), |_| true);
+		assert!(s.attestations().is_empty());
+		assert!(s.holds());
+	}
+
+	#[test]
+	fn deposits_the_chain_does_not_need_do_not_fill_the_call() {
 		let logs: Vec<_> = (0..150).map(|n| deposit(100 + n, n)).collect();
 		let s = scan(100, 300, logs, |d| d.nonce % 3 == 0);
 		assert_eq!(s.attestations().len(), 50);
@@ -219,7 +210,7 @@ mod tests {
 	}
 
 	#[test]
-	fn exactly_a_batch_covers_the_whole_range() {
+	fn exactly_a_full_call_covers_the_whole_range() {
 		let logs: Vec<_> = (0..100).map(|n| deposit(100 + n, n)).collect();
 		let s = scan(100, 300, logs, |_| true);
 		assert_eq!(s.attestations().len(), 100);
@@ -228,45 +219,14 @@ mod tests {
 
 	#[test]
 	fn an_empty_range_moves_no_checkpoint() {
-		let s = Scan::new(11, 10);
+		let s = Scan::new(11, 10, LIMITS);
 		assert!(!s.has_blocks());
 		assert_eq!(s.checkpoint_to(), None);
 	}
 
 	#[test]
-	fn attestations_come_first_and_keep_their_order() {
-		let deposits = [deposit(5, 7), deposit(5, 3), deposit(6, 9)];
-		let calls = batch_calls(&deposits, &[(4, [1; 65]), (2, [2; 65])]);
-		let order: Vec<_> = calls
-			.iter()
-			.map(|c| match c {
-				cutopia::Call::Bridge(cutopia::bridge::Call::attest_deposit { deposit: d }) => {
-					("attest", d.nonce)
-				},
-				cutopia::Call::Bridge(cutopia::bridge::Call::sign_withdrawal { nonce, .. }) => {
-					("sign", *nonce)
-				},
-				other => panic!("unexpected call {other:?}"),
-			})
-			.collect();
-		assert_eq!(order, [("attest", 7), ("attest", 3), ("attest", 9), ("sign", 4), ("sign", 2)]);
-		assert_eq!(
-			calls[3],
-			cutopia::Call::Bridge(cutopia::bridge::Call::sign_withdrawal {
-				nonce: 4,
-				signature: [1; 65]
-			})
-		);
-	}
-
-	#[test]
 	fn an_attestation_carries_the_deposit_as_logged() {
-		let d = deposit(5, 7);
-		let cutopia::Call::Bridge(cutopia::bridge::Call::attest_deposit { deposit: attested }) =
-			attest_call(&d)
-		else {
-			panic!("not an attestation");
-		};
+		let attested = attestation(&deposit(5, 7));
 		assert_eq!(attested.nonce, 7);
 		assert_eq!(attested.from.0, [0x33; 20]);
 		assert_eq!(attested.recipient.0, [0xaa; 32]);
@@ -295,29 +255,16 @@ mod tests {
 	}
 
 	#[test]
-	fn only_failed_attestations_that_are_not_benign_stop_the_checkpoint() {
-		use cutopia::bridge::Error as Bridge;
-		let failed = |e| ItemOutcome::Failed(ItemError::Pallet(cutopia::Error::Bridge(e)));
-		let items = [
-			ItemOutcome::Completed,
-			failed(Bridge::AlreadyProcessed),
-			failed(Bridge::AlreadyVoted),
-			ItemOutcome::Completed,
-			failed(Bridge::StaleSet),
-		];
-		// Items 0..4 are attestations, item 4 a signature.
-		let (reported, attestation_failed) = failures(&items, 4);
-		assert_eq!(reported.len(), 1);
-		assert_eq!(reported[0].0, 4);
-		assert!(!attestation_failed);
-
-		let paused = [
-			ItemOutcome::Completed,
-			failed(Bridge::InboundPaused),
-			ItemOutcome::Failed(ItemError::Dispatch(cutopia::DispatchError::BadOrigin)),
-		];
-		let (reported, attestation_failed) = failures(&paused, 2);
-		assert_eq!(reported.iter().map(|&(i, _)| i).collect::<Vec<_>>(), [1, 2]);
-		assert!(attestation_failed);
+	fn only_refused_attestations_stop_the_checkpoint() {
+		use crate::chain::cutopia::{self, bridge::Error as Bridge};
+		let refused = |i, e| (i, ItemError::Pallet(cutopia::Error::Bridge(e)));
+		// Items 0..4 are attestations, items from 4 on signatures.
+		assert!(!failures(&[refused(4, Bridge::StaleSet)], 4));
+		assert!(failures(&[refused(1, Bridge::InboundPaused)], 4));
+		assert!(failures(
+			&[refused(3, Bridge::OutsideVoteWindow), refused(5, Bridge::BadSignature)],
+			4
+		));
+		assert!(!failures(&[], 4));
 	}
 }

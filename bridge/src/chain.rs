@@ -1,11 +1,15 @@
-//! The CuTopia side: the bridge pallet's storage as the relayer reads it, the node's RPC, and
-//! submitting a cycle's work as one `Utility.force_batch`.
+//! The CuTopia side: the bridge pallet's storage as the relayer reads it (many entries per RPC
+//! call), the node's RPC, and submitting a cycle's work as one `Bridge.relay`, which is free
+//! for a member's first call in a block.
 
+use pallet_bridge::raw_keys;
+use std::collections::HashMap;
+use subxt::ext::codec::Decode;
 use subxt::{
 	config::DefaultExtrinsicParamsBuilder,
 	error::{
-		EventsError, ExtrinsicError, OnlineClientAtBlockError, OnlineClientError, StorageError,
-		StorageValueError, TransactionEventsError, TransactionProgressError,
+		ConstantError, EventsError, ExtrinsicError, OnlineClientAtBlockError, OnlineClientError,
+		StorageError, StorageValueError, TransactionEventsError, TransactionProgressError,
 	},
 	ext::scale_decode::DecodeAsType,
 	extrinsics::ExtrinsicEvents,
@@ -43,7 +47,7 @@ pub enum ChainError {
 	NoBestBlock,
 	#[error("the chain has no header for its finalized head")]
 	NoFinalizedHeader,
-	#[error("the batch's block has no header")]
+	#[error("the relay call's block has no header")]
 	NoBatchHeader,
 	#[error("the chain has no relayer set")]
 	NoRelayers,
@@ -51,8 +55,10 @@ pub enum ChainError {
 	NoVault,
 	#[error("the transaction's status stream ended")]
 	StatusStreamEnded,
-	#[error("the batch was not included: {0}")]
+	#[error("the relay call was not included: {0}")]
 	NotIncluded(String),
+	#[error("undecodable chain storage: {0}")]
+	Decode(String),
 }
 
 impl From<subxt::rpcs::Error> for ChainError {
@@ -73,6 +79,7 @@ macro_rules! subxt_error_from {
 }
 
 subxt_error_from!(
+	ConstantError,
 	EventsError,
 	ExtrinsicError,
 	OnlineClientAtBlockError,
@@ -89,22 +96,15 @@ pub struct Chain {
 	rpc: Rpc,
 }
 
-/// A batch in a best block.
+/// A `relay` call in a best block.
 pub struct Included {
 	pub number: u64,
 	pub hash: H256,
-	/// What became of each call of the batch, in order.
-	pub items: Vec<ItemOutcome>,
+	/// The items the chain refused, by index (attestations first, then signatures).
+	pub rejected: Vec<(usize, ItemError)>,
 }
 
-/// What became of one call of a `force_batch`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ItemOutcome {
-	Completed,
-	Failed(ItemError),
-}
-
-/// Why a call of a batch failed.
+/// Why an item of a `relay` call was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemError {
 	/// A pallet's error, e.g. `Bridge(AlreadyProcessed)`.
@@ -128,6 +128,15 @@ pub struct SigningContext {
 	pub vault: pallet_bridge::VaultInfo,
 	/// The next withdrawal's nonce: every one below it exists or existed.
 	pub next: u64,
+}
+
+/// How much one `relay` call may carry, and which deposit nonces the chain takes votes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+	pub attestations: usize,
+	pub signatures: usize,
+	/// Votes are taken for nonces below this.
+	pub window_end: u64,
 }
 
 /// A stored withdrawal, as much of it as signing needs.
@@ -168,24 +177,28 @@ impl Chain {
 		Ok(self.rpc.chain_get_block_hash(Some(number.into())).await?)
 	}
 
-	/// Submits `calls` as one `Utility.force_batch` judged against `at`, and waits until it is
-	/// in a best block. `force_batch` goes on past failing calls and reports each in order.
-	pub async fn submit_batch(
+	/// Submits this cycle's attestations and signatures as one `Bridge.relay` judged against
+	/// `at`, and waits until it is in a best block.
+	pub async fn submit_relay(
 		&self,
 		at: &At,
-		calls: Vec<cutopia::Call>,
+		attestations: Vec<Attestation>,
+		signatures: Vec<(u64, [u8; 65])>,
 		signer: &Keypair,
 	) -> Result<Included, ChainError> {
-		// Unvalidated: the codegen hash of `force_batch` covers `RuntimeCall`, i.e. every
-		// pallet's calls, while encoding by name against the node's metadata checks exactly the
-		// calls the batch holds.
-		let batch = cutopia::transactions().utility().force_batch(calls).unvalidated();
-		// The pool's next nonce: the previous batch may be in a block that is not final.
+		use cutopia::runtime_types::bounded_collections::bounded_vec::BoundedVec;
+		// Unvalidated: encoded by name against the node's metadata, so a runtime upgrade that
+		// leaves the call's fields as they are does not stop the relayer.
+		let call = cutopia::transactions()
+			.bridge()
+			.relay(BoundedVec(attestations), BoundedVec(signatures))
+			.unvalidated();
+		// The pool's next nonce: the previous call may be in a block that is not final.
 		let nonce =
 			self.rpc.system_account_next_index(&signer.public_key().to_account_id()).await?;
 		let params = DefaultExtrinsicParamsBuilder::<PolkadotConfig>::new().nonce(nonce).build();
 		let mut progress =
-			at.transactions().sign_and_submit_then_watch(&batch, signer, params).await?;
+			at.transactions().sign_and_submit_then_watch(&call, signer, params).await?;
 		let included = loop {
 			match progress.next().await.ok_or(ChainError::StatusStreamEnded)?? {
 				TransactionStatus::InBestBlock(b) | TransactionStatus::InFinalizedBlock(b) => {
@@ -203,29 +216,111 @@ impl Chain {
 		let number =
 			self.rpc.chain_get_header(Some(hash)).await?.ok_or(ChainError::NoBatchHeader)?.number;
 		let events = included.wait_for_success().await?;
-		let items = item_outcomes(&events, at.metadata_ref())?;
-		Ok(Included { number, hash, items })
+		let rejected = rejected_items(&events, at.metadata_ref())?;
+		Ok(Included { number, hash, rejected })
 	}
+
+	/// The values of Bridge storage `keys` at `at`, a few hundred per RPC call: one cycle's
+	/// reads cost a handful of round trips, not one per deposit or withdrawal.
+	async fn read_many(
+		&self,
+		at: &At,
+		keys: &[Vec<u8>],
+	) -> Result<HashMap<Vec<u8>, Vec<u8>>, ChainError> {
+		const PER_CALL: usize = 512;
+		let mut values = HashMap::new();
+		for chunk in keys.chunks(PER_CALL) {
+			let sets = self
+				.rpc
+				.state_query_storage_at(chunk.iter().map(Vec::as_slice), Some(at.block_hash()))
+				.await?;
+			for set in sets {
+				for (key, value) in set.changes {
+					if let Some(value) = value {
+						values.insert(key.0, value.0);
+					}
+				}
+			}
+		}
+		Ok(values)
+	}
+
+	/// Which of deposit `nonces` still need `who`'s vote: neither processed nor voted by it.
+	pub async fn needing_votes(
+		&self,
+		at: &At,
+		nonces: &[u64],
+		who: &AccountId32,
+	) -> Result<Vec<u64>, ChainError> {
+		let keys: Vec<_> = nonces
+			.iter()
+			.flat_map(|n| [raw_keys::processed(*n), raw_keys::vote(*n, &who.0)])
+			.collect();
+		let present = self.read_many(at, &keys).await?;
+		Ok(nonces
+			.iter()
+			.filter(|n| {
+				!present.contains_key(&raw_keys::processed(**n))
+					&& !present.contains_key(&raw_keys::vote(**n, &who.0))
+			})
+			.copied()
+			.collect())
+	}
+
+	/// Withdrawals `nonces` that are stored, in order.
+	pub async fn withdrawals(
+		&self,
+		at: &At,
+		nonces: std::ops::Range<u64>,
+	) -> Result<Vec<(u64, StoredWithdrawal)>, ChainError> {
+		let keys: Vec<_> = nonces.clone().map(raw_keys::withdrawal).collect();
+		let values = self.read_many(at, &keys).await?;
+		let mut out = Vec::new();
+		for (nonce, key) in nonces.zip(&keys) {
+			let Some(raw) = values.get(key) else { continue };
+			let w = RawWithdrawal::decode(&mut &raw[..])
+				.map_err(|e| ChainError::Decode(format!("withdrawal {nonce}: {e}")))?;
+			out.push((
+				nonce,
+				StoredWithdrawal {
+					to: w.to.0,
+					amount: w.amount,
+					set_id: w.set_id,
+					signers: w.signatures.into_iter().map(|(signer, _)| signer.0).collect(),
+				},
+			));
+		}
+		Ok(out)
+	}
+}
+
+/// A withdrawal as stored, decoded raw (the signatures' bound only limits decoding).
+type RawWithdrawal = pallet_bridge::Withdrawal<[u8; 32], u128, sp_core::ConstU32<1024>>;
+
+/// An attestation as the `relay` call carries it.
+pub type Attestation = cutopia::runtime_types::pallet_bridge::types::Deposit<AccountId32, u128>;
+
+/// The bounds of one `relay` call and the vote window, at `at`.
+pub async fn limits(at: &At) -> Result<Limits, ChainError> {
+	let constants = at.constants();
+	let attestations = constants.entry(cutopia::constants().bridge().max_attestations())?;
+	let signatures = constants.entry(cutopia::constants().bridge().max_signatures())?;
+	let window = constants.entry(cutopia::constants().bridge().vote_window())?;
+	let floor = at
+		.storage()
+		.fetch(cutopia::storage().bridge().nonce_floor().unvalidated(), ())
+		.await?
+		.decode()?;
+	Ok(Limits {
+		attestations: attestations as usize,
+		signatures: signatures as usize,
+		window_end: floor.saturating_add(window),
+	})
 }
 
 // Storage is read without subxt's check against the node's metadata: the relayer must keep
 // relaying across runtime upgrades that leave the Bridge's entries decodable, as it did when it
 // read them dynamically; a change that does not decode still fails the read (and the cycle).
-
-/// Whether the chain still needs `who`'s vote on deposit `nonce`: neither processed nor voted.
-pub async fn needs_vote(at: &At, nonce: u64, who: AccountId32) -> Result<bool, ChainError> {
-	let storage = at.storage();
-	if storage
-		.try_fetch(cutopia::storage().bridge().processed().unvalidated(), (nonce,))
-		.await?
-		.is_some()
-	{
-		return Ok(false);
-	}
-	let voted =
-		storage.try_fetch(cutopia::storage().bridge().votes().unvalidated(), (nonce, who)).await?;
-	Ok(voted.is_none())
-}
 
 /// The relayer set's id, the vault and the next withdrawal nonce.
 pub async fn signing_context(at: &At) -> Result<SigningContext, ChainError> {
@@ -254,22 +349,6 @@ pub async fn signing_context(at: &At) -> Result<SigningContext, ChainError> {
 	})
 }
 
-/// Withdrawal `nonce`, if it is stored.
-pub async fn withdrawal(at: &At, nonce: u64) -> Result<Option<StoredWithdrawal>, ChainError> {
-	let stored = at
-		.storage()
-		.try_fetch(cutopia::storage().bridge().withdrawals().unvalidated(), (nonce,))
-		.await?;
-	let Some(stored) = stored else { return Ok(None) };
-	let w = stored.decode()?;
-	Ok(Some(StoredWithdrawal {
-		to: w.to.0,
-		amount: w.amount,
-		set_id: w.set_id,
-		signers: w.signatures.0.iter().map(|(signer, _)| signer.0).collect(),
-	}))
-}
-
 /// CU minted and burned by the bridge so far.
 pub async fn minted_and_burned(at: &At) -> Result<(u128, u128), ChainError> {
 	let storage = at.storage();
@@ -284,22 +363,20 @@ pub async fn minted_and_burned(at: &At) -> Result<(u128, u128), ChainError> {
 	Ok((minted, burned))
 }
 
-/// The `Utility` item events of a batch, in order.
-fn item_outcomes(
+/// The items a `relay` call's events report refused, in order.
+fn rejected_items(
 	events: &ExtrinsicEvents<PolkadotConfig>,
 	metadata: &Metadata,
-) -> Result<Vec<ItemOutcome>, ChainError> {
-	use cutopia::utility::events::{ItemCompleted, ItemFailed};
-	let mut items = Vec::new();
+) -> Result<Vec<(usize, ItemError)>, ChainError> {
+	use cutopia::bridge::events::VoteRejected;
+	let mut rejected = Vec::new();
 	for ev in events.iter() {
-		let ev = ev?;
-		if ev.is::<ItemCompleted>() {
-			items.push(ItemOutcome::Completed);
-		} else if let Some(failed) = ev.decode_fields_as::<ItemFailed>() {
-			items.push(ItemOutcome::Failed(item_error(metadata, failed?.error)));
+		if let Some(r) = ev?.decode_fields_as::<VoteRejected>() {
+			let r = r?;
+			rejected.push((r.index as usize, item_error(metadata, r.error)));
 		}
 	}
-	Ok(items)
+	Ok(rejected)
 }
 
 /// Resolves a module error to the runtime's error enum, so that it can be matched by type.

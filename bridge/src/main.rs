@@ -7,11 +7,13 @@
 //!    logs, re-reads each receipt (status 1, the log really from the vault, an ERC20 `Transfer`
 //!    of the same amount from the token into the vault), and skips nonces the chain already
 //!    processed or this relayer already voted on;
-//! 3. signs (EIP-712) every withdrawal of the current relayer set it has not signed yet;
-//! 4. submits all of it as one `Utility.force_batch` signed by its chain key (nonce from the
-//!    pool, so batches can follow each other before they are final) and goes on once it is in a
-//!    best block; it writes its checkpoint file only when that block is final, and rescans from
-//!    the checkpoint if the block left the chain.
+//! 3. signs (EIP-712) the withdrawals of the current relayer set it has not signed yet;
+//! 4. submits both as one `Bridge.relay` signed by its chain key, bounded by the chain's
+//!    `MaxAttestations` and `MaxSignatures` (so a call always fits a block) and free for a
+//!    member's first call in a block (a relayer needs no CU), with its nonce from the pool so
+//!    calls can follow each other before they are final, and goes on once it is in a best
+//!    block; it writes its checkpoint file only when that block is final, and rescans from the
+//!    checkpoint if the block left the chain.
 //!
 //! Any RPC error backs off with jitter and retries the whole cycle from the checkpoint, which
 //! never advances past a failure. Restarting from any checkpoint is safe: the chain refuses

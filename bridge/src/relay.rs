@@ -2,11 +2,15 @@
 //! 1. moves the checkpoint over batches whose chain block became final;
 //! 2. reads the followed Ethereum head and stops if finality went backwards;
 //! 3. reads the vault's `Deposited` logs from its cursor, skips nonces the chain already
-//!    processed or this relayer already voted on, and re-checks the receipts of the rest;
-//! 4. signs every withdrawal of the current relayer set it has not signed yet;
-//! 5. submits all of it as one batch and goes on once it is in a best block.
+//!    processed or this relayer already voted on (read in bulk), and re-checks the receipts of
+//!    the rest, as many as one `relay` call carries and the chain's vote window allows;
+//! 4. signs withdrawals of the current relayer set it has not signed yet, as many as a call
+//!    carries (attestations and signatures have separate bounds: deposits never wait behind
+//!    withdrawals);
+//! 5. submits both as one `Bridge.relay` (free for a member's first call in a block) and goes
+//!    on once it is in a best block.
 //!
-//! Cycles are pipelined: a batch is judged against the best block's state and the next cycle
+//! Cycles are pipelined: a call is judged against the best block's state and the next cycle
 //! starts once it is in a best block, not once it is final; the checkpoint follows finality.
 
 use crate::{
@@ -21,7 +25,7 @@ use crate::{
 };
 use alloy::{primitives::U256, signers::local::PrivateKeySigner};
 use std::{
-	collections::VecDeque,
+	collections::{HashSet, VecDeque},
 	time::{Duration, Instant},
 };
 use subxt::utils::H256;
@@ -145,37 +149,41 @@ impl Relayer {
 		self.settle().await?;
 		let head = self.head().await?;
 		let at = self.chain.at_best().await?;
+		let limits = chain::limits(&at).await?;
 		let from = match self.cursor {
 			Some(c) => c,
 			None => self.checkpoint.next_block(self.start_block),
 		};
-		let mut scan =
-			Scan::new(from, head.min(from.saturating_add(self.max_range).saturating_sub(1)));
+		let to = head.min(from.saturating_add(self.max_range).saturating_sub(1));
+		let mut scan = Scan::new(from, to, limits);
 		if scan.has_blocks() {
 			let deposits = self.eth.deposits(from, scan.to()).await?;
 			if let Some(m) = &self.metrics {
 				m.seen.add(deposits.len() as u64);
 			}
 			let me = self.signer.public_key().to_account_id();
+			let nonces: Vec<u64> = deposits.iter().map(|d| d.nonce).collect();
+			let needed: HashSet<u64> =
+				self.chain.needing_votes(&at, &nonces, &me).await?.into_iter().collect();
 			for d in deposits {
 				if !scan.admits(&d) {
 					break;
 				}
 				// Receipts only for what the chain still needs: a restart from an old
 				// checkpoint then costs log queries, not receipts.
-				if !chain::needs_vote(&at, d.nonce, me).await? || !self.eth.verify(&d).await? {
+				if !needed.contains(&d.nonce) || !self.eth.verify(&d).await? {
 					continue;
 				}
 				scan.attest(d);
 			}
 		}
-		let signatures = self.signatures(&at).await?;
+		let signatures = self.signatures(&at, limits.signatures).await?;
 		let (attesting, signing) = (scan.attestations().len(), signatures.len());
-		let calls = batch::batch_calls(scan.attestations(), &signatures);
-		let (number, hash) = if calls.is_empty() {
+		let (number, hash) = if attesting + signing == 0 {
 			(at.block_number(), at.block_hash())
 		} else {
-			self.submit(&at, calls, attesting, signing).await?
+			let attestations = scan.attestations().iter().map(batch::attestation).collect();
+			self.submit(&at, attestations, signatures).await?
 		};
 		if let Some(eth_to) = scan.checkpoint_to() {
 			self.pending.push_back(Pending { number, hash, eth_to });
@@ -204,20 +212,19 @@ impl Relayer {
 		Ok(head)
 	}
 
-	/// Submits the batch and returns the number and hash of the best block it is in.
+	/// Submits the `relay` call and returns the number and hash of the best block it is in.
 	async fn submit(
 		&mut self,
 		at: &At,
-		calls: Vec<chain::cutopia::Call>,
-		attesting: usize,
-		signing: usize,
+		attestations: Vec<chain::Attestation>,
+		signatures: Vec<(u64, [u8; 65])>,
 	) -> Result<(u64, H256), RelayError> {
-		let included = self.chain.submit_batch(at, calls, &self.signer).await?;
-		let (failed, attestation_failed) = batch::failures(&included.items, attesting);
-		for (item, error) in failed {
-			warn!("batched call {item} failed: {error}");
+		let (attesting, signing) = (attestations.len(), signatures.len());
+		let included = self.chain.submit_relay(at, attestations, signatures, &self.signer).await?;
+		for (item, error) in &included.rejected {
+			warn!("relayed item {item} refused: {error}");
 		}
-		if attestation_failed {
+		if batch::failures(&included.rejected, attesting) {
 			self.cursor = None;
 			self.pending.clear();
 			return Err(Transient::AttestationFailed.into());
@@ -229,17 +236,21 @@ impl Relayer {
 		Ok((included.number, included.hash))
 	}
 
-	/// The signatures of every withdrawal of the current set this relayer has not signed, as
-	/// (nonce, signature).
-	async fn signatures(&mut self, at: &At) -> Result<Vec<(u64, [u8; 65])>, RelayError> {
+	/// The signatures, as (nonce, signature), of the oldest `most` withdrawals of the current
+	/// set this relayer has not signed.
+	async fn signatures(
+		&mut self,
+		at: &At,
+		most: usize,
+	) -> Result<Vec<(u64, [u8; 65])>, RelayError> {
 		let ctx = chain::signing_context(at).await?;
 		let me = self.eth_signer.address().0 .0;
 		let mut out = Vec::new();
 		// Scan from the lowest withdrawal this relayer may still owe a signature: everything
 		// below is signed by it or belongs to an older set.
 		let mut all_done = true;
-		for nonce in self.sign_from.max(ctx.next.saturating_sub(SIGN_WINDOW))..ctx.next {
-			let Some(w) = chain::withdrawal(at, nonce).await? else { continue };
+		let from = self.sign_from.max(ctx.next.saturating_sub(SIGN_WINDOW));
+		for (nonce, w) in self.chain.withdrawals(at, from..ctx.next).await? {
 			if !batch::owes_signature(&w, ctx.set_id, me) {
 				if all_done {
 					self.sign_from = nonce + 1;
@@ -247,6 +258,9 @@ impl Relayer {
 				continue;
 			}
 			all_done = false;
+			if out.len() == most {
+				break;
+			}
 			let signature =
 				batch::sign_withdrawal(&self.eth_signer, &ctx.vault, ctx.set_id, nonce, &w)?;
 			out.push((nonce, signature));

@@ -46,20 +46,21 @@ fn ext() -> sp_io::TestExternalities {
 	ext
 }
 
+/// `call` signed as `who` the way wallets do.
+fn signed(who: Sr25519Keyring, call: RuntimeCall) -> UncheckedExtrinsic {
+	let account = who.to_account_id();
+	let tx_ext = tx_extension(System::account_nonce(&account), Era::Immortal);
+	let payload = SignedPayload::new(call.clone(), tx_ext.clone()).expect("payload");
+	let signature = payload.using_encoded(|p| who.sign(p));
+	UncheckedExtrinsic::new_signed(call, account.into(), signature.into(), tx_ext)
+}
+
 /// Signs `call` as `who` the way wallets do and applies it; returns the fee it was charged.
 /// The call must succeed.
 fn apply(who: Sr25519Keyring, call: impl Into<RuntimeCall>) -> Balance {
 	let call = call.into();
 	let account = who.to_account_id();
-	let tx_ext = tx_extension(System::account_nonce(&account), Era::Immortal);
-	let payload = SignedPayload::new(call.clone(), tx_ext.clone()).expect("payload");
-	let signature = payload.using_encoded(|p| who.sign(p));
-	let xt = UncheckedExtrinsic::new_signed(
-		call.clone(),
-		account.clone().into(),
-		signature.into(),
-		tx_ext,
-	);
+	let xt = signed(who, call.clone());
 	let seen = System::events().len();
 	let applied = Executive::apply_extrinsic(xt).expect("a valid transaction");
 	assert!(applied.is_ok(), "{call:?} failed: {applied:?}");
@@ -332,4 +333,87 @@ fn expiring_a_full_indenture_fits_the_agenda_budget() {
 		budget.ref_time() as f64 / 1e9
 	);
 	assert!(budget.all_gte(expire));
+}
+
+/// A full `relay` (every attestation completing a threshold of 16 and minting, every signature
+/// the last of 16) stays under a tenth of a block's normal class: every member's call fits a
+/// block beside the market's traffic, whatever the backlog (bridge defect 1: batches too
+/// heavy for a block halted both directions).
+#[test]
+fn a_full_relay_fits_a_tenth_of_a_block() {
+	use frame_support::dispatch::GetDispatchInfo;
+	let normal = RuntimeBlockWeights::get().get(DispatchClass::Normal).max_total;
+	let normal = normal.expect("normal class is bounded");
+	let (a, s) = (
+		<Runtime as pallet_bridge::Config>::MaxAttestations::get(),
+		<Runtime as pallet_bridge::Config>::MaxSignatures::get(),
+	);
+	let full =
+		<<Runtime as pallet_bridge::Config>::WeightInfo as pallet_bridge::WeightInfo>::relay(a, s);
+	let call = pallet_bridge::Call::<Runtime>::relay {
+		attestations: BoundedVec::new(),
+		signatures: BoundedVec::new(),
+	};
+	println!(
+		"relay of {a} attestations and {s} signatures: {:.1} ms of a {:.1} ms normal class",
+		full.ref_time() as f64 / 1e9,
+		normal.ref_time() as f64 / 1e9
+	);
+	assert!(call.get_dispatch_info().total_weight().all_lte(full));
+	assert!((normal / 10).all_gte(full), "a full relay is over a tenth of a block");
+}
+
+/// Bridge defect 6: relayers holding 0 CU relay for free, through the runtime's real
+/// transaction extensions: the first `relay` of a member in a block is valid and charges
+/// nothing; a second one in the block, or a stranger's, must pay and cannot.
+#[test]
+fn relayers_holding_no_cu_relay_the_first_deposit() {
+	use pallet_bridge::{Deposit, Event as BridgeEvent};
+	use sp_runtime::transaction_validity::{InvalidTransaction, TransactionValidityError};
+	const RELAYERS: [Sr25519Keyring; 3] =
+		[Sr25519Keyring::Eve, Sr25519Keyring::Ferdie, Sr25519Keyring::One];
+	let mut ext = ext();
+	ext.execute_with(|| {
+		let members: Vec<_> = RELAYERS
+			.iter()
+			.enumerate()
+			.map(|(i, k)| (k.to_account_id(), sp_core::H160::repeat_byte(i as u8 + 1)))
+			.collect();
+		assert_eq!(Balances::free_balance(&members[0].0), 0);
+		Bridge::set_relayers(RuntimeOrigin::root(), members, 2).expect("relayers");
+	});
+	ext.execute_with(|| {
+		let recipient = Sr25519Keyring::AliceStash.to_account_id();
+		let deposit = Deposit {
+			nonce: 0,
+			from: sp_core::H160::repeat_byte(9),
+			recipient: recipient.clone(),
+			amount: 5 * CU,
+			tx_hash: sp_core::H256::repeat_byte(1),
+		};
+		let relay = || -> RuntimeCall {
+			pallet_bridge::Call::<Runtime>::relay {
+				attestations: BoundedVec::truncate_from(vec![deposit.clone()]),
+				signatures: BoundedVec::new(),
+			}
+			.into()
+		};
+		let cannot_pay = Err(TransactionValidityError::Invalid(InvalidTransaction::Payment));
+		for who in [RELAYERS[0], RELAYERS[1]] {
+			let applied = Executive::apply_extrinsic(signed(who, relay()));
+			assert!(matches!(applied, Ok(Ok(()))), "{who:?}'s relay: {applied:?}");
+			assert_eq!(Balances::free_balance(&who.to_account_id()), 0);
+		}
+		assert_eq!(Balances::free_balance(&recipient), 5 * CU, "minted");
+		assert!(System::events().iter().any(|e| matches!(
+			e.event,
+			RuntimeEvent::Bridge(BridgeEvent::Relayed { accepted: 1, .. })
+		)));
+		// A second call in the same block, and a stranger's: both must pay, neither can.
+		assert_eq!(Executive::apply_extrinsic(signed(RELAYERS[0], relay())), cannot_pay);
+		assert_eq!(
+			Executive::apply_extrinsic(signed(Sr25519Keyring::BobStash, relay())),
+			cannot_pay
+		);
+	});
 }

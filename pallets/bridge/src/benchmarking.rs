@@ -15,6 +15,9 @@ const SIGNER: [u8; 20] = hex_literal::hex!("1a642f0e3c3af545e7acbd38b07251b39909
 /// Its signature of withdrawal 0 of set 1, `AMOUNT` to `0x2222…22`, on `VAULT` (v = 28).
 const SIGNATURE: [u8; 65] = hex_literal::hex!("b8f1d7843860cd667ec07501dad253a29b78f895a42223306954a664e056607f25cbf5de67c1a2732438b62e9acb465f8e7ac11a4ad129f6f29a394d64dfc13c1c");
 
+/// Where the `relay` benchmark keeps its signing key.
+const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"brdg");
+
 fn eth_of(i: u32) -> H160 {
 	let mut a = [0x40u8; 20];
 	a[..4].copy_from_slice(&i.to_be_bytes());
@@ -73,6 +76,7 @@ mod benchmarks {
 		relayers::<T>(1);
 		let caller: T::AccountId = whitelisted_caller();
 		T::Currency::mint_into(&caller, AMOUNT * 10).expect("funds");
+		TotalMinted::<T>::put(AMOUNT * 10);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), H160([0x22; 20]), AMOUNT);
 		assert!(Withdrawals::<T>::contains_key(0));
@@ -85,6 +89,7 @@ mod benchmarks {
 		let members = relayers::<T>(n);
 		let caller = members[0].clone();
 		T::Currency::mint_into(&caller, AMOUNT * 10).expect("funds");
+		TotalMinted::<T>::put(AMOUNT * 10);
 		Bridge::<T>::withdraw(RawOrigin::Signed(caller.clone()).into(), H160([0x22; 20]), AMOUNT)
 			.expect("withdraw");
 		Withdrawals::<T>::mutate(0, |w| {
@@ -136,5 +141,76 @@ mod benchmarks {
 		assert!(!DelayedDeposits::<T>::contains_key(0));
 	}
 
-	impl_benchmark_test_suite!(Bridge, crate::mock::new_test_ext(), crate::mock::Test);
+	/// `a` attestations that each complete a threshold of `MaxRelayers` and mint, and `s`
+	/// signatures that are each the last of `MaxRelayers` and recovered: the worst case of
+	/// every item.
+	#[benchmark]
+	fn relay(
+		a: Linear<0, { T::MaxAttestations::get() }>,
+		s: Linear<0, { T::MaxSignatures::get() }>,
+	) {
+		Vault::<T>::put(VAULT);
+		let key = sp_io::crypto::ecdsa_generate(KEY_TYPE, None);
+		let sign = |digest: &[u8; 32]| {
+			let mut sig = sp_io::crypto::ecdsa_sign_prehashed(KEY_TYPE, &key, digest)
+				.expect("the benchmark keystore signs")
+				.0;
+			sig[64] += 27;
+			sig
+		};
+		let me = recover_signer(&[7; 32], &sign(&[7; 32])).expect("own signature recovers");
+		let n = T::MaxRelayers::get();
+		let caller: T::AccountId = whitelisted_caller();
+		let mut members = alloc::vec![(caller.clone(), me)];
+		members.extend((1..n).map(|i| (account::<T::AccountId>("relayer", i, 0), eth_of(i))));
+		Bridge::<T>::set_relayers(RawOrigin::Root.into(), members.clone(), n).expect("valid set");
+		let set = Relayers::<T>::get().expect("installed");
+
+		let amount = (T::MintCap::get() / u128::from(T::MaxAttestations::get())).min(AMOUNT);
+		let attestations: Vec<_> = (0..u64::from(a))
+			.map(|nonce| {
+				let d = Deposit { amount, ..deposit::<T>(nonce) };
+				let hash = H256(sp_io::hashing::blake2_256(&d.encode()));
+				for (who, _) in &members[1..] {
+					Votes::<T>::insert(nonce, who, hash);
+				}
+				d
+			})
+			.collect();
+
+		T::Currency::mint_into(&caller, AMOUNT * (u128::from(s) + 10)).expect("funds");
+		TotalMinted::<T>::put(AMOUNT * (u128::from(s) + 10));
+		let signatures: Vec<_> = (0..u64::from(s))
+			.map(|nonce| {
+				Bridge::<T>::withdraw(
+					RawOrigin::Signed(caller.clone()).into(),
+					H160([0x22; 20]),
+					AMOUNT,
+				)
+				.expect("withdraw");
+				Withdrawals::<T>::mutate(nonce, |w| {
+					if let Some(w) = w {
+						for i in 1..n {
+							w.signatures.try_push((eth_of(i), [0u8; 65])).expect("n ≤ MaxRelayers");
+						}
+					}
+				});
+				let digest = withdrawal_digest(&VAULT, set.id, nonce, &H160([0x22; 20]), AMOUNT);
+				(nonce, sign(&digest))
+			})
+			.collect();
+		let attestations = BoundedVec::try_from(attestations).expect("a ≤ MaxAttestations");
+		let signatures = BoundedVec::try_from(signatures).expect("s ≤ MaxSignatures");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), attestations, signatures);
+		assert!((0..u64::from(a)).all(Processed::<T>::contains_key));
+		assert!((0..u64::from(s)).all(|nonce| Withdrawals::<T>::get(nonce).is_some_and(|w| w
+			.signatures
+			.len()
+			as u32
+			== n)));
+	}
+
+	impl_benchmark_test_suite!(Bridge, crate::mock::new_bench_ext(), crate::mock::Test);
 }

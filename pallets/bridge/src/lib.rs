@@ -5,14 +5,15 @@
 //! ## Overview
 //!
 //! - **Inbound**: relayers attest each `Deposited` event of the `CuBridgeVault`
-//!   ([`Pallet::attest_deposit`]). Each relayer votes once per vault nonce for the deposit's
+//!   ([`Pallet::relay`], or one at a time with [`Pallet::attest_deposit`]). Each relayer votes once per vault nonce for the deposit's
 //!   hash; when `threshold` *current* members agree on one hash the recipient is credited (or
 //!   the deposit is delayed, see below). A processed nonce is remembered forever and never
 //!   mints again.
 //! - **Outbound**: [`Pallet::withdraw`] burns at once and emits `WithdrawalRequested`; each
-//!   relayer posts its EIP-712 signature ([`Pallet::sign_withdrawal`]), checked here against its
-//!   registered Ethereum address, so anyone can take `threshold` of them to the vault's
-//!   `release`.
+//!   relayer posts its EIP-712 signature ([`Pallet::relay`] or [`Pallet::sign_withdrawal`]),
+//!   checked here against its registered Ethereum address, so anyone can take `threshold` of
+//!   them to the vault's `release`. Only bridged CU may leave: a withdrawal never takes the
+//!   burned total above the minted one.
 //!
 //! ## Terms
 //!
@@ -32,6 +33,15 @@
 //!   members.
 //! - Pauses are separate for inbound and outbound, so an incident on one side does not freeze
 //!   the other.
+//! - Relaying costs members nothing: [`Pallet::relay`] carries up to `MaxAttestations` votes
+//!   and `MaxSignatures` signatures, is free (`feeless_if`) for a current member's first call in
+//!   a block, and every member's account exists by membership (a provider reference), so a
+//!   relayer holding 0 CU can relay the bridge's first deposit. The per-call bounds are sized
+//!   so a full call fits a block whatever the backlog; attestations and signatures have
+//!   separate bounds, so deposits never wait behind withdrawals. One member, even compromised,
+//!   gets one free call a block, and its votes only count for nonces inside `VoteWindow`
+//!   above the highest processed one, which bounds the votes it can store; a vote's entries
+//!   are cleared when its nonce is processed.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
@@ -55,6 +65,7 @@ pub mod weights;
 
 use frame_support::{
 	pallet_prelude::*,
+	storage::with_storage_layer,
 	traits::{
 		fungible::{Inspect, Mutate},
 		tokens::{Fortitude, Precision, Preservation},
@@ -113,6 +124,15 @@ pub mod pallet {
 		/// Smallest deposit or withdrawal (at least the existential deposit, so no dust).
 		#[pallet::constant]
 		type MinTransfer: Get<BalanceOf<Self>>;
+		/// Most attestations in one [`Pallet::relay`].
+		#[pallet::constant]
+		type MaxAttestations: Get<u32>;
+		/// Most withdrawal signatures in one [`Pallet::relay`].
+		#[pallet::constant]
+		type MaxSignatures: Get<u32>;
+		/// Votes are taken only for deposit nonces below the highest processed one plus this.
+		#[pallet::constant]
+		type VoteWindow: Get<DepositNonce>;
 	}
 
 	/// The current relayer set.
@@ -166,6 +186,16 @@ pub mod pallet {
 	pub type Withdrawals<T: Config> =
 		StorageMap<_, Twox64Concat, WithdrawalNonce, WithdrawalOf<T>, OptionQuery>;
 
+	/// One above the highest processed deposit nonce: votes are taken below this plus
+	/// `VoteWindow`.
+	#[pallet::storage]
+	pub type NonceFloor<T: Config> = StorageValue<_, DepositNonce, ValueQuery>;
+
+	/// The block in which each current member last relayed (cleared when the set changes).
+	#[pallet::storage]
+	pub type LastRelay<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, BlockNumberFor<T>, OptionQuery>;
+
 	/// Inbound (minting) paused.
 	#[pallet::storage]
 	pub type InboundPaused<T: Config> = StorageValue<_, bool, ValueQuery>;
@@ -191,7 +221,7 @@ pub mod pallet {
 			if !self.relayers.is_empty() {
 				let set = Pallet::<T>::validated_set(0, self.relayers.clone(), self.threshold)
 					.expect("genesis relayer set is valid");
-				Relayers::<T>::put(set);
+				Pallet::<T>::install(set);
 			}
 			if let Some((chain_id, vault)) = self.vault {
 				Vault::<T>::put(VaultInfo { chain_id, vault });
@@ -234,6 +264,13 @@ pub mod pallet {
 		WithdrawalSigned { nonce: WithdrawalNonce, signer: H160, signatures: u32 },
 		/// Root changed the pauses.
 		PauseChanged { inbound: bool, outbound: bool },
+		/// `relayer`'s `relay` call: `accepted` votes and signatures counted, `late` ones
+		/// needed no more (processed, already voted or signed), `rejected` ones refused (each
+		/// with a `VoteRejected`).
+		Relayed { relayer: T::AccountId, accepted: u32, late: u32, rejected: u32 },
+		/// Item `index` of `relayer`'s `relay` call (attestations first, then signatures) was
+		/// refused with `error`; the other items stand.
+		VoteRejected { relayer: T::AccountId, index: u32, error: DispatchError },
 	}
 
 	#[pallet::error]
@@ -276,6 +313,15 @@ pub mod pallet {
 		UnknownDeposit,
 		/// The delay or the period's cap has not passed yet.
 		TooEarly,
+		/// Only CU that came through the bridge may leave through it: this withdrawal would
+		/// burn more than was ever minted.
+		ExceedsBridgedSupply,
+		/// The deposit nonce is beyond the vote window above the highest processed nonce.
+		OutsideVoteWindow,
+		/// This member already relayed in this block.
+		AlreadyRelayed,
+		/// A `relay` call with nothing in it.
+		EmptyRelay,
 	}
 
 	#[pallet::hooks]
@@ -288,6 +334,8 @@ pub mod pallet {
 				"a large deposit must fit a period"
 			);
 			assert!(!T::MinTransfer::get().is_zero());
+			assert!(T::VoteWindow::get() > 0);
+			assert!(T::MaxAttestations::get() > 0 && T::MaxSignatures::get() > 0);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -315,11 +363,12 @@ pub mod pallet {
 				members: set.members.len() as u32,
 				threshold,
 			});
-			Relayers::<T>::put(set);
+			Self::install(set);
 			Ok(())
 		}
 
-		/// A relayer attests a vault deposit. Free for members: attesting is their duty.
+		/// A relayer attests one vault deposit. Paid like any call: the free way to relay is
+		/// [`Pallet::relay`], once per member and block.
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::attest_deposit(T::MaxRelayers::get()))]
 		pub fn attest_deposit(
@@ -327,44 +376,10 @@ pub mod pallet {
 			deposit: DepositOf<T>,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			ensure!(!InboundPaused::<T>::get(), Error::<T>::InboundPaused);
 			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
 			ensure!(set.contains(&who), Error::<T>::NotRelayer);
-			let nonce = deposit.nonce;
-			ensure!(!Processed::<T>::contains_key(nonce), Error::<T>::AlreadyProcessed);
-			ensure!(!Votes::<T>::contains_key(nonce, &who), Error::<T>::AlreadyVoted);
-			Self::check_amount(deposit.amount)?;
-			ensure!(!Self::is_zero_account(&deposit.recipient), Error::<T>::BadRecipient);
-
-			let hash = H256(sp_io::hashing::blake2_256(&deposit.encode()));
-			let mut agreeing = 1u32;
-			let mut other = None;
-			for (voter, h) in Votes::<T>::iter_prefix(nonce) {
-				if h == hash {
-					agreeing = agreeing.saturating_add(set.contains(&voter) as u32);
-				} else {
-					other = Some(h);
-				}
-			}
-			Votes::<T>::insert(nonce, &who, hash);
-			if let Some(other) = other {
-				Self::deposit_event(Event::ConflictingAttestation {
-					nonce,
-					relayer: who.clone(),
-					hash,
-					other,
-				});
-			}
-			Self::deposit_event(Event::Attested { nonce, relayer: who, hash, votes: agreeing });
-			if agreeing >= set.threshold {
-				Processed::<T>::insert(nonce, ());
-				// At most two votes per relayer: one pass removes them all.
-				let votes =
-					Votes::<T>::clear_prefix(nonce, T::MaxRelayers::get().saturating_mul(2), None);
-				debug_assert!(votes.maybe_cursor.is_none());
-				Self::mint_or_delay(deposit)?;
-			}
-			Ok(Pays::No.into())
+			let votes = Self::do_attest(&who, &set, deposit)?;
+			Ok(Some(T::WeightInfo::attest_deposit(votes)).into())
 		}
 
 		/// Burns `amount` of the caller's CU (keeping its account alive) and requests its
@@ -377,6 +392,10 @@ pub mod pallet {
 			ensure!(to != H160::zero(), Error::<T>::BadRecipient);
 			Self::check_amount(amount)?;
 			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
+			// Genesis (development) CU is not backed by the vault: burning it would release
+			// tokens other users deposited.
+			let burned = TotalBurned::<T>::get().saturating_add(amount);
+			ensure!(burned <= TotalMinted::<T>::get(), Error::<T>::ExceedsBridgedSupply);
 			T::Currency::burn_from(
 				&who,
 				amount,
@@ -385,7 +404,7 @@ pub mod pallet {
 				Fortitude::Polite,
 			)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
-			TotalBurned::<T>::mutate(|b| *b = b.saturating_add(amount));
+			TotalBurned::<T>::put(burned);
 			let nonce = NextWithdrawal::<T>::get();
 			NextWithdrawal::<T>::put(nonce.saturating_add(1));
 			Withdrawals::<T>::insert(
@@ -409,8 +428,8 @@ pub mod pallet {
 		}
 
 		/// A relayer posts its EIP-712 signature of withdrawal `nonce`
-		/// ([`withdrawal_digest`]); it must recover to the relayer's Ethereum address. Free
-		/// for members.
+		/// ([`withdrawal_digest`]); it must recover to the relayer's Ethereum address. Paid like
+		/// any call: the free way is [`Pallet::relay`].
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::sign_withdrawal(T::MaxRelayers::get()))]
 		pub fn sign_withdrawal(
@@ -419,20 +438,10 @@ pub mod pallet {
 			signature: EthSignature,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			ensure!(!OutboundPaused::<T>::get(), Error::<T>::OutboundPaused);
 			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
 			let eth = set.eth_address(&who).ok_or(Error::<T>::NotRelayer)?;
-			let mut w = Withdrawals::<T>::get(nonce).ok_or(Error::<T>::UnknownWithdrawal)?;
-			ensure!(w.set_id == set.id, Error::<T>::StaleSet);
-			ensure!(w.signatures.iter().all(|(s, _)| *s != eth), Error::<T>::AlreadySigned);
-			let vault = Vault::<T>::get().ok_or(Error::<T>::NoVault)?;
-			let digest = withdrawal_digest(&vault, w.set_id, nonce, &w.to, w.amount);
-			ensure!(recover_signer(&digest, &signature) == Some(eth), Error::<T>::BadSignature);
-			w.signatures.try_push((eth, signature)).map_err(|_| Error::<T>::AlreadySigned)?;
-			let signatures = w.signatures.len() as u32;
-			Withdrawals::<T>::insert(nonce, w);
-			Self::deposit_event(Event::WithdrawalSigned { nonce, signer: eth, signatures });
-			Ok(Pays::No.into())
+			let signatures = Self::do_sign(eth, &set, nonce, signature)?;
+			Ok(Some(T::WeightInfo::sign_withdrawal(signatures)).into())
 		}
 
 		/// Root pauses or resumes each direction.
@@ -482,6 +491,59 @@ pub mod pallet {
 			Self::deposit_event(Event::DepositCancelled { nonce });
 			Ok(())
 		}
+
+		/// A relayer's work of a cycle in one call: deposit attestations and withdrawal
+		/// signatures. Free for a current member's first `relay` in a block (others pay, and a
+		/// member's second one in a block fails with `AlreadyRelayed`). Each item stands alone:
+		/// one that is no longer needed counts as late, one that fails raises `VoteRejected`
+		/// and the rest go on.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::relay(attestations.len() as u32, signatures.len() as u32))]
+		#[pallet::feeless_if(|origin: &OriginFor<T>,
+			attestations: &BoundedVec<DepositOf<T>, T::MaxAttestations>,
+			signatures: &BoundedVec<(WithdrawalNonce, EthSignature), T::MaxSignatures>| -> bool {
+			Pallet::<T>::relays_free(origin, attestations.len().saturating_add(signatures.len()))
+		})]
+		pub fn relay(
+			origin: OriginFor<T>,
+			attestations: BoundedVec<DepositOf<T>, T::MaxAttestations>,
+			signatures: BoundedVec<(WithdrawalNonce, EthSignature), T::MaxSignatures>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!attestations.is_empty() || !signatures.is_empty(), Error::<T>::EmptyRelay);
+			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
+			let eth = set.eth_address(&who).ok_or(Error::<T>::NotRelayer)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			ensure!(LastRelay::<T>::get(&who) != Some(now), Error::<T>::AlreadyRelayed);
+			LastRelay::<T>::insert(&who, now);
+
+			let (mut accepted, mut late, mut rejected) = (0u32, 0u32, 0u32);
+			let mut judge = |index: usize, result: DispatchResult| match result {
+				Ok(()) => accepted = accepted.saturating_add(1),
+				Err(e) if Self::is_late(&e) => late = late.saturating_add(1),
+				Err(error) => {
+					rejected = rejected.saturating_add(1);
+					Self::deposit_event(Event::VoteRejected {
+						relayer: who.clone(),
+						index: index as u32,
+						error,
+					});
+				},
+			};
+			let offset = attestations.len();
+			// Each item in its own storage layer: a failing one leaves no trace.
+			for (i, deposit) in attestations.into_iter().enumerate() {
+				judge(i, with_storage_layer(|| Self::do_attest(&who, &set, deposit).map(|_| ())));
+			}
+			for (i, (nonce, signature)) in signatures.into_iter().enumerate() {
+				judge(
+					offset.saturating_add(i),
+					with_storage_layer(|| Self::do_sign(eth, &set, nonce, signature).map(|_| ())),
+				);
+			}
+			Self::deposit_event(Event::Relayed { relayer: who, accepted, late, rejected });
+			Ok(())
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -503,6 +565,119 @@ pub mod pallet {
 			ensure!(threshold >= min_threshold(n) && threshold <= n, Error::<T>::BadThreshold);
 			let members = BoundedVec::try_from(members).map_err(|_| Error::<T>::BadRelayerSet)?;
 			Ok(RelayerSet { id, members, threshold })
+		}
+
+		/// Installs `set`: members new to the bridge get a provider reference, so that a relayer
+		/// account exists (and can sign `relay` calls, which are free) without holding CU;
+		/// members leaving give theirs back.
+		pub(crate) fn install(set: RelayerSetOf<T>) {
+			let old = Relayers::<T>::get();
+			let was_member = |who: &T::AccountId| old.as_ref().is_some_and(|o| o.contains(who));
+			for (who, _) in set.members.iter().filter(|(who, _)| !was_member(who)) {
+				frame_system::Pallet::<T>::inc_providers(who);
+			}
+			for (who, _) in old.iter().flat_map(|o| o.members.iter()) {
+				if !set.contains(who) && frame_system::Pallet::<T>::dec_providers(who).is_err() {
+					// Its last provider while something still needs the account: the reference
+					// stays rather than strand whatever that is.
+					log::warn!(target: LOG_TARGET, "a removed relayer keeps its provider");
+				}
+			}
+			let _ = LastRelay::<T>::clear(T::MaxRelayers::get().saturating_mul(2), None);
+			Relayers::<T>::put(set);
+		}
+
+		/// Whether a `relay` call of `items` items by `origin` is free: a current member's
+		/// first one in this block, and not empty.
+		pub fn relays_free(origin: &OriginFor<T>, items: usize) -> bool {
+			let Ok(who) = ensure_signed(origin.clone()) else { return false };
+			items > 0
+				&& Relayers::<T>::get().is_some_and(|set| set.contains(&who))
+				&& LastRelay::<T>::get(&who) != Some(frame_system::Pallet::<T>::block_number())
+		}
+
+		/// Errors of a vote that was simply not needed any more.
+		fn is_late(e: &DispatchError) -> bool {
+			[Error::<T>::AlreadyProcessed, Error::<T>::AlreadyVoted, Error::<T>::AlreadySigned]
+				.into_iter()
+				.any(|late| *e == late.into())
+		}
+
+		/// Member `who` of `set` votes for `deposit`; returns the votes counted (the weight
+		/// component).
+		fn do_attest(
+			who: &T::AccountId,
+			set: &RelayerSetOf<T>,
+			deposit: DepositOf<T>,
+		) -> Result<u32, DispatchError> {
+			ensure!(!InboundPaused::<T>::get(), Error::<T>::InboundPaused);
+			let nonce = deposit.nonce;
+			ensure!(!Processed::<T>::contains_key(nonce), Error::<T>::AlreadyProcessed);
+			ensure!(!Votes::<T>::contains_key(nonce, who), Error::<T>::AlreadyVoted);
+			ensure!(
+				nonce < NonceFloor::<T>::get().saturating_add(T::VoteWindow::get()),
+				Error::<T>::OutsideVoteWindow
+			);
+			Self::check_amount(deposit.amount)?;
+			ensure!(!Self::is_zero_account(&deposit.recipient), Error::<T>::BadRecipient);
+
+			let hash = H256(sp_io::hashing::blake2_256(&deposit.encode()));
+			let (mut agreeing, mut counted) = (1u32, 1u32);
+			let mut other = None;
+			for (voter, h) in Votes::<T>::iter_prefix(nonce) {
+				counted = counted.saturating_add(1);
+				if h == hash {
+					agreeing = agreeing.saturating_add(set.contains(&voter) as u32);
+				} else {
+					other = Some(h);
+				}
+			}
+			Votes::<T>::insert(nonce, who, hash);
+			if let Some(other) = other {
+				Self::deposit_event(Event::ConflictingAttestation {
+					nonce,
+					relayer: who.clone(),
+					hash,
+					other,
+				});
+			}
+			Self::deposit_event(Event::Attested {
+				nonce,
+				relayer: who.clone(),
+				hash,
+				votes: agreeing,
+			});
+			if agreeing >= set.threshold {
+				Processed::<T>::insert(nonce, ());
+				NonceFloor::<T>::mutate(|f| *f = (*f).max(nonce.saturating_add(1)));
+				// At most two votes per relayer: one pass removes them all.
+				let votes =
+					Votes::<T>::clear_prefix(nonce, T::MaxRelayers::get().saturating_mul(2), None);
+				debug_assert!(votes.maybe_cursor.is_none());
+				Self::mint_or_delay(deposit)?;
+			}
+			Ok(counted.min(T::MaxRelayers::get()))
+		}
+
+		/// Member `eth` of `set` signs withdrawal `nonce`; returns the signatures it now has.
+		fn do_sign(
+			eth: H160,
+			set: &RelayerSetOf<T>,
+			nonce: WithdrawalNonce,
+			signature: EthSignature,
+		) -> Result<u32, DispatchError> {
+			ensure!(!OutboundPaused::<T>::get(), Error::<T>::OutboundPaused);
+			let mut w = Withdrawals::<T>::get(nonce).ok_or(Error::<T>::UnknownWithdrawal)?;
+			ensure!(w.set_id == set.id, Error::<T>::StaleSet);
+			ensure!(w.signatures.iter().all(|(s, _)| *s != eth), Error::<T>::AlreadySigned);
+			let vault = Vault::<T>::get().ok_or(Error::<T>::NoVault)?;
+			let digest = withdrawal_digest(&vault, w.set_id, nonce, &w.to, w.amount);
+			ensure!(recover_signer(&digest, &signature) == Some(eth), Error::<T>::BadSignature);
+			w.signatures.try_push((eth, signature)).map_err(|_| Error::<T>::AlreadySigned)?;
+			let signatures = w.signatures.len() as u32;
+			Withdrawals::<T>::insert(nonce, w);
+			Self::deposit_event(Event::WithdrawalSigned { nonce, signer: eth, signatures });
+			Ok(signatures)
 		}
 
 		/// Bridged supply: minted − burned.
@@ -598,6 +773,24 @@ pub mod pallet {
 			}
 			for nonce in DelayedDeposits::<T>::iter_keys() {
 				ensure!(Processed::<T>::contains_key(nonce), "delayed but not processed");
+			}
+			ensure!(TotalBurned::<T>::get() <= TotalMinted::<T>::get(), "burned beyond minted");
+			let window_end = NonceFloor::<T>::get().saturating_add(T::VoteWindow::get());
+			for (nonce, _, _) in Votes::<T>::iter() {
+				ensure!(nonce < window_end, "a vote outside the window");
+				ensure!(!Processed::<T>::contains_key(nonce), "votes left on a processed nonce");
+			}
+			if let Some(set) = Relayers::<T>::get() {
+				for (who, _) in set.members.iter() {
+					ensure!(
+						frame_system::Pallet::<T>::providers(who) > 0,
+						"a relayer without a provider"
+					);
+				}
+				ensure!(
+					LastRelay::<T>::iter_keys().all(|who| set.contains(&who)),
+					"a relay record of a non-member"
+				);
 			}
 			let next = NextWithdrawal::<T>::get();
 			for (nonce, w) in Withdrawals::<T>::iter() {

@@ -25,6 +25,9 @@ impl pallet_bridge::Config for Test {
 	type LargeDeposit = ConstU128<5_000>;
 	type LargeDepositDelay = ConstU64<20>;
 	type MinTransfer = ConstU128<10>;
+	type MaxAttestations = ConstU32<8>;
+	type MaxSignatures = ConstU32<8>;
+	type VoteWindow = ConstU64<16>;
 }
 
 /// The signing key of relayer `i`.
@@ -59,6 +62,16 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	.assimilate_storage(&mut storage)
 	.unwrap();
 	ext_at_block_one::<Test>(storage)
+}
+
+/// The test externalities with a keystore, in which the benchmarks sign.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn new_bench_ext() -> sp_io::TestExternalities {
+	let mut ext = new_test_ext();
+	ext.register_extension(sp_keystore::KeystoreExt::new(
+		sp_keystore::testing::MemoryKeystore::new(),
+	));
+	ext
 }
 
 /// Runs `test`, then checks the pallet's invariants and that total issuance moved exactly by

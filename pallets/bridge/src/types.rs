@@ -193,3 +193,45 @@ pub fn recover_signer(digest: &[u8; 32], sig: &EthSignature) -> Option<H160> {
 	let public = sp_io::crypto::secp256k1_ecdsa_recover(&normalized, digest).ok()?;
 	Some(H160::from_slice(&keccak(&public)[12..]))
 }
+
+/// Raw storage keys of the entries relayers read in bulk over RPC (`state_queryStorageAt`),
+/// for a runtime that names this pallet `Bridge`; the unit test
+/// `raw_keys_are_the_pallets_keys` holds them to the pallet's own.
+pub mod raw_keys {
+	use super::{DepositNonce, WithdrawalNonce};
+	use alloc::vec::Vec;
+	use codec::Encode;
+	use sp_io::hashing::{blake2_128, twox_128, twox_64};
+
+	fn item(name: &[u8], suffix: &[u8]) -> Vec<u8> {
+		let mut key = twox_128(b"Bridge").to_vec();
+		key.extend(twox_128(name));
+		key.extend(suffix);
+		key
+	}
+
+	fn twox64_concat(data: &[u8]) -> Vec<u8> {
+		let mut out = twox_64(data).to_vec();
+		out.extend(data);
+		out
+	}
+
+	/// `Processed[nonce]`.
+	pub fn processed(nonce: DepositNonce) -> Vec<u8> {
+		item(b"Processed", &twox64_concat(&nonce.encode()))
+	}
+
+	/// `Votes[nonce][who]`.
+	pub fn vote(nonce: DepositNonce, who: &impl Encode) -> Vec<u8> {
+		let mut suffix = twox64_concat(&nonce.encode());
+		let who = who.encode();
+		suffix.extend(blake2_128(&who));
+		suffix.extend(who);
+		item(b"Votes", &suffix)
+	}
+
+	/// `Withdrawals[nonce]`.
+	pub fn withdrawal(nonce: WithdrawalNonce) -> Vec<u8> {
+		item(b"Withdrawals", &twox64_concat(&nonce.encode()))
+	}
+}

@@ -17,6 +17,7 @@ pub trait WeightInfo {
 	fn set_vault() -> Weight;
 	fn mint_delayed() -> Weight;
 	fn cancel_delayed() -> Weight;
+	fn relay(a: u32, s: u32) -> Weight;
 }
 
 impl WeightInfo for () {
@@ -42,6 +43,9 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn cancel_delayed() -> Weight {
+		Weight::zero()
+	}
+	fn relay(_: u32, _: u32) -> Weight {
 		Weight::zero()
 	}
 }

@@ -183,4 +183,9 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
+	fn relay(a: u32, s: u32) -> Weight {
+		Self::attest_deposit(16)
+			.saturating_mul(a.into())
+			.saturating_add(Self::sign_withdrawal(16).saturating_mul(s.into()))
+	}
 }

@@ -6,7 +6,7 @@
 //! 1,000 deposits all mint once.
 
 use cutopia_e2e::{
-	chain::{account, free, metric, runtime, send, storage_as, tx, uint, Api},
+	chain::{account, free, metric, runtime, send, storage_as, total, tx, uint, Api},
 	free_port, node_bin, rpc_call, wait_for, Node, Proc, TempDir,
 };
 use serde_json::{json, Value as Json};
@@ -77,9 +77,24 @@ fn relayer_bin() -> PathBuf {
 	node_bin().with_file_name("cutopia-bridge")
 }
 
-/// A relayer following `latest − confirmations`, or anvil's `finalized` block when `None`.
+/// The dev genesis relayers' chain keys.
+const DEV_RELAYERS: [&str; 3] = ["//Alice", "//Bob", "//Charlie"];
+
+/// Relayer `i` (chain key `DEV_RELAYERS[i]`) following `latest − confirmations`, or anvil's
+/// `finalized` block when `None`.
 fn start_relayer(i: usize, dir: &Path, eth: &str, ws: &str, confirmations: Option<u32>) -> Proc {
-	let keys = ["//Alice", "//Bob", "//Charlie"];
+	start_relayer_as(i, DEV_RELAYERS[i], dir, eth, ws, confirmations)
+}
+
+/// Relayer `i` with chain key `key` and anvil key `i + 1`.
+fn start_relayer_as(
+	i: usize,
+	key: &str,
+	dir: &Path,
+	eth: &str,
+	ws: &str,
+	confirmations: Option<u32>,
+) -> Proc {
 	let mut cmd = Command::new(relayer_bin());
 	cmd.args(["--eth-rpc", eth, "--chain-rpc", ws, "--vault", VAULT])
 		.args(
@@ -91,7 +106,7 @@ fn start_relayer(i: usize, dir: &Path, eth: &str, ws: &str, confirmations: Optio
 		.args(["--poll", "1", "--prometheus-port", "0"])
 		.arg("--checkpoint")
 		.arg(dir.join(format!("relayer{i}.checkpoint")))
-		.env("CUTOPIA_BRIDGE_CHAIN_KEY", keys[i])
+		.env("CUTOPIA_BRIDGE_CHAIN_KEY", key)
 		.env("CUTOPIA_BRIDGE_ETH_KEY", ANVIL_KEYS[i]);
 	Proc::spawn(&mut cmd, dir.join(format!("relayer{i}.log")))
 }
@@ -125,6 +140,11 @@ struct Setup {
 
 impl Setup {
 	fn start(name: &str, confirmations: Option<u32>) -> Setup {
+		Self::start_with(name, confirmations, true)
+	}
+
+	/// As `start`, with the dev relayers started or not.
+	fn start_with(name: &str, confirmations: Option<u32>, dev_relayers: bool) -> Setup {
 		let anvil_bin = bridge_dir().join("node_modules/.bin/anvil");
 		assert!(anvil_bin.exists(), "run `npm ci` in bridge/ (scripts/test.sh does)");
 		assert!(
@@ -150,7 +170,11 @@ impl Setup {
 		let node = Node::start(name, &dir, &["--dev", "--tmp"]);
 		node.wait_until("block #1", Duration::from_secs(120), |n| n.best_number() >= 1);
 		let (port, ws) = (node.rpc_port, node.ws_url());
-		let relayers = (0..3).map(|i| start_relayer(i, &dir, &eth, &ws, confirmations)).collect();
+		let relayers = if dev_relayers {
+			(0..3).map(|i| start_relayer(i, &dir, &eth, &ws, confirmations)).collect()
+		} else {
+			Vec::new()
+		};
 		Setup { tmp, anvil, node, relayers, dir, eth, eth_port, ws, port }
 	}
 }
@@ -411,6 +435,152 @@ fn relayers_stop_when_the_finalized_head_goes_backwards() {
 		assert!(!status.success(), "relayer {i} exited with success");
 		let log = std::fs::read_to_string(dir.join(format!("relayer{i}.log"))).expect("log");
 		assert!(log.contains("went backwards"), "relayer {i} did not say why: {log}");
+	}
+	drop(relayers);
+	node.stop();
+}
+
+/// Bridge defects 1, 6 and 12: relayers whose accounts hold 0 CU relay the first deposit; while
+/// they are down 1,000 minimum withdrawals pile up (what an attacker buys for a few fees, or a
+/// long outage causes); once they are back a new deposit mints within 60 s, not behind the
+/// withdrawals, and every withdrawal reaches its threshold of signatures, all for free.
+#[test]
+fn relayers_holding_no_cu_mint_a_deposit_behind_a_thousand_withdrawals() {
+	const WITHDRAWALS: usize = 1_000;
+	const KEYS: [&str; 3] = ["//Relayer1", "//Relayer2", "//Relayer3"];
+	// anvil's accounts 1–3, the vault's relayers.
+	const ETH: [&str; 3] = [
+		"70997970c51812dc3a010c7d01b50e0d17dc79c8",
+		"3c44cdddb6a900fa2b585dd299e03d12fa4293bc",
+		"90f79bf6eb2c4f870365e785982e1f101e93b906",
+	];
+	let Setup { tmp: _tmp, anvil: _anvil, mut node, relayers: _, dir, eth, eth_port: _, ws, port } =
+		Setup::start_with("bridge-flood", Some(2), false);
+	let keys: Vec<_> = KEYS
+		.iter()
+		.map(|k| subxt_signer::sr25519::Keypair::from_uri(&k.parse().expect("uri")).expect("key"))
+		.collect();
+	let (alice, dave, ferdie) = (dev::alice(), dev::dave(), dev::ferdie());
+	let start = |dir: &Path| -> Vec<Proc> {
+		(0..3).map(|i| start_relayer_as(i, KEYS[i], dir, &eth, &ws, Some(2))).collect()
+	};
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		let members = keys
+			.iter()
+			.zip(ETH)
+			.map(|(k, e)| {
+				let e: Vec<u8> = (0..40)
+					.step_by(2)
+					.map(|i| u8::from_str_radix(&e[i..i + 2], 16).unwrap())
+					.collect();
+				Value::unnamed_composite([Value::from_bytes(account(k)), Value::from_bytes(e)])
+			})
+			.collect::<Vec<_>>();
+		let set_relayers = tx(
+			"Sudo",
+			"sudo",
+			vec![Value::unnamed_variant(
+				"Bridge",
+				[Value::named_variant(
+					"set_relayers",
+					[("members", Value::unnamed_composite(members)), ("threshold", Value::u128(2))],
+				)],
+			)],
+		);
+		send(&api, port, &set_relayers, &alice).await;
+		for k in &keys {
+			assert_eq!(total(&api, port, account(k)).await, 0, "a relayer holds CU");
+		}
+	});
+
+	// The first deposit, relayed by accounts with no CU at all.
+	let mut relayers = start(&dir);
+	let funds = 2 * CU;
+	dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &funds.to_string()]).expect("deposit");
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		let started = Instant::now();
+		while total_minted(&api, port).await != funds {
+			assert!(started.elapsed() < Duration::from_secs(120), "first deposit not minted");
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+	});
+	drop(relayers.drain(..));
+
+	// 1,000 minimum withdrawals while the relayers are down.
+	let minimum: u128 = 1_000_000_000_000; // MinTransfer: the existential deposit
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		let withdraw = Value::unnamed_variant(
+			"Bridge",
+			[Value::named_variant(
+				"withdraw",
+				[("to", Value::from_bytes([0x77u8; 20])), ("amount", Value::u128(minimum))],
+			)],
+		);
+		for _ in 0..WITHDRAWALS / 250 {
+			let calls = vec![withdraw.clone(); 250];
+			send(
+				&api,
+				port,
+				&tx("Utility", "batch_all", vec![Value::unnamed_composite(calls)]),
+				&dave,
+			)
+			.await;
+		}
+	});
+
+	relayers = start(&dir);
+	let amount = 3 * CU + 5;
+	let before = runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		free(&api, port, account(&ferdie)).await
+	});
+	let started = Instant::now();
+	dev_js(&["deposit", &eth, VAULT, &hex(&account(&ferdie)), &amount.to_string()])
+		.expect("deposit");
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		while free(&api, port, account(&ferdie)).await != before + amount {
+			assert!(
+				started.elapsed() < Duration::from_secs(60),
+				"a deposit behind {WITHDRAWALS} withdrawals was not minted within 60 s"
+			);
+			tokio::time::sleep(Duration::from_millis(250)).await;
+		}
+		metric(
+			"bridge_deposit_behind_1000_withdrawals_to_mint_s",
+			format!("{:.1}", started.elapsed().as_secs_f64()),
+		);
+
+		let signed = loop {
+			let at = api.at_block(cutopia_e2e::chain::best(port)).await.expect("best block");
+			let addr = subxt::dynamic::storage::<(u64,), WithdrawalView>("Bridge", "Withdrawals");
+			let mut entries = at.storage().iter(addr, ()).await.expect("iterate Withdrawals");
+			let (mut stored, mut signed) = (0, 0);
+			while let Some(kv) = entries.next().await {
+				let w = kv.expect("an entry").value().decode().expect("a withdrawal");
+				stored += 1;
+				signed += usize::from(w.signatures.len() >= 2);
+			}
+			assert_eq!(stored, WITHDRAWALS);
+			if signed == WITHDRAWALS {
+				break started.elapsed();
+			}
+			assert!(
+				started.elapsed() < Duration::from_secs(180),
+				"{signed} of {WITHDRAWALS} withdrawals signed after 180 s"
+			);
+			tokio::time::sleep(Duration::from_secs(1)).await;
+		};
+		metric("bridge_1000_withdrawals_signed_s", format!("{:.1}", signed.as_secs_f64()));
+		for k in &keys {
+			assert_eq!(total(&api, port, account(k)).await, 0, "a relayer paid a fee");
+		}
+	});
+	for r in &mut relayers {
+		assert!(r.is_running(), "a relayer exited");
 	}
 	drop(relayers);
 	node.stop();
