@@ -16,7 +16,12 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 /// set only (no stale keys), sorted and unique (no duplicated signer), bound to chain id,
 /// vault, set id and nonce (no replay across chains, vaults, sets or withdrawals), low-s only
 /// (OpenZeppelin ECDSA); each nonce pays once; a daily cap bounds what a compromised threshold
-/// can take; a guardian can pause at once, only the owner unpauses.
+/// can take; a guardian can pause at once, only the owner unpauses. No deposit is larger than
+/// `maxDeposit`, which the owner keeps at or below the chain's mint cap: a larger one could
+/// never mint. A recipient that is a 20-byte address padded to 32 bytes is refused: on the
+/// chain it would be an account nobody holds the key of.
+/// The owner should be a timelock or a multisig (see `transferOwnership`): it alone unpauses,
+/// changes the relayer set and the caps.
 contract CuBridgeVault is EIP712, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -40,6 +45,8 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
 
     mapping(uint64 => bool) public released;
     uint256 public dailyCap;
+    /// @notice The largest deposit: at most what the chain may mint in one period.
+    uint256 public maxDeposit;
     uint256 public capDay;
     uint256 public releasedInDay;
 
@@ -49,11 +56,14 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
     event Paused(address by);
     event Unpaused(address by);
     event DailyCapChanged(uint256 cap);
+    event MaxDepositChanged(uint256 maxDeposit);
 
     error NotOwner();
     error NotGuardian();
     error IsPaused();
     error ZeroRecipient();
+    error AddressRecipient();
+    error OverMaxDeposit();
     error BadAmount();
     error AlreadyReleased();
     error TooFewSignatures();
@@ -80,12 +90,14 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
         uint256 threshold_,
         uint64 setId_,
         uint256 dailyCap_,
+        uint256 maxDeposit_,
         address guardian_
     ) EIP712("CuBridgeVault", "1") {
         token = token_;
         owner = msg.sender;
         guardian = guardian_;
         dailyCap = dailyCap_;
+        maxDeposit = maxDeposit_;
         _setRelayers(relayers_, threshold_, setId_);
     }
 
@@ -93,11 +105,15 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
     /// the CuTopia chain (its 32-byte account id).
     function deposit(bytes32 recipient, uint256 amount) external nonReentrant whenNotPaused returns (uint64 nonce) {
         if (recipient == bytes32(0)) revert ZeroRecipient();
+        // The top 12 bytes zero: an Ethereum address, not a CuTopia account (a real account id
+        // has them all zero with probability 2^-96).
+        if (uint256(recipient) >> 160 == 0) revert AddressRecipient();
         if (amount == 0) revert BadAmount();
         uint256 before = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), amount);
         uint256 received = token.balanceOf(address(this)) - before;
         if (received < MIN_AMOUNT || received > type(uint128).max) revert BadAmount();
+        if (received > maxDeposit) revert OverMaxDeposit();
         nonce = depositNonce++;
         emit Deposited(nonce, msg.sender, recipient, received);
     }
@@ -162,6 +178,11 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
     function setDailyCap(uint256 cap) external onlyOwner {
         dailyCap = cap;
         emit DailyCapChanged(cap);
+    }
+
+    function setMaxDeposit(uint256 maxDeposit_) external onlyOwner {
+        maxDeposit = maxDeposit_;
+        emit MaxDepositChanged(maxDeposit_);
     }
 
     function setGuardian(address guardian_) external onlyOwner {

@@ -47,7 +47,8 @@ try {
     await token.waitForDeployment();
     const v = artifact('CuBridgeVault');
     const vault = await new ethers.ContractFactory(v.abi, v.bytecode, wallet).deploy(
-      await token.getAddress(), RELAYERS, 2, 0, 1_000_000n * CU, wallet.address);
+      // Daily release cap and largest deposit: the chain's mint cap (1,000,000 CU a day).
+      await token.getAddress(), RELAYERS, 2, 0, 1_000_000n * CU, 1_000_000n * CU, wallet.address);
     await vault.waitForDeployment();
     console.log(JSON.stringify({ token: await token.getAddress(), vault: await vault.getAddress() }));
   } else if (cmd === 'deposit') {

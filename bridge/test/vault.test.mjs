@@ -64,7 +64,7 @@ before(async () => {
   const v = artifact('CuBridgeVault');
   const addrs = await Promise.all(relayers.map((r) => r.getAddress()));
   vault = await new ethers.ContractFactory(v.abi, v.bytecode, deployer).deploy(
-    await token.getAddress(), addrs, 2, 0, 1_000n * CU, await deployer.getAddress());
+    await token.getAddress(), addrs, 2, 0, 1_000n * CU, 10_000n * CU, await deployer.getAddress());
   await vault.waitForDeployment();
   vaultAddr = await vault.getAddress();
 });
@@ -140,6 +140,62 @@ test('zero, dust, above-u128 amounts and a zero recipient are refused', async ()
   // More than u128 (and more than the supply): the transfer or the bound refuses it.
   // (The deployer holds less than that: the token refuses the transfer first.)
   await assert.rejects(vault.deposit(recipient32, 2n ** 128n));
+});
+
+test('a padded 20-byte recipient is refused by the contract itself', async () => {
+  await (await token.approve(vaultAddr, CU)).wait();
+  // As a bytes32 the client library passes it: only the contract can refuse it.
+  const padded = ethers.zeroPadValue(await deployer.getAddress(), 32);
+  await reverts(vault.deposit(padded, CU), 'AddressRecipient');
+});
+
+test('no deposit is larger than maxDeposit, which only the owner sets', async () => {
+  await (await token.approve(vaultAddr, 10_001n * CU)).wait();
+  await reverts(vault.deposit(recipient32, 10_001n * CU), 'OverMaxDeposit');
+  await reverts(vault.connect(relayers[0]).setMaxDeposit(20_000n * CU), 'NotOwner');
+  assert.equal(await vault.maxDeposit(), 10_000n * CU);
+});
+
+test('an amount above u128 is refused by the contract, not only by the token', async () => {
+  // A token with more than 2^128 base units and a vault with no deposit maximum, so that only
+  // the vault's u128 bound stands between the deposit and a chain that could not mint it.
+  const t = artifact('CuToken');
+  const big = await new ethers.ContractFactory(t.abi, t.bytecode, deployer).deploy(2n ** 130n);
+  await big.waitForDeployment();
+  const v = artifact('CuBridgeVault');
+  const addrs = await Promise.all(relayers.map((r) => r.getAddress()));
+  const other = await new ethers.ContractFactory(v.abi, v.bytecode, deployer).deploy(
+    await big.getAddress(), addrs, 2, 0, 1_000n * CU, ethers.MaxUint256, await deployer.getAddress());
+  await other.waitForDeployment();
+  await (await big.approve(await other.getAddress(), 2n ** 129n)).wait();
+  await reverts(other.deposit(recipient32, 2n ** 128n), 'BadAmount');
+  await (await other.deposit(recipient32, 2n ** 128n - 1n)).wait();
+});
+
+test('a timelock owner is the escape hatch: unpausing waits for its delay', async () => {
+  const v = artifact('CuBridgeVault');
+  const addrs = await Promise.all(relayers.map((r) => r.getAddress()));
+  const me = await deployer.getAddress();
+  const guarded = await new ethers.ContractFactory(v.abi, v.bytecode, deployer).deploy(
+    await token.getAddress(), addrs, 2, 0, 1_000n * CU, 10_000n * CU, me);
+  await guarded.waitForDeployment();
+  const tl = artifact('OwnerTimelock');
+  const DELAY = 3_600n;
+  const timelock = await new ethers.ContractFactory(tl.abi, tl.bytecode, deployer).deploy(DELAY, [me], [me], ethers.ZeroAddress);
+  await timelock.waitForDeployment();
+  await (await guarded.pause()).wait();
+  await (await guarded.transferOwnership(await timelock.getAddress())).wait();
+  await assert.rejects(guarded.unpause(), /NotOwner|revert/);
+  const data = guarded.interface.encodeFunctionData('unpause');
+  const target = await guarded.getAddress();
+  const salt = ethers.ZeroHash;
+  await (await timelock.schedule(target, 0, data, ethers.ZeroHash, salt, DELAY)).wait();
+  await assert.rejects(timelock.execute(target, 0, data, ethers.ZeroHash, salt), /TimelockUnexpectedOperationState|revert/);
+  assert.equal(await guarded.paused(), true);
+  await provider.send('evm_increaseTime', [Number(DELAY)]);
+  await provider.send('evm_mine', []);
+  await (await timelock.execute(target, 0, data, ethers.ZeroHash, salt)).wait();
+  assert.equal(await guarded.paused(), false);
 });
 
 test('a release with a threshold of sorted relayer signatures pays once', async () => {

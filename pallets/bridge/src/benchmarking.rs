@@ -49,8 +49,18 @@ fn deposit<T: Config>(nonce: DepositNonce) -> DepositOf<T> {
 mod benchmarks {
 	use super::*;
 
+	/// `n` new members replace a full set whose members all relayed this block: every old
+	/// member's provider reference is given back, every new one's taken.
 	#[benchmark]
 	fn set_relayers(n: Linear<1, { T::MaxRelayers::get() }>) {
+		let max = T::MaxRelayers::get();
+		let old: Vec<_> =
+			(0..max).map(|i| (account::<T::AccountId>("old", i, 0), eth_of(1_000 + i))).collect();
+		Bridge::<T>::set_relayers(RawOrigin::Root.into(), old.clone(), max).expect("valid set");
+		let now = frame_system::Pallet::<T>::block_number();
+		for (who, _) in &old {
+			LastRelay::<T>::insert(who, now);
+		}
 		let members: Vec<_> =
 			(0..n).map(|i| (account::<T::AccountId>("relayer", i, 0), eth_of(i))).collect();
 		#[extrinsic_call]

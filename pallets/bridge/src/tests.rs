@@ -454,6 +454,8 @@ fn relay(
 		attestations.try_into().unwrap(),
 		signatures.try_into().unwrap(),
 	)
+	.map(|_| ())
+	.map_err(|e| e.error)
 }
 
 fn rejected() -> Vec<(u32, DispatchError)> {
@@ -599,5 +601,41 @@ fn raw_keys_are_the_pallets_keys() {
 		assert_eq!(raw_keys::processed(7), Processed::<Test>::hashed_key_for(7));
 		assert_eq!(raw_keys::vote(7, &3u64), Votes::<Test>::hashed_key_for(7, 3u64));
 		assert_eq!(raw_keys::withdrawal(9), Withdrawals::<Test>::hashed_key_for(9));
+	});
+}
+
+/// A leaving member whose account still needs its provider (here: a consumer) keeps it, and
+/// rejoining does not add a second one: one reference per account, whatever the history.
+#[test]
+fn provider_references_are_never_doubled_or_lost() {
+	build_and_execute(|| {
+		let with_40 = vec![(1, eth(&key(1))), (2, eth(&key(2))), (40, eth(&key(4)))];
+		let without = vec![(1, eth(&key(1))), (2, eth(&key(2))), (3, eth(&key(3)))];
+		assert_ok!(Bridge::set_relayers(RuntimeOrigin::root(), with_40.clone(), 2));
+		assert_ok!(System::inc_consumers(&40));
+		assert_ok!(Bridge::set_relayers(RuntimeOrigin::root(), without.clone(), 2));
+		assert_eq!(System::providers(&40), 1, "kept: the account still has a consumer");
+		assert!(ProviderHeld::<Test>::contains_key(40));
+		assert_ok!(Bridge::set_relayers(RuntimeOrigin::root(), with_40, 2));
+		assert_eq!(System::providers(&40), 1, "not doubled on return");
+		System::dec_consumers(&40);
+		assert_ok!(Bridge::set_relayers(RuntimeOrigin::root(), without, 2));
+		assert_eq!(System::providers(&40), 0);
+		assert!(!ProviderHeld::<Test>::contains_key(40));
+	});
+}
+
+/// A former member's pending vote is dropped by the next vote on its nonce, so a nonce never
+/// holds more votes than the set has members (the vote's weight and the clearing pass rely on
+/// it).
+#[test]
+fn former_members_votes_are_dropped_by_the_next_vote() {
+	build_and_execute(|| {
+		assert_ok!(attest(1, deposit(0, 7, 1_000)));
+		let members = vec![(2, eth(&key(2))), (3, eth(&key(3))), (4, eth(&key(4)))];
+		assert_ok!(Bridge::set_relayers(RuntimeOrigin::root(), members, 2));
+		assert_ok!(attest(2, deposit(0, 7, 1_000)));
+		assert!(Votes::<Test>::get(0, 1).is_none(), "the former member's vote stayed");
+		assert_eq!(Votes::<Test>::iter_prefix(0).count(), 1);
 	});
 }
