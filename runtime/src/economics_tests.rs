@@ -402,7 +402,7 @@ fn relayers_holding_no_cu_relay_the_first_deposit() {
 		for who in [RELAYERS[0], RELAYERS[1]] {
 			let applied = Executive::apply_extrinsic(signed(who, relay()));
 			assert!(matches!(applied, Ok(Ok(()))), "{who:?}'s relay: {applied:?}");
-			assert_eq!(Balances::free_balance(&who.to_account_id()), 0);
+			assert_eq!(Balances::free_balance(who.to_account_id()), 0);
 		}
 		assert_eq!(Balances::free_balance(&recipient), 5 * CU, "minted");
 		assert!(System::events().iter().any(|e| matches!(

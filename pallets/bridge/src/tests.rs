@@ -541,7 +541,7 @@ fn relayed_items_stand_alone() {
 			vec![(0, sign(1, 0)), (1, sign(2, 1)), (7, sign(1, 0))],
 		));
 		assert_eq!(free(7), 1_001_000);
-		assert_eq!(Votes::<Test>::get(2, 1).is_some(), true);
+		assert!(Votes::<Test>::get(2, 1).is_some());
 		assert_eq!(Withdrawals::<Test>::get(0).unwrap().signatures.len(), 1);
 		assert_eq!(Withdrawals::<Test>::get(1).unwrap().signatures.len(), 0);
 		assert_eq!(
