@@ -141,6 +141,7 @@ mod benchmarks {
 
 	#[benchmark]
 	fn cancel_delayed() {
+		relayers::<T>(T::MaxRelayers::get());
 		Processed::<T>::insert(0, ());
 		DelayedDeposits::<T>::insert(
 			0,
@@ -149,6 +150,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Root, 0);
 		assert!(!DelayedDeposits::<T>::contains_key(0));
+		assert!(Withdrawals::<T>::contains_key(0), "the refund");
 	}
 
 	/// `a` attestations that each complete a threshold of `MaxRelayers` and mint, and `s`

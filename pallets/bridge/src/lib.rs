@@ -256,8 +256,9 @@ pub mod pallet {
 		Minted { nonce: DepositNonce, recipient: T::AccountId, amount: BalanceOf<T> },
 		/// Deposit `nonce` met its threshold but waits until `not_before`.
 		DepositDelayed { nonce: DepositNonce, amount: BalanceOf<T>, not_before: BlockNumberFor<T> },
-		/// Root cancelled delayed deposit `nonce`.
-		DepositCancelled { nonce: DepositNonce },
+		/// Root cancelled delayed deposit `nonce`; its tokens go back to the depositor through
+		/// withdrawal `refund` (signed by the relayers like any other, nothing burned here).
+		DepositCancelled { nonce: DepositNonce, refund: WithdrawalNonce, to: H160 },
 		/// `who` burned `amount` to be released to `to` on Ethereum.
 		WithdrawalRequested {
 			nonce: WithdrawalNonce,
@@ -411,25 +412,7 @@ pub mod pallet {
 			)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 			TotalBurned::<T>::put(burned);
-			let nonce = NextWithdrawal::<T>::get();
-			NextWithdrawal::<T>::put(nonce.saturating_add(1));
-			Withdrawals::<T>::insert(
-				nonce,
-				Withdrawal {
-					who: who.clone(),
-					to,
-					amount,
-					set_id: set.id,
-					signatures: BoundedVec::new(),
-				},
-			);
-			Self::deposit_event(Event::WithdrawalRequested {
-				nonce,
-				who,
-				to,
-				amount,
-				set_id: set.id,
-			});
+			Self::request_withdrawal(who, to, amount, &set);
 			Ok(())
 		}
 
@@ -488,13 +471,19 @@ pub mod pallet {
 			Self::mint(d.deposit)
 		}
 
-		/// Root cancels a delayed deposit (it stays processed: it can never mint).
+		/// Root cancels a delayed deposit (it stays processed: it can never mint) and refunds
+		/// it on Ethereum: a withdrawal of its amount to its depositor, which the relayers sign
+		/// and anyone releases from the vault. Nothing was minted for it, so nothing is burned:
+		/// the vault gives back tokens it holds beyond the bridged supply.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::cancel_delayed())]
 		pub fn cancel_delayed(origin: OriginFor<T>, nonce: DepositNonce) -> DispatchResult {
 			ensure_root(origin)?;
-			DelayedDeposits::<T>::take(nonce).ok_or(Error::<T>::UnknownDeposit)?;
-			Self::deposit_event(Event::DepositCancelled { nonce });
+			let d = DelayedDeposits::<T>::take(nonce).ok_or(Error::<T>::UnknownDeposit)?;
+			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
+			let to = d.deposit.from;
+			let refund = Self::request_withdrawal(d.deposit.recipient, to, d.deposit.amount, &set);
+			Self::deposit_event(Event::DepositCancelled { nonce, refund, to });
 			Ok(())
 		}
 
@@ -619,6 +608,35 @@ pub mod pallet {
 			}
 			let _ = LastRelay::<T>::clear(T::MaxRelayers::get(), None);
 			Relayers::<T>::put(set);
+		}
+
+		/// Records a withdrawal of `amount` to `to` for the relayers to sign; returns its nonce.
+		fn request_withdrawal(
+			who: T::AccountId,
+			to: H160,
+			amount: BalanceOf<T>,
+			set: &RelayerSetOf<T>,
+		) -> WithdrawalNonce {
+			let nonce = NextWithdrawal::<T>::get();
+			NextWithdrawal::<T>::put(nonce.saturating_add(1));
+			Withdrawals::<T>::insert(
+				nonce,
+				Withdrawal {
+					who: who.clone(),
+					to,
+					amount,
+					set_id: set.id,
+					signatures: BoundedVec::new(),
+				},
+			);
+			Self::deposit_event(Event::WithdrawalRequested {
+				nonce,
+				who,
+				to,
+				amount,
+				set_id: set.id,
+			});
+			nonce
 		}
 
 		/// Whether a `relay` call of `items` items by `origin` is free: a current member's

@@ -178,6 +178,15 @@ fn large_deposits_wait_and_root_may_cancel_them() {
 		assert_noop!(Bridge::mint_delayed(RuntimeOrigin::signed(9), 0), Error::<Test>::TooEarly);
 		assert_noop!(Bridge::cancel_delayed(RuntimeOrigin::signed(9), 1), BadOrigin);
 		assert_ok!(Bridge::cancel_delayed(RuntimeOrigin::root(), 1));
+		// Defect 3: the cancelled deposit goes back to its depositor on Ethereum, through a
+		// withdrawal the relayers sign; nothing is burned (nothing was minted).
+		System::assert_last_event(
+			Event::DepositCancelled { nonce: 1, refund: 0, to: H160([0x11; 20]) }.into(),
+		);
+		let refund = Withdrawals::<Test>::get(0).expect("a refund withdrawal");
+		assert_eq!((refund.to, refund.amount, refund.set_id), (H160([0x11; 20]), 6_000, 0));
+		assert_eq!(TotalBurned::<Test>::get(), 0);
+		assert_ok!(Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, sign(1, 0)));
 		assert_noop!(
 			Bridge::cancel_delayed(RuntimeOrigin::root(), 1),
 			Error::<Test>::UnknownDeposit

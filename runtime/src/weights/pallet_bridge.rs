@@ -54,11 +54,11 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `3481 + n * (14 ±0)`
 		//  Estimated: `42638 + n * (2603 ±0)`
-		// Minimum execution time: 155_191_000 picoseconds.
-		Weight::from_parts(181_522_255, 0)
+		// Minimum execution time: 143_755_000 picoseconds.
+		Weight::from_parts(148_726_496, 0)
 			.saturating_add(Weight::from_parts(0, 42638))
-			// Standard Error: 123_944
-			.saturating_add(Weight::from_parts(11_512_045, 0).saturating_mul(n.into()))
+			// Standard Error: 20_391
+			.saturating_add(Weight::from_parts(9_113_988, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(33))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(49))
@@ -86,11 +86,11 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `77 + n * (167 ±0)`
 		//  Estimated: `3593 + n * (2571 ±0)`
-		// Minimum execution time: 52_148_000 picoseconds.
-		Weight::from_parts(52_802_010, 0)
+		// Minimum execution time: 49_254_000 picoseconds.
+		Weight::from_parts(48_232_015, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
-			// Standard Error: 14_365
-			.saturating_add(Weight::from_parts(5_409_369, 0).saturating_mul(n.into()))
+			// Standard Error: 5_284
+			.saturating_add(Weight::from_parts(4_983_612, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -113,8 +113,8 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `213`
 		//  Estimated: `2326`
-		// Minimum execution time: 32_628_000 picoseconds.
-		Weight::from_parts(36_284_000, 0)
+		// Minimum execution time: 32_578_000 picoseconds.
+		Weight::from_parts(35_302_000, 0)
 			.saturating_add(Weight::from_parts(0, 2326))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -132,11 +132,11 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `188 + n * (137 ±0)`
 		//  Estimated: `4914`
-		// Minimum execution time: 49_053_000 picoseconds.
-		Weight::from_parts(55_339_052, 0)
+		// Minimum execution time: 49_023_000 picoseconds.
+		Weight::from_parts(52_347_166, 0)
 			.saturating_add(Weight::from_parts(0, 4914))
-			// Standard Error: 11_049
-			.saturating_add(Weight::from_parts(572_598, 0).saturating_mul(n.into()))
+			// Standard Error: 3_913
+			.saturating_add(Weight::from_parts(420_315, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -148,8 +148,8 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_577_000 picoseconds.
-		Weight::from_parts(6_179_000, 0)
+		// Minimum execution time: 4_526_000 picoseconds.
+		Weight::from_parts(5_178_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -159,8 +159,8 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_837_000 picoseconds.
-		Weight::from_parts(5_558_000, 0)
+		// Minimum execution time: 4_777_000 picoseconds.
+		Weight::from_parts(5_739_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -178,23 +178,29 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `401`
 		//  Estimated: `3593`
-		// Minimum execution time: 34_792_000 picoseconds.
-		Weight::from_parts(38_848_000, 0)
+		// Minimum execution time: 36_745_000 picoseconds.
+		Weight::from_parts(52_008_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Bridge::DelayedDeposits` (r:1 w:1)
 	/// Proof: `Bridge::DelayedDeposits` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Bridge::Relayers` (r:1 w:0)
+	/// Proof: `Bridge::Relayers` (`max_values`: Some(1), `max_size`: Some(841), added: 1336, mode: `MaxEncodedLen`)
+	/// Storage: `Bridge::NextWithdrawal` (r:1 w:1)
+	/// Proof: `Bridge::NextWithdrawal` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Bridge::Withdrawals` (r:0 w:1)
+	/// Proof: `Bridge::Withdrawals` (`max_values`: None, `max_size`: Some(1449), added: 3924, mode: `MaxEncodedLen`)
 	fn cancel_delayed() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `294`
+		//  Measured:  `1444`
 		//  Estimated: `3593`
-		// Minimum execution time: 8_593_000 picoseconds.
-		Weight::from_parts(10_145_000, 0)
+		// Minimum execution time: 17_376_000 picoseconds.
+		Weight::from_parts(30_386_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
-			.saturating_add(T::DbWeight::get().reads(1))
-			.saturating_add(T::DbWeight::get().writes(1))
+			.saturating_add(T::DbWeight::get().reads(3))
+			.saturating_add(T::DbWeight::get().writes(3))
 	}
 	/// Storage: `Bridge::Relayers` (r:1 w:0)
 	/// Proof: `Bridge::Relayers` (`max_values`: Some(1), `max_size`: Some(841), added: 1336, mode: `MaxEncodedLen`)
@@ -226,13 +232,13 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2458 + a * (1327 ±0) + s * (51 ±0)`
 		//  Estimated: `3593 + a * (43707 ±0) + s * (3924 ±0)`
-		// Minimum execution time: 5_535_561_000 picoseconds.
-		Weight::from_parts(5_770_631_000, 0)
+		// Minimum execution time: 5_154_722_000 picoseconds.
+		Weight::from_parts(1_798_488_108, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
-			// Standard Error: 9_490_028
-			.saturating_add(Weight::from_parts(129_105_369, 0).saturating_mul(a.into()))
-			// Standard Error: 1_511_503
-			.saturating_add(Weight::from_parts(46_467_309, 0).saturating_mul(s.into()))
+			// Standard Error: 11_458_283
+			.saturating_add(Weight::from_parts(109_301_183, 0).saturating_mul(a.into()))
+			// Standard Error: 1_856_731
+			.saturating_add(Weight::from_parts(62_297_831, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((18_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
