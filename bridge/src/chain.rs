@@ -349,6 +349,18 @@ pub async fn signing_context(at: &At) -> Result<SigningContext, ChainError> {
 	})
 }
 
+/// The vault the chain's bridge names, if root has set one.
+pub async fn vault(at: &At) -> Result<Option<pallet_bridge::VaultInfo>, ChainError> {
+	let vault =
+		at.storage().try_fetch(cutopia::storage().bridge().vault().unvalidated(), ()).await?;
+	let Some(vault) = vault else { return Ok(None) };
+	let vault = vault.decode()?;
+	Ok(Some(pallet_bridge::VaultInfo {
+		chain_id: vault.chain_id,
+		vault: sp_core::H160(vault.vault.0),
+	}))
+}
+
 /// CU minted and burned by the bridge so far.
 pub async fn minted_and_burned(at: &At) -> Result<(u128, u128), ChainError> {
 	let storage = at.storage();

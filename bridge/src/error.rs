@@ -54,6 +54,10 @@ pub enum SetupError {
 	Token { vault: Address, source: Box<alloy::contract::Error> },
 	#[error(transparent)]
 	Metrics(#[from] PrometheusError),
+	#[error("the chain's bridge names vault {chain_vault} on Ethereum chain {chain_id}, but this relayer follows {vault} on chain {eth_chain_id}: refusing to relay (check --vault and --eth-rpc, or Bridge::set_vault)")]
+	VaultMismatch { chain_vault: Address, chain_id: u64, vault: Address, eth_chain_id: u64 },
+	#[error("cannot read the Ethereum chain id: {0}")]
+	EthChainId(String),
 }
 
 impl SetupError {

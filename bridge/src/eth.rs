@@ -101,6 +101,11 @@ impl Eth {
 		self.token
 	}
 
+	/// The Ethereum node's chain id (`eth_chainId`).
+	pub async fn chain_id(&self) -> Result<u64, EthError> {
+		Ok(self.provider.get_chain_id().await?)
+	}
+
 	/// `Some(N)` when following `latest − N` on a chain without finality.
 	pub fn confirmations(&self) -> Option<u64> {
 		self.confirmations

@@ -2,7 +2,7 @@
 //! the vault against the bridged supply.
 
 use alloy::primitives::U256;
-use substrate_prometheus_endpoint::{register, Gauge, PrometheusError, Registry, U64};
+use substrate_prometheus_endpoint::{register, Gauge, PrometheusError, Registry, I64, U64};
 use tracing::error;
 
 pub struct Metrics {
@@ -12,7 +12,7 @@ pub struct Metrics {
 	pub signed: Gauge<U64>,
 	pub pending_age: Gauge<U64>,
 	pub rpc_errors: Gauge<U64>,
-	pub supply_delta: Gauge<U64>,
+	pub supply_delta: Gauge<I64>,
 }
 
 impl Metrics {
@@ -25,9 +25,12 @@ impl Metrics {
 			signed: g("cutopia_bridge_withdrawals_signed", "Withdrawals this relayer signed")?,
 			pending_age: g("cutopia_bridge_pending_age_seconds", "Age of the oldest unfinished cycle")?,
 			rpc_errors: g("cutopia_bridge_rpc_errors", "RPC errors (each one backs off)")?,
-			supply_delta: g(
-				"cutopia_bridge_supply_delta",
-				"Vault token balance minus bridged supply, in whole CU (alerts when it shrinks below 0)",
+			supply_delta: register(
+				Gauge::new(
+					"cutopia_bridge_supply_delta",
+					"Vault token balance minus bridged supply, in whole CU; below 0 the vault holds less than the chain's bridged CU (alarm)",
+				)?,
+				registry,
 			)?,
 		})
 	}
@@ -54,6 +57,17 @@ pub fn whole_cu(amount: U256) -> u64 {
 	u64::try_from(amount / U256::from(10u128.pow(18))).unwrap_or(u64::MAX)
 }
 
+/// `balance − supply` in whole CU, signed (towards zero) and saturating: the watchdog's gauge,
+/// negative when the vault holds less than the chain's bridged supply.
+pub fn supply_delta(balance: U256, supply: U256) -> i64 {
+	let whole = |x: U256| i64::try_from(whole_cu(x)).unwrap_or(i64::MAX);
+	if balance >= supply {
+		whole(balance - supply)
+	} else {
+		-whole(supply - balance)
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -65,5 +79,14 @@ mod tests {
 		assert_eq!(whole_cu(cu - U256::from(1u8)), 0);
 		assert_eq!(whole_cu(cu * U256::from(5u8) / U256::from(2u8)), 2);
 		assert_eq!(whole_cu(U256::MAX), u64::MAX);
+	}
+
+	#[test]
+	fn the_supply_gauge_goes_below_zero_when_the_vault_holds_less() {
+		let cu = U256::from(10u128.pow(18));
+		assert_eq!(supply_delta(cu * U256::from(5u8), cu * U256::from(3u8)), 2);
+		assert_eq!(supply_delta(cu * U256::from(3u8), cu * U256::from(5u8)), -2);
+		assert_eq!(supply_delta(U256::ZERO, U256::MAX), -i64::MAX);
+		assert_eq!(supply_delta(cu, cu), 0);
 	}
 }

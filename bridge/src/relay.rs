@@ -87,6 +87,25 @@ pub fn judge_head(last: u64, head: u64, confirmations: bool) -> Result<HeadMove,
 	}
 }
 
+/// Whether the vault the chain names is the one this relayer follows, on the same chain.
+pub fn check_vault(
+	named: &pallet_bridge::VaultInfo,
+	eth_chain_id: u64,
+	vault: alloy::primitives::Address,
+) -> Result<(), SetupError> {
+	let chain_vault = alloy::primitives::Address::from(named.vault.0);
+	if chain_vault == vault && named.chain_id == eth_chain_id {
+		Ok(())
+	} else {
+		Err(SetupError::VaultMismatch {
+			chain_vault,
+			chain_id: named.chain_id,
+			vault,
+			eth_chain_id,
+		})
+	}
+}
+
 struct Relayer {
 	eth: Eth,
 	chain: Chain,
@@ -119,6 +138,22 @@ impl Relayer {
 		let chain = Chain::connect(&args.chain_rpc)
 			.await
 			.map_err(|source| SetupError::Chain { url: args.chain_rpc.clone(), source })?;
+		// Votes are only meaningful for the vault the chain names: a relayer pointed at another
+		// vault or chain (a typo, a testnet RPC) must not attest its deposits as this one's.
+		let at = chain
+			.at_best()
+			.await
+			.map_err(|source| SetupError::Chain { url: args.chain_rpc.clone(), source })?;
+		let named = chain::vault(&at)
+			.await
+			.map_err(|source| SetupError::Chain { url: args.chain_rpc.clone(), source })?
+			.ok_or_else(|| SetupError::Chain {
+				url: args.chain_rpc.clone(),
+				source: chain::ChainError::NoVault,
+			})?;
+		let eth_chain_id =
+			eth.chain_id().await.map_err(|e| SetupError::EthChainId(e.to_string()))?;
+		check_vault(&named, eth_chain_id, args.vault)?;
 		let metrics = Metrics::serve(args.prometheus_port)?;
 		info!(
 			"relaying vault {} (token {}) as {} / {}",
@@ -309,7 +344,7 @@ impl Relayer {
 			);
 		}
 		if let Some(m) = &self.metrics {
-			m.supply_delta.set(metrics::whole_cu(balance.saturating_sub(supply)));
+			m.supply_delta.set(metrics::supply_delta(balance, supply));
 		}
 		Ok(())
 	}
@@ -337,6 +372,20 @@ mod tests {
 		);
 		let e = RelayError::from(e);
 		assert!(matches!(e, RelayError::Fatal(_)));
+	}
+
+	#[test]
+	fn a_relayer_refuses_a_vault_or_chain_the_bridge_does_not_name() {
+		let named = pallet_bridge::VaultInfo { chain_id: 31_337, vault: sp_core::H160([0xe7; 20]) };
+		let vault = alloy::primitives::Address::from([0xe7; 20]);
+		assert!(check_vault(&named, 31_337, vault).is_ok());
+		let e = check_vault(&named, 1, vault).unwrap_err();
+		assert!(e.to_string().contains("on chain 1"), "{e}");
+		let other = alloy::primitives::Address::from([0x11; 20]);
+		assert!(matches!(
+			check_vault(&named, 31_337, other),
+			Err(SetupError::VaultMismatch { .. })
+		));
 	}
 
 	#[test]
