@@ -3,7 +3,7 @@
 //! for a member's first call in a block.
 
 use pallet_bridge::raw_keys;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use subxt::ext::codec::Decode;
 use subxt::{
 	config::DefaultExtrinsicParamsBuilder,
@@ -251,7 +251,8 @@ impl Chain {
 		at: &At,
 		nonces: &[u64],
 		who: &AccountId32,
-	) -> Result<Vec<u64>, ChainError> {
+	) -> Result<HashSet<u64>, ChainError> {
+		// Per nonce, its `Processed` key then its `Votes` key.
 		let keys: Vec<_> = nonces
 			.iter()
 			.flat_map(|n| [raw_keys::processed(*n), raw_keys::vote(*n, &who.0)])
@@ -259,11 +260,9 @@ impl Chain {
 		let present = self.read_many(at, &keys).await?;
 		Ok(nonces
 			.iter()
-			.filter(|n| {
-				!present.contains_key(&raw_keys::processed(**n))
-					&& !present.contains_key(&raw_keys::vote(**n, &who.0))
-			})
-			.copied()
+			.zip(keys.chunks(2))
+			.filter(|(_, keys)| keys.iter().all(|k| !present.contains_key(k)))
+			.map(|(n, _)| *n)
 			.collect())
 	}
 
@@ -330,35 +329,22 @@ pub async fn signing_context(at: &At) -> Result<SigningContext, ChainError> {
 		.await?
 		.ok_or(ChainError::NoRelayers)?
 		.decode()?;
-	let vault = storage
-		.try_fetch(cutopia::storage().bridge().vault().unvalidated(), ())
-		.await?
-		.ok_or(ChainError::NoVault)?
-		.decode()?;
 	let next = storage
 		.fetch(cutopia::storage().bridge().next_withdrawal().unvalidated(), ())
 		.await?
 		.decode()?;
-	Ok(SigningContext {
-		set_id: set.id,
-		vault: pallet_bridge::VaultInfo {
-			chain_id: vault.chain_id,
-			vault: sp_core::H160(vault.vault.0),
-		},
-		next,
-	})
+	Ok(SigningContext { set_id: set.id, vault: vault(at).await?, next })
 }
 
-/// The vault the chain's bridge names, if root has set one.
-pub async fn vault(at: &At) -> Result<Option<pallet_bridge::VaultInfo>, ChainError> {
-	let vault =
-		at.storage().try_fetch(cutopia::storage().bridge().vault().unvalidated(), ()).await?;
-	let Some(vault) = vault else { return Ok(None) };
-	let vault = vault.decode()?;
-	Ok(Some(pallet_bridge::VaultInfo {
-		chain_id: vault.chain_id,
-		vault: sp_core::H160(vault.vault.0),
-	}))
+/// The vault the chain's bridge names (`NoVault` until root has set one).
+pub async fn vault(at: &At) -> Result<pallet_bridge::VaultInfo, ChainError> {
+	let vault = at
+		.storage()
+		.try_fetch(cutopia::storage().bridge().vault().unvalidated(), ())
+		.await?
+		.ok_or(ChainError::NoVault)?
+		.decode()?;
+	Ok(pallet_bridge::VaultInfo { chain_id: vault.chain_id, vault: sp_core::H160(vault.vault.0) })
 }
 
 /// CU minted and burned by the bridge so far.

@@ -25,7 +25,7 @@ use crate::{
 };
 use alloy::{primitives::U256, signers::local::PrivateKeySigner};
 use std::{
-	collections::{HashSet, VecDeque},
+	collections::VecDeque,
 	time::{Duration, Instant},
 };
 use subxt::utils::H256;
@@ -135,22 +135,12 @@ impl Relayer {
 			.parse()
 			.map_err(|e| SetupError::flag("--eth-key", e))?;
 		let eth = Eth::connect(&args.eth_rpc, args.vault, args.confirmations).await?;
-		let chain = Chain::connect(&args.chain_rpc)
-			.await
-			.map_err(|source| SetupError::Chain { url: args.chain_rpc.clone(), source })?;
+		let chain_error = |source| SetupError::Chain { url: args.chain_rpc.clone(), source };
+		let chain = Chain::connect(&args.chain_rpc).await.map_err(chain_error)?;
 		// Votes are only meaningful for the vault the chain names: a relayer pointed at another
 		// vault or chain (a typo, a testnet RPC) must not attest its deposits as this one's.
-		let at = chain
-			.at_best()
-			.await
-			.map_err(|source| SetupError::Chain { url: args.chain_rpc.clone(), source })?;
-		let named = chain::vault(&at)
-			.await
-			.map_err(|source| SetupError::Chain { url: args.chain_rpc.clone(), source })?
-			.ok_or_else(|| SetupError::Chain {
-				url: args.chain_rpc.clone(),
-				source: chain::ChainError::NoVault,
-			})?;
+		let named =
+			async { chain::vault(&chain.at_best().await?).await }.await.map_err(chain_error)?;
 		let eth_chain_id =
 			eth.chain_id().await.map_err(|e| SetupError::EthChainId(e.to_string()))?;
 		check_vault(&named, eth_chain_id, args.vault)?;
@@ -198,8 +188,7 @@ impl Relayer {
 			}
 			let me = self.signer.public_key().to_account_id();
 			let nonces: Vec<u64> = deposits.iter().map(|d| d.nonce).collect();
-			let needed: HashSet<u64> =
-				self.chain.needing_votes(&at, &nonces, &me).await?.into_iter().collect();
+			let needed = self.chain.needing_votes(&at, &nonces, &me).await?;
 			for d in deposits {
 				if !scan.admits(&d) {
 					break;

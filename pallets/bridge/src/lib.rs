@@ -5,8 +5,8 @@
 //! ## Overview
 //!
 //! - **Inbound**: relayers attest each `Deposited` event of the `CuBridgeVault`
-//!   ([`Pallet::relay`], or one at a time with [`Pallet::attest_deposit`]). Each relayer votes once per vault nonce for the deposit's
-//!   hash; when `threshold` *current* members agree on one hash the recipient is credited (or
+//!   ([`Pallet::relay`], or one at a time with [`Pallet::attest_deposit`]). Each relayer votes
+//!   once per vault nonce for the deposit's hash; when `threshold` *current* members agree on one hash the recipient is credited (or
 //!   the deposit is delayed, see below). A processed nonce is remembered forever and never
 //!   mints again.
 //! - **Outbound**: [`Pallet::withdraw`] burns at once and emits `WithdrawalRequested`; each
@@ -508,24 +508,19 @@ pub mod pallet {
 			ensure!(!attestations.is_empty() || !signatures.is_empty(), Error::<T>::EmptyRelay);
 			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
 			let eth = set.eth_address(&who).ok_or(Error::<T>::NotRelayer)?;
-			let now = frame_system::Pallet::<T>::block_number();
-			ensure!(LastRelay::<T>::get(&who) != Some(now), Error::<T>::AlreadyRelayed);
-			LastRelay::<T>::insert(&who, now);
+			ensure!(!Self::relayed_this_block(&who), Error::<T>::AlreadyRelayed);
+			LastRelay::<T>::insert(&who, frame_system::Pallet::<T>::block_number());
 
-			let (mut accepted, mut late, mut rejected) = (0u32, 0u32, 0u32);
+			let (mut late, mut rejected) = (0u32, 0u32);
 			// Taken items are charged at their worst case (the benchmark), the others as a
 			// single-vote item: junk does not weigh as much as real work.
 			let (mut taken_attestations, mut taken_signatures) = (0u32, 0u32);
 			let (offset, total) = (attestations.len(), attestations.len() + signatures.len());
 			let mut judge = |index: usize, result: DispatchResult| match result {
-				Ok(()) => {
-					accepted = accepted.saturating_add(1);
-					if index < offset {
-						taken_attestations = taken_attestations.saturating_add(1);
-					} else {
-						taken_signatures = taken_signatures.saturating_add(1);
-					}
+				Ok(()) if index < offset => {
+					taken_attestations = taken_attestations.saturating_add(1)
 				},
+				Ok(()) => taken_signatures = taken_signatures.saturating_add(1),
 				Err(e) if Self::is_late(&e) => late = late.saturating_add(1),
 				Err(error) => {
 					rejected = rejected.saturating_add(1);
@@ -546,6 +541,7 @@ pub mod pallet {
 					with_storage_layer(|| Self::do_sign(eth, &set, nonce, signature).map(|_| ())),
 				);
 			}
+			let accepted = taken_attestations.saturating_add(taken_signatures);
 			Self::deposit_event(Event::Relayed { relayer: who, accepted, late, rejected });
 			let untaken_attestations = (offset as u32).saturating_sub(taken_attestations);
 			let untaken_signatures =
@@ -645,7 +641,11 @@ pub mod pallet {
 			let Ok(who) = ensure_signed(origin.clone()) else { return false };
 			items > 0
 				&& Relayers::<T>::get().is_some_and(|set| set.contains(&who))
-				&& LastRelay::<T>::get(&who) != Some(frame_system::Pallet::<T>::block_number())
+				&& !Self::relayed_this_block(&who)
+		}
+
+		fn relayed_this_block(who: &T::AccountId) -> bool {
+			LastRelay::<T>::get(who) == Some(frame_system::Pallet::<T>::block_number())
 		}
 
 		/// Errors of a vote that was simply not needed any more.
