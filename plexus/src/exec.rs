@@ -89,6 +89,9 @@ pub enum ExecError {
 	OutputTooLarge,
 	/// It trapped (including calling an import the sandbox does not offer).
 	Trap(String),
+	/// The miner could not set up the sandbox: a fault of the miner's host, not the task's
+	/// result.
+	Sandbox(String),
 }
 
 impl std::fmt::Display for ExecError {
@@ -100,6 +103,7 @@ impl std::fmt::Display for ExecError {
 			Self::OutOfMemory => write!(f, "asked for more memory than allowed"),
 			Self::OutputTooLarge => write!(f, "wrote more output than allowed"),
 			Self::Trap(e) => write!(f, "trapped: {e}"),
+			Self::Sandbox(e) => write!(f, "the sandbox could not be set up: {e}"),
 		}
 	}
 }

@@ -15,6 +15,8 @@
 
 pub mod agents;
 pub mod chain;
+#[cfg(target_os = "linux")]
+pub mod container;
 pub mod exec;
 pub mod keys;
 pub mod results;

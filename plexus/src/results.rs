@@ -11,7 +11,7 @@ use tokio::{
 	net::{TcpListener, TcpStream},
 };
 
-fn hex(b: &[u8]) -> String {
+pub fn hex(b: &[u8]) -> String {
 	b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -113,6 +113,15 @@ impl ResultStore {
 
 /// `GET http://<host:port><path>`; the body, or an error with the status.
 pub async fn http_get(endpoint: &str, path: &str) -> Result<Vec<u8>> {
+	http_get_limited(endpoint, path, MAX_RESULT).await
+}
+
+/// Most bytes of a result or task module fetched over HTTP.
+pub const MAX_RESULT: u64 = 64 << 20;
+
+/// `GET path` from `endpoint`, refusing a body of more than `max_body` bytes: whoever serves
+/// it may be an adversary that wants to fill the fetcher's memory.
+pub async fn http_get_limited(endpoint: &str, path: &str, max_body: u64) -> Result<Vec<u8>> {
 	let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
 	let mut stream =
 		tokio::time::timeout(std::time::Duration::from_secs(10), TcpStream::connect(host))
@@ -125,9 +134,17 @@ pub async fn http_get(endpoint: &str, path: &str) -> Result<Vec<u8>> {
 		)
 		.await?;
 	let mut response = Vec::new();
-	tokio::time::timeout(std::time::Duration::from_secs(60), stream.read_to_end(&mut response))
-		.await
-		.map_err(|_| anyhow!("{host}: response timed out"))??;
+	// The head is small; 64 KiB over the body's bound leaves room for it.
+	let cap = max_body.saturating_add(64 << 10);
+	tokio::time::timeout(
+		std::time::Duration::from_secs(120),
+		(&mut stream).take(cap + 1).read_to_end(&mut response),
+	)
+	.await
+	.map_err(|_| anyhow!("{host}: response timed out"))??;
+	if response.len() as u64 > cap {
+		bail!("{host}{path}: the response is larger than {max_body} bytes");
+	}
 	let head_end = response
 		.windows(4)
 		.position(|w| w == b"\r\n\r\n")
@@ -138,7 +155,11 @@ pub async fn http_get(endpoint: &str, path: &str) -> Result<Vec<u8>> {
 	if status.split_ascii_whitespace().nth(1) != Some("200") {
 		bail!("{host}{path}: {status}");
 	}
-	Ok(response[head_end + 4..].to_vec())
+	let body = &response[head_end + 4..];
+	if body.len() as u64 > max_body {
+		bail!("{host}{path}: the response is larger than {max_body} bytes");
+	}
+	Ok(body.to_vec())
 }
 
 /// Fetches the result of `indenture` with `hash` from a miner at `endpoint` and checks it.
@@ -152,16 +173,26 @@ pub async fn fetch(endpoint: &str, indenture: u64, hash: &[u8; 32]) -> Result<Ve
 
 /// A task module named by `uri` (`file://` or `http://`), checked against its SHA-256.
 pub async fn fetch_module(uri: &str, hash: &[u8; 32]) -> Result<Vec<u8>> {
+	fetch_checked(uri, hash, MAX_RESULT).await
+}
+
+/// The bytes at `uri` (`file://` or `http://`), at most `max_bytes` of them, checked against
+/// their SHA-256.
+pub async fn fetch_checked(uri: &str, hash: &[u8; 32], max_bytes: u64) -> Result<Vec<u8>> {
 	let bytes = if let Some(path) = uri.strip_prefix("file://") {
+		let len = std::fs::metadata(path).with_context(|| format!("cannot read {path}"))?.len();
+		if len > max_bytes {
+			bail!("{uri} has {len} bytes, more than the {max_bytes} allowed");
+		}
 		std::fs::read(Path::new(path)).with_context(|| format!("cannot read {path}"))?
 	} else if let Some(rest) = uri.strip_prefix("http://") {
 		let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-		http_get(host, &format!("/{path}")).await?
+		http_get_limited(host, &format!("/{path}"), max_bytes).await?
 	} else {
-		bail!("cannot fetch {uri}: only file:// and http:// task URIs are supported by this miner")
+		bail!("cannot fetch {uri}: only file:// and http:// URIs are supported by this miner")
 	};
 	if crate::work::sha256(&bytes) != *hash {
-		bail!("the module at {uri} does not have the indenture's SHA-256");
+		bail!("the bytes at {uri} do not have the indenture's SHA-256");
 	}
 	Ok(bytes)
 }

@@ -58,8 +58,21 @@ enum Command {
 	Escrow(cmd::escrow::Escrow),
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+	// The container sandbox's helper: before any runtime thread exists, because namespaces
+	// and mounts are set up by a single-threaded process.
+	#[cfg(target_os = "linux")]
+	if std::env::args().nth(1).as_deref() == Some(plexus::container::SANDBOX_ARG) {
+		plexus::container::sandbox_main();
+	}
+	tokio::runtime::Builder::new_multi_thread()
+		.enable_all()
+		.build()
+		.expect("a tokio runtime")
+		.block_on(cli_main());
+}
+
+async fn cli_main() {
 	let cli = Cli::parse();
 	init_logs();
 	if let Err(e) = run(&cli).await {

@@ -1,0 +1,231 @@
+//! Container images: root filesystem archives (`tar`, or `tar` compressed with zstd) named by
+//! URI and SHA-256, fetched once and kept unpacked by hash.
+//!
+//! An image is untrusted input unpacked by the miner on its own disk, so unpacking keeps to
+//! plain files, directories and symbolic links inside the image's directory: device nodes,
+//! FIFOs and hard links that climb out are dropped or refused, ownership and set-id bits are
+//! not kept, and the unpacked size is bounded (a small archive must not become a full disk).
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::{
+	io::Read,
+	path::{Component, Path, PathBuf},
+};
+
+/// Most files, directories and links in an image.
+const MAX_ENTRIES: usize = 1 << 20;
+/// The zstd frame's magic number, little endian.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Directories the sandbox mounts over; made in the image when it is unpacked because the
+/// image is mounted read-only afterwards.
+pub(crate) const MOUNT_POINTS: [&str; 4] = ["scratch", "dev", "proc", "tmp"];
+
+/// The unpacked images a miner keeps, one directory per SHA-256.
+#[derive(Clone, Debug)]
+pub struct Images {
+	dir: PathBuf,
+	/// Largest archive fetched, bytes.
+	pub max_archive: u64,
+	/// Largest image once unpacked, bytes.
+	pub max_unpacked: u64,
+}
+
+impl Images {
+	pub fn new(dir: PathBuf) -> Result<Self> {
+		std::fs::create_dir_all(&dir)
+			.with_context(|| format!("cannot create {}", dir.display()))?;
+		Ok(Self { dir, max_archive: 1 << 30, max_unpacked: 4 << 30 })
+	}
+
+	/// Where the image with `hash` is (or will be) unpacked.
+	pub fn rootfs(&self, hash: &[u8; 32]) -> PathBuf {
+		self.dir.join(crate::results::hex(hash)).join("rootfs")
+	}
+
+	/// The unpacked image of `hash`, fetching it from `uri` when it is not here yet.
+	pub async fn get(&self, uri: &str, hash: &[u8; 32]) -> Result<PathBuf> {
+		let rootfs = self.rootfs(hash);
+		if rootfs.is_dir() {
+			return Ok(rootfs);
+		}
+		let archive = crate::results::fetch_checked(uri, hash, self.max_archive)
+			.await
+			.with_context(|| format!("image {uri}"))?;
+		let this = self.clone();
+		let hash = *hash;
+		tokio::task::spawn_blocking(move || this.unpack(&archive, &hash)).await?
+	}
+
+	/// Unpacks `archive`, whose SHA-256 must be `hash`, and returns its root directory. Safe
+	/// to call concurrently: each unpacks beside the cache and the first rename wins.
+	pub fn unpack(&self, archive: &[u8], hash: &[u8; 32]) -> Result<PathBuf> {
+		if crate::work::sha256(archive) != *hash {
+			bail!("the image's SHA-256 is not the one the indenture names");
+		}
+		let rootfs = self.rootfs(hash);
+		if rootfs.is_dir() {
+			return Ok(rootfs);
+		}
+		let staging = self.dir.join(format!(
+			".{}-{}-{}",
+			crate::results::hex(hash),
+			std::process::id(),
+			std::time::SystemTime::now()
+				.duration_since(std::time::UNIX_EPOCH)
+				.map(|d| d.as_nanos())
+				.unwrap_or(0)
+		));
+		let unpacked = staging.join("rootfs");
+		std::fs::create_dir_all(&unpacked)?;
+		let result = unpack_into(archive, &unpacked, self.max_unpacked).and_then(|()| {
+			for dir in MOUNT_POINTS {
+				let at = unpacked.join(dir);
+				// A symbolic link here would turn a mount point into a path of the image's
+				// choosing; the sandbox mounts over real directories only.
+				if at.symlink_metadata().is_ok_and(|m| !m.is_dir()) {
+					std::fs::remove_file(&at)?;
+				}
+				std::fs::create_dir_all(&at)?;
+			}
+			Ok(())
+		});
+		if let Err(e) = result {
+			let _ = std::fs::remove_dir_all(&staging);
+			return Err(e);
+		}
+		let target = rootfs.parent().expect("rootfs has a parent");
+		match std::fs::rename(&staging, target) {
+			Ok(()) => {},
+			// Someone else unpacked the same image meanwhile: theirs is as good as ours.
+			Err(_) if rootfs.is_dir() => {
+				let _ = std::fs::remove_dir_all(&staging);
+			},
+			Err(e) => {
+				let _ = std::fs::remove_dir_all(&staging);
+				return Err(e).context("cannot move the unpacked image into the cache");
+			},
+		}
+		Ok(rootfs)
+	}
+}
+
+/// Reads the archive (plain or zstd) and unpacks its safe entries into `dst`.
+fn unpack_into(archive: &[u8], dst: &Path, max_unpacked: u64) -> Result<()> {
+	let reader: Box<dyn Read> = if archive.starts_with(&ZSTD_MAGIC) {
+		Box::new(
+			ruzstd::decoding::StreamingDecoder::new(archive)
+				.map_err(|e| anyhow!("not a zstd stream: {e}"))?,
+		)
+	} else {
+		Box::new(archive)
+	};
+	// Headers and padding come on top of the files' bytes; a stream longer than this is
+	// a bomb whatever its entries claim.
+	let mut tar =
+		tar::Archive::new(reader.take(max_unpacked.saturating_mul(2).saturating_add(1 << 20)));
+	tar.set_preserve_permissions(false);
+	tar.set_preserve_ownerships(false);
+	tar.set_unpack_xattrs(false);
+	let mut total = 0u64;
+	for (n, entry) in tar.entries().context("not a tar archive")?.enumerate() {
+		if n >= MAX_ENTRIES {
+			bail!("the image has more than {MAX_ENTRIES} entries");
+		}
+		let mut entry = entry.context("a damaged tar entry")?;
+		total += entry.size();
+		if total > max_unpacked {
+			bail!("the image unpacks to more than {max_unpacked} bytes");
+		}
+		let kind = entry.header().entry_type();
+		if kind.is_hard_link() {
+			let target = entry
+				.link_name()?
+				.ok_or_else(|| anyhow!("a hard link without a target"))?
+				.into_owned();
+			if !stays_inside(&target) {
+				bail!("a hard link to {} leaves the image", target.display());
+			}
+		} else if !(kind.is_file() || kind.is_dir() || kind.is_symlink()) {
+			// Devices, FIFOs and the like: the sandbox gives its own /dev.
+			continue;
+		}
+		entry.unpack_in(dst).with_context(|| {
+			format!(
+				"cannot unpack {}",
+				entry.path().map(|p| p.display().to_string()).unwrap_or_default()
+			)
+		})?;
+	}
+	Ok(())
+}
+
+/// Whether a path inside an archive names something inside it: relative, without `..`.
+fn stays_inside(path: &Path) -> bool {
+	path.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn archive(entries: &[(&str, &[u8])]) -> Vec<u8> {
+		let mut b = tar::Builder::new(Vec::new());
+		for (path, data) in entries {
+			let mut h = tar::Header::new_gnu();
+			h.set_size(data.len() as u64);
+			h.set_mode(0o755);
+			h.set_cksum();
+			b.append_data(&mut h, path, *data).unwrap();
+		}
+		b.into_inner().unwrap()
+	}
+
+	fn images(name: &str) -> Images {
+		let dir = std::env::temp_dir().join(format!("plexus-images-{name}-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&dir);
+		Images::new(dir).unwrap()
+	}
+
+	#[test]
+	fn an_image_unpacks_once_by_hash_with_its_mount_points() {
+		let images = images("ok");
+		let tar = archive(&[("bin/task", b"#!/bin/sh\necho hi\n"), ("etc/motd", b"hello")]);
+		let hash = crate::work::sha256(&tar);
+		let root = images.unpack(&tar, &hash).unwrap();
+		assert_eq!(std::fs::read(root.join("etc/motd")).unwrap(), b"hello");
+		for d in MOUNT_POINTS {
+			assert!(root.join(d).is_dir(), "{d}");
+		}
+		assert_eq!(images.unpack(&tar, &hash).unwrap(), root);
+		let zst = ruzstd::encoding::compress_to_vec(
+			&tar[..],
+			ruzstd::encoding::CompressionLevel::Fastest,
+		);
+		assert!(zst.starts_with(&ZSTD_MAGIC));
+		let root = images.unpack(&zst, &crate::work::sha256(&zst)).unwrap();
+		assert_eq!(std::fs::read(root.join("bin/task")).unwrap(), b"#!/bin/sh\necho hi\n");
+		let e = images.unpack(&tar, &[0; 32]).unwrap_err().to_string();
+		assert!(e.contains("SHA-256"), "{e}");
+	}
+
+	#[test]
+	fn hostile_archives_are_refused() {
+		let images = images("bad");
+		let small = Images { max_unpacked: 10, ..images.clone() };
+		let big = archive(&[("big", &[0u8; 64])]);
+		let e = small.unpack(&big, &crate::work::sha256(&big)).unwrap_err().to_string();
+		assert!(e.contains("more than 10 bytes"), "{e}");
+		assert!(!small.rootfs(&crate::work::sha256(&big)).exists());
+
+		let mut b = tar::Builder::new(Vec::new());
+		let mut h = tar::Header::new_gnu();
+		h.set_entry_type(tar::EntryType::Link);
+		h.set_size(0);
+		b.append_link(&mut h, "shadow", "../../../../../etc/shadow").unwrap();
+		let link = b.into_inner().unwrap();
+		let e = format!("{:#}", images.unpack(&link, &crate::work::sha256(&link)).unwrap_err());
+		assert!(e.contains("leaves the image"), "{e}");
+		assert!(images.unpack(b"junk", &crate::work::sha256(b"junk")).is_err());
+	}
+}

@@ -1,0 +1,268 @@
+//! Container tasks (Linux): a root filesystem image ([`Images`]) and a command, run in its own
+//! namespaces as an unprivileged user with the indenture's resources enforced.
+//!
+//! Isolation, outermost first (the inside is described in [`sandbox`]):
+//! - **user namespace**: the task's uid 1000 (and the namespace's root, used only to set up
+//!   mounts) map to host uids of their own, never the host's root, so the kernel's ordinary
+//!   permission checks and per-user limits apply to it as to a stranger;
+//! - **pid, mount, UTS, IPC and network namespaces**: it sees only its own processes, the
+//!   image and its scratch, its own host name, and — for batch tasks — no network device;
+//! - **a control group** per run: memory (the kernel kills on excess and we report it), a
+//!   process count (fork bombs stop there) and a CPU quota from `cpu_millicores`; rlimits
+//!   back them up where no cgroup can be made;
+//! - **time and output**: the miner kills the whole run at its deadline or when stdout or
+//!   stderr passes its bound.
+//!
+//! The helper is this same binary run as `cutopia __sandbox`: namespace and mount set-up must
+//! happen in a single-threaded process, which the miner's async runtime is not.
+
+mod cgroup;
+mod image;
+mod sandbox;
+
+pub use image::Images;
+pub use sandbox::{sandbox_main, SANDBOX_ARG};
+
+use crate::exec::{ExecError, Job, Output};
+use cgroup::{Cgroup, CgroupLimits};
+use nix::sys::signal::Signal;
+use sandbox::{SandboxSpec, EXEC_FAILED, PREFIX, READY, SETUP_FAILED, TASK_ID};
+use std::{
+	io::{Read, Write},
+	os::unix::process::CommandExt,
+	path::{Path, PathBuf},
+	process::{Command, Stdio},
+	sync::{
+		atomic::{AtomicBool, AtomicU64, Ordering},
+		Arc,
+	},
+	thread::JoinHandle,
+	time::{Duration, Instant},
+};
+
+/// What one container run may use.
+#[derive(Clone, Debug)]
+pub struct Quota {
+	/// Thousandths of a core (a CFS quota); 0 for none.
+	pub cpu_millicores: u32,
+	pub memory_bytes: u64,
+	/// Size of `/scratch` (a tmpfs, so it counts as memory too).
+	pub scratch_bytes: u64,
+	/// Most processes and threads.
+	pub pids: u64,
+	/// Wall-clock limit, set-up included.
+	pub time: Duration,
+	/// Largest stdout (and, separately, stderr), bytes.
+	pub max_output: usize,
+	/// IP sockets allowed (services); batch tasks run without.
+	pub network: bool,
+}
+
+impl Default for Quota {
+	fn default() -> Self {
+		Self {
+			cpu_millicores: 1000,
+			memory_bytes: 512 << 20,
+			scratch_bytes: 256 << 20,
+			pids: 64,
+			time: Duration::from_secs(60),
+			max_output: 16 << 20,
+			network: false,
+		}
+	}
+}
+
+/// Runs commands of unpacked images in sandboxes made by `helper` (the `cutopia` binary).
+#[derive(Clone, Debug)]
+pub struct ContainerExecutor {
+	helper: PathBuf,
+}
+
+/// Distinguishes concurrent runs (their cgroups and host uids).
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
+impl ContainerExecutor {
+	/// An executor whose sandbox helper is the `cutopia` binary at `helper`.
+	pub fn new(helper: PathBuf) -> anyhow::Result<Self> {
+		if !helper.is_file() {
+			anyhow::bail!("no sandbox helper at {}", helper.display());
+		}
+		if !Path::new("/proc/self/ns/user").exists() {
+			anyhow::bail!("this kernel has no user namespaces: container tasks cannot run here");
+		}
+		Ok(Self { helper })
+	}
+
+	/// Runs `argv` in the image unpacked at `rootfs`.
+	pub fn run(
+		&self,
+		rootfs: &Path,
+		argv: &[String],
+		job: &Job,
+		quota: &Quota,
+	) -> Result<Output, ExecError> {
+		let started = Instant::now();
+		let run = RUNS.fetch_add(1, Ordering::Relaxed);
+		// Host uids of their own (two per run), far above those of real users: the task's
+		// process limit counts only its own processes.
+		let base = 1_000_000 + ((u64::from(std::process::id()) * 4099 + run) % 400_000) * 2;
+		let cgroup = Cgroup::create(
+			&format!("run-{}-{run}", std::process::id()),
+			CgroupLimits {
+				// The scratch tmpfs is charged to the run's memory, so it is part of the bound.
+				memory_bytes: quota.memory_bytes + quota.scratch_bytes,
+				pids: quota.pids,
+				cpu_millicores: quota.cpu_millicores,
+			},
+		);
+		let spec = SandboxSpec {
+			rootfs: rootfs.to_path_buf(),
+			argv: argv.to_vec(),
+			env: vec![
+				("PATH".into(), "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".into()),
+				("HOME".into(), "/scratch".into()),
+				("TMPDIR".into(), "/scratch".into()),
+				("CUTOPIA_SEED".into(), crate::results::hex(&job.seed)),
+			],
+			scratch_bytes: quota.scratch_bytes,
+			pids: quota.pids,
+			address_space: cgroup.is_none().then_some(quota.memory_bytes),
+			network: quota.network,
+		};
+		let spec = serde_json::to_string(&spec).map_err(|e| ExecError::Sandbox(e.to_string()))?;
+		let mut command = Command::new(&self.helper);
+		command
+			.arg(SANDBOX_ARG)
+			.arg(spec)
+			.env_clear()
+			.stdin(Stdio::piped())
+			.stdout(Stdio::piped())
+			.stderr(Stdio::piped());
+		// SAFETY: between fork and exec only async-signal-safe system calls run here.
+		unsafe {
+			command.pre_exec(move || {
+				// The helper dies with the thread that waits for it, not after.
+				nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+				// Host root's supplementary groups must not follow the task in.
+				nix::unistd::setgroups(&[])?;
+				Ok(())
+			});
+		}
+		let mut child = command
+			.spawn()
+			.map_err(|e| ExecError::Sandbox(format!("cannot start the sandbox helper: {e}")))?;
+		let pid = child.id();
+		let mut stdout = child.stdout.take().expect("piped");
+		let setup = (|| -> std::io::Result<()> {
+			let mut ready = [0u8; 1];
+			stdout.read_exact(&mut ready)?;
+			if ready[0] != READY {
+				return Err(std::io::Error::other("the helper did not say it was ready"));
+			}
+			if let Some(cg) = &cgroup {
+				cg.attach(pid)?;
+			}
+			std::fs::write(format!("/proc/{pid}/setgroups"), "deny")?;
+			let map = format!("0 {base} 1\n{TASK_ID} {} 1\n", base + 1);
+			std::fs::write(format!("/proc/{pid}/uid_map"), &map)?;
+			std::fs::write(format!("/proc/{pid}/gid_map"), &map)?;
+			Ok(())
+		})();
+		if let Err(e) = setup {
+			let _ = child.kill();
+			let _ = child.wait();
+			let mut stderr = String::new();
+			if let Some(mut pipe) = child.stderr.take() {
+				let _ = pipe.read_to_string(&mut stderr);
+			}
+			return Err(ExecError::Sandbox(format!(
+				"cannot map the sandbox's users: {e} {}",
+				stderr.trim()
+			)));
+		}
+		let mut stdin = child.stdin.take().expect("piped");
+		let input = job.stdin.clone();
+		// On its own thread: a task that never reads its stdin must not block us.
+		std::thread::spawn(move || {
+			let _ = stdin.write_all(&[1]);
+			let _ = stdin.write_all(&input);
+		});
+		let overflow = Arc::new(AtomicBool::new(false));
+		let stdout = collect(stdout, quota.max_output, &overflow);
+		let stderr = collect(child.stderr.take().expect("piped"), quota.max_output, &overflow);
+		let deadline = started + quota.time;
+		let status = loop {
+			match child.try_wait() {
+				Ok(Some(status)) => break Some(status),
+				Ok(None) => {},
+				Err(e) => return Err(ExecError::Sandbox(format!("waiting for the sandbox: {e}"))),
+			}
+			if overflow.load(Ordering::Relaxed) || Instant::now() >= deadline {
+				// The helper's death takes its pid namespace, and so the whole task, with it.
+				let _ = child.kill();
+				let _ = child.wait();
+				break None;
+			}
+			std::thread::sleep(Duration::from_millis(5));
+		};
+		let oom = cgroup.as_ref().is_some_and(Cgroup::oom_killed);
+		// Anything the task left behind dies with its cgroup, closing the output pipes.
+		drop(cgroup);
+		let (stdout, stderr) =
+			(stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+		if overflow.load(Ordering::Relaxed) {
+			return Err(ExecError::OutputTooLarge);
+		}
+		let Some(status) = status else { return Err(ExecError::Timeout) };
+		let Some(code) = status.code() else {
+			return Err(ExecError::Sandbox(format!("the sandbox helper ended by {status}")));
+		};
+		let message = || {
+			String::from_utf8_lossy(&stderr)
+				.lines()
+				.rev()
+				.find_map(|l| l.strip_prefix(PREFIX).map(str::to_string))
+		};
+		if code == SETUP_FAILED {
+			if let Some(m) = message() {
+				return Err(ExecError::Sandbox(m));
+			}
+		}
+		if oom {
+			return Err(ExecError::OutOfMemory);
+		}
+		if code == EXEC_FAILED {
+			if let Some(m) = message() {
+				return Err(ExecError::Invalid(m));
+			}
+		}
+		Ok(Output { exit_code: code, stdout, stderr, fuel_used: 0, elapsed: started.elapsed() })
+	}
+}
+
+/// Reads `pipe` to its end on a thread, keeping at most `max` bytes; passing it raises
+/// `overflow`, on which the run is stopped.
+fn collect(
+	mut pipe: impl Read + Send + 'static,
+	max: usize,
+	overflow: &Arc<AtomicBool>,
+) -> JoinHandle<Vec<u8>> {
+	let overflow = overflow.clone();
+	std::thread::spawn(move || {
+		let mut kept = Vec::new();
+		let mut chunk = [0u8; 16 << 10];
+		loop {
+			match pipe.read(&mut chunk) {
+				Ok(0) => break,
+				Ok(n) if kept.len() + n > max => {
+					overflow.store(true, Ordering::Relaxed);
+					break;
+				},
+				Ok(n) => kept.extend_from_slice(&chunk[..n]),
+				Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {},
+				Err(_) => break,
+			}
+		}
+		kept
+	})
+}

@@ -1,0 +1,744 @@
+//! The inside of a container run, in the `cutopia __sandbox` helper process.
+//!
+//! The miner starts the helper without supplementary groups; the helper enters new user,
+//! mount, UTS, IPC and (for batch tasks) network namespaces and says so with a byte on stdout;
+//! the miner writes its uid/gid maps and then sends one byte on stdin. The helper forks the task's init — pid 1 of a new pid
+//! namespace, so that when it ends every process of the task ends — which, in order:
+//! 1. binds the image on itself and, as the namespace's root, mounts a size-capped tmpfs at
+//!    `/scratch` (also seen at `/tmp`), a `/dev` holding only null, zero, full, random and
+//!    urandom, and a `/proc` of its own pid namespace;
+//! 2. remounts the image read-only, no set-id, no devices, and `pivot_root`s into it, so the
+//!    host's filesystem is no longer reachable by any path;
+//! 3. sets rlimits (processes per user, file size, open files, core dumps, and address space
+//!    when no memory cgroup bounds it), becomes the unprivileged uid 1000 — which maps to a
+//!    host uid of its own — and so drops every capability;
+//! 4. confines itself with Landlock (read/execute everywhere, write only in `/scratch` and
+//!    the null devices; no TCP for batch tasks; no signals or abstract sockets outside) and a
+//!    seccomp allow-list (no mount, namespace, ptrace, BPF, keyring, module or clock calls; no
+//!    sockets but Unix ones for batch tasks; `clone` without namespace flags);
+//! 5. and `execve`s the task's command.
+
+use anyhow::{bail, Context, Result};
+use nix::{
+	errno::Errno,
+	mount::{mount, umount2, MntFlags, MsFlags},
+	sched::CloneFlags,
+	sys::{
+		prctl,
+		resource::{setrlimit, Resource},
+		signal::Signal,
+		statvfs::{statvfs, FsFlags},
+		wait::{waitpid, WaitStatus},
+	},
+	unistd::{
+		chdir, execve, fork, pivot_root, sethostname, setresgid, setresuid, ForkResult, Gid, Uid,
+	},
+};
+use serde::{Deserialize, Serialize};
+use std::{collections::BTreeMap, convert::Infallible, ffi::CString, path::PathBuf};
+
+/// The `cutopia` argument that makes the binary this helper.
+pub const SANDBOX_ARG: &str = "__sandbox";
+/// The task's uid and gid inside its user namespace.
+pub(crate) const TASK_ID: u32 = 1000;
+/// Exit status of a run whose sandbox could not be set up (the miner's fault, not the task's).
+pub(crate) const SETUP_FAILED: i32 = 125;
+/// Exit status of a run whose command could not be started (the task's fault).
+pub(crate) const EXEC_FAILED: i32 = 127;
+/// The byte the helper writes on stdout once its namespaces exist.
+pub(crate) const READY: u8 = b'R';
+/// How the helper's own messages start on stderr.
+pub(crate) const PREFIX: &str = "cutopia-sandbox: ";
+/// Devices bound from the host into the task's `/dev`: none reaches hardware or the kernel.
+const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
+
+/// What the miner tells the helper, as JSON in its second argument.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub(crate) struct SandboxSpec {
+	/// The unpacked image (host path).
+	pub rootfs: PathBuf,
+	/// The command; the first is looked up in `PATH` when it has no `/`.
+	pub argv: Vec<String>,
+	pub env: Vec<(String, String)>,
+	pub scratch_bytes: u64,
+	/// Most processes of the task's user.
+	pub pids: u64,
+	/// Address-space rlimit, set only when no memory cgroup bounds the run.
+	pub address_space: Option<u64>,
+	/// Whether the task may open IP sockets (services); batch tasks may not.
+	pub network: bool,
+}
+
+/// The helper's `main`: never returns.
+pub fn sandbox_main() -> ! {
+	let code = helper().unwrap_or_else(|e| {
+		eprintln!("{PREFIX}{e:#}");
+		SETUP_FAILED
+	});
+	std::process::exit(code)
+}
+
+fn helper() -> Result<i32> {
+	let spec = std::env::args().nth(2).context("no sandbox spec")?;
+	let spec: SandboxSpec = serde_json::from_str(&spec).context("bad sandbox spec")?;
+	// Unshared here rather than before exec: execve as a uid the new namespace does not map
+	// would drop the capabilities it gives us.
+	let mut flags = CloneFlags::CLONE_NEWUSER
+		| CloneFlags::CLONE_NEWNS
+		| CloneFlags::CLONE_NEWUTS
+		| CloneFlags::CLONE_NEWIPC
+		| CloneFlags::CLONE_NEWPID;
+	if !spec.network {
+		flags |= CloneFlags::CLONE_NEWNET;
+	}
+	nix::sched::unshare(flags).context("unshare")?;
+	// "Ready": the miner now writes our uid/gid maps, then sends the go byte; until then
+	// we are nobody in here.
+	if nix::unistd::write(std::io::stdout(), &[READY]).context("writing the ready byte")? != 1 {
+		bail!("the miner went away before the run started");
+	}
+	let mut go = [0u8; 1];
+	if nix::unistd::read(std::io::stdin(), &mut go).context("reading the go byte")? != 1 {
+		bail!("the miner went away before the run started");
+	}
+	// SAFETY: this helper is single-threaded (it never started a thread), so the child may
+	// do anything after fork.
+	match unsafe { fork() }.context("fork")? {
+		ForkResult::Child => {
+			let Err(e) = init(&spec);
+			eprintln!("{PREFIX}{e:#}");
+			let code =
+				if e.downcast_ref::<ExecError>().is_some() { EXEC_FAILED } else { SETUP_FAILED };
+			// SAFETY: ends the child without running the parent's exit handlers twice.
+			unsafe { libc::_exit(code) }
+		},
+		ForkResult::Parent { child } => loop {
+			match waitpid(child, None) {
+				Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+				Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+				Ok(_) | Err(Errno::EINTR) => continue,
+				Err(e) => bail!("waiting for the task: {e}"),
+			}
+		},
+	}
+}
+
+/// The command could not be started: reported as the task's failure, not the sandbox's.
+#[derive(Debug)]
+struct ExecError(String);
+impl std::fmt::Display for ExecError {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.write_str(&self.0)
+	}
+}
+impl std::error::Error for ExecError {}
+
+fn none() -> Option<&'static str> {
+	None
+}
+
+/// Pid 1 of the task: sets up its world, then becomes the task. Returns only on failure.
+fn init(spec: &SandboxSpec) -> Result<Infallible> {
+	// If the helper dies (killed by the miner on a timeout), so does the whole pid namespace.
+	prctl::set_pdeathsig(Signal::SIGKILL).context("pdeathsig")?;
+	mount(none(), "/", none(), MsFlags::MS_REC | MsFlags::MS_PRIVATE, none())
+		.context("making mounts private")?;
+	let root = &spec.rootfs;
+	// Still the host's root uid (unmapped here), so the path to the image may be private.
+	mount(Some(root), root, none(), MsFlags::MS_BIND | MsFlags::MS_REC, none())
+		.with_context(|| format!("binding the image {}", root.display()))?;
+	chdir(root).context("entering the image")?;
+	// Flags of the image's mount that a remount inside a user namespace must keep.
+	let kept = statvfs(".").context("statvfs")?.flags();
+	// The namespace's root from here: files it creates belong to a uid the host can name.
+	setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).context("setresgid 0")?;
+	setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).context("setresuid 0")?;
+
+	let inodes = (spec.scratch_bytes / 4096).clamp(1024, 1 << 20);
+	mount(
+		Some("tmpfs"),
+		"scratch",
+		Some("tmpfs"),
+		MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+		Some(
+			format!(
+				"size={},nr_inodes={inodes},mode=0755,uid={TASK_ID},gid={TASK_ID}",
+				spec.scratch_bytes
+			)
+			.as_str(),
+		),
+	)
+	.context("mounting /scratch")?;
+	mount(Some("scratch"), "tmp", none(), MsFlags::MS_BIND, none()).context("binding /tmp")?;
+	mount(
+		Some("tmpfs"),
+		"dev",
+		Some("tmpfs"),
+		MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+		Some("size=65536,nr_inodes=64,mode=0755"),
+	)
+	.context("mounting /dev")?;
+	for d in DEVICES {
+		let at = format!("dev/{d}");
+		std::fs::File::create(&at).with_context(|| format!("creating /{at}"))?;
+		mount(Some(format!("/dev/{d}").as_str()), at.as_str(), none(), MsFlags::MS_BIND, none())
+			.with_context(|| format!("binding /dev/{d}"))?;
+	}
+	for (link, to) in [
+		("fd", "/proc/self/fd"),
+		("stdin", "/proc/self/fd/0"),
+		("stdout", "/proc/self/fd/1"),
+		("stderr", "/proc/self/fd/2"),
+	] {
+		std::os::unix::fs::symlink(to, format!("dev/{link}")).context("/dev links")?;
+	}
+	mount(
+		Some("proc"),
+		"proc",
+		Some("proc"),
+		MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+		none(),
+	)
+	.context("mounting /proc")?;
+	let mut ro = MsFlags::MS_REMOUNT
+		| MsFlags::MS_BIND
+		| MsFlags::MS_RDONLY
+		| MsFlags::MS_NOSUID
+		| MsFlags::MS_NODEV;
+	for (fs, ms) in [
+		(FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+		(FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+		(FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+		(FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+	] {
+		if kept.contains(fs) {
+			ro |= ms;
+		}
+	}
+	mount(none(), ".", none(), ro, none()).context("making the image read-only")?;
+	pivot_root(".", ".").context("pivot_root")?;
+	umount2(".", MntFlags::MNT_DETACH).context("detaching the host's root")?;
+	chdir("/scratch").context("chdir /scratch")?;
+	sethostname("cutopia").context("sethostname")?;
+
+	let limit = |r, n: u64| setrlimit(r, n, n).with_context(|| format!("setrlimit {r:?}"));
+	limit(Resource::RLIMIT_NPROC, spec.pids)?;
+	limit(Resource::RLIMIT_FSIZE, spec.scratch_bytes)?;
+	limit(Resource::RLIMIT_CORE, 0)?;
+	limit(Resource::RLIMIT_NOFILE, 1024)?;
+	if let Some(bytes) = spec.address_space {
+		limit(Resource::RLIMIT_AS, bytes)?;
+	}
+	let (uid, gid) = (Uid::from_raw(TASK_ID), Gid::from_raw(TASK_ID));
+	setresgid(gid, gid, gid).context("setresgid")?;
+	// Leaving uid 0 clears every capability the namespace gave us.
+	setresuid(uid, uid, uid).context("setresuid")?;
+
+	// Everything execve needs, before the filters stop us from reading the filesystem freely.
+	let program = resolve(&spec.argv, &spec.env)?;
+	let argv: Vec<CString> = spec.argv.iter().map(|a| cstring(a)).collect::<Result<_>>()?;
+	let envp: Vec<CString> =
+		spec.env.iter().map(|(k, v)| cstring(&format!("{k}={v}"))).collect::<Result<_>>()?;
+	landlock(spec.network)?;
+	prctl::set_no_new_privs().context("no_new_privs")?;
+	for filter in seccomp(spec.network)? {
+		seccompiler::apply_filter(&filter).context("seccomp")?;
+	}
+	let e = execve(&program, &argv, &envp).unwrap_err();
+	Err(ExecError(format!("cannot run {}: {e}", spec.argv[0])).into())
+}
+
+fn cstring(s: &str) -> Result<CString> {
+	CString::new(s).with_context(|| format!("{s:?} holds a NUL byte"))
+}
+
+/// The program to execute: `argv[0]` itself when it holds a `/`, else the first executable
+/// of that name in the task's `PATH`.
+fn resolve(argv: &[String], env: &[(String, String)]) -> Result<CString> {
+	let Some(name) = argv.first() else { return Err(ExecError("empty command".into()).into()) };
+	if name.contains('/') {
+		return cstring(name);
+	}
+	let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str()).unwrap_or("/bin");
+	for dir in path.split(':') {
+		let candidate = format!("{dir}/{name}");
+		if nix::unistd::access(candidate.as_str(), nix::unistd::AccessFlags::X_OK).is_ok() {
+			return cstring(&candidate);
+		}
+	}
+	Err(ExecError(format!("cannot run {name}: not found in PATH {path}")).into())
+}
+
+fn landlock(network: bool) -> Result<()> {
+	use landlock::{
+		path_beneath_rules, Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetCreatedAttr,
+		Scope, ABI,
+	};
+	let abi = ABI::V6;
+	let mut rules = Ruleset::default().handle_access(AccessFs::from_all(abi))?;
+	if !network {
+		// Handled with no rule: no TCP bind or connect at all.
+		rules = rules.handle_access(AccessNet::from_all(abi))?;
+	}
+	rules
+		.scope(Scope::from_all(abi))?
+		.create()?
+		.add_rules(path_beneath_rules(["/"], AccessFs::from_read(abi)))?
+		.add_rules(path_beneath_rules(["/scratch"], AccessFs::from_all(abi)))?
+		.add_rules(path_beneath_rules(
+			["/dev/null", "/dev/zero", "/dev/full"],
+			AccessFs::from_all(abi),
+		))?
+		.restrict_self()
+		.context("landlock")?;
+	Ok(())
+}
+
+/// Two filters: an allow-list (anything else fails with `EPERM`), and `clone3` answered
+/// `ENOSYS` — its flags sit in memory a filter cannot read, and libc falls back to `clone`,
+/// whose flags the allow-list checks — stacked so that the stricter answer wins.
+fn seccomp(network: bool) -> Result<Vec<seccompiler::BpfProgram>> {
+	use seccompiler::{
+		SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+		SeccompRule, TargetArch,
+	};
+	let arch: TargetArch = std::env::consts::ARCH.try_into().context("seccomp arch")?;
+	let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
+		ALLOWED.iter().map(|&n| (n, Vec::new())).collect();
+	let arg0 = |op, value: u64| {
+		SeccompCondition::new(0, SeccompCmpArgLen::Dword, op, value).map_err(anyhow::Error::from)
+	};
+	let mut families = vec![libc::AF_UNIX];
+	if network {
+		families.extend([libc::AF_INET, libc::AF_INET6]);
+	}
+	rules.insert(
+		libc::SYS_socket,
+		families
+			.into_iter()
+			.map(|f| Ok(SeccompRule::new(vec![arg0(SeccompCmpOp::Eq, f as u64)?])?))
+			.collect::<Result<_>>()?,
+	);
+	let namespaces = (libc::CLONE_NEWNS
+		| libc::CLONE_NEWUTS
+		| libc::CLONE_NEWIPC
+		| libc::CLONE_NEWUSER
+		| libc::CLONE_NEWPID
+		| libc::CLONE_NEWNET
+		| libc::CLONE_NEWCGROUP) as u64;
+	rules.insert(
+		libc::SYS_clone,
+		vec![SeccompRule::new(vec![SeccompCondition::new(
+			0,
+			SeccompCmpArgLen::Qword,
+			SeccompCmpOp::MaskedEq(namespaces),
+			0,
+		)?])?],
+	);
+	let allow = SeccompFilter::new(
+		rules,
+		SeccompAction::Errno(libc::EPERM as u32),
+		SeccompAction::Allow,
+		arch,
+	)?;
+	let clone3 = SeccompFilter::new(
+		[(libc::SYS_clone3, Vec::new())].into_iter().collect(),
+		SeccompAction::Allow,
+		SeccompAction::Errno(libc::ENOSYS as u32),
+		arch,
+	)?;
+	// The allow-list last: it refuses `seccomp` itself.
+	Ok(vec![clone3.try_into()?, allow.try_into()?])
+}
+
+/// System calls a task may make freely. Not here, so refused: mount and namespace calls,
+/// `ptrace` and process memory access, BPF, perf, keyrings, modules, `kexec`, reboot, swap,
+/// clocks, quotas, `io_uring`, `userfaultfd`, handles, `mknod`, personality and set-id calls.
+#[cfg(target_arch = "x86_64")]
+const ALLOWED: &[i64] = {
+	use libc::*;
+	&[
+		SYS_read,
+		SYS_write,
+		SYS_open,
+		SYS_close,
+		SYS_stat,
+		SYS_fstat,
+		SYS_lstat,
+		SYS_poll,
+		SYS_lseek,
+		SYS_mmap,
+		SYS_mprotect,
+		SYS_munmap,
+		SYS_brk,
+		SYS_rt_sigaction,
+		SYS_rt_sigprocmask,
+		SYS_rt_sigreturn,
+		SYS_ioctl,
+		SYS_pread64,
+		SYS_pwrite64,
+		SYS_readv,
+		SYS_writev,
+		SYS_access,
+		SYS_pipe,
+		SYS_select,
+		SYS_sched_yield,
+		SYS_mremap,
+		SYS_msync,
+		SYS_mincore,
+		SYS_madvise,
+		SYS_dup,
+		SYS_dup2,
+		SYS_pause,
+		SYS_nanosleep,
+		SYS_getitimer,
+		SYS_alarm,
+		SYS_setitimer,
+		SYS_getpid,
+		SYS_sendfile,
+		SYS_connect,
+		SYS_accept,
+		SYS_sendto,
+		SYS_recvfrom,
+		SYS_sendmsg,
+		SYS_recvmsg,
+		SYS_shutdown,
+		SYS_bind,
+		SYS_listen,
+		SYS_getsockname,
+		SYS_getpeername,
+		SYS_socketpair,
+		SYS_setsockopt,
+		SYS_getsockopt,
+		SYS_fork,
+		SYS_vfork,
+		SYS_execve,
+		SYS_exit,
+		SYS_wait4,
+		SYS_kill,
+		SYS_uname,
+		SYS_fcntl,
+		SYS_flock,
+		SYS_fsync,
+		SYS_fdatasync,
+		SYS_truncate,
+		SYS_ftruncate,
+		SYS_getdents,
+		SYS_getcwd,
+		SYS_chdir,
+		SYS_fchdir,
+		SYS_rename,
+		SYS_mkdir,
+		SYS_rmdir,
+		SYS_creat,
+		SYS_link,
+		SYS_unlink,
+		SYS_symlink,
+		SYS_readlink,
+		SYS_chmod,
+		SYS_fchmod,
+		SYS_chown,
+		SYS_fchown,
+		SYS_lchown,
+		SYS_umask,
+		SYS_gettimeofday,
+		SYS_getrlimit,
+		SYS_getrusage,
+		SYS_sysinfo,
+		SYS_times,
+		SYS_getuid,
+		SYS_getgid,
+		SYS_geteuid,
+		SYS_getegid,
+		SYS_setpgid,
+		SYS_getppid,
+		SYS_getpgrp,
+		SYS_setsid,
+		SYS_getgroups,
+		SYS_getresuid,
+		SYS_getresgid,
+		SYS_getpgid,
+		SYS_getsid,
+		SYS_rt_sigpending,
+		SYS_rt_sigtimedwait,
+		SYS_rt_sigqueueinfo,
+		SYS_rt_sigsuspend,
+		SYS_sigaltstack,
+		SYS_utime,
+		SYS_statfs,
+		SYS_fstatfs,
+		SYS_getpriority,
+		SYS_setpriority,
+		SYS_sched_getparam,
+		SYS_sched_getscheduler,
+		SYS_sched_get_priority_max,
+		SYS_sched_get_priority_min,
+		SYS_prctl,
+		SYS_arch_prctl,
+		SYS_gettid,
+		SYS_readahead,
+		SYS_time,
+		SYS_futex,
+		SYS_sched_setaffinity,
+		SYS_sched_getaffinity,
+		SYS_set_tid_address,
+		SYS_fadvise64,
+		SYS_timer_create,
+		SYS_timer_settime,
+		SYS_timer_gettime,
+		SYS_timer_getoverrun,
+		SYS_timer_delete,
+		SYS_clock_gettime,
+		SYS_clock_getres,
+		SYS_clock_nanosleep,
+		SYS_exit_group,
+		SYS_epoll_wait,
+		SYS_epoll_ctl,
+		SYS_tgkill,
+		SYS_utimes,
+		SYS_waitid,
+		SYS_inotify_init,
+		SYS_inotify_add_watch,
+		SYS_inotify_rm_watch,
+		SYS_openat,
+		SYS_mkdirat,
+		SYS_fchownat,
+		SYS_futimesat,
+		SYS_newfstatat,
+		SYS_unlinkat,
+		SYS_renameat,
+		SYS_linkat,
+		SYS_symlinkat,
+		SYS_readlinkat,
+		SYS_fchmodat,
+		SYS_faccessat,
+		SYS_pselect6,
+		SYS_ppoll,
+		SYS_set_robust_list,
+		SYS_get_robust_list,
+		SYS_splice,
+		SYS_tee,
+		SYS_sync_file_range,
+		SYS_vmsplice,
+		SYS_utimensat,
+		SYS_epoll_pwait,
+		SYS_signalfd,
+		SYS_timerfd_create,
+		SYS_eventfd,
+		SYS_fallocate,
+		SYS_timerfd_settime,
+		SYS_timerfd_gettime,
+		SYS_accept4,
+		SYS_signalfd4,
+		SYS_eventfd2,
+		SYS_epoll_create,
+		SYS_epoll_create1,
+		SYS_dup3,
+		SYS_pipe2,
+		SYS_inotify_init1,
+		SYS_preadv,
+		SYS_pwritev,
+		SYS_rt_tgsigqueueinfo,
+		SYS_recvmmsg,
+		SYS_prlimit64,
+		SYS_sendmmsg,
+		SYS_getcpu,
+		SYS_getrandom,
+		SYS_memfd_create,
+		SYS_execveat,
+		SYS_copy_file_range,
+		SYS_preadv2,
+		SYS_pwritev2,
+		SYS_statx,
+		SYS_rseq,
+		SYS_clone3,
+		SYS_faccessat2,
+		SYS_close_range,
+		SYS_epoll_pwait2,
+		SYS_getdents64,
+		SYS_restart_syscall,
+		SYS_sync,
+		SYS_syncfs,
+		SYS_renameat2,
+		SYS_membarrier,
+		SYS_sched_getattr,
+		SYS_fchmodat2,
+	]
+};
+
+#[cfg(target_arch = "aarch64")]
+const ALLOWED: &[i64] = {
+	use libc::*;
+	&[
+		SYS_read,
+		SYS_write,
+		SYS_close,
+		SYS_fstat,
+		SYS_lseek,
+		SYS_mmap,
+		SYS_mprotect,
+		SYS_munmap,
+		SYS_brk,
+		SYS_rt_sigaction,
+		SYS_rt_sigprocmask,
+		SYS_rt_sigreturn,
+		SYS_ioctl,
+		SYS_pread64,
+		SYS_pwrite64,
+		SYS_readv,
+		SYS_writev,
+		SYS_sched_yield,
+		SYS_mremap,
+		SYS_msync,
+		SYS_mincore,
+		SYS_madvise,
+		SYS_dup,
+		SYS_nanosleep,
+		SYS_getitimer,
+		SYS_setitimer,
+		SYS_getpid,
+		SYS_sendfile,
+		SYS_connect,
+		SYS_accept,
+		SYS_sendto,
+		SYS_recvfrom,
+		SYS_sendmsg,
+		SYS_recvmsg,
+		SYS_shutdown,
+		SYS_bind,
+		SYS_listen,
+		SYS_getsockname,
+		SYS_getpeername,
+		SYS_socketpair,
+		SYS_setsockopt,
+		SYS_getsockopt,
+		SYS_execve,
+		SYS_exit,
+		SYS_wait4,
+		SYS_kill,
+		SYS_uname,
+		SYS_fcntl,
+		SYS_flock,
+		SYS_fsync,
+		SYS_fdatasync,
+		SYS_truncate,
+		SYS_ftruncate,
+		SYS_getcwd,
+		SYS_chdir,
+		SYS_fchdir,
+		SYS_fchmod,
+		SYS_fchown,
+		SYS_umask,
+		SYS_gettimeofday,
+		SYS_getrlimit,
+		SYS_getrusage,
+		SYS_sysinfo,
+		SYS_times,
+		SYS_getuid,
+		SYS_getgid,
+		SYS_geteuid,
+		SYS_getegid,
+		SYS_setpgid,
+		SYS_getppid,
+		SYS_setsid,
+		SYS_getgroups,
+		SYS_getresuid,
+		SYS_getresgid,
+		SYS_getpgid,
+		SYS_getsid,
+		SYS_rt_sigpending,
+		SYS_rt_sigtimedwait,
+		SYS_rt_sigqueueinfo,
+		SYS_rt_sigsuspend,
+		SYS_sigaltstack,
+		SYS_statfs,
+		SYS_fstatfs,
+		SYS_getpriority,
+		SYS_setpriority,
+		SYS_sched_getparam,
+		SYS_sched_getscheduler,
+		SYS_sched_get_priority_max,
+		SYS_sched_get_priority_min,
+		SYS_prctl,
+		SYS_gettid,
+		SYS_readahead,
+		SYS_futex,
+		SYS_sched_setaffinity,
+		SYS_sched_getaffinity,
+		SYS_set_tid_address,
+		SYS_fadvise64,
+		SYS_timer_create,
+		SYS_timer_settime,
+		SYS_timer_gettime,
+		SYS_timer_getoverrun,
+		SYS_timer_delete,
+		SYS_clock_gettime,
+		SYS_clock_getres,
+		SYS_clock_nanosleep,
+		SYS_exit_group,
+		SYS_epoll_ctl,
+		SYS_tgkill,
+		SYS_waitid,
+		SYS_inotify_add_watch,
+		SYS_inotify_rm_watch,
+		SYS_openat,
+		SYS_mkdirat,
+		SYS_fchownat,
+		SYS_newfstatat,
+		SYS_unlinkat,
+		SYS_renameat,
+		SYS_linkat,
+		SYS_symlinkat,
+		SYS_readlinkat,
+		SYS_fchmodat,
+		SYS_faccessat,
+		SYS_pselect6,
+		SYS_ppoll,
+		SYS_set_robust_list,
+		SYS_get_robust_list,
+		SYS_splice,
+		SYS_tee,
+		SYS_sync_file_range,
+		SYS_vmsplice,
+		SYS_utimensat,
+		SYS_epoll_pwait,
+		SYS_timerfd_create,
+		SYS_fallocate,
+		SYS_timerfd_settime,
+		SYS_timerfd_gettime,
+		SYS_accept4,
+		SYS_signalfd4,
+		SYS_eventfd2,
+		SYS_epoll_create1,
+		SYS_dup3,
+		SYS_pipe2,
+		SYS_inotify_init1,
+		SYS_preadv,
+		SYS_pwritev,
+		SYS_rt_tgsigqueueinfo,
+		SYS_recvmmsg,
+		SYS_prlimit64,
+		SYS_sendmmsg,
+		SYS_getcpu,
+		SYS_getrandom,
+		SYS_memfd_create,
+		SYS_execveat,
+		SYS_copy_file_range,
+		SYS_preadv2,
+		SYS_pwritev2,
+		SYS_statx,
+		SYS_rseq,
+		SYS_clone3,
+		SYS_faccessat2,
+		SYS_close_range,
+		SYS_epoll_pwait2,
+		SYS_getdents64,
+		SYS_restart_syscall,
+		SYS_sync,
+		SYS_syncfs,
+		SYS_renameat2,
+		SYS_membarrier,
+		SYS_sched_getattr,
+		SYS_fchmodat2,
+	]
+};

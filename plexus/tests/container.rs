@@ -1,0 +1,239 @@
+//! The container executor against a real image (busybox-static and a shell), each escape a
+//! task might try in its own test. Needs root (or unprivileged user namespaces) and Debian's
+//! `busybox-static` (`scripts/setup.sh` installs it).
+#![cfg(target_os = "linux")]
+
+use plexus::{
+	container::{ContainerExecutor, Images, Quota},
+	exec::{ExecError, Job, Output},
+};
+use std::{
+	path::PathBuf,
+	sync::OnceLock,
+	time::{Duration, Instant},
+};
+
+/// A root filesystem of busybox, every applet linked in `/bin`, plus `extra` files.
+fn busybox_image(extra: &[(&str, &[u8])]) -> Vec<u8> {
+	let busybox = ["/usr/bin/busybox", "/bin/busybox"]
+		.into_iter()
+		.find(|p| std::path::Path::new(p).exists())
+		.expect("busybox is not installed: run scripts/setup.sh (Debian's busybox-static)");
+	let bytes = std::fs::read(busybox).unwrap();
+	let list = std::process::Command::new(busybox).arg("--list").output().unwrap();
+	let mut b = tar::Builder::new(Vec::new());
+	let mut file = |path: &str, data: &[u8], mode: u32| {
+		let mut h = tar::Header::new_gnu();
+		h.set_size(data.len() as u64);
+		h.set_mode(mode);
+		h.set_cksum();
+		b.append_data(&mut h, path, data).unwrap();
+	};
+	file("bin/busybox", &bytes, 0o755);
+	file("etc/passwd", b"root:x:0:0::/root:/bin/sh\ntask:x:1000:1000::/scratch:/bin/sh\n", 0o644);
+	for (path, data) in extra {
+		file(path, data, 0o755);
+	}
+	for applet in String::from_utf8(list.stdout).unwrap().lines() {
+		if applet == "busybox" {
+			continue;
+		}
+		let mut h = tar::Header::new_gnu();
+		h.set_entry_type(tar::EntryType::Symlink);
+		h.set_size(0);
+		h.set_mode(0o777);
+		b.append_link(&mut h, format!("bin/{applet}"), "busybox").unwrap();
+	}
+	b.into_inner().unwrap()
+}
+
+fn images() -> &'static (Images, PathBuf) {
+	static IMAGES: OnceLock<(Images, PathBuf)> = OnceLock::new();
+	IMAGES.get_or_init(|| {
+		let dir = std::env::temp_dir().join(format!("plexus-container-{}", std::process::id()));
+		let images = Images::new(dir).unwrap();
+		let tar = busybox_image(&[]);
+		let root = images.unpack(&tar, &plexus::work::sha256(&tar)).unwrap();
+		(images, root)
+	})
+}
+
+fn executor() -> ContainerExecutor {
+	ContainerExecutor::new(PathBuf::from(env!("CARGO_BIN_EXE_cutopia"))).unwrap()
+}
+
+fn sh(script: &str, quota: Quota) -> Result<Output, ExecError> {
+	let argv = ["/bin/sh", "-c", script].map(String::from);
+	executor().run(&images().1, &argv, &Job::default(), &quota)
+}
+
+fn text(b: &[u8]) -> String {
+	String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn a_command_runs_in_its_image_as_an_unprivileged_user_with_a_private_scratch() {
+	let out = sh(
+		"id -u; hostname; echo kept > /scratch/f; cat /tmp/f; cat /proc/self/status | grep CapEff; \
+		 ls /proc | grep -c '^[0-9]'; echo $CUTOPIA_SEED | head -c 8; echo; exit 7",
+		Quota::default(),
+	)
+	.unwrap();
+	let stdout = text(&out.stdout);
+	assert_eq!(out.exit_code, 7, "{stdout} {}", text(&out.stderr));
+	let lines: Vec<&str> = stdout.lines().collect();
+	assert_eq!(lines[0], "1000");
+	assert_eq!(lines[1], "cutopia");
+	assert_eq!(lines[2], "kept");
+	assert_eq!(lines[3].split_whitespace().nth(1), Some("0000000000000000"), "{stdout}");
+	// Its own pid namespace: the shell, grep and ls, nothing of the host's.
+	assert!(lines[4].parse::<u32>().unwrap() <= 4, "{stdout}");
+	assert_eq!(lines[5], "00000000");
+	// Nothing is left: the next run starts from an empty scratch.
+	let again = sh("ls -A /scratch | wc -l", Quota::default()).unwrap();
+	assert_eq!(text(&again.stdout).trim(), "0");
+}
+
+#[test]
+fn the_hosts_files_are_out_of_reach() {
+	let host_shadow = std::fs::read_to_string("/etc/shadow").unwrap_or_default();
+	let out = sh(
+		"cat /etc/shadow; cat /proc/1/root/etc/shadow; cat ../../../../etc/shadow; \
+		 ls /proc/1/root/; cat /proc/1/mountinfo | wc -l; echo done",
+		Quota::default(),
+	)
+	.unwrap();
+	let stdout = text(&out.stdout);
+	assert!(stdout.ends_with("done\n"), "{stdout}");
+	for line in host_shadow.lines().filter(|l| !l.is_empty()) {
+		assert!(!stdout.contains(line), "the host's shadow leaked: {line}");
+	}
+	// The host's root directory is not among what the task can list.
+	assert!(!stdout.contains("vmlinuz") && !stdout.contains("lost+found"), "{stdout}");
+}
+
+#[test]
+fn writes_outside_scratch_are_refused() {
+	let out = sh(
+		"echo x > /bin/x || echo refused-bin; echo x > /etc/passwd || echo refused-etc; \
+		 mkdir /new || echo refused-mkdir; echo x > /proc/sys/kernel/hostname || echo refused-proc; \
+		 echo x > /dev/null && echo null-ok",
+		Quota::default(),
+	)
+	.unwrap();
+	let stdout = text(&out.stdout);
+	for expected in ["refused-bin", "refused-etc", "refused-mkdir", "refused-proc", "null-ok"] {
+		assert!(stdout.contains(expected), "{expected} missing: {stdout}");
+	}
+	let passwd = std::fs::read_to_string(images().1.join("etc/passwd")).unwrap();
+	assert!(passwd.starts_with("root:"), "the image was changed: {passwd}");
+}
+
+#[test]
+fn a_batch_task_cannot_open_a_network_socket() {
+	let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+	let port = listener.local_addr().unwrap().port();
+	listener.set_nonblocking(true).unwrap();
+	let out = sh(
+		&format!("wget -q -T 2 -O- http://127.0.0.1:{port}/ || echo no-network; nc -w 1 127.0.0.1 {port} </dev/null || echo no-nc"),
+		Quota::default(),
+	)
+	.unwrap();
+	assert!(text(&out.stdout).contains("no-network"), "{}", text(&out.stdout));
+	assert!(listener.accept().is_err(), "the task reached the host's port");
+}
+
+#[test]
+fn a_fork_bomb_stops_at_the_process_limit() {
+	let quota = Quota { pids: 32, time: Duration::from_secs(20), ..Quota::default() };
+	let out = sh(
+		// The inner shell dies when a fork fails; the outer one counts with builtins only,
+		// since at the limit nothing more can be forked.
+		"sh -c 'i=0; while [ $i -lt 100 ]; do sleep 60 & i=$((i+1)); done' 2>/dev/null; \
+		 set -- /proc/[0-9]*; echo $#",
+		quota.clone(),
+	)
+	.unwrap();
+	let running: u32 = text(&out.stdout)
+		.trim()
+		.parse()
+		.unwrap_or_else(|_| panic!("{out:?} {}", text(&out.stderr)));
+	assert!(running <= 32, "{running} processes ran under a limit of 32");
+	assert!(running >= 8, "the limit is not that low: {running}");
+	// The classic bomb ends with its run, and the next run is not short of processes.
+	let started = Instant::now();
+	let bomb = sh("b() { b | b & }; b; sleep 2", Quota { time: Duration::from_secs(5), ..quota });
+	assert!(started.elapsed() < Duration::from_secs(15), "{bomb:?}");
+	let after = sh("echo alive", Quota::default()).unwrap();
+	assert_eq!(text(&after.stdout), "alive\n");
+}
+
+#[test]
+fn a_memory_bomb_is_stopped() {
+	let quota = Quota { memory_bytes: 64 << 20, ..Quota::default() };
+	let started = Instant::now();
+	let out = sh("x=$(head -c 400000000 /dev/zero | tr '\\0' a); echo ${#x}", quota);
+	assert!(started.elapsed() < Duration::from_secs(30));
+	let memory_cgroup = std::path::Path::new("/sys/fs/cgroup/memory").is_dir()
+		|| std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+			.is_ok_and(|c| c.contains("memory"));
+	match out {
+		Err(ExecError::OutOfMemory) => {},
+		// Without a memory cgroup the address-space limit makes the shell fail instead.
+		Ok(o) if !memory_cgroup => {
+			assert!(!text(&o.stdout).contains("400000000"), "{}", text(&o.stdout))
+		},
+		other => panic!("{other:?}"),
+	}
+}
+
+#[test]
+fn filling_the_scratch_stops_at_its_cap() {
+	let quota = Quota { scratch_bytes: 8 << 20, ..Quota::default() };
+	let out =
+		sh("head -c 100000000 /dev/zero > /scratch/big; echo $?; wc -c < /scratch/big", quota)
+			.unwrap();
+	let stdout = text(&out.stdout);
+	let mut lines = stdout.lines();
+	assert_ne!(lines.next(), Some("0"), "the write succeeded: {stdout}");
+	let size: u64 = lines.next().unwrap().trim().parse().unwrap();
+	assert!(size <= 8 << 20, "{size} bytes written under an 8 MiB cap");
+}
+
+#[test]
+fn a_run_past_its_time_is_killed_with_everything_it_started() {
+	let started = Instant::now();
+	let out = sh("sleep 60 & sleep 60", Quota { time: Duration::from_secs(1), ..Quota::default() });
+	assert_eq!(out.err(), Some(ExecError::Timeout));
+	assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}
+
+#[test]
+fn output_past_its_bound_stops_the_run() {
+	let out = sh("yes", Quota { max_output: 1 << 20, ..Quota::default() });
+	assert_eq!(out.err(), Some(ExecError::OutputTooLarge));
+}
+
+#[test]
+fn namespaces_mounts_and_missing_commands_are_refused() {
+	let out = sh(
+		"unshare -r true || echo no-unshare; mount -t tmpfs none /scratch || echo no-mount; \
+		 chroot / true || echo no-chroot",
+		Quota::default(),
+	)
+	.unwrap();
+	let stdout = text(&out.stdout);
+	for expected in ["no-unshare", "no-mount", "no-chroot"] {
+		assert!(stdout.contains(expected), "{expected} missing: {stdout}");
+	}
+	let missing = executor().run(
+		&images().1,
+		&["/bin/no-such-program".to_string()],
+		&Job::default(),
+		&Quota::default(),
+	);
+	assert!(
+		matches!(missing, Err(ExecError::Invalid(ref m)) if m.contains("no-such-program")),
+		"{missing:?}"
+	);
+}
