@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing CuTopia needs, skipping whatever is present:
 # protoc (libp2p), mold (linker, see .cargo/config.toml), the Wasm target and rust-src for
-# the runtime, Node.js/npm for the polkadot.js tests. Safe to run again.
+# the runtime, Node.js/npm for the polkadot.js tests, busybox-static for the container tests.
+# Safe to run again.
 set -euo pipefail
 
 apt_pkgs=()
@@ -10,6 +11,9 @@ command -v mold >/dev/null 2>&1 || apt_pkgs+=(mold)
 command -v cc >/dev/null 2>&1 || apt_pkgs+=(gcc)
 command -v node >/dev/null 2>&1 || apt_pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || apt_pkgs+=(npm)
+# The container executor's tests build their images from a statically linked busybox.
+[ -x /usr/bin/busybox ] || [ -x /bin/busybox ] || apt_pkgs+=(busybox-static)
+command -v tar >/dev/null 2>&1 || apt_pkgs+=(tar)
 if ((${#apt_pkgs[@]})); then
 	echo "setup: installing ${apt_pkgs[*]}" >&2
 	sudo=""

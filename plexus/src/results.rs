@@ -180,11 +180,18 @@ pub async fn fetch_module(uri: &str, hash: &[u8; 32]) -> Result<Vec<u8>> {
 /// their SHA-256.
 pub async fn fetch_checked(uri: &str, hash: &[u8; 32], max_bytes: u64) -> Result<Vec<u8>> {
 	let bytes = if let Some(path) = uri.strip_prefix("file://") {
-		let len = std::fs::metadata(path).with_context(|| format!("cannot read {path}"))?.len();
-		if len > max_bytes {
-			bail!("{uri} has {len} bytes, more than the {max_bytes} allowed");
+		use std::io::Read;
+		// Bounded by reading, not by the size the file claims (a device claims 0).
+		let file =
+			std::fs::File::open(Path::new(path)).with_context(|| format!("cannot read {path}"))?;
+		let mut bytes = Vec::new();
+		file.take(max_bytes + 1)
+			.read_to_end(&mut bytes)
+			.with_context(|| format!("cannot read {path}"))?;
+		if bytes.len() as u64 > max_bytes {
+			bail!("{uri} has more than the {max_bytes} bytes allowed");
 		}
-		std::fs::read(Path::new(path)).with_context(|| format!("cannot read {path}"))?
+		bytes
 	} else if let Some(rest) = uri.strip_prefix("http://") {
 		let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
 		http_get_limited(host, &format!("/{path}"), max_bytes).await?

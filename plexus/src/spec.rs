@@ -3,7 +3,10 @@
 //!
 //! ```toml
 //! module = "hello.wat"          # .wasm or .wat, inlined when it fits 4 KiB; or:
-//! # uri = "https://example.org/task.wasm"   (hash = SHA-256 of the module, hex)
+//! # uri = "http://example.org/task.wasm"   (hash = SHA-256 of the module, hex); or a
+//! # container: a root filesystem archive (tar or tar.zst) and the command run in it:
+//! # image = "http://example.org/busybox.tar.zst"   (hash = SHA-256 of the archive, hex)
+//! # command = ["/bin/sh", "-c", "echo hello"]
 //! type = "batch"                # or "service"
 //! cpu_millicores = 1000
 //! memory_mib = 512
@@ -54,9 +57,17 @@ pub struct SpecFile {
 	/// Task URI (file:// or http://) instead of a module; needs --hash.
 	#[arg(long)]
 	pub uri: Option<String>,
-	/// SHA-256 of the module at --uri.
+	/// SHA-256 of the module at --uri or of the archive at --image.
 	#[arg(long)]
 	pub hash: Option<String>,
+	/// Container image: URI of a root filesystem archive (tar or tar.zst); needs --hash and
+	/// --command.
+	#[arg(long)]
+	pub image: Option<String>,
+	/// The container's program and arguments (up to 16 of ≤ 128 bytes), e.g.
+	/// `--command /bin/sh -c 'echo hi'`.
+	#[arg(long, num_args = 1.., allow_hyphen_values = true)]
+	pub command: Option<Vec<String>>,
 	/// batch or service.
 	#[serde(rename = "type")]
 	#[arg(long = "type")]
@@ -126,6 +137,8 @@ impl SpecFile {
 			module,
 			uri,
 			hash,
+			image,
+			command,
 			task_type,
 			cpu_millicores,
 			memory_mib,
@@ -147,8 +160,21 @@ impl SpecFile {
 
 	/// The chain's `IndentureSpec`. Relative module paths are taken from `base`.
 	pub fn build(&self, base: &Path) -> Result<IndentureSpec<AccountId32, u128>> {
-		let task = match (&self.module, &self.uri) {
-			(Some(m), None) => {
+		let hash = |what: &str| -> Result<H256> {
+			let hash = self
+				.hash
+				.as_deref()
+				.ok_or_else(|| anyhow!("`{what}` needs `hash` (SHA-256, hex)"))?;
+			H256::from_str(hash).map_err(|e| anyhow!("bad `hash` {hash}: {e}"))
+		};
+		let uri_of = |what: &str, uri: &str| -> Result<BoundedVec<u8>> {
+			if uri.is_empty() || uri.len() > 256 {
+				bail!("`{what}` must have 1 to 256 bytes");
+			}
+			Ok(BoundedVec(uri.as_bytes().to_vec()))
+		};
+		let task = match (&self.module, &self.uri, &self.image) {
+			(Some(m), None, None) => {
 				let path = base.join(m);
 				let src = std::fs::read(&path)
 					.with_context(|| format!("cannot read module {}", path.display()))?;
@@ -163,22 +189,21 @@ impl SpecFile {
 				}
 				Task::Inline(BoundedVec(wasm))
 			},
-			(None, Some(uri)) => {
-				let hash = self
-					.hash
-					.as_deref()
-					.ok_or_else(|| anyhow!("`uri` needs `hash` (SHA-256 of the module, hex)"))?;
-				let hash = H256::from_str(hash).map_err(|e| anyhow!("bad `hash` {hash}: {e}"))?;
-				if uri.is_empty() || uri.len() > 256 {
-					bail!("`uri` must have 1 to 256 bytes");
-				}
-				Task::Wasm { hash, uri: BoundedVec(uri.as_bytes().to_vec()) }
+			(None, Some(uri), None) => Task::Wasm { hash: hash("uri")?, uri: uri_of("uri", uri)? },
+			(None, None, Some(image)) => Task::Container {
+				hash: hash("image")?,
+				uri: uri_of("image", image)?,
+				command: container_command(self.command.as_deref())?,
 			},
-			(Some(_), Some(_)) => bail!("give either `module` or `uri`, not both"),
-			(None, None) => {
-				bail!("no task: give `module` (a .wasm or .wat file) or `uri` and `hash`")
-			},
+			(None, None, None) => bail!(
+				"no task: give `module` (a .wasm or .wat file), `uri` and `hash`, or `image`, \
+				 `hash` and `command`"
+			),
+			_ => bail!("give one of `module`, `uri` or `image`, not several"),
 		};
+		if self.command.is_some() && self.image.is_none() {
+			bail!("`command` is for container tasks: give `image` too");
+		}
 		let task_type = match self.task_type.as_deref().unwrap_or("batch") {
 			"batch" => TaskType::Batch,
 			"service" => TaskType::Service,
@@ -237,6 +262,30 @@ impl SpecFile {
 	}
 }
 
+/// Most arguments of a container's command, and bytes of each (the pallet's bounds).
+pub const MAX_ARGS: usize = 16;
+pub const MAX_ARG: usize = 128;
+
+/// A container command as the chain holds it, its bounds checked here.
+fn container_command(command: Option<&[String]>) -> Result<BoundedVec<BoundedVec<u8>>> {
+	let command = command.unwrap_or_default();
+	match command.first() {
+		None => bail!("`image` needs `command`: the program to run and its arguments"),
+		Some(p) if p.is_empty() => bail!("`command` starts with an empty program name"),
+		_ => {},
+	}
+	if command.len() > MAX_ARGS {
+		bail!("`command` has {} parts; at most {MAX_ARGS}", command.len());
+	}
+	if let Some(long) = command.iter().find(|a| a.len() > MAX_ARG) {
+		bail!(
+			"`command` part {long:?} is {} bytes; at most {MAX_ARG} (put longer scripts in the image)",
+			long.len()
+		);
+	}
+	Ok(BoundedVec(command.iter().map(|a| BoundedVec(a.as_bytes().to_vec())).collect()))
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -272,6 +321,30 @@ mod tests {
 			.unwrap()
 			.overlay(SpecFile { challenge: Some("lottery".into()), ..Default::default() });
 		assert!(bad.build(&dir).unwrap_err().to_string().contains("lottery"));
+		let image = |command: Option<Vec<&str>>| SpecFile {
+			image: Some("http://127.0.0.1:1/busybox.tar".into()),
+			hash: Some(format!("0x{}", "ab".repeat(32))),
+			command: command.map(|c| c.into_iter().map(String::from).collect()),
+			..SpecFile::read(&dir.join("a.toml")).unwrap()
+		};
+		let err = |s: SpecFile| s.build(&dir).unwrap_err().to_string();
+		let spec = SpecFile { module: None, ..image(Some(vec!["/bin/sh", "-c", "echo hi"])) }
+			.build(&dir)
+			.unwrap();
+		assert!(
+			matches!(spec.task, Task::Container { ref command, .. } if command.0.len() == 3 && command.0[2].0 == b"echo hi")
+		);
+		assert!(err(image(Some(vec!["/bin/sh"]))).contains("not several"));
+		assert!(err(SpecFile { module: None, ..image(None) }).contains("needs `command`"));
+		assert!(err(SpecFile { module: None, ..image(Some(vec![""])) }).contains("empty program"));
+		let long = "x".repeat(129);
+		assert!(err(SpecFile { module: None, ..image(Some(vec!["sh", &long])) }).contains("128"));
+		assert!(err(SpecFile { module: None, ..image(Some(vec!["a"; 17])) }).contains("16"));
+		assert!(err(SpecFile {
+			command: Some(vec!["sh".into()]),
+			..SpecFile::read(&dir.join("a.toml")).unwrap()
+		})
+		.contains("`image` too"));
 		std::fs::remove_dir_all(&dir).unwrap();
 	}
 }

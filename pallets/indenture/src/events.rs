@@ -75,7 +75,7 @@ mod events {
 	pub enum Error<T> {
 		/// No such indenture.
 		UnknownIndenture,
-		/// The task has no URI or an empty inline payload.
+		/// The task has no URI, an empty inline payload, or a container without a program.
 		EmptyTask,
 		/// Every resource is zero.
 		NoResources,

@@ -13,6 +13,11 @@ pub type IndentureId = u64;
 pub type Uri = BoundedVec<u8, ConstU32<256>>;
 /// A small task given inline, at most 4 KiB.
 pub type InlinePayload = BoundedVec<u8, ConstU32<4096>>;
+/// One argument of a container's command, at most 128 bytes.
+pub type Arg = BoundedVec<u8, ConstU32<128>>;
+/// A container's command: the program, then its arguments; at most 16. Together with the URI
+/// it stays under the inline payload's bound, so a task's largest encoding is unchanged.
+pub type ContainerCommand = BoundedVec<Arg, ConstU32<16>>;
 
 /// What to run.
 #[derive(
@@ -26,30 +31,41 @@ pub enum Task {
 		/// Where to fetch it.
 		uri: Uri,
 	},
-	/// A container image, identified by its content digest and fetched from `uri`.
+	/// A container: a root filesystem archive (tar, or tar compressed with zstd) identified
+	/// by its SHA-256 and fetched from `uri`, and the command run in it.
 	Container {
-		/// SHA-256 digest of the image.
+		/// SHA-256 of the archive.
 		hash: H256,
-		/// Where to fetch it (registry reference).
+		/// Where to fetch it.
 		uri: Uri,
+		/// The program (a path in the image, or a name looked up in its `PATH`) and its
+		/// arguments.
+		command: ContainerCommand,
 	},
 	/// A small WASM module or script given inline.
 	Inline(InlinePayload),
 }
 
 impl Task {
-	/// Bytes of the task's payload or URI: what `submit` is charged for.
+	/// Bytes of the task's payload, URI and command: what `submit` is charged for.
 	pub fn size(&self) -> u32 {
 		match self {
-			Task::Wasm { uri, .. } | Task::Container { uri, .. } => uri.len() as u32,
+			Task::Wasm { uri, .. } => uri.len() as u32,
+			Task::Container { uri, command, .. } => {
+				(uri.len() + command.iter().map(|a| a.len()).sum::<usize>()) as u32
+			},
 			Task::Inline(p) => p.len() as u32,
 		}
 	}
 
-	/// Whether the task is well formed: URIs present, inline payload not empty.
+	/// Whether the task is well formed: URIs present, a container's program named, inline
+	/// payload not empty.
 	pub fn is_valid(&self) -> bool {
 		match self {
-			Task::Wasm { uri, .. } | Task::Container { uri, .. } => !uri.is_empty(),
+			Task::Wasm { uri, .. } => !uri.is_empty(),
+			Task::Container { uri, command, .. } => {
+				!uri.is_empty() && command.first().is_some_and(|program| !program.is_empty())
+			},
 			Task::Inline(p) => !p.is_empty(),
 		}
 	}

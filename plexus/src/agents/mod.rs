@@ -10,6 +10,8 @@ mod exchange;
 mod miner;
 
 pub use exchange::{run_exchange, ExchangeConfig};
+#[cfg(target_os = "linux")]
+pub use miner::Containers;
 pub use miner::{run_miner, MinerConfig};
 
 use crate::{

@@ -88,7 +88,11 @@ impl Market {
 	}
 
 	fn miner_in(&self, name: &str, data: &str, key: &str, endpoint: &str) -> Proc {
-		let p = self.agent_in(name, data, key, &["miner", "run", "--endpoint", endpoint]);
+		self.miner_with(name, data, key, &["miner", "run", "--endpoint", endpoint])
+	}
+
+	fn miner_with(&self, name: &str, data: &str, key: &str, args: &[&str]) -> Proc {
+		let p = self.agent_in(name, data, key, args);
 		self.wait_log(&p, "registered", Duration::from_secs(60));
 		p
 	}
@@ -297,6 +301,85 @@ fn replicas_agree_and_a_restarted_miner_resumes() {
 	assert_eq!(delta(&keys[1]), i / 2 - fee(&keys[1]), "dave");
 	assert_eq!(delta(&keys[2]), i / 2 - fee(&keys[2]), "eve");
 	assert_eq!(delta(&keys[0]), -(i + i / 20 + i / 100) - fee(&keys[0]), "buyer");
+}
+
+/// A root filesystem of busybox (Debian's busybox-static, every applet linked in `/bin`) and
+/// a message of the day, as a tar archive made by the system's `tar`.
+fn busybox_image(dir: &std::path::Path) -> std::path::PathBuf {
+	let root = dir.join("image");
+	std::fs::create_dir_all(root.join("bin")).unwrap();
+	std::fs::create_dir_all(root.join("etc")).unwrap();
+	let busybox = ["/usr/bin/busybox", "/bin/busybox"]
+		.into_iter()
+		.find(|p| std::path::Path::new(p).exists())
+		.expect("busybox is not installed: run scripts/setup.sh (Debian's busybox-static)");
+	std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
+	let list = Command::new(busybox).arg("--list").output().unwrap();
+	for applet in String::from_utf8(list.stdout).unwrap().lines().filter(|a| *a != "busybox") {
+		std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+	}
+	std::fs::write(root.join("etc/motd"), "served from an image\n").unwrap();
+	let tar = dir.join("busybox.tar");
+	let status = Command::new("tar")
+		.arg("-C")
+		.arg(&root)
+		.arg("-cf")
+		.arg(&tar)
+		.arg(".")
+		.status()
+		.expect("run tar");
+	assert!(status.success());
+	tar
+}
+
+/// A container task: a busybox image by `file://` URI and SHA-256, and a shell command. Two
+/// miners offering containers (`--containers`) each run it in their sandbox; both report the
+/// same output and are paid. The buyer fetches the result and checks it against the chain.
+#[test]
+fn agents_run_a_container_task_and_its_replicas_agree() {
+	let (m, _exchange) = Market::start("market-container");
+	let miner = |name: &str, key: &str| {
+		let endpoint = format!("127.0.0.1:{}", free_port());
+		m.miner_with(name, name, key, &["miner", "run", "--endpoint", &endpoint, "--containers"])
+	};
+	let (dave, _eve) = (miner("dave", "//Dave"), miner("eve", "//Eve"));
+	let tar = busybox_image(m.tmp.path());
+	let digest = <sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&tar).unwrap());
+	let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+	let file = m.tmp.path().join("container.toml");
+	std::fs::write(
+		&file,
+		format!(
+			"image = \"file://{}\"\nhash = \"{hash}\"\n\
+			 command = [\"/bin/sh\", \"-c\", \"echo hello from a container; cat /etc/motd; id -u; hostname\"]\n\
+			 incentive = \"2\"\nduration = 20\nreplicas = 2\nexchange = \"{}\"\nescrow_operator = \"{}\"\n",
+			tar.display(),
+			dev::bob().public_key().to_account_id(),
+			dev::charlie().public_key().to_account_id(),
+		),
+	)
+	.unwrap();
+	let started = Instant::now();
+	let id = m.submit(file.to_str().unwrap());
+	// Agreeing replicas settle the indenture without the buyer.
+	let ended =
+		m.wait_status(id, "settlement", Duration::from_secs(240), |v| v.get("record").is_some());
+	metric("container_submit_to_settled_s", format!("{:.1}", started.elapsed().as_secs_f64()));
+	assert_eq!(ended["record"]["status"], "Settled", "{ended}");
+	assert_eq!(units(&ended["record"]["paidToMiners"]), 2 * CU, "{ended}");
+	assert_eq!(ended["record"]["sellers"].as_array().map(Vec::len), Some(2), "{ended}");
+	m.wait_log(&dave, "task exited 0", Duration::from_secs(5));
+	// Settled indentures are not served any more: read each miner's result store.
+	for miner in ["dave", "eve"] {
+		let dir = m.tmp.path().join(miner).join("results").join(id.to_string());
+		let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+		assert_eq!(files.len(), 1, "{files:?}");
+		assert_eq!(
+			std::fs::read_to_string(&files[0]).unwrap(),
+			"hello from a container\nserved from an image\n1000\ncutopia\n",
+			"{miner}"
+		);
+	}
 }
 
 /// One miner, killed for good after its first heartbeat: the rounds it misses fail its lease,

@@ -132,8 +132,10 @@ fn task_view(t: &Task) -> TaskView {
 		Task::Wasm { hash, uri } => {
 			TaskView::Wasm { hash: h256(hash), uri: String::from_utf8_lossy(uri).into_owned() }
 		},
-		Task::Container { hash, uri } => {
-			TaskView::Container { hash: h256(hash), uri: String::from_utf8_lossy(uri).into_owned() }
+		Task::Container { hash, uri, command } => TaskView::Container {
+			hash: h256(hash),
+			uri: String::from_utf8_lossy(uri).into_owned(),
+			command: command.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect(),
 		},
 		Task::Inline(p) => TaskView::Inline(hex(p)),
 	}

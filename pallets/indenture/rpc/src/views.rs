@@ -78,12 +78,14 @@ pub enum TaskView {
 		/// Where to fetch it.
 		uri: String,
 	},
-	/// A container image by digest and URI.
+	/// A container image by digest and URI, and its command.
 	Container {
 		/// 0x-hex SHA-256.
 		hash: String,
 		/// Where to fetch it.
 		uri: String,
+		/// The program and its arguments (lossy UTF-8).
+		command: Vec<String>,
 	},
 	/// A small module given inline, 0x-hex.
 	Inline(String),

@@ -63,7 +63,25 @@ fn submit_rejects_bad_input_without_changing_anything() {
 			),
 			(
 				SpecOf::<Test> {
-					task: Work::Container { hash: H256::zero(), uri: BoundedVec::new() },
+					task: Work::Container {
+						hash: H256::zero(),
+						uri: BoundedVec::new(),
+						command: BoundedVec::truncate_from(vec![BoundedVec::truncate_from(
+							b"/bin/sh".to_vec(),
+						)]),
+					},
+					..spec()
+				},
+				Error::<Test>::EmptyTask,
+			),
+			// A container with no program to run.
+			(
+				SpecOf::<Test> {
+					task: Work::Container {
+						hash: H256::zero(),
+						uri: BoundedVec::truncate_from(b"http://x/i.tar".to_vec()),
+						command: BoundedVec::new(),
+					},
 					..spec()
 				},
 				Error::<Test>::EmptyTask,

@@ -49,6 +49,18 @@ pub struct MinerConfig {
 	pub limits: Limits,
 	/// Where it keeps state and results.
 	pub data_dir: PathBuf,
+	/// Container tasks, when this miner runs them (Linux); without, it does not compete for
+	/// them.
+	#[cfg(target_os = "linux")]
+	pub containers: Option<Containers>,
+}
+
+/// What a miner runs container tasks with.
+#[cfg(target_os = "linux")]
+#[derive(Clone, Debug)]
+pub struct Containers {
+	pub executor: crate::container::ContainerExecutor,
+	pub images: crate::container::Images,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -89,6 +101,9 @@ struct MinerCtx {
 	cfg: MinerConfig,
 	executor: Arc<dyn Executor>,
 	store: ResultStore,
+	/// Indentures whose task is running now (in the background, so that a long task does
+	/// not hold up heartbeats).
+	running: results::Running,
 	/// The runtime's `CommitWindow` and `RevealWindow` (blocks).
 	commit_window: u32,
 	reveal_window: u32,
@@ -126,8 +141,18 @@ pub async fn run_miner(
 	let (_, at) = chain.at_best().await?;
 	let commit_window = at.constants().entry(cutopia::constants().challenge().commit_window())?;
 	let reveal_window = at.constants().entry(cutopia::constants().challenge().reveal_window())?;
-	let ctx =
-		MinerCtx { chain, key, me, me_bytes, cfg, executor, store, commit_window, reveal_window };
+	let ctx = MinerCtx {
+		chain,
+		key,
+		me,
+		me_bytes,
+		cfg,
+		executor,
+		store,
+		running: Default::default(),
+		commit_window,
+		reveal_window,
+	};
 	let mut last = 0;
 	loop {
 		let now = next_block(&ctx.chain, last).await?;
@@ -165,8 +190,10 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 			continue;
 		};
 		let ind = ind.decode()?;
-		results::serve(ctx, id, &ind.spec.task, &ind.spec.task_type, &ind.status, slot.result)
-			.await?;
+		// One indenture's trouble (an image that cannot be fetched) must not hold up the others.
+		if let Err(e) = results::serve(ctx, id, &ind.spec, &ind.status, slot.result).await {
+			tracing::warn!(target: TARGET, "indenture {id}: {e:#}");
+		}
 	}
 	Ok(())
 }

@@ -1,38 +1,55 @@
-//! A batch task's result: run once (the output survives restarts in the result store), then
-//! sealed and revealed so that no replica can copy another's answer.
+//! A batch task's result: run once, in the background (the output survives restarts in the
+//! result store), then sealed and revealed so that no replica can copy another's answer.
 
 use super::{MinerCtx, TARGET};
 use crate::{
 	agents::refused,
-	chain::{ChainError, H256},
+	chain::{AccountId32, ChainError, H256},
 	cutopia::{
 		self,
-		runtime_types::pallet_indenture::types::{SlotResult, Status, Task, TaskType},
+		runtime_types::pallet_indenture::types::{
+			IndentureSpec, SlotResult, Status, Task, TaskType,
+		},
 	},
-	exec::Job,
+	exec::{ExecError, Job, Output},
 	work,
 };
 use anyhow::Result;
+use std::{
+	collections::HashSet,
+	sync::{Arc, Mutex},
+};
 
-/// Serves a slot of indenture `id` that this miner holds: runs a batch task unless its
-/// output is already stored, and once the indenture is reporting, seals then reveals it.
+/// Indentures whose task is running.
+pub(super) type Running = Arc<Mutex<HashSet<u64>>>;
+
+/// Whether this miner can run `task` (it competes only for those).
+pub(super) fn can_run(ctx: &MinerCtx, task: &Task) -> bool {
+	match task {
+		Task::Inline(_) | Task::Wasm { .. } => true,
+		#[cfg(target_os = "linux")]
+		Task::Container { .. } => ctx.cfg.containers.is_some(),
+		#[cfg(not(target_os = "linux"))]
+		Task::Container { .. } => false,
+	}
+}
+
+/// Serves a slot of indenture `id` that this miner holds: starts a batch task unless its
+/// output is stored or it is running, and once the indenture is reporting and the output
+/// is there, seals then reveals it.
 pub(super) async fn serve(
 	ctx: &MinerCtx,
 	id: u64,
-	task: &Task,
-	task_type: &TaskType,
+	spec: &IndentureSpec<AccountId32, u128>,
 	status: &Status,
 	slot_result: Option<SlotResult>,
 ) -> Result<()> {
-	if *task_type != TaskType::Batch {
+	if spec.task_type != TaskType::Batch {
 		return Ok(());
 	}
-	let result = match ctx.store.find(id) {
-		Some(h) => h,
-		None => {
-			let Some(output) = run(ctx, id, task).await? else { return Ok(()) };
-			ctx.store.put(id, &output)?
-		},
+	let Some(result) = ctx.store.find(id) else {
+		start(ctx, id, spec);
+		return Ok(());
 	};
 	if *status != Status::Reporting {
 		return Ok(());
@@ -64,43 +81,121 @@ pub(super) async fn serve(
 	Ok(())
 }
 
-/// Runs the task of indenture `id` and returns its output, or `None` for a task this miner
-/// cannot run.
-async fn run(ctx: &MinerCtx, id: u64, task: &Task) -> Result<Option<Vec<u8>>> {
-	let code = match task {
-		Task::Inline(b) => b.0.clone(),
-		Task::Wasm { hash, uri } => {
-			crate::results::fetch_module(&String::from_utf8_lossy(&uri.0), &hash.0).await?
-		},
-		Task::Container { .. } => {
-			tracing::warn!(
-				target: TARGET,
-				"indenture {id}: container tasks need a container executor; this miner runs Wasm"
-			);
-			return Ok(None);
-		},
+/// Starts the task of indenture `id` in the background unless it is already running; its
+/// output lands in the result store.
+fn start(ctx: &MinerCtx, id: u64, spec: &IndentureSpec<AccountId32, u128>) {
+	if !ctx.running.lock().expect("not poisoned").insert(id) {
+		return;
+	}
+	let run = Run {
+		id,
+		task: spec.task.clone(),
+		resources: (
+			spec.resources.cpu_millicores,
+			spec.resources.memory_mib,
+			spec.resources.storage_gib,
+		),
+		executor: ctx.executor.clone(),
+		limits: ctx.cfg.limits.clone(),
+		#[cfg(target_os = "linux")]
+		containers: ctx.cfg.containers.clone(),
 	};
-	let job =
-		Job { args: vec!["task".into()], stdin: Vec::new(), seed: work::sha256(&id.to_le_bytes()) };
-	let (exec, limits) = (ctx.executor.clone(), ctx.cfg.limits.clone());
-	let out = tokio::task::spawn_blocking(move || exec.run(&code, &job, &limits)).await?;
-	// A task that fails is still a result: the output says how it failed, so replicas agree
-	// on it and the buyer can see it.
-	let bytes = match out {
-		Ok(o) => {
-			tracing::info!(
-				target: TARGET,
-				"indenture {id}: task exited {} after {:.0} ms, {} bytes of output",
-				o.exit_code,
-				o.elapsed.as_secs_f64() * 1e3,
-				o.stdout.len()
-			);
-			o.stdout
-		},
-		Err(e) => {
-			tracing::warn!(target: TARGET, "indenture {id}: task failed: {e}");
-			format!("cutopia: task failed: {e}\n").into_bytes()
-		},
-	};
-	Ok(Some(bytes))
+	let (store, running) = (ctx.store.clone(), ctx.running.clone());
+	tokio::spawn(async move {
+		match run.run().await {
+			Ok(Some(output)) => {
+				if let Err(e) = store.put(id, &output) {
+					tracing::warn!(target: TARGET, "indenture {id}: cannot store the result: {e:#}");
+				}
+			},
+			Ok(None) => {},
+			Err(e) => tracing::warn!(target: TARGET, "indenture {id}: {e:#}"),
+		}
+		running.lock().expect("not poisoned").remove(&id);
+	});
+}
+
+/// Everything a background run needs, owned.
+struct Run {
+	id: u64,
+	task: Task,
+	/// The indenture's CPU (millicores), memory (MiB) and storage (GiB) per node.
+	resources: (u32, u32, u32),
+	executor: Arc<dyn crate::exec::Executor>,
+	limits: crate::exec::Limits,
+	#[cfg(target_os = "linux")]
+	containers: Option<super::Containers>,
+}
+
+impl Run {
+	/// Runs the task and returns its output, or `None` when there is no result to report
+	/// (a task this miner cannot run, or a sandbox that could not be set up).
+	async fn run(self) -> Result<Option<Vec<u8>>> {
+		let id = self.id;
+		let job = Job {
+			args: vec!["task".into()],
+			stdin: Vec::new(),
+			seed: work::sha256(&id.to_le_bytes()),
+		};
+		let task = self.task.clone();
+		let out: Result<Output, ExecError> = match task {
+			Task::Inline(b) => self.wasm(b.0, job).await?,
+			Task::Wasm { hash, uri } => {
+				let code =
+					crate::results::fetch_module(&String::from_utf8_lossy(&uri.0), &hash.0).await?;
+				self.wasm(code, job).await?
+			},
+			#[cfg(target_os = "linux")]
+			Task::Container { hash, uri, command } => {
+				let Some(c) = self.containers else {
+					tracing::warn!(target: TARGET, "indenture {id}: this miner runs no containers");
+					return Ok(None);
+				};
+				let rootfs = c.images.get(&String::from_utf8_lossy(&uri.0), &hash.0).await?;
+				let argv: Vec<String> =
+					command.0.iter().map(|a| String::from_utf8_lossy(&a.0).into_owned()).collect();
+				let (cpu_millicores, memory_mib, storage_gib) = self.resources;
+				let quota = crate::container::Quota {
+					cpu_millicores,
+					memory_bytes: u64::from(memory_mib) << 20,
+					scratch_bytes: u64::from(storage_gib) << 30,
+					pids: 256,
+					time: self.limits.time,
+					max_output: self.limits.max_output,
+					network: false,
+				};
+				tokio::task::spawn_blocking(move || c.executor.run(&rootfs, &argv, &job, &quota))
+					.await?
+			},
+			#[cfg(not(target_os = "linux"))]
+			Task::Container { .. } => return Ok(None),
+		};
+		// A task that fails is still a result: the output says how it failed, so replicas
+		// agree on it and the buyer can see it. A sandbox that failed is the miner's trouble.
+		Ok(Some(match out {
+			Ok(o) => {
+				tracing::info!(
+					target: TARGET,
+					"indenture {id}: task exited {} after {:.0} ms, {} bytes of output",
+					o.exit_code,
+					o.elapsed.as_secs_f64() * 1e3,
+					o.stdout.len()
+				);
+				o.stdout
+			},
+			Err(e @ ExecError::Sandbox(_)) => {
+				tracing::error!(target: TARGET, "indenture {id}: {e}");
+				return Ok(None);
+			},
+			Err(e) => {
+				tracing::warn!(target: TARGET, "indenture {id}: task failed: {e}");
+				format!("cutopia: task failed: {e}\n").into_bytes()
+			},
+		}))
+	}
+
+	async fn wasm(&self, code: Vec<u8>, job: Job) -> Result<Result<Output, ExecError>> {
+		let (exec, limits) = (self.executor.clone(), self.limits.clone());
+		Ok(tokio::task::spawn_blocking(move || exec.run(&code, &job, &limits)).await?)
+	}
 }

@@ -64,6 +64,10 @@ pub struct MinerArgs {
 	/// Where state and results are kept.
 	#[arg(long, default_value = "cutopia-miner")]
 	data_dir: PathBuf,
+	/// Run container tasks too (Linux, as root or with unprivileged user namespaces): images
+	/// are kept unpacked under <data-dir>/images.
+	#[arg(long)]
+	containers: bool,
 }
 
 pub async fn run(cli: &Cli, m: &Miner) -> Result<()> {
@@ -97,6 +101,18 @@ fn config(a: &MinerArgs) -> Result<agents::MinerConfig> {
 			..Limits::default()
 		},
 		data_dir: a.data_dir.clone(),
+		#[cfg(target_os = "linux")]
+		containers: if a.containers {
+			Some(agents::Containers {
+				// The sandbox's helper is this binary (`cutopia __sandbox`).
+				executor: plexus::container::ContainerExecutor::new(
+					std::env::current_exe().context("cannot find the cutopia binary")?,
+				)?,
+				images: plexus::container::Images::new(a.data_dir.join("images"))?,
+			})
+		} else {
+			None
+		},
 	})
 }
 
