@@ -4,7 +4,7 @@
 #![cfg(target_os = "linux")]
 
 use plexus::{
-	container::{ContainerExecutor, Images, Quota},
+	container::{busybox_image, ContainerExecutor, Images, Quota},
 	exec::{ExecError, Job, Output},
 };
 use std::{
@@ -13,46 +13,12 @@ use std::{
 	time::{Duration, Instant},
 };
 
-/// A root filesystem of busybox, every applet linked in `/bin`, plus `extra` files.
-fn busybox_image(extra: &[(&str, &[u8])]) -> Vec<u8> {
-	let busybox = ["/usr/bin/busybox", "/bin/busybox"]
-		.into_iter()
-		.find(|p| std::path::Path::new(p).exists())
-		.expect("busybox is not installed: run scripts/setup.sh (Debian's busybox-static)");
-	let bytes = std::fs::read(busybox).unwrap();
-	let list = std::process::Command::new(busybox).arg("--list").output().unwrap();
-	let mut b = tar::Builder::new(Vec::new());
-	let mut file = |path: &str, data: &[u8], mode: u32| {
-		let mut h = tar::Header::new_gnu();
-		h.set_size(data.len() as u64);
-		h.set_mode(mode);
-		h.set_cksum();
-		b.append_data(&mut h, path, data).unwrap();
-	};
-	file("bin/busybox", &bytes, 0o755);
-	file("etc/passwd", b"root:x:0:0::/root:/bin/sh\ntask:x:1000:1000::/scratch:/bin/sh\n", 0o644);
-	for (path, data) in extra {
-		file(path, data, 0o755);
-	}
-	for applet in String::from_utf8(list.stdout).unwrap().lines() {
-		if applet == "busybox" {
-			continue;
-		}
-		let mut h = tar::Header::new_gnu();
-		h.set_entry_type(tar::EntryType::Symlink);
-		h.set_size(0);
-		h.set_mode(0o777);
-		b.append_link(&mut h, format!("bin/{applet}"), "busybox").unwrap();
-	}
-	b.into_inner().unwrap()
-}
-
 fn images() -> &'static (Images, PathBuf) {
 	static IMAGES: OnceLock<(Images, PathBuf)> = OnceLock::new();
 	IMAGES.get_or_init(|| {
 		let dir = std::env::temp_dir().join(format!("plexus-container-{}", std::process::id()));
 		let images = Images::new(dir).unwrap();
-		let tar = busybox_image(&[]);
+		let tar = busybox_image(&[]).unwrap();
 		let root = images.unpack(&tar, &plexus::work::sha256(&tar)).unwrap();
 		(images, root)
 	})

@@ -110,6 +110,40 @@ impl Images {
 	}
 }
 
+/// A tar archive of a minimal image made from the host's statically linked busybox (Debian's
+/// `busybox-static`): `/bin/busybox` with every applet linked beside it, an `/etc/passwd`
+/// naming the task's user, and `extra` files (path, bytes; mode 0755). For trying the
+/// container executor, its tests and benchmarks.
+pub fn busybox_image(extra: &[(&str, &[u8])]) -> Result<Vec<u8>> {
+	let busybox = ["/usr/bin/busybox", "/bin/busybox"]
+		.into_iter()
+		.find(|p| Path::new(p).exists())
+		.ok_or_else(|| anyhow!("no busybox: install Debian's busybox-static (scripts/setup.sh)"))?;
+	let bytes = std::fs::read(busybox)?;
+	let list = std::process::Command::new(busybox).arg("--list").output()?;
+	let mut b = tar::Builder::new(Vec::new());
+	let mut file = |path: &str, data: &[u8], mode: u32| -> Result<()> {
+		let mut h = tar::Header::new_gnu();
+		h.set_size(data.len() as u64);
+		h.set_mode(mode);
+		h.set_cksum();
+		Ok(b.append_data(&mut h, path, data)?)
+	};
+	file("bin/busybox", &bytes, 0o755)?;
+	file("etc/passwd", b"root:x:0:0::/root:/bin/sh\ntask:x:1000:1000::/scratch:/bin/sh\n", 0o644)?;
+	for (path, data) in extra {
+		file(path, data, 0o755)?;
+	}
+	for applet in String::from_utf8_lossy(&list.stdout).lines().filter(|a| *a != "busybox") {
+		let mut h = tar::Header::new_gnu();
+		h.set_entry_type(tar::EntryType::Symlink);
+		h.set_size(0);
+		h.set_mode(0o777);
+		b.append_link(&mut h, format!("bin/{applet}"), "busybox")?;
+	}
+	Ok(b.into_inner()?)
+}
+
 /// Reads the archive (plain or zstd) and unpacks its safe entries into `dst`.
 fn unpack_into(archive: &[u8], dst: &Path, max_unpacked: u64) -> Result<()> {
 	let reader: Box<dyn Read> = if archive.starts_with(&ZSTD_MAGIC) {

@@ -20,7 +20,7 @@ mod cgroup;
 mod image;
 mod sandbox;
 
-pub use image::Images;
+pub use image::{busybox_image, Images};
 pub use sandbox::{sandbox_main, SANDBOX_ARG};
 
 use crate::exec::{ExecError, Job, Output};
