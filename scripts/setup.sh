@@ -14,6 +14,11 @@ command -v npm >/dev/null 2>&1 || apt_pkgs+=(npm)
 # The container executor's tests build their images from a statically linked busybox.
 [ -x /usr/bin/busybox ] || [ -x /bin/busybox ] || apt_pkgs+=(busybox-static)
 command -v tar >/dev/null 2>&1 || apt_pkgs+=(tar)
+# The microVM tier: QEMU, Debian's cloud kernel (its virtio modules go into the guest's
+# initramfs) and mkfs.ext4 for the image disks.
+command -v qemu-system-x86_64 >/dev/null 2>&1 || apt_pkgs+=(qemu-system-x86)
+ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || apt_pkgs+=(linux-image-cloud-amd64)
+command -v mkfs.ext4 >/dev/null 2>&1 || apt_pkgs+=(e2fsprogs)
 if ((${#apt_pkgs[@]})); then
 	echo "setup: installing ${apt_pkgs[*]}" >&2
 	sudo=""

@@ -18,9 +18,11 @@
 
 mod cgroup;
 mod image;
+mod microvm;
 mod sandbox;
 
 pub use image::{busybox_image, Images};
+pub use microvm::{Accel, MicroVmExecutor};
 pub use sandbox::{sandbox_main, SANDBOX_ARG};
 
 use crate::exec::{ExecError, Job, Output};
