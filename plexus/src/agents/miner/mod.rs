@@ -61,6 +61,8 @@ pub struct MinerConfig {
 pub struct Containers {
 	pub executor: crate::container::ContainerExecutor,
 	pub images: crate::container::Images,
+	/// When set, container tasks boot as microVM guests instead (their own kernel).
+	pub microvm: Option<crate::container::MicroVmExecutor>,
 }
 
 #[derive(Serialize, Deserialize, Default)]

@@ -164,8 +164,11 @@ impl Run {
 					max_output: self.limits.max_output,
 					network: false,
 				};
-				tokio::task::spawn_blocking(move || c.executor.run(&rootfs, &argv, &job, &quota))
-					.await?
+				tokio::task::spawn_blocking(move || match &c.microvm {
+					Some(vm) => vm.run(&rootfs, &argv, &job, &quota),
+					None => c.executor.run(&rootfs, &argv, &job, &quota),
+				})
+				.await?
 			},
 			#[cfg(not(target_os = "linux"))]
 			Task::Container { .. } => return Ok(None),

@@ -68,6 +68,15 @@ pub struct MinerArgs {
 	/// are kept unpacked under <data-dir>/images.
 	#[arg(long)]
 	containers: bool,
+	/// How container tasks are isolated: `container` (namespaces, cgroups, Landlock,
+	/// seccomp) or `microvm` (a QEMU guest with its own kernel; needs qemu-system-x86 and
+	/// linux-image-cloud-amd64).
+	#[arg(long, default_value = "container", requires = "containers")]
+	isolation: String,
+	/// With `--isolation microvm`: emulate (QEMU's TCG) where KVM cannot boot a guest:
+	/// same isolation, far slower.
+	#[arg(long)]
+	microvm_tcg: bool,
 }
 
 pub async fn run(cli: &Cli, m: &Miner) -> Result<()> {
@@ -109,6 +118,22 @@ fn config(a: &MinerArgs) -> Result<agents::MinerConfig> {
 					std::env::current_exe().context("cannot find the cutopia binary")?,
 				)?,
 				images: plexus::container::Images::new(a.data_dir.join("images"))?,
+				microvm: match a.isolation.as_str() {
+					"container" => None,
+					"microvm" => {
+						let vm = plexus::container::MicroVmExecutor::detect(a.microvm_tcg)
+							.context("--isolation microvm")?;
+						tracing::info!(
+							target: "cutopia::miner",
+							"container tasks run as microVM guests ({:?})",
+							vm.accel()
+						);
+						Some(vm)
+					},
+					other => {
+						anyhow::bail!("--isolation is `container` or `microvm`, not `{other}`")
+					},
+				},
 			})
 		} else {
 			None
