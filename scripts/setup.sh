@@ -31,6 +31,8 @@ fi
 # falls back to wasm32-unknown-unknown + rust-src.
 installed_targets=$(rustup target list --installed)
 grep -qx wasm32v1-none <<<"$installed_targets" || rustup target add wasm32v1-none
+# The Wasm scratch test compiles a std program for WASI.
+grep -qx wasm32-wasip1 <<<"$installed_targets" || rustup target add wasm32-wasip1
 grep -qx wasm32-unknown-unknown <<<"$installed_targets" || rustup target add wasm32-unknown-unknown
 rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
 rustup component list --installed | grep -q '^clippy' || rustup component add clippy

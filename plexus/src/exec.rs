@@ -2,19 +2,28 @@
 //! one built here is [`WasmExecutor`]: a WASI (preview 1) command module under wasmtime.
 //!
 //! The sandbox is deliberately smaller than WASI allows:
-//! - **no filesystem and no network**: no directory is pre-opened and no socket call is
-//!   offered; imports outside the subset below link as traps, so a module that calls them
-//!   stops with a named error instead of reaching the host;
+//! - **no host filesystem and no network**: the only directory is a size-capped, in-memory
+//!   scratch tree preopened as `/scratch` (fd 3, [`scratch`]), gone when the task ends; no
+//!   socket call is offered; imports outside the subset below link as traps, so a module
+//!   that calls them stops with a named error instead of reaching the host;
 //! - **deterministic**: the clocks advance 1 ms per read from a fixed epoch and `random_get`
-//!   is a SHA-256 stream of the task's seed, so replicas of a batch task on different miners
-//!   produce the same bytes, and their result hashes can agree;
+//!   is a SHA-256 stream of the task's seed; scratch files carry fixed timestamps, inode
+//!   numbers in creation order and list in name order; so replicas of a batch task on
+//!   different miners produce the same bytes, and their result hashes can agree;
 //! - **bounded**: fuel (wasmtime's instruction budget), linear memory, wall-clock time (epoch
 //!   interruption) and output size are limited per task.
 //!
 //! Offered imports (`wasi_snapshot_preview1`): `args_get`, `args_sizes_get`, `environ_get`,
-//! `environ_sizes_get` (empty), `fd_write` (1, 2), `fd_read` (0), `fd_close`, `fd_fdstat_get`,
-//! `fd_prestat_get` (none), `fd_seek` (not seekable), `clock_time_get`, `clock_res_get`,
-//! `random_get`, `sched_yield`, `proc_exit`.
+//! `environ_sizes_get` (empty), `fd_write` (1, 2, files), `fd_read` (0, files), `fd_pread`,
+//! `fd_pwrite`, `fd_close`, `fd_fdstat_get`, `fd_fdstat_set_flags`, `fd_prestat_get` and
+//! `fd_prestat_dir_name` (fd 3), `fd_seek`, `fd_tell`, `fd_filestat_get`,
+//! `fd_filestat_set_size`, `fd_filestat_set_times` and `path_filestat_set_times` (accepted,
+//! times stay fixed), `fd_sync`, `fd_datasync`, `fd_advise`, `fd_readdir`, `path_open`,
+//! `path_filestat_get`, `path_create_directory`, `path_remove_directory`, `path_unlink_file`,
+//! `path_rename`, `clock_time_get`, `clock_res_get`, `random_get`, `sched_yield`,
+//! `poll_oneoff` (`ENOSYS`), `proc_exit`.
+
+mod scratch;
 
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
@@ -33,6 +42,8 @@ pub struct Limits {
 	pub time: Duration,
 	/// Largest stdout (and, separately, stderr), bytes.
 	pub max_output: usize,
+	/// Size of the in-memory `/scratch` directory, bytes; 0 for none.
+	pub scratch_bytes: u64,
 }
 
 impl Default for Limits {
@@ -42,6 +53,7 @@ impl Default for Limits {
 			memory_bytes: 256 << 20,
 			time: Duration::from_secs(60),
 			max_output: 16 << 20,
+			scratch_bytes: 64 << 20,
 		}
 	}
 }
@@ -123,12 +135,32 @@ pub struct WasmExecutor {
 	engine: Engine,
 }
 
+/// How often the engine's epoch advances: the granularity of every task's time limit.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
 impl WasmExecutor {
 	pub fn new() -> anyhow::Result<Self> {
 		let mut config = Config::new();
 		config.consume_fuel(true);
 		config.epoch_interruption(true);
-		Ok(Self { engine: Engine::new(&config)? })
+		// The same bytes on every machine: NaNs canonical, relaxed SIMD one way, and trap
+		// messages without host-dependent backtraces.
+		config.cranelift_nan_canonicalization(true);
+		config.relaxed_simd_deterministic(true);
+		config.wasm_backtrace(false);
+		let engine = Engine::new(&config)?;
+		// One ticker for the engine; each store's deadline counts its own ticks, so that one
+		// task reaching its limit interrupts nobody else (a shared "time is up" increment
+		// would stop every task running beside it). It ends with the last engine handle.
+		let weak = engine.weak();
+		std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
+			while let Some(engine) = weak.upgrade() {
+				engine.increment_epoch();
+				drop(engine);
+				std::thread::sleep(EPOCH_TICK);
+			}
+		})?;
+		Ok(Self { engine })
 	}
 }
 
@@ -195,6 +227,7 @@ struct Ctx {
 	clock_ns: u64,
 	seed: [u8; 32],
 	random_counter: u64,
+	scratch: Option<scratch::Scratch>,
 }
 
 /// `proc_exit`'s status, carried out of the module as a trap.
@@ -239,6 +272,57 @@ fn put(caller: &mut Caller<'_, Ctx>, at: u32, bytes: &[u8]) -> i32 {
 fn iovec(mem: &[u8], iovs: u32, i: u32) -> Option<(u32, u32)> {
 	let at = iovs.checked_add(i.checked_mul(8)?)?;
 	Some((read_u32(mem, at)?, read_u32(mem, at.checked_add(4)?)?))
+}
+
+/// The bytes of `len` iovecs at `iovs`, concatenated, or `None` when one is out of bounds
+/// or they add up to more than `max` (iovecs may overlap: their total is not bounded by the
+/// memory, so it is checked before anything is copied).
+fn gather(mem: &[u8], iovs: u32, len: u32, max: usize) -> Option<Vec<u8>> {
+	if iovecs_len(mem, iovs, len)? > max {
+		return None;
+	}
+	let mut bytes = Vec::new();
+	for i in 0..len {
+		let (ptr, n) = iovec(mem, iovs, i)?;
+		bytes.extend_from_slice(mem.get(ptr as usize..ptr as usize + n as usize)?);
+	}
+	Some(bytes)
+}
+
+/// Total length of `len` iovecs at `iovs`.
+fn iovecs_len(mem: &[u8], iovs: u32, len: u32) -> Option<usize> {
+	(0..len).try_fold(0usize, |sum, i| sum.checked_add(iovec(mem, iovs, i)?.1 as usize))
+}
+
+/// Spreads `bytes` over the iovecs at `iovs`, in order; false when one is out of bounds.
+fn scatter(mem: &mut [u8], iovs: u32, len: u32, mut bytes: &[u8]) -> bool {
+	for i in 0..len {
+		let Some((ptr, n)) = iovec(mem, iovs, i) else { return false };
+		let take = bytes.len().min(n as usize);
+		if !write_bytes(mem, ptr, &bytes[..take]) {
+			return false;
+		}
+		bytes = &bytes[take..];
+	}
+	true
+}
+
+/// A path argument: `len` bytes at `at` in the caller's memory.
+fn read_path(caller: &mut Caller<'_, Ctx>, at: u32, len: u32) -> Option<Vec<u8>> {
+	let mem = memory(caller)?;
+	mem.data(caller).get(at as usize..at as usize + len as usize).map(<[u8]>::to_vec)
+}
+
+/// Runs `f` on the scratch directory: its errno, or `EBADF` when the task has none.
+fn scratch_call(
+	caller: &mut Caller<'_, Ctx>,
+	f: impl FnOnce(&mut scratch::Scratch) -> Result<(), i32>,
+) -> i32 {
+	match caller.data_mut().scratch.as_mut().map(f) {
+		Some(Ok(())) => ESUCCESS,
+		Some(Err(e)) => e,
+		None => EBADF,
+	}
 }
 
 /// `ESUCCESS` when a write into the caller's memory went through, `EFAULT` when it was out
@@ -312,71 +396,302 @@ fn link(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
 		W,
 		"fd_write",
 		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, nwritten: u32| -> i32 {
-			if fd != 1 && fd != 2 {
-				return EBADF;
-			}
 			let Some(mem) = memory(&mut c) else { return EFAULT };
 			let (data, ctx) = mem.data_and_store_mut(&mut c);
-			let mut written = 0u32;
-			for i in 0..len {
-				let Some((ptr, n)) = iovec(data, iovs, i) else { return EFAULT };
-				let Some(bytes) = data.get(ptr as usize..ptr as usize + n as usize) else {
-					return EFAULT;
-				};
-				let out = if fd == 1 { &mut ctx.stdout } else { &mut ctx.stderr };
-				if out.len() + bytes.len() > ctx.max_output {
+			let max = match (fd, &ctx.scratch) {
+				(1, _) => ctx.max_output.saturating_sub(ctx.stdout.len()),
+				(2, _) => ctx.max_output.saturating_sub(ctx.stderr.len()),
+				(_, Some(s)) => s.capacity(),
+				(_, None) => return EBADF,
+			};
+			let Some(bytes) = gather(data, iovs, len, max) else {
+				if fd == 1 || fd == 2 {
 					ctx.overflow = true;
-					return EFAULT;
 				}
-				out.extend_from_slice(bytes);
-				written += n;
-			}
-			errno(write_bytes(data, nwritten, &written.to_le_bytes()))
+				return EFAULT;
+			};
+			let written = match fd {
+				1 | 2 => {
+					let out = if fd == 1 { &mut ctx.stdout } else { &mut ctx.stderr };
+					if out.len() + bytes.len() > ctx.max_output {
+						ctx.overflow = true;
+						return EFAULT;
+					}
+					out.extend_from_slice(&bytes);
+					bytes.len()
+				},
+				_ => match ctx.scratch.as_mut().map(|s| s.write(fd, &bytes, None)) {
+					Some(Ok(n)) => n,
+					Some(Err(e)) => return e,
+					None => return EBADF,
+				},
+			};
+			errno(write_bytes(data, nwritten, &(written as u32).to_le_bytes()))
 		},
 	)?;
 	linker.func_wrap(
 		W,
 		"fd_read",
 		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, nread: u32| -> i32 {
-			if fd != 0 {
-				return EBADF;
-			}
 			let Some(mem) = memory(&mut c) else { return EFAULT };
 			let (data, ctx) = mem.data_and_store_mut(&mut c);
-			let mut read = 0u32;
-			for i in 0..len {
-				let Some((ptr, n)) = iovec(data, iovs, i) else { return EFAULT };
+			let Some(want) = iovecs_len(data, iovs, len) else { return EFAULT };
+			let bytes = if fd == 0 {
 				let left = &ctx.stdin[ctx.stdin_pos..];
-				let take = left.len().min(n as usize);
-				if !write_bytes(data, ptr, &left[..take]) {
-					return EFAULT;
-				}
+				let take = left.len().min(want);
 				ctx.stdin_pos += take;
-				read += take as u32;
+				left[..take].to_vec()
+			} else {
+				match ctx.scratch.as_mut().map(|s| s.read(fd, want, None)) {
+					Some(Ok(b)) => b,
+					Some(Err(e)) => return e,
+					None => return EBADF,
+				}
+			};
+			if !scatter(data, iovs, len, &bytes) {
+				return EFAULT;
 			}
-			errno(write_bytes(data, nread, &read.to_le_bytes()))
+			errno(write_bytes(data, nread, &(bytes.len() as u32).to_le_bytes()))
 		},
 	)?;
 	linker.func_wrap(
 		W,
-		"fd_close",
-		|_: Caller<'_, Ctx>, fd: u32| if fd <= 2 { ESUCCESS } else { EBADF },
+		"fd_pread",
+		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, at: u64, nread: u32| -> i32 {
+			let Some(mem) = memory(&mut c) else { return EFAULT };
+			let (data, ctx) = mem.data_and_store_mut(&mut c);
+			let Some(want) = iovecs_len(data, iovs, len) else { return EFAULT };
+			let bytes = match ctx.scratch.as_mut().map(|s| s.read(fd, want, Some(at))) {
+				Some(Ok(b)) => b,
+				Some(Err(e)) => return e,
+				None => return EBADF,
+			};
+			if !scatter(data, iovs, len, &bytes) {
+				return EFAULT;
+			}
+			errno(write_bytes(data, nread, &(bytes.len() as u32).to_le_bytes()))
+		},
 	)?;
-	linker.func_wrap(W, "fd_fdstat_get", |mut c: Caller<'_, Ctx>, fd: u32, at: u32| -> i32 {
-		if fd > 2 {
-			return EBADF;
+	linker.func_wrap(
+		W,
+		"fd_pwrite",
+		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, at: u64, nwritten: u32| -> i32 {
+			let Some(mem) = memory(&mut c) else { return EFAULT };
+			let (data, ctx) = mem.data_and_store_mut(&mut c);
+			let Some(max) = ctx.scratch.as_ref().map(|s| s.capacity()) else { return EBADF };
+			let Some(bytes) = gather(data, iovs, len, max) else { return EFAULT };
+			match ctx.scratch.as_mut().map(|s| s.write(fd, &bytes, Some(at))) {
+				Some(Ok(n)) => errno(write_bytes(data, nwritten, &(n as u32).to_le_bytes())),
+				Some(Err(e)) => e,
+				None => EBADF,
+			}
+		},
+	)?;
+	linker.func_wrap(W, "fd_close", |mut c: Caller<'_, Ctx>, fd: u32| -> i32 {
+		if fd <= 2 {
+			return ESUCCESS;
 		}
-		// filetype 2 (character device), no flags, all rights.
+		match c.data_mut().scratch.as_mut().map(|s| s.close(fd)) {
+			Some(Ok(())) => ESUCCESS,
+			Some(Err(e)) => e,
+			None => EBADF,
+		}
+	})?;
+	linker.func_wrap(W, "fd_fdstat_get", |mut c: Caller<'_, Ctx>, fd: u32, at: u32| -> i32 {
+		// filetype 2 (character device) for stdio, else the scratch's; all rights.
+		let (kind, append) = match fd {
+			0..=2 => (2, false),
+			_ => match c.data().scratch.as_ref().map(|s| s.fd_kind(fd)) {
+				Some(Ok(k)) => k,
+				Some(Err(e)) => return e,
+				None => return EBADF,
+			},
+		};
 		let mut stat = [0u8; 24];
-		stat[0] = 2;
+		stat[0] = kind;
+		stat[2] = u8::from(append);
 		stat[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
 		stat[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
 		put(&mut c, at, &stat)
 	})?;
-	linker.func_wrap(W, "fd_prestat_get", |_: Caller<'_, Ctx>, _: u32, _: u32| EBADF)?;
-	linker
-		.func_wrap(W, "fd_prestat_dir_name", |_: Caller<'_, Ctx>, _: u32, _: u32, _: u32| EBADF)?;
-	linker.func_wrap(W, "fd_seek", |_: Caller<'_, Ctx>, _: u32, _: i64, _: u32, _: u32| ESPIPE)?;
+	linker.func_wrap(W, "fd_fdstat_set_flags", |c: Caller<'_, Ctx>, fd: u32, _: u32| -> i32 {
+		match c.data().scratch.as_ref().map(|s| s.fd_kind(fd)) {
+			Some(Ok(_)) => ESUCCESS,
+			Some(Err(e)) => e,
+			None => EBADF,
+		}
+	})?;
+	linker.func_wrap(W, "fd_prestat_get", |mut c: Caller<'_, Ctx>, fd: u32, at: u32| -> i32 {
+		if fd != scratch::PREOPEN_FD || c.data().scratch.is_none() {
+			return EBADF;
+		}
+		// tag 0 (directory), then the name's length.
+		let mut prestat = [0u8; 8];
+		prestat[4..8].copy_from_slice(&(scratch::PREOPEN_NAME.len() as u32).to_le_bytes());
+		put(&mut c, at, &prestat)
+	})?;
+	linker.func_wrap(
+		W,
+		"fd_prestat_dir_name",
+		|mut c: Caller<'_, Ctx>, fd: u32, at: u32, len: u32| -> i32 {
+			if fd != scratch::PREOPEN_FD || c.data().scratch.is_none() {
+				return EBADF;
+			}
+			let name = scratch::PREOPEN_NAME.as_bytes();
+			put(&mut c, at, &name[..name.len().min(len as usize)])
+		},
+	)?;
+	linker.func_wrap(
+		W,
+		"fd_seek",
+		|mut c: Caller<'_, Ctx>, fd: u32, offset: i64, whence: u32, at: u32| -> i32 {
+			if fd <= 2 {
+				return ESPIPE;
+			}
+			let pos = c.data_mut().scratch.as_mut().map(|s| s.seek(fd, offset, whence as u8));
+			match pos {
+				Some(Ok(p)) => put(&mut c, at, &p.to_le_bytes()),
+				Some(Err(e)) => e,
+				None => EBADF,
+			}
+		},
+	)?;
+	linker.func_wrap(W, "fd_tell", |mut c: Caller<'_, Ctx>, fd: u32, at: u32| -> i32 {
+		if fd <= 2 {
+			return ESPIPE;
+		}
+		match c.data_mut().scratch.as_mut().map(|s| s.seek(fd, 0, 1)) {
+			Some(Ok(p)) => put(&mut c, at, &p.to_le_bytes()),
+			Some(Err(e)) => e,
+			None => EBADF,
+		}
+	})?;
+	linker.func_wrap(W, "fd_filestat_get", |mut c: Caller<'_, Ctx>, fd: u32, at: u32| -> i32 {
+		match c.data().scratch.as_ref().map(|s| s.fd_stat(fd)) {
+			Some(Ok(stat)) => put(&mut c, at, &stat),
+			Some(Err(e)) => e,
+			None => EBADF,
+		}
+	})?;
+	linker.func_wrap(W, "fd_filestat_set_size", |mut c: Caller<'_, Ctx>, fd: u32, size: u64| {
+		scratch_call(&mut c, |s| s.set_size(fd, size))
+	})?;
+	// Times are fixed for determinism; setting them is accepted and changes nothing.
+	linker.func_wrap(
+		W,
+		"fd_filestat_set_times",
+		|mut c: Caller<'_, Ctx>, fd: u32, _: u64, _: u64, _: u32| {
+			scratch_call(&mut c, |s| s.fd_stat(fd).map(|_| ()))
+		},
+	)?;
+	for name in ["fd_sync", "fd_datasync"] {
+		linker.func_wrap(W, name, |mut c: Caller<'_, Ctx>, fd: u32| {
+			scratch_call(&mut c, |s| s.fd_stat(fd).map(|_| ()))
+		})?;
+	}
+	linker.func_wrap(
+		W,
+		"fd_advise",
+		|mut c: Caller<'_, Ctx>, fd: u32, _: u64, _: u64, _: u32| {
+			scratch_call(&mut c, |s| s.fd_stat(fd).map(|_| ()))
+		},
+	)?;
+	linker.func_wrap(
+		W,
+		"fd_readdir",
+		|mut c: Caller<'_, Ctx>, fd: u32, buf: u32, len: u32, cookie: u64, used: u32| -> i32 {
+			let entries =
+				match c.data().scratch.as_ref().map(|s| s.readdir(fd, cookie, len as usize)) {
+					Some(Ok(e)) => e,
+					Some(Err(e)) => return e,
+					None => return EBADF,
+				};
+			match put(&mut c, buf, &entries) {
+				ESUCCESS => put(&mut c, used, &(entries.len() as u32).to_le_bytes()),
+				e => e,
+			}
+		},
+	)?;
+	linker.func_wrap(
+		W,
+		"path_open",
+		|mut c: Caller<'_, Ctx>,
+		 fd: u32,
+		 _dirflags: u32,
+		 path: u32,
+		 path_len: u32,
+		 oflags: u32,
+		 _rights: u64,
+		 _inheriting: u64,
+		 fdflags: u32,
+		 opened: u32|
+		 -> i32 {
+			let Some(path) = read_path(&mut c, path, path_len) else { return EFAULT };
+			let result = c
+				.data_mut()
+				.scratch
+				.as_mut()
+				.map(|s| s.open(fd, &path, oflags as u16, fdflags as u16));
+			match result {
+				Some(Ok(new)) => put(&mut c, opened, &new.to_le_bytes()),
+				Some(Err(e)) => e,
+				None => EBADF,
+			}
+		},
+	)?;
+	linker.func_wrap(
+		W,
+		"path_filestat_get",
+		|mut c: Caller<'_, Ctx>, fd: u32, _flags: u32, path: u32, len: u32, at: u32| -> i32 {
+			let Some(path) = read_path(&mut c, path, len) else { return EFAULT };
+			match c.data().scratch.as_ref().map(|s| s.path_stat(fd, &path)) {
+				Some(Ok(stat)) => put(&mut c, at, &stat),
+				Some(Err(e)) => e,
+				None => EBADF,
+			}
+		},
+	)?;
+	linker.func_wrap(
+		W,
+		"path_filestat_set_times",
+		|mut c: Caller<'_, Ctx>, fd: u32, _: u32, path: u32, len: u32, _: u64, _: u64, _: u32| {
+			let Some(path) = read_path(&mut c, path, len) else { return EFAULT };
+			scratch_call(&mut c, |s| s.path_stat(fd, &path).map(|_| ()))
+		},
+	)?;
+	linker.func_wrap(
+		W,
+		"path_create_directory",
+		|mut c: Caller<'_, Ctx>, fd: u32, path: u32, len: u32| {
+			let Some(path) = read_path(&mut c, path, len) else { return EFAULT };
+			scratch_call(&mut c, |s| s.mkdir(fd, &path))
+		},
+	)?;
+	for (name, dir) in [("path_unlink_file", false), ("path_remove_directory", true)] {
+		linker.func_wrap(
+			W,
+			name,
+			move |mut c: Caller<'_, Ctx>, fd: u32, path: u32, len: u32| {
+				let Some(path) = read_path(&mut c, path, len) else { return EFAULT };
+				scratch_call(&mut c, |s| s.remove(fd, &path, dir))
+			},
+		)?;
+	}
+	linker.func_wrap(
+		W,
+		"path_rename",
+		|mut c: Caller<'_, Ctx>,
+		 fd: u32,
+		 from: u32,
+		 from_len: u32,
+		 to_fd: u32,
+		 to: u32,
+		 to_len: u32| {
+			let Some(from) = read_path(&mut c, from, from_len) else { return EFAULT };
+			let Some(to) = read_path(&mut c, to, to_len) else { return EFAULT };
+			scratch_call(&mut c, |s| s.rename(fd, &from, to_fd, &to))
+		},
+	)?;
 	linker.func_wrap(W, "clock_res_get", |mut c: Caller<'_, Ctx>, _: u32, at: u32| -> i32 {
 		put(&mut c, at, &1_000_000u64.to_le_bytes())
 	})?;
@@ -390,6 +705,11 @@ fn link(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
 		},
 	)?;
 	linker.func_wrap(W, "random_get", |mut c: Caller<'_, Ctx>, at: u32, len: u32| -> i32 {
+		// Bounds first: a length past the memory must not make the host allocate it.
+		let Some(mem) = memory(&mut c) else { return EFAULT };
+		if at as usize + len as usize > mem.data_size(&c) {
+			return EFAULT;
+		}
 		let mut bytes = Vec::with_capacity(len as usize);
 		while bytes.len() < len as usize {
 			let ctx = c.data_mut();
@@ -444,21 +764,19 @@ impl Executor for WasmExecutor {
 			clock_ns: 1_700_000_000_000_000_000,
 			seed: job.seed,
 			random_counter: 0,
+			scratch: (limits.scratch_bytes > 0)
+				.then(|| scratch::Scratch::new(limits.scratch_bytes)),
 		};
 		let mut store = Store::new(&self.engine, ctx);
 		store.limiter(|c| &mut c.limits);
 		store.set_fuel(limits.fuel).map_err(|e| ExecError::Invalid(e.to_string()))?;
-		store.set_epoch_deadline(1);
+		store.set_epoch_deadline(
+			(limits.time.as_millis() / EPOCH_TICK.as_millis())
+				.max(1)
+				.try_into()
+				.unwrap_or(u64::MAX),
+		);
 		store.epoch_deadline_trap();
-		// A watchdog ends the epoch when the time is up; dropping `done` stops it early.
-		let (done, wait) = std::sync::mpsc::channel::<()>();
-		let engine = self.engine.clone();
-		let time = limits.time;
-		let watchdog = std::thread::spawn(move || {
-			if wait.recv_timeout(time).is_err() {
-				engine.increment_epoch();
-			}
-		});
 		let run = (|| -> anyhow::Result<()> {
 			let instance = linker.instantiate(&mut store, &module)?;
 			let start = instance
@@ -466,8 +784,6 @@ impl Executor for WasmExecutor {
 				.map_err(|_| anyhow::anyhow!("the module exports no `_start` (a WASI command)"))?;
 			start.call(&mut store, ())
 		})();
-		drop(done);
-		let _ = watchdog.join();
 		let fuel_used = limits.fuel - store.get_fuel().unwrap_or(0);
 		let exit_code = match run {
 			Ok(()) => 0,
@@ -564,13 +880,38 @@ mod tests {
 	}
 
 	#[test]
+	fn one_tasks_time_limit_does_not_stop_another() {
+		// Counts down from 2^31: about a second of work.
+		let count = r#"(module (func (export "_start") (local i32)
+			(local.set 0 (i32.const 0x7fffffff))
+			(loop (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+				(br_if 0 (local.get 0)))))"#;
+		let spin = r#"(module (func (export "_start") (loop (br 0))))"#;
+		let exec = std::sync::Arc::new(WasmExecutor::new().unwrap());
+		let long = {
+			let exec = exec.clone();
+			let code = wasm_bytes(count.as_bytes()).unwrap();
+			std::thread::spawn(move || {
+				let limits =
+					Limits { fuel: u64::MAX, time: Duration::from_secs(60), ..Limits::default() };
+				exec.run(&code, &Job::default(), &limits)
+			})
+		};
+		let short =
+			Limits { fuel: u64::MAX, time: Duration::from_millis(100), ..Limits::default() };
+		let spun = exec.run(&wasm_bytes(spin.as_bytes()).unwrap(), &Job::default(), &short);
+		assert_eq!(spun.err(), Some(ExecError::Timeout));
+		assert!(long.join().unwrap().is_ok(), "the other task was stopped too");
+	}
+
+	#[test]
 	fn the_filesystem_and_network_are_not_there() {
 		let open = r#"(module
-			(import "wasi_snapshot_preview1" "path_open" (func $o (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+			(import "wasi_snapshot_preview1" "sock_accept" (func $a (param i32 i32 i32) (result i32)))
 			(memory (export "memory") 1)
-			(func (export "_start") (drop (call $o (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 0) (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 0)))))"#;
+			(func (export "_start") (drop (call $a (i32.const 3) (i32.const 0) (i32.const 0)))))"#;
 		let err = run(open, Limits::default()).err().unwrap().to_string();
-		assert!(err.contains("path_open"), "{err}");
+		assert!(err.contains("sock_accept"), "{err}");
 		assert!(
 			matches!(run("(module)", Limits::default()).err(), Some(ExecError::Trap(m)) if m.contains("_start"))
 		);

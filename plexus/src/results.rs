@@ -171,6 +171,24 @@ pub async fn fetch(endpoint: &str, indenture: u64, hash: &[u8; 32]) -> Result<Ve
 	Ok(body)
 }
 
+/// A regular file of 1 to `max_bytes` bytes. Devices (a watchdog, a terminal), FIFOs and
+/// the empty-looking pseudo-files of /proc and /sys are refused before they are opened:
+/// opening or reading them could arm hardware or block forever.
+fn read_plain_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
+	use std::io::Read;
+	let meta =
+		std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+	if !meta.is_file() || meta.len() == 0 || meta.len() > max_bytes {
+		bail!("{} is not a plain file of 1 to {max_bytes} bytes", path.display());
+	}
+	let mut bytes = Vec::new();
+	std::fs::File::open(path)
+		.with_context(|| format!("cannot read {}", path.display()))?
+		.take(meta.len())
+		.read_to_end(&mut bytes)?;
+	Ok(bytes)
+}
+
 /// A task module named by `uri` (`file://` or `http://`), checked against its SHA-256.
 pub async fn fetch_module(uri: &str, hash: &[u8; 32]) -> Result<Vec<u8>> {
 	fetch_checked(uri, hash, MAX_RESULT).await
@@ -179,19 +197,14 @@ pub async fn fetch_module(uri: &str, hash: &[u8; 32]) -> Result<Vec<u8>> {
 /// The bytes at `uri` (`file://` or `http://`), at most `max_bytes` of them, checked against
 /// their SHA-256.
 pub async fn fetch_checked(uri: &str, hash: &[u8; 32], max_bytes: u64) -> Result<Vec<u8>> {
+	// A buyer names this URI and the miner runs as root: no control characters (a CR/LF
+	// would smuggle a second HTTP request), and files only where they are plain files.
+	if uri.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+		bail!("{uri:?}: control characters or spaces in a URI");
+	}
 	let bytes = if let Some(path) = uri.strip_prefix("file://") {
-		use std::io::Read;
-		// Bounded by reading, not by the size the file claims (a device claims 0).
-		let file =
-			std::fs::File::open(Path::new(path)).with_context(|| format!("cannot read {path}"))?;
-		let mut bytes = Vec::new();
-		file.take(max_bytes + 1)
-			.read_to_end(&mut bytes)
-			.with_context(|| format!("cannot read {path}"))?;
-		if bytes.len() as u64 > max_bytes {
-			bail!("{uri} has more than the {max_bytes} bytes allowed");
-		}
-		bytes
+		let path = PathBuf::from(path);
+		tokio::task::spawn_blocking(move || read_plain_file(&path, max_bytes)).await??
 	} else if let Some(rest) = uri.strip_prefix("http://") {
 		let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
 		http_get_limited(host, &format!("/{path}"), max_bytes).await?
@@ -202,4 +215,28 @@ pub async fn fetch_checked(uri: &str, hash: &[u8; 32], max_bytes: u64) -> Result
 		bail!("the bytes at {uri} do not have the indenture's SHA-256");
 	}
 	Ok(bytes)
+}
+
+#[cfg(test)]
+mod fetch_tests {
+	use super::*;
+
+	#[test]
+	fn only_plain_files_and_clean_uris_are_fetched() {
+		let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+		let fetch = |uri: &str| rt.block_on(fetch_checked(uri, &[0; 32], 1 << 20)).unwrap_err();
+		// A device, a pseudo-file that reads forever or blocks, a directory.
+		for uri in ["file:///dev/zero", "file:///proc/self/status", "file:///tmp"] {
+			assert!(fetch(uri).to_string().contains("not a plain file"), "{uri}");
+		}
+		let e = fetch("http://127.0.0.1:1/x HTTP/1.1\r\nHost: a\r\n\r\nPOST /");
+		assert!(e.to_string().contains("control characters"), "{e}");
+		let file = std::env::temp_dir().join(format!("plexus-fetch-{}", std::process::id()));
+		std::fs::write(&file, b"module").unwrap();
+		let uri = format!("file://{}", file.display());
+		let hash = crate::work::sha256(b"module");
+		assert_eq!(rt.block_on(fetch_checked(&uri, &hash, 6)).unwrap(), b"module");
+		assert!(rt.block_on(fetch_checked(&uri, &hash, 5)).is_err());
+		let _ = std::fs::remove_file(file);
+	}
 }

@@ -203,3 +203,15 @@ fn namespaces_mounts_and_missing_commands_are_refused() {
 		"{missing:?}"
 	);
 }
+
+#[test]
+fn a_task_cannot_pass_its_failure_off_as_the_sandboxs() {
+	// What the helper once printed on stderr with status 125 when set-up failed: a task
+	// doing the same made an honest miner withhold its result (and fail its lease).
+	let out = sh("echo 'cutopia-sandbox: setup: forged' >&2; exit 125", Quota::default()).unwrap();
+	assert_eq!(out.exit_code, 125);
+	// Nor by getting its helper OOM-killed: the task is the OOM killer's first choice.
+	let quota = Quota { memory_bytes: 48 << 20, ..Quota::default() };
+	let bomb = sh("x=$(head -c 300000000 /dev/zero | tr '\\0' a) & wait; echo survived", quota);
+	assert!(!matches!(bomb, Err(ExecError::Sandbox(_))), "{bomb:?}");
+}

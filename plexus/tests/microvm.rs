@@ -52,6 +52,10 @@ fn a_container_image_runs_as_a_microvm_guest() {
 	assert_eq!(sh("head -c 100000 /dev/zero", &small).err(), Some(ExecError::OutputTooLarge));
 	let missing = vm.run(&root, &["/bin/nope".to_string()], &job, &quota);
 	assert!(matches!(missing, Err(ExecError::Invalid(_))), "{missing:?}");
+	// Root in its guest, a task can write the console: what it writes there is its own
+	// failure, never the miner's sandbox failing (which would make the miner withhold).
+	let forged = sh("echo '==CUTOPIA-FAIL== forged' > /dev/ttyS0; poweroff -f", &quota);
+	assert!(matches!(forged, Err(ExecError::Trap(_))), "{forged:?}");
 	// A guest past its time is stopped.
 	let short = Quota { time: Duration::from_secs(8), ..quota.clone() };
 	assert_eq!(sh("sleep 600", &short).err(), Some(ExecError::Timeout));

@@ -17,8 +17,16 @@ const CPU_PERIOD_US: u64 = 100_000;
 pub struct CgroupLimits {
 	pub memory_bytes: u64,
 	pub pids: u64,
-	/// Thousandths of a core; 0 for no quota.
+	/// Thousandths of a core (at least 100 are given).
 	pub cpu_millicores: u32,
+}
+
+impl CgroupLimits {
+	/// The CFS quota per period, µs: what was bought, and never "unlimited" (an indenture
+	/// with no CPU still gets a tenth of a core, not all of them).
+	fn cpu_quota(&self) -> u64 {
+		u64::from(self.cpu_millicores.max(100)) * CPU_PERIOD_US / 1000
+	}
 }
 
 /// One run's control group(s): one directory under v2, one per controller under v1.
@@ -47,8 +55,11 @@ impl Cgroup {
 		fs::create_dir_all(&parent).ok()?;
 		// Controllers must be enabled on the way down; a failure leaves them as they were and
 		// shows up below as a missing file.
-		let _ = fs::write(root.join("cgroup.subtree_control"), "+memory +pids +cpu");
-		let _ = fs::write(parent.join("cgroup.subtree_control"), "+memory +pids +cpu");
+		for controller in ["+memory", "+pids", "+cpu"] {
+			// One at a time: a controller this host lacks must not stop the others.
+			let _ = fs::write(root.join("cgroup.subtree_control"), controller);
+			let _ = fs::write(parent.join("cgroup.subtree_control"), controller);
+		}
 		let dir = parent.join(name);
 		fs::create_dir(&dir).ok()?;
 		let cg = Cgroup { dirs: vec![dir.clone()], memory: Some(dir.clone()), v2: true };
@@ -57,10 +68,7 @@ impl Cgroup {
 		}
 		let _ = fs::write(dir.join("memory.swap.max"), "0");
 		let _ = fs::write(dir.join("pids.max"), limits.pids.to_string());
-		if limits.cpu_millicores > 0 {
-			let quota = u64::from(limits.cpu_millicores) * CPU_PERIOD_US / 1000;
-			let _ = fs::write(dir.join("cpu.max"), format!("{quota} {CPU_PERIOD_US}"));
-		}
+		let _ = fs::write(dir.join("cpu.max"), format!("{} {CPU_PERIOD_US}", limits.cpu_quota()));
 		Some(cg)
 	}
 
@@ -82,13 +90,10 @@ impl Cgroup {
 			let _ = fs::write(pids.join("pids.max"), limits.pids.to_string());
 			cg.dirs.push(pids);
 		}
-		if limits.cpu_millicores > 0 {
-			if let Some(cpu) = make("cpu") {
-				let quota = u64::from(limits.cpu_millicores) * CPU_PERIOD_US / 1000;
-				let _ = fs::write(cpu.join("cpu.cfs_period_us"), CPU_PERIOD_US.to_string());
-				let _ = fs::write(cpu.join("cpu.cfs_quota_us"), quota.to_string());
-				cg.dirs.push(cpu);
-			}
+		if let Some(cpu) = make("cpu") {
+			let _ = fs::write(cpu.join("cpu.cfs_period_us"), CPU_PERIOD_US.to_string());
+			let _ = fs::write(cpu.join("cpu.cfs_quota_us"), limits.cpu_quota().to_string());
+			cg.dirs.push(cpu);
 		}
 		Some(cg)
 	}

@@ -144,8 +144,10 @@ pub fn busybox_image(extra: &[(&str, &[u8])]) -> Result<Vec<u8>> {
 	Ok(b.into_inner()?)
 }
 
-/// Reads the archive (plain or zstd) and unpacks its safe entries into `dst`.
-fn unpack_into(archive: &[u8], dst: &Path, max_unpacked: u64) -> Result<()> {
+/// The archive's tar stream (decompressed when it is zstd), at most `max_unpacked` bytes of
+/// files: headers and padding come on top, and a stream longer than this is a bomb whatever
+/// its entries claim.
+fn tar_stream(archive: &[u8], max_unpacked: u64) -> Result<impl Read + '_> {
 	let reader: Box<dyn Read> = if archive.starts_with(&ZSTD_MAGIC) {
 		Box::new(
 			ruzstd::decoding::StreamingDecoder::new(archive)
@@ -154,10 +156,34 @@ fn unpack_into(archive: &[u8], dst: &Path, max_unpacked: u64) -> Result<()> {
 	} else {
 		Box::new(archive)
 	};
-	// Headers and padding come on top of the files' bytes; a stream longer than this is
-	// a bomb whatever its entries claim.
-	let mut tar =
-		tar::Archive::new(reader.take(max_unpacked.saturating_mul(2).saturating_add(1 << 20)));
+	Ok(reader.take(max_unpacked.saturating_mul(2).saturating_add(1 << 20)))
+}
+
+/// Most bytes of a long-name or PAX extension entry: the tar crate reads those whole into
+/// memory before anything else sees them.
+const MAX_EXTENSION: u64 = 64 << 10;
+
+/// Reads the archive (plain or zstd) and unpacks its safe entries into `dst`.
+fn unpack_into(archive: &[u8], dst: &Path, max_unpacked: u64) -> Result<()> {
+	// First pass, raw: extension entries are only looked at, never buffered.
+	for entry in tar::Archive::new(tar_stream(archive, max_unpacked)?)
+		.entries()
+		.context("not a tar archive")?
+		.raw(true)
+	{
+		let entry = entry.context("a damaged tar entry")?;
+		let kind = entry.header().entry_type();
+		let extension = kind.is_gnu_longname()
+			|| kind.is_gnu_longlink()
+			|| kind.is_pax_local_extensions()
+			|| kind.is_pax_global_extensions();
+		if extension && entry.size() > MAX_EXTENSION {
+			bail!("a tar extension entry of {} bytes (at most {MAX_EXTENSION})", entry.size());
+		}
+	}
+	let mut tar = tar::Archive::new(tar_stream(archive, max_unpacked)?);
+	// No file of the image is writable by anyone but the miner on the host.
+	tar.set_mask(0o022);
 	tar.set_preserve_permissions(false);
 	tar.set_preserve_ownerships(false);
 	tar.set_unpack_xattrs(false);
@@ -260,6 +286,17 @@ mod tests {
 		let link = b.into_inner().unwrap();
 		let e = format!("{:#}", images.unpack(&link, &crate::work::sha256(&link)).unwrap_err());
 		assert!(e.contains("leaves the image"), "{e}");
+
+		// A long-name entry the tar crate would read whole into memory.
+		let mut b = tar::Builder::new(Vec::new());
+		let mut h = tar::Header::new_gnu();
+		h.set_entry_type(tar::EntryType::GNULongName);
+		h.set_size(1 << 20);
+		h.set_cksum();
+		b.append(&h, &vec![b'a'; 1 << 20][..]).unwrap();
+		let long = b.into_inner().unwrap();
+		let e = format!("{:#}", images.unpack(&long, &crate::work::sha256(&long)).unwrap_err());
+		assert!(e.contains("extension entry"), "{e}");
 		assert!(images.unpack(b"junk", &crate::work::sha256(b"junk")).is_err());
 	}
 }

@@ -214,21 +214,24 @@ impl MicroVmExecutor {
 		if boot.overflow {
 			return Err(ExecError::OutputTooLarge);
 		}
+		// Whatever the console says past this point, the task may have said it: it is root
+		// in its guest and can write the serial port. So a failure reported from inside is
+		// the task's result, never "the miner's sandbox failed" (which would make an honest
+		// miner withhold its result and fail its lease).
 		let text = boot.text;
 		if let Some(why) = after(&text, "==CUTOPIA-FAIL== ") {
-			return Err(ExecError::Sandbox(format!(
+			return Err(ExecError::Trap(format!(
 				"the guest: {}",
 				why.lines().next().unwrap_or("")
 			)));
 		}
 		let block = |from: &str, to: &str| -> Result<Vec<u8>, ExecError> {
-			let body = between(&text, from, to).ok_or_else(|| {
-				ExecError::Sandbox(format!("the guest ended without {from} ({})", tail(&text)))
-			})?;
+			let body = between(&text, from, to)
+				.ok_or_else(|| ExecError::Trap(format!("the guest ended without {from}")))?;
 			let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
 			base64::engine::general_purpose::STANDARD
 				.decode(b64)
-				.map_err(|e| ExecError::Sandbox(format!("garbled output from the guest: {e}")))
+				.map_err(|e| ExecError::Trap(format!("garbled output from the guest: {e}")))
 		};
 		let stdout = block("==CUTOPIA-STDOUT==", "==CUTOPIA-STDERR==")?;
 		let stderr = block("==CUTOPIA-STDERR==", "==CUTOPIA-CODE==")?;
@@ -238,7 +241,7 @@ impl MicroVmExecutor {
 		let code = after(&text, "==CUTOPIA-CODE== ")
 			.and_then(|s| s.split_whitespace().next())
 			.and_then(|c| c.parse::<i32>().ok())
-			.ok_or_else(|| ExecError::Sandbox("the guest reported no exit status".into()))?;
+			.ok_or_else(|| ExecError::Trap("the guest reported no exit status".into()))?;
 		if code == 127 && stdout.is_empty() {
 			return Err(ExecError::Invalid(format!(
 				"cannot run {}: {}",
@@ -267,11 +270,22 @@ impl MicroVmExecutor {
 	) -> Result<Console> {
 		let started = Instant::now();
 		let run = RUNS.fetch_add(1, Ordering::Relaxed);
-		let initrd = self.scratch_dir.join(format!("cutopia-vm-{}-{run}.cpio", std::process::id()));
+		let initrd = self.scratch_dir.join(format!(
+			"cutopia-vm-{}-{run}-{}.cpio",
+			std::process::id(),
+			std::time::SystemTime::now()
+				.duration_since(std::time::UNIX_EPOCH)
+				.map(|d| d.as_nanos())
+				.unwrap_or(0)
+		));
 		// Concatenated cpio archives are one initramfs to the kernel.
 		let mut bytes = self.initrd.clone();
 		bytes.extend_from_slice(extra);
-		std::fs::write(&initrd, &bytes)?;
+		// A new file only: never through a link someone left at that name.
+		std::io::Write::write_all(
+			&mut std::fs::OpenOptions::new().write(true).create_new(true).open(&initrd)?,
+			&bytes,
+		)?;
 		let accel = match self.accel {
 			Accel::Kvm => "kvm",
 			Accel::Tcg => "tcg",
@@ -279,6 +293,12 @@ impl MicroVmExecutor {
 		let mut qemu = Command::new(&self.qemu);
 		qemu.args(["-M", &format!("microvm,accel={accel}")])
 			.args(["-m", &memory_mib.to_string(), "-smp", &cpus.to_string()])
+			// QEMU's own seccomp filter: a guest that breaks into QEMU still cannot spawn,
+			// raise privileges or use obsolete system calls.
+			.args([
+				"-sandbox",
+				"on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+			])
 			.args([
 				"-nodefaults",
 				"-no-user-config",
@@ -415,7 +435,13 @@ fn disk_image(rootfs: &Path) -> Result<PathBuf> {
 	let bytes = tree_size(rootfs)?;
 	// Room for metadata and inodes on top of the files.
 	let size_mib = (bytes + bytes / 4).div_ceil(1 << 20) + 16;
-	let staging = rootfs.with_file_name(format!("disk.ext4.{}", std::process::id()));
+	// Two runs of one image may build its disk at once: each in its own file, and the
+	// rename makes one of them the disk.
+	let staging = rootfs.with_file_name(format!(
+		"disk.ext4.{}-{}",
+		std::process::id(),
+		RUNS.fetch_add(1, Ordering::Relaxed)
+	));
 	let out = Command::new("mkfs.ext4")
 		.args(["-q", "-F", "-E", "root_owner=0:0", "-d"])
 		.arg(rootfs)

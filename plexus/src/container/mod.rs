@@ -28,7 +28,7 @@ pub use sandbox::{sandbox_main, SANDBOX_ARG};
 use crate::exec::{ExecError, Job, Output};
 use cgroup::{Cgroup, CgroupLimits};
 use nix::sys::signal::Signal;
-use sandbox::{SandboxSpec, EXEC_FAILED, PREFIX, READY, SETUP_FAILED, TASK_ID};
+use sandbox::{SandboxSpec, EXEC, READY, SETUP, STATUS_FD, TASK_ID};
 use std::{
 	io::{Read, Write},
 	os::unix::process::CommandExt,
@@ -109,7 +109,15 @@ impl ContainerExecutor {
 		// process limit counts only its own processes.
 		let base = 1_000_000 + ((u64::from(std::process::id()) * 4099 + run) % 400_000) * 2;
 		let cgroup = Cgroup::create(
-			&format!("run-{}-{run}", std::process::id()),
+			// Unique across restarts too: a cgroup left by a crashed miner is never reused.
+			&format!(
+				"run-{}-{run}-{}",
+				std::process::id(),
+				std::time::SystemTime::now()
+					.duration_since(std::time::UNIX_EPOCH)
+					.map(|d| d.as_nanos())
+					.unwrap_or(0)
+			),
 			CgroupLimits {
 				// The scratch tmpfs is charged to the run's memory, so it is part of the bound.
 				memory_bytes: quota.memory_bytes + quota.scratch_bytes,
@@ -140,6 +148,9 @@ impl ContainerExecutor {
 			.stdin(Stdio::piped())
 			.stdout(Stdio::piped())
 			.stderr(Stdio::piped());
+		let (status_read, status_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+			.map_err(|e| ExecError::Sandbox(format!("status pipe: {e}")))?;
+		let status_raw = std::os::fd::AsRawFd::as_raw_fd(&status_write);
 		// SAFETY: between fork and exec only async-signal-safe system calls run here.
 		unsafe {
 			command.pre_exec(move || {
@@ -147,17 +158,24 @@ impl ContainerExecutor {
 				nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
 				// Host root's supplementary groups must not follow the task in.
 				nix::unistd::setgroups(&[])?;
+				// The status pipe at its agreed number (dup2 clears close-on-exec).
+				if libc::dup2(status_raw, STATUS_FD) < 0 {
+					return Err(std::io::Error::last_os_error());
+				}
+
 				Ok(())
 			});
 		}
 		let mut child = command
 			.spawn()
 			.map_err(|e| ExecError::Sandbox(format!("cannot start the sandbox helper: {e}")))?;
+		drop(status_write);
+		let mut status_pipe = std::fs::File::from(status_read);
 		let pid = child.id();
-		let mut stdout = child.stdout.take().expect("piped");
+		let stdout = child.stdout.take().expect("piped");
 		let setup = (|| -> std::io::Result<()> {
 			let mut ready = [0u8; 1];
-			stdout.read_exact(&mut ready)?;
+			status_pipe.read_exact(&mut ready)?;
 			if ready[0] != READY {
 				return Err(std::io::Error::other("the helper did not say it was ready"));
 			}
@@ -173,13 +191,11 @@ impl ContainerExecutor {
 		if let Err(e) = setup {
 			let _ = child.kill();
 			let _ = child.wait();
-			let mut stderr = String::new();
-			if let Some(mut pipe) = child.stderr.take() {
-				let _ = pipe.read_to_string(&mut stderr);
-			}
+			let mut said = String::new();
+			let _ = status_pipe.read_to_string(&mut said);
 			return Err(ExecError::Sandbox(format!(
 				"cannot map the sandbox's users: {e} {}",
-				stderr.trim()
+				said.trim()
 			)));
 		}
 		let mut stdin = child.stdin.take().expect("piped");
@@ -192,6 +208,8 @@ impl ContainerExecutor {
 		let overflow = Arc::new(AtomicBool::new(false));
 		let stdout = collect(stdout, quota.max_output, &overflow);
 		let stderr = collect(child.stderr.take().expect("piped"), quota.max_output, &overflow);
+		// What the helper and pid 1 say went wrong, if anything (a few hundred bytes).
+		let said = collect(status_pipe, 64 << 10, &Arc::new(AtomicBool::new(false)));
 		let deadline = started + quota.time;
 		let status = loop {
 			match child.try_wait() {
@@ -212,32 +230,24 @@ impl ContainerExecutor {
 		drop(cgroup);
 		let (stdout, stderr) =
 			(stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+		let said = String::from_utf8_lossy(&said.join().unwrap_or_default()).into_owned();
+		let said = said.trim_start_matches(READY as char);
+		if let Some(m) = said.strip_prefix(SETUP) {
+			return Err(ExecError::Sandbox(m.to_string()));
+		}
+		if let Some(m) = said.strip_prefix(EXEC) {
+			return Err(ExecError::Invalid(m.to_string()));
+		}
 		if overflow.load(Ordering::Relaxed) {
 			return Err(ExecError::OutputTooLarge);
 		}
 		let Some(status) = status else { return Err(ExecError::Timeout) };
-		let Some(code) = status.code() else {
-			return Err(ExecError::Sandbox(format!("the sandbox helper ended by {status}")));
-		};
-		let message = || {
-			String::from_utf8_lossy(&stderr)
-				.lines()
-				.rev()
-				.find_map(|l| l.strip_prefix(PREFIX).map(str::to_string))
-		};
-		if code == SETUP_FAILED {
-			if let Some(m) = message() {
-				return Err(ExecError::Sandbox(m));
-			}
-		}
 		if oom {
 			return Err(ExecError::OutOfMemory);
 		}
-		if code == EXEC_FAILED {
-			if let Some(m) = message() {
-				return Err(ExecError::Invalid(m));
-			}
-		}
+		let Some(code) = status.code() else {
+			return Err(ExecError::Sandbox(format!("the sandbox helper ended by {status}")));
+		};
 		Ok(Output { exit_code: code, stdout, stderr, fuel_used: 0, elapsed: started.elapsed() })
 	}
 }

@@ -41,14 +41,17 @@ use std::{collections::BTreeMap, convert::Infallible, ffi::CString, path::PathBu
 pub const SANDBOX_ARG: &str = "__sandbox";
 /// The task's uid and gid inside its user namespace.
 pub(crate) const TASK_ID: u32 = 1000;
-/// Exit status of a run whose sandbox could not be set up (the miner's fault, not the task's).
-pub(crate) const SETUP_FAILED: i32 = 125;
-/// Exit status of a run whose command could not be started (the task's fault).
-pub(crate) const EXEC_FAILED: i32 = 127;
-/// The byte the helper writes on stdout once its namespaces exist.
+/// The helper's status descriptor: "ready", then why set-up or exec failed. The task never
+/// holds it (close-on-exec), so nothing the task prints can pass for the sandbox failing —
+/// which would make an honest miner withhold its result.
+pub(crate) const STATUS_FD: i32 = 3;
+/// The byte the helper writes on the status descriptor once its namespaces exist.
 pub(crate) const READY: u8 = b'R';
-/// How the helper's own messages start on stderr.
-pub(crate) const PREFIX: &str = "cutopia-sandbox: ";
+/// How a failure starts on the status descriptor: set-up (the miner's) or exec (the task's).
+pub(crate) const SETUP: &str = "setup: ";
+pub(crate) const EXEC: &str = "exec: ";
+/// Exit status of a helper that failed (what happened is on the status descriptor).
+const FAILED: i32 = 125;
 /// Devices bound from the host into the task's `/dev`: none reaches hardware or the kernel.
 const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
 
@@ -72,10 +75,17 @@ pub(crate) struct SandboxSpec {
 /// The helper's `main`: never returns.
 pub fn sandbox_main() -> ! {
 	let code = helper().unwrap_or_else(|e| {
-		eprintln!("{PREFIX}{e:#}");
-		SETUP_FAILED
+		status(&format!("{SETUP}{e:#}"));
+		FAILED
 	});
 	std::process::exit(code)
+}
+
+/// Writes on the status descriptor (best effort: the miner may be gone).
+fn status(message: &str) {
+	// SAFETY: the status descriptor is ours; the fd is not closed by this borrow.
+	let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(STATUS_FD) };
+	let _ = nix::unistd::write(fd, message.as_bytes());
 }
 
 fn helper() -> Result<i32> {
@@ -94,7 +104,9 @@ fn helper() -> Result<i32> {
 	nix::sched::unshare(flags).context("unshare")?;
 	// "Ready": the miner now writes our uid/gid maps, then sends the go byte; until then
 	// we are nobody in here.
-	if nix::unistd::write(std::io::stdout(), &[READY]).context("writing the ready byte")? != 1 {
+	// SAFETY: the miner gave us the status descriptor at this number.
+	let status_fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(STATUS_FD) };
+	if nix::unistd::write(status_fd, &[READY]).context("writing the ready byte")? != 1 {
 		bail!("the miner went away before the run started");
 	}
 	let mut go = [0u8; 1];
@@ -106,11 +118,10 @@ fn helper() -> Result<i32> {
 	match unsafe { fork() }.context("fork")? {
 		ForkResult::Child => {
 			let Err(e) = init(&spec);
-			eprintln!("{PREFIX}{e:#}");
-			let code =
-				if e.downcast_ref::<ExecError>().is_some() { EXEC_FAILED } else { SETUP_FAILED };
+			let kind = if e.downcast_ref::<ExecError>().is_some() { EXEC } else { SETUP };
+			status(&format!("{kind}{e:#}"));
 			// SAFETY: ends the child without running the parent's exit handlers twice.
-			unsafe { libc::_exit(code) }
+			unsafe { libc::_exit(FAILED) }
 		},
 		ForkResult::Parent { child } => loop {
 			match waitpid(child, None) {
@@ -141,6 +152,11 @@ fn none() -> Option<&'static str> {
 fn init(spec: &SandboxSpec) -> Result<Infallible> {
 	// If the helper dies (killed by the miner on a timeout), so does the whole pid namespace.
 	prctl::set_pdeathsig(Signal::SIGKILL).context("pdeathsig")?;
+	// The task, not the helper, is what the OOM killer takes first (a task that got its
+	// helper killed would make the sandbox look broken). Raising is always allowed (the
+	// helper cannot be lowered where root lacks CAP_SYS_RESOURCE); done while we still own
+	// our /proc entries.
+	std::fs::write("/proc/self/oom_score_adj", "1000").context("oom_score_adj")?;
 	mount(none(), "/", none(), MsFlags::MS_REC | MsFlags::MS_PRIVATE, none())
 		.context("making mounts private")?;
 	let root = &spec.rootfs;
@@ -200,6 +216,7 @@ fn init(spec: &SandboxSpec) -> Result<Infallible> {
 		none(),
 	)
 	.context("mounting /proc")?;
+
 	let mut ro = MsFlags::MS_REMOUNT
 		| MsFlags::MS_BIND
 		| MsFlags::MS_RDONLY
@@ -241,7 +258,17 @@ fn init(spec: &SandboxSpec) -> Result<Infallible> {
 		spec.env.iter().map(|(k, v)| cstring(&format!("{k}={v}"))).collect::<Result<_>>()?;
 	landlock(spec.network)?;
 	prctl::set_no_new_privs().context("no_new_privs")?;
-	for filter in seccomp(spec.network)? {
+	let filters = seccomp(spec.network)?;
+	// The task never holds the status descriptor.
+	nix::fcntl::fcntl(
+		// SAFETY: the status descriptor, inherited from the helper.
+		unsafe { std::os::fd::BorrowedFd::borrow_raw(STATUS_FD) },
+		nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+	)
+	.context("status descriptor")?;
+	// Set last: changing uids above cleared the one set at the start.
+	prctl::set_pdeathsig(Signal::SIGKILL).context("pdeathsig")?;
+	for filter in filters {
 		seccompiler::apply_filter(&filter).context("seccomp")?;
 	}
 	let e = execve(&program, &argv, &envp).unwrap_err();
@@ -557,8 +584,6 @@ const ALLOWED: &[i64] = {
 		SYS_epoll_pwait2,
 		SYS_getdents64,
 		SYS_restart_syscall,
-		SYS_sync,
-		SYS_syncfs,
 		SYS_renameat2,
 		SYS_membarrier,
 		SYS_sched_getattr,
@@ -734,8 +759,6 @@ const ALLOWED: &[i64] = {
 		SYS_epoll_pwait2,
 		SYS_getdents64,
 		SYS_restart_syscall,
-		SYS_sync,
-		SYS_syncfs,
 		SYS_renameat2,
 		SYS_membarrier,
 		SYS_sched_getattr,

@@ -61,6 +61,9 @@ pub struct MinerArgs {
 	/// Wall-clock limit per task, seconds.
 	#[arg(long, default_value_t = 60)]
 	time_limit: u64,
+	/// In-memory `/scratch` directory per Wasm task, MiB (0 for none).
+	#[arg(long, default_value_t = 64)]
+	scratch_mib: u64,
 	/// Where state and results are kept.
 	#[arg(long, default_value = "cutopia-miner")]
 	data_dir: PathBuf,
@@ -107,6 +110,7 @@ fn config(a: &MinerArgs) -> Result<agents::MinerConfig> {
 			fuel: a.fuel,
 			memory_bytes: a.memory_limit_mib << 20,
 			time: Duration::from_secs(a.time_limit),
+			scratch_bytes: a.scratch_mib << 20,
 			..Limits::default()
 		},
 		data_dir: a.data_dir.clone(),
