@@ -8,8 +8,10 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::{
+	collections::HashMap,
 	io::Read,
 	path::{Component, Path, PathBuf},
+	sync::{Arc, Mutex},
 };
 
 /// Most files, directories and links in an image.
@@ -29,13 +31,87 @@ pub struct Images {
 	pub max_archive: u64,
 	/// Largest image once unpacked, bytes.
 	pub max_unpacked: u64,
+	/// Most bytes the cache keeps (images and their microVM disks): past it, the least
+	/// recently used images no run holds are removed. Buyers choose images, and each new one
+	/// would otherwise stay on the miner's disk for good.
+	pub max_cached: u64,
+	/// Images runs are using now, with how many runs.
+	held: Arc<Mutex<HashMap<[u8; 32], usize>>>,
+}
+
+/// An image a run is using: not removed from the cache while this lives.
+pub struct Held {
+	held: Arc<Mutex<HashMap<[u8; 32], usize>>>,
+	hash: [u8; 32],
+}
+
+impl Drop for Held {
+	fn drop(&mut self) {
+		let mut held = self.held.lock().expect("not poisoned");
+		if let Some(n) = held.get_mut(&self.hash) {
+			*n -= 1;
+			if *n == 0 {
+				held.remove(&self.hash);
+			}
+		}
+	}
 }
 
 impl Images {
 	pub fn new(dir: PathBuf) -> Result<Self> {
 		std::fs::create_dir_all(&dir)
 			.with_context(|| format!("cannot create {}", dir.display()))?;
-		Ok(Self { dir, max_archive: 1 << 30, max_unpacked: 4 << 30 })
+		Ok(Self {
+			dir,
+			max_archive: 1 << 30,
+			max_unpacked: 4 << 30,
+			max_cached: 32 << 30,
+			held: Default::default(),
+		})
+	}
+
+	/// Keeps the image `hash` in the cache until the returned guard is dropped; take it
+	/// before [`Images::get`], so that no prune can remove what a run is about to use.
+	pub fn hold(&self, hash: &[u8; 32]) -> Held {
+		*self.held.lock().expect("not poisoned").entry(*hash).or_default() += 1;
+		Held { held: self.held.clone(), hash: *hash }
+	}
+
+	/// Removes the least recently used images no run holds until the cache holds at most
+	/// `max_cached` bytes (or nothing removable is left); returns the bytes freed.
+	pub fn prune(&self) -> Result<u64> {
+		let held = self.held.lock().expect("not poisoned").clone();
+		let mut images = Vec::new();
+		let mut total = 0;
+		for entry in std::fs::read_dir(&self.dir)? {
+			let entry = entry?;
+			let name = entry.file_name().to_string_lossy().into_owned();
+			let Some(hash) = parse_hash(&name) else { continue };
+			let size = tree_size(&entry.path())?;
+			total += size;
+			if !held.contains_key(&hash) {
+				let used = entry.metadata()?.modified()?;
+				images.push((used, size, entry.path()));
+			}
+		}
+		images.sort();
+		let mut freed = 0;
+		for (_, size, path) in images {
+			if total - freed <= self.max_cached {
+				break;
+			}
+			std::fs::remove_dir_all(&path)?;
+			freed += size;
+		}
+		Ok(freed)
+	}
+
+	/// Marks the image `hash` as used now (the cache removes the least recently used).
+	fn touch(&self, hash: &[u8; 32]) {
+		let dir = self.dir.join(crate::results::hex(hash));
+		if let Ok(f) = std::fs::File::open(dir) {
+			let _ = f.set_modified(std::time::SystemTime::now());
+		}
 	}
 
 	/// Where the image with `hash` is (or will be) unpacked.
@@ -47,6 +123,7 @@ impl Images {
 	pub async fn get(&self, uri: &str, hash: &[u8; 32]) -> Result<PathBuf> {
 		let rootfs = self.rootfs(hash);
 		if rootfs.is_dir() {
+			self.touch(hash);
 			return Ok(rootfs);
 		}
 		let archive = crate::results::fetch_checked(uri, hash, self.max_archive)
@@ -54,7 +131,14 @@ impl Images {
 			.with_context(|| format!("image {uri}"))?;
 		let this = self.clone();
 		let hash = *hash;
-		tokio::task::spawn_blocking(move || this.unpack(&archive, &hash)).await?
+		tokio::task::spawn_blocking(move || {
+			let rootfs = this.unpack(&archive, &hash)?;
+			// Room for the new image comes from the least recently used ones.
+			let _held = this.hold(&hash);
+			this.prune()?;
+			Ok(rootfs)
+		})
+		.await?
 	}
 
 	/// Unpacks `archive`, whose SHA-256 must be `hash`, and returns its root directory. Safe
@@ -163,6 +247,30 @@ fn tar_stream(archive: &[u8], max_unpacked: u64) -> Result<impl Read + '_> {
 /// memory before anything else sees them.
 const MAX_EXTENSION: u64 = 64 << 10;
 
+/// A cache directory's name back to its hash.
+fn parse_hash(name: &str) -> Option<[u8; 32]> {
+	if name.len() != 64 {
+		return None;
+	}
+	let mut hash = [0u8; 32];
+	for (i, b) in hash.iter_mut().enumerate() {
+		*b = u8::from_str_radix(name.get(2 * i..2 * i + 2)?, 16).ok()?;
+	}
+	Some(hash)
+}
+
+/// Bytes a directory tree takes, roughly: file sizes plus a block per directory and a bit
+/// per entry.
+pub(crate) fn tree_size(dir: &Path) -> Result<u64> {
+	let mut total = 0;
+	for entry in std::fs::read_dir(dir)? {
+		let entry = entry?;
+		let meta = entry.path().symlink_metadata()?;
+		total += if meta.is_dir() { 4096 + tree_size(&entry.path())? } else { meta.len() + 512 };
+	}
+	Ok(total)
+}
+
 /// Reads the archive (plain or zstd) and unpacks its safe entries into `dst`.
 fn unpack_into(archive: &[u8], dst: &Path, max_unpacked: u64) -> Result<()> {
 	// First pass, raw: extension entries are only looked at, never buffered.
@@ -267,6 +375,32 @@ mod tests {
 		assert_eq!(std::fs::read(root.join("bin/task")).unwrap(), b"#!/bin/sh\necho hi\n");
 		let e = images.unpack(&tar, &[0; 32]).unwrap_err().to_string();
 		assert!(e.contains("SHA-256"), "{e}");
+	}
+
+	#[test]
+	fn the_cache_keeps_to_its_bound_and_never_removes_a_held_image() {
+		let mut images = images("prune");
+		let tars: Vec<Vec<u8>> =
+			(0..3u8).map(|i| archive(&[("data", &vec![i; 100_000][..])])).collect();
+		let hashes: Vec<[u8; 32]> = tars.iter().map(|t| crate::work::sha256(t)).collect();
+		for (tar, hash) in tars.iter().zip(&hashes) {
+			images.unpack(tar, hash).unwrap();
+			// Distinct use times, oldest first.
+			std::thread::sleep(std::time::Duration::from_millis(20));
+			images.touch(hash);
+		}
+		// Room for about two: the oldest goes, unless a run holds it.
+		images.max_cached = 250_000;
+		let held = images.hold(&hashes[0]);
+		assert!(images.prune().unwrap() > 0);
+		assert!(images.rootfs(&hashes[0]).is_dir(), "a held image was removed");
+		assert!(!images.rootfs(&hashes[1]).exists(), "the least recently used free image stays");
+		assert!(images.rootfs(&hashes[2]).is_dir());
+		drop(held);
+		images.max_cached = 150_000;
+		images.prune().unwrap();
+		assert!(!images.rootfs(&hashes[0]).exists());
+		assert!(images.rootfs(&hashes[2]).is_dir(), "the newest is kept while it fits");
 	}
 
 	#[test]

@@ -432,7 +432,7 @@ fn disk_image(rootfs: &Path) -> Result<PathBuf> {
 	if disk.is_file() {
 		return Ok(disk);
 	}
-	let bytes = tree_size(rootfs)?;
+	let bytes = super::image::tree_size(rootfs)?;
 	// Room for metadata and inodes on top of the files.
 	let size_mib = (bytes + bytes / 4).div_ceil(1 << 20) + 16;
 	// Two runs of one image may build its disk at once: each in its own file, and the
@@ -455,16 +455,6 @@ fn disk_image(rootfs: &Path) -> Result<PathBuf> {
 	}
 	std::fs::rename(&staging, &disk)?;
 	Ok(disk)
-}
-
-fn tree_size(dir: &Path) -> Result<u64> {
-	let mut total = 0;
-	for entry in std::fs::read_dir(dir)? {
-		let entry = entry?;
-		let meta = entry.path().symlink_metadata()?;
-		total += if meta.is_dir() { 4096 + tree_size(&entry.path())? } else { meta.len() + 512 };
-	}
-	Ok(total)
 }
 
 /// A cpio archive in the kernel's `newc` format.

@@ -151,6 +151,8 @@ impl Run {
 					tracing::warn!(target: TARGET, "indenture {id}: this miner runs no containers");
 					return Ok(None);
 				};
+				// Held for the whole run: the cache may not remove an image in use.
+				let held = c.images.hold(&hash.0);
 				let rootfs = c.images.get(&String::from_utf8_lossy(&uri.0), &hash.0).await?;
 				let argv: Vec<String> =
 					command.0.iter().map(|a| String::from_utf8_lossy(&a.0).into_owned()).collect();
@@ -164,9 +166,12 @@ impl Run {
 					max_output: self.limits.max_output,
 					network: false,
 				};
-				tokio::task::spawn_blocking(move || match &c.microvm {
-					Some(vm) => vm.run(&rootfs, &argv, &job, &quota),
-					None => c.executor.run(&rootfs, &argv, &job, &quota),
+				tokio::task::spawn_blocking(move || {
+					let _held = held;
+					match &c.microvm {
+						Some(vm) => vm.run(&rootfs, &argv, &job, &quota),
+						None => c.executor.run(&rootfs, &argv, &job, &quota),
+					}
 				})
 				.await?
 			},

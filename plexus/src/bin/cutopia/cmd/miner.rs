@@ -76,6 +76,9 @@ pub struct MinerArgs {
 	/// linux-image-cloud-amd64).
 	#[arg(long, default_value = "container", requires = "containers")]
 	isolation: String,
+	/// Most disk the image cache keeps, GiB (least recently used images go first).
+	#[arg(long, default_value_t = 32, requires = "containers")]
+	image_cache_gib: u64,
 	/// With `--isolation microvm`: emulate (QEMU's TCG) where KVM cannot boot a guest:
 	/// same isolation, far slower.
 	#[arg(long)]
@@ -121,7 +124,11 @@ fn config(a: &MinerArgs) -> Result<agents::MinerConfig> {
 				executor: plexus::container::ContainerExecutor::new(
 					std::env::current_exe().context("cannot find the cutopia binary")?,
 				)?,
-				images: plexus::container::Images::new(a.data_dir.join("images"))?,
+				images: {
+					let mut images = plexus::container::Images::new(a.data_dir.join("images"))?;
+					images.max_cached = a.image_cache_gib << 30;
+					images
+				},
 				microvm: match a.isolation.as_str() {
 					"container" => None,
 					"microvm" => {
