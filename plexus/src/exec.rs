@@ -307,6 +307,75 @@ fn scatter(mem: &mut [u8], iovs: u32, len: u32, mut bytes: &[u8]) -> bool {
 	true
 }
 
+/// `fd_write` (`at` None: stdout, stderr or a file's position) and `fd_pwrite` (a file at
+/// `at`).
+fn write_at(
+	c: &mut Caller<'_, Ctx>,
+	fd: u32,
+	iovs: u32,
+	len: u32,
+	at: Option<u64>,
+	nwritten: u32,
+) -> i32 {
+	let Some(mem) = memory(c) else { return EFAULT };
+	let (data, ctx) = mem.data_and_store_mut(c);
+	let stdio = at.is_none() && (fd == 1 || fd == 2);
+	let max = match (fd, &ctx.scratch) {
+		(1, _) if stdio => ctx.max_output.saturating_sub(ctx.stdout.len()),
+		(2, _) if stdio => ctx.max_output.saturating_sub(ctx.stderr.len()),
+		(_, Some(s)) => s.capacity(),
+		(_, None) => return EBADF,
+	};
+	let Some(bytes) = gather(data, iovs, len, max) else {
+		if stdio {
+			ctx.overflow = true;
+		}
+		return EFAULT;
+	};
+	let written = if stdio {
+		let out = if fd == 1 { &mut ctx.stdout } else { &mut ctx.stderr };
+		out.extend_from_slice(&bytes);
+		bytes.len()
+	} else {
+		match ctx.scratch.as_mut().map(|s| s.write(fd, &bytes, at)) {
+			Some(Ok(n)) => n,
+			Some(Err(e)) => return e,
+			None => return EBADF,
+		}
+	};
+	errno(write_bytes(data, nwritten, &(written as u32).to_le_bytes()))
+}
+
+/// `fd_read` (`at` None: stdin or a file's position) and `fd_pread` (a file at `at`).
+fn read_at(
+	c: &mut Caller<'_, Ctx>,
+	fd: u32,
+	iovs: u32,
+	len: u32,
+	at: Option<u64>,
+	nread: u32,
+) -> i32 {
+	let Some(mem) = memory(c) else { return EFAULT };
+	let (data, ctx) = mem.data_and_store_mut(c);
+	let Some(want) = iovecs_len(data, iovs, len) else { return EFAULT };
+	let bytes = if at.is_none() && fd == 0 {
+		let left = &ctx.stdin[ctx.stdin_pos..];
+		let take = left.len().min(want);
+		ctx.stdin_pos += take;
+		left[..take].to_vec()
+	} else {
+		match ctx.scratch.as_mut().map(|s| s.read(fd, want, at)) {
+			Some(Ok(b)) => b,
+			Some(Err(e)) => return e,
+			None => return EBADF,
+		}
+	};
+	if !scatter(data, iovs, len, &bytes) {
+		return EFAULT;
+	}
+	errno(write_bytes(data, nread, &(bytes.len() as u32).to_le_bytes()))
+}
+
 /// A path argument: `len` bytes at `at` in the caller's memory.
 fn read_path(caller: &mut Caller<'_, Ctx>, at: u32, len: u32) -> Option<Vec<u8>> {
 	let mem = memory(caller)?;
@@ -395,96 +464,29 @@ fn link(linker: &mut Linker<Ctx>) -> anyhow::Result<()> {
 	linker.func_wrap(
 		W,
 		"fd_write",
-		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, nwritten: u32| -> i32 {
-			let Some(mem) = memory(&mut c) else { return EFAULT };
-			let (data, ctx) = mem.data_and_store_mut(&mut c);
-			let max = match (fd, &ctx.scratch) {
-				(1, _) => ctx.max_output.saturating_sub(ctx.stdout.len()),
-				(2, _) => ctx.max_output.saturating_sub(ctx.stderr.len()),
-				(_, Some(s)) => s.capacity(),
-				(_, None) => return EBADF,
-			};
-			let Some(bytes) = gather(data, iovs, len, max) else {
-				if fd == 1 || fd == 2 {
-					ctx.overflow = true;
-				}
-				return EFAULT;
-			};
-			let written = match fd {
-				1 | 2 => {
-					let out = if fd == 1 { &mut ctx.stdout } else { &mut ctx.stderr };
-					if out.len() + bytes.len() > ctx.max_output {
-						ctx.overflow = true;
-						return EFAULT;
-					}
-					out.extend_from_slice(&bytes);
-					bytes.len()
-				},
-				_ => match ctx.scratch.as_mut().map(|s| s.write(fd, &bytes, None)) {
-					Some(Ok(n)) => n,
-					Some(Err(e)) => return e,
-					None => return EBADF,
-				},
-			};
-			errno(write_bytes(data, nwritten, &(written as u32).to_le_bytes()))
-		},
-	)?;
-	linker.func_wrap(
-		W,
-		"fd_read",
-		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, nread: u32| -> i32 {
-			let Some(mem) = memory(&mut c) else { return EFAULT };
-			let (data, ctx) = mem.data_and_store_mut(&mut c);
-			let Some(want) = iovecs_len(data, iovs, len) else { return EFAULT };
-			let bytes = if fd == 0 {
-				let left = &ctx.stdin[ctx.stdin_pos..];
-				let take = left.len().min(want);
-				ctx.stdin_pos += take;
-				left[..take].to_vec()
-			} else {
-				match ctx.scratch.as_mut().map(|s| s.read(fd, want, None)) {
-					Some(Ok(b)) => b,
-					Some(Err(e)) => return e,
-					None => return EBADF,
-				}
-			};
-			if !scatter(data, iovs, len, &bytes) {
-				return EFAULT;
-			}
-			errno(write_bytes(data, nread, &(bytes.len() as u32).to_le_bytes()))
-		},
-	)?;
-	linker.func_wrap(
-		W,
-		"fd_pread",
-		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, at: u64, nread: u32| -> i32 {
-			let Some(mem) = memory(&mut c) else { return EFAULT };
-			let (data, ctx) = mem.data_and_store_mut(&mut c);
-			let Some(want) = iovecs_len(data, iovs, len) else { return EFAULT };
-			let bytes = match ctx.scratch.as_mut().map(|s| s.read(fd, want, Some(at))) {
-				Some(Ok(b)) => b,
-				Some(Err(e)) => return e,
-				None => return EBADF,
-			};
-			if !scatter(data, iovs, len, &bytes) {
-				return EFAULT;
-			}
-			errno(write_bytes(data, nread, &(bytes.len() as u32).to_le_bytes()))
+		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, nwritten: u32| {
+			write_at(&mut c, fd, iovs, len, None, nwritten)
 		},
 	)?;
 	linker.func_wrap(
 		W,
 		"fd_pwrite",
-		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, at: u64, nwritten: u32| -> i32 {
-			let Some(mem) = memory(&mut c) else { return EFAULT };
-			let (data, ctx) = mem.data_and_store_mut(&mut c);
-			let Some(max) = ctx.scratch.as_ref().map(|s| s.capacity()) else { return EBADF };
-			let Some(bytes) = gather(data, iovs, len, max) else { return EFAULT };
-			match ctx.scratch.as_mut().map(|s| s.write(fd, &bytes, Some(at))) {
-				Some(Ok(n)) => errno(write_bytes(data, nwritten, &(n as u32).to_le_bytes())),
-				Some(Err(e)) => e,
-				None => EBADF,
-			}
+		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, at: u64, nwritten: u32| {
+			write_at(&mut c, fd, iovs, len, Some(at), nwritten)
+		},
+	)?;
+	linker.func_wrap(
+		W,
+		"fd_read",
+		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, nread: u32| {
+			read_at(&mut c, fd, iovs, len, None, nread)
+		},
+	)?;
+	linker.func_wrap(
+		W,
+		"fd_pread",
+		|mut c: Caller<'_, Ctx>, fd: u32, iovs: u32, len: u32, at: u64, nread: u32| {
+			read_at(&mut c, fd, iovs, len, Some(at), nread)
 		},
 	)?;
 	linker.func_wrap(W, "fd_close", |mut c: Caller<'_, Ctx>, fd: u32| -> i32 {

@@ -151,15 +151,7 @@ impl Images {
 		if rootfs.is_dir() {
 			return Ok(rootfs);
 		}
-		let staging = self.dir.join(format!(
-			".{}-{}-{}",
-			crate::results::hex(hash),
-			std::process::id(),
-			std::time::SystemTime::now()
-				.duration_since(std::time::UNIX_EPOCH)
-				.map(|d| d.as_nanos())
-				.unwrap_or(0)
-		));
+		let staging = self.dir.join(format!(".{}-{}", crate::results::hex(hash), super::unique()));
 		let unpacked = staging.join("rootfs");
 		std::fs::create_dir_all(&unpacked)?;
 		let result = unpack_into(archive, &unpacked, self.max_unpacked).and_then(|()| {
@@ -194,17 +186,23 @@ impl Images {
 	}
 }
 
+/// The host's statically linked busybox (Debian's `busybox-static`).
+pub(crate) fn busybox() -> Result<PathBuf> {
+	["/usr/bin/busybox", "/bin/busybox"]
+		.into_iter()
+		.map(PathBuf::from)
+		.find(|p| p.exists())
+		.ok_or_else(|| anyhow!("no busybox: install Debian's busybox-static (scripts/setup.sh)"))
+}
+
 /// A tar archive of a minimal image made from the host's statically linked busybox (Debian's
 /// `busybox-static`): `/bin/busybox` with every applet linked beside it, an `/etc/passwd`
 /// naming the task's user, and `extra` files (path, bytes; mode 0755). For trying the
 /// container executor, its tests and benchmarks.
 pub fn busybox_image(extra: &[(&str, &[u8])]) -> Result<Vec<u8>> {
-	let busybox = ["/usr/bin/busybox", "/bin/busybox"]
-		.into_iter()
-		.find(|p| Path::new(p).exists())
-		.ok_or_else(|| anyhow!("no busybox: install Debian's busybox-static (scripts/setup.sh)"))?;
-	let bytes = std::fs::read(busybox)?;
-	let list = std::process::Command::new(busybox).arg("--list").output()?;
+	let busybox = busybox()?;
+	let bytes = std::fs::read(&busybox)?;
+	let list = std::process::Command::new(&busybox).arg("--list").output()?;
 	let mut b = tar::Builder::new(Vec::new());
 	let mut file = |path: &str, data: &[u8], mode: u32| -> Result<()> {
 		let mut h = tar::Header::new_gnu();

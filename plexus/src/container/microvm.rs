@@ -99,11 +99,7 @@ impl MicroVmExecutor {
 			.ok_or_else(|| anyhow!("{}: not a vmlinuz-<release> kernel", kernel.display()))?
 			.to_string();
 		let modules = PathBuf::from("/lib/modules").join(&release).join("kernel/drivers");
-		let busybox = ["/usr/bin/busybox", "/bin/busybox"]
-			.into_iter()
-			.map(PathBuf::from)
-			.find(|p| p.exists())
-			.ok_or_else(|| anyhow!("no busybox (Debian: busybox-static)"))?;
+		let busybox = super::image::busybox()?;
 		let mut cpio = Cpio::default();
 		cpio.dir("bin");
 		cpio.file("bin/busybox", &std::fs::read(&busybox)?, 0o755);
@@ -270,14 +266,7 @@ impl MicroVmExecutor {
 	) -> Result<Console> {
 		let started = Instant::now();
 		let run = RUNS.fetch_add(1, Ordering::Relaxed);
-		let initrd = self.scratch_dir.join(format!(
-			"cutopia-vm-{}-{run}-{}.cpio",
-			std::process::id(),
-			std::time::SystemTime::now()
-				.duration_since(std::time::UNIX_EPOCH)
-				.map(|d| d.as_nanos())
-				.unwrap_or(0)
-		));
+		let initrd = self.scratch_dir.join(format!("cutopia-vm-{run}-{}.cpio", super::unique()));
 		// Concatenated cpio archives are one initramfs to the kernel.
 		let mut bytes = self.initrd.clone();
 		bytes.extend_from_slice(extra);

@@ -110,14 +110,7 @@ impl ContainerExecutor {
 		let base = 1_000_000 + ((u64::from(std::process::id()) * 4099 + run) % 400_000) * 2;
 		let cgroup = Cgroup::create(
 			// Unique across restarts too: a cgroup left by a crashed miner is never reused.
-			&format!(
-				"run-{}-{run}-{}",
-				std::process::id(),
-				std::time::SystemTime::now()
-					.duration_since(std::time::UNIX_EPOCH)
-					.map(|d| d.as_nanos())
-					.unwrap_or(0)
-			),
+			&format!("run-{}-{run}", unique()),
 			CgroupLimits {
 				// The scratch tmpfs is charged to the run's memory, so it is part of the bound.
 				memory_bytes: quota.memory_bytes + quota.scratch_bytes,
@@ -250,6 +243,16 @@ impl ContainerExecutor {
 		};
 		Ok(Output { exit_code: code, stdout, stderr, fuel_used: 0, elapsed: started.elapsed() })
 	}
+}
+
+/// `<pid>-<ns since the epoch>`: names no earlier process (a crashed miner, or this one
+/// before a restart under the same pid) can have left behind.
+pub(crate) fn unique() -> String {
+	let nanos = std::time::SystemTime::now()
+		.duration_since(std::time::UNIX_EPOCH)
+		.map(|d| d.as_nanos())
+		.unwrap_or(0);
+	format!("{}-{nanos}", std::process::id())
 }
 
 /// Reads `pipe` to its end on a thread, keeping at most `max` bytes; passing it raises

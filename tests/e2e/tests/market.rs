@@ -303,32 +303,13 @@ fn replicas_agree_and_a_restarted_miner_resumes() {
 	assert_eq!(delta(&keys[0]), -(i + i / 20 + i / 100) - fee(&keys[0]), "buyer");
 }
 
-/// A root filesystem of busybox (Debian's busybox-static, every applet linked in `/bin`) and
-/// a message of the day, as a tar archive made by the system's `tar`.
+/// A busybox image (plexus's, from Debian's busybox-static) with a message of the day,
+/// written as a tar archive into `dir`.
 fn busybox_image(dir: &std::path::Path) -> std::path::PathBuf {
-	let root = dir.join("image");
-	std::fs::create_dir_all(root.join("bin")).unwrap();
-	std::fs::create_dir_all(root.join("etc")).unwrap();
-	let busybox = ["/usr/bin/busybox", "/bin/busybox"]
-		.into_iter()
-		.find(|p| std::path::Path::new(p).exists())
-		.expect("busybox is not installed: run scripts/setup.sh (Debian's busybox-static)");
-	std::fs::copy(busybox, root.join("bin/busybox")).unwrap();
-	let list = Command::new(busybox).arg("--list").output().unwrap();
-	for applet in String::from_utf8(list.stdout).unwrap().lines().filter(|a| *a != "busybox") {
-		std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
-	}
-	std::fs::write(root.join("etc/motd"), "served from an image\n").unwrap();
 	let tar = dir.join("busybox.tar");
-	let status = Command::new("tar")
-		.arg("-C")
-		.arg(&root)
-		.arg("-cf")
-		.arg(&tar)
-		.arg(".")
-		.status()
-		.expect("run tar");
-	assert!(status.success());
+	let image = plexus::container::busybox_image(&[("etc/motd", b"served from an image\n")])
+		.expect("a busybox image (scripts/setup.sh installs busybox-static)");
+	std::fs::write(&tar, image).unwrap();
 	tar
 }
 
