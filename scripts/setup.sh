@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing CuTopia needs, skipping whatever is present:
 # protoc (libp2p), mold (linker, see .cargo/config.toml), the Wasm target and rust-src for
-# the runtime, Node.js/npm for the polkadot.js tests, busybox-static for the container tests.
+# the runtime, Node.js/npm for the polkadot.js tests and the console, busybox-static for the
+# container tests, Chromium for the console's browser tests.
 # Safe to run again.
 set -euo pipefail
 
@@ -19,6 +20,8 @@ command -v tar >/dev/null 2>&1 || apt_pkgs+=(tar)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || apt_pkgs+=(qemu-system-x86)
 ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1 || apt_pkgs+=(linux-image-cloud-amd64)
 command -v mkfs.ext4 >/dev/null 2>&1 || apt_pkgs+=(e2fsprogs)
+# The console's browser tests: Debian's Chromium, driven by playwright-core.
+[ -x /usr/bin/chromium ] || apt_pkgs+=(chromium)
 if ((${#apt_pkgs[@]})); then
 	echo "setup: installing ${apt_pkgs[*]}" >&2
 	sudo=""

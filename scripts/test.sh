@@ -16,6 +16,13 @@ if [ ! -d bridge/node_modules/solc ] || [ bridge/package-lock.json -nt bridge/no
 	(cd bridge && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The console (Vite + Svelte) and its browser-test driver, pinned by its lockfile; its
+# built files are what the browser tests load.
+if [ ! -d console/node_modules/playwright-core ] || [ console/package-lock.json -nt console/node_modules ]; then
+	(cd console && npm ci --no-audit --no-fund --loglevel=error)
+fi
+(cd console && npm run --silent build -- --logLevel warn)
+
 start=$(date +%s)
 # Build exactly what `scripts/dev.sh` builds (same feature set, so nothing twice); the
 # end-to-end tests run the cutopia-node binary this produces.

@@ -337,3 +337,45 @@ pub fn hex_number(v: &Value) -> u64 {
 	let s = v.as_str().expect("hex number");
 	u64::from_str_radix(s.trim_start_matches("0x"), 16).expect("valid hex")
 }
+
+/// The repository's root (tests run with the crate's directory as their working directory).
+pub fn repo_root() -> PathBuf {
+	Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs one of the console's browser tests (`console/tests/<script>`, Node.js driving Debian's
+/// Chromium through playwright-core) against the node at `rpc`, with `env` added; panics with
+/// its output unless it passes. Its `METRIC name value` lines become E2E metrics and its
+/// screenshots go to `console/test-output/`.
+pub fn console_test(script: &str, rpc: &str, env: &[(&str, String)]) -> String {
+	let console = repo_root().join("console");
+	assert!(
+		console.join("dist/index.html").exists() && console.join("node_modules/playwright-core").exists(),
+		"the console is not built: scripts/test.sh runs `npm ci` and `npm run build` in console/"
+	);
+	let out = Command::new("node")
+		.arg(console.join("tests").join(script))
+		.current_dir(&console)
+		.env("RPC", rpc)
+		.env("SHOTS", console.join("test-output"))
+		.envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+		.output()
+		.expect("run node (scripts/setup.sh installs Node.js)");
+	let text = format!(
+		"{}{}",
+		String::from_utf8_lossy(&out.stdout),
+		String::from_utf8_lossy(&out.stderr)
+	);
+	println!("{script}:\n{text}");
+	assert!(out.status.success(), "console/tests/{script} failed:\n{text}");
+	for line in text.lines() {
+		if let Some([name, value]) = line
+			.strip_prefix("METRIC ")
+			.map(|m| m.split_whitespace().collect::<Vec<_>>())
+			.and_then(|v| <[&str; 2]>::try_from(v).ok())
+		{
+			chain::metric(name, value);
+		}
+	}
+	text
+}
