@@ -47,11 +47,11 @@ export async function browser() {
 
 // A page of the console at `route`, connected to `node`; resolves once it shows the chain's
 // best block, with the time that took.
-export async function open(b, site, route, node = rpc) {
+export async function open(b, site, route, node = rpc, query = '') {
   const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
   const start = Date.now();
-  await page.goto(`${site}/?rpc=${encodeURIComponent(node)}#/${route}`);
+  await page.goto(`${site}/?rpc=${encodeURIComponent(node)}${query}#/${route}`);
   await page.getByTestId('best').waitFor({ timeout: 60_000 });
   return { page, loadMs: Date.now() - start };
 }

@@ -13,7 +13,8 @@ export function parseCU(text, decimals = chain.decimals) {
   return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, '0') || '0');
 }
 
-// Base units → `2.05 CU` (up to `digits` decimals, trailing zeros dropped).
+// Base units → `2.05 CU` (up to `digits` decimals, trailing zeros dropped, `…` when more
+// digits follow).
 export function fmtCU(v, digits = 6) {
   if (v === null || v === undefined) return '…';
   const n = BigInt(v.toString());
@@ -21,9 +22,11 @@ export function fmtCU(v, digits = 6) {
   const a = neg ? -n : n;
   const unit = 10n ** BigInt(chain.decimals);
   const whole = a / unit;
-  let frac = (a % unit).toString().padStart(chain.decimals, '0').slice(0, digits).replace(/0+$/, '');
-  if (!frac && a % unit !== 0n && digits > 0) frac = '0'.repeat(digits - 1) + '1';
-  const body = frac ? `${whole}.${frac}` : `${whole}`;
+  const all = (a % unit).toString().padStart(chain.decimals, '0');
+  const frac = all.slice(0, digits).replace(/0+$/, '');
+  // Digits cut off are marked, so a balance off by a few base units never looks exact.
+  const cut = /[1-9]/.test(all.slice(digits)) ? '…' : '';
+  const body = (frac ? `${whole}.${frac}` : `${whole}`) + cut;
   return `${neg ? '-' : ''}${body} ${chain.symbol}`;
 }
 

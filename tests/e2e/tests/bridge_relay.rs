@@ -3,11 +3,12 @@
 //! `cutopia-bridge` relayers (Alice, Bob, Charlie with anvil keys 1–3, threshold 2).
 //! A deposit is minted exactly once; a withdrawal is signed by the relayers on the chain and
 //! released once by the vault; a relayer restarted from an old checkpoint mints nothing twice;
-//! 1,000 deposits all mint once.
+//! 1,000 deposits all mint once. The console's bridge page shows the deposit minted and the
+//! withdrawal signed.
 
 use cutopia_e2e::{
 	chain::{account, free, metric, runtime, send, storage_as, total, tx, uint, Api},
-	free_port, node_bin, rpc_call, wait_for, Node, Proc, TempDir,
+	console_test, free_port, node_bin, rpc_call, wait_for, Node, Proc, TempDir,
 };
 use serde_json::{json, Value as Json};
 use std::{
@@ -186,7 +187,7 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 
 	let dave = dev::dave();
 	let amount = 5 * CU + 7;
-	runtime().block_on(async {
+	let withdrawal = runtime().block_on(async {
 		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
 		let before = free(&api, port, account(&dave)).await;
 
@@ -253,7 +254,15 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 		assert!(replay.is_err(), "a replayed release went through");
 		let bal = dev_js(&["balance", &eth, VAULT, &hex(&to)]).expect("balance");
 		assert_eq!(bal["balance"], back.to_string());
+		nonce
 	});
+	// The console's bridge page, in a browser: the deposit minted, the withdrawal signed by
+	// the threshold, and the vault's balance read from anvil against the bridged supply.
+	console_test(
+		"bridge.mjs",
+		&ws,
+		&[("ETH", eth.clone()), ("DEPOSIT", "0".into()), ("WITHDRAWAL", withdrawal.to_string())],
+	);
 
 	// Alice's relayer restarts from an old checkpoint: it re-reads deposit 0 and must not mint.
 	drop(relayers.remove(0));
