@@ -10,7 +10,10 @@ const site = await serve();
 const b = await browser();
 const { page, loadMs } = await open(b, site.url, 'buy');
 console.log(`METRIC console_load_ms ${loadMs}`);
-console.log(`METRIC console_assets_bytes ${sizeOfDist()}`);
+const assets = sizeOfDist();
+console.log(`METRIC console_assets_bytes ${assets}`);
+// The budget in docs/BENCHMARKS.md: what the browser downloads before the first page.
+if (assets > 1_300_000) fail(`the console's assets are ${assets} bytes, over the 1,300,000-byte budget`);
 
 // The dev accounts are offered on a dev chain; Alice is the first.
 await page.getByTestId('account').selectOption(dev.alice.address);

@@ -1,7 +1,7 @@
 // The chain's rules for a new indenture (pallet-indenture `do_submit`), checked in the browser
 // before anything is signed, with the chain's own constants and pricing runtime API.
 import { u8aToHex, hexToU8a, isHex } from '@polkadot/util';
-import { parseCU } from './chain.js';
+import { parseCU, fmtCU } from './chain.js';
 
 const MAX_INLINE = 4096;
 const MAX_URI = 256;
@@ -112,7 +112,7 @@ export async function checkSpec(api, buyer, f) {
   let cost = null;
   if (!errors.some((e) => /nodes|replicas|duration|resources|whole number/.test(e))) {
     const p = await price(api, resources, nodes, duration, replicas);
-    if (incentive < p.minimum) errors.push(`the incentive is below the minimum of ${p.minimum} base units for these resources`);
+    if (incentive < p.minimum) errors.push(`the incentive is below the minimum of ${fmtCU(p.minimum, 18)} for these resources`);
     const fees = mulFloor(incentive, exchangeFee ?? 0, 1_000_000) + mulFloor(incentive, escrowFee ?? 0, 1_000_000);
     cost = { ...p, incentive, fees, held: incentive + fees };
   }
