@@ -350,7 +350,8 @@ pub fn repo_root() -> PathBuf {
 pub fn console_test(script: &str, rpc: &str, env: &[(&str, String)]) -> String {
 	let console = repo_root().join("console");
 	assert!(
-		console.join("dist/index.html").exists() && console.join("node_modules/playwright-core").exists(),
+		console.join("dist/index.html").exists()
+			&& console.join("node_modules/playwright-core").exists(),
 		"the console is not built: scripts/test.sh runs `npm ci` and `npm run build` in console/"
 	);
 	let out = Command::new("node")
@@ -361,11 +362,8 @@ pub fn console_test(script: &str, rpc: &str, env: &[(&str, String)]) -> String {
 		.envs(env.iter().map(|(k, v)| (*k, v.as_str())))
 		.output()
 		.expect("run node (scripts/setup.sh installs Node.js)");
-	let text = format!(
-		"{}{}",
-		String::from_utf8_lossy(&out.stdout),
-		String::from_utf8_lossy(&out.stderr)
-	);
+	let text =
+		format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 	println!("{script}:\n{text}");
 	assert!(out.status.success(), "console/tests/{script} failed:\n{text}");
 	for line in text.lines() {
