@@ -38,7 +38,7 @@ await shot(page, 'indenture-leased');
 await waitText(page, 'status', /Reported/, 180_000);
 console.log(`METRIC console_submit_to_result_s ${((Date.now() - submittedAt) / 1000).toFixed(1)}`);
 await page.getByTestId('fetch-result').click();
-await waitText(page, 'result-ok', /SHA-256 matches the chain/, 30_000);
+await waitText(page, 'result-ok', /SHA-256 matches the result hash on chain/, 30_000);
 const text = await page.getByTestId('result-text').innerText();
 if (!text.includes('hello from a cutopia miner')) fail(`result shown: ${text}`);
 await shot(page, 'indenture-result');

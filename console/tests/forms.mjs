@@ -1,5 +1,6 @@
 // Bad forms are refused in the browser with the reason, before anything is signed (the
-// account's nonce does not move); a chain error after signing is shown in words.
+// account's nonce does not move); the market lists an open indenture and filters it; a chain
+// error after signing is shown in words.
 import fs from 'node:fs';
 import { serve, browser, open, shot, chainApi, waitText, fail, inBlock, rpcProxy } from './lib.mjs';
 
@@ -50,6 +51,21 @@ const spec = {
 };
 const events = await inBlock(api, api.tx.indenture.submit(spec), dev.alice);
 const id = events.find((e) => e.section === 'indenture' && e.method === 'Submitted').data.id.toNumber();
+// The market lists it live; the filters the chain applies (a miner without a GPU cannot take
+// it) and the kind filter hide it.
+const market = (await open(b, site.url, 'market')).page;
+const row = market.getByTestId(`queue-${id}`);
+await row.waitFor({ timeout: 30_000 });
+await shot(market, 'market-queue');
+await market.getByTestId('gpu-filter').fill('0');
+await row.waitFor({ state: 'detached', timeout: 30_000 });
+await market.getByTestId('gpu-filter').fill('1');
+await row.waitFor({ timeout: 30_000 });
+await market.getByTestId('kind-filter').selectOption('Service');
+await row.waitFor({ state: 'detached', timeout: 30_000 });
+console.log('market: listed, hidden by the GPU and kind filters');
+await market.close();
+
 let stalled = false;
 const proxy = await rpcProxy({ held: () => stalled });
 const stale = (await open(b, site.url, `indenture/${id}`, proxy.url)).page;

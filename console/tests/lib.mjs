@@ -49,7 +49,7 @@ export async function browser() {
 // best block, with the time that took.
 export async function open(b, site, route, node = rpc, query = '') {
   const page = await b.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+  page.on('pageerror', (e) => fail(`uncaught error in the page: ${e.message}`));
   const start = Date.now();
   await page.goto(`${site}/?rpc=${encodeURIComponent(node)}${query}#/${route}`);
   await page.getByTestId('best').waitFor({ timeout: 60_000 });

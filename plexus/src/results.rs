@@ -94,8 +94,9 @@ impl ResultStore {
 		};
 		let response = match body {
 			Some(b) => {
-				// Any origin may read it: a result is named by the hash the chain publishes,
-				// and the console checks it in the buyer's browser.
+				// Any origin may read it (and see a 404 as one): results are public to whoever
+				// reaches the miner and knows the hash the chain publishes, and the console
+				// checks them in the buyer's browser.
 				let mut r = format!(
 					"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
 					b.len()
@@ -105,7 +106,7 @@ impl ResultStore {
 				r
 			},
 			None => {
-				b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
+				b"HTTP/1.1 404 Not Found\r\nAccess-Control-Allow-Origin: *\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec()
 			},
 		};
 		stream.write_all(&response).await?;

@@ -10,7 +10,9 @@ export function parseCU(text, decimals = chain.decimals) {
   if (!/^\d+(\.\d+)?$/.test(s)) throw new Error(`"${text}" is not an amount of ${chain.symbol}`);
   const [whole, frac = ''] = s.split('.');
   if (frac.length > decimals) throw new Error(`at most ${decimals} decimals`);
-  return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, '0') || '0');
+  const v = BigInt(whole) * 10n ** BigInt(decimals) + BigInt(frac.padEnd(decimals, '0') || '0');
+  if (v >= 1n << 128n) throw new Error('too large an amount');
+  return v;
 }
 
 // Base units → `2.05 CU` (up to `digits` decimals, trailing zeros dropped, `…` when more

@@ -12,8 +12,8 @@ const enc = new TextEncoder();
 
 const int = (v, name, errors) => {
   const s = String(v).trim();
-  if (!/^\d+$/.test(s)) {
-    errors.push(`${name} must be a whole number`);
+  if (!/^\d+$/.test(s) || Number(s) > 4294967295) {
+    errors.push(`${name} must be a whole number up to 4294967295`);
     return 0;
   }
   return Number(s);

@@ -3,9 +3,12 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import { accountsFor } from './accounts.js';
 
 const params = new URLSearchParams(location.search);
+export const DEFAULT_RPC = 'ws://127.0.0.1:9944';
+// CU has 18 decimals on both sides of the bridge; a node saying otherwise is not believed.
+const DECIMALS = 18;
 
 export const chain = $state({
-  url: params.get('rpc') ?? localStorage.getItem('cutopia.rpc') ?? 'ws://127.0.0.1:9944',
+  url: params.get('rpc') ?? localStorage.getItem('cutopia.rpc') ?? DEFAULT_RPC,
   api: null,
   status: 'connecting',
   error: '',
@@ -13,7 +16,8 @@ export const chain = $state({
   isDev: false,
   best: 0,
   finalized: 0,
-  decimals: 18,
+  decimals: DECIMALS,
+  warning: '',
   symbol: 'CU',
   blockMs: 6000,
 });
@@ -22,7 +26,9 @@ export const wallet = $state({ accounts: [], address: '', free: null, reserved: 
 
 let unsubs = [];
 
-export async function connect(url = chain.url) {
+// `remember`: only a node the user typed in the header becomes the default for later visits;
+// a `?rpc=` link does not.
+export async function connect(url = chain.url, remember = false) {
   unsubs.forEach((u) => u());
   unsubs = [];
   if (chain.api) await chain.api.disconnect().catch(() => {});
@@ -32,13 +38,14 @@ export async function connect(url = chain.url) {
     const [name, type, props] = await Promise.all([api.rpc.system.chain(), api.rpc.system.chainType(), api.rpc.system.properties()]);
     chain.name = name.toString();
     chain.isDev = type.isDevelopment || type.isLocal;
-    chain.decimals = props.tokenDecimals.isSome ? props.tokenDecimals.unwrap()[0].toNumber() : 18;
+    const decimals = props.tokenDecimals.isSome ? props.tokenDecimals.unwrap()[0].toNumber() : DECIMALS;
+    chain.warning = decimals === DECIMALS ? '' : `this node reports ${decimals} token decimals; CU has ${DECIMALS}: it is not a CuTopia node, or not an honest one`;
     chain.symbol = props.tokenSymbol.isSome ? props.tokenSymbol.unwrap()[0].toString() : 'CU';
     const slot = api.consts.aura?.slotDuration ?? api.consts.timestamp?.minimumPeriod?.muln(2);
     if (slot) chain.blockMs = slot.toNumber();
     unsubs.push(await api.rpc.chain.subscribeNewHeads((h) => (chain.best = h.number.toNumber())));
     unsubs.push(await api.rpc.chain.subscribeFinalizedHeads((h) => (chain.finalized = h.number.toNumber())));
-    localStorage.setItem('cutopia.rpc', url);
+    if (remember) localStorage.setItem('cutopia.rpc', url);
     wallet.accounts = await accountsFor(chain.isDev, []);
     if (!wallet.accounts.some((a) => a.address === wallet.address)) {
       wallet.address = localStorage.getItem('cutopia.account') ?? wallet.accounts[0]?.address ?? '';

@@ -377,3 +377,14 @@ pub fn console_test(script: &str, rpc: &str, env: &[(&str, String)]) -> String {
 	}
 	text
 }
+
+/// A WASI command (text format) that prints one line: the task the market and console tests
+/// submit.
+pub const HELLO: &str = r#"(module
+	(import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+	(memory (export "memory") 1)
+	(data (i32.const 64) "hello from a cutopia miner\n")
+	(func (export "_start")
+		(i32.store (i32.const 0) (i32.const 64))
+		(i32.store (i32.const 4) (i32.const 27))
+		(drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;

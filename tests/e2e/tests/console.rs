@@ -6,21 +6,12 @@
 //! signing and a chain error after signing is shown in words; the RepChain page verifies
 //! Dave's record chain and flags a record a proxy altered.
 
-use cutopia_e2e::{console_test, free_port, workspace_bin, Node, Proc, TempDir};
+use cutopia_e2e::{console_test, free_port, workspace_bin, Node, Proc, TempDir, HELLO};
 use std::{
 	process::Command,
 	time::{Duration, Instant},
 };
 use subxt_signer::sr25519::dev;
-
-const HELLO: &str = r#"(module
-	(import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
-	(memory (export "memory") 1)
-	(data (i32.const 64) "hello from a cutopia miner\n")
-	(func (export "_start")
-		(i32.store (i32.const 0) (i32.const 64))
-		(i32.store (i32.const 4) (i32.const 27))
-		(drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
 
 fn wait_log(p: &Proc, needle: &str) {
 	let start = Instant::now();

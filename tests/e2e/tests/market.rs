@@ -9,7 +9,7 @@
 
 use cutopia_e2e::{
 	chain::{account, fees_between, metric, runtime, total, Api},
-	free_port, workspace_bin, Node, Proc, TempDir,
+	free_port, workspace_bin, Node, Proc, TempDir, HELLO,
 };
 use serde_json::{json, Value as Json};
 use std::{
@@ -20,16 +20,6 @@ use std::{
 use subxt_signer::sr25519::{dev, Keypair};
 
 const CU: u128 = 1_000_000_000_000_000_000;
-
-/// A WASI command that prints one line: the task every test submits.
-const HELLO: &str = r#"(module
-	(import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
-	(memory (export "memory") 1)
-	(data (i32.const 64) "hello from a cutopia miner\n")
-	(func (export "_start")
-		(i32.store (i32.const 0) (i32.const 64))
-		(i32.store (i32.const 4) (i32.const 27))
-		(drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))"#;
 
 fn cutopia(url: &str, args: &[&str]) -> Output {
 	Command::new(workspace_bin("cutopia"))
