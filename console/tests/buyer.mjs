@@ -1,8 +1,10 @@
 // A buyer in the browser: submits an indenture from the form (a Wasm module uploaded from
 // MODULE), sees it awarded and leased, fetches the result from the miner and checks it
-// against the chain, accepts, rates; the balance shown is the chain's to the unit.
+// against the chain (and refuses other bytes from a lying endpoint), accepts, rates; the
+// balance shown is the chain's to the unit.
 import fs from 'node:fs';
-import { serve, browser, open, shot, chainApi, waitText, fail, sizeOfDist } from './lib.mjs';
+import http from 'node:http';
+import { serve, browser, open, shot, chainApi, waitText, fail, sizeOfDist, rpcProxy } from './lib.mjs';
 
 const timer = setTimeout(() => fail('timed out after 300 s'), 300_000);
 const { api, dev } = await chainApi();
@@ -37,6 +39,30 @@ await page.getByTestId('slots').waitFor();
 await shot(page, 'indenture-leased');
 await waitText(page, 'status', /Reported/, 180_000);
 console.log(`METRIC console_submit_to_result_s ${((Date.now() - submittedAt) / 1000).toFixed(1)}`);
+// A miner serving other bytes than the agreed result is not believed: the same page, through
+// a proxy that points the slot's endpoint (same length) at a server of wrong bytes.
+const info = (await api.call.indentureApi.get(id)).unwrap().asActive;
+const real = new TextDecoder().decode(info.slots[0][1].access.unwrap().endpoint.toU8a(true));
+let liar;
+let fake;
+do {
+  liar?.close();
+  liar = http.createServer((_, res) => res.writeHead(200, { 'access-control-allow-origin': '*' }).end('not the result\n'));
+  await new Promise((r) => liar.listen(0, '127.0.0.1', r));
+  fake = `127.0.0.1:${liar.address().port}`;
+} while (fake.length !== real.length);
+const hex = (t) => Buffer.from(t).toString('hex');
+const redirect = await rpcProxy({
+  rewrite: (m) => (typeof m.result === 'string' && m.result.includes(hex(real)) ? { ...m, result: m.result.replaceAll(hex(real), hex(fake)) } : m),
+});
+const lied = (await open(b, site.url, `indenture/${id}`, redirect.url)).page;
+await lied.getByTestId('fetch-result').click();
+await waitText(lied, 'result-error', /hash to 0x[0-9a-f]{64}, not the result hash/, 30_000);
+await shot(lied, 'indenture-result-mismatch');
+await lied.close();
+redirect.close();
+liar.close();
+
 await page.getByTestId('fetch-result').click();
 await waitText(page, 'result-ok', /SHA-256 matches the result hash on chain/, 30_000);
 const text = await page.getByTestId('result-text').innerText();
