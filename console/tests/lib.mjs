@@ -83,14 +83,6 @@ export function inBlock(api, tx, signer) {
   });
 }
 
-// Resolves once `tx` is in the pool (not yet in a block).
-export function inPool(tx, signer) {
-  return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, { nonce: -1 }, ({ status }) => {
-      if (status.isReady || status.isInBlock) resolve();
-    }).catch(reject);
-  });
-}
 
 export async function waitText(page, testId, re, timeout = 120_000) {
   const loc = page.getByTestId(testId);

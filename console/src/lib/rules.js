@@ -1,6 +1,6 @@
 // The chain's rules for a new indenture (pallet-indenture `do_submit`), checked in the browser
 // before anything is signed, with the chain's own constants and pricing runtime API.
-import { u8aToHex, hexToU8a, isHex } from '@polkadot/util';
+import { u8aToHex, isHex } from '@polkadot/util';
 import { parseCU, fmtCU } from './chain.js';
 
 const MAX_INLINE = 4096;
@@ -138,4 +138,3 @@ export async function checkSpec(api, buyer, f) {
   return { errors, spec: errors.length ? null : spec, cost };
 }
 
-export { hexToU8a };

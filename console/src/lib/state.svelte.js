@@ -73,6 +73,24 @@ export async function watchBalance() {
   });
 }
 
+// Runs `read(current)` now, on every new best block, and whenever what it reads before its
+// first `await` changes; returns a function that runs it again. Reads overlap when the node is
+// slow: `current()` turns false once a newer read has started, and a read checks it before
+// showing what it got, so an older answer never replaces a newer one. Call it while a
+// component initialises (it creates an effect).
+export function everyBlock(read) {
+  let seq = 0;
+  const again = () => {
+    const mine = ++seq;
+    return read(() => mine === seq);
+  };
+  $effect(() => {
+    chain.best;
+    again();
+  });
+  return again;
+}
+
 export function selectedAccount() {
   return wallet.accounts.find((a) => a.address === wallet.address) ?? null;
 }

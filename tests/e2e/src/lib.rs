@@ -83,6 +83,20 @@ impl Proc {
 	pub fn output(&self) -> String {
 		std::fs::read_to_string(&self.log).unwrap_or_default()
 	}
+
+	/// Waits until its output contains `needle`, panicking with the output after `timeout`.
+	pub fn wait_output(&self, needle: &str, timeout: Duration) {
+		let start = Instant::now();
+		while !self.output().contains(needle) {
+			assert!(
+				start.elapsed() < timeout,
+				"no `{needle}` in {} after {timeout:?}:\n{}",
+				self.log.display(),
+				self.output()
+			);
+			std::thread::sleep(Duration::from_millis(250));
+		}
+	}
 }
 
 impl Drop for Proc {

@@ -7,19 +7,8 @@
 //! Dave's record chain and flags a record a proxy altered.
 
 use cutopia_e2e::{console_test, free_port, workspace_bin, Node, Proc, TempDir, HELLO};
-use std::{
-	process::Command,
-	time::{Duration, Instant},
-};
+use std::{process::Command, time::Duration};
 use subxt_signer::sr25519::dev;
-
-fn wait_log(p: &Proc, needle: &str) {
-	let start = Instant::now();
-	while !p.output().contains(needle) {
-		assert!(start.elapsed() < Duration::from_secs(60), "no `{needle}`:\n{}", p.output());
-		std::thread::sleep(Duration::from_millis(250));
-	}
-}
 
 #[test]
 fn console_buys_checks_results_refuses_bad_forms_and_verifies_repchain() {
@@ -39,10 +28,10 @@ fn console_buys_checks_results_refuses_bad_forms_and_verifies_repchain() {
 		.expect("cutopia escrow register");
 	assert!(escrow.status.success(), "{}", String::from_utf8_lossy(&escrow.stderr));
 	let exchange = agent("bob", "//Bob", &["exchange", "run", "--fee-percent", "5"]);
-	wait_log(&exchange, "registered");
+	exchange.wait_output("registered", Duration::from_secs(60));
 	let endpoint = format!("127.0.0.1:{}", free_port());
 	let miner = agent("dave", "//Dave", &["miner", "run", "--endpoint", &endpoint]);
-	wait_log(&miner, "registered");
+	miner.wait_output("registered", Duration::from_secs(60));
 
 	let module = tmp.path().join("hello.wasm");
 	std::fs::write(&module, wat::parse_str(HELLO).expect("valid WAT")).expect("write module");

@@ -56,7 +56,7 @@ impl Market {
 		ok(cutopia(&url, &["--key", "//Charlie", "escrow", "register", "--fee-percent", "1"]));
 		let m = Market { node, tmp, url };
 		let exchange = m.agent("exchange", "//Bob", &["exchange", "run", "--fee-percent", "5"]);
-		m.wait_log(&exchange, "registered", Duration::from_secs(60));
+		exchange.wait_output("registered", Duration::from_secs(60));
 		(m, exchange)
 	}
 
@@ -83,21 +83,8 @@ impl Market {
 
 	fn miner_with(&self, name: &str, data: &str, key: &str, args: &[&str]) -> Proc {
 		let p = self.agent_in(name, data, key, args);
-		self.wait_log(&p, "registered", Duration::from_secs(60));
+		p.wait_output("registered", Duration::from_secs(60));
 		p
-	}
-
-	fn wait_log(&self, p: &Proc, needle: &str, timeout: Duration) {
-		let start = Instant::now();
-		while !p.output().contains(needle) {
-			assert!(
-				start.elapsed() < timeout,
-				"no `{needle}` in {} after {timeout:?}:\n{}",
-				p.log.display(),
-				p.output()
-			);
-			std::thread::sleep(Duration::from_millis(250));
-		}
 	}
 
 	fn task(&self, name: &str, fields: &str) -> String {
@@ -213,7 +200,7 @@ fn agents_run_a_wasm_task_from_submit_to_settlement() {
 	assert_eq!(ended["record"]["status"], "Settled", "{ended}");
 
 	// The exchange reveals its factor for the audit once the challenge is decided.
-	m.wait_log(&exchange, "revealed the factor", Duration::from_secs(60));
+	exchange.wait_output("revealed the factor", Duration::from_secs(60));
 	let (to, after) = m.balances(&who);
 	let fees = m.fees(from + 1, to);
 	let i = 2 * CU as i128;
@@ -270,12 +257,12 @@ fn replicas_agree_and_a_restarted_miner_resumes() {
 	let file = m.task("replicas", "duration = 20\nreplicas = 2\n");
 	let id = m.submit(&file);
 	m.wait_status(id, "both slots leased", Duration::from_secs(120), |v| v["status"] == "Leased");
-	m.wait_log(&eve, "heartbeat: lease", Duration::from_secs(60));
+	eve.wait_output("heartbeat: lease", Duration::from_secs(60));
 	eve.kill();
 	let restarted = Instant::now();
 	// A new process with the old data directory.
 	let eve2 = m.miner_in("eve-again", "eve", "//Eve", &eve_endpoint);
-	m.wait_log(&eve2, "heartbeat: lease", Duration::from_secs(90));
+	eve2.wait_output("heartbeat: lease", Duration::from_secs(90));
 	metric("market_restart_to_heartbeat_s", format!("{:.1}", restarted.elapsed().as_secs_f64()));
 
 	let ended =
@@ -349,7 +336,7 @@ fn agents_run_a_container_task_and_its_replicas_agree() {
 	assert_eq!(ended["record"]["status"], "Settled", "{ended}");
 	assert_eq!(units(&ended["record"]["paidToMiners"]), 2 * CU, "{ended}");
 	assert_eq!(ended["record"]["sellers"].as_array().map(Vec::len), Some(2), "{ended}");
-	m.wait_log(&dave, "task exited 0", Duration::from_secs(5));
+	dave.wait_output("task exited 0", Duration::from_secs(5));
 	// Settled indentures are not served any more: read each miner's result store.
 	for miner in ["dave", "eve"] {
 		let dir = m.tmp.path().join(miner).join("results").join(id.to_string());
@@ -375,7 +362,7 @@ fn a_killed_miner_fails_its_lease_and_the_buyer_is_refunded() {
 
 	let file = m.task("killed", "duration = 40\n");
 	let id = m.submit(&file);
-	m.wait_log(&dave, "heartbeat: lease", Duration::from_secs(120));
+	dave.wait_output("heartbeat: lease", Duration::from_secs(120));
 	dave.kill();
 	let ended = m.wait_status(id, "the failed lease", Duration::from_secs(300), |v| {
 		v.get("record").is_some()
