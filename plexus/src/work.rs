@@ -35,9 +35,17 @@ pub fn hash_target_seed(context: u64, challenge: u64, opened: &[u8; 32]) -> [u8;
 	hashes::hash_target_seed(context, challenge, opened).0
 }
 
-/// `blake2_256("cutopia/result" ‖ result ‖ miner)`: a sealed batch result.
-pub fn result_seal(result: &[u8; 32], miner: &[u8; 32]) -> [u8; 32] {
-	hashes::result_seal(&cutopia_primitives::H256(*result), miner).0
+/// `blake2_256("cutopia/result" ‖ indenture ‖ slot ‖ miner ‖ result ‖ salt)`: a sealed batch
+/// result; the salt stays secret until the reveal.
+pub fn result_seal(
+	indenture: u64,
+	slot: u32,
+	miner: &[u8; 32],
+	result: &[u8; 32],
+	salt: &[u8; 32],
+) -> [u8; 32] {
+	use cutopia_primitives::H256;
+	hashes::result_seal(indenture, slot, miner, &H256(*result), &H256(*salt)).0
 }
 
 /// A miner's commitment to its factors (`p`, `q` canonical big-endian), as the pallet

@@ -12,6 +12,7 @@
 use codec::Encode;
 use sha2::{Digest, Sha256};
 use sp_core::H256;
+use crate::types::IndentureId;
 
 fn blake2(data: &impl Encode) -> H256 {
 	H256(sp_io::hashing::blake2_256(&data.encode()))
@@ -78,10 +79,18 @@ pub fn heartbeat_root(root: &H256, round: u32, nonce: u64) -> H256 {
 	blake2(&(root, round, nonce))
 }
 
-/// `blake2_256(SCALE(("cutopia/result", result, miner)))`: a sealed batch result. The
-/// miner's account is inside, so a seal seen in the pool cannot be copied by another miner.
-pub fn result_seal<AccountId: Encode>(result: &H256, miner: &AccountId) -> H256 {
-	blake2(&(b"cutopia/result", result, miner))
+/// `blake2_256(SCALE(("cutopia/result", indenture, slot, miner, result, salt)))`: a sealed
+/// batch result. The indenture, slot and miner are inside, so a seal seen in the pool (or on
+/// another indenture) cannot be reused; the miner's secret 32-byte salt means a result with
+/// few possible values cannot be guessed from another replica's seal by hashing each one.
+pub fn result_seal<AccountId: Encode>(
+	indenture: IndentureId,
+	slot: u32,
+	miner: &AccountId,
+	result: &H256,
+	salt: &H256,
+) -> H256 {
+	blake2(&(b"cutopia/result", indenture, slot, miner, result, salt))
 }
 
 /// `blake2_256(prev ‖ SCALE(record))`: one link of a subject's RepChain history.
@@ -110,8 +119,8 @@ mod tests {
 		let miner = [3u8; 32];
 		let result = H256([4; 32]);
 		assert_eq!(
-			result_seal(&result, &miner),
-			result_seal(&result, &sp_core::crypto::AccountId32::new(miner))
+			result_seal(1, 0, &miner, &result, &H256([5; 32])),
+			result_seal(1, 0, &sp_core::crypto::AccountId32::new(miner), &result, &H256([5; 32]))
 		);
 	}
 

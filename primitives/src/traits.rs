@@ -164,6 +164,21 @@ pub trait EscrowApi<AccountId, Balance, BlockNumber> {
 	/// Settles a result whose acceptance window has passed undisputed, as anyone's `accept`
 	/// call after the window does.
 	fn accept_expired(id: EscrowId) -> DispatchResult;
+	/// Puts an active escrow in front of its operator at once (replicas disagreed): `payouts`
+	/// are the most each miner can be paid. Returns the last block the operator may decide in;
+	/// after it the default rule applies (`resolve_default`).
+	fn dispute_results(
+		id: EscrowId,
+		payouts: alloc::vec::Vec<(AccountId, Balance)>,
+	) -> Result<BlockNumber, DispatchError>;
+	/// The operator `who` decides a disputed escrow in time: `payouts` (each at most what was
+	/// outstanding for its miner) are paid, both fees too, the rest is refunded, the escrow
+	/// closes and the operator's timely resolution is recorded (`dispute_resolved`).
+	fn resolve_with(
+		id: EscrowId,
+		who: &AccountId,
+		payouts: &[(AccountId, Balance)],
+	) -> Result<Settlement<Balance>, DispatchError>;
 }
 
 /// Tells the opener how a dispute ended and when an escrow was settled through a call of the
@@ -225,10 +240,11 @@ impl<AccountId, Balance> Registry<AccountId, Balance> for () {
 /// What other pallets use to build reputations (RepChain).
 pub trait ReputationApi<AccountId, Balance, BlockNumber> {
 	/// Appends `record` to its subject's history and returns the new history root. A failure
-	/// with `harmed` set slashes part of the subject's bond in the record's role to `harmed`.
+	/// with `harmed = (who, cap)` slashes part of the subject's bond in the record's role to
+	/// `who`, never more than `cap` (what the failure cost `who`).
 	fn append(
 		record: WorkRecord<AccountId, Balance, BlockNumber>,
-		harmed: Option<&AccountId>,
+		harmed: Option<(&AccountId, Balance)>,
 	) -> H256;
 	/// The subject's current score.
 	fn score(who: &AccountId) -> Permill;
@@ -236,7 +252,10 @@ pub trait ReputationApi<AccountId, Balance, BlockNumber> {
 
 /// No history is kept: every subject has the neutral score of a newcomer (one half).
 impl<AccountId, Balance, BlockNumber> ReputationApi<AccountId, Balance, BlockNumber> for () {
-	fn append(_: WorkRecord<AccountId, Balance, BlockNumber>, _: Option<&AccountId>) -> H256 {
+	fn append(
+		_: WorkRecord<AccountId, Balance, BlockNumber>,
+		_: Option<(&AccountId, Balance)>,
+	) -> H256 {
 		H256::zero()
 	}
 	fn score(_: &AccountId) -> Permill {

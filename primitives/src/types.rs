@@ -163,6 +163,9 @@ pub enum Outcome {
 	Failure,
 	/// The buyer's rating of work recorded earlier: only its `rating` counts as evidence.
 	Rated,
+	/// Replicas disagreed and nobody judged which result was right (the operator split the
+	/// pay, or let its deadline pass): on the record, counted as neither success nor failure.
+	Undecided,
 }
 
 /// One immutable entry of a subject's RepChain history.

@@ -207,9 +207,10 @@ fn an_honest_miner_pays_under_five_percent_of_its_pay_in_fees() {
 			.end;
 		run_to(end);
 		let result = sp_core::H256::repeat_byte(7);
-		let seal = Indenture::result_seal(&result, &MINER.to_account_id());
+		let salt = sp_core::H256::repeat_byte(0x5a);
+		let seal = Indenture::result_seal(id, 0, &MINER.to_account_id(), &result, &salt);
 		fees += apply(MINER, pallet_indenture::Call::commit_result { id, seal });
-		fees += apply(MINER, pallet_indenture::Call::reveal_result { id, result });
+		fees += apply(MINER, pallet_indenture::Call::reveal_result { id, result, salt });
 		apply(BUYER, pallet_escrow::Call::accept { id });
 		assert!(pallet_indenture::Indentures::<Runtime>::get(id).is_none(), "settled");
 

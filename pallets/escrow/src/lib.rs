@@ -262,6 +262,8 @@ pub mod pallet {
 		AcceptanceWindowOpen,
 		/// The resolution deadline has passed.
 		ResolutionWindowClosed,
+		/// A payout of a decision exceeds what was outstanding for that miner.
+		NotOutstanding,
 		/// The operator still has time to resolve.
 		ResolutionWindowOpen,
 	}
@@ -583,6 +585,70 @@ pub mod pallet {
 			Escrows::<T>::insert(id, e);
 			Self::deposit_event(Event::ExchangeFeeWaived { id, amount: released });
 			released
+		}
+
+		fn dispute_results(
+			id: EscrowId,
+			payouts: alloc::vec::Vec<(T::AccountId, BalanceOf<T>)>,
+		) -> Result<BlockNumberFor<T>, DispatchError> {
+			let mut e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
+			ensure!(e.state == EscrowState::Active, Error::<T>::WrongState);
+			let total = payouts
+				.iter()
+				.try_fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.checked_add(a))
+				.ok_or(Error::<T>::ExceedsHeld)?;
+			ensure!(e.paid.saturating_add(total) <= e.incentive, Error::<T>::ExceedsHeld);
+			e.payouts = BoundedVec::try_from(payouts).map_err(|_| Error::<T>::TooManyPayees)?;
+			let deadline =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::ResolutionWindow::get());
+			e.state = EscrowState::Disputed { deadline };
+			Escrows::<T>::insert(id, e);
+			Self::deposit_event(Event::Disputed { id, deadline });
+			Ok(deadline)
+		}
+
+		fn resolve_with(
+			id: EscrowId,
+			who: &T::AccountId,
+			payouts: &[(T::AccountId, BalanceOf<T>)],
+		) -> Result<Settlement<BalanceOf<T>>, DispatchError> {
+			let e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
+			ensure!(&e.operator == who, Error::<T>::NotOperator);
+			let EscrowState::Disputed { deadline } = e.state else {
+				return Err(Error::<T>::WrongState.into());
+			};
+			ensure!(
+				frame_system::Pallet::<T>::block_number() <= deadline,
+				Error::<T>::ResolutionWindowClosed
+			);
+			// A decision can only take away from what each miner was owed, never add to it.
+			let owed_to = |list: &[(T::AccountId, BalanceOf<T>)], miner: &T::AccountId| {
+				list.iter()
+					.filter(|(m, _)| m == miner)
+					.fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.saturating_add(*a))
+			};
+			for (miner, _) in payouts {
+				ensure!(
+					owed_to(payouts, miner) <= owed_to(&e.payouts, miner),
+					Error::<T>::NotOutstanding
+				);
+			}
+			let outstanding = e
+				.payouts
+				.iter()
+				.fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.saturating_add(*a));
+			let paid =
+				payouts.iter().fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.saturating_add(*a));
+			let operator = e.operator.clone();
+			let settlement = Self::do_settle(id, e, payouts, Perbill::one(), Perbill::one())?;
+			let miner_share = if outstanding.is_zero() {
+				Perbill::zero()
+			} else {
+				Perbill::from_rational(paid, outstanding)
+			};
+			Self::deposit_event(Event::Resolved { id, miner_share, by_operator: true });
+			T::Outcome::dispute_resolved(id, &operator, true);
+			Ok(settlement)
 		}
 
 		fn accept_expired(id: EscrowId) -> DispatchResult {

@@ -250,3 +250,54 @@ fn a_waived_exchange_fee_goes_back_to_the_buyer() {
 		assert_eq!(free(EXCHANGE), 10_000);
 	});
 }
+
+/// Disagreeing replicas (issue 12, items 4 and 5): the escrow goes straight to its operator
+/// with what each miner could be paid; the operator's decision may only cut those payouts.
+#[test]
+fn disputed_results_are_decided_by_the_operator_within_what_was_owed() {
+	build_and_execute(|| {
+		assert_noop!(Escrow::dispute_results(ID, vec![]), Error::<Test>::UnknownEscrow);
+		open();
+		assert_noop!(
+			Escrow::dispute_results(ID, vec![(MINER_A, 600), (MINER_B, 401)]),
+			Error::<Test>::ExceedsHeld
+		);
+		assert_noop!(
+			Escrow::dispute_results(ID, vec![(MINER_A, 1); 4]),
+			Error::<Test>::TooManyPayees
+		);
+		assert_noop!(Escrow::resolve_with(ID, &OPERATOR, &[]), Error::<Test>::WrongState);
+		assert_eq!(Escrow::dispute_results(ID, vec![(MINER_A, 300), (MINER_B, 300)]), Ok(6));
+		System::assert_last_event(Event::Disputed { id: ID, deadline: 6 }.into());
+		assert_noop!(Escrow::dispute_results(ID, vec![]), Error::<Test>::WrongState);
+		assert_noop!(Escrow::resolve_with(ID, &BUYER, &[]), Error::<Test>::NotOperator);
+		assert_noop!(
+			Escrow::resolve_with(ID, &OPERATOR, &[(MINER_A, 301)]),
+			Error::<Test>::NotOutstanding
+		);
+		assert_noop!(
+			Escrow::resolve_with(ID, &OPERATOR, &[(MINER_A, 200), (MINER_A, 200)]),
+			Error::<Test>::NotOutstanding
+		);
+		assert_noop!(
+			Escrow::resolve_with(ID, &OPERATOR, &[(EXCHANGE, 1)]),
+			Error::<Test>::NotOutstanding
+		);
+		System::set_block_number(7);
+		assert_noop!(
+			Escrow::resolve_with(ID, &OPERATOR, &[(MINER_A, 300)]),
+			Error::<Test>::ResolutionWindowClosed
+		);
+		System::set_block_number(6);
+		let settled = Escrow::resolve_with(ID, &OPERATOR, &[(MINER_B, 300)]).unwrap();
+		assert_eq!(settled.to_miners, 300);
+		System::assert_has_event(
+			Event::Resolved { id: ID, miner_share: Perbill::from_percent(50), by_operator: true }
+				.into(),
+		);
+		assert_eq!(free(MINER_B), 10_300);
+		assert_eq!(free(MINER_A), 10_000);
+		assert_eq!(free(BUYER), 10_000 - 300 - 40);
+		assert_eq!(RESOLVED.with(|r| r.borrow().clone()), vec![(ID, OPERATOR, true)]);
+	});
+}

@@ -60,13 +60,23 @@ impl<T: Config> EscrowOutcome<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		T::WeightInfo::dispute_resolved().max(T::WeightInfo::accept_expired())
 	}
 
-	/// A single-replica result was accepted or its dispute resolved.
+	/// A reported result was accepted or its dispute resolved in Escrow; or disputed
+	/// results were split by the operator's share or, past its deadline, the default rule.
 	fn settled(id: EscrowId, settlement: &Settlement<BalanceOf<T>>) {
 		let Some(ind) = Indentures::<T>::get(id) else { return };
-		if ind.status != Status::Reported {
-			return;
+		match ind.status {
+			Status::Reported => Self::record_agreeing(&ind, id),
+			// Nobody said which result was right: every miner that revealed one has the
+			// dispute on its record, neither success nor failure.
+			Status::Disputed =>
+				for (index, miner, _) in Self::revealed(&Slots::<T>::iter_prefix(id).collect::<alloc::vec::Vec<_>>()) {
+					let end = Slots::<T>::get(id, index)
+						.and_then(|s| s.ended)
+						.unwrap_or(LeaseEnd { proven: 0, missed: 0, failed: false });
+					Self::record_without_slash(&ind, id, miner, Outcome::Undecided, end);
+				},
+			_ => return,
 		}
-		Self::record_agreeing(&ind, id);
 		Self::finalize(id, ind, settlement.clone(), Status::Settled);
 	}
 }

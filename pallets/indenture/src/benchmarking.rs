@@ -151,14 +151,20 @@ fn reporting<T: Config>() -> IndentureId {
 fn seal_all<T: Config>(id: IndentureId, result: H256) {
 	for slot in 0..slots_of::<T>(id) {
 		let miner = slot_miner::<T>(slot);
-		let seal = Indenture::<T>::result_seal(&result, &miner);
+		let seal = Indenture::<T>::result_seal(id, slot, &miner, &result, &salt());
 		Indenture::<T>::commit_result(RawOrigin::Signed(miner).into(), id, seal).expect("seal");
 	}
 }
 
 fn reveal<T: Config>(id: IndentureId, slot: u32, result: H256) {
-	Indenture::<T>::reveal_result(RawOrigin::Signed(slot_miner::<T>(slot)).into(), id, result)
+	let miner = slot_miner::<T>(slot);
+	Indenture::<T>::reveal_result(RawOrigin::Signed(miner).into(), id, result, salt())
 		.expect("reveal");
+}
+
+/// The salt every benchmark miner seals with.
+fn salt() -> H256 {
+	H256::repeat_byte(0x5a)
 }
 
 #[benchmarks]
@@ -215,7 +221,7 @@ mod benchmarks {
 		let id = reporting::<T>();
 		let last = slots_of::<T>(id) - 1;
 		let miner = slot_miner::<T>(last);
-		let seal = Indenture::<T>::result_seal(&H256::repeat_byte(7), &miner);
+		let seal = Indenture::<T>::result_seal(id, last, &miner, &H256::repeat_byte(7), &salt());
 		#[extrinsic_call]
 		_(RawOrigin::Signed(miner), id, seal);
 		assert!(Slots::<T>::get(id, last).is_some_and(|s| s.result.is_some()));
@@ -226,7 +232,7 @@ mod benchmarks {
 	fn reveal_result() {
 		let (id, last, result) = all_but_last_revealed::<T>();
 		#[extrinsic_call]
-		_(RawOrigin::Signed(slot_miner::<T>(last)), id, result);
+		_(RawOrigin::Signed(slot_miner::<T>(last)), id, result, salt());
 		assert!(!Indentures::<T>::contains_key(id) || shape::<T>().1 == 1);
 	}
 
@@ -243,6 +249,32 @@ mod benchmarks {
 			Indentures::<T>::get(id).is_none_or(|i| i.status == Status::Reported),
 			"results were not concluded"
 		);
+	}
+
+	/// Every slot revealed, half of them a different result: the operator judges one right,
+	/// paying its miners and recording every miner.
+	#[benchmark]
+	fn judge() {
+		let id = reporting::<T>();
+		let slots = slots_of::<T>(id);
+		let result = |slot: u32| H256::repeat_byte(if slot % 2 == 0 { 7 } else { 8 });
+		for slot in 0..slots {
+			let miner = slot_miner::<T>(slot);
+			let seal = Indenture::<T>::result_seal(id, slot, &miner, &result(slot), &salt());
+			Indenture::<T>::commit_result(RawOrigin::Signed(miner).into(), id, seal)
+				.expect("seal");
+		}
+		for slot in 0..slots {
+			reveal::<T>(id, slot, result(slot));
+		}
+		let operator = Indentures::<T>::get(id)
+			.filter(|i| i.status == Status::Disputed)
+			.expect("replicas disagree")
+			.spec
+			.escrow_operator;
+		#[extrinsic_call]
+		_(RawOrigin::Signed(operator), id, Some(result(0)));
+		assert!(!Indentures::<T>::contains_key(id));
 	}
 
 	#[benchmark]

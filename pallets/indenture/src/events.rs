@@ -39,6 +39,15 @@ mod events {
 		ResultRevealed { id: IndentureId, slot: u32, result: H256 },
 		/// The results were counted: `result` won with `votes` of `slots` (none: no majority).
 		ResultsConcluded { id: IndentureId, result: Option<H256>, votes: u32, slots: u32 },
+		/// The replicas of `id` revealed different results (`(slot, result)` for each that
+		/// revealed): nobody is blamed by count; the escrow operator judges by `deadline`.
+		ResultsDisputed {
+			id: IndentureId,
+			results: alloc::vec::Vec<(u32, H256)>,
+			deadline: BlockNumberFor<T>,
+		},
+		/// The escrow operator judged `result` right (none: every revealed result wrong).
+		Judged { id: IndentureId, result: Option<H256> },
 		/// An indenture ended: the whitepaper's CIRecord.
 		CiRecorded { record: CiRecordOf<T> },
 		/// The buyer rated `miner`'s work on indenture `id` (1 worst to 5 best).
@@ -127,6 +136,12 @@ mod events {
 		BadRating,
 		/// This miner did not work on the indenture, or was rated already.
 		NotRateable,
+		/// The indenture's results are not disputed.
+		NotDisputed,
+		/// Only the indenture's escrow operator may do this.
+		NotOperator,
+		/// No miner of the indenture revealed this result.
+		NotAResult,
 		/// The buyer cannot be its own exchange or escrow operator.
 		SelfDealing,
 	}

@@ -173,7 +173,9 @@ impl<T: Config> Pallet<T> {
 				Outcome::Failure,
 				ind.spec.incentive,
 			);
-			T::Reputation::append(record, Some(&ind.buyer));
+			// The buyer lost time, not money (its fee came back): the slash is bounded by the
+			// work's value.
+			T::Reputation::append(record, Some((&ind.buyer, ind.spec.incentive)));
 			Indentures::<T>::insert(id, ind);
 			Self::deposit_event(Event::ExchangeFailed { id, exchange: issuer.clone(), challenge });
 		}

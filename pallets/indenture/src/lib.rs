@@ -337,7 +337,8 @@ pub mod pallet {
 			Self::do_expire(id)
 		}
 
-		/// A miner of a batch task seals its result: [`Pallet::result_seal`]`(result, miner)`.
+		/// A miner of a batch task seals its result:
+		/// [`Pallet::result_seal`]`(id, slot, miner, result, salt)` with a salt it keeps secret.
 		/// Free when taken (the slot's miner, once, in the window): reporting is its duty.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::commit_result())]
@@ -351,23 +352,26 @@ pub mod pallet {
 			Ok(Pays::No.into())
 		}
 
-		/// A miner reveals the result it sealed, once every slot has sealed or sealing closed.
-		/// Free when taken, as sealing is.
+		/// A miner reveals the result it sealed and the salt it sealed it with, once every
+		/// slot has sealed or sealing closed. Free when taken, as sealing is.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::reveal_result())]
 		pub fn reveal_result(
 			origin: OriginFor<T>,
 			id: IndentureId,
 			result: H256,
+			salt: H256,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_reveal_result(who, id, result)?;
+			Self::do_reveal_result(who, id, result, salt)?;
 			Ok(Pays::No.into())
 		}
 
-		/// Anyone counts the results once the reveal window has closed: the majority result
-		/// wins and its miners are paid; dissenters and silent miners get failure records.
-		/// A single-replica result then waits for the buyer's acceptance in Escrow.
+		/// Anyone counts the results once the reveal window has closed. Silent miners failed
+		/// (failure records, slashed at most the unserved part of their slot). Agreeing results
+		/// pay their miners: at once when more than half of the slots of a replicated task
+		/// agree, else after the buyer's acceptance window. Different results go to the escrow
+		/// operator (`judge`), nobody blamed by count.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::conclude_results())]
 		pub fn conclude_results(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
@@ -388,6 +392,23 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_rate(who, id, miner, rating)
+		}
+
+		/// The escrow operator judges disputed results by the escrow's deadline: the miners
+		/// that revealed `result` are paid their result share and recorded as successes; the
+		/// other revealed results were wrong (failure records, no slash: a judgement is not an
+		/// objective fault); `None` judges every revealed result wrong. Free when taken: it is
+		/// the operator's duty, once per dispute.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::judge())]
+		pub fn judge(
+			origin: OriginFor<T>,
+			id: IndentureId,
+			result: Option<H256>,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_judge(who, id, result)?;
+			Ok(Pays::No.into())
 		}
 	}
 }

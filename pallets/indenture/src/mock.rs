@@ -128,6 +128,7 @@ unit_weights!(
 	reveal_result,
 	conclude_results,
 	rate,
+	judge,
 	accept_expired,
 	lease_end,
 	awarded,

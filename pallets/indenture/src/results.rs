@@ -35,6 +35,7 @@ impl<T: Config> Pallet<T> {
 		who: T::AccountId,
 		id: IndentureId,
 		result: H256,
+		salt: H256,
 	) -> DispatchResult {
 		let (seal_until, index, mut slot) = Self::reporting_slot(id, &who)?;
 		let Some(SlotResult::Sealed(seal)) = slot.result else {
@@ -44,7 +45,10 @@ impl<T: Config> Pallet<T> {
 		let all_sealed = Slots::<T>::iter_prefix_values(id).all(|s| s.result.is_some());
 		ensure!(all_sealed || now > seal_until, Error::<T>::SealingOpen);
 		ensure!(now <= seal_until.saturating_add(T::ResultWindow::get()), Error::<T>::WindowClosed);
-		ensure!(Self::result_seal(&result, &who) == seal, Error::<T>::SealMismatch);
+		ensure!(
+			Self::result_seal(id, index, &who, &result, &salt) == seal,
+			Error::<T>::SealMismatch
+		);
 		slot.result = Some(SlotResult::Revealed(result));
 		Slots::<T>::insert(id, index, slot);
 		Self::deposit_event(Event::ResultRevealed { id, slot: index, result });
@@ -68,38 +72,37 @@ impl<T: Config> Pallet<T> {
 			all_revealed || frame_system::Pallet::<T>::block_number() > reveal_until,
 			Error::<T>::RevealsOpen
 		);
-		// Count the revealed results; the winner needs more than half of all slots.
-		let revealed: alloc::vec::Vec<H256> = slots
-			.iter()
-			.filter_map(|(_, s)| match s.result {
-				Some(SlotResult::Revealed(r)) => Some(r),
-				_ => None,
-			})
-			.collect();
-		let (winner, votes) = revealed
-			.iter()
-			.map(|r| (*r, revealed.iter().filter(|x| *x == r).count() as u32))
-			.max_by_key(|(_, n)| *n)
-			.unwrap_or_default();
+		let revealed = Self::revealed(&slots);
 		let total = slots.len() as u32;
-		let result = (votes * 2 > total).then_some(winner);
-		Self::deposit_event(Event::ResultsConcluded { id, result, votes, slots: total });
-		let per_slot = Self::result_part(&ind) / BalanceOf::<T>::from(total.max(1));
-		let mut payouts = alloc::vec::Vec::new();
+		// Not revealing is an objective fault, whatever the others revealed.
 		for (_, slot) in &slots {
-			let Some(miner) = slot.miner.clone() else { continue };
-			let agrees = result.is_some() && slot.result == result.map(SlotResult::Revealed);
-			if agrees {
-				payouts.push((miner, per_slot));
-			} else if result.is_some() || !matches!(slot.result, Some(SlotResult::Revealed(_))) {
-				// Dissenters and miners that never revealed failed the task; when there is
-				// no majority, those who revealed are not blamed.
+			if let (Some(miner), false) =
+				(slot.miner.clone(), matches!(slot.result, Some(SlotResult::Revealed(_))))
+			{
 				let end = slot.ended.unwrap_or(LeaseEnd { proven: 0, missed: 0, failed: false });
 				Self::record(&ind, id, miner, false, end.proven, end.missed);
 			}
 		}
-		ind.result = result;
-		if ind.spec.replicas == 1 && result.is_some() {
+		let per_slot = Self::result_part(&ind) / BalanceOf::<T>::from(total.max(1));
+		let payouts: alloc::vec::Vec<_> =
+			revealed.iter().map(|(_, miner, _)| (miner.clone(), per_slot)).collect();
+		let first = revealed.first().map(|(_, _, r)| *r);
+		if revealed.iter().any(|(_, _, r)| Some(*r) != first) {
+			// Replicas disagree. Counting would let whoever runs most replicas (sock puppets
+			// of the buyer) fail the honest ones and take their slashes: the operator judges.
+			let deadline = T::Escrow::dispute_results(id, payouts)?;
+			ind.status = Status::Disputed;
+			Indentures::<T>::insert(id, ind);
+			let results = revealed.iter().map(|(slot, _, r)| (*slot, *r)).collect();
+			Self::deposit_event(Event::ResultsDisputed { id, results, deadline });
+			return Ok(());
+		}
+		let votes = revealed.len() as u32;
+		Self::deposit_event(Event::ResultsConcluded { id, result: first, votes, slots: total });
+		ind.result = first;
+		// A result vouched for by more than half of a replicated task's slots is paid at once;
+		// one replica's word (or too few agreeing) waits for the buyer's acceptance.
+		if first.is_some() && (ind.spec.replicas == 1 || votes * 2 <= total) {
 			let until = frame_system::Pallet::<T>::block_number()
 				.saturating_add(T::AcceptanceWindow::get());
 			T::Escrow::await_acceptance(id, payouts, until)?;
@@ -109,9 +112,59 @@ impl<T: Config> Pallet<T> {
 		} else {
 			let settlement = T::Escrow::settle(id, &payouts, Perbill::one())?;
 			Self::record_agreeing(&ind, id);
-			let status = if result.is_some() { Status::Settled } else { Status::Failed };
+			let status = if first.is_some() { Status::Settled } else { Status::Failed };
 			Self::finalize(id, ind, settlement, status);
 		}
+		Ok(())
+	}
+
+	/// `(slot, miner, result)` of every slot whose miner revealed, by slot.
+	pub(crate) fn revealed(
+		slots: &[(u32, SlotOf<T>)],
+	) -> alloc::vec::Vec<(u32, T::AccountId, H256)> {
+		let mut revealed: alloc::vec::Vec<_> = slots
+			.iter()
+			.filter_map(|(index, s)| match (&s.miner, s.result) {
+				(Some(miner), Some(SlotResult::Revealed(r))) => Some((*index, miner.clone(), r)),
+				_ => None,
+			})
+			.collect();
+		revealed.sort_by_key(|(index, _, _)| *index);
+		revealed
+	}
+
+	/// The escrow operator `who` judges the disputed results of `id` (the `judge` call).
+	pub(crate) fn do_judge(
+		who: T::AccountId,
+		id: IndentureId,
+		result: Option<H256>,
+	) -> DispatchResult {
+		let mut ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+		ensure!(ind.status == Status::Disputed, Error::<T>::NotDisputed);
+		ensure!(ind.spec.escrow_operator == who, Error::<T>::NotOperator);
+		let slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix(id).collect();
+		let revealed = Self::revealed(&slots);
+		if let Some(r) = result {
+			ensure!(revealed.iter().any(|(_, _, x)| *x == r), Error::<T>::NotAResult);
+		}
+		let per_slot = Self::result_part(&ind) / BalanceOf::<T>::from((slots.len() as u32).max(1));
+		let payouts: alloc::vec::Vec<_> = revealed
+			.iter()
+			.filter(|(_, _, r)| Some(*r) == result)
+			.map(|(_, miner, _)| (miner.clone(), per_slot))
+			.collect();
+		let settlement = T::Escrow::resolve_with(id, &who, &payouts)?;
+		Self::deposit_event(Event::Judged { id, result });
+		for (index, miner, r) in revealed {
+			let end = Slots::<T>::get(id, index)
+				.and_then(|s| s.ended)
+				.unwrap_or(LeaseEnd { proven: 0, missed: 0, failed: false });
+			let outcome = if Some(r) == result { Outcome::Success } else { Outcome::Failure };
+			Self::record_without_slash(&ind, id, miner, outcome, end);
+		}
+		ind.result = result;
+		let status = if result.is_some() { Status::Settled } else { Status::Failed };
+		Self::finalize(id, ind, settlement, status);
 		Ok(())
 	}
 
@@ -123,9 +176,16 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// `blake2_256(SCALE(("cutopia/result", result, miner)))`: what a miner seals.
-	pub fn result_seal(result: &H256, miner: &T::AccountId) -> H256 {
-		cutopia_primitives::hashes::result_seal(result, miner)
+	/// What the miner `miner` of slot `slot` seals for `result` with its secret `salt`
+	/// ([`cutopia_primitives::hashes::result_seal`]).
+	pub fn result_seal(
+		id: IndentureId,
+		slot: u32,
+		miner: &T::AccountId,
+		result: &H256,
+		salt: &H256,
+	) -> H256 {
+		cutopia_primitives::hashes::result_seal(id, slot, miner, result, salt)
 	}
 
 	/// The slot of indenture `id` held by `who`.

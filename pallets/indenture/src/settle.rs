@@ -53,7 +53,10 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Appends a miner's record to RepChain; a failure slashes part of its bond to the buyer.
+	/// Appends a miner's record of an objective outcome to RepChain: a failure (missed
+	/// heartbeats, no result revealed) slashes part of its bond to the buyer, at most the
+	/// unserved part of its slot (the slot's value less what its proven rounds paid), so a
+	/// buyer never gains from a miner's failure more than the failure cost it.
 	pub(crate) fn record(
 		ind: &IndentureOf<T>,
 		id: IndentureId,
@@ -63,14 +66,42 @@ impl<T: Config> Pallet<T> {
 		missed: u32,
 	) {
 		let outcome = if success { Outcome::Success } else { Outcome::Failure };
+		let record = Self::miner_record(ind, id, miner, outcome, proven, missed);
+		let slots = ind.spec.nodes.saturating_mul(ind.spec.replicas).max(1);
+		let unserved = (ind.spec.incentive / BalanceOf::<T>::from(slots))
+			.saturating_sub(Self::pay_per_round(ind).saturating_mul(proven.into()));
+		T::Reputation::append(record, (!success).then_some((&ind.buyer, unserved)));
+	}
+
+	/// Appends a miner's record of a judgement (or of no judgement) to RepChain, with no
+	/// slash: the judge is chosen by the buyer, so its word may cost a miner its pay and its
+	/// record, never its bond.
+	pub(crate) fn record_without_slash(
+		ind: &IndentureOf<T>,
+		id: IndentureId,
+		miner: T::AccountId,
+		outcome: Outcome,
+		end: LeaseEnd,
+	) {
+		let record = Self::miner_record(ind, id, miner, outcome, end.proven, end.missed);
+		T::Reputation::append(record, None);
+	}
+
+	fn miner_record(
+		ind: &IndentureOf<T>,
+		id: IndentureId,
+		miner: T::AccountId,
+		outcome: Outcome,
+		proven: u32,
+		missed: u32,
+	) -> WorkRecordOf<T> {
 		let base = Self::work_record(miner, Role::Miner, id, outcome, ind.spec.incentive);
-		let record = WorkRecord {
+		WorkRecord {
 			heartbeats_proven: proven,
 			heartbeats_missed: missed,
 			duration: base.at.saturating_sub(ind.submitted),
 			..base
-		};
-		T::Reputation::append(record, (!success).then_some(&ind.buyer));
+		}
 	}
 
 	/// Success records for the miners whose revealed result is the indenture's result.

@@ -217,6 +217,9 @@ pub enum Status {
 	Settled,
 	/// Every lease ended and at least one failed; the buyer got the unproven part back.
 	Failed,
+	/// The replicas revealed different results: the escrow operator decides which is right
+	/// (`judge`) by the escrow's deadline, else the default rule applies.
+	Disputed,
 }
 
 /// A submitted indenture.
@@ -340,7 +343,7 @@ pub struct Slot<AccountId, BlockNumber> {
 	MaxEncodedLen,
 )]
 pub enum SlotResult {
-	/// `result_seal(result, miner)`.
+	/// `result_seal(indenture, slot, miner, result, salt)`.
 	Sealed(H256),
 	/// The result hash itself.
 	Revealed(H256),

@@ -16,6 +16,7 @@ pub trait WeightInfo {
 	fn reveal_result() -> Weight;
 	fn conclude_results() -> Weight;
 	fn rate() -> Weight;
+	fn judge() -> Weight;
 	fn accept_expired() -> Weight;
 	fn lease_end() -> Weight;
 	fn awarded() -> Weight;
@@ -46,6 +47,9 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn rate() -> Weight {
+		Weight::zero()
+	}
+	fn judge() -> Weight {
 		Weight::zero()
 	}
 	fn accept_expired() -> Weight {

@@ -158,7 +158,7 @@ mod benchmarks {
 		let held_before = Registrations::<T>::get(&who, Role::Miner).map(|r| r.bond);
 		#[block]
 		{
-			RepChain::<T>::append(record(Outcome::Failure), Some(&buyer));
+			RepChain::<T>::append(record(Outcome::Failure), Some((&buyer, BalanceOf::<T>::max_value())));
 		}
 		assert!(Registrations::<T>::get(&who, Role::Miner).map(|r| r.bond) < held_before);
 	}

@@ -45,13 +45,18 @@ impl<T: Config> Pallet<T> {
 	/// bond in that role to `beneficiary`. A fraction of the *minimum*, not of the current
 	/// bond: a failure costs every party the same, and a miner slashed below the minimum stops
 	/// competing until it tops its bond up ([`Registry::miner`]).
-	pub(crate) fn slash(who: &T::AccountId, role: Role, beneficiary: &T::AccountId) {
+	pub(crate) fn slash(
+		who: &T::AccountId,
+		role: Role,
+		beneficiary: &T::AccountId,
+		cap: BalanceOf<T>,
+	) {
 		let Some(mut r) = Registrations::<T>::get(who, role) else { return };
 		let minimum = match role {
 			Role::Miner => T::MinMinerBond::get(),
 			Role::Exchange | Role::EscrowOperator => T::MinServiceBond::get(),
 		};
-		let amount = T::MinerSlash::get().mul_floor(minimum).min(r.bond);
+		let amount = T::MinerSlash::get().mul_floor(minimum).min(r.bond).min(cap);
 		if amount.is_zero() {
 			return;
 		}
@@ -86,7 +91,7 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> ReputationApi<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pallet<T> {
-	fn append(record: RecordOf<T>, harmed: Option<&T::AccountId>) -> H256 {
+	fn append(record: RecordOf<T>, harmed: Option<(&T::AccountId, BalanceOf<T>)>) -> H256 {
 		let now = frame_system::Pallet::<T>::block_number();
 		let who = record.subject.clone();
 		let mut rep = match Reputations::<T>::get(&who) {
@@ -104,7 +109,7 @@ impl<T: Config> ReputationApi<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for
 				rep.negative =
 					rep.negative.saturating_add(w.saturating_mul(T::FailureWeight::get().into()));
 			},
-			Outcome::Rated => {},
+			Outcome::Rated | Outcome::Undecided => {},
 		}
 		if let Some(k) = record.rating.filter(|k| (1..=5).contains(k)) {
 			let k = u128::from(k);
@@ -126,8 +131,8 @@ impl<T: Config> ReputationApi<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for
 		Reputations::<T>::insert(&who, rep);
 
 		if record.outcome == Outcome::Failure {
-			if let Some(beneficiary) = harmed {
-				Self::slash(&who, record.role, beneficiary);
+			if let Some((beneficiary, cap)) = harmed {
+				Self::slash(&who, record.role, beneficiary, cap);
 			}
 		}
 		Self::deposit_event(Event::Recorded { record, root, score });

@@ -326,7 +326,7 @@ fn history_is_hash_chained_and_recent_records_are_bounded() {
 
 /// `miner` fails a piece of work `buyer` paid for.
 fn fail_for(miner: u64, buyer: u64) {
-	RepChain::append(record(miner, Outcome::Failure, 0, None), Some(&buyer));
+	RepChain::append(record(miner, Outcome::Failure, 0, None), Some((&buyer, Balance::MAX)));
 }
 
 #[test]
@@ -341,10 +341,14 @@ fn a_miner_failure_slashes_part_of_its_bond_to_the_buyer() {
 			Event::Slashed { who: MINER, beneficiary: BUYER, amount: 10 }.into(),
 		);
 		// A success slashes nothing; nor does a failure of an unregistered subject.
-		RepChain::append(record(MINER, Outcome::Success, 0, None), Some(&BUYER));
-		RepChain::append(record(EXCHANGE, Outcome::Failure, 0, None), Some(&BUYER));
+		RepChain::append(record(MINER, Outcome::Success, 0, None), Some((&BUYER, Balance::MAX)));
+		RepChain::append(record(EXCHANGE, Outcome::Failure, 0, None), Some((&BUYER, Balance::MAX)));
 		assert_eq!(held(MINER), 990);
 		assert_eq!(Balances::free_balance(BUYER), 10_010);
+		// A slash never exceeds what the failure cost the buyer (issue 12, item 4).
+		RepChain::append(record(MINER, Outcome::Failure, 0, None), Some((&BUYER, 3)));
+		assert_eq!(held(MINER), 987);
+		assert_eq!(Balances::free_balance(BUYER), 10_013);
 	});
 }
 

@@ -226,6 +226,16 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 			.saturating_add(T::DbWeight::get().reads(71))
 			.saturating_add(T::DbWeight::get().writes(101))
 	}
+	fn judge() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `14096`
+		//  Estimated: `90690`
+		// Minimum execution time: 1_103_657_000 picoseconds.
+		Weight::from_parts(1_538_485_000, 0)
+			.saturating_add(Weight::from_parts(0, 90690))
+			.saturating_add(T::DbWeight::get().reads(71))
+			.saturating_add(T::DbWeight::get().writes(101))
+	}
 	/// Storage: `Indenture::Records` (r:1 w:0)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:1 w:1)

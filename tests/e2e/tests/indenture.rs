@@ -208,8 +208,8 @@ fn an_indenture_runs_from_submit_to_settlement() {
 		});
 
 		// Dave seals, then reveals, the hash of his output.
-		let result = [0x42u8; 32];
-		let seal = result_seal(&result.into(), &account(&dave)).0;
+		let (result, salt) = ([0x42u8; 32], [0x17u8; 32]);
+		let seal = result_seal(id, 0, &account(&dave), &result.into(), &salt.into()).0;
 		let commit = send(
 			&api,
 			port,
@@ -228,7 +228,7 @@ fn an_indenture_runs_from_submit_to_settlement() {
 			&tx(
 				"Indenture",
 				"reveal_result",
-				vec![Value::u128(id.into()), Value::from_bytes(result)],
+				vec![Value::u128(id.into()), Value::from_bytes(result), Value::from_bytes(salt)],
 			),
 			&dave,
 		)

@@ -317,3 +317,169 @@ fn past_the_deadline_a_refused_award_leaves_the_slot_to_expiry() {
 		System::assert_has_event(Event::Expired { id, refunded: 1_200 + 60 + 12 }.into());
 	});
 }
+
+/// Item 4: the buyer runs two of three replicas as sock puppets that reveal a wrong result.
+/// Counting votes failed the honest miner and slashed its bond to the buyer; now the
+/// disagreement goes to the escrow operator with every result on record, nobody is blamed by
+/// count, and the operator's judgement pays the honest miner and slashes nobody.
+#[test]
+fn sock_puppet_replicas_cannot_fail_an_honest_miner() {
+	build_and_execute(|| {
+		three_replicas_reporting();
+		let (lie, truth) = (H256::repeat_byte(0xba), H256::repeat_byte(0x60));
+		let plays = [(MINER_A, lie), (MINER_B, lie), (MINER_C, truth)];
+		for (who, r) in plays {
+			assert_seal(who, 0, r);
+		}
+		for (who, r) in plays {
+			assert_reveal(who, 0, r);
+		}
+		// Nobody is blamed or slashed by the count.
+		assert_eq!(RepChain::counts(&MINER_C), (0, 0, 0));
+		assert_eq!(miner_bond(MINER_C), 100);
+		let ind = Indentures::<Test>::get(0).unwrap();
+		assert_eq!(ind.status, Status::Disputed);
+		let deadline = System::block_number() + 5;
+		System::assert_has_event(
+			Event::ResultsDisputed { id: 0, results: vec![(0, lie), (1, lie), (2, truth)], deadline }
+				.into(),
+		);
+		System::assert_has_event(pallet_escrow::Event::Disputed { id: 0, deadline }.into());
+		let buyer_before = Balances::free_balance(BUYER);
+		assert_eq!(
+			IndenturePallet::judge(RuntimeOrigin::signed(ESCROW_OP), 0, Some(truth))
+				.map(|i| i.pays_fee),
+			Ok(Pays::No)
+		);
+		System::assert_has_event(Event::Judged { id: 0, result: Some(truth) }.into());
+		// The honest miner is paid its result share and recorded a success; the puppets keep
+		// only their streamed rounds and fail, with their bonds untouched (a judgement is not
+		// an objective fault).
+		assert_eq!(Balances::free_balance(MINER_C), 1_000_000 - 100 + 400);
+		assert_eq!(RepChain::counts(&MINER_C), (1, 1, 0));
+		for puppet in [MINER_A, MINER_B] {
+			assert_eq!(Balances::free_balance(puppet), 1_000_000 - 100 + 200);
+			assert_eq!(RepChain::counts(&puppet), (1, 0, 1));
+			assert_eq!(miner_bond(puppet), 100);
+		}
+		// The buyer gets the puppets' result shares back; the operator's judgement is recorded.
+		assert_eq!(Balances::free_balance(BUYER), buyer_before + 400);
+		assert_eq!(RepChain::counts(&ESCROW_OP), (1, 1, 0));
+		let record = ci_record();
+		assert_eq!((record.status, record.paid_to_miners), (Status::Settled, 800));
+	});
+}
+
+/// Item 5: three replicas reveal three results and the operator never decides. The result
+/// part used to go back to the buyer with no record at all; now the default rule applies
+/// after the operator's deadline and the dispute is on every party's RepChain history: each
+/// miner's (neither success nor failure) and the operator's (a failure).
+#[test]
+fn a_split_vote_is_decided_and_recorded_for_every_party() {
+	build_and_execute(|| {
+		three_replicas_reporting();
+		let plays = [
+			(MINER_A, H256::repeat_byte(1)),
+			(MINER_B, H256::repeat_byte(2)),
+			(MINER_C, H256::repeat_byte(3)),
+		];
+		for (who, r) in plays {
+			assert_seal(who, 0, r);
+		}
+		for (who, r) in plays {
+			assert_reveal(who, 0, r);
+		}
+		assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Disputed);
+		let ind = Indentures::<Test>::get(0).unwrap();
+		assert_noop!(
+			Escrow::resolve_default(RuntimeOrigin::signed(9), 0),
+			pallet_escrow::Error::<Test>::ResolutionWindowOpen
+		);
+		set_block(System::block_number() + 6);
+		let buyer_before = Balances::free_balance(BUYER);
+		assert_ok!(Escrow::resolve_default(RuntimeOrigin::signed(9), 0));
+		for (who, _) in plays {
+			// Half of its 200 result share (`DefaultMinerShare`), a neutral record, no slash.
+			assert_eq!(Balances::free_balance(who), 1_000_000 - 100 + 200 + 100);
+			assert_eq!(RepChain::counts(&who), (1, 0, 0));
+			assert_eq!(
+				pallet_repchain::RecentRecords::<Test>::get(who)[0].0.outcome,
+				Outcome::Undecided
+			);
+			assert_eq!(miner_bond(who), 100);
+		}
+		assert_eq!(RepChain::counts(&ESCROW_OP), (1, 0, 1));
+		// The buyer gets the other half and the operator's fee back.
+		assert_eq!(Balances::free_balance(BUYER), buyer_before + 300 + ind.escrow_fee);
+		assert_eq!(ci_record().status, Status::Settled);
+	});
+}
+
+/// Item 4: an automatic slash is capped at the unserved part of the failed slot. A buyer whose
+/// small job fails (or who makes it fail) gained 10 % of the minimum bond whatever the job was
+/// worth; now it gets back at most what it paid for and did not get.
+#[test]
+fn a_slash_never_exceeds_the_unserved_part_of_the_slot() {
+	build_and_execute(|| {
+		// 0.1 core for 10 blocks, 12 paid: 6 streams with the one round, 6 for the result.
+		let tiny = Resources { cpu_millicores: 100, memory_mib: 0, storage_gib: 0, gpus: 0 };
+		awarded_slot_0(SpecOf::<Test> {
+			nodes: 1,
+			duration: 10,
+			incentive: 12,
+			resources: tiny,
+			..spec()
+		});
+		heartbeat(MINER_A, 0);
+		let seal_until = Indentures::<Test>::get(0).unwrap().results_deadline.unwrap();
+		set_block(seal_until + 6);
+		let buyer_before = Balances::free_balance(BUYER);
+		assert_ok!(IndenturePallet::conclude_results(RuntimeOrigin::signed(9), 0));
+		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
+		// 10 % of the minimum bond would be 10; the unserved part is 6.
+		assert_eq!(miner_bond(MINER_A), 94);
+		let refunded = ci_record().refunded;
+		assert_eq!(Balances::free_balance(BUYER), buyer_before + refunded + 6);
+	});
+}
+
+/// Item 11: a result with few possible values (yes/no) was guessed from another replica's seal
+/// by hashing each candidate with that miner's account, and a seal was valid on any indenture.
+/// Now the seal binds the indenture, the slot and a secret salt.
+#[test]
+fn a_seal_cannot_be_guessed_or_reused() {
+	build_and_execute(|| {
+		three_replicas_reporting();
+		let (yes, no) = (H256::repeat_byte(1), H256::repeat_byte(0));
+		assert_seal(MINER_A, 0, yes);
+		let Some(SlotResult::Sealed(seen)) = Slots::<Test>::get(0, 0).unwrap().result else {
+			panic!("sealed")
+		};
+		// The copier hashes each candidate the way the old seal was made, and the new way
+		// without the salt: neither finds the answer.
+		for candidate in [yes, no] {
+			let old = sp_io::hashing::blake2_256(&codec::Encode::encode(&(
+				b"cutopia/result",
+				candidate,
+				MINER_A,
+			)));
+			assert_ne!(H256(old), seen);
+			for guess in [H256::zero(), salt(MINER_B)] {
+				assert_ne!(IndenturePallet::result_seal(0, 0, &MINER_A, &candidate, &guess), seen);
+			}
+		}
+		// The same result and salt seal differently on another slot or indenture.
+		let same = |id, slot| IndenturePallet::result_seal(id, slot, &MINER_A, &yes, &salt(MINER_A));
+		assert_eq!(same(0, 0), seen);
+		assert_ne!(same(1, 0), seen);
+		assert_ne!(same(0, 1), seen);
+		// A reveal with the right result but another salt is refused, state unchanged.
+		assert_seal(MINER_B, 0, yes);
+		assert_seal(MINER_C, 0, yes);
+		assert_noop!(
+			IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_A), 0, yes, H256::zero()),
+			Error::<Test>::SealMismatch
+		);
+		assert_reveal(MINER_A, 0, yes);
+	});
+}

@@ -14,21 +14,23 @@ fn a_miners_result_reports_are_free_when_taken() {
 		let sealed = IndenturePallet::commit_result(
 			RuntimeOrigin::signed(MINER_A),
 			0,
-			seal(result, MINER_A),
+			seal(0, result, MINER_A),
 		);
 		assert_eq!(sealed.map(|i| i.pays_fee), Ok(Pays::No));
 		let again = IndenturePallet::commit_result(
 			RuntimeOrigin::signed(MINER_A),
 			0,
-			seal(result, MINER_A),
+			seal(0, result, MINER_A),
 		)
 		.unwrap_err();
 		assert_eq!(again.error, Error::<Test>::AlreadySealed.into());
 		assert_eq!(again.post_info.pays_fee, Pays::Yes);
 		let stranger =
-			IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_B), 0, result).unwrap_err();
+			IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_B), 0, result, salt(MINER_B))
+				.unwrap_err();
 		assert_eq!(stranger.post_info.pays_fee, Pays::Yes);
-		let revealed = IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_A), 0, result);
+		let revealed =
+			IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_A), 0, result, salt(MINER_A));
 		assert_eq!(revealed.map(|i| i.pays_fee), Ok(Pays::No));
 	});
 }

@@ -236,17 +236,28 @@ fn heartbeat_nonce(
 		.unwrap()
 }
 
-fn seal(result: H256, who: u64) -> H256 {
-	IndenturePallet::result_seal(&result, &who)
+/// The secret salt miner `who` seals with in these tests.
+fn salt(who: u64) -> H256 {
+	H256::from_low_u64_be(who.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// What miner `who` seals for `result` on indenture `id` (slot 0 if it holds none).
+fn seal(id: IndentureId, result: H256, who: u64) -> H256 {
+	let slot = IndenturePallet::slot_of(id, &who).map_or(0, |(slot, _)| slot);
+	IndenturePallet::result_seal(id, slot, &who, &result, &salt(who))
 }
 
 /// The miner `who` seals `result` for indenture `id`, which must be accepted: its slot holds
 /// the seal and `ResultSealed` is the last event.
 fn assert_seal(who: u64, id: IndentureId, result: H256) {
 	let (slot, _) = IndenturePallet::slot_of(id, &who).expect("a miner of the indenture");
-	assert_ok!(IndenturePallet::commit_result(RuntimeOrigin::signed(who), id, seal(result, who)));
+	assert_ok!(IndenturePallet::commit_result(
+		RuntimeOrigin::signed(who),
+		id,
+		seal(id, result, who)
+	));
 	let sealed = Slots::<Test>::get(id, slot).expect("slot kept").result;
-	assert_eq!(sealed, Some(SlotResult::Sealed(seal(result, who))));
+	assert_eq!(sealed, Some(SlotResult::Sealed(seal(id, result, who))));
 	System::assert_last_event(Event::ResultSealed { id, slot }.into());
 }
 
@@ -255,7 +266,7 @@ fn assert_seal(who: u64, id: IndentureId, result: H256) {
 /// holds the result.
 fn assert_reveal(who: u64, id: IndentureId, result: H256) {
 	let (slot, _) = IndenturePallet::slot_of(id, &who).expect("a miner of the indenture");
-	assert_ok!(IndenturePallet::reveal_result(RuntimeOrigin::signed(who), id, result));
+	assert_ok!(IndenturePallet::reveal_result(RuntimeOrigin::signed(who), id, result, salt(who)));
 	System::assert_has_event(Event::ResultRevealed { id, slot, result }.into());
 	if let Some(s) = Slots::<Test>::get(id, slot) {
 		assert_eq!(s.result, Some(SlotResult::Revealed(result)));
@@ -288,4 +299,26 @@ fn single_batch_reported(result: H256) {
 	assert_seal(MINER_A, 0, result);
 	assert_reveal(MINER_A, 0, result);
 	assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Reported);
+}
+
+/// One node, three replicas (`MINER_A`, `MINER_B`, `MINER_C` in slots 0, 1, 2), one round
+/// each: 1,200 × 50 % / 3 = 200 streamed per slot, 200 per slot waits for the result.
+fn three_replicas_reporting() {
+	assert_submit(
+		BUYER,
+		SpecOf::<Test> { nodes: 1, replicas: 3, duration: 10, incentive: 1_200, ..spec() },
+	);
+	for (slot, who) in [(0, MINER_A), (1, MINER_B), (2, MINER_C)] {
+		register_miner(who, big(), 1);
+		assert_solve(who, 0, slot);
+	}
+	for (slot, who) in [(0, MINER_A), (1, MINER_B), (2, MINER_C)] {
+		heartbeat_of(0, slot, who, 0);
+	}
+	assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Reporting);
+}
+
+/// What `who` has bonded as a miner.
+fn miner_bond(who: u64) -> Balance {
+	pallet_repchain::Registrations::<Test>::get(who, Role::Miner).map_or(0, |r| r.bond)
 }

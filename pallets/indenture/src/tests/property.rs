@@ -94,9 +94,9 @@ fn random_marketplace_activity_keeps_every_invariant() {
 							.nth(next(2) as usize)
 							.unwrap_or(miner);
 						let call: RuntimeCall = if next(2) == 0 {
-							Call::commit_result { id, seal: seal(result, who) }.into()
+							Call::commit_result { id, seal: seal(id, result, who) }.into()
 						} else {
-							Call::reveal_result { id, result }.into()
+							Call::reveal_result { id, result, salt: salt(who) }.into()
 						};
 						(call, who, false)
 					},

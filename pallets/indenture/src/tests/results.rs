@@ -13,7 +13,7 @@ fn a_single_replica_result_is_sealed_revealed_and_accepted() {
 			Error::<Test>::NotMiner
 		);
 		assert_noop!(
-			IndenturePallet::reveal_result(origin(MINER_A), 0, result),
+			IndenturePallet::reveal_result(origin(MINER_A), 0, result, salt(MINER_A)),
 			Error::<Test>::NotSealed
 		);
 		assert_seal(MINER_A, 0, result);
@@ -22,7 +22,7 @@ fn a_single_replica_result_is_sealed_revealed_and_accepted() {
 			Error::<Test>::AlreadySealed
 		);
 		assert_noop!(
-			IndenturePallet::reveal_result(origin(MINER_A), 0, H256::repeat_byte(8)),
+			IndenturePallet::reveal_result(origin(MINER_A), 0, H256::repeat_byte(8), salt(MINER_A)),
 			Error::<Test>::SealMismatch
 		);
 		assert_reveal(MINER_A, 0, result);
@@ -57,48 +57,95 @@ fn a_disputed_result_is_split_by_the_escrow_operator() {
 }
 
 #[test]
-fn the_majority_of_replicas_wins_and_the_dissenter_fails() {
+fn agreeing_replicas_are_paid_at_once() {
 	build_and_execute(|| {
-		// One node, three replicas, one round each: 1,200 × 50 % / 3 = 200 streams per slot,
-		// and 200 per slot waits for the result.
-		assert_submit(
-			BUYER,
-			SpecOf::<Test> { nodes: 1, replicas: 3, duration: 10, incentive: 1_200, ..spec() },
-		);
-		for (slot, who) in [(0, MINER_A), (1, MINER_B), (2, MINER_C)] {
-			register_miner(who, big(), 1);
-			assert_solve(who, 0, slot);
-		}
-		for (slot, who) in [(0, MINER_A), (1, MINER_B), (2, MINER_C)] {
-			heartbeat_of(0, slot, who, 0);
-		}
-		assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Reporting);
-		let (good, bad) = (H256::repeat_byte(1), H256::repeat_byte(2));
+		three_replicas_reporting();
+		let good = H256::repeat_byte(1);
 		assert_seal(MINER_A, 0, good);
 		// Nobody may reveal while others can still seal (they could copy).
 		assert_noop!(
-			IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_A), 0, good),
+			IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_A), 0, good, salt(MINER_A)),
 			Error::<Test>::SealingOpen
 		);
 		assert_seal(MINER_B, 0, good);
-		assert_seal(MINER_C, 0, bad);
+		assert_seal(MINER_C, 0, good);
 		assert_noop!(
 			IndenturePallet::conclude_results(RuntimeOrigin::signed(9), 0),
 			Error::<Test>::RevealsOpen
 		);
+		for who in [MINER_A, MINER_B, MINER_C] {
+			assert_reveal(who, 0, good);
+		}
+		assert!(Indentures::<Test>::get(0).is_none());
+		for who in [MINER_A, MINER_B, MINER_C] {
+			assert_eq!(Balances::free_balance(who), 1_000_000 - 100 + 400);
+			assert_eq!(RepChain::counts(&who), (1, 1, 0));
+		}
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 1_272);
+		assert_eq!(ci_record().status, Status::Settled);
+	});
+}
+
+/// One replica revealed and two stayed silent: the silent ones failed (slashed), and one
+/// miner's word is not paid at once: the buyer may still dispute it.
+#[test]
+fn a_result_only_a_minority_revealed_waits_for_the_buyers_acceptance() {
+	build_and_execute(|| {
+		three_replicas_reporting();
+		let good = H256::repeat_byte(1);
+		assert_seal(MINER_A, 0, good);
+		let seal_until = Indentures::<Test>::get(0).unwrap().results_deadline.unwrap();
+		set_block(seal_until + 1);
+		assert_reveal(MINER_A, 0, good);
+		set_block(seal_until + 6);
+		assert_ok!(IndenturePallet::conclude_results(RuntimeOrigin::signed(9), 0));
+		let ind = Indentures::<Test>::get(0).unwrap();
+		assert_eq!((ind.status, ind.result), (Status::Reported, Some(good)));
+		for who in [MINER_B, MINER_C] {
+			assert_eq!(RepChain::counts(&who), (1, 0, 1));
+			assert_eq!(miner_bond(who), 90);
+		}
+		assert_ok!(Escrow::accept(RuntimeOrigin::signed(BUYER), 0));
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 400);
+		assert_eq!(RepChain::counts(&MINER_A), (1, 1, 0));
+		// Buyer: 600 streamed, 200 for the result, 72 in fees; 10 of each silent bond.
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 872 + 20);
+	});
+}
+
+/// `judge` refuses, with state unchanged: results that are not disputed, anyone but the
+/// operator, a result nobody revealed, an unknown indenture, and a judgement after the
+/// escrow's deadline.
+#[test]
+fn judge_refuses_bad_input_with_state_unchanged() {
+	build_and_execute(|| {
+		three_replicas_reporting();
+		let (good, bad) = (H256::repeat_byte(1), H256::repeat_byte(2));
+		let judge = |who, id, r| IndenturePallet::judge(RuntimeOrigin::signed(who), id, r);
+		assert_noop!(judge(ESCROW_OP, 0, Some(good)), Error::<Test>::NotDisputed);
+		for (who, r) in [(MINER_A, good), (MINER_B, good), (MINER_C, bad)] {
+			assert_seal(who, 0, r);
+		}
 		for (who, r) in [(MINER_A, good), (MINER_B, good), (MINER_C, bad)] {
 			assert_reveal(who, 0, r);
 		}
-		assert!(Indentures::<Test>::get(0).is_none());
-		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 400);
-		assert_eq!(Balances::free_balance(MINER_B), 1_000_000 - 100 + 400);
-		// The dissenter keeps its streamed 200 but loses 10 % of its bond to the buyer.
-		assert_eq!(Balances::free_balance(MINER_C), 1_000_000 - 100 + 200);
-		assert_eq!(RepChain::counts(&MINER_C), (1, 0, 1));
-		assert_eq!(RepChain::counts(&MINER_A), (1, 1, 0));
-		// Buyer: paid 1,000 to miners and 72 in fees, got the dissenter's 200 share and 10 of its bond.
-		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 1_072 + 10);
-		assert_eq!(ci_record().status, Status::Settled);
+		assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Disputed);
+		assert_noop!(judge(ESCROW_OP, 7, Some(good)), Error::<Test>::UnknownIndenture);
+		assert_noop!(judge(BUYER, 0, Some(good)), Error::<Test>::NotOperator);
+		assert_noop!(judge(MINER_C, 0, Some(bad)), Error::<Test>::NotOperator);
+		assert_noop!(judge(ESCROW_OP, 0, Some(H256::repeat_byte(3))), Error::<Test>::NotAResult);
+		let Some(pallet_escrow::EscrowEntry {
+			state: pallet_escrow::EscrowState::Disputed { deadline },
+			..
+		}) = pallet_escrow::Escrows::<Test>::get(0)
+		else {
+			panic!("the escrow is disputed")
+		};
+		set_block(deadline + 1);
+		assert_noop!(
+			judge(ESCROW_OP, 0, Some(good)),
+			pallet_escrow::Error::<Test>::ResolutionWindowClosed
+		);
 	});
 }
 

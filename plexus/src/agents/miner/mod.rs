@@ -193,7 +193,7 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 		};
 		let ind = ind.decode()?;
 		// One indenture's trouble (an image that cannot be fetched) must not hold up the others.
-		if let Err(e) = results::serve(ctx, id, &ind.spec, &ind.status, slot.result).await {
+		if let Err(e) = results::serve(ctx, id, slot.index, &ind.spec, &ind.status, slot.result).await {
 			tracing::warn!(target: TARGET, "indenture {id}: {e:#}");
 		}
 	}
@@ -202,6 +202,7 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 
 /// The slot this miner holds in an indenture, as far as serving it needs.
 struct HeldSlot {
+	index: u32,
 	lease: Option<u64>,
 	result: Option<SlotResult>,
 }
@@ -214,8 +215,8 @@ async fn held_slots(ctx: &MinerCtx, at: &At) -> Result<Vec<(u64, HeldSlot)>> {
 		let entry = entry?;
 		let slot = entry.value().decode()?;
 		if slot.miner.as_ref() == Some(&ctx.me) {
-			let (id, _index) = entry.key()?.decode()?;
-			mine.push((id, HeldSlot { lease: slot.lease, result: slot.result }));
+			let (id, index) = entry.key()?.decode()?;
+			mine.push((id, HeldSlot { index, lease: slot.lease, result: slot.result }));
 		}
 	}
 	Ok(mine)

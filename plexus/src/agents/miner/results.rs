@@ -40,6 +40,7 @@ pub(super) fn can_run(ctx: &MinerCtx, task: &Task) -> bool {
 pub(super) async fn serve(
 	ctx: &MinerCtx,
 	id: u64,
+	slot: u32,
 	spec: &IndentureSpec<AccountId32, u128>,
 	status: &Status,
 	slot_result: Option<SlotResult>,
@@ -54,9 +55,12 @@ pub(super) async fn serve(
 	if *status != Status::Reporting {
 		return Ok(());
 	}
+	let salts = ctx.cfg.data_dir.join("seals");
 	match slot_result {
 		None => {
-			let seal = work::result_seal(&result, &ctx.me_bytes);
+			// The salt is kept before the seal is sent: a restart can still reveal.
+			let salt = salt_of(&salts, id, true)?;
+			let seal = work::result_seal(id, slot, &ctx.me_bytes, &result, &salt);
 			let tx = cutopia::transactions().indenture().commit_result(id, H256(seal));
 			match ctx.chain.submit(&tx, &ctx.key).await {
 				Ok(_) => tracing::info!(target: TARGET, "sealed result of indenture {id}"),
@@ -67,7 +71,9 @@ pub(super) async fn serve(
 		},
 		Some(SlotResult::Sealed(_)) => {
 			// Reveal once every slot has sealed or sealing closed; the chain says which.
-			let tx = cutopia::transactions().indenture().reveal_result(id, H256(result));
+			let salt = salt_of(&salts, id, false)?;
+			let tx =
+				cutopia::transactions().indenture().reveal_result(id, H256(result), H256(salt));
 			match ctx.chain.submit(&tx, &ctx.key).await {
 				Ok(_) => tracing::info!(target: TARGET, "revealed result of indenture {id}"),
 				Err(ChainError::Dispatch { error, .. }) if error == "SealingOpen" => {},
@@ -76,9 +82,31 @@ pub(super) async fn serve(
 				},
 			}
 		},
-		Some(SlotResult::Revealed(_)) => {},
+		Some(SlotResult::Revealed(_)) => {
+			let _ = std::fs::remove_file(salts.join(id.to_string()));
+		},
 	}
 	Ok(())
+}
+
+/// The secret salt this miner seals indenture `id`'s result with, kept in `dir/<id>`; a new
+/// random one when `create` and there is none yet.
+fn salt_of(dir: &std::path::Path, id: u64, create: bool) -> Result<[u8; 32]> {
+	let path = dir.join(id.to_string());
+	match std::fs::read(&path) {
+		Ok(bytes) => bytes
+			.try_into()
+			.map_err(|_| anyhow::anyhow!("{} is not a 32-byte salt", path.display())),
+		Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => {
+			let salt = work::random32()?;
+			std::fs::create_dir_all(dir)?;
+			let tmp = path.with_extension("tmp");
+			std::fs::write(&tmp, salt)?;
+			std::fs::rename(&tmp, &path)?;
+			Ok(salt)
+		},
+		Err(e) => Err(anyhow::anyhow!("the salt of indenture {id}'s seal: {e}")),
+	}
 }
 
 /// Starts the task of indenture `id` in the background unless it is already running; its
