@@ -9,10 +9,10 @@
 //! `tests/e2e` keeps an independent byte-by-byte check of each layout, so a change here that
 //! would split the chain from its clients fails a test.
 
+use crate::types::IndentureId;
 use codec::Encode;
 use sha2::{Digest, Sha256};
 use sp_core::H256;
-use crate::types::IndentureId;
 
 fn blake2(data: &impl Encode) -> H256 {
 	H256(sp_io::hashing::blake2_256(&data.encode()))

@@ -146,9 +146,20 @@ for (let tries = 0; ; tries++) {
 }
 
 const result = blake2AsU8a(stringToU8a('hello from the miner'));
-const seal = blake2AsU8a(u8aConcat(stringToU8a('cutopia/result'), result, charlie.publicKey));
+// The seal binds indenture, slot (0), miner, result and a salt kept secret until the reveal.
+const salt = blake2AsU8a(stringToU8a(`charlie's secret for ${id}`));
+const seal = blake2AsU8a(
+  u8aConcat(
+    stringToU8a('cutopia/result'),
+    api.createType('u64', id).toU8a(),
+    api.createType('u32', 0).toU8a(),
+    charlie.publicKey,
+    result,
+    salt,
+  ),
+);
 await send(api.tx.indenture.commitResult(id, seal), charlie);
-await send(api.tx.indenture.revealResult(id, result), charlie);
+await send(api.tx.indenture.revealResult(id, result, salt), charlie);
 const accepted = await send(api.tx.escrow.accept(id), alice);
 const record = find(accepted, 'indenture', 'CiRecorded').data.record;
 const status = record.status.type;

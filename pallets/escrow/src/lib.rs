@@ -599,8 +599,8 @@ pub mod pallet {
 				.ok_or(Error::<T>::ExceedsHeld)?;
 			ensure!(e.paid.saturating_add(total) <= e.incentive, Error::<T>::ExceedsHeld);
 			e.payouts = BoundedVec::try_from(payouts).map_err(|_| Error::<T>::TooManyPayees)?;
-			let deadline =
-				frame_system::Pallet::<T>::block_number().saturating_add(T::ResolutionWindow::get());
+			let deadline = frame_system::Pallet::<T>::block_number()
+				.saturating_add(T::ResolutionWindow::get());
 			e.state = EscrowState::Disputed { deadline };
 			Escrows::<T>::insert(id, e);
 			Self::deposit_event(Event::Disputed { id, deadline });
@@ -633,10 +633,8 @@ pub mod pallet {
 					Error::<T>::NotOutstanding
 				);
 			}
-			let outstanding = e
-				.payouts
-				.iter()
-				.fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.saturating_add(*a));
+			let outstanding =
+				e.payouts.iter().fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.saturating_add(*a));
 			let paid =
 				payouts.iter().fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.saturating_add(*a));
 			let operator = e.operator.clone();

@@ -68,13 +68,16 @@ impl<T: Config> EscrowOutcome<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			Status::Reported => Self::record_agreeing(&ind, id),
 			// Nobody said which result was right: every miner that revealed one has the
 			// dispute on its record, neither success nor failure.
-			Status::Disputed =>
-				for (index, miner, _) in Self::revealed(&Slots::<T>::iter_prefix(id).collect::<alloc::vec::Vec<_>>()) {
+			Status::Disputed => {
+				for (index, miner, _) in
+					Self::revealed(&Slots::<T>::iter_prefix(id).collect::<alloc::vec::Vec<_>>())
+				{
 					let end = Slots::<T>::get(id, index)
 						.and_then(|s| s.ended)
 						.unwrap_or(LeaseEnd { proven: 0, missed: 0, failed: false });
 					Self::record_without_slash(&ind, id, miner, Outcome::Undecided, end);
-				},
+				}
+			},
 			_ => return,
 		}
 		Self::finalize(id, ind, settlement.clone(), Status::Settled);

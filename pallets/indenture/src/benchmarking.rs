@@ -261,8 +261,7 @@ mod benchmarks {
 		for slot in 0..slots {
 			let miner = slot_miner::<T>(slot);
 			let seal = Indenture::<T>::result_seal(id, slot, &miner, &result(slot), &salt());
-			Indenture::<T>::commit_result(RawOrigin::Signed(miner).into(), id, seal)
-				.expect("seal");
+			Indenture::<T>::commit_result(RawOrigin::Signed(miner).into(), id, seal).expect("seal");
 		}
 		for slot in 0..slots {
 			reveal::<T>(id, slot, result(slot));

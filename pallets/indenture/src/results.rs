@@ -156,9 +156,11 @@ impl<T: Config> Pallet<T> {
 		let settlement = T::Escrow::resolve_with(id, &who, &payouts)?;
 		Self::deposit_event(Event::Judged { id, result });
 		for (index, miner, r) in revealed {
-			let end = Slots::<T>::get(id, index)
-				.and_then(|s| s.ended)
-				.unwrap_or(LeaseEnd { proven: 0, missed: 0, failed: false });
+			let end = Slots::<T>::get(id, index).and_then(|s| s.ended).unwrap_or(LeaseEnd {
+				proven: 0,
+				missed: 0,
+				failed: false,
+			});
 			let outcome = if Some(r) == result { Outcome::Success } else { Outcome::Failure };
 			Self::record_without_slash(&ind, id, miner, outcome, end);
 		}

@@ -158,7 +158,10 @@ mod benchmarks {
 		let held_before = Registrations::<T>::get(&who, Role::Miner).map(|r| r.bond);
 		#[block]
 		{
-			RepChain::<T>::append(record(Outcome::Failure), Some((&buyer, BalanceOf::<T>::max_value())));
+			RepChain::<T>::append(
+				record(Outcome::Failure),
+				Some((&buyer, <BalanceOf<T> as sp_runtime::traits::Bounded>::max_value())),
+			);
 		}
 		assert!(Registrations::<T>::get(&who, Role::Miner).map(|r| r.bond) < held_before);
 	}

@@ -62,14 +62,8 @@ fn heartbeat_root_chains_root_round_and_nonce() {
 #[test]
 fn result_seal_binds_indenture_slot_miner_and_salt() {
 	let (result, salt) = ([0x42u8; 32], [0x17u8; 32]);
-	let pre = cat(&[
-		b"cutopia/result",
-		&9u64.to_le_bytes(),
-		&2u32.to_le_bytes(),
-		&MINER,
-		&result,
-		&salt,
-	]);
+	let pre =
+		cat(&[b"cutopia/result", &9u64.to_le_bytes(), &2u32.to_le_bytes(), &MINER, &result, &salt]);
 	let seal = hashes::result_seal(9, 2, &MINER, &result.into(), &salt.into());
 	assert_eq!(seal.0, blake2_256(&pre));
 }

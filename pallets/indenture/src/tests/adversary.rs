@@ -341,8 +341,12 @@ fn sock_puppet_replicas_cannot_fail_an_honest_miner() {
 		assert_eq!(ind.status, Status::Disputed);
 		let deadline = System::block_number() + 5;
 		System::assert_has_event(
-			Event::ResultsDisputed { id: 0, results: vec![(0, lie), (1, lie), (2, truth)], deadline }
-				.into(),
+			Event::ResultsDisputed {
+				id: 0,
+				results: vec![(0, lie), (1, lie), (2, truth)],
+				deadline,
+			}
+			.into(),
 		);
 		System::assert_has_event(pallet_escrow::Event::Disputed { id: 0, deadline }.into());
 		let buyer_before = Balances::free_balance(BUYER);
@@ -469,7 +473,8 @@ fn a_seal_cannot_be_guessed_or_reused() {
 			}
 		}
 		// The same result and salt seal differently on another slot or indenture.
-		let same = |id, slot| IndenturePallet::result_seal(id, slot, &MINER_A, &yes, &salt(MINER_A));
+		let same =
+			|id, slot| IndenturePallet::result_seal(id, slot, &MINER_A, &yes, &salt(MINER_A));
 		assert_eq!(same(0, 0), seen);
 		assert_ne!(same(1, 0), seen);
 		assert_ne!(same(0, 1), seen);

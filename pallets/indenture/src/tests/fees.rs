@@ -25,12 +25,20 @@ fn a_miners_result_reports_are_free_when_taken() {
 		.unwrap_err();
 		assert_eq!(again.error, Error::<Test>::AlreadySealed.into());
 		assert_eq!(again.post_info.pays_fee, Pays::Yes);
-		let stranger =
-			IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_B), 0, result, salt(MINER_B))
-				.unwrap_err();
+		let stranger = IndenturePallet::reveal_result(
+			RuntimeOrigin::signed(MINER_B),
+			0,
+			result,
+			salt(MINER_B),
+		)
+		.unwrap_err();
 		assert_eq!(stranger.post_info.pays_fee, Pays::Yes);
-		let revealed =
-			IndenturePallet::reveal_result(RuntimeOrigin::signed(MINER_A), 0, result, salt(MINER_A));
+		let revealed = IndenturePallet::reveal_result(
+			RuntimeOrigin::signed(MINER_A),
+			0,
+			result,
+			salt(MINER_A),
+		);
 		assert_eq!(revealed.map(|i| i.pays_fee), Ok(Pays::No));
 	});
 }

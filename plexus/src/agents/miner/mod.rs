@@ -193,7 +193,9 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 		};
 		let ind = ind.decode()?;
 		// One indenture's trouble (an image that cannot be fetched) must not hold up the others.
-		if let Err(e) = results::serve(ctx, id, slot.index, &ind.spec, &ind.status, slot.result).await {
+		if let Err(e) =
+			results::serve(ctx, id, slot.index, &ind.spec, &ind.status, slot.result).await
+		{
 			tracing::warn!(target: TARGET, "indenture {id}: {e:#}");
 		}
 	}

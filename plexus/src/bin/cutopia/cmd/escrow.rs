@@ -2,9 +2,10 @@
 
 use super::{connect, percent, signer};
 use crate::{output::out, Cli};
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::Subcommand;
 use plexus::{
+	chain::H256,
 	cutopia::{
 		self,
 		runtime_types::{
@@ -16,6 +17,7 @@ use plexus::{
 	parse_cu,
 };
 use serde_json::json;
+use std::str::FromStr;
 
 #[derive(Subcommand)]
 pub enum Escrow {
@@ -41,6 +43,15 @@ pub enum Escrow {
 		/// Percent to the miners, 0 to 100; the buyer gets the rest.
 		#[arg(long)]
 		miner_share: f64,
+	},
+	/// Decide an indenture whose replicas revealed different results: the miners that
+	/// revealed RESULT are paid, the others fail; without RESULT every revealed one was wrong.
+	Judge {
+		/// Indenture id.
+		id: u64,
+		/// The right result hash (hex, as `cutopia client status` shows the revealed ones).
+		#[arg(long)]
+		result: Option<String>,
 	},
 }
 
@@ -69,6 +80,22 @@ pub async fn run(cli: &Cli, e: &Escrow) -> Result<()> {
 				chain.submit(&cutopia::transactions().escrow().resolve(*id, share), &key).await?;
 			out(cli, json!({ "id": id, "block": inc.block, "minerShare": miner_share }), || {
 				format!("escrow {id} resolved: {miner_share}% to the miners")
+			});
+		},
+		Escrow::Judge { id, result } => {
+			let key = signer(cli)?;
+			let right = result
+				.as_deref()
+				.map(|h| {
+					H256::from_str(h)
+						.map_err(|e| anyhow!("--result {h} is not a 32-byte hex hash: {e}"))
+				})
+				.transpose()?;
+			let tx = cutopia::transactions().indenture().judge(*id, right);
+			let inc = chain.submit(&tx, &key).await?;
+			out(cli, json!({ "id": id, "block": inc.block, "result": result }), || match result {
+				Some(r) => format!("indenture {id} judged: {r} is right"),
+				None => format!("indenture {id} judged: every revealed result is wrong"),
 			});
 		},
 	}
