@@ -181,8 +181,12 @@ pub struct WorkRecord<AccountId, Balance, BlockNumber> {
 	pub indenture: IndentureId,
 	/// How it went.
 	pub outcome: Outcome,
-	/// What the work was worth (its incentive), in base units.
+	/// In base units: what the counterparty paid the subject for this work on a success or a
+	/// rating (a miner's slot, a service's fee), what was at stake on a failure.
 	pub value: Balance,
+	/// Who paid for the work (the buyer), when someone did: RepChain counts the evidence of
+	/// each counterparty less every time it vouches for the same subject again.
+	pub counterparty: Option<AccountId>,
 	/// Heartbeat rounds proven.
 	pub heartbeats_proven: u32,
 	/// Heartbeat rounds missed.

@@ -50,9 +50,17 @@ impl<T: Config> Pallet<T> {
 
 impl<T: Config> EscrowOutcome<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn dispute_resolved(id: EscrowId, operator: &T::AccountId, in_time: bool) {
-		let value = Indentures::<T>::get(id).map(|i| i.spec.incentive).unwrap_or_default();
-		let outcome = if in_time { Outcome::Success } else { Outcome::Failure };
-		let record = Self::work_record(operator.clone(), Role::EscrowOperator, id, outcome, value);
+		let ind = Indentures::<T>::get(id);
+		// A timely resolution is worth the fee it earns; a missed one, the work at stake.
+		let (outcome, value) = match &ind {
+			Some(ind) if in_time => (Outcome::Success, ind.escrow_fee),
+			Some(ind) => (Outcome::Failure, ind.spec.incentive),
+			None if in_time => (Outcome::Success, Zero::zero()),
+			None => (Outcome::Failure, Zero::zero()),
+		};
+		let buyer = ind.map(|i| i.buyer);
+		let record =
+			Self::work_record(operator.clone(), Role::EscrowOperator, id, outcome, value, buyer);
 		T::Reputation::append(record, None);
 	}
 

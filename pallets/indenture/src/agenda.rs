@@ -36,6 +36,11 @@ impl<T: Config> Pallet<T> {
 			Deadline::Results(_) => T::WeightInfo::conclude_results(),
 			Deadline::Acceptance(_) => T::WeightInfo::accept_expired(),
 			Deadline::LeaseEnd(_) => T::WeightInfo::lease_end(),
+			// Storage only: the prefix iterated and every unrated miner removed.
+			Deadline::RatingsClose(_) => {
+				let slots = u64::from(T::MaxSlots::get());
+				T::DbWeight::get().reads_writes(slots + 1, slots)
+			},
 		}
 	}
 
@@ -49,10 +54,16 @@ impl<T: Config> Pallet<T> {
 
 	/// The heaviest kind of deadline.
 	pub fn max_deadline_weight() -> Weight {
-		[Deadline::Award(0), Deadline::Results(0), Deadline::Acceptance(0), Deadline::LeaseEnd(0)]
-			.iter()
-			.map(Self::deadline_weight)
-			.fold(Weight::zero(), |a, b| a.max(b))
+		[
+			Deadline::Award(0),
+			Deadline::Results(0),
+			Deadline::Acceptance(0),
+			Deadline::LeaseEnd(0),
+			Deadline::RatingsClose(0),
+		]
+		.iter()
+		.map(Self::deadline_weight)
+		.fold(Weight::zero(), |a, b| a.max(b))
 	}
 
 	/// Processes block `n`'s agenda within `AgendaBudget`; what does not fit moves on to
@@ -150,6 +161,12 @@ impl<T: Config> Pallet<T> {
 				T::Escrow::accept_expired(id)
 			},
 			Deadline::LeaseEnd(lease) => T::Challenges::count_missed(lease),
+			Deadline::RatingsClose(id) => {
+				// At most MAX_SLOTS_BOUND miners per indenture: one pass removes them all.
+				let removed = Unrated::<T>::clear_prefix(id, MAX_SLOTS_BOUND, None);
+				debug_assert!(removed.maybe_cursor.is_none());
+				Ok(())
+			},
 		}
 	}
 }

@@ -18,11 +18,17 @@ fn now<T: Config>() -> BlockNumberFor<T> {
 	frame_system::Pallet::<T>::block_number()
 }
 
-/// `(nodes, replicas)` with the most slots the runtime allows, replicas first.
+/// `(nodes, replicas)` with the most slots the runtime allows (all `MaxSlots` where some
+/// shape reaches it: 4 × 4 of 16, not 3 × 5 = 15), the most replicas among equals.
 fn shape<T: Config>() -> (u32, u32) {
-	let replicas = T::MaxReplicas::get().min(T::MaxSlots::get()).max(1);
-	let nodes = (T::MaxSlots::get() / replicas).min(T::MaxNodes::get()).max(1);
-	(nodes, replicas)
+	let most_replicas = T::MaxReplicas::get().min(T::MaxSlots::get()).max(1);
+	(1..=most_replicas)
+		.map(|replicas| {
+			let nodes = (T::MaxSlots::get() / replicas).min(T::MaxNodes::get()).max(1);
+			(nodes, replicas)
+		})
+		.max_by_key(|(nodes, replicas)| (nodes * replicas, *replicas))
+		.unwrap_or((1, 1))
 }
 
 /// The largest spec: every slot, a full inline task, an SSH key, two heartbeat rounds.

@@ -142,6 +142,8 @@ mod events {
 		NotOperator,
 		/// No miner of the indenture revealed this result.
 		NotAResult,
+		/// The rating window of this indenture has closed.
+		RatingWindowClosed,
 		/// The buyer cannot be its own exchange or escrow operator.
 		SelfDealing,
 	}

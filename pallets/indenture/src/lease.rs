@@ -172,6 +172,7 @@ impl<T: Config> Pallet<T> {
 				id,
 				Outcome::Failure,
 				ind.spec.incentive,
+				Some(ind.buyer.clone()),
 			);
 			// The buyer lost time, not money (its fee came back): the slash is bounded by the
 			// work's value.

@@ -61,6 +61,9 @@ pub type CiRecordOf<T> =
 	CiRecord<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 /// A spec as submitted.
 pub type SpecOf<T> = IndentureSpec<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
+/// A miner its buyer may still rate, as stored.
+pub type RateableOf<T> =
+	Rateable<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 /// A RepChain record as this pallet writes it.
 pub type WorkRecordOf<T> =
 	WorkRecord<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
@@ -116,6 +119,10 @@ pub mod pallet {
 		/// Blocks the buyer has to dispute a single-replica result.
 		#[pallet::constant]
 		type AcceptanceWindow: Get<BlockNumberFor<Self>>;
+		/// Blocks after an indenture ends in which its buyer may rate each miner: a time, not a
+		/// place among recent records that a flood of cheap indentures could push it out of.
+		#[pallet::constant]
+		type RatingWindow: Get<BlockNumberFor<Self>>;
 		/// Most indentures open at once.
 		#[pallet::constant]
 		type MaxQueue: Get<u32>;
@@ -237,10 +244,17 @@ pub mod pallet {
 	pub type RecentRecords<T: Config> =
 		StorageValue<_, BoundedVec<IndentureId, T::MaxRecentRecords>, ValueQuery>;
 
-	/// Miners of a recently ended indenture its buyer has not rated yet.
+	/// Miners of an ended indenture its buyer has not rated yet, until its `RatingWindow`
+	/// closes.
 	#[pallet::storage]
-	pub type Unrated<T: Config> =
-		StorageDoubleMap<_, Twox64Concat, IndentureId, Blake2_128Concat, T::AccountId, ()>;
+	pub type Unrated<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		IndentureId,
+		Blake2_128Concat,
+		T::AccountId,
+		RateableOf<T>,
+	>;
 
 	/// Which indenture slot a heartbeat lease serves.
 	#[pallet::storage]

@@ -82,6 +82,7 @@ impl pallet_indenture::Config for Test {
 	type BatchResultShare = MinPriceRatio;
 	type ResultWindow = ConstU64<5>;
 	type AcceptanceWindow = ConstU64<5>;
+	type RatingWindow = ConstU64<20>;
 	type MaxQueue = ConstU32<4>;
 	type MaxNodes = ConstU32<4>;
 	type MaxReplicas = ConstU32<3>;

@@ -31,13 +31,15 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The one place a RepChain record is built: `subject`'s `outcome` in `role` on indenture
-	/// `id`, worth `value`, recorded now; callers fill in heartbeats, duration or rating.
+	/// `id`, worth `value` (what `counterparty` paid the subject, or what was at stake on a
+	/// failure), recorded now; callers fill in heartbeats, duration or rating.
 	pub(crate) fn work_record(
 		subject: T::AccountId,
 		role: Role,
 		id: IndentureId,
 		outcome: Outcome,
 		value: BalanceOf<T>,
+		counterparty: Option<T::AccountId>,
 	) -> WorkRecordOf<T> {
 		WorkRecord {
 			subject,
@@ -45,6 +47,7 @@ impl<T: Config> Pallet<T> {
 			indenture: id,
 			outcome,
 			value,
+			counterparty,
 			heartbeats_proven: 0,
 			heartbeats_missed: 0,
 			duration: Zero::zero(),
@@ -67,8 +70,7 @@ impl<T: Config> Pallet<T> {
 	) {
 		let outcome = if success { Outcome::Success } else { Outcome::Failure };
 		let record = Self::miner_record(ind, id, miner, outcome, proven, missed);
-		let slots = ind.spec.nodes.saturating_mul(ind.spec.replicas).max(1);
-		let unserved = (ind.spec.incentive / BalanceOf::<T>::from(slots))
+		let unserved = Self::slot_value(ind)
 			.saturating_sub(Self::pay_per_round(ind).saturating_mul(proven.into()));
 		T::Reputation::append(record, (!success).then_some((&ind.buyer, unserved)));
 	}
@@ -95,13 +97,21 @@ impl<T: Config> Pallet<T> {
 		proven: u32,
 		missed: u32,
 	) -> WorkRecordOf<T> {
-		let base = Self::work_record(miner, Role::Miner, id, outcome, ind.spec.incentive);
+		let value = Self::slot_value(ind);
+		let buyer = Some(ind.buyer.clone());
+		let base = Self::work_record(miner, Role::Miner, id, outcome, value, buyer);
 		WorkRecord {
 			heartbeats_proven: proven,
 			heartbeats_missed: missed,
 			duration: base.at.saturating_sub(ind.submitted),
 			..base
 		}
+	}
+
+	/// What one slot of `ind` is worth: its share of the incentive.
+	pub(crate) fn slot_value(ind: &IndentureOf<T>) -> BalanceOf<T> {
+		let slots = ind.spec.nodes.saturating_mul(ind.spec.replicas).max(1);
+		ind.spec.incentive / BalanceOf::<T>::from(slots)
 	}
 
 	/// Success records for the miners whose revealed result is the indenture's result.
@@ -143,8 +153,18 @@ impl<T: Config> Pallet<T> {
 		T::Registry::end_work(&ind.spec.escrow_operator, Role::EscrowOperator);
 		Indentures::<T>::remove(id);
 		let now = frame_system::Pallet::<T>::block_number();
+		let until = now.saturating_add(T::RatingWindow::get());
+		let rateable = Rateable {
+			buyer: ind.buyer.clone(),
+			value: Self::slot_value(&ind),
+			duration: now.saturating_sub(ind.submitted),
+			until,
+		};
 		for miner in &sellers {
-			Unrated::<T>::insert(id, miner, ());
+			Unrated::<T>::insert(id, miner, rateable.clone());
+		}
+		if !sellers.is_empty() {
+			Self::schedule(until.saturating_add(One::one()), Deadline::RatingsClose(id));
 		}
 		let record = CiRecord {
 			cid: id,
@@ -169,17 +189,14 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::CiRecorded { record });
 	}
 
-	/// Adds `record` to the recent-records index, dropping the oldest (and its pending
-	/// ratings) when full.
+	/// Adds `record` to the recent-records index, dropping the oldest when full (its pending
+	/// ratings stay open for their window).
 	pub(crate) fn keep_record(record: CiRecordOf<T>) {
 		let id = record.cid;
 		RecentRecords::<T>::mutate(|recent| {
 			if recent.is_full() {
 				let old = recent.remove(0);
 				Records::<T>::remove(old);
-				// At most MAX_SLOTS_BOUND miners per indenture: one pass removes them all.
-				let removed = Unrated::<T>::clear_prefix(old, MAX_SLOTS_BOUND, None);
-				debug_assert!(removed.maybe_cursor.is_none());
 			}
 			if recent.try_push(id).is_err() {
 				defensive!("a place was freed above when full");
@@ -195,14 +212,30 @@ impl<T: Config> Pallet<T> {
 		miner: T::AccountId,
 		rating: u8,
 	) -> DispatchResult {
-		let record = Records::<T>::get(id).ok_or(Error::<T>::UnknownRecord)?;
-		ensure!(record.client == who, Error::<T>::NotBuyer);
+		let Some(entry) = Unrated::<T>::get(id, &miner) else {
+			let known =
+				Records::<T>::contains_key(id) || Unrated::<T>::iter_prefix(id).next().is_some();
+			return Err(
+				if known { Error::<T>::NotRateable } else { Error::<T>::UnknownRecord }.into()
+			);
+		};
+		ensure!(entry.buyer == who, Error::<T>::NotBuyer);
 		ensure!((1..=5).contains(&rating), Error::<T>::BadRating);
-		Unrated::<T>::take(id, &miner).ok_or(Error::<T>::NotRateable)?;
-		let base =
-			Self::work_record(miner.clone(), Role::Miner, id, Outcome::Rated, record.incentive);
+		ensure!(
+			frame_system::Pallet::<T>::block_number() <= entry.until,
+			Error::<T>::RatingWindowClosed
+		);
+		Unrated::<T>::remove(id, &miner);
+		let base = Self::work_record(
+			miner.clone(),
+			Role::Miner,
+			id,
+			Outcome::Rated,
+			entry.value,
+			Some(who),
+		);
 		T::Reputation::append(
-			WorkRecord { duration: record.duration, rating: Some(rating), ..base },
+			WorkRecord { duration: entry.duration, rating: Some(rating), ..base },
 			None,
 		);
 		Self::deposit_event(Event::Rated { id, miner, rating });

@@ -309,6 +309,21 @@ pub enum Deadline {
 	Acceptance(IndentureId),
 	/// A lease's last heartbeat round closed: count its misses, which ends it.
 	LeaseEnd(LeaseId),
+	/// The rating window of an ended indenture closed: its unrated miners can no longer be.
+	RatingsClose(IndentureId),
+}
+
+/// What a buyer's rating of one miner needs, kept until the rating window closes.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub struct Rateable<AccountId, Balance, BlockNumber> {
+	/// Who may rate.
+	pub buyer: AccountId,
+	/// What the miner's slot was worth.
+	pub value: Balance,
+	/// How long the indenture ran, in blocks.
+	pub duration: BlockNumber,
+	/// Last block the rating is taken in.
+	pub until: BlockNumber,
 }
 
 /// One place for a miner: a node of one replica.

@@ -133,7 +133,8 @@ mod benchmarks {
 		assert!(!Registrations::<T>::contains_key(&who, Role::Miner));
 	}
 
-	/// A failure record for a miner with a full recent-records list, slashing its bond.
+	/// A failure record (rated, so the counterparty's dealings are counted) for a miner with a
+	/// full recent-records list, slashing its bond.
 	#[benchmark]
 	fn append_record() {
 		let who: T::AccountId = account("miner", 0, 0);
@@ -151,6 +152,8 @@ mod benchmarks {
 			duration: 100u32.into(),
 			rating: Some(3),
 			at: frame_system::Pallet::<T>::block_number(),
+			// A counterparty: its dealings with the subject are read and written.
+			counterparty: Some(buyer.clone()),
 		};
 		for _ in 0..T::MaxRecentRecords::get() {
 			RepChain::<T>::append(record(Outcome::Success), None);

@@ -22,7 +22,9 @@
 //!   holding the events can recompute it; the chain checks the stored recent records against it.
 //! - **Score**: Beta reputation `(r + 1) / (r + s + 2)` as `Permill`, where `r` and `s` are
 //!   positive and negative evidence. Each record adds evidence weighted by the work's value,
-//!   `w = 1 + ⌊log2(1 + value / ValueUnit)⌋`, to `r` on success and `FailureWeight · w` to `s`
+//!   `w = value / ValueUnit` below one unit, `1 + ⌊log2(value / ValueUnit)⌋` from there, to `r`
+//!   on success (halved for each earlier positive record from the same counterparty) and
+//!   `FailureWeight · w` to `s`
 //!   on failure; a buyer's rating `k ∈ 1..=5` adds `w(k−1)/4` to `r` and `w(5−k)/4` to `s`.
 //!   Every `DecayPeriod` blocks both are multiplied by `DecayFactor`, so recent behaviour weighs
 //!   more. A new subject has `r = s = 0`: a neutral score of 50 %.
@@ -233,6 +235,20 @@ pub mod pallet {
 		Blake2_128Concat,
 		T::AccountId,
 		BoundedVec<(RecordOf<T>, H256), T::MaxRecentRecords>,
+		ValueQuery,
+	>;
+
+	/// How many positive records (successes, ratings) `counterparty` has given `subject` so
+	/// far: the next one's positive evidence is halved that many times, so a ring of sock
+	/// puppets vouching for one another earns little past each pair's first record.
+	#[pallet::storage]
+	pub type Dealings<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Blake2_128Concat,
+		T::AccountId,
+		u32,
 		ValueQuery,
 	>;
 

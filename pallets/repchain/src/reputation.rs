@@ -21,11 +21,16 @@ impl<T: Config> Pallet<T> {
 		rep
 	}
 
-	/// The evidence one record of `value` weighs, in millionths:
-	/// `1 + ⌊log2(1 + value / ValueUnit)⌋` units.
+	/// The evidence one record of `value` weighs, in millionths of a unit: `value / ValueUnit`
+	/// below one `ValueUnit` (fifty self-dealt jobs worth a hundredth of a unit weigh half
+	/// of one real job, not fifty), `1 + ⌊log2(value / ValueUnit)⌋` from there.
 	pub fn evidence_weight(value: BalanceOf<T>) -> u128 {
-		let units: u128 = (value / T::ValueUnit::get()).saturated_into();
-		EVIDENCE_UNIT.saturating_mul(1 + u128::from(units.saturating_add(1).ilog2()))
+		let value: u128 = value.saturated_into();
+		let unit: u128 = T::ValueUnit::get().saturated_into::<u128>().max(1);
+		match value / unit {
+			0 => EVIDENCE_UNIT.saturating_mul(value) / unit,
+			units => EVIDENCE_UNIT.saturating_mul(1 + u128::from(units.ilog2())),
+		}
 	}
 
 	/// The Beta score of `rep`: `(r + 1) / (r + s + 2)`.
@@ -99,10 +104,22 @@ impl<T: Config> ReputationApi<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for
 			None => Reputation { decayed_at: now, ..Default::default() },
 		};
 		let w = Self::evidence_weight(record.value);
+		// Positive evidence from a counterparty that vouched for this subject before counts
+		// less each time; failures always count in full.
+		let repeat = match &record.counterparty {
+			Some(by) => Dealings::<T>::get(&who, by),
+			None => 0,
+		};
+		let vouched = w >> repeat.min(127);
+		let positive_record = record.outcome == Outcome::Success
+			|| record.rating.is_some_and(|k| (1..=5).contains(&k));
+		if let (Some(by), true) = (&record.counterparty, positive_record) {
+			Dealings::<T>::insert(&who, by, repeat.saturating_add(1));
+		}
 		match record.outcome {
 			Outcome::Success => {
 				rep.successes = rep.successes.saturating_add(1);
-				rep.positive = rep.positive.saturating_add(w);
+				rep.positive = rep.positive.saturating_add(vouched);
 			},
 			Outcome::Failure => {
 				rep.failures = rep.failures.saturating_add(1);
@@ -113,7 +130,7 @@ impl<T: Config> ReputationApi<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for
 		}
 		if let Some(k) = record.rating.filter(|k| (1..=5).contains(k)) {
 			let k = u128::from(k);
-			rep.positive = rep.positive.saturating_add(w * (k - 1) / 4);
+			rep.positive = rep.positive.saturating_add(vouched * (k - 1) / 4);
 			rep.negative = rep.negative.saturating_add(w * (5 - k) / 4);
 		}
 		rep.records = rep.records.saturating_add(1);

@@ -6,6 +6,7 @@ use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, Bound
 const MINER: u64 = 1;
 const EXCHANGE: u64 = 2;
 const BUYER: u64 = 3;
+const OTHER: u64 = 4;
 
 fn res() -> Resources {
 	Resources { cpu_millicores: 4_000, memory_mib: 8_192, storage_gib: 100, gpus: 1 }
@@ -43,8 +44,12 @@ fn record(who: u64, outcome: Outcome, value: Balance, rating: Option<u8>) -> Rec
 		duration: 100,
 		rating,
 		at: System::block_number(),
+		counterparty: None,
 	}
 }
+
+/// A value weighing one unit of evidence (`ValueUnit`).
+const UNIT: Balance = 1_000;
 
 #[test]
 fn register_miner_holds_the_bond() {
@@ -262,10 +267,10 @@ fn unregister_waits_for_running_work_and_the_unbonding_delay() {
 fn a_new_subject_is_neutral_and_records_move_the_score() {
 	build_and_execute(|| {
 		assert_eq!(RepChain::score(&MINER), Permill::from_percent(50));
-		RepChain::append(record(MINER, Outcome::Success, 0, None), None);
+		RepChain::append(record(MINER, Outcome::Success, UNIT, None), None);
 		// r = 1, s = 0: (1 + 1) / (1 + 0 + 2)
 		assert_eq!(RepChain::score(&MINER), Permill::from_rational(2u32, 3u32));
-		RepChain::append(record(MINER, Outcome::Failure, 0, None), None);
+		RepChain::append(record(MINER, Outcome::Failure, UNIT, None), None);
 		// r = 1, s = 2 (failures weigh double): 2 / 5
 		assert_eq!(RepChain::score(&MINER), Permill::from_rational(2u32, 5u32));
 		assert_eq!(RepChain::counts(&MINER), (2, 1, 1));
@@ -275,15 +280,18 @@ fn a_new_subject_is_neutral_and_records_move_the_score() {
 #[test]
 fn value_weighs_logarithmically_and_ratings_count() {
 	build_and_execute(|| {
-		assert_eq!(RepChain::evidence_weight(0), EVIDENCE_UNIT);
-		assert_eq!(RepChain::evidence_weight(999), EVIDENCE_UNIT);
-		assert_eq!(RepChain::evidence_weight(1_000), 2 * EVIDENCE_UNIT);
-		assert_eq!(RepChain::evidence_weight(7_000), 4 * EVIDENCE_UNIT);
+		// Below one unit in proportion, from there logarithmically.
+		assert_eq!(RepChain::evidence_weight(0), 0);
+		assert_eq!(RepChain::evidence_weight(10), EVIDENCE_UNIT / 100);
+		assert_eq!(RepChain::evidence_weight(999), EVIDENCE_UNIT * 999 / 1_000);
+		assert_eq!(RepChain::evidence_weight(1_000), EVIDENCE_UNIT);
+		assert_eq!(RepChain::evidence_weight(7_000), 3 * EVIDENCE_UNIT);
+		assert_eq!(RepChain::evidence_weight(8_000), 4 * EVIDENCE_UNIT);
 		// A success rated 1/5: r = 1, s = 1 from the rating: 2 / 4.
-		RepChain::append(record(MINER, Outcome::Success, 0, Some(1)), None);
+		RepChain::append(record(MINER, Outcome::Success, UNIT, Some(1)), None);
 		assert_eq!(RepChain::score(&MINER), Permill::from_percent(50));
 		// Out-of-range ratings are ignored.
-		RepChain::append(record(BUYER, Outcome::Success, 0, Some(9)), None);
+		RepChain::append(record(BUYER, Outcome::Success, UNIT, Some(9)), None);
 		assert_eq!(RepChain::score(&BUYER), Permill::from_rational(2u32, 3u32));
 	});
 }
@@ -292,7 +300,7 @@ fn value_weighs_logarithmically_and_ratings_count() {
 fn evidence_decays_over_time() {
 	build_and_execute(|| {
 		for _ in 0..4 {
-			RepChain::append(record(MINER, Outcome::Failure, 0, None), None);
+			RepChain::append(record(MINER, Outcome::Failure, UNIT, None), None);
 		}
 		// s = 8: 1 / 10
 		assert_eq!(RepChain::score(&MINER), Permill::from_rational(1u32, 10u32));
@@ -326,7 +334,7 @@ fn history_is_hash_chained_and_recent_records_are_bounded() {
 
 /// `miner` fails a piece of work `buyer` paid for.
 fn fail_for(miner: u64, buyer: u64) {
-	RepChain::append(record(miner, Outcome::Failure, 0, None), Some((&buyer, Balance::MAX)));
+	RepChain::append(record(miner, Outcome::Failure, UNIT, None), Some((&buyer, Balance::MAX)));
 }
 
 #[test]
@@ -341,12 +349,15 @@ fn a_miner_failure_slashes_part_of_its_bond_to_the_buyer() {
 			Event::Slashed { who: MINER, beneficiary: BUYER, amount: 10 }.into(),
 		);
 		// A success slashes nothing; nor does a failure of an unregistered subject.
-		RepChain::append(record(MINER, Outcome::Success, 0, None), Some((&BUYER, Balance::MAX)));
-		RepChain::append(record(EXCHANGE, Outcome::Failure, 0, None), Some((&BUYER, Balance::MAX)));
+		RepChain::append(record(MINER, Outcome::Success, UNIT, None), Some((&BUYER, Balance::MAX)));
+		RepChain::append(
+			record(EXCHANGE, Outcome::Failure, UNIT, None),
+			Some((&BUYER, Balance::MAX)),
+		);
 		assert_eq!(held(MINER), 990);
 		assert_eq!(Balances::free_balance(BUYER), 10_010);
 		// A slash never exceeds what the failure cost the buyer (issue 12, item 4).
-		RepChain::append(record(MINER, Outcome::Failure, 0, None), Some((&BUYER, 3)));
+		RepChain::append(record(MINER, Outcome::Failure, UNIT, None), Some((&BUYER, 3)));
 		assert_eq!(held(MINER), 987);
 		assert_eq!(Balances::free_balance(BUYER), 10_013);
 	});
@@ -371,5 +382,47 @@ fn a_miner_slashed_below_the_minimum_bond_stops_competing_until_it_tops_up() {
 		assert_eq!(held(MINER), 0);
 		// 10 from the first slash, then the whole topped-up bond of 100.
 		assert_eq!(Balances::free_balance(BUYER), 10_110);
+	});
+}
+
+/// Issue 12, item 9: fifty cheap self-dealt successes, each rated 5 by the same buyer, took a
+/// new miner from 50 % to about 99 %. Now cheap work weighs what it paid, and a counterparty's
+/// evidence halves each time it vouches for the same subject again.
+#[test]
+fn reputation_cannot_be_farmed_with_cheap_or_repeated_self_dealing() {
+	build_and_execute(|| {
+		let vouch = |who, value, by| {
+			let mut r = record(who, Outcome::Success, value, None);
+			r.counterparty = Some(by);
+			RepChain::append(r.clone(), None);
+			RepChain::append(WorkRecord { outcome: Outcome::Rated, rating: Some(5), ..r }, None);
+		};
+		// Cheap jobs (a hundredth of a unit), one puppet buyer: barely moves.
+		for _ in 0..50 {
+			vouch(MINER, UNIT / 100, BUYER);
+		}
+		assert!(
+			RepChain::score(&MINER) < Permill::from_percent(55),
+			"{:?}",
+			RepChain::score(&MINER)
+		);
+		// Real value from one buyer: the first record counts in full, the rest less and less.
+		for _ in 0..50 {
+			vouch(EXCHANGE, UNIT, BUYER);
+		}
+		// Positive evidence < 2 × (1 + 1/2 + 1/4 + …) units: at most (4 + 1) / (4 + 2).
+		assert!(RepChain::score(&EXCHANGE) <= Permill::from_rational(5u32, 6u32));
+		assert_eq!(Dealings::<Test>::get(EXCHANGE, BUYER), 100);
+		// The same value from fifty distinct buyers is fifty buyers' worth of evidence.
+		for buyer in 1_000..1_050 {
+			vouch(OTHER, UNIT, buyer);
+		}
+		assert!(RepChain::score(&OTHER) > Permill::from_percent(98));
+		// Failures always count in full, whoever paid.
+		let before = RepChain::score(&EXCHANGE);
+		let mut failed = record(EXCHANGE, Outcome::Failure, UNIT, None);
+		failed.counterparty = Some(BUYER);
+		RepChain::append(failed, None);
+		assert!(RepChain::score(&EXCHANGE) < before);
 	});
 }

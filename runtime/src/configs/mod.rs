@@ -272,6 +272,8 @@ impl pallet_indenture::Config for Runtime {
 	/// One minute to seal results, one more to reveal them.
 	type ResultWindow = ConstU32<{ MINUTES }>;
 	type AcceptanceWindow = ConstU32<HOURS>;
+	// A month: time to see whether a service kept running as promised.
+	type RatingWindow = ConstU32<{ 30 * DAYS }>;
 	type MaxQueue = ConstU32<1_024>;
 	type MaxNodes = ConstU32<8>;
 	type MaxReplicas = ConstU32<5>;

@@ -182,7 +182,7 @@ fn the_award_goes_to_the_best_reputed_then_cheapest_qualified_miner() {
 		assert!(IndenturePallet::rank(id, &MINER_C) > IndenturePallet::rank(id, &MINER_A));
 		// A better reputation beats a cheaper floor.
 		RepChain::append(
-			IndenturePallet::work_record(MINER_A, Role::Miner, 99, Outcome::Success, 1_000),
+			IndenturePallet::work_record(MINER_A, Role::Miner, 99, Outcome::Success, 1_000, None),
 			None,
 		);
 		assert!(IndenturePallet::rank(id, &MINER_A) > IndenturePallet::rank(id, &MINER_C));

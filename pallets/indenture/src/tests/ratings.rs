@@ -51,27 +51,44 @@ fn the_buyer_rates_each_miner_once() {
 	});
 }
 
+/// Issue 12, item 9: ~256 cheap self-dealt indentures pushed a victim's record out of the
+/// recent records, and with it its buyer's right to rate the victim's miner. Ratings are now
+/// open for `RatingWindow` blocks however many records follow, and close with it.
 #[test]
-fn recent_records_keep_the_last_ones_and_their_ratings() {
+fn a_rating_stays_open_for_its_window_however_many_records_follow() {
 	build_and_execute(|| {
-		// Four records fit (MaxRecentRecords = 4); the fifth drops the oldest.
-		for _ in 0..5 {
-			let id = assert_submit(BUYER, spec());
-			assert_cancel(BUYER, id);
-		}
-		// Cancelled work has no CIRecord: nothing recorded yet.
+		// Cancelled work has no CIRecord: nothing recorded.
+		let id = assert_submit(BUYER, spec());
+		assert_cancel(BUYER, id);
 		assert!(RecentRecords::<Test>::get().is_empty());
-		settled_service_at(5);
-		for id in 6..10 {
-			let rec = ci_record_template(id);
-			IndenturePallet::keep_record(rec);
+		settled_service_at(1);
+		let until = Unrated::<Test>::get(1, MINER_A).expect("rateable").until;
+		assert_eq!(until, System::block_number() + 20);
+		// Four records fit (MaxRecentRecords = 4): a flood of four more drops the victim's.
+		for id in 100..104 {
+			IndenturePallet::keep_record(ci_record_template(id));
 		}
-		assert_eq!(RecentRecords::<Test>::get().to_vec(), vec![6, 7, 8, 9]);
-		assert!(Records::<Test>::get(5).is_none());
-		assert!(!Unrated::<Test>::contains_key(5, MINER_A));
+		assert_eq!(RecentRecords::<Test>::get().to_vec(), vec![100, 101, 102, 103]);
+		assert!(Records::<Test>::get(1).is_none());
+		assert_ok!(IndenturePallet::rate(RuntimeOrigin::signed(BUYER), 1, MINER_A, 2));
+		assert_eq!(RepChain::counts(&MINER_A), (2, 1, 0));
+		// Past the window (the agenda late, its entry not yet run) a rating is refused, and
+		// the agenda's deadline closes the rest.
+		assert_eq!(assert_submit(BUYER, service(10)), 2);
+		assert_solve(MINER_A, 2, 0);
+		heartbeat_of(2, 0, MINER_A, 0);
+		let until = Unrated::<Test>::get(2, MINER_A).expect("rateable").until;
+		set_block(until + 1);
 		assert_noop!(
-			IndenturePallet::rate(RuntimeOrigin::signed(BUYER), 5, MINER_A, 4),
-			Error::<Test>::UnknownRecord
+			IndenturePallet::rate(RuntimeOrigin::signed(BUYER), 2, MINER_A, 4),
+			Error::<Test>::RatingWindowClosed
+		);
+		assert!(Agenda::<Test>::get(until + 1).contains(&Deadline::RatingsClose(2)));
+		assert_ok!(IndenturePallet::process_deadline(until + 1, Deadline::RatingsClose(2)));
+		assert!(!Unrated::<Test>::contains_key(2, MINER_A));
+		assert_noop!(
+			IndenturePallet::rate(RuntimeOrigin::signed(BUYER), 2, MINER_A, 4),
+			Error::<Test>::NotRateable
 		);
 	});
 }
