@@ -116,8 +116,21 @@ export async function checkSpec(api, buyer, f) {
     const fees = mulFloor(incentive, exchangeFee ?? 0, 1_000_000) + mulFloor(incentive, escrowFee ?? 0, 1_000_000);
     cost = { ...p, incentive, fees, held: incentive + fees };
   }
-  const queue = await api.query.indenture.queue();
-  if (queue.length >= c.maxQueue.toNumber()) errors.push('the queue is full: wait for a slot or raise the priority');
+  const [queue, open] = await Promise.all([api.query.indenture.queue(), buyer ? api.query.indenture.openOf(buyer) : null]);
+  if (open !== null && open.toNumber() >= c.maxOpenPerBuyer.toNumber()) {
+    errors.push(`you have ${open} indentures open, the most one buyer may: wait for one to be leased, or cancel one`);
+  }
+  // A full queue admits an offer paying more than OutbidMargin above its cheapest entry per
+  // billed unit (that entry is evicted and refunded); the chain also skips entries a miner
+  // has already won a slot of.
+  if (queue.length >= c.maxQueue.toNumber() && cost) {
+    const cheapest = queue.map(([, , rate]) => rate.toBigInt()).reduce((a, b) => (b < a ? b : a));
+    const needed = cheapest + mulCeil(cheapest, c.outbidMargin.toNumber(), 1_000_000);
+    const billed = BigInt(Math.max(1, cost.units * replicas));
+    if (incentive / billed <= needed) {
+      errors.push(`the queue is full: pay more than ${fmtCU(needed * billed, 18)} to take the place of its cheapest open indenture`);
+    }
+  }
 
   const spec = {
     task,

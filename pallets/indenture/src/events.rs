@@ -19,6 +19,9 @@ mod events {
 			held: BalanceOf<T>,
 			award_deadline: BlockNumberFor<T>,
 		},
+		/// Indenture `id`, the cheapest open entry of a full queue nobody had won a slot of,
+		/// gave its place to `by`, which pays more: everything held was refunded.
+		Evicted { id: IndentureId, by: IndentureId, refunded: BalanceOf<T> },
 		/// The buyer withdrew indenture `id`; everything held was refunded.
 		Cancelled { id: IndentureId, refunded: BalanceOf<T> },
 		/// Indenture `id` was not awarded in time; everything held was refunded.
@@ -102,7 +105,10 @@ mod events {
 		UnknownEscrowOperator,
 		/// The incentive is below the minimum (see the crate docs).
 		IncentiveTooLow,
-		/// The queue is full.
+		/// The buyer has `MaxOpenPerBuyer` indentures open already.
+		TooManyOpen,
+		/// The queue is full (and the offer does not pay enough more than the cheapest open
+		/// entry nobody has won a slot of to take its place).
 		QueueFull,
 		/// Only the buyer may do this.
 		NotBuyer,

@@ -67,7 +67,7 @@ impl<T: Config> Pallet<T> {
 		});
 		if Slots::<T>::iter_prefix_values(id).all(|s| s.miner.is_some()) {
 			ind.status = Status::Leased;
-			Queue::<T>::mutate(|q| q.retain(|(_, i)| *i != id));
+			Self::dequeue(id, &ind.buyer);
 			Self::deposit_event(Event::Leased { id });
 			Self::observe_price(id, &ind);
 			Indentures::<T>::insert(id, ind);

@@ -68,6 +68,8 @@ pub type RateableOf<T> =
 pub type WorkRecordOf<T> =
 	WorkRecord<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 
+/// Cheapest queue entries a full queue's `submit` looks at for one nobody has won a slot of.
+const EVICTION_CANDIDATES: u32 = 4;
 /// Blocks after a full one that `schedule` tries before it puts a deadline in the backlog.
 const AGENDA_SPREAD: u32 = 8;
 /// Backlog entries not yet due that one block moves to the back, past which due ones wait.
@@ -126,6 +128,13 @@ pub mod pallet {
 		/// Most indentures open at once.
 		#[pallet::constant]
 		type MaxQueue: Get<u32>;
+		/// Most indentures one buyer may have open at once.
+		#[pallet::constant]
+		type MaxOpenPerBuyer: Get<u32>;
+		/// How much more per billed unit a new offer must pay than the cheapest open entry
+		/// nobody has won a slot of, to take its place in a full queue.
+		#[pallet::constant]
+		type OutbidMargin: Get<Permill>;
 		/// Most nodes of one indenture.
 		#[pallet::constant]
 		type MaxNodes: Get<u32>;
@@ -265,11 +274,16 @@ pub mod pallet {
 	pub type SlotOfChallenge<T: Config> =
 		StorageMap<_, Twox64Concat, ChallengeId, (IndentureId, u32)>;
 
-	/// The IndentureQueue: open indentures as `(priority, id)`, highest priority first, then
-	/// oldest first.
+	/// The IndentureQueue: open indentures as `(priority, id, price per billed unit)`,
+	/// highest priority first, then oldest first. The price is what a full queue compares a
+	/// new offer with (`submit` evicts the cheapest entry nobody has won a slot of).
 	#[pallet::storage]
 	pub type Queue<T: Config> =
-		StorageValue<_, BoundedVec<(u8, IndentureId), T::MaxQueue>, ValueQuery>;
+		StorageValue<_, BoundedVec<(u8, IndentureId, BalanceOf<T>), T::MaxQueue>, ValueQuery>;
+
+	/// How many indentures each buyer has open (in the queue), at most `MaxOpenPerBuyer`.
+	#[pallet::storage]
+	pub type OpenOf<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
@@ -321,15 +335,18 @@ pub mod pallet {
 	impl<T: Config> Pallet<T> {
 		/// Submits a Computation Indenture. Holds `incentive` plus the exchange's and the escrow
 		/// operator's fees and lists it in the queue until `AwardWindow` blocks from now.
-		/// Charged by its slots and task bytes, not the largest possible indenture.
+		/// Charged by its slots and task bytes, not the largest possible indenture. When the
+		/// queue is full, an offer paying more than `OutbidMargin` above the cheapest open entry
+		/// nobody has won a slot of takes that entry's place (it is refunded in full, `Evicted`)
+		/// and pays for the eviction; otherwise it is refused with `QueueFull`.
 		#[pallet::call_index(0)]
-		#[pallet::weight(T::WeightInfo::submit(
-			spec.nodes.saturating_mul(spec.replicas).clamp(1, T::MaxSlots::get()),
-			spec.task.size(),
-		))]
-		pub fn submit(origin: OriginFor<T>, spec: SpecOf<T>) -> DispatchResult {
+		#[pallet::weight(Pallet::<T>::submit_weight(&spec).saturating_add(Pallet::<T>::eviction_weight()))]
+		pub fn submit(origin: OriginFor<T>, spec: SpecOf<T>) -> DispatchResultWithPostInfo {
 			let buyer = ensure_signed(origin)?;
-			Self::do_submit(buyer, spec)
+			let base = Self::submit_weight(&spec);
+			let evicted = Self::do_submit(buyer, spec)?;
+			Ok(Some(if evicted { base.saturating_add(Self::eviction_weight()) } else { base })
+				.into())
 		}
 
 		/// The buyer withdraws an indenture no miner has won yet: everything held is refunded.

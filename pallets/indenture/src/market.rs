@@ -108,15 +108,56 @@ impl<T: Config> Pallet<T> {
 	/// Where `(priority, id)` goes: after every entry of higher priority, and after older
 	/// entries of the same priority.
 	pub(crate) fn queue_position(
-		queue: &[(u8, IndentureId)],
+		queue: &[(u8, IndentureId, BalanceOf<T>)],
 		priority: u8,
 		id: IndentureId,
 	) -> usize {
-		queue.partition_point(|(p, i)| *p > priority || (*p == priority && *i < id))
+		queue.partition_point(|(p, i, _)| *p > priority || (*p == priority && *i < id))
 	}
 
-	/// Checks and lists a Computation Indenture for `buyer` (the `submit` call).
-	pub(crate) fn do_submit(buyer: T::AccountId, spec: SpecOf<T>) -> DispatchResult {
+	/// What `submit` of `spec` is charged without an eviction.
+	pub fn submit_weight(spec: &SpecOf<T>) -> Weight {
+		T::WeightInfo::submit(
+			spec.nodes.saturating_mul(spec.replicas).clamp(1, T::MaxSlots::get()),
+			spec.task.size(),
+		)
+	}
+
+	/// What evicting an entry adds to `submit`: the candidates' slots read, then the
+	/// eviction itself, which is a cancellation.
+	pub fn eviction_weight() -> Weight {
+		let reads = u64::from(EVICTION_CANDIDATES) * (u64::from(T::MaxSlots::get()) + 1);
+		T::WeightInfo::cancel().saturating_add(T::DbWeight::get().reads(reads))
+	}
+
+	/// A full queue's entry that an offer of `rate` per billed unit may take the place of:
+	/// the cheapest (newest among equals) of the first `EVICTION_CANDIDATES` that nobody has
+	/// won a slot of, if `rate` beats its price by more than `OutbidMargin`.
+	fn eviction_candidate(
+		queue: &[(u8, IndentureId, BalanceOf<T>)],
+		rate: BalanceOf<T>,
+	) -> Option<IndentureId> {
+		let mut cheapest: alloc::vec::Vec<_> = queue.iter().map(|(_, id, r)| (*r, *id)).collect();
+		cheapest.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+		cheapest
+			.into_iter()
+			.take(EVICTION_CANDIDATES as usize)
+			.take_while(|(r, _)| r.saturating_add(T::OutbidMargin::get().mul_ceil(*r)) < rate)
+			.map(|(_, id)| id)
+			.find(|id| Slots::<T>::iter_prefix_values(id).all(|s| s.miner.is_none()))
+	}
+
+	/// Takes indenture `id` out of the queue and its buyer's open count.
+	pub(crate) fn dequeue(id: IndentureId, buyer: &T::AccountId) {
+		Queue::<T>::mutate(|q| q.retain(|(_, i, _)| *i != id));
+		OpenOf::<T>::mutate_exists(buyer, |n| {
+			*n = n.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
+		});
+	}
+
+	/// Checks and lists a Computation Indenture for `buyer` (the `submit` call). Returns
+	/// whether it took the place of an evicted entry.
+	pub(crate) fn do_submit(buyer: T::AccountId, spec: SpecOf<T>) -> Result<bool, DispatchError> {
 		ensure!(spec.task.is_valid(), Error::<T>::EmptyTask);
 		ensure!(!spec.resources.is_zero(), Error::<T>::NoResources);
 		ensure!((1..=T::MaxNodes::get()).contains(&spec.nodes), Error::<T>::BadNodes);
@@ -136,10 +177,27 @@ impl<T: Config> Pallet<T> {
 			Self::indicative_price(&spec.resources, spec.nodes, spec.duration);
 		let indicative = indicative.saturating_mul(spec.replicas.into());
 		ensure!(spec.incentive >= Self::minimum_incentive(indicative), Error::<T>::IncentiveTooLow);
+		ensure!(OpenOf::<T>::get(&buyer) < T::MaxOpenPerBuyer::get(), Error::<T>::TooManyOpen);
 		let id = NextIndentureId::<T>::get();
+		let rate = spec.incentive
+			/ Self::billed_units(compute_units, spec.replicas).max(1).saturated_into();
 		let mut queue = Queue::<T>::get();
+		// A full queue is not a wall: a better offer takes the cheapest unwon entry's place,
+		// so filling the queue to keep others out means outbidding them with work miners
+		// will take (and the filler then pays for).
+		let evicted = if queue.is_full() {
+			let victim = Self::eviction_candidate(&queue, rate).ok_or(Error::<T>::QueueFull)?;
+			let ind = Indentures::<T>::get(victim).ok_or(Error::<T>::UnknownIndenture)?;
+			let refunded = Self::close_unawarded(victim, ind)?;
+			Self::deposit_event(Event::Evicted { id: victim, by: id, refunded });
+			queue = Queue::<T>::get();
+			true
+		} else {
+			false
+		};
 		let pos = Self::queue_position(&queue, spec.priority, id);
-		queue.try_insert(pos, (spec.priority, id)).map_err(|_| Error::<T>::QueueFull)?;
+		queue.try_insert(pos, (spec.priority, id, rate)).map_err(|_| Error::<T>::QueueFull)?;
+		OpenOf::<T>::mutate(&buyer, |n| *n = n.saturating_add(1));
 
 		let exchange_fee = exchange_rate.mul_floor(spec.incentive);
 		let escrow_fee = escrow_rate.mul_floor(spec.incentive);
@@ -208,7 +266,7 @@ impl<T: Config> Pallet<T> {
 			held: T::Escrow::held(id),
 			award_deadline,
 		});
-		Ok(())
+		Ok(evicted)
 	}
 
 	/// Opens a capability challenge of `kind` for one slot of indenture `id`: the exchange
@@ -309,7 +367,7 @@ impl<T: Config> Pallet<T> {
 		}
 		T::Registry::end_work(&ind.spec.exchange, Role::Exchange);
 		T::Registry::end_work(&ind.spec.escrow_operator, Role::EscrowOperator);
-		Queue::<T>::mutate(|q| q.retain(|(_, i)| *i != id));
+		Self::dequeue(id, &ind.buyer);
 		Indentures::<T>::remove(id);
 		Ok(settlement.refunded)
 	}
@@ -327,8 +385,8 @@ impl<T: Config> Pallet<T> {
 	) -> alloc::vec::Vec<IndentureId> {
 		Queue::<T>::get()
 			.iter()
-			.filter(|(p, _)| *p >= filter.min_priority)
-			.map(|(_, id)| *id)
+			.filter(|(p, _, _)| *p >= filter.min_priority)
+			.map(|(_, id, _)| *id)
 			.filter(|id| {
 				if filter.is_trivial() {
 					return true;

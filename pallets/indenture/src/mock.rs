@@ -37,6 +37,7 @@ parameter_types! {
 	pub const RateSmoothing: Perbill = Perbill::from_percent(10);
 	/// At most 5 % a block.
 	pub const MaxRateStep: Perbill = Perbill::from_percent(5);
+	pub const OutbidMargin: Permill = Permill::from_percent(10);
 }
 
 // The other pallets as their own tests configure them; only what the marketplace's tests
@@ -84,6 +85,8 @@ impl pallet_indenture::Config for Test {
 	type AcceptanceWindow = ConstU64<5>;
 	type RatingWindow = ConstU64<20>;
 	type MaxQueue = ConstU32<4>;
+	type MaxOpenPerBuyer = ConstU32<3>;
+	type OutbidMargin = OutbidMargin;
 	type MaxNodes = ConstU32<4>;
 	type MaxReplicas = ConstU32<3>;
 	type MaxSlots = ConstU32<8>;

@@ -5,7 +5,7 @@ use super::*;
 impl<T: Config> Pallet<T> {
 	/// Invariants, checked after every unit test and by try-runtime:
 	/// - the queue is sorted (priority descending, then id ascending) and holds exactly the
-	///   open indentures;
+	///   open indentures, each with its price per billed unit; `OpenOf` counts them by buyer;
 	/// - every open indenture has an escrow holding its incentive plus fees (less what its
 	///   awarded slots have been paid);
 	/// - every indenture has nodes × replicas slots; an empty slot still has its challenge,
@@ -46,9 +46,12 @@ impl<T: Config> Pallet<T> {
 		}
 		let open = Indentures::<T>::iter().filter(|(_, i)| i.status == Status::Open).count();
 		ensure!(open == queue.len(), "queue and open indentures differ");
-		for (p, id) in queue.iter() {
+		let mut open_of = alloc::collections::btree_map::BTreeMap::<T::AccountId, u32>::new();
+		for (p, id, rate) in queue.iter() {
 			let ind = Indentures::<T>::get(id).ok_or("queued indenture missing")?;
 			ensure!(ind.spec.priority == *p, "queued priority differs");
+			ensure!(ind.spec.incentive / Self::billed(&ind) == *rate, "queued price differs");
+			*open_of.entry(ind.buyer.clone()).or_default() += 1;
 			let full =
 				ind.spec.incentive.saturating_add(ind.exchange_fee).saturating_add(ind.escrow_fee);
 			// Slots already awarded stream their rounds while the others are still open.
@@ -59,6 +62,11 @@ impl<T: Config> Pallet<T> {
 				"escrow of an open indenture does not hold incentive + fees"
 			);
 		}
+		ensure!(
+			OpenOf::<T>::iter().collect::<alloc::collections::btree_map::BTreeMap<_, _>>()
+				== open_of,
+			"open counts differ from the queue"
+		);
 		let (first, next) = BacklogRange::<T>::get();
 		ensure!(first <= next, "backlog range inverted");
 		ensure!(

@@ -255,6 +255,9 @@ parameter_types! {
 	pub const RateSmoothing: Perbill = Perbill::from_percent(5);
 	/// At most 0.001 % a block: about a third a day (28,800 blocks), whoever trades.
 	pub const MaxRateStep: Perbill = Perbill::from_parts(10_000);
+	/// A full queue admits an offer paying 10 % more per billed unit than its cheapest
+	/// unwon entry, which is evicted and refunded.
+	pub const OutbidMargin: Permill = Permill::from_percent(10);
 }
 
 impl pallet_indenture::Config for Runtime {
@@ -275,6 +278,10 @@ impl pallet_indenture::Config for Runtime {
 	// A month: time to see whether a service kept running as promised.
 	type RatingWindow = ConstU32<{ 30 * DAYS }>;
 	type MaxQueue = ConstU32<1_024>;
+	// One account cannot fill the queue by accident; filling it on purpose takes outbidding
+	// every honest offer (OutbidMargin).
+	type MaxOpenPerBuyer = ConstU32<64>;
+	type OutbidMargin = OutbidMargin;
 	type MaxNodes = ConstU32<8>;
 	type MaxReplicas = ConstU32<5>;
 	/// Escrow pays at most `MaxPayees` (16) miners per indenture.

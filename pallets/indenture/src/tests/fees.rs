@@ -46,8 +46,10 @@ fn a_miners_result_reports_are_free_when_taken() {
 /// `submit` is charged for its slots and task bytes, not for the largest indenture possible.
 #[test]
 fn submit_is_charged_by_its_size() {
+	// Declared: the submission by its size, plus an eviction it may have to make.
+	let eviction = IndenturePallet::eviction_weight().ref_time();
 	let weight = |spec: SpecOf<Test>| {
-		crate::Call::<Test>::submit { spec }.get_dispatch_info().call_weight.ref_time()
+		crate::Call::<Test>::submit { spec }.get_dispatch_info().call_weight.ref_time() - eviction
 	};
 	let inline = |n: usize| Work::Inline(BoundedVec::truncate_from(vec![1u8; n]));
 	let small = weight(SpecOf::<Test> { nodes: 1, task: inline(10), ..spec() });
@@ -59,4 +61,10 @@ fn submit_is_charged_by_its_size() {
 	// Slots beyond the maximum are refused by the call; they are charged as the maximum.
 	let too_wide = weight(SpecOf::<Test> { nodes: 100, replicas: 100, task: inline(10), ..spec() });
 	assert_eq!(too_wide, wide);
+	// With room in the queue nothing is evicted: the eviction part is refunded.
+	build_and_execute(|| {
+		let spec = SpecOf::<Test> { nodes: 1, task: inline(10), ..spec() };
+		let info = IndenturePallet::submit(RuntimeOrigin::signed(BUYER), spec).unwrap();
+		assert_eq!(info.actual_weight.map(|w| w.ref_time()), Some(small));
+	});
 }

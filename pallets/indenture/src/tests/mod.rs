@@ -73,7 +73,7 @@ fn held(who: u64) -> Balance {
 
 /// The buyer submits `s`, for tests that expect it to fail.
 fn submit(s: SpecOf<Test>) -> sp_runtime::DispatchResult {
-	IndenturePallet::submit(RuntimeOrigin::signed(BUYER), s)
+	IndenturePallet::submit(RuntimeOrigin::signed(BUYER), s).map(|_| ()).map_err(|e| e.error)
 }
 
 /// `buyer` submits `spec`, which must be accepted. Checks what every submission does: the
@@ -90,7 +90,7 @@ fn assert_submit(buyer: u64, spec: SpecOf<Test>) -> IndentureId {
 	assert_eq!(held(buyer), held_before + full);
 	let queue = Queue::<Test>::get();
 	assert_eq!(queue.len(), queued_before + 1);
-	assert!(queue.contains(&(spec.priority, id)));
+	assert!(queue.iter().any(|(p, i, _)| (*p, *i) == (spec.priority, id)));
 	assert_eq!(Slots::<Test>::iter_prefix(id).count() as u32, spec.nodes * spec.replicas);
 	System::assert_last_event(
 		Event::Submitted {
@@ -181,7 +181,7 @@ fn assert_solve(who: u64, id: IndentureId, slot: u32) {
 	let leased = Slots::<Test>::iter_prefix_values(id).all(|s| s.miner.is_some());
 	let status = Indentures::<Test>::get(id).expect("an awarded indenture is kept").status;
 	assert_eq!(status, if leased { Status::Leased } else { Status::Open });
-	assert_eq!(Queue::<Test>::get().iter().any(|(_, i)| *i == id), !leased);
+	assert_eq!(Queue::<Test>::get().iter().any(|(_, i, _)| *i == id), !leased);
 }
 
 /// The buyer submits `spec`; `MINER_A` registers and wins slot 0. Returns the id.

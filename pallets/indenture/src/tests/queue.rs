@@ -6,12 +6,76 @@ use super::*;
 #[test]
 fn the_queue_orders_by_priority_then_age_and_is_bounded() {
 	build_and_execute(|| {
-		for p in [1u8, 5, 1, 9] {
-			assert_submit(BUYER, SpecOf::<Test> { priority: p, ..spec() });
+		for (p, buyer) in [(1u8, BUYER), (5, BUYER), (1, BUYER), (9, 7)] {
+			assert_submit(buyer, SpecOf::<Test> { priority: p, ..spec() });
 		}
 		assert_eq!(IndenturePallet::queue_page(0, 10), vec![3, 1, 0, 2]);
 		assert_eq!(IndenturePallet::queue_page(1, 2), vec![1, 0]);
-		assert_noop!(submit(spec()), Error::<Test>::QueueFull);
+		// An offer at the same price cannot take anyone's place.
+		assert_noop!(
+			IndenturePallet::submit(RuntimeOrigin::signed(8), spec()).map_err(|e| e.error),
+			Error::<Test>::QueueFull
+		);
+	});
+}
+
+/// One buyer holds at most `MaxOpenPerBuyer` (3) open indentures; a place frees when one
+/// leaves the queue.
+#[test]
+fn one_buyer_holds_at_most_its_share_of_the_queue() {
+	build_and_execute(|| {
+		for _ in 0..3 {
+			assert_submit(BUYER, spec());
+		}
+		assert_eq!(OpenOf::<Test>::get(BUYER), 3);
+		assert_noop!(submit(spec()), Error::<Test>::TooManyOpen);
+		assert_cancel(BUYER, 1);
+		assert_eq!(OpenOf::<Test>::get(BUYER), 2);
+		assert_submit(BUYER, spec());
+	});
+}
+
+/// Issue 12, item 14: 1,024 minimum indentures (about 10 CU of fees) filled the global queue
+/// and nobody else could submit for the award window. A full queue now admits an offer paying
+/// more than `OutbidMargin` (10 %) above its cheapest entry nobody has won a slot of: that
+/// entry is evicted and refunded in full. Keeping the queue full means outbidding every
+/// honest offer with work miners will take.
+#[test]
+fn a_full_queue_admits_a_better_offer_by_evicting_the_cheapest_unwon_entry() {
+	build_and_execute(|| {
+		// The attacker's puppets fill the queue at the minimum price (1,200 for 600 CU).
+		let puppets = [7u64, 8, 9, 9];
+		for who in puppets {
+			assert_submit(who, spec());
+		}
+		// A miner wins a slot of the oldest: that one is no longer evictable.
+		register_miner(MINER_A, big(), 1);
+		assert_solve(MINER_A, 0, 0);
+		// The mock's prices per billed unit are whole numbers: 2 for the puppets. 3 is not
+		// more than 2 + 10 % (rounded up to 1); 4 is.
+		assert_noop!(
+			IndenturePallet::submit(
+				RuntimeOrigin::signed(BUYER),
+				SpecOf::<Test> { incentive: 1_800, ..spec() }
+			)
+			.map_err(|e| e.error),
+			Error::<Test>::QueueFull
+		);
+		let (victim_buyer, before) = (9, Balances::free_balance(9));
+		let info = IndenturePallet::submit(
+			RuntimeOrigin::signed(BUYER),
+			SpecOf::<Test> { incentive: 2_400, ..spec() },
+		)
+		.unwrap();
+		// The newest of the cheapest unwon entries (3) gave its place, refunded in full.
+		System::assert_has_event(Event::Evicted { id: 3, by: 4, refunded: 1_272 }.into());
+		assert!(Indentures::<Test>::get(3).is_none());
+		assert_eq!(Balances::free_balance(victim_buyer), before + 1_272);
+		assert_eq!(OpenOf::<Test>::get(victim_buyer), 1);
+		assert_eq!(IndenturePallet::queue_page(0, 10), vec![0, 1, 2, 4]);
+		// The evicting submission paid for the eviction.
+		let base = IndenturePallet::submit_weight(&SpecOf::<Test> { incentive: 2_400, ..spec() });
+		assert_eq!(info.actual_weight, Some(base + IndenturePallet::eviction_weight()));
 	});
 }
 
