@@ -48,6 +48,17 @@ pub trait ChallengeApi<AccountId, BlockNumber> {
 	fn conclude_weight() -> Weight {
 		Weight::zero()
 	}
+	/// The last block after a factorization challenge concludes in which its issuer may still
+	/// reveal `p` (the audit window); `None` for kinds that are never audited.
+	fn audit_until(id: ChallengeId) -> Option<BlockNumber>;
+	/// Closes the audit of a concluded factorization challenge whose issuer never revealed `p`
+	/// in its window, as the permissionless `report_unaudited` does (the issuer fails; the
+	/// challenge leaves storage).
+	fn close_audit(id: ChallengeId) -> DispatchResult;
+	/// The most one [`Self::close_audit`] may weigh (telling the opener included).
+	fn close_audit_weight() -> Weight {
+		Weight::zero()
+	}
 }
 
 /// Lets the pallet that opened challenges and leases learn how they end.

@@ -135,4 +135,18 @@ impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 			.saturating_add(T::Outcome::max_weight())
 			.saturating_add(Self::award_checks_weight())
 	}
+
+	fn audit_until(id: ChallengeId) -> Option<BlockNumberFor<T>> {
+		let c = Challenges::<T>::get(id)?;
+		let Puzzle::Factorization { audit: Audit::Pending, .. } = c.puzzle else { return None };
+		c.concluded.map(|at| at.saturating_add(T::AuditWindow::get()))
+	}
+
+	fn close_audit(id: ChallengeId) -> DispatchResult {
+		Self::do_report_unaudited(id)
+	}
+
+	fn close_audit_weight() -> Weight {
+		T::WeightInfo::report_unaudited().saturating_add(T::Outcome::max_weight())
+	}
 }

@@ -128,9 +128,11 @@ impl<T: Config> Eligibility<T::AccountId> for Pallet<T> {
 impl<T: Config> ChallengeOutcome<T::AccountId> for Pallet<T> {
 	fn awarded(_context: ContextId, id: ChallengeId, winner: &T::AccountId) {
 		Self::on_awarded(id, winner);
+		Self::schedule_audit(id);
 	}
 	fn expired(_context: ContextId, id: ChallengeId) {
 		Self::on_expired(id);
+		Self::schedule_audit(id);
 	}
 	fn voided(context: ContextId, id: ChallengeId, issuer: &T::AccountId) {
 		Self::on_voided(context, id, issuer);
@@ -155,6 +157,9 @@ impl<T: Config> ChallengeOutcome<T::AccountId> for Pallet<T> {
 			.max(T::WeightInfo::heartbeat_proven())
 			.max(T::WeightInfo::lease_ended())
 			.max(T::WeightInfo::voided())
+			// An award or expiry also puts a factorization challenge's audit on the agenda.
+			.saturating_add(Self::schedule_weight())
+			.saturating_add(T::DbWeight::get().reads(1))
 	}
 
 	fn heartbeat_weight() -> Weight {

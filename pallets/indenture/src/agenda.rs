@@ -29,6 +29,15 @@ impl<T: Config> Pallet<T> {
 		T::DbWeight::get().reads_writes(u64::from(AGENDA_SPREAD) + 1, 3)
 	}
 
+	/// Puts the audit of concluded factorization challenge `challenge` on the agenda for the
+	/// block after its window: an issuer that never reveals `p` fails then, and the challenge
+	/// leaves storage, without anyone having to call `report_unaudited`.
+	pub(crate) fn schedule_audit(challenge: ChallengeId) {
+		if let Some(until) = T::Challenges::audit_until(challenge) {
+			Self::schedule(until.saturating_add(One::one()), Deadline::Audit(challenge));
+		}
+	}
+
 	/// The weight of processing one deadline.
 	pub fn deadline_weight(deadline: &Deadline) -> Weight {
 		match deadline {
@@ -37,6 +46,7 @@ impl<T: Config> Pallet<T> {
 			Deadline::Acceptance(_) => T::WeightInfo::accept_expired(),
 			Deadline::LeaseEnd(_) => T::WeightInfo::lease_end(),
 			// Storage only: the prefix iterated and every unrated miner removed.
+			Deadline::Audit(_) => T::Challenges::close_audit_weight(),
 			Deadline::RatingsClose(_) => {
 				let slots = u64::from(T::MaxSlots::get());
 				T::DbWeight::get().reads_writes(slots + 1, slots)
@@ -60,6 +70,7 @@ impl<T: Config> Pallet<T> {
 			Deadline::Acceptance(0),
 			Deadline::LeaseEnd(0),
 			Deadline::RatingsClose(0),
+			Deadline::Audit(0),
 		]
 		.iter()
 		.map(Self::deadline_weight)
@@ -161,6 +172,8 @@ impl<T: Config> Pallet<T> {
 				T::Escrow::accept_expired(id)
 			},
 			Deadline::LeaseEnd(lease) => T::Challenges::count_missed(lease),
+			// Already audited (or voided) challenges are gone: the error changes nothing.
+			Deadline::Audit(challenge) => T::Challenges::close_audit(challenge),
 			Deadline::RatingsClose(id) => {
 				// At most MAX_SLOTS_BOUND miners per indenture: one pass removes them all.
 				let removed = Unrated::<T>::clear_prefix(id, MAX_SLOTS_BOUND, None);

@@ -263,7 +263,7 @@ mod benchmarks {
 	fn judge() {
 		let id = reporting::<T>();
 		let slots = slots_of::<T>(id);
-		let result = |slot: u32| H256::repeat_byte(if slot % 2 == 0 { 7 } else { 8 });
+		let result = |slot: u32| H256::repeat_byte(if slot.is_multiple_of(2) { 7 } else { 8 });
 		for slot in 0..slots {
 			let miner = slot_miner::<T>(slot);
 			let seal = Indenture::<T>::result_seal(id, slot, &miner, &result(slot), &salt());

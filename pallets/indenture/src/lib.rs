@@ -340,7 +340,7 @@ pub mod pallet {
 		/// nobody has won a slot of takes that entry's place (it is refunded in full, `Evicted`)
 		/// and pays for the eviction; otherwise it is refused with `QueueFull`.
 		#[pallet::call_index(0)]
-		#[pallet::weight(Pallet::<T>::submit_weight(&spec).saturating_add(Pallet::<T>::eviction_weight()))]
+		#[pallet::weight(Pallet::<T>::submit_weight(spec).saturating_add(Pallet::<T>::eviction_weight()))]
 		pub fn submit(origin: OriginFor<T>, spec: SpecOf<T>) -> DispatchResultWithPostInfo {
 			let buyer = ensure_signed(origin)?;
 			let base = Self::submit_weight(&spec);

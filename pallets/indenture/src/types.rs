@@ -311,6 +311,9 @@ pub enum Deadline {
 	LeaseEnd(LeaseId),
 	/// The rating window of an ended indenture closed: its unrated miners can no longer be.
 	RatingsClose(IndentureId),
+	/// The audit window of a concluded factorization challenge closed: if its issuer never
+	/// revealed `p`, it fails and the challenge leaves storage.
+	Audit(ChallengeId),
 }
 
 /// What a buyer's rating of one miner needs, kept until the rating window closes.

@@ -488,3 +488,48 @@ fn a_seal_cannot_be_guessed_or_reused() {
 		assert_reveal(MINER_A, 0, yes);
 	});
 }
+
+/// Issue 12, item 12: a factorization challenge whose issuer never revealed `p` stayed in
+/// storage until someone called `report_unaudited`, and the exchange lost nothing meanwhile.
+/// Its audit now goes on the agenda when it concludes: at the window's end the exchange fails
+/// (its fee back to the buyer, part of its bond slashed) and the challenge leaves storage; an
+/// audit passed in time leaves the deadline nothing to do.
+#[test]
+fn an_unaudited_factorization_challenge_is_closed_by_the_agenda() {
+	build_and_execute(|| {
+		let (id, challenge, p, q) = factorization_posted(&[MINER_A]);
+		set_block(REVEALS);
+		assert_ok!(reveal_factors(MINER_A, challenge, &p, &q));
+		assert_eq!(Slots::<Test>::get(id, 0).unwrap().miner, Some(MINER_A));
+		// Awarded in block 5; the issuer may reveal `p` until 5 + AuditWindow (10).
+		assert!(pallet_challenge::Challenges::<Test>::get(challenge).is_some());
+		let due = REVEALS + 10 + 1;
+		assert!(Agenda::<Test>::get(due).contains(&Deadline::Audit(challenge)));
+		let buyer = Balances::free_balance(BUYER);
+		set_block(due);
+		assert_ok!(IndenturePallet::process_deadline(due, Deadline::Audit(challenge)));
+		assert!(pallet_challenge::Challenges::<Test>::get(challenge).is_none());
+		System::assert_has_event(
+			Event::ExchangeFailed { id, exchange: EXCHANGE, challenge }.into(),
+		);
+		assert_eq!(RepChain::counts(&EXCHANGE), (1, 0, 1));
+		// The exchange's fee (60) came back and 5 of its bond went to the buyer.
+		assert_eq!(Balances::free_balance(BUYER), buyer + 60 + 5);
+	});
+	build_and_execute(|| {
+		let (_, challenge, p, q) = factorization_posted(&[MINER_A]);
+		set_block(REVEALS);
+		assert_ok!(reveal_factors(MINER_A, challenge, &p, &q));
+		assert_ok!(Challenge::reveal_factor(
+			RuntimeOrigin::signed(EXCHANGE),
+			challenge,
+			BoundedVec::truncate_from(p.clone()),
+			[9; 32]
+		));
+		assert!(pallet_challenge::Challenges::<Test>::get(challenge).is_none());
+		let due = REVEALS + 10 + 1;
+		set_block(due);
+		assert!(IndenturePallet::process_deadline(due, Deadline::Audit(challenge)).is_err());
+		assert_eq!(RepChain::counts(&EXCHANGE), (0, 0, 0));
+	});
+}
