@@ -182,6 +182,9 @@ pub trait EscrowApi<AccountId, Balance, BlockNumber> {
 		id: EscrowId,
 		payouts: alloc::vec::Vec<(AccountId, Balance)>,
 	) -> Result<BlockNumber, DispatchError>;
+	/// Applies the default rule to a dispute its operator left past its deadline, as anyone's
+	/// `resolve_default` call does.
+	fn resolve_expired(id: EscrowId) -> DispatchResult;
 	/// The operator `who` decides a disputed escrow in time: `payouts` (each at most what was
 	/// outstanding for its miner) are paid, both fees too, the rest is refunded, the escrow
 	/// closes and the operator's timely resolution is recorded (`dispute_resolved`).

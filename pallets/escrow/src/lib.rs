@@ -359,6 +359,12 @@ pub mod pallet {
 			.saturating_add(T::Outcome::max_weight().saturating_mul(2)))]
 		pub fn resolve_default(origin: OriginFor<T>, id: EscrowId) -> DispatchResult {
 			ensure_signed(origin)?;
+			Self::do_resolve_default(id)
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		fn do_resolve_default(id: EscrowId) -> DispatchResult {
 			let e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
 			let EscrowState::Disputed { deadline } = e.state else {
 				return Err(Error::<T>::WrongState.into());
@@ -376,9 +382,7 @@ pub mod pallet {
 			T::Outcome::settled(id, &settlement);
 			Ok(())
 		}
-	}
 
-	impl<T: Config> Pallet<T> {
 		fn scaled(
 			payouts: &[(T::AccountId, BalanceOf<T>)],
 			share: Perbill,
@@ -605,6 +609,10 @@ pub mod pallet {
 			Escrows::<T>::insert(id, e);
 			Self::deposit_event(Event::Disputed { id, deadline });
 			Ok(deadline)
+		}
+
+		fn resolve_expired(id: EscrowId) -> DispatchResult {
+			Self::do_resolve_default(id)
 		}
 
 		fn resolve_with(

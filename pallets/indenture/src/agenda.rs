@@ -47,6 +47,11 @@ impl<T: Config> Pallet<T> {
 			Deadline::LeaseEnd(_) => T::WeightInfo::lease_end(),
 			// Storage only: the prefix iterated and every unrated miner removed.
 			Deadline::Audit(_) => T::Challenges::close_audit_weight(),
+			// Settling with every miner's payout and a record each, as an expired acceptance
+			// does, plus the operator's failure record.
+			Deadline::DisputeDefault(_) => {
+				T::WeightInfo::accept_expired().saturating_add(T::WeightInfo::dispute_resolved())
+			},
 			Deadline::RatingsClose(_) => {
 				let slots = u64::from(T::MaxSlots::get());
 				T::DbWeight::get().reads_writes(slots + 1, slots)
@@ -71,6 +76,7 @@ impl<T: Config> Pallet<T> {
 			Deadline::LeaseEnd(0),
 			Deadline::RatingsClose(0),
 			Deadline::Audit(0),
+			Deadline::DisputeDefault(0),
 		]
 		.iter()
 		.map(Self::deadline_weight)
@@ -172,6 +178,12 @@ impl<T: Config> Pallet<T> {
 				T::Escrow::accept_expired(id)
 			},
 			Deadline::LeaseEnd(lease) => T::Challenges::count_missed(lease),
+			// A judged dispute is settled and gone: the error changes nothing.
+			Deadline::DisputeDefault(id) => {
+				let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+				ensure!(ind.status == Status::Disputed, Error::<T>::NotDisputed);
+				T::Escrow::resolve_expired(id)
+			},
 			// Already audited (or voided) challenges are gone: the error changes nothing.
 			Deadline::Audit(challenge) => T::Challenges::close_audit(challenge),
 			Deadline::RatingsClose(id) => {

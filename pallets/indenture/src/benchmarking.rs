@@ -282,6 +282,19 @@ mod benchmarks {
 		assert!(!Indentures::<T>::contains_key(id));
 	}
 
+	/// A service on every slot: all leases but the last completed (each records a success
+	/// when the work stops), the last one still runs and is stopped.
+	#[benchmark]
+	fn terminate() {
+		let (id, buyer) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
+		let slots = slots_of::<T>(id);
+		award::<T>(id, slots);
+		complete_leases::<T>(id, slots - 1);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(buyer), id);
+		assert!(!Indentures::<T>::contains_key(id));
+	}
+
 	#[benchmark]
 	fn rate() {
 		let (id, buyer) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);

@@ -49,6 +49,9 @@ mod events {
 			results: alloc::vec::Vec<(u32, H256)>,
 			deadline: BlockNumberFor<T>,
 		},
+		/// The buyer ended indenture `id`'s leases early; `refunded` (the unserved part and
+		/// the fees on it) went back to it.
+		Terminated { id: IndentureId, refunded: BalanceOf<T> },
 		/// The escrow operator judged `result` right (none: every revealed result wrong).
 		Judged { id: IndentureId, result: Option<H256> },
 		/// An indenture ended: the whitepaper's CIRecord.
@@ -142,6 +145,8 @@ mod events {
 		BadRating,
 		/// This miner did not work on the indenture, or was rated already.
 		NotRateable,
+		/// The indenture is not leased (its work is not running).
+		NotLeased,
 		/// The indenture's results are not disputed.
 		NotDisputed,
 		/// Only the indenture's escrow operator may do this.

@@ -425,6 +425,17 @@ pub mod pallet {
 			Self::do_rate(who, id, miner, rating)
 		}
 
+		/// The buyer ends its leased work early (a service it no longer needs, a batch task it
+		/// gave up on): every running lease stops now, each miner keeps the pay of the rounds
+		/// it proved (already streamed) and gets a success record worth it, both fees are paid
+		/// in proportion to the rounds proven, and the unserved rest is refunded.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::terminate())]
+		pub fn terminate(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_terminate(who, id)
+		}
+
 		/// The escrow operator judges disputed results by the escrow's deadline: the miners
 		/// that revealed `result` are paid their result share and recorded as successes; the
 		/// other revealed results were wrong (failure records, no slash: a judgement is not an

@@ -133,6 +133,7 @@ unit_weights!(
 	conclude_results,
 	rate,
 	judge,
+	terminate,
 	accept_expired,
 	lease_end,
 	awarded,

@@ -91,6 +91,7 @@ impl<T: Config> Pallet<T> {
 			// Replicas disagree. Counting would let whoever runs most replicas (sock puppets
 			// of the buyer) fail the honest ones and take their slashes: the operator judges.
 			let deadline = T::Escrow::dispute_results(id, payouts)?;
+			Self::schedule(deadline.saturating_add(One::one()), Deadline::DisputeDefault(id));
 			ind.status = Status::Disputed;
 			Indentures::<T>::insert(id, ind);
 			let results = revealed.iter().map(|(slot, _, r)| (*slot, *r)).collect();

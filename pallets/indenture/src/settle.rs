@@ -7,27 +7,76 @@ impl<T: Config> Pallet<T> {
 	/// Settles work paid per proven round: fees in proportion to the rounds proven, the
 	/// unproven rest back to the buyer.
 	pub(crate) fn settle_on_heartbeats(id: IndentureId, ind: IndentureOf<T>, failed: bool) {
+		// Settling an open escrow with no payouts cannot fail; should it, the indenture stays
+		// as it is (its leases ended) rather than losing track of the money.
+		if let Err(e) =
+			Self::settle_rounds(id, ind, if failed { Status::Failed } else { Status::Settled })
+		{
+			defensive!("settling on heartbeats failed", e);
+		}
+	}
+
+	/// Pays the fees in proportion to the rounds proven, refunds the rest, records a success
+	/// for every miner whose lease did not fail and ends the indenture as `status`. Returns
+	/// what was refunded.
+	fn settle_rounds(
+		id: IndentureId,
+		ind: IndentureOf<T>,
+		status: Status,
+	) -> Result<BalanceOf<T>, DispatchError> {
 		let slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix_values(id).collect();
 		let total_rounds = Self::rounds_of(&ind).saturating_mul(slots.len() as u32).max(1);
 		let proven: u32 = slots.iter().filter_map(|s| s.ended).map(|e| e.proven).sum();
 		let fee_share = Perbill::from_rational(proven.min(total_rounds), total_rounds);
-		// Settling an open escrow with no payouts cannot fail; should it, the indenture stays
-		// as it is (its leases ended) rather than losing track of the money.
-		let settlement = match T::Escrow::settle(id, &[], fee_share) {
-			Ok(settlement) => settlement,
-			Err(e) => {
-				defensive!("settling on heartbeats failed", e);
-				return;
-			},
-		};
+		let settlement = T::Escrow::settle(id, &[], fee_share)?;
 		for slot in &slots {
 			if let (Some(miner), Some(end)) = (slot.miner.clone(), slot.ended) {
-				if !end.failed {
-					Self::record(&ind, id, miner, true, end.proven, end.missed);
+				// Work stopped by its buyer is worth what it paid: a miner that proved nothing
+				// before the stop gets no record (a puppet buyer cannot hand out records by
+				// terminating at once).
+				let stopped = status == Status::Terminated;
+				if !end.failed && !(stopped && end.proven == 0) {
+					let paid = Self::pay_per_round(&ind).saturating_mul(end.proven.into());
+					let mut record = Self::miner_record(
+						&ind,
+						id,
+						miner,
+						Outcome::Success,
+						end.proven,
+						end.missed,
+					);
+					if stopped {
+						record.value = paid;
+					}
+					T::Reputation::append(record, None);
 				}
 			}
 		}
-		Self::finalize(id, ind, settlement, if failed { Status::Failed } else { Status::Settled });
+		let refunded = settlement.refunded;
+		Self::finalize(id, ind, settlement, status);
+		Ok(refunded)
+	}
+
+	/// The buyer `who` ends indenture `id`'s leases early (the `terminate` call).
+	pub(crate) fn do_terminate(who: T::AccountId, id: IndentureId) -> DispatchResult {
+		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+		ensure!(ind.buyer == who, Error::<T>::NotBuyer);
+		ensure!(ind.status == Status::Leased, Error::<T>::NotLeased);
+		let running: alloc::vec::Vec<_> =
+			Slots::<T>::iter_prefix(id).filter(|(_, s)| s.ended.is_none()).collect();
+		for (index, mut slot) in running {
+			let (Some(miner), Some(lease)) = (slot.miner.clone(), slot.lease) else { continue };
+			SlotOfLease::<T>::remove(lease);
+			let (proven, missed) = T::Challenges::stop_lease(lease)?;
+			T::Registry::end_work(&miner, Role::Miner);
+			let end = LeaseEnd { proven, missed, failed: false };
+			slot.ended = Some(end);
+			Slots::<T>::insert(id, index, slot);
+			Self::deposit_event(Event::LeaseEnded { id, slot: index, end });
+		}
+		let refunded = Self::settle_rounds(id, ind, Status::Terminated)?;
+		Self::deposit_event(Event::Terminated { id, refunded });
+		Ok(())
 	}
 
 	/// The one place a RepChain record is built: `subject`'s `outcome` in `role` on indenture

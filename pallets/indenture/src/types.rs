@@ -220,6 +220,8 @@ pub enum Status {
 	/// The replicas revealed different results: the escrow operator decides which is right
 	/// (`judge`) by the escrow's deadline, else the default rule applies.
 	Disputed,
+	/// The buyer ended the leases early: rounds proven were paid, the unserved rest refunded.
+	Terminated,
 }
 
 /// A submitted indenture.
@@ -314,6 +316,9 @@ pub enum Deadline {
 	/// The audit window of a concluded factorization challenge closed: if its issuer never
 	/// revealed `p`, it fails and the challenge leaves storage.
 	Audit(ChallengeId),
+	/// The escrow operator's deadline to judge disputed results passed: if it did not, the
+	/// default rule applies.
+	DisputeDefault(IndentureId),
 }
 
 /// What a buyer's rating of one miner needs, kept until the rating window closes.

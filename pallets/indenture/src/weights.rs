@@ -17,6 +17,7 @@ pub trait WeightInfo {
 	fn conclude_results() -> Weight;
 	fn rate() -> Weight;
 	fn judge() -> Weight;
+	fn terminate() -> Weight;
 	fn accept_expired() -> Weight;
 	fn lease_end() -> Weight;
 	fn awarded() -> Weight;
@@ -50,6 +51,9 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn judge() -> Weight {
+		Weight::zero()
+	}
+	fn terminate() -> Weight {
 		Weight::zero()
 	}
 	fn accept_expired() -> Weight {

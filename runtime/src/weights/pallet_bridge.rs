@@ -54,11 +54,11 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `3481 + n * (14 ±0)`
 		//  Estimated: `42638 + n * (2603 ±0)`
-		// Minimum execution time: 143_755_000 picoseconds.
-		Weight::from_parts(148_726_496, 0)
+		// Minimum execution time: 135_623_000 picoseconds.
+		Weight::from_parts(135_192_026, 0)
 			.saturating_add(Weight::from_parts(0, 42638))
-			// Standard Error: 20_391
-			.saturating_add(Weight::from_parts(9_113_988, 0).saturating_mul(n.into()))
+			// Standard Error: 7_515
+			.saturating_add(Weight::from_parts(8_315_021, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(33))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(49))
@@ -86,11 +86,11 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `77 + n * (167 ±0)`
 		//  Estimated: `3593 + n * (2571 ±0)`
-		// Minimum execution time: 49_254_000 picoseconds.
-		Weight::from_parts(48_232_015, 0)
+		// Minimum execution time: 46_770_000 picoseconds.
+		Weight::from_parts(45_154_589, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
-			// Standard Error: 5_284
-			.saturating_add(Weight::from_parts(4_983_612, 0).saturating_mul(n.into()))
+			// Standard Error: 3_435
+			.saturating_add(Weight::from_parts(4_774_960, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -113,8 +113,8 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `213`
 		//  Estimated: `2326`
-		// Minimum execution time: 32_578_000 picoseconds.
-		Weight::from_parts(35_302_000, 0)
+		// Minimum execution time: 29_804_000 picoseconds.
+		Weight::from_parts(31_867_000, 0)
 			.saturating_add(Weight::from_parts(0, 2326))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -132,11 +132,11 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `188 + n * (137 ±0)`
 		//  Estimated: `4914`
-		// Minimum execution time: 49_023_000 picoseconds.
-		Weight::from_parts(52_347_166, 0)
+		// Minimum execution time: 45_427_000 picoseconds.
+		Weight::from_parts(47_411_777, 0)
 			.saturating_add(Weight::from_parts(0, 4914))
-			// Standard Error: 3_913
-			.saturating_add(Weight::from_parts(420_315, 0).saturating_mul(n.into()))
+			// Standard Error: 1_376
+			.saturating_add(Weight::from_parts(356_784, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -148,8 +148,8 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_526_000 picoseconds.
-		Weight::from_parts(5_178_000, 0)
+		// Minimum execution time: 4_186_000 picoseconds.
+		Weight::from_parts(4_687_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
@@ -159,8 +159,8 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 4_777_000 picoseconds.
-		Weight::from_parts(5_739_000, 0)
+		// Minimum execution time: 4_587_000 picoseconds.
+		Weight::from_parts(5_047_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
@@ -178,8 +178,8 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `401`
 		//  Estimated: `3593`
-		// Minimum execution time: 36_745_000 picoseconds.
-		Weight::from_parts(52_008_000, 0)
+		// Minimum execution time: 32_178_000 picoseconds.
+		Weight::from_parts(34_372_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -196,8 +196,8 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `1444`
 		//  Estimated: `3593`
-		// Minimum execution time: 17_376_000 picoseconds.
-		Weight::from_parts(30_386_000, 0)
+		// Minimum execution time: 14_762_000 picoseconds.
+		Weight::from_parts(16_134_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -232,13 +232,13 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2458 + a * (1327 ±0) + s * (51 ±0)`
 		//  Estimated: `3593 + a * (43707 ±0) + s * (3924 ±0)`
-		// Minimum execution time: 5_154_722_000 picoseconds.
-		Weight::from_parts(1_798_488_108, 0)
+		// Minimum execution time: 4_283_672_000 picoseconds.
+		Weight::from_parts(4_300_768_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
-			// Standard Error: 11_458_283
-			.saturating_add(Weight::from_parts(109_301_183, 0).saturating_mul(a.into()))
-			// Standard Error: 1_856_731
-			.saturating_add(Weight::from_parts(62_297_831, 0).saturating_mul(s.into()))
+			// Standard Error: 3_395_768
+			.saturating_add(Weight::from_parts(57_815_710, 0).saturating_mul(a.into()))
+			// Standard Error: 540_853
+			.saturating_add(Weight::from_parts(36_744_245, 0).saturating_mul(s.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((18_u64).saturating_mul(a.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))

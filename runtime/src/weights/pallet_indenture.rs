@@ -45,10 +45,12 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::MarketRate` (r:1 w:0)
 	/// Proof: `Indenture::MarketRate` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::OpenOf` (r:1 w:1)
+	/// Proof: `Indenture::OpenOf` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::NextIndentureId` (r:1 w:1)
 	/// Proof: `Indenture::NextIndentureId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Queue` (r:1 w:1)
-	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(9218), added: 9713, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(25602), added: 26097, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -69,17 +71,17 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// The range of component `b` is `[1, 4096]`.
 	fn submit(s: u32, b: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `9951`
-		//  Estimated: `10703`
-		// Minimum execution time: 90_465_000 picoseconds.
-		Weight::from_parts(75_671_794, 0)
-			.saturating_add(Weight::from_parts(0, 10703))
-			// Standard Error: 46_118
-			.saturating_add(Weight::from_parts(8_181_023, 0).saturating_mul(s.into()))
-			// Standard Error: 175
-			.saturating_add(Weight::from_parts(4_937, 0).saturating_mul(b.into()))
-			.saturating_add(T::DbWeight::get().reads(9))
-			.saturating_add(T::DbWeight::get().writes(4))
+		//  Measured:  `26321`
+		//  Estimated: `27087`
+		// Minimum execution time: 102_993_000 picoseconds.
+		Weight::from_parts(87_359_568, 0)
+			.saturating_add(Weight::from_parts(0, 27087))
+			// Standard Error: 51_841
+			.saturating_add(Weight::from_parts(8_575_609, 0).saturating_mul(s.into()))
+			// Standard Error: 197
+			.saturating_add(Weight::from_parts(4_893, 0).saturating_mul(b.into()))
+			.saturating_add(T::DbWeight::get().reads(10))
+			.saturating_add(T::DbWeight::get().writes(5))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(s.into())))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
@@ -97,18 +99,30 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::Registrations` (r:2 w:2)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Queue` (r:1 w:1)
-	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(9218), added: 9713, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(25602), added: 26097, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::OpenOf` (r:1 w:1)
+	/// Proof: `Indenture::OpenOf` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn cancel() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `16652`
+		//  Measured:  `33116`
 		//  Estimated: `52174`
-		// Minimum execution time: 391_635_000 picoseconds.
-		Weight::from_parts(428_099_000, 0)
+		// Minimum execution time: 392_295_000 picoseconds.
+		Weight::from_parts(422_320_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
-			.saturating_add(T::DbWeight::get().reads(55))
-			.saturating_add(T::DbWeight::get().writes(54))
+			.saturating_add(T::DbWeight::get().reads(56))
+			.saturating_add(T::DbWeight::get().writes(55))
+	}
+	fn terminate() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `33116`
+		//  Estimated: `52174`
+		// Minimum execution time: 392_295_000 picoseconds.
+		Weight::from_parts(422_320_000, 0)
+			.saturating_add(Weight::from_parts(0, 52174))
+			.saturating_add(T::DbWeight::get().reads(56))
+			.saturating_add(T::DbWeight::get().writes(55))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -124,8 +138,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:1 w:1)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Dealings` (r:1 w:0)
+	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:1 w:1)
-	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:2 w:2)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -133,16 +149,18 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::SlotOfChallenge` (r:16 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Queue` (r:1 w:1)
-	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(9218), added: 9713, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(25602), added: 26097, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::OpenOf` (r:1 w:1)
+	/// Proof: `Indenture::OpenOf` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn expire() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `17289`
+		//  Measured:  `33753`
 		//  Estimated: `52174`
-		// Minimum execution time: 661_377_000 picoseconds.
-		Weight::from_parts(723_970_000, 0)
+		// Minimum execution time: 638_803_000 picoseconds.
+		Weight::from_parts(681_147_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
-			.saturating_add(T::DbWeight::get().reads(75))
-			.saturating_add(T::DbWeight::get().writes(58))
+			.saturating_add(T::DbWeight::get().reads(77))
+			.saturating_add(T::DbWeight::get().writes(59))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -152,8 +170,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `8000`
 		//  Estimated: `26766`
-		// Minimum execution time: 51_647_000 picoseconds.
-		Weight::from_parts(64_146_000, 0)
+		// Minimum execution time: 49_925_000 picoseconds.
+		Weight::from_parts(63_855_000, 0)
 			.saturating_add(Weight::from_parts(0, 26766))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -170,27 +188,31 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:16 w:16)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Dealings` (r:16 w:16)
+	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:16 w:16)
-	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:2 w:2)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Agenda` (r:1 w:1)
+	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:16)
-	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn reveal_result() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14136`
-		//  Estimated: `96670`
-		// Minimum execution time: 1_217_306_000 picoseconds.
-		Weight::from_parts(1_319_740_000, 0)
-			.saturating_add(Weight::from_parts(0, 96670))
-			.saturating_add(T::DbWeight::get().reads(73))
-			.saturating_add(T::DbWeight::get().writes(105))
+		//  Measured:  `14208`
+		//  Estimated: `113566`
+		// Minimum execution time: 1_241_873_000 picoseconds.
+		Weight::from_parts(1_399_639_000, 0)
+			.saturating_add(Weight::from_parts(0, 113566))
+			.saturating_add(T::DbWeight::get().reads(90))
+			.saturating_add(T::DbWeight::get().writes(122))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -198,8 +220,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:16 w:16)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Dealings` (r:16 w:15)
+	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:16 w:16)
-	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:3 w:3)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -208,23 +232,25 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Agenda` (r:1 w:1)
+	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:16)
-	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn conclude_results() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14520`
-		//  Estimated: `96670`
-		// Minimum execution time: 1_114_052_000 picoseconds.
-		Weight::from_parts(1_222_895_000, 0)
-			.saturating_add(Weight::from_parts(0, 96670))
-			.saturating_add(T::DbWeight::get().reads(75))
-			.saturating_add(T::DbWeight::get().writes(107))
+		//  Measured:  `14592`
+		//  Estimated: `113566`
+		// Minimum execution time: 1_189_255_000 picoseconds.
+		Weight::from_parts(1_301_031_000, 0)
+			.saturating_add(Weight::from_parts(0, 113566))
+			.saturating_add(T::DbWeight::get().reads(92))
+			.saturating_add(T::DbWeight::get().writes(123))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -238,45 +264,49 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:17 w:17)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Dealings` (r:17 w:9)
+	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:17 w:17)
-	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:2 w:2)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Agenda` (r:1 w:1)
+	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:16)
-	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn judge() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14389`
-		//  Estimated: `102650`
-		// Minimum execution time: 807_725_000 picoseconds.
-		Weight::from_parts(908_506_000, 0)
-			.saturating_add(Weight::from_parts(0, 102650))
-			.saturating_add(T::DbWeight::get().reads(67))
-			.saturating_add(T::DbWeight::get().writes(99))
+		//  Measured:  `14461`
+		//  Estimated: `120602`
+		// Minimum execution time: 840_064_000 picoseconds.
+		Weight::from_parts(984_268_000, 0)
+			.saturating_add(Weight::from_parts(0, 120602))
+			.saturating_add(T::DbWeight::get().reads(85))
+			.saturating_add(T::DbWeight::get().writes(109))
 	}
-	/// Storage: `Indenture::Records` (r:1 w:0)
-	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:1 w:1)
-	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:1 w:1)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Dealings` (r:1 w:1)
+	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:1 w:1)
-	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	fn rate() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6524`
-		//  Estimated: `9741`
-		// Minimum execution time: 44_757_000 picoseconds.
-		Weight::from_parts(63_976_000, 0)
-			.saturating_add(Weight::from_parts(0, 9741))
+		//  Measured:  `2355`
+		//  Estimated: `8026`
+		// Minimum execution time: 48_903_000 picoseconds.
+		Weight::from_parts(72_568_000, 0)
+			.saturating_add(Weight::from_parts(0, 8026))
 			.saturating_add(T::DbWeight::get().reads(4))
-			.saturating_add(T::DbWeight::get().writes(3))
+			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -290,27 +320,31 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:8 w:8)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Dealings` (r:8 w:8)
+	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:8 w:8)
-	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:2 w:2)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Agenda` (r:1 w:1)
+	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:8)
-	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:8)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn accept_expired() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `10540`
-		//  Estimated: `48830`
-		// Minimum execution time: 587_677_000 picoseconds.
-		Weight::from_parts(753_214_000, 0)
-			.saturating_add(Weight::from_parts(0, 48830))
-			.saturating_add(T::DbWeight::get().reads(41))
-			.saturating_add(T::DbWeight::get().writes(57))
+		//  Measured:  `10638`
+		//  Estimated: `57278`
+		// Minimum execution time: 634_277_000 picoseconds.
+		Weight::from_parts(705_523_000, 0)
+			.saturating_add(Weight::from_parts(0, 57278))
+			.saturating_add(T::DbWeight::get().reads(50))
+			.saturating_add(T::DbWeight::get().writes(66))
 	}
 	/// Storage: `Challenge::Leases` (r:1 w:1)
 	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
@@ -324,31 +358,35 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:16 w:16)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Dealings` (r:16 w:15)
+	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:16 w:16)
-	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:3 w:3)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Agenda` (r:1 w:1)
+	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:16)
-	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn lease_end() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `13044`
-		//  Estimated: `96670`
-		// Minimum execution time: 578_463_000 picoseconds.
-		Weight::from_parts(646_264_000, 0)
-			.saturating_add(Weight::from_parts(0, 96670))
-			.saturating_add(T::DbWeight::get().reads(62))
-			.saturating_add(T::DbWeight::get().writes(94))
+		//  Measured:  `13091`
+		//  Estimated: `113566`
+		// Minimum execution time: 650_781_000 picoseconds.
+		Weight::from_parts(707_576_000, 0)
+			.saturating_add(Weight::from_parts(0, 113566))
+			.saturating_add(T::DbWeight::get().reads(79))
+			.saturating_add(T::DbWeight::get().writes(110))
 	}
 	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:1)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
@@ -365,24 +403,28 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::Agenda` (r:1 w:1)
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Queue` (r:1 w:1)
-	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(9218), added: 9713, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(25602), added: 26097, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::OpenOf` (r:1 w:1)
+	/// Proof: `Indenture::OpenOf` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::MarketRate` (r:1 w:1)
 	/// Proof: `Indenture::MarketRate` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RateHistory` (r:1 w:1)
 	/// Proof: `Indenture::RateHistory` (`max_values`: Some(1), `max_size`: Some(1282), added: 1777, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::Challenges` (r:1 w:0)
+	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Leases` (r:0 w:1)
 	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfLease` (r:0 w:1)
 	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn awarded() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `20390`
+		//  Measured:  `36949`
 		//  Estimated: `49678`
-		// Minimum execution time: 166_869_000 picoseconds.
-		Weight::from_parts(198_807_000, 0)
+		// Minimum execution time: 169_503_000 picoseconds.
+		Weight::from_parts(199_798_000, 0)
 			.saturating_add(Weight::from_parts(0, 49678))
-			.saturating_add(T::DbWeight::get().reads(26))
-			.saturating_add(T::DbWeight::get().writes(11))
+			.saturating_add(T::DbWeight::get().reads(28))
+			.saturating_add(T::DbWeight::get().writes(12))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -392,8 +434,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:1 w:1)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Dealings` (r:1 w:0)
+	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:1 w:1)
-	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:1 w:1)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -408,12 +452,12 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	fn voided() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6747`
+		//  Measured:  `6751`
 		//  Estimated: `8330`
-		// Minimum execution time: 136_754_000 picoseconds.
-		Weight::from_parts(147_921_000, 0)
+		// Minimum execution time: 138_346_000 picoseconds.
+		Weight::from_parts(148_271_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
-			.saturating_add(T::DbWeight::get().reads(11))
+			.saturating_add(T::DbWeight::get().reads(12))
 			.saturating_add(T::DbWeight::get().writes(13))
 	}
 	/// Storage: `Indenture::SlotOfLease` (r:1 w:0)
@@ -432,8 +476,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6835`
 		//  Estimated: `8330`
-		// Minimum execution time: 73_009_000 picoseconds.
-		Weight::from_parts(90_094_000, 0)
+		// Minimum execution time: 71_968_000 picoseconds.
+		Weight::from_parts(78_367_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -454,25 +498,29 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:16 w:16)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Dealings` (r:16 w:16)
+	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:16 w:16)
-	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Agenda` (r:1 w:1)
+	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:16)
-	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn lease_ended() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `12762`
-		//  Estimated: `96670`
-		// Minimum execution time: 519_194_000 picoseconds.
-		Weight::from_parts(634_967_000, 0)
-			.saturating_add(Weight::from_parts(0, 96670))
-			.saturating_add(T::DbWeight::get().reads(59))
-			.saturating_add(T::DbWeight::get().writes(91))
+		//  Measured:  `12809`
+		//  Estimated: `113566`
+		// Minimum execution time: 613_135_000 picoseconds.
+		Weight::from_parts(683_730_000, 0)
+			.saturating_add(Weight::from_parts(0, 113566))
+			.saturating_add(T::DbWeight::get().reads(76))
+			.saturating_add(T::DbWeight::get().writes(108))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -484,10 +532,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
 	fn may_compete() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `10972`
+		//  Measured:  `10976`
 		//  Estimated: `49678`
-		// Minimum execution time: 75_963_000 picoseconds.
-		Weight::from_parts(88_001_000, 0)
+		// Minimum execution time: 78_347_000 picoseconds.
+		Weight::from_parts(85_247_000, 0)
 			.saturating_add(Weight::from_parts(0, 49678))
 			.saturating_add(T::DbWeight::get().reads(20))
 	}
@@ -495,16 +543,18 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:1 w:1)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Dealings` (r:1 w:1)
+	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:1 w:1)
-	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(3505), added: 5980, mode: `MaxEncodedLen`)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	fn dispute_resolved() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `5129`
+		//  Measured:  `5133`
 		//  Estimated: `8330`
-		// Minimum execution time: 18_177_000 picoseconds.
-		Weight::from_parts(20_961_000, 0)
+		// Minimum execution time: 22_964_000 picoseconds.
+		Weight::from_parts(27_080_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
-			.saturating_add(T::DbWeight::get().reads(3))
-			.saturating_add(T::DbWeight::get().writes(2))
+			.saturating_add(T::DbWeight::get().reads(4))
+			.saturating_add(T::DbWeight::get().writes(3))
 	}
 }

@@ -379,8 +379,9 @@ fn a_killed_miner_fails_its_lease_and_the_buyer_is_refunded() {
 	let fees = m.fees(from + 1, to);
 	let delta = |k: &Keypair| after[&account(k)] as i128 - before[&account(k)] as i128;
 	let fee = |k: &Keypair| fees.get(&account(k)).copied().unwrap_or_default() as i128;
-	// The failure slashes 10 % (MinerSlash) of the miner's 100 CU bond to the buyer.
-	let slash = 10 * CU as i128;
+	// The failure slashes 10 % (MinerSlash) of the miner's 100 CU bond to the buyer, but never
+	// more than the unserved part of its slot: the incentive less the round it was paid.
+	let slash = (10 * CU).min(i - paid) as i128;
 	assert_eq!(delta(&keys[1]), paid as i128 - fee(&keys[1]) - slash, "miner");
 	let i = i as i128;
 	assert_eq!(
@@ -388,6 +389,46 @@ fn a_killed_miner_fails_its_lease_and_the_buyer_is_refunded() {
 		-(i + i / 20 + i / 100) + refunded as i128 + slash - fee(&keys[0]),
 		"buyer"
 	);
+}
+
+/// Alice leases a service for 8 rounds and ends it with `cutopia client terminate` once Dave's
+/// miner has proven some: the lease stops, Dave keeps exactly the rounds he proved, and Alice
+/// gets the unserved rounds back with the fees on them (issue 12, item 6).
+#[test]
+fn a_buyer_terminates_a_service_early_and_is_refunded_the_unserved_part() {
+	let (m, _exchange) = Market::start("market-terminate");
+	let dave = m.miner("dave", "//Dave", &format!("127.0.0.1:{}", free_port()));
+	let keys = [dev::alice(), dev::dave()];
+	let who: Vec<&Keypair> = keys.iter().collect();
+	let (from, before) = m.balances(&who);
+
+	let file = m.task("terminate", "type = \"service\"\nduration = 80\n");
+	let id = m.submit(&file);
+	m.wait_status(id, "the lease", Duration::from_secs(120), |v| v["status"] == "Leased");
+	dave.wait_output("heartbeat: lease", Duration::from_secs(120));
+	let out = ok(cutopia(&m.url, &["--key", "//Alice", "client", "terminate", &id.to_string()]));
+	let ended = m.info(id);
+	assert_eq!(ended["record"]["status"], "Terminated", "{ended}");
+	let paid = units(&ended["record"]["paidToMiners"]);
+	let refunded = units(&ended["record"]["refunded"]);
+	assert_eq!(units(&out["refunded"]), refunded, "{out}");
+	// A service streams its whole incentive over its 8 rounds; the fees are earned in
+	// proportion to the rounds proven.
+	let i = 2 * CU;
+	let per_round = i / 8;
+	let proven = paid / per_round;
+	assert!((1..8).contains(&proven), "proven {proven} of 8: {ended}");
+	assert_eq!(paid, proven * per_round, "{ended}");
+	let fees = i / 20 + i / 100;
+	let fee_share = |total: u128| total * u128::from(8 - proven as u32) / 8;
+	let unearned_fees = fee_share(i / 20) + fee_share(i / 100);
+	assert_eq!(refunded, i - paid + unearned_fees, "{ended}");
+	let (to, after) = m.balances(&who);
+	let tx_fees = m.fees(from + 1, to);
+	let delta = |k: &Keypair| after[&account(k)] as i128 - before[&account(k)] as i128;
+	let fee = |k: &Keypair| tx_fees.get(&account(k)).copied().unwrap_or_default() as i128;
+	assert_eq!(delta(&keys[1]), paid as i128 - fee(&keys[1]), "miner");
+	assert_eq!(delta(&keys[0]), -((i + fees) as i128) + refunded as i128 - fee(&keys[0]), "buyer");
 }
 
 /// Mistakes come back as messages and a non-zero exit, and nothing is submitted.

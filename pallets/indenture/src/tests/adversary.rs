@@ -399,9 +399,12 @@ fn a_split_vote_is_decided_and_recorded_for_every_party() {
 			Escrow::resolve_default(RuntimeOrigin::signed(9), 0),
 			pallet_escrow::Error::<Test>::ResolutionWindowOpen
 		);
-		set_block(System::block_number() + 6);
+		// Nobody has to call it: the agenda applies the default rule after the deadline.
+		let due = System::block_number() + 5 + 1;
+		assert!(Agenda::<Test>::get(due).contains(&Deadline::DisputeDefault(0)));
+		set_block(due);
 		let buyer_before = Balances::free_balance(BUYER);
-		assert_ok!(Escrow::resolve_default(RuntimeOrigin::signed(9), 0));
+		assert_ok!(IndenturePallet::process_deadline(due, Deadline::DisputeDefault(0)));
 		for (who, _) in plays {
 			// Half of its 200 result share (`DefaultMinerShare`), a neutral record, no slash.
 			assert_eq!(Balances::free_balance(who), 1_000_000 - 100 + 200 + 100);

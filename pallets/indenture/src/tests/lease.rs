@@ -59,3 +59,63 @@ fn too_many_missed_rounds_fail_the_lease_refund_the_rest_and_slash_the_miner() {
 		)));
 	});
 }
+
+/// The buyer ends a service after two of its five rounds: the lease stops, the miner keeps the
+/// two rounds it was paid and gets a success record worth them, the fees follow the proven
+/// share, and the buyer gets the unserved three rounds back exactly (issue 12, item 6).
+#[test]
+fn a_buyer_terminates_a_service_early_and_is_refunded_the_unserved_part() {
+	build_and_execute(|| {
+		// 5 rounds of 240; fees 60 + 12.
+		let id = awarded_slot_0(service(50));
+		heartbeat(MINER_A, 0);
+		heartbeat(MINER_A, 1);
+		let lease = Slots::<Test>::get(id, 0).unwrap().lease.unwrap();
+		let terminate = |who| IndenturePallet::terminate(RuntimeOrigin::signed(who), id);
+		assert_noop!(terminate(MINER_A), Error::<Test>::NotBuyer);
+		assert_noop!(
+			IndenturePallet::terminate(RuntimeOrigin::signed(BUYER), 7),
+			Error::<Test>::UnknownIndenture
+		);
+		let buyer = Balances::free_balance(BUYER);
+		assert_ok!(terminate(BUYER));
+		assert!(pallet_challenge::Leases::<Test>::get(lease).is_none(), "the lease stopped");
+		assert!(Indentures::<Test>::get(id).is_none());
+		// Fees follow the proven two fifths: 24 and 4; the buyer gets 3 × 240 + 36 + 8 back.
+		assert_eq!(Balances::free_balance(EXCHANGE), 1_000_000 - 50 + 24);
+		assert_eq!(Balances::free_balance(ESCROW_OP), 1_000_000 - 50 + 4);
+		assert_eq!(Balances::free_balance(BUYER), buyer + 720 + 36 + 8);
+		System::assert_has_event(Event::Terminated { id, refunded: 764 }.into());
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 480);
+		let record = ci_record();
+		assert_eq!(
+			(record.status, record.paid_to_miners, record.refunded),
+			(Status::Terminated, 480, 764)
+		);
+		// A success worth what was paid; the miner is free to leave.
+		assert_eq!(RepChain::counts(&MINER_A), (1, 1, 0));
+		let recent = pallet_repchain::RecentRecords::<Test>::get(MINER_A);
+		assert_eq!(recent[0].0.value, 480);
+		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
+		// Nothing left to terminate.
+		assert_noop!(terminate(BUYER), Error::<Test>::UnknownIndenture);
+	});
+}
+
+/// Only running work can be terminated: an open indenture is cancelled instead, and one
+/// collecting results has no lease left to stop.
+#[test]
+fn terminate_refuses_work_that_is_not_running() {
+	build_and_execute(|| {
+		single_batch_reporting();
+		assert_noop!(
+			IndenturePallet::terminate(RuntimeOrigin::signed(BUYER), 0),
+			Error::<Test>::NotLeased
+		);
+		let id = assert_submit(BUYER, service(50));
+		assert_noop!(
+			IndenturePallet::terminate(RuntimeOrigin::signed(BUYER), id),
+			Error::<Test>::NotLeased
+		);
+	});
+}

@@ -73,6 +73,12 @@ pub enum Client {
 		/// Indenture id.
 		id: u64,
 	},
+	/// End a running (leased) indenture early: its leases stop, miners keep what they were
+	/// paid for the rounds they proved, the unserved rest comes back.
+	Terminate {
+		/// Indenture id.
+		id: u64,
+	},
 	/// Accept the result: the escrow pays out.
 	Accept {
 		/// Indenture id.
@@ -172,6 +178,18 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
 				.unwrap_or(0);
 			out(cli, json!({ "id": id, "refunded": refunded.to_string() }), || {
 				format!("indenture {id} cancelled; {} CU refunded", format_cu(refunded))
+			});
+		},
+		Client::Terminate { id } => {
+			let inc = chain
+				.submit(&cutopia::transactions().indenture().terminate(*id), &signer(cli)?)
+				.await?;
+			let refunded = inc
+				.find::<cutopia::indenture::events::Terminated>()
+				.map(|e| e.refunded)
+				.unwrap_or(0);
+			out(cli, json!({ "id": id, "refunded": refunded.to_string() }), || {
+				format!("indenture {id} terminated; {} CU refunded", format_cu(refunded))
 			});
 		},
 		Client::Accept { id } => {
