@@ -35,7 +35,8 @@ impl<T: Config> Pallet<T> {
 				// before the stop gets no record (a puppet buyer cannot hand out records by
 				// terminating at once).
 				let stopped = status == Status::Terminated;
-				if !end.failed && !(stopped && end.proven == 0) {
+				let nothing_proven_before_the_stop = stopped && end.proven == 0;
+				if !end.failed && !nothing_proven_before_the_stop {
 					let paid = Self::pay_per_round(&ind).saturating_mul(end.proven.into());
 					let mut record = Self::miner_record(
 						&ind,
