@@ -329,7 +329,7 @@ fn expiring_a_full_indenture_fits_the_agenda_budget() {
 	let expire = Indenture::expire_weight();
 	let budget = <Runtime as pallet_indenture::Config>::AgendaBudget::get();
 	println!(
-		"expire with 16 slots × 20 commits: {:.1} ms of a {:.1} ms agenda budget",
+		"expire with 16 slots × 18 commits: {:.1} ms of a {:.1} ms agenda budget",
 		expire.ref_time() as f64 / 1e9,
 		budget.ref_time() as f64 / 1e9
 	);

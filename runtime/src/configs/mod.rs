@@ -231,9 +231,10 @@ impl pallet_challenge::Config for Runtime {
 	type MaxHashDifficulty = ConstU32<32>;
 	type HeartbeatDifficulty = ConstU32<8>;
 	/// Filling every commit with junk forfeits at least the slot's value to its buyer (each
-	/// holds a twentieth); 20 decided for each of 16 slots fit the agenda's budget when an
-	/// indenture expires (about 200 of its 250 ms, from the release weights).
-	type MaxCommits = ConstU32<20>;
+	/// holds an eighteenth); 18 decided for each of 16 slots fit the agenda's budget when an
+	/// indenture expires (about 246 of its 250 ms, from the release weights of 2026-12-02:
+	/// each award now also puts its audit on the agenda, and 20 no longer fit).
+	type MaxCommits = ConstU32<18>;
 	/// 30 s to reveal once commits close.
 	type RevealWindow = ConstU32<10>;
 	/// 5 min for the exchange to reveal its factor.

@@ -73,13 +73,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `26321`
 		//  Estimated: `27087`
-		// Minimum execution time: 102_993_000 picoseconds.
-		Weight::from_parts(87_359_568, 0)
+		// Minimum execution time: 103_554_000 picoseconds.
+		Weight::from_parts(91_980_929, 0)
 			.saturating_add(Weight::from_parts(0, 27087))
-			// Standard Error: 51_841
-			.saturating_add(Weight::from_parts(8_575_609, 0).saturating_mul(s.into()))
-			// Standard Error: 197
-			.saturating_add(Weight::from_parts(4_893, 0).saturating_mul(b.into()))
+			// Standard Error: 51_391
+			.saturating_add(Weight::from_parts(8_211_149, 0).saturating_mul(s.into()))
+			// Standard Error: 195
+			.saturating_add(Weight::from_parts(4_042, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(5))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(s.into())))
@@ -108,18 +108,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `33116`
 		//  Estimated: `52174`
-		// Minimum execution time: 392_295_000 picoseconds.
-		Weight::from_parts(422_320_000, 0)
-			.saturating_add(Weight::from_parts(0, 52174))
-			.saturating_add(T::DbWeight::get().reads(56))
-			.saturating_add(T::DbWeight::get().writes(55))
-	}
-	fn terminate() -> Weight {
-		// Proof Size summary in bytes:
-		//  Measured:  `33116`
-		//  Estimated: `52174`
-		// Minimum execution time: 392_295_000 picoseconds.
-		Weight::from_parts(422_320_000, 0)
+		// Minimum execution time: 407_739_000 picoseconds.
+		Weight::from_parts(438_915_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
 			.saturating_add(T::DbWeight::get().reads(56))
 			.saturating_add(T::DbWeight::get().writes(55))
@@ -156,8 +146,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `33753`
 		//  Estimated: `52174`
-		// Minimum execution time: 638_803_000 picoseconds.
-		Weight::from_parts(681_147_000, 0)
+		// Minimum execution time: 664_301_000 picoseconds.
+		Weight::from_parts(710_950_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
 			.saturating_add(T::DbWeight::get().reads(77))
 			.saturating_add(T::DbWeight::get().writes(59))
@@ -170,8 +160,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `8000`
 		//  Estimated: `26766`
-		// Minimum execution time: 49_925_000 picoseconds.
-		Weight::from_parts(63_855_000, 0)
+		// Minimum execution time: 48_823_000 picoseconds.
+		Weight::from_parts(57_737_000, 0)
 			.saturating_add(Weight::from_parts(0, 26766))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -208,8 +198,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14208`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_241_873_000 picoseconds.
-		Weight::from_parts(1_399_639_000, 0)
+		// Minimum execution time: 1_227_562_000 picoseconds.
+		Weight::from_parts(1_370_455_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(90))
 			.saturating_add(T::DbWeight::get().writes(122))
@@ -246,8 +236,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14592`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_189_255_000 picoseconds.
-		Weight::from_parts(1_301_031_000, 0)
+		// Minimum execution time: 1_163_677_000 picoseconds.
+		Weight::from_parts(1_377_346_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(92))
 			.saturating_add(T::DbWeight::get().writes(123))
@@ -282,13 +272,55 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn judge() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14461`
+		//  Measured:  `14486`
 		//  Estimated: `120602`
-		// Minimum execution time: 840_064_000 picoseconds.
-		Weight::from_parts(984_268_000, 0)
+		// Minimum execution time: 891_401_000 picoseconds.
+		Weight::from_parts(1_042_636_000, 0)
 			.saturating_add(Weight::from_parts(0, 120602))
 			.saturating_add(T::DbWeight::get().reads(85))
 			.saturating_add(T::DbWeight::get().writes(109))
+	}
+	/// Storage: `Indenture::Indentures` (r:1 w:1)
+	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Slots` (r:17 w:16)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::Leases` (r:1 w:1)
+	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Registrations` (r:3 w:3)
+	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
+	/// Storage: `Escrow::Escrows` (r:1 w:1)
+	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Reputations` (r:15 w:15)
+	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Dealings` (r:15 w:15)
+	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::RecentRecords` (r:15 w:15)
+	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Agenda` (r:1 w:1)
+	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
+	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Unrated` (r:0 w:16)
+	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotOfLease` (r:0 w:1)
+	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Records` (r:0 w:1)
+	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
+	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	fn terminate() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `12954`
+		//  Estimated: `106530`
+		// Minimum execution time: 602_860_000 picoseconds.
+		Weight::from_parts(727_295_000, 0)
+			.saturating_add(Weight::from_parts(0, 106530))
+			.saturating_add(T::DbWeight::get().reads(73))
+			.saturating_add(T::DbWeight::get().writes(106))
 	}
 	/// Storage: `Indenture::Unrated` (r:1 w:1)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
@@ -302,8 +334,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2355`
 		//  Estimated: `8026`
-		// Minimum execution time: 48_903_000 picoseconds.
-		Weight::from_parts(72_568_000, 0)
+		// Minimum execution time: 52_779_000 picoseconds.
+		Weight::from_parts(82_133_000, 0)
 			.saturating_add(Weight::from_parts(0, 8026))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -340,8 +372,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `10638`
 		//  Estimated: `57278`
-		// Minimum execution time: 634_277_000 picoseconds.
-		Weight::from_parts(705_523_000, 0)
+		// Minimum execution time: 632_875_000 picoseconds.
+		Weight::from_parts(753_295_000, 0)
 			.saturating_add(Weight::from_parts(0, 57278))
 			.saturating_add(T::DbWeight::get().reads(50))
 			.saturating_add(T::DbWeight::get().writes(66))
@@ -382,8 +414,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `13091`
 		//  Estimated: `113566`
-		// Minimum execution time: 650_781_000 picoseconds.
-		Weight::from_parts(707_576_000, 0)
+		// Minimum execution time: 679_003_000 picoseconds.
+		Weight::from_parts(800_074_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(79))
 			.saturating_add(T::DbWeight::get().writes(110))
@@ -420,8 +452,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `36949`
 		//  Estimated: `49678`
-		// Minimum execution time: 169_503_000 picoseconds.
-		Weight::from_parts(199_798_000, 0)
+		// Minimum execution time: 181_050_000 picoseconds.
+		Weight::from_parts(210_364_000, 0)
 			.saturating_add(Weight::from_parts(0, 49678))
 			.saturating_add(T::DbWeight::get().reads(28))
 			.saturating_add(T::DbWeight::get().writes(12))
@@ -454,8 +486,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6751`
 		//  Estimated: `8330`
-		// Minimum execution time: 138_346_000 picoseconds.
-		Weight::from_parts(148_271_000, 0)
+		// Minimum execution time: 140_169_000 picoseconds.
+		Weight::from_parts(150_645_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(12))
 			.saturating_add(T::DbWeight::get().writes(13))
@@ -476,8 +508,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6835`
 		//  Estimated: `8330`
-		// Minimum execution time: 71_968_000 picoseconds.
-		Weight::from_parts(78_367_000, 0)
+		// Minimum execution time: 73_179_000 picoseconds.
+		Weight::from_parts(85_998_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -516,8 +548,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `12809`
 		//  Estimated: `113566`
-		// Minimum execution time: 613_135_000 picoseconds.
-		Weight::from_parts(683_730_000, 0)
+		// Minimum execution time: 607_406_000 picoseconds.
+		Weight::from_parts(640_416_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(76))
 			.saturating_add(T::DbWeight::get().writes(108))
@@ -534,8 +566,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `10976`
 		//  Estimated: `49678`
-		// Minimum execution time: 78_347_000 picoseconds.
-		Weight::from_parts(85_247_000, 0)
+		// Minimum execution time: 73_720_000 picoseconds.
+		Weight::from_parts(79_028_000, 0)
 			.saturating_add(Weight::from_parts(0, 49678))
 			.saturating_add(T::DbWeight::get().reads(20))
 	}
@@ -551,8 +583,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5133`
 		//  Estimated: `8330`
-		// Minimum execution time: 22_964_000 picoseconds.
-		Weight::from_parts(27_080_000, 0)
+		// Minimum execution time: 22_564_000 picoseconds.
+		Weight::from_parts(24_476_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
