@@ -232,7 +232,7 @@ impl pallet_challenge::Config for Runtime {
 	type HeartbeatDifficulty = ConstU32<8>;
 	/// Filling every commit with junk forfeits at least the slot's value to its buyer (each
 	/// holds an eighteenth); 18 decided for each of 16 slots fit the agenda's budget when an
-	/// indenture expires (about 246 of its 250 ms, from the release weights of 2026-12-02:
+	/// indenture expires (about 241 of its 250 ms, from the release weights of 2026-12-02:
 	/// each award now also puts its audit on the agenda, and 20 no longer fit).
 	type MaxCommits = ConstU32<18>;
 	/// 30 s to reveal once commits close.
