@@ -397,7 +397,13 @@ fn a_killed_miner_fails_its_lease_and_the_buyer_is_refunded() {
 #[test]
 fn a_buyer_terminates_a_service_early_and_is_refunded_the_unserved_part() {
 	let (m, _exchange) = Market::start("market-terminate");
-	let dave = m.miner("dave", "//Dave", &format!("127.0.0.1:{}", free_port()));
+	let endpoint = format!("127.0.0.1:{}", free_port());
+	let dave = m.miner_with(
+		"dave",
+		"dave",
+		"//Dave",
+		&["miner", "run", "--endpoint", &endpoint, "--service"],
+	);
 	let keys = [dev::alice(), dev::dave()];
 	let who: Vec<&Keypair> = keys.iter().collect();
 	let (from, before) = m.balances(&who);
