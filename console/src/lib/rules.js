@@ -120,15 +120,21 @@ export async function checkSpec(api, buyer, f) {
   if (open !== null && open.toNumber() >= c.maxOpenPerBuyer.toNumber()) {
     errors.push(`you have ${open} indentures open, the most one buyer may: wait for one to be leased, or cancel one`);
   }
-  // A full queue admits an offer paying more than OutbidMargin above its cheapest entry per
-  // billed unit (that entry is evicted and refunded); the chain also skips entries a miner
-  // has already won a slot of.
+  // A full queue admits an offer whose premium over its own minimum (parts per million) beats
+  // the lowest premium of the entries nobody has won a slot of (u64::MAX) by more than
+  // OutbidMargin: that entry is evicted and refunded.
+  const WON = (1n << 64n) - 1n;
   if (queue.length >= c.maxQueue.toNumber() && cost) {
-    const cheapest = queue.map(([, , rate]) => rate.toBigInt()).reduce((a, b) => (b < a ? b : a));
-    const needed = cheapest + mulCeil(cheapest, c.outbidMargin.toNumber(), 1_000_000);
-    const billed = BigInt(Math.max(1, cost.units * replicas));
-    if (incentive / billed <= needed) {
-      errors.push(`the queue is full: pay more than ${fmtCU(needed * billed, 18)} to take the place of its cheapest open indenture`);
+    const open = queue.map(([, , premium]) => premium.toBigInt()).filter((p) => p !== WON);
+    if (!open.length) {
+      errors.push('the queue is full and a miner has started on every indenture in it: wait for a place');
+    } else {
+      const lowest = open.reduce((a, b) => (b < a ? b : a));
+      const needed = lowest + mulCeil(lowest, c.outbidMargin.toNumber(), 1_000_000);
+      if ((incentive * 1_000_000n) / (cost.minimum > 0n ? cost.minimum : 1n) <= needed) {
+        const pay = (needed * cost.minimum) / 1_000_000n + 1n;
+        errors.push(`the queue is full: offer more than ${fmtCU(pay, 18)} to take the place of its least generous open indenture`);
+      }
     }
   }
 

@@ -74,7 +74,7 @@ fn spec<T: Config>(
 /// for one more.
 fn fill_queue<T: Config>() {
 	let entries: Vec<_> = (0..T::MaxQueue::get().saturating_sub(1))
-		.map(|i| (255u8, u64::MAX - 1 - i as u64, Zero::zero()))
+		.map(|i| (255u8, u64::MAX - 1 - i as u64, 1_000_000))
 		.collect();
 	let mut entries = entries;
 	entries.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));

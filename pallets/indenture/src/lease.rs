@@ -65,7 +65,9 @@ impl<T: Config> Pallet<T> {
 			miner: winner.clone(),
 			lease,
 		});
-		if Slots::<T>::iter_prefix_values(id).all(|s| s.miner.is_some()) {
+		if Slots::<T>::iter_prefix_values(id).any(|s| s.miner.is_none()) {
+			Self::mark_won(id);
+		} else {
 			ind.status = Status::Leased;
 			Self::dequeue(id, &ind.buyer);
 			Self::deposit_event(Event::Leased { id });

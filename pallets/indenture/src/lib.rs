@@ -68,8 +68,8 @@ pub type RateableOf<T> =
 pub type WorkRecordOf<T> =
 	WorkRecord<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 
-/// Cheapest queue entries a full queue's `submit` looks at for one nobody has won a slot of.
-const EVICTION_CANDIDATES: u32 = 4;
+/// The queue's premium of an entry a miner has won a slot of: it can no longer be evicted.
+pub const WON: u64 = u64::MAX;
 /// Blocks after a full one that `schedule` tries before it puts a deadline in the backlog.
 const AGENDA_SPREAD: u32 = 8;
 /// Backlog entries not yet due that one block moves to the back, past which due ones wait.
@@ -131,8 +131,9 @@ pub mod pallet {
 		/// Most indentures one buyer may have open at once.
 		#[pallet::constant]
 		type MaxOpenPerBuyer: Get<u32>;
-		/// How much more per billed unit a new offer must pay than the cheapest open entry
-		/// nobody has won a slot of, to take its place in a full queue.
+		/// How much higher a new offer's premium over its own minimum incentive must be than the
+		/// lowest premium among the open entries nobody has won a slot of, to take that
+		/// entry's place in a full queue.
 		#[pallet::constant]
 		type OutbidMargin: Get<Permill>;
 		/// Most nodes of one indenture.
@@ -274,12 +275,13 @@ pub mod pallet {
 	pub type SlotOfChallenge<T: Config> =
 		StorageMap<_, Twox64Concat, ChallengeId, (IndentureId, u32)>;
 
-	/// The IndentureQueue: open indentures as `(priority, id, price per billed unit)`,
-	/// highest priority first, then oldest first. The price is what a full queue compares a
-	/// new offer with (`submit` evicts the cheapest entry nobody has won a slot of).
+	/// The IndentureQueue: open indentures as `(priority, id, premium)`, highest priority
+	/// first, then oldest first. The premium is the offer over its own minimum incentive in
+	/// parts per million (`WON` once a miner has won one of its slots): a full queue's `submit`
+	/// evicts the entry with the lowest premium for a better one.
 	#[pallet::storage]
 	pub type Queue<T: Config> =
-		StorageValue<_, BoundedVec<(u8, IndentureId, BalanceOf<T>), T::MaxQueue>, ValueQuery>;
+		StorageValue<_, BoundedVec<(u8, IndentureId, u64), T::MaxQueue>, ValueQuery>;
 
 	/// How many indentures each buyer has open (in the queue), at most `MaxOpenPerBuyer`.
 	#[pallet::storage]
@@ -336,9 +338,10 @@ pub mod pallet {
 		/// Submits a Computation Indenture. Holds `incentive` plus the exchange's and the escrow
 		/// operator's fees and lists it in the queue until `AwardWindow` blocks from now.
 		/// Charged by its slots and task bytes, not the largest possible indenture. When the
-		/// queue is full, an offer paying more than `OutbidMargin` above the cheapest open entry
-		/// nobody has won a slot of takes that entry's place (it is refunded in full, `Evicted`)
-		/// and pays for the eviction; otherwise it is refused with `QueueFull`.
+		/// queue is full, an offer whose premium over its own minimum incentive beats the lowest
+		/// premium of the open entries nobody has won a slot of by more than `OutbidMargin`
+		/// takes that entry's place (it is refunded in full, `Evicted`) and pays for the
+		/// eviction; otherwise it is refused with `QueueFull`.
 		#[pallet::call_index(0)]
 		#[pallet::weight(Pallet::<T>::submit_weight(spec).saturating_add(Pallet::<T>::eviction_weight()))]
 		pub fn submit(origin: OriginFor<T>, spec: SpecOf<T>) -> DispatchResultWithPostInfo {

@@ -108,7 +108,7 @@ impl<T: Config> Pallet<T> {
 	/// Where `(priority, id)` goes: after every entry of higher priority, and after older
 	/// entries of the same priority.
 	pub(crate) fn queue_position(
-		queue: &[(u8, IndentureId, BalanceOf<T>)],
+		queue: &[(u8, IndentureId, u64)],
 		priority: u8,
 		id: IndentureId,
 	) -> usize {
@@ -123,28 +123,41 @@ impl<T: Config> Pallet<T> {
 		)
 	}
 
-	/// What evicting an entry adds to `submit`: the candidates' slots read, then the
-	/// eviction itself, which is a cancellation.
+	/// What evicting an entry adds to `submit`: a cancellation.
 	pub fn eviction_weight() -> Weight {
-		let reads = u64::from(EVICTION_CANDIDATES) * (u64::from(T::MaxSlots::get()) + 1);
-		T::WeightInfo::cancel().saturating_add(T::DbWeight::get().reads(reads))
+		T::WeightInfo::cancel()
 	}
 
-	/// A full queue's entry that an offer of `rate` per billed unit may take the place of:
-	/// the cheapest (newest among equals) of the first `EVICTION_CANDIDATES` that nobody has
-	/// won a slot of, if `rate` beats its price by more than `OutbidMargin`.
-	fn eviction_candidate(
-		queue: &[(u8, IndentureId, BalanceOf<T>)],
-		rate: BalanceOf<T>,
-	) -> Option<IndentureId> {
-		let mut cheapest: alloc::vec::Vec<_> = queue.iter().map(|(_, id, r)| (*r, *id)).collect();
-		cheapest.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-		cheapest
-			.into_iter()
-			.take(EVICTION_CANDIDATES as usize)
-			.take_while(|(r, _)| r.saturating_add(T::OutbidMargin::get().mul_ceil(*r)) < rate)
-			.map(|(_, id)| id)
-			.find(|id| Slots::<T>::iter_prefix_values(id).all(|s| s.miner.is_none()))
+	/// `incentive` over `minimum`, in parts per million: 1,000,000 pays exactly the minimum.
+	/// Relative to each offer's own minimum, so a flood of tiny jobs at the absolute floor
+	/// (`MinIncentive`, many times the market rate per unit) is not dearer than real work.
+	pub(crate) fn premium(incentive: BalanceOf<T>, minimum: BalanceOf<T>) -> u64 {
+		let minimum: u128 = minimum.saturated_into::<u128>().max(1);
+		let incentive: u128 = incentive.saturated_into();
+		(incentive.saturating_mul(1_000_000) / minimum).min(u128::from(WON - 1)) as u64
+	}
+
+	/// The entry of a full queue an offer of `premium` may take the place of: the one with
+	/// the lowest premium (the newest among equals) nobody has won a slot of, if `premium`
+	/// beats it by more than `OutbidMargin`.
+	fn eviction_candidate(queue: &[(u8, IndentureId, u64)], premium: u64) -> Option<IndentureId> {
+		let (lowest, id) = queue
+			.iter()
+			.filter(|(_, _, p)| *p != WON)
+			.map(|(_, id, p)| (*p, *id))
+			.min_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))?;
+		let margin = T::OutbidMargin::get().mul_ceil(lowest);
+		(lowest.saturating_add(margin) < premium).then_some(id)
+	}
+
+	/// A miner won a slot of open indenture `id`: its queue entry can no longer be evicted
+	/// (the miner has started work on it).
+	pub(crate) fn mark_won(id: IndentureId) {
+		Queue::<T>::mutate(|q| {
+			if let Some(entry) = q.iter_mut().find(|(_, i, p)| *i == id && *p != WON) {
+				entry.2 = WON;
+			}
+		});
 	}
 
 	/// Takes indenture `id` out of the queue and its buyer's open count.
@@ -179,14 +192,13 @@ impl<T: Config> Pallet<T> {
 		ensure!(spec.incentive >= Self::minimum_incentive(indicative), Error::<T>::IncentiveTooLow);
 		ensure!(OpenOf::<T>::get(&buyer) < T::MaxOpenPerBuyer::get(), Error::<T>::TooManyOpen);
 		let id = NextIndentureId::<T>::get();
-		let rate = spec.incentive
-			/ Self::billed_units(compute_units, spec.replicas).max(1).saturated_into();
+		let premium = Self::premium(spec.incentive, Self::minimum_incentive(indicative));
 		let mut queue = Queue::<T>::get();
-		// A full queue is not a wall: a better offer takes the cheapest unwon entry's place,
-		// so filling the queue to keep others out means outbidding them with work miners
-		// will take (and the filler then pays for).
+		// A full queue is not a wall: a better offer (over its own minimum) takes the place of
+		// the worst one nobody has won a slot of, so filling the queue to keep others out means
+		// outbidding them.
 		let evicted = if queue.is_full() {
-			let victim = Self::eviction_candidate(&queue, rate).ok_or(Error::<T>::QueueFull)?;
+			let victim = Self::eviction_candidate(&queue, premium).ok_or(Error::<T>::QueueFull)?;
 			let ind = Indentures::<T>::get(victim).ok_or(Error::<T>::UnknownIndenture)?;
 			let refunded = Self::close_unawarded(victim, ind)?;
 			Self::deposit_event(Event::Evicted { id: victim, by: id, refunded });
@@ -196,7 +208,7 @@ impl<T: Config> Pallet<T> {
 			false
 		};
 		let pos = Self::queue_position(&queue, spec.priority, id);
-		queue.try_insert(pos, (spec.priority, id, rate)).map_err(|_| Error::<T>::QueueFull)?;
+		queue.try_insert(pos, (spec.priority, id, premium)).map_err(|_| Error::<T>::QueueFull)?;
 		OpenOf::<T>::mutate(&buyer, |n| *n = n.saturating_add(1));
 
 		let exchange_fee = exchange_rate.mul_floor(spec.incentive);

@@ -70,7 +70,13 @@ impl<T: Config> Pallet<T> {
 			SlotOfLease::<T>::remove(lease);
 			let (proven, missed) = T::Challenges::stop_lease(lease)?;
 			T::Registry::end_work(&miner, Role::Miner);
-			let end = LeaseEnd { proven, missed, failed: false };
+			// A lease already past its miss tolerance (not yet reported) failed: stopping it
+			// must not turn that into a success.
+			let failed = missed > T::MaxMissedRounds::get();
+			if failed {
+				Self::record(&ind, id, miner, false, proven, missed);
+			}
+			let end = LeaseEnd { proven, missed, failed };
 			slot.ended = Some(end);
 			Slots::<T>::insert(id, index, slot);
 			Self::deposit_event(Event::LeaseEnded { id, slot: index, end });
@@ -190,12 +196,26 @@ impl<T: Config> Pallet<T> {
 		let mut slots: alloc::vec::Vec<_> = Slots::<T>::drain_prefix(id).collect();
 		slots.sort_by_key(|(index, _)| *index);
 		let mut sellers = alloc::vec::Vec::new();
+		// What each miner can be rated for: what it was paid (its proven rounds, and its
+		// result share when its result is the indenture's), so a rating weighs no more than
+		// the work the buyer paid for, and a miner paid nothing (or whose lease failed) is not
+		// rateable at all: a puppet buyer cannot hand out ratings worth work it never bought.
+		let mut rateable = alloc::vec::Vec::new();
+		let result_share = Self::result_part(&ind)
+			/ BalanceOf::<T>::from(ind.spec.nodes.saturating_mul(ind.spec.replicas).max(1));
 		for (_, slot) in slots {
 			SlotOfChallenge::<T>::remove(slot.challenge);
 			let proven = slot.ended.map(|e| e.proven).unwrap_or_default();
-			streamed =
-				streamed.saturating_add(Self::pay_per_round(&ind).saturating_mul(proven.into()));
+			let rounds_paid = Self::pay_per_round(&ind).saturating_mul(proven.into());
+			streamed = streamed.saturating_add(rounds_paid);
 			if let Some(miner) = slot.miner {
+				let right =
+					ind.result.is_some() && slot.result == ind.result.map(SlotResult::Revealed);
+				let paid =
+					if right { rounds_paid.saturating_add(result_share) } else { rounds_paid };
+				if !paid.is_zero() && !slot.ended.is_some_and(|e| e.failed) {
+					rateable.push((miner.clone(), paid));
+				}
 				sellers.push(miner);
 			}
 		}
@@ -204,16 +224,16 @@ impl<T: Config> Pallet<T> {
 		Indentures::<T>::remove(id);
 		let now = frame_system::Pallet::<T>::block_number();
 		let until = now.saturating_add(T::RatingWindow::get());
-		let rateable = Rateable {
-			buyer: ind.buyer.clone(),
-			value: Self::slot_value(&ind),
-			duration: now.saturating_sub(ind.submitted),
-			until,
-		};
-		for miner in &sellers {
-			Unrated::<T>::insert(id, miner, rateable.clone());
+		for (miner, value) in &rateable {
+			let entry = Rateable {
+				buyer: ind.buyer.clone(),
+				value: *value,
+				duration: now.saturating_sub(ind.submitted),
+				until,
+			};
+			Unrated::<T>::insert(id, miner, entry);
 		}
-		if !sellers.is_empty() {
+		if !rateable.is_empty() {
 			Self::schedule(until.saturating_add(One::one()), Deadline::RatingsClose(id));
 		}
 		let record = CiRecord {

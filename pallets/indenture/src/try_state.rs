@@ -5,7 +5,8 @@ use super::*;
 impl<T: Config> Pallet<T> {
 	/// Invariants, checked after every unit test and by try-runtime:
 	/// - the queue is sorted (priority descending, then id ascending) and holds exactly the
-	///   open indentures, each with its price per billed unit; `OpenOf` counts them by buyer;
+	///   open indentures, unevictable (`WON`) exactly when a slot has a miner; `OpenOf`
+	///   counts them by buyer;
 	/// - every open indenture has an escrow holding its incentive plus fees (less what its
 	///   awarded slots have been paid);
 	/// - every indenture has nodes × replicas slots; an empty slot still has its challenge,
@@ -47,10 +48,11 @@ impl<T: Config> Pallet<T> {
 		let open = Indentures::<T>::iter().filter(|(_, i)| i.status == Status::Open).count();
 		ensure!(open == queue.len(), "queue and open indentures differ");
 		let mut open_of = alloc::collections::btree_map::BTreeMap::<T::AccountId, u32>::new();
-		for (p, id, rate) in queue.iter() {
+		for (p, id, premium) in queue.iter() {
 			let ind = Indentures::<T>::get(id).ok_or("queued indenture missing")?;
 			ensure!(ind.spec.priority == *p, "queued priority differs");
-			ensure!(ind.spec.incentive / Self::billed(&ind) == *rate, "queued price differs");
+			let won = Slots::<T>::iter_prefix_values(id).any(|s| s.miner.is_some());
+			ensure!(won == (*premium == WON), "a won entry is evictable, or an unwon one is not");
 			*open_of.entry(ind.buyer.clone()).or_default() += 1;
 			let full =
 				ind.spec.incentive.saturating_add(ind.exchange_fee).saturating_add(ind.escrow_fee);

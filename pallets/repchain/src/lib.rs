@@ -238,9 +238,9 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// How many positive records (successes, ratings) `counterparty` has given `subject` so
-	/// far: the next one's positive evidence is halved that many times, so a ring of sock
-	/// puppets vouching for one another earns little past each pair's first record.
+	/// How many successes `counterparty` has paid `subject` for so far: the positive evidence
+	/// of its next record (success or rating) is halved that many times, so a ring of sock
+	/// puppets vouching for one another earns little past each pair's first job.
 	#[pallet::storage]
 	pub type Dealings<T: Config> = StorageDoubleMap<
 		_,

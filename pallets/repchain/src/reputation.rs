@@ -111,9 +111,9 @@ impl<T: Config> ReputationApi<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for
 			None => 0,
 		};
 		let vouched = w >> repeat.min(127);
-		let positive_record = record.outcome == Outcome::Success
-			|| record.rating.is_some_and(|k| (1..=5).contains(&k));
-		if let (Some(by), true) = (&record.counterparty, positive_record) {
+		// Counted once per piece of work (its success), not again for its rating: a loyal
+		// buyer's evidence halves per job, not per record.
+		if let (Some(by), Outcome::Success) = (&record.counterparty, &record.outcome) {
 			Dealings::<T>::insert(&who, by, repeat.saturating_add(1));
 		}
 		match record.outcome {

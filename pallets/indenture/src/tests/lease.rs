@@ -119,3 +119,22 @@ fn terminate_refuses_work_that_is_not_running() {
 		);
 	});
 }
+
+/// The review's attack on ratings: a puppet buyer terminates its puppet miner's service right
+/// after the award. Nothing was proven, so nothing was paid: no success record, and the miner
+/// cannot be rated (a rating would have weighed the whole slot's value).
+#[test]
+fn terminating_right_after_the_award_leaves_nothing_to_rate() {
+	build_and_execute(|| {
+		let id = awarded_slot_0(service(50));
+		assert_ok!(IndenturePallet::terminate(RuntimeOrigin::signed(BUYER), id));
+		assert_eq!(RepChain::counts(&MINER_A), (0, 0, 0));
+		assert!(!Unrated::<Test>::contains_key(id, MINER_A));
+		assert_noop!(
+			IndenturePallet::rate(RuntimeOrigin::signed(BUYER), id, MINER_A, 5),
+			Error::<Test>::NotRateable
+		);
+		// Everything came back: the incentive and both fees.
+		assert_eq!(ci_record().refunded, 1_272);
+	});
+}

@@ -36,10 +36,9 @@ fn one_buyer_holds_at_most_its_share_of_the_queue() {
 }
 
 /// Issue 12, item 14: 1,024 minimum indentures (about 10 CU of fees) filled the global queue
-/// and nobody else could submit for the award window. A full queue now admits an offer paying
-/// more than `OutbidMargin` (10 %) above its cheapest entry nobody has won a slot of: that
-/// entry is evicted and refunded in full. Keeping the queue full means outbidding every
-/// honest offer with work miners will take.
+/// and nobody else could submit for the award window. A full queue now admits an offer whose
+/// premium over its own minimum beats the lowest premium among the entries nobody has won a
+/// slot of by more than `OutbidMargin` (10 %): that entry is evicted and refunded in full.
 #[test]
 fn a_full_queue_admits_a_better_offer_by_evicting_the_cheapest_unwon_entry() {
 	build_and_execute(|| {
@@ -51,12 +50,11 @@ fn a_full_queue_admits_a_better_offer_by_evicting_the_cheapest_unwon_entry() {
 		// A miner wins a slot of the oldest: that one is no longer evictable.
 		register_miner(MINER_A, big(), 1);
 		assert_solve(MINER_A, 0, 0);
-		// The mock's prices per billed unit are whole numbers: 2 for the puppets. 3 is not
-		// more than 2 + 10 % (rounded up to 1); 4 is.
+		// The puppets pay twice their minimum (600): 10 % more premium is not enough, more is.
 		assert_noop!(
 			IndenturePallet::submit(
 				RuntimeOrigin::signed(BUYER),
-				SpecOf::<Test> { incentive: 1_800, ..spec() }
+				SpecOf::<Test> { incentive: 1_320, ..spec() }
 			)
 			.map_err(|e| e.error),
 			Error::<Test>::QueueFull
@@ -64,7 +62,7 @@ fn a_full_queue_admits_a_better_offer_by_evicting_the_cheapest_unwon_entry() {
 		let (victim_buyer, before) = (9, Balances::free_balance(9));
 		let info = IndenturePallet::submit(
 			RuntimeOrigin::signed(BUYER),
-			SpecOf::<Test> { incentive: 2_400, ..spec() },
+			SpecOf::<Test> { incentive: 1_330, ..spec() },
 		)
 		.unwrap();
 		// The newest of the cheapest unwon entries (3) gave its place, refunded in full.
@@ -74,7 +72,7 @@ fn a_full_queue_admits_a_better_offer_by_evicting_the_cheapest_unwon_entry() {
 		assert_eq!(OpenOf::<Test>::get(victim_buyer), 1);
 		assert_eq!(IndenturePallet::queue_page(0, 10), vec![0, 1, 2, 4]);
 		// The evicting submission paid for the eviction.
-		let base = IndenturePallet::submit_weight(&SpecOf::<Test> { incentive: 2_400, ..spec() });
+		let base = IndenturePallet::submit_weight(&SpecOf::<Test> { incentive: 1_330, ..spec() });
 		assert_eq!(info.actual_weight, Some(base + IndenturePallet::eviction_weight()));
 	});
 }
@@ -160,5 +158,31 @@ fn rpc_queries_filter_the_queue_and_describe_indentures() {
 			other => panic!("{other:?}"),
 		}
 		assert!(IndenturePallet::info(7).is_none());
+	});
+}
+
+/// The review of the defence above: puppets fill the queue with the smallest jobs at the
+/// absolute floor (`MinIncentive`, many times the market rate per unit) that no miner may win
+/// (minimum reputation 100 %). Compared per billed unit they could not be outbid by real work;
+/// compared by premium over their own minimum they pay the least there is, and an honest
+/// buyer at the indicative price takes their place.
+#[test]
+fn a_flood_of_unwinnable_jobs_at_the_floor_price_is_evicted_by_real_work() {
+	build_and_execute(|| {
+		let tiny = SpecOf::<Test> {
+			resources: Resources { cpu_millicores: 1, memory_mib: 0, storage_gib: 0, gpus: 0 },
+			nodes: 1,
+			duration: 1,
+			incentive: 10,
+			min_reputation: Permill::one(),
+			..spec()
+		};
+		for who in [7u64, 8, 9, 9] {
+			assert_submit(who, tiny.clone());
+		}
+		let id = NextIndentureId::<Test>::get();
+		assert_ok!(IndenturePallet::submit(RuntimeOrigin::signed(BUYER), spec()));
+		System::assert_has_event(Event::Evicted { id: 3, by: id, refunded: 10 }.into());
+		assert!(Indentures::<Test>::contains_key(id));
 	});
 }
