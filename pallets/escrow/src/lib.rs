@@ -383,6 +383,23 @@ pub mod pallet {
 			Ok(())
 		}
 
+		/// Active escrow `id` with `payouts` outstanding, checked to fit what is left of its
+		/// incentive (not stored: the caller sets the state and stores it).
+		fn with_payouts(
+			id: EscrowId,
+			payouts: alloc::vec::Vec<(T::AccountId, BalanceOf<T>)>,
+		) -> Result<EntryOf<T>, DispatchError> {
+			let mut e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
+			ensure!(e.state == EscrowState::Active, Error::<T>::WrongState);
+			let total = payouts
+				.iter()
+				.try_fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.checked_add(a))
+				.ok_or(Error::<T>::ExceedsHeld)?;
+			ensure!(e.paid.saturating_add(total) <= e.incentive, Error::<T>::ExceedsHeld);
+			e.payouts = BoundedVec::try_from(payouts).map_err(|_| Error::<T>::TooManyPayees)?;
+			Ok(e)
+		}
+
 		fn scaled(
 			payouts: &[(T::AccountId, BalanceOf<T>)],
 			share: Perbill,
@@ -545,14 +562,7 @@ pub mod pallet {
 			payouts: alloc::vec::Vec<(T::AccountId, BalanceOf<T>)>,
 			until: BlockNumberFor<T>,
 		) -> DispatchResult {
-			let mut e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
-			ensure!(e.state == EscrowState::Active, Error::<T>::WrongState);
-			let total = payouts
-				.iter()
-				.try_fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.checked_add(a))
-				.ok_or(Error::<T>::ExceedsHeld)?;
-			ensure!(e.paid.saturating_add(total) <= e.incentive, Error::<T>::ExceedsHeld);
-			e.payouts = BoundedVec::try_from(payouts).map_err(|_| Error::<T>::TooManyPayees)?;
+			let mut e = Self::with_payouts(id, payouts)?;
 			e.state = EscrowState::AwaitingAcceptance { until };
 			Escrows::<T>::insert(id, e);
 			Self::deposit_event(Event::AwaitingAcceptance { id, until });
@@ -595,14 +605,7 @@ pub mod pallet {
 			id: EscrowId,
 			payouts: alloc::vec::Vec<(T::AccountId, BalanceOf<T>)>,
 		) -> Result<BlockNumberFor<T>, DispatchError> {
-			let mut e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
-			ensure!(e.state == EscrowState::Active, Error::<T>::WrongState);
-			let total = payouts
-				.iter()
-				.try_fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.checked_add(a))
-				.ok_or(Error::<T>::ExceedsHeld)?;
-			ensure!(e.paid.saturating_add(total) <= e.incentive, Error::<T>::ExceedsHeld);
-			e.payouts = BoundedVec::try_from(payouts).map_err(|_| Error::<T>::TooManyPayees)?;
+			let mut e = Self::with_payouts(id, payouts)?;
 			let deadline = frame_system::Pallet::<T>::block_number()
 				.saturating_add(T::ResolutionWindow::get());
 			e.state = EscrowState::Disputed { deadline };
