@@ -160,7 +160,9 @@ impl<T: Config> Pallet<T> {
 	/// same indenture are not slashed again (the exchange has paid for failing it), but their
 	/// slots still fall back.
 	pub(crate) fn on_voided(id: IndentureId, challenge: ChallengeId, issuer: &T::AccountId) {
-		let Some(mut ind) = Indentures::<T>::get(id) else { return };
+		let Some(mut ind) = Indentures::<T>::get(id) else {
+			return Self::voided_after_the_end(id, challenge, issuer);
+		};
 		if ind.spec.exchange != *issuer {
 			return;
 		}
@@ -183,6 +185,24 @@ impl<T: Config> Pallet<T> {
 			Self::deposit_event(Event::ExchangeFailed { id, exchange: issuer.clone(), challenge });
 		}
 		Self::renew_challenge(challenge, Some(ChallengeKind::HashTarget));
+	}
+
+	/// The exchange of indenture `id`, which has ended (its CIRecord is still recent), never
+	/// revealed `p` for the audit of `challenge`: its fee was paid at settlement, so the
+	/// failure is recorded and part of its bond slashed to the buyer (at most the work's
+	/// value), or an exchange could skip every audit of work shorter than the audit window.
+	fn voided_after_the_end(id: IndentureId, challenge: ChallengeId, issuer: &T::AccountId) {
+		let Some(ci) = Records::<T>::get(id) else { return };
+		let record = Self::work_record(
+			issuer.clone(),
+			Role::Exchange,
+			id,
+			Outcome::Failure,
+			ci.incentive,
+			Some(ci.client.clone()),
+		);
+		T::Reputation::append(record, Some((&ci.client, ci.incentive)));
+		Self::deposit_event(Event::ExchangeFailed { id, exchange: issuer.clone(), challenge });
 	}
 
 	/// Heartbeat rounds of one lease of `ind`.

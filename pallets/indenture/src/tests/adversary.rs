@@ -536,3 +536,28 @@ fn an_unaudited_factorization_challenge_is_closed_by_the_agenda() {
 		assert_eq!(RepChain::counts(&EXCHANGE), (0, 0, 0));
 	});
 }
+
+/// The review of the audit deadline: an exchange whose indenture ended before the audit window
+/// closed (here the buyer terminated it right after the award) skipped its audit for nothing.
+/// The failure is recorded and slashed to the buyer all the same.
+#[test]
+fn an_exchange_that_skips_the_audit_of_ended_work_still_fails() {
+	build_and_execute(|| {
+		let (id, challenge, p, q) = factorization_posted(&[MINER_A]);
+		set_block(REVEALS);
+		assert_ok!(reveal_factors(MINER_A, challenge, &p, &q));
+		assert_ok!(IndenturePallet::terminate(RuntimeOrigin::signed(BUYER), id));
+		assert!(Indentures::<Test>::get(id).is_none());
+		let buyer = Balances::free_balance(BUYER);
+		let due = REVEALS + 10 + 1;
+		set_block(due);
+		assert_ok!(IndenturePallet::process_deadline(due, Deadline::Audit(challenge)));
+		assert!(pallet_challenge::Challenges::<Test>::get(challenge).is_none());
+		System::assert_has_event(
+			Event::ExchangeFailed { id, exchange: EXCHANGE, challenge }.into(),
+		);
+		assert_eq!(RepChain::counts(&EXCHANGE), (1, 0, 1));
+		// A tenth of the minimum service bond (50).
+		assert_eq!(Balances::free_balance(BUYER), buyer + 5);
+	});
+}
