@@ -170,19 +170,9 @@ impl<T: Config> Pallet<T> {
 			T::Escrow::waive_exchange_fee(id);
 			ind.exchange_fee = Zero::zero();
 			ind.spec.challenge = ChallengeKind::HashTarget;
-			let record = Self::work_record(
-				issuer.clone(),
-				Role::Exchange,
-				id,
-				Outcome::Failure,
-				ind.spec.incentive,
-				Some(ind.buyer.clone()),
-			);
-			// The buyer lost time, not money (its fee came back): the slash is bounded by the
-			// work's value.
-			T::Reputation::append(record, Some((&ind.buyer, ind.spec.incentive)));
+			// The buyer lost time, not money (its fee came back).
+			Self::exchange_failed(id, challenge, issuer, &ind.buyer, ind.spec.incentive);
 			Indentures::<T>::insert(id, ind);
-			Self::deposit_event(Event::ExchangeFailed { id, exchange: issuer.clone(), challenge });
 		}
 		Self::renew_challenge(challenge, Some(ChallengeKind::HashTarget));
 	}
@@ -193,15 +183,27 @@ impl<T: Config> Pallet<T> {
 	/// value), or an exchange could skip every audit of work shorter than the audit window.
 	fn voided_after_the_end(id: IndentureId, challenge: ChallengeId, issuer: &T::AccountId) {
 		let Some(ci) = Records::<T>::get(id) else { return };
+		Self::exchange_failed(id, challenge, issuer, &ci.client, ci.incentive);
+	}
+
+	/// Records the exchange's failure on `challenge` of indenture `id`, slashing part of its
+	/// bond to `buyer`, bounded by the work's value `incentive`.
+	fn exchange_failed(
+		id: IndentureId,
+		challenge: ChallengeId,
+		issuer: &T::AccountId,
+		buyer: &T::AccountId,
+		incentive: BalanceOf<T>,
+	) {
 		let record = Self::work_record(
 			issuer.clone(),
 			Role::Exchange,
 			id,
 			Outcome::Failure,
-			ci.incentive,
-			Some(ci.client.clone()),
+			incentive,
+			Some(buyer.clone()),
 		);
-		T::Reputation::append(record, Some((&ci.client, ci.incentive)));
+		T::Reputation::append(record, Some((buyer, incentive)));
 		Self::deposit_event(Event::ExchangeFailed { id, exchange: issuer.clone(), challenge });
 	}
 

@@ -509,13 +509,7 @@ fn an_unaudited_factorization_challenge_is_closed_by_the_agenda() {
 		let due = REVEALS + 10 + 1;
 		assert!(Agenda::<Test>::get(due).contains(&Deadline::Audit(challenge)));
 		let buyer = Balances::free_balance(BUYER);
-		set_block(due);
-		assert_ok!(IndenturePallet::process_deadline(due, Deadline::Audit(challenge)));
-		assert!(pallet_challenge::Challenges::<Test>::get(challenge).is_none());
-		System::assert_has_event(
-			Event::ExchangeFailed { id, exchange: EXCHANGE, challenge }.into(),
-		);
-		assert_eq!(RepChain::counts(&EXCHANGE), (1, 0, 1));
+		assert_audit_fails(id, challenge, due);
 		// The exchange's fee (60) came back and 5 of its bond went to the buyer.
 		assert_eq!(Balances::free_balance(BUYER), buyer + 60 + 5);
 	});
@@ -550,14 +544,18 @@ fn an_exchange_that_skips_the_audit_of_ended_work_still_fails() {
 		assert!(Indentures::<Test>::get(id).is_none());
 		let buyer = Balances::free_balance(BUYER);
 		let due = REVEALS + 10 + 1;
-		set_block(due);
-		assert_ok!(IndenturePallet::process_deadline(due, Deadline::Audit(challenge)));
-		assert!(pallet_challenge::Challenges::<Test>::get(challenge).is_none());
-		System::assert_has_event(
-			Event::ExchangeFailed { id, exchange: EXCHANGE, challenge }.into(),
-		);
-		assert_eq!(RepChain::counts(&EXCHANGE), (1, 0, 1));
+		assert_audit_fails(id, challenge, due);
 		// A tenth of the minimum service bond (50).
 		assert_eq!(Balances::free_balance(BUYER), buyer + 5);
 	});
+}
+
+/// The audit deadline of `challenge` (of indenture `id`) runs at `due` with `p` never revealed:
+/// the challenge is gone and the exchange has one failure on record.
+fn assert_audit_fails(id: IndentureId, challenge: ChallengeId, due: u64) {
+	set_block(due);
+	assert_ok!(IndenturePallet::process_deadline(due, Deadline::Audit(challenge)));
+	assert!(pallet_challenge::Challenges::<Test>::get(challenge).is_none());
+	System::assert_has_event(Event::ExchangeFailed { id, exchange: EXCHANGE, challenge }.into());
+	assert_eq!(RepChain::counts(&EXCHANGE), (1, 0, 1));
 }
