@@ -166,16 +166,21 @@ pub trait EscrowApi<AccountId, Balance, BlockNumber> {
 		id: EscrowId,
 		payouts: &[(AccountId, Balance)],
 		fee_share: Perbill,
-	) -> Result<Settlement<Balance>, DispatchError>;
+	) -> Result<Settlement<AccountId, Balance>, DispatchError>;
 	/// What is held for `id` (zero when there is no such escrow).
 	fn held(id: EscrowId) -> Balance;
 	/// The exchange failed its duty: its fee is returned to the buyer now and it gets nothing
 	/// at settlement. Returns what was returned (zero if there was no fee or no escrow).
 	fn waive_exchange_fee(id: EscrowId) -> Balance;
+	/// Work ended after `share` of it was served (rounds proven of all rounds): both fees are
+	/// cut to `share` of themselves, the rest returned to the buyer now. Returns what was
+	/// returned (zero if there was no escrow).
+	fn scale_fees(id: EscrowId, share: Perbill) -> Balance;
 	/// Settles a result whose acceptance window has passed undisputed, as anyone's `accept`
 	/// call after the window does.
 	fn accept_expired(id: EscrowId) -> DispatchResult;
-	/// Puts an active escrow in front of its operator at once (replicas disagreed): `payouts`
+	/// Puts an active escrow in front of its operator at once (replicas disagreed, or the buyer
+	/// disputed its leased work): `payouts`
 	/// are the most each miner can be paid. Returns the last block the operator may decide in;
 	/// after it the default rule applies (`resolve_default`).
 	fn dispute_results(
@@ -192,7 +197,7 @@ pub trait EscrowApi<AccountId, Balance, BlockNumber> {
 		id: EscrowId,
 		who: &AccountId,
 		payouts: &[(AccountId, Balance)],
-	) -> Result<Settlement<Balance>, DispatchError>;
+	) -> Result<Settlement<AccountId, Balance>, DispatchError>;
 }
 
 /// Tells the opener how a dispute ended and when an escrow was settled through a call of the
@@ -201,7 +206,7 @@ pub trait EscrowOutcome<AccountId, Balance> {
 	/// The dispute of `id` was resolved by `operator` in time (`true`) or by default (`false`).
 	fn dispute_resolved(id: EscrowId, operator: &AccountId, in_time: bool);
 	/// Escrow `id` was settled after acceptance or a dispute, as `settlement` says.
-	fn settled(id: EscrowId, settlement: &Settlement<Balance>);
+	fn settled(id: EscrowId, settlement: &Settlement<AccountId, Balance>);
 	/// The most weight one call of the functions above uses (added to the calls' weights).
 	fn max_weight() -> Weight {
 		Weight::zero()
@@ -210,7 +215,7 @@ pub trait EscrowOutcome<AccountId, Balance> {
 
 impl<AccountId, Balance> EscrowOutcome<AccountId, Balance> for () {
 	fn dispute_resolved(_: EscrowId, _: &AccountId, _: bool) {}
-	fn settled(_: EscrowId, _: &Settlement<Balance>) {}
+	fn settled(_: EscrowId, _: &Settlement<AccountId, Balance>) {}
 }
 
 /// What other pallets (Indenture) ask of the registry (RepChain).

@@ -201,9 +201,12 @@ pub struct WorkRecord<AccountId, Balance, BlockNumber> {
 
 /// How an escrow was settled.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
-pub struct Settlement<Balance> {
+pub struct Settlement<AccountId, Balance> {
 	/// Paid to miners at settlement (beyond what was streamed).
 	pub to_miners: Balance,
+	/// What each miner was paid at settlement (`to_miners` in all), so the opener knows what
+	/// each one's work was worth to its buyer.
+	pub payouts: alloc::vec::Vec<(AccountId, Balance)>,
 	/// Paid to the exchange.
 	pub exchange_fee: Balance,
 	/// Paid to the escrow operator.

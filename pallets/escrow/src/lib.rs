@@ -51,6 +51,7 @@ pub mod weights;
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
+	defensive,
 	pallet_prelude::*,
 	traits::{
 		fungible::{Inspect, Mutate, MutateHold},
@@ -226,6 +227,9 @@ pub mod pallet {
 		Disputed { id: EscrowId, deadline: BlockNumberFor<T> },
 		/// The dispute ended with miners getting `miner_share` of the payouts.
 		Resolved { id: EscrowId, miner_share: Perbill, by_operator: bool },
+		/// The work ended with `share` of it served: both fees were cut to that share and
+		/// `refunded` went back to the buyer.
+		FeesCut { id: EscrowId, share: Perbill, refunded: BalanceOf<T> },
 		/// The exchange failed its duty: its fee went back to the buyer.
 		ExchangeFeeWaived { id: EscrowId, amount: BalanceOf<T> },
 		/// The escrow closed: what went where.
@@ -434,7 +438,7 @@ pub mod pallet {
 			payouts: &[(T::AccountId, BalanceOf<T>)],
 			exchange_share: Perbill,
 			escrow_share: Perbill,
-		) -> Result<Settlement<BalanceOf<T>>, DispatchError> {
+		) -> Result<Settlement<T::AccountId, BalanceOf<T>>, DispatchError> {
 			let to_miners = payouts
 				.iter()
 				.try_fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.checked_add(a))
@@ -446,7 +450,7 @@ pub mod pallet {
 			// Everything below moves held funds that were checked to be there; a failure here
 			// would be a bug, and the transaction is rolled back as a whole.
 			frame_support::storage::with_transaction(|| {
-				let result = (|| -> Result<Settlement<BalanceOf<T>>, DispatchError> {
+				let result = (|| -> Result<Settlement<T::AccountId, BalanceOf<T>>, DispatchError> {
 					for (miner, amount) in payouts {
 						Self::transfer(&e.buyer, miner, *amount)?;
 					}
@@ -464,7 +468,8 @@ pub mod pallet {
 							Precision::Exact,
 						)?;
 					}
-					Ok(Settlement { to_miners, exchange_fee, escrow_fee, refunded })
+					let payouts = payouts.to_vec();
+					Ok(Settlement { to_miners, payouts, exchange_fee, escrow_fee, refunded })
 				})();
 				match result {
 					Ok(s) => sp_runtime::TransactionOutcome::Commit(Ok(s)),
@@ -573,9 +578,34 @@ pub mod pallet {
 			id: EscrowId,
 			payouts: &[(T::AccountId, BalanceOf<T>)],
 			fee_share: Perbill,
-		) -> Result<Settlement<BalanceOf<T>>, DispatchError> {
+		) -> Result<Settlement<T::AccountId, BalanceOf<T>>, DispatchError> {
 			let e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
 			Self::do_settle(id, e, payouts, fee_share, fee_share)
+		}
+
+		fn scale_fees(id: EscrowId, share: Perbill) -> BalanceOf<T> {
+			let Some(mut e) = Escrows::<T>::get(id) else { return Zero::zero() };
+			let (exchange_fee, escrow_fee) =
+				(share.mul_floor(e.exchange_fee), share.mul_floor(e.escrow_fee));
+			let cut = e
+				.exchange_fee
+				.saturating_sub(exchange_fee)
+				.saturating_add(e.escrow_fee.saturating_sub(escrow_fee));
+			if cut.is_zero() {
+				return cut;
+			}
+			// The cut is part of what is held for this entry: releasing it cannot fail unless
+			// the hold and the entry disagree, which `do_try_state` rules out.
+			if let Err(err) =
+				T::Currency::release(&HoldReason::Escrow.into(), &e.buyer, cut, Precision::Exact)
+			{
+				defensive!("releasing unearned fees failed", err);
+				return Zero::zero();
+			}
+			(e.exchange_fee, e.escrow_fee) = (exchange_fee, escrow_fee);
+			Escrows::<T>::insert(id, e);
+			Self::deposit_event(Event::FeesCut { id, share, refunded: cut });
+			cut
 		}
 
 		fn held(id: EscrowId) -> BalanceOf<T> {
@@ -622,7 +652,7 @@ pub mod pallet {
 			id: EscrowId,
 			who: &T::AccountId,
 			payouts: &[(T::AccountId, BalanceOf<T>)],
-		) -> Result<Settlement<BalanceOf<T>>, DispatchError> {
+		) -> Result<Settlement<T::AccountId, BalanceOf<T>>, DispatchError> {
 			let e = Escrows::<T>::get(id).ok_or(Error::<T>::UnknownEscrow)?;
 			ensure!(&e.operator == who, Error::<T>::NotOperator);
 			let EscrowState::Disputed { deadline } = e.state else {

@@ -17,7 +17,7 @@ impl EscrowOutcome<u64, Balance> for Recorder {
 	fn dispute_resolved(id: EscrowId, operator: &u64, in_time: bool) {
 		RESOLVED.with(|r| r.borrow_mut().push((id, *operator, in_time)));
 	}
-	fn settled(_: EscrowId, _: &crate::Settlement<Balance>) {}
+	fn settled(_: EscrowId, _: &crate::Settlement<u64, Balance>) {}
 }
 
 #[derive_impl(pallet_escrow::config_preludes::TestDefaultConfig)]

@@ -68,12 +68,17 @@ impl<T: Config> EscrowOutcome<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		T::WeightInfo::dispute_resolved().max(T::WeightInfo::accept_expired())
 	}
 
-	/// A reported result was accepted or its dispute resolved in Escrow; or disputed
-	/// results were split by the operator's share or, past its deadline, the default rule.
-	fn settled(id: EscrowId, settlement: &Settlement<BalanceOf<T>>) {
+	/// A reported result (or a completed service's withheld rounds) was accepted or its
+	/// dispute resolved in Escrow; or disputed results, or disputed leased work, were split
+	/// by the operator's share or, past its deadline, the default rule.
+	fn settled(id: EscrowId, settlement: &Settlement<T::AccountId, BalanceOf<T>>) {
 		let Some(ind) = Indentures::<T>::get(id) else { return };
 		match ind.status {
+			Status::Reported if ind.spec.task_type == TaskType::Service => {
+				Self::record_by_share(&ind, id, settlement)
+			},
 			Status::Reported => Self::record_agreeing(&ind, id),
+			Status::Contested => Self::record_by_share(&ind, id, settlement),
 			// Nobody said which result was right: every miner that revealed one has the
 			// dispute on its record, neither success nor failure.
 			Status::Disputed => {

@@ -181,7 +181,10 @@ impl<T: Config> Pallet<T> {
 			// A judged dispute is settled and gone: the error changes nothing.
 			Deadline::DisputeDefault(id) => {
 				let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
-				ensure!(ind.status == Status::Disputed, Error::<T>::NotDisputed);
+				ensure!(
+					matches!(ind.status, Status::Disputed | Status::Contested),
+					Error::<T>::NotDisputed
+				);
 				T::Escrow::resolve_expired(id)
 			},
 			// Already audited (or voided) challenges are gone: the error changes nothing.

@@ -127,9 +127,37 @@ fn complete_leases<T: Config>(id: IndentureId, upto: u32) {
 	let rounds = Indentures::<T>::get(id).map(|i| Indenture::<T>::rounds_of(&i)).unwrap_or(1);
 	for slot in 0..upto {
 		let lease = lease_of::<T>(id, slot);
+		prove_rounds::<T>(lease, rounds);
 		T::Challenges::stop_lease(lease).expect("the lease runs");
 		Indenture::<T>::on_lease_ended(lease, false, rounds, 0);
 	}
+}
+
+/// `lease` proves its first `rounds` rounds, as its heartbeats would.
+fn prove_rounds<T: Config>(lease: LeaseId, rounds: u32) {
+	for round in 0..rounds {
+		Indenture::<T>::on_heartbeat_proven(lease, round);
+	}
+}
+
+/// Every lease of `id` proves rounds until its pay is withheld (or its rounds run out).
+fn withhold_all<T: Config>(id: IndentureId) {
+	let rounds = Indentures::<T>::get(id).map(|i| Indenture::<T>::rounds_of(&i)).unwrap_or(1);
+	for slot in 0..slots_of::<T>(id) {
+		prove_rounds::<T>(lease_of::<T>(id, slot), T::DisputeLag::get().clamp(1, rounds));
+	}
+}
+
+/// A service whose leases all completed, its withheld rounds past the buyer's acceptance
+/// window.
+fn service_past_acceptance<T: Config>() -> IndentureId {
+	let (id, _) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
+	let slots = slots_of::<T>(id);
+	award::<T>(id, slots);
+	complete_leases::<T>(id, slots);
+	assert_eq!(Indentures::<T>::get(id).map(|i| i.status), Some(Status::Reported));
+	set_block::<T>(now::<T>() + T::AcceptanceWindow::get() + One::one());
+	id
 }
 
 /// A reporting indenture whose slots all sealed `result` and all but the last revealed it:
@@ -282,25 +310,35 @@ mod benchmarks {
 		assert!(!Indentures::<T>::contains_key(id));
 	}
 
-	/// A service on every slot: all leases but the last completed (each records a success
-	/// when the work stops), the last one still runs and is stopped.
+	/// A service on every slot, every lease running with rounds withheld: each is stopped,
+	/// paid its withheld rounds and recorded.
 	#[benchmark]
 	fn terminate() {
 		let (id, buyer) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
-		let slots = slots_of::<T>(id);
-		award::<T>(id, slots);
-		complete_leases::<T>(id, slots - 1);
+		award::<T>(id, slots_of::<T>(id));
+		withhold_all::<T>(id);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(buyer), id);
 		assert!(!Indentures::<T>::contains_key(id));
 	}
 
+	/// A service on every slot, every lease running with rounds withheld: each is stopped and
+	/// its withheld pay goes to the operator.
+	#[benchmark]
+	fn dispute() {
+		let (id, buyer) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
+		award::<T>(id, slots_of::<T>(id));
+		withhold_all::<T>(id);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(buyer), id);
+		assert_eq!(Indentures::<T>::get(id).map(|i| i.status), Some(Status::Contested));
+	}
+
 	#[benchmark]
 	fn rate() {
-		let (id, buyer) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
-		let slots = slots_of::<T>(id);
-		award::<T>(id, slots);
-		complete_leases::<T>(id, slots);
+		let id = service_past_acceptance::<T>();
+		Indenture::<T>::process_deadline(now::<T>(), Deadline::Acceptance(id)).expect("accept");
+		let buyer: T::AccountId = whitelisted_caller();
 		let miner = slot_miner::<T>(0);
 		assert!(Unrated::<T>::contains_key(id, &miner));
 		#[extrinsic_call]
@@ -308,20 +346,11 @@ mod benchmarks {
 		assert!(!Unrated::<T>::contains_key(id, &miner));
 	}
 
-	/// A single-replica result on every node, accepted by the agenda after the window.
+	/// A service on every slot, its withheld rounds accepted by the agenda after the window:
+	/// every miner paid and recorded (a batch task has at most `MaxNodes` single replicas).
 	#[benchmark]
 	fn accept_expired() {
-		let nodes = T::MaxNodes::get().min(T::MaxSlots::get());
-		let (id, _) =
-			submitted_with::<T>(spec::<T>(TaskType::Batch, ChallengeKind::HashTarget, nodes, 1));
-		award::<T>(id, nodes);
-		complete_leases::<T>(id, nodes);
-		let result = H256::repeat_byte(7);
-		seal_all::<T>(id, result);
-		for slot in 0..nodes {
-			reveal::<T>(id, slot, result);
-		}
-		set_block::<T>(now::<T>() + T::AcceptanceWindow::get() + One::one());
+		let id = service_past_acceptance::<T>();
 		#[block]
 		{
 			Indenture::<T>::process_deadline(now::<T>(), Deadline::Acceptance(id)).expect("accept");
@@ -387,15 +416,19 @@ mod benchmarks {
 		let slots = slots_of::<T>(id);
 		award::<T>(id, slots);
 		let lease = lease_of::<T>(id, slots - 1);
+		// The lag is full: this round releases the oldest withheld one.
+		let lag = T::DisputeLag::get();
+		prove_rounds::<T>(lease, lag);
 		let before = T::Escrow::held(id);
 		#[block]
 		{
-			<Indenture<T> as ChallengeOutcome<T::AccountId>>::heartbeat_proven(id, lease, 0);
+			<Indenture<T> as ChallengeOutcome<T::AccountId>>::heartbeat_proven(id, lease, lag);
 		}
 		assert!(T::Escrow::held(id) < before, "the round was not paid");
 	}
 
-	/// The last lease of a service ends: the work settles and every miner gets a record.
+	/// The last lease of a service fails: the miner is recorded and slashed, the work
+	/// settles at once (no acceptance: a lease failed) and every other miner gets a record.
 	#[benchmark]
 	fn lease_ended() {
 		let (id, _) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
@@ -403,6 +436,7 @@ mod benchmarks {
 		award::<T>(id, slots);
 		complete_leases::<T>(id, slots - 1);
 		let lease = lease_of::<T>(id, slots - 1);
+		prove_rounds::<T>(lease, 1);
 		T::Challenges::stop_lease(lease).expect("the lease runs");
 		let rounds = Indentures::<T>::get(id).map(|i| Indenture::<T>::rounds_of(&i)).unwrap_or(1);
 		#[block]
@@ -410,9 +444,9 @@ mod benchmarks {
 			<Indenture<T> as ChallengeOutcome<T::AccountId>>::lease_ended(
 				id,
 				lease,
-				LeaseOutcome::Completed,
-				rounds,
-				0,
+				LeaseOutcome::Failed,
+				1,
+				rounds.saturating_sub(1),
 			);
 		}
 		assert!(!Indentures::<T>::contains_key(id));

@@ -30,7 +30,8 @@ mod events {
 		SlotAwarded { id: IndentureId, slot: u32, miner: T::AccountId, lease: LeaseId },
 		/// Every slot of indenture `id` has a miner; it left the queue.
 		Leased { id: IndentureId },
-		/// `amount` was streamed to `miner` for a proven heartbeat round.
+		/// `amount` was streamed to `miner` for its `round`-th proven heartbeat round (counted
+		/// from 0), released `DisputeLag` proven rounds later.
 		RoundPaid { id: IndentureId, miner: T::AccountId, round: u32, amount: BalanceOf<T> },
 		/// The lease of slot `slot` ended.
 		LeaseEnded { id: IndentureId, slot: u32, end: LeaseEnd },
@@ -52,6 +53,10 @@ mod events {
 		/// The buyer ended indenture `id`'s leases early; `refunded` (the unserved part and
 		/// the fees on it) went back to it.
 		Terminated { id: IndentureId, refunded: BalanceOf<T> },
+		/// The buyer disputed indenture `id`'s leased work: its leases stopped, `withheld` (the
+		/// pay of the rounds not yet released) awaits the escrow operator's decision by
+		/// `deadline`.
+		LeaseDisputed { id: IndentureId, withheld: BalanceOf<T>, deadline: BlockNumberFor<T> },
 		/// The escrow operator judged `result` right (none: every revealed result wrong).
 		Judged { id: IndentureId, result: Option<H256> },
 		/// An indenture ended: the whitepaper's CIRecord.
@@ -149,6 +154,9 @@ mod events {
 		NotLeased,
 		/// The indenture's results are not disputed.
 		NotDisputed,
+		/// No pay is withheld (no round proven yet): there is nothing to dispute; `terminate`
+		/// stops the work.
+		NothingWithheld,
 		/// Only the indenture's escrow operator may do this.
 		NotOperator,
 		/// No miner of the indenture revealed this result.

@@ -1,6 +1,6 @@
-//! Leases: a won slot starts its miner's heartbeat lease; each proven round streams pay;
-//! when every lease has ended the indenture moves to its results (batch) or settles (service,
-//! or any failure).
+//! Leases: a won slot starts its miner's heartbeat lease; each proven round streams pay,
+//! `DisputeLag` rounds late; when every lease has ended the indenture moves to its results
+//! (batch), to its buyer's acceptance (service), or settles (any failure).
 
 use super::*;
 
@@ -221,18 +221,57 @@ impl<T: Config> Pallet<T> {
 		streamed / BalanceOf::<T>::from(slots.saturating_mul(rounds))
 	}
 
-	pub(crate) fn on_heartbeat_proven(lease: LeaseId, round: u32) {
+	/// A proven round is withheld; the oldest withheld round is paid once more than
+	/// `DisputeLag` are, so the pay of the last `DisputeLag` proven rounds is always still
+	/// held when the buyer disputes.
+	pub(crate) fn on_heartbeat_proven(lease: LeaseId, _round: u32) {
 		let Some((id, slot_index)) = SlotOfLease::<T>::get(lease) else { return };
-		let (Some(ind), Some(slot)) = (Indentures::<T>::get(id), Slots::<T>::get(id, slot_index))
+		let (Some(ind), Some(mut slot)) =
+			(Indentures::<T>::get(id), Slots::<T>::get(id, slot_index))
 		else {
 			return;
 		};
-		let Some(miner) = slot.miner else { return };
-		let amount = Self::pay_per_round(&ind);
-		// Cannot exceed the incentive: rounds × slots × per-round ≤ incentive.
-		if T::Escrow::pay(id, &miner, amount).is_ok() {
-			Self::deposit_event(Event::RoundPaid { id, miner, round, amount });
+		let Some(miner) = slot.miner.clone() else { return };
+		slot.rounds_held = slot.rounds_held.saturating_add(1);
+		if slot.rounds_held > T::DisputeLag::get() {
+			let amount = Self::pay_per_round(&ind);
+			// Cannot exceed the incentive: rounds × slots × per-round ≤ incentive.
+			if T::Escrow::pay(id, &miner, amount).is_ok() {
+				let round = slot.rounds_paid;
+				slot.rounds_held -= 1;
+				slot.rounds_paid = slot.rounds_paid.saturating_add(1);
+				Self::deposit_event(Event::RoundPaid { id, miner, round, amount });
+			}
 		}
+		Slots::<T>::insert(id, slot_index, slot);
+	}
+
+	/// What the withheld rounds of `slot` of `ind` are worth.
+	pub(crate) fn withheld(ind: &IndentureOf<T>, slot: &SlotOf<T>) -> BalanceOf<T> {
+		Self::pay_per_round(ind).saturating_mul(slot.rounds_held.into())
+	}
+
+	/// The withheld pay of every miner of indenture `id` that has some.
+	pub(crate) fn withheld_payouts(
+		id: IndentureId,
+		ind: &IndentureOf<T>,
+	) -> alloc::vec::Vec<(T::AccountId, BalanceOf<T>)> {
+		Slots::<T>::iter_prefix_values(id)
+			.filter_map(|s| Some((s.miner.clone()?, Self::withheld(ind, &s))))
+			.filter(|(_, amount)| !amount.is_zero())
+			.collect()
+	}
+
+	/// The share of indenture `id`'s rounds its leases proved: what the fees are worth when
+	/// its work ended early or in part.
+	pub(crate) fn served_share(id: IndentureId, ind: &IndentureOf<T>) -> Perbill {
+		let slots = ind.spec.nodes.saturating_mul(ind.spec.replicas);
+		let total_rounds = Self::rounds_of(ind).saturating_mul(slots).max(1);
+		let proven: u32 = Slots::<T>::iter_prefix_values(id)
+			.filter_map(|s| s.ended)
+			.map(|e| e.proven)
+			.fold(0, u32::saturating_add);
+		Perbill::from_rational(proven.min(total_rounds), total_rounds)
 	}
 
 	pub(crate) fn on_lease_ended(lease: LeaseId, failed: bool, proven: u32, missed: u32) {
@@ -265,8 +304,10 @@ impl<T: Config> Pallet<T> {
 		if !all_ended {
 			return;
 		}
-		if ind.spec.task_type == TaskType::Service || any_failed {
-			Self::settle_on_heartbeats(id, ind, any_failed);
+		if any_failed {
+			Self::settle_on_heartbeats(id, ind, true);
+		} else if ind.spec.task_type == TaskType::Service {
+			Self::await_service_acceptance(id, ind);
 		} else {
 			let mut ind = ind;
 			let seal_until =

@@ -111,6 +111,11 @@ pub mod pallet {
 		/// Missed rounds a lease tolerates before it fails.
 		#[pallet::constant]
 		type MaxMissedRounds: Get<u32>;
+		/// Proven rounds whose pay a lease withholds: a round is paid once this many later
+		/// rounds are proven, so the buyer can `dispute` work whose heartbeats prove nothing
+		/// about it (or `terminate` it) before that pay is gone. The rest of the lease streams.
+		#[pallet::constant]
+		type DisputeLag: Get<u32>;
 		/// Part of a batch task's incentive paid for its accepted result (the rest streams per
 		/// proven heartbeat round).
 		#[pallet::constant]
@@ -437,6 +442,19 @@ pub mod pallet {
 		pub fn terminate(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_terminate(who, id)
+		}
+
+		/// The buyer disputes its leased work (a service that does not serve, a task whose
+		/// heartbeats prove nothing about it): every running lease stops now, the pay of the
+		/// rounds still withheld (the last `DisputeLag` proven per slot) goes to the escrow
+		/// operator's decision (`Escrow::resolve`, by its deadline, else the default rule),
+		/// both fees are cut to the share of rounds proven and the unserved rest is refunded.
+		/// Rounds already paid stay paid: that is what the lag bounds.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::dispute())]
+		pub fn dispute(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_dispute(who, id)
 		}
 
 		/// The escrow operator judges disputed results by the escrow's deadline: the miners

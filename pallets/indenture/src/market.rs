@@ -247,6 +247,8 @@ impl<T: Config> Pallet<T> {
 					access: None,
 					ended: None,
 					result: None,
+					rounds_paid: 0,
+					rounds_held: 0,
 				},
 			);
 			SlotOfChallenge::<T>::insert(challenge, (id, slot));
@@ -348,7 +350,9 @@ impl<T: Config> Pallet<T> {
 		id: IndentureId,
 		ind: IndentureOf<T>,
 	) -> Result<BalanceOf<T>, DispatchError> {
-		let settlement = T::Escrow::settle(id, &[], Perbill::zero())?;
+		// Slots already awarded proved their rounds: their withheld pay is theirs.
+		let payouts = Self::withheld_payouts(id, &ind);
+		let settlement = T::Escrow::settle(id, &payouts, Perbill::zero())?;
 		for (_, slot) in Slots::<T>::drain_prefix(id) {
 			SlotOfChallenge::<T>::remove(slot.challenge);
 			match (slot.miner, slot.lease) {

@@ -38,6 +38,8 @@ parameter_types! {
 	/// At most 5 % a block.
 	pub const MaxRateStep: Perbill = Perbill::from_percent(5);
 	pub const OutbidMargin: Permill = Permill::from_percent(10);
+	/// A round's pay is released two proven rounds later.
+	pub static DisputeLag: u32 = 2;
 }
 
 // The other pallets as their own tests configure them; only what the marketplace's tests
@@ -80,6 +82,7 @@ impl pallet_indenture::Config for Test {
 	type HeartbeatPeriod = ConstU32<10>;
 	type HeartbeatWindow = ConstU32<5>;
 	type MaxMissedRounds = ConstU32<2>;
+	type DisputeLag = DisputeLag;
 	type BatchResultShare = MinPriceRatio;
 	type ResultWindow = ConstU64<5>;
 	type AcceptanceWindow = ConstU64<5>;
@@ -134,6 +137,7 @@ unit_weights!(
 	rate,
 	judge,
 	terminate,
+	dispute,
 	accept_expired,
 	lease_end,
 	awarded,

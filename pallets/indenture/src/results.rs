@@ -83,9 +83,12 @@ impl<T: Config> Pallet<T> {
 				Self::record(&ind, id, miner, false, end.proven, end.missed);
 			}
 		}
-		let per_slot = Self::result_part(&ind) / BalanceOf::<T>::from(total.max(1));
-		let payouts: alloc::vec::Vec<_> =
-			revealed.iter().map(|(_, miner, _)| (miner.clone(), per_slot)).collect();
+		// A revealer is owed its result share and its withheld rounds; a silent miner's
+		// withheld rounds go back to the buyer with its unpaid share.
+		let payouts: alloc::vec::Vec<_> = revealed
+			.iter()
+			.map(|(index, miner, _)| (miner.clone(), Self::owed_for_result(&ind, &slots, *index)))
+			.collect();
 		let first = revealed.first().map(|(_, _, r)| *r);
 		if revealed.iter().any(|(_, _, r)| Some(*r) != first) {
 			// Replicas disagree. Counting would let whoever runs most replicas (sock puppets
@@ -148,11 +151,10 @@ impl<T: Config> Pallet<T> {
 		if let Some(r) = result {
 			ensure!(revealed.iter().any(|(_, _, x)| *x == r), Error::<T>::NotAResult);
 		}
-		let per_slot = Self::result_part(&ind) / BalanceOf::<T>::from((slots.len() as u32).max(1));
 		let payouts: alloc::vec::Vec<_> = revealed
 			.iter()
 			.filter(|(_, _, r)| Some(*r) == result)
-			.map(|(_, miner, _)| (miner.clone(), per_slot))
+			.map(|(index, miner, _)| (miner.clone(), Self::owed_for_result(&ind, &slots, *index)))
 			.collect();
 		let settlement = T::Escrow::resolve_with(id, &who, &payouts)?;
 		Self::deposit_event(Event::Judged { id, result });
@@ -169,6 +171,18 @@ impl<T: Config> Pallet<T> {
 		let status = if result.is_some() { Status::Settled } else { Status::Failed };
 		Self::finalize(id, ind, settlement, status);
 		Ok(())
+	}
+
+	/// What the miner of slot `index` is owed when its revealed result is the indenture's:
+	/// its share of the result part and its withheld rounds.
+	fn owed_for_result(ind: &IndentureOf<T>, slots: &[(u32, SlotOf<T>)], index: u32) -> BalanceOf<T> {
+		let per_slot = Self::result_part(ind) / BalanceOf::<T>::from((slots.len() as u32).max(1));
+		let withheld = slots
+			.iter()
+			.find(|(i, _)| *i == index)
+			.map(|(_, s)| Self::withheld(ind, s))
+			.unwrap_or_default();
+		per_slot.saturating_add(withheld)
 	}
 
 	/// The part of the incentive a batch task pays for its result (zero for services).

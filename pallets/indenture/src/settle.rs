@@ -16,20 +16,17 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Pays the fees in proportion to the rounds proven, refunds the rest, records a success
-	/// for every miner whose lease did not fail and ends the indenture as `status`. Returns
-	/// what was refunded.
+	/// Pays the withheld rounds, the fees in proportion to the rounds proven, refunds the
+	/// rest, records a success for every miner whose lease did not fail and ends the
+	/// indenture as `status`. Returns what was refunded.
 	fn settle_rounds(
 		id: IndentureId,
 		ind: IndentureOf<T>,
 		status: Status,
 	) -> Result<BalanceOf<T>, DispatchError> {
-		let slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix_values(id).collect();
-		let total_rounds = Self::rounds_of(&ind).saturating_mul(slots.len() as u32).max(1);
-		let proven: u32 = slots.iter().filter_map(|s| s.ended).map(|e| e.proven).sum();
-		let fee_share = Perbill::from_rational(proven.min(total_rounds), total_rounds);
-		let settlement = T::Escrow::settle(id, &[], fee_share)?;
-		for slot in &slots {
+		let payouts = Self::withheld_payouts(id, &ind);
+		let settlement = T::Escrow::settle(id, &payouts, Self::served_share(id, &ind))?;
+		for slot in Slots::<T>::iter_prefix_values(id) {
 			if let (Some(miner), Some(end)) = (slot.miner.clone(), slot.ended) {
 				// Work stopped by its buyer is worth what it paid: a miner that proved nothing
 				// before the stop gets no record (a puppet buyer cannot hand out records by
@@ -58,10 +55,38 @@ impl<T: Config> Pallet<T> {
 		Ok(refunded)
 	}
 
-	/// The buyer `who` ends indenture `id`'s leases early (the `terminate` call).
-	pub(crate) fn do_terminate(who: T::AccountId, id: IndentureId) -> DispatchResult {
+	/// A service whose leases all completed: the withheld rounds wait for the buyer's
+	/// acceptance (it may dispute them in Escrow), with the fees cut to the rounds proven.
+	pub(crate) fn await_service_acceptance(id: IndentureId, mut ind: IndentureOf<T>) {
+		Self::cut_fees(id, &mut ind);
+		let until =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::AcceptanceWindow::get());
+		let payouts = Self::withheld_payouts(id, &ind);
+		// The escrow is active and the payouts are rounds proven, within its incentive: this
+		// cannot fail. Should it, the work settles on its heartbeats rather than stay stuck.
+		if let Err(e) = T::Escrow::await_acceptance(id, payouts, until) {
+			defensive!("awaiting a service's acceptance failed", e);
+			return Self::settle_on_heartbeats(id, ind, false);
+		}
+		Self::schedule(until.saturating_add(One::one()), Deadline::Acceptance(id));
+		ind.status = Status::Reported;
+		Indentures::<T>::insert(id, ind);
+	}
+
+	/// Cuts both fees of `ind` (and of its escrow) to the share of rounds its leases proved.
+	fn cut_fees(id: IndentureId, ind: &mut IndentureOf<T>) {
+		let share = Self::served_share(id, ind);
+		T::Escrow::scale_fees(id, share);
+		ind.exchange_fee = share.mul_floor(ind.exchange_fee);
+		ind.escrow_fee = share.mul_floor(ind.escrow_fee);
+	}
+
+	/// Stops every running lease of leased indenture `id` of buyer `who` (for `terminate`
+	/// and `dispute`): each miner is freed, a lease already past its miss tolerance is
+	/// recorded as failed.
+	fn stop_leases(who: &T::AccountId, id: IndentureId) -> Result<IndentureOf<T>, DispatchError> {
 		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
-		ensure!(ind.buyer == who, Error::<T>::NotBuyer);
+		ensure!(ind.buyer == *who, Error::<T>::NotBuyer);
 		ensure!(ind.status == Status::Leased, Error::<T>::NotLeased);
 		let running: alloc::vec::Vec<_> =
 			Slots::<T>::iter_prefix(id).filter(|(_, s)| s.ended.is_none()).collect();
@@ -81,9 +106,78 @@ impl<T: Config> Pallet<T> {
 			Slots::<T>::insert(id, index, slot);
 			Self::deposit_event(Event::LeaseEnded { id, slot: index, end });
 		}
+		Ok(ind)
+	}
+
+	/// The buyer `who` ends indenture `id`'s leases early (the `terminate` call): the
+	/// withheld rounds are paid, undisputed.
+	pub(crate) fn do_terminate(who: T::AccountId, id: IndentureId) -> DispatchResult {
+		let ind = Self::stop_leases(&who, id)?;
 		let refunded = Self::settle_rounds(id, ind, Status::Terminated)?;
 		Self::deposit_event(Event::Terminated { id, refunded });
 		Ok(())
+	}
+
+	/// The buyer `who` disputes indenture `id`'s leased work (the `dispute` call).
+	pub(crate) fn do_dispute(who: T::AccountId, id: IndentureId) -> DispatchResult {
+		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+		ensure!(ind.buyer == who, Error::<T>::NotBuyer);
+		ensure!(ind.status == Status::Leased, Error::<T>::NotLeased);
+		ensure!(
+			Slots::<T>::iter_prefix_values(id).any(|s| s.rounds_held > 0),
+			Error::<T>::NothingWithheld
+		);
+		let mut ind = Self::stop_leases(&who, id)?;
+		Self::cut_fees(id, &mut ind);
+		let payouts = Self::withheld_payouts(id, &ind);
+		let withheld =
+			payouts.iter().fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.saturating_add(*a));
+		let deadline = T::Escrow::dispute_results(id, payouts)?;
+		Self::schedule(deadline.saturating_add(One::one()), Deadline::DisputeDefault(id));
+		ind.status = Status::Contested;
+		Indentures::<T>::insert(id, ind);
+		Self::deposit_event(Event::LeaseDisputed { id, withheld, deadline });
+		Ok(())
+	}
+
+	/// Records the miners of leased work whose withheld pay was settled (a service accepted,
+	/// or a dispute of leased work decided), each by what it got of what it was owed: all of
+	/// it is a success, none a failure, part of it undecided. Never a slash: the decision is
+	/// the buyer's or its chosen operator's word, not an objective fault. Leases that failed
+	/// were recorded when they did.
+	pub(crate) fn record_by_share(
+		ind: &IndentureOf<T>,
+		id: IndentureId,
+		settlement: &Settlement<T::AccountId, BalanceOf<T>>,
+	) {
+		for slot in Slots::<T>::iter_prefix_values(id) {
+			let (Some(miner), Some(end)) = (slot.miner.clone(), slot.ended) else { continue };
+			if end.failed || end.proven == 0 {
+				continue;
+			}
+			let owed = Self::withheld(ind, &slot);
+			let got = Self::paid_at_settlement(settlement, &miner);
+			let outcome = if got >= owed {
+				Outcome::Success
+			} else if got.is_zero() {
+				Outcome::Failure
+			} else {
+				Outcome::Undecided
+			};
+			Self::record_without_slash(ind, id, miner, outcome, end);
+		}
+	}
+
+	/// What `settlement` paid `miner`.
+	fn paid_at_settlement(
+		settlement: &Settlement<T::AccountId, BalanceOf<T>>,
+		miner: &T::AccountId,
+	) -> BalanceOf<T> {
+		settlement
+			.payouts
+			.iter()
+			.filter(|(m, _)| m == miner)
+			.fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.saturating_add(*a))
 	}
 
 	/// The one place a RepChain record is built: `subject`'s `outcome` in `role` on indenture
@@ -189,30 +283,25 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn finalize(
 		id: IndentureId,
 		ind: IndentureOf<T>,
-		settlement: Settlement<BalanceOf<T>>,
+		settlement: Settlement<T::AccountId, BalanceOf<T>>,
 		status: Status,
 	) {
 		let mut streamed = BalanceOf::<T>::zero();
 		let mut slots: alloc::vec::Vec<_> = Slots::<T>::drain_prefix(id).collect();
 		slots.sort_by_key(|(index, _)| *index);
 		let mut sellers = alloc::vec::Vec::new();
-		// What each miner can be rated for: what it was paid (its proven rounds, and its
-		// result share when its result is the indenture's), so a rating weighs no more than
+		// What each miner can be rated for: what it was paid (its streamed rounds and what the
+		// settlement paid it: withheld rounds, its result share), so a rating weighs no more than
 		// the work the buyer paid for, and a miner paid nothing (or whose lease failed) is not
 		// rateable at all: a puppet buyer cannot hand out ratings worth work it never bought.
 		let mut rateable = alloc::vec::Vec::new();
-		let result_share = Self::result_part(&ind)
-			/ BalanceOf::<T>::from(ind.spec.nodes.saturating_mul(ind.spec.replicas).max(1));
 		for (_, slot) in slots {
 			SlotOfChallenge::<T>::remove(slot.challenge);
-			let proven = slot.ended.map(|e| e.proven).unwrap_or_default();
-			let rounds_paid = Self::pay_per_round(&ind).saturating_mul(proven.into());
+			let rounds_paid = Self::pay_per_round(&ind).saturating_mul(slot.rounds_paid.into());
 			streamed = streamed.saturating_add(rounds_paid);
 			if let Some(miner) = slot.miner {
-				let right =
-					ind.result.is_some() && slot.result == ind.result.map(SlotResult::Revealed);
 				let paid =
-					if right { rounds_paid.saturating_add(result_share) } else { rounds_paid };
+					rounds_paid.saturating_add(Self::paid_at_settlement(&settlement, &miner));
 				if !paid.is_zero() && !slot.ended.is_some_and(|e| e.failed) {
 					rateable.push((miner.clone(), paid));
 				}

@@ -7,8 +7,10 @@ impl<T: Config> Pallet<T> {
 	/// - the queue is sorted (priority descending, then id ascending) and holds exactly the
 	///   open indentures, unevictable (`WON`) exactly when a slot has a miner; `OpenOf`
 	///   counts them by buyer;
-	/// - every open indenture has an escrow holding its incentive plus fees (less what its
-	///   awarded slots have been paid);
+	/// - every indenture's escrow holds its incentive plus fees less exactly the rounds its
+	///   slots were paid; a running lease withholds at most `DisputeLag` rounds' pay, and an
+	///   ended one was paid or withholds every round it proved (so a buyer never pays for
+	///   rounds nobody proved, and pays at most `DisputeLag` rounds a slot it cannot dispute);
 	/// - every indenture has nodes × replicas slots; an empty slot still has its challenge,
 	///   an awarded one has its lease (mapped back to the slot while it runs); a leased
 	///   indenture has no empty slot;
@@ -44,6 +46,25 @@ impl<T: Config> Pallet<T> {
 			if ind.status == Status::Leased {
 				ensure!(slots.iter().all(|(_, s)| s.miner.is_some()), "leased with an empty slot");
 			}
+			let lag = T::DisputeLag::get();
+			let mut rounds_paid = 0u32;
+			for (_, slot) in &slots {
+				rounds_paid = rounds_paid.saturating_add(slot.rounds_paid);
+				match slot.ended {
+					None => ensure!(slot.rounds_held <= lag, "a running lease withholds too much"),
+					Some(end) => ensure!(
+						slot.rounds_paid.saturating_add(slot.rounds_held) == end.proven,
+						"an ended lease's rounds are not all paid or withheld"
+					),
+				}
+			}
+			let full =
+				ind.spec.incentive.saturating_add(ind.exchange_fee).saturating_add(ind.escrow_fee);
+			let streamed = Self::pay_per_round(&ind).saturating_mul(rounds_paid.into());
+			ensure!(
+				T::Escrow::held(id) == full.saturating_sub(streamed),
+				"an escrow does not hold incentive + fees less the rounds paid"
+			);
 		}
 		let open = Indentures::<T>::iter().filter(|(_, i)| i.status == Status::Open).count();
 		ensure!(open == queue.len(), "queue and open indentures differ");
@@ -54,15 +75,6 @@ impl<T: Config> Pallet<T> {
 			let won = Slots::<T>::iter_prefix_values(id).any(|s| s.miner.is_some());
 			ensure!(won == (*premium == WON), "a won entry is evictable, or an unwon one is not");
 			*open_of.entry(ind.buyer.clone()).or_default() += 1;
-			let full =
-				ind.spec.incentive.saturating_add(ind.exchange_fee).saturating_add(ind.escrow_fee);
-			// Slots already awarded stream their rounds while the others are still open.
-			let awarded = Slots::<T>::iter_prefix_values(id).any(|s| s.miner.is_some());
-			let held = T::Escrow::held(*id);
-			ensure!(
-				held == full || (awarded && held <= full),
-				"escrow of an open indenture does not hold incentive + fees"
-			);
 		}
 		ensure!(
 			OpenOf::<T>::iter().collect::<alloc::collections::btree_map::BTreeMap<_, _>>()

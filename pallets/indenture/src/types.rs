@@ -211,7 +211,9 @@ pub enum Status {
 	Expired,
 	/// A batch task's leases all completed; its miners commit and reveal their results.
 	Reporting,
-	/// The result was found (replicas == 1); the buyer may dispute it in Escrow.
+	/// A batch task's result was found, or a service's leases completed: the buyer may
+	/// dispute the outstanding pay (result share, withheld rounds) in Escrow until its
+	/// acceptance window closes.
 	Reported,
 	/// Every lease ended and the work was paid for what was proven.
 	Settled,
@@ -222,6 +224,10 @@ pub enum Status {
 	Disputed,
 	/// The buyer ended the leases early: rounds proven were paid, the unserved rest refunded.
 	Terminated,
+	/// The buyer disputed its leased work: the leases stopped and the escrow operator decides
+	/// what the withheld rounds are worth (`Escrow::resolve`) by the escrow's deadline, else
+	/// the default rule applies.
+	Contested,
 }
 
 /// A submitted indenture.
@@ -349,6 +355,11 @@ pub struct Slot<AccountId, BlockNumber> {
 	pub ended: Option<LeaseEnd>,
 	/// A batch task's result from this slot's miner.
 	pub result: Option<SlotResult>,
+	/// Proven rounds paid to the miner so far.
+	pub rounds_paid: u32,
+	/// Proven rounds whose pay is withheld (at most `DisputeLag` while the lease runs): paid
+	/// at settlement unless a dispute decides otherwise.
+	pub rounds_held: u32,
 }
 
 /// A miner's result for a batch task: sealed first, then revealed, so that no replica can copy

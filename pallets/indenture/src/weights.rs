@@ -18,6 +18,7 @@ pub trait WeightInfo {
 	fn rate() -> Weight;
 	fn judge() -> Weight;
 	fn terminate() -> Weight;
+	fn dispute() -> Weight;
 	fn accept_expired() -> Weight;
 	fn lease_end() -> Weight;
 	fn awarded() -> Weight;
@@ -54,6 +55,9 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn terminate() -> Weight {
+		Weight::zero()
+	}
+	fn dispute() -> Weight {
 		Weight::zero()
 	}
 	fn accept_expired() -> Weight {

@@ -272,6 +272,9 @@ impl pallet_indenture::Config for Runtime {
 	type HeartbeatPeriod = ConstU32<10>;
 	type HeartbeatWindow = ConstU32<5>;
 	type MaxMissedRounds = ConstU32<2>;
+	/// A round's pay is released 10 proven rounds (5 minutes) later: time for a buyer's
+	/// monitoring to notice a service that answers heartbeats but does not serve.
+	type DisputeLag = ConstU32<10>;
 	type BatchResultShare = BatchResultShare;
 	/// One minute to seal results, one more to reveal them.
 	type ResultWindow = ConstU32<{ MINUTES }>;

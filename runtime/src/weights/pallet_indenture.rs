@@ -322,6 +322,17 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 			.saturating_add(T::DbWeight::get().reads(73))
 			.saturating_add(T::DbWeight::get().writes(106))
 	}
+	/// Until regenerated: `terminate`'s, whose work (stop every lease) it shares.
+	fn dispute() -> Weight {
+		// Proof Size summary in bytes:
+		//  Measured:  `12954`
+		//  Estimated: `106530`
+		// Minimum execution time: 602_860_000 picoseconds.
+		Weight::from_parts(727_295_000, 0)
+			.saturating_add(Weight::from_parts(0, 106530))
+			.saturating_add(T::DbWeight::get().reads(73))
+			.saturating_add(T::DbWeight::get().writes(106))
+	}
 	/// Storage: `Indenture::Unrated` (r:1 w:1)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:1 w:1)

@@ -356,21 +356,21 @@ fn sock_puppet_replicas_cannot_fail_an_honest_miner() {
 			Ok(Pays::No)
 		);
 		System::assert_has_event(Event::Judged { id: 0, result: Some(truth) }.into());
-		// The honest miner is paid its result share and recorded a success; the puppets keep
-		// only their streamed rounds and fail, with their bonds untouched (a judgement is not
-		// an objective fault).
+		// The honest miner is paid its result share and withheld round and recorded a success;
+		// the puppets are paid nothing (their withheld rounds go back with their result
+		// shares) and fail, with their bonds untouched (a judgement is not an objective fault).
 		assert_eq!(Balances::free_balance(MINER_C), 1_000_000 - 100 + 400);
 		assert_eq!(RepChain::counts(&MINER_C), (1, 1, 0));
 		for puppet in [MINER_A, MINER_B] {
-			assert_eq!(Balances::free_balance(puppet), 1_000_000 - 100 + 200);
+			assert_eq!(Balances::free_balance(puppet), 1_000_000 - 100);
 			assert_eq!(RepChain::counts(&puppet), (1, 0, 1));
 			assert_eq!(miner_bond(puppet), 100);
 		}
-		// The buyer gets the puppets' result shares back; the operator's judgement is recorded.
-		assert_eq!(Balances::free_balance(BUYER), buyer_before + 400);
+		// The buyer gets the puppets' shares back; the operator's judgement is recorded.
+		assert_eq!(Balances::free_balance(BUYER), buyer_before + 800);
 		assert_eq!(RepChain::counts(&ESCROW_OP), (1, 1, 0));
 		let record = ci_record();
-		assert_eq!((record.status, record.paid_to_miners), (Status::Settled, 800));
+		assert_eq!((record.status, record.paid_to_miners), (Status::Settled, 400));
 	});
 }
 
@@ -406,8 +406,9 @@ fn a_split_vote_is_decided_and_recorded_for_every_party() {
 		let buyer_before = Balances::free_balance(BUYER);
 		assert_ok!(IndenturePallet::process_deadline(due, Deadline::DisputeDefault(0)));
 		for (who, _) in plays {
-			// Half of its 200 result share (`DefaultMinerShare`), a neutral record, no slash.
-			assert_eq!(Balances::free_balance(who), 1_000_000 - 100 + 200 + 100);
+			// Half (`DefaultMinerShare`) of its 200 result share and 200 withheld round, a
+			// neutral record, no slash.
+			assert_eq!(Balances::free_balance(who), 1_000_000 - 100 + 200);
 			assert_eq!(RepChain::counts(&who), (1, 0, 0));
 			assert_eq!(
 				pallet_repchain::RecentRecords::<Test>::get(who)[0].0.outcome,
@@ -417,7 +418,7 @@ fn a_split_vote_is_decided_and_recorded_for_every_party() {
 		}
 		assert_eq!(RepChain::counts(&ESCROW_OP), (1, 0, 1));
 		// The buyer gets the other half and the operator's fee back.
-		assert_eq!(Balances::free_balance(BUYER), buyer_before + 300 + ind.escrow_fee);
+		assert_eq!(Balances::free_balance(BUYER), buyer_before + 600 + ind.escrow_fee);
 		assert_eq!(ci_record().status, Status::Settled);
 	});
 }

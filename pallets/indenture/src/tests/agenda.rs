@@ -66,13 +66,13 @@ fn the_agenda_counts_results_when_a_miner_stays_silent() {
 		single_batch_reporting();
 		let due = Indentures::<Test>::get(0).unwrap().results_deadline.unwrap();
 		// Nobody seals: at the end of the reveal window the miner fails, the buyer is refunded
-		// the result's part.
+		// the result's part and the withheld round.
 		run_to_block(due + 5 + 1);
 		assert!(Indentures::<Test>::get(0).is_none());
 		let record = ci_record();
 		assert_eq!(
 			(record.status, record.paid_to_miners, record.refunded),
-			(Status::Failed, 600, 600)
+			(Status::Failed, 0, 1_200)
 		);
 		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
 	});

@@ -3,18 +3,29 @@
 
 use super::*;
 
+/// Each proven round is paid `DisputeLag` (2) proven rounds later; when the lease completes,
+/// the rounds still withheld wait for the buyer's acceptance, like a batch task's result.
 #[test]
-fn a_service_is_paid_per_proven_round_and_settles_with_its_last_heartbeat() {
+fn a_service_is_paid_per_proven_round_lag_rounds_late_and_accepted_at_its_end() {
 	build_and_execute(|| {
 		// 3 rounds of 10 blocks; 1,200 / 3 = 400 a round; fees 60 + 12.
 		awarded_slot_0(service(30));
 		heartbeat(MINER_A, 0);
+		heartbeat(MINER_A, 1);
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100);
+		heartbeat(MINER_A, 2);
 		System::assert_has_event(
 			Event::RoundPaid { id: 0, miner: MINER_A, round: 0, amount: 400 }.into(),
 		);
 		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 400);
-		heartbeat(MINER_A, 1);
-		heartbeat(MINER_A, 2);
+		let ind = Indentures::<Test>::get(0).unwrap();
+		assert_eq!(ind.status, Status::Reported);
+		assert_noop!(
+			Escrow::accept(RuntimeOrigin::signed(9), 0),
+			pallet_escrow::Error::<Test>::AcceptanceWindowOpen
+		);
+		assert_eq!(RepChain::counts(&MINER_A), (0, 0, 0));
+		assert_ok!(Escrow::accept(RuntimeOrigin::signed(BUYER), 0));
 		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 1_200);
 		assert_eq!(Balances::free_balance(EXCHANGE), 1_000_000 - 50 + 60);
 		assert_eq!(Balances::free_balance(ESCROW_OP), 1_000_000 - 50 + 12);
@@ -136,5 +147,120 @@ fn terminating_right_after_the_award_leaves_nothing_to_rate() {
 		);
 		// Everything came back: the incentive and both fees.
 		assert_eq!(ci_record().refunded, 1_272);
+	});
+}
+
+/// Issue 12, item 6: a miner answers every heartbeat of a service it does not serve. Each
+/// round used to be paid at once, so the buyer could only stop paying, never get any back.
+/// Now the pay of the last `DisputeLag` (2) proven rounds is withheld: the buyer disputes, the
+/// leases stop, and the operator decides that pay (here: none of it). The buyer paid for two
+/// rounds it could not dispute and no more; the miner is recorded as failed, its bond intact.
+#[test]
+fn a_buyer_disputes_a_service_whose_heartbeats_prove_nothing() {
+	build_and_execute(|| {
+		// 5 rounds of 240; fees 60 + 12.
+		let id = awarded_slot_0(service(50));
+		for round in 0..4 {
+			heartbeat(MINER_A, round);
+		}
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 480);
+		let lease = Slots::<Test>::get(id, 0).unwrap().lease.unwrap();
+		let buyer = Balances::free_balance(BUYER);
+		assert_ok!(IndenturePallet::dispute(RuntimeOrigin::signed(BUYER), id));
+		assert!(pallet_challenge::Leases::<Test>::get(lease).is_none(), "the lease stopped");
+		let ind = Indentures::<Test>::get(id).unwrap();
+		assert_eq!(ind.status, Status::Contested);
+		// Fees cut to the proven four fifths: 48 and 9; the cut (12 + 3) and nothing else is
+		// back yet.
+		assert_eq!((ind.exchange_fee, ind.escrow_fee), (48, 9));
+		assert_eq!(Balances::free_balance(BUYER), buyer + 15);
+		let deadline = System::block_number() + 5;
+		System::assert_has_event(Event::LeaseDisputed { id, withheld: 480, deadline }.into());
+		assert!(Agenda::<Test>::get(deadline + 1).contains(&Deadline::DisputeDefault(id)));
+		// The miner's streamed pay cannot go anywhere; the operator gives it nothing more.
+		assert_ok!(Escrow::resolve(RuntimeOrigin::signed(ESCROW_OP), id, Perbill::zero()));
+		assert!(Indentures::<Test>::get(id).is_none());
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 480);
+		// Back to the buyer: the withheld 480, the unproven round's 240, the fee cut.
+		assert_eq!(Balances::free_balance(BUYER), buyer + 480 + 240 + 15);
+		let record = ci_record();
+		assert_eq!((record.paid_to_miners, record.refunded), (480, 720));
+		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
+		assert_eq!(miner_bond(MINER_A), 100, "the operator's word is not an objective fault");
+		assert_eq!(RepChain::counts(&ESCROW_OP), (1, 1, 0));
+		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
+	});
+}
+
+/// `dispute` refuses, with state unchanged: anyone but the buyer, an unknown indenture, work
+/// that is not leased (open, or collecting results), and leased work with nothing withheld
+/// yet (nothing proven: `terminate` stops it).
+#[test]
+fn dispute_refuses_bad_input_with_state_unchanged() {
+	build_and_execute(|| {
+		let dispute = |who, id| IndenturePallet::dispute(RuntimeOrigin::signed(who), id);
+		let id = awarded_slot_0(service(50));
+		assert_noop!(dispute(BUYER, id), Error::<Test>::NothingWithheld);
+		heartbeat(MINER_A, 0);
+		assert_noop!(dispute(MINER_A, id), Error::<Test>::NotBuyer);
+		assert_noop!(dispute(BUYER, 7), Error::<Test>::UnknownIndenture);
+		let open = assert_submit(BUYER, service(50));
+		assert_noop!(dispute(BUYER, open), Error::<Test>::NotLeased);
+		assert_ok!(dispute(BUYER, id));
+		assert_noop!(dispute(BUYER, id), Error::<Test>::NotLeased);
+	});
+}
+
+/// The operator of a disputed lease never decides: after its deadline the agenda applies the
+/// default rule (half the withheld pay), records the miner as undecided and the operator as
+/// failed, and returns the operator's fee to the buyer.
+#[test]
+fn a_disputed_lease_the_operator_ignores_is_decided_by_the_default_rule() {
+	build_and_execute(|| {
+		let id = awarded_slot_0(service(50));
+		for round in 0..3 {
+			heartbeat(MINER_A, round);
+		}
+		assert_ok!(IndenturePallet::dispute(RuntimeOrigin::signed(BUYER), id));
+		let due = System::block_number() + 5 + 1;
+		let miner = Balances::free_balance(MINER_A);
+		run_to_block(due);
+		assert!(Indentures::<Test>::get(id).is_none());
+		// Half of two withheld rounds of 240.
+		assert_eq!(Balances::free_balance(MINER_A), miner + 240);
+		assert_eq!(
+			pallet_repchain::RecentRecords::<Test>::get(MINER_A)[0].0.outcome,
+			Outcome::Undecided
+		);
+		assert_eq!(RepChain::counts(&ESCROW_OP), (1, 0, 1));
+		assert_eq!(miner_bond(MINER_A), 100);
+	});
+}
+
+/// A completed service's withheld rounds wait for its buyer like a batch result: a dispute in
+/// Escrow puts them before the operator, whose share decides the miner's record.
+#[test]
+fn a_completed_service_can_be_disputed_in_its_acceptance_window() {
+	build_and_execute(|| {
+		// 3 rounds of 400: the last two withheld at the end.
+		let id = awarded_slot_0(service(30));
+		for round in 0..3 {
+			heartbeat(MINER_A, round);
+		}
+		assert_eq!(Indentures::<Test>::get(id).unwrap().status, Status::Reported);
+		assert_ok!(Escrow::dispute(RuntimeOrigin::signed(BUYER), id));
+		assert_ok!(Escrow::resolve(
+			RuntimeOrigin::signed(ESCROW_OP),
+			id,
+			Perbill::from_percent(50)
+		));
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 400 + 400);
+		assert_eq!(
+			pallet_repchain::RecentRecords::<Test>::get(MINER_A)[0].0.outcome,
+			Outcome::Undecided
+		);
+		assert_eq!(ci_record().paid_to_miners, 800);
+		// Rateable for what it was paid.
+		assert_eq!(Unrated::<Test>::get(id, MINER_A).map(|r| r.value), Some(800));
 	});
 }

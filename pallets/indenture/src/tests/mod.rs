@@ -198,19 +198,31 @@ fn heartbeat(who: u64, round: u32) {
 }
 
 /// Answers `round` of the lease of `slot` of indenture `id` as `who`, at the round's opening
-/// block (set with [`set_block`]: no hook runs), and checks the round was paid. The last
-/// round's answer completes the lease, which the agenda ends when its last window closes; the
-/// helper ends it as that deadline does, without running the rest of the agenda.
+/// block (set with [`set_block`]: no hook runs), and checks the round was withheld, and the
+/// oldest withheld one paid once more than `DisputeLag` are. The last round's answer
+/// completes the lease, which the agenda ends when its last window closes; the helper ends it
+/// as that deadline does, without running the rest of the agenda.
 fn heartbeat_of(id: IndentureId, slot: u32, who: u64, round: u32) {
-	let lease_id = Slots::<Test>::get(id, slot).unwrap().lease.unwrap();
+	let before = Slots::<Test>::get(id, slot).unwrap();
+	let lease_id = before.lease.unwrap();
 	let lease = pallet_challenge::Leases::<Test>::get(lease_id).unwrap();
 	let open = Challenge::round_open(&lease, round);
 	set_block(open);
 	let nonce = heartbeat_nonce(lease_id, &lease, round, who);
 	let amount = IndenturePallet::pay_per_round(&Indentures::<Test>::get(id).unwrap());
+	let free = Balances::free_balance(who);
 	let info = Challenge::heartbeat(RuntimeOrigin::signed(who), lease_id, round, nonce);
 	assert_eq!(info.map(|i| i.pays_fee), Ok(Pays::No), "a taken answer is free");
-	System::assert_has_event(Event::RoundPaid { id, miner: who, round, amount }.into());
+	let after = Slots::<Test>::get(id, slot).unwrap();
+	if before.rounds_held < DisputeLag::get() {
+		assert_eq!((after.rounds_paid, after.rounds_held), (0, before.rounds_held + 1));
+		assert_eq!(Balances::free_balance(who), free, "a withheld round is not paid yet");
+	} else {
+		let paid = before.rounds_paid;
+		assert_eq!((after.rounds_paid, after.rounds_held), (paid + 1, before.rounds_held));
+		System::assert_has_event(Event::RoundPaid { id, miner: who, round: paid, amount }.into());
+		assert_eq!(Balances::free_balance(who), free + amount);
+	}
 	let decided = pallet_challenge::Leases::<Test>::get(lease_id)
 		.is_some_and(|l| l.status != pallet_challenge::LeaseStatus::Active);
 	if decided {
@@ -284,12 +296,14 @@ fn ci_record() -> CiRecord<u64, Balance, u64> {
 		.expect("a CIRecord")
 }
 
-/// One node, one replica, one round: 600 streams with the heartbeat, 600 waits for the result.
+/// One node, one replica, one round: 600 for the round (withheld: the lag is longer than the
+/// lease), 600 for the result, both paid with the result.
 fn single_batch_reporting() {
 	awarded_slot_0(SpecOf::<Test> { nodes: 1, duration: 10, ..spec() });
 	heartbeat(MINER_A, 0);
 	assert_eq!(Indentures::<Test>::get(0).unwrap().status, Status::Reporting);
-	assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 600);
+	assert_eq!(Slots::<Test>::get(0, 0).unwrap().rounds_held, 1);
+	assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100);
 }
 
 /// [`single_batch_reporting`], then `MINER_A` seals and reveals `result`: it waits for the
@@ -302,7 +316,7 @@ fn single_batch_reported(result: H256) {
 }
 
 /// One node, three replicas (`MINER_A`, `MINER_B`, `MINER_C` in slots 0, 1, 2), one round
-/// each: 1,200 × 50 % / 3 = 200 streamed per slot, 200 per slot waits for the result.
+/// each: 1,200 × 50 % / 3 = 200 per slot for the round (withheld), 200 per slot for the result.
 fn three_replicas_reporting() {
 	assert_submit(
 		BUYER,

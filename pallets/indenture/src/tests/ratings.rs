@@ -2,12 +2,13 @@
 
 use super::*;
 
-/// A one-round service won by `MINER_A` and settled by its heartbeat, which must get `id`:
-/// leaves its CIRecord and `MINER_A` to be rated.
+/// A one-round service won by `MINER_A`, completed by its heartbeat and accepted by its
+/// buyer, which must get `id`: leaves its CIRecord and `MINER_A` to be rated.
 fn settled_service_at(id: IndentureId) {
 	assert_eq!(NextIndentureId::<Test>::get(), id);
 	awarded_slot_0(service(10));
 	heartbeat_of(id, 0, MINER_A, 0);
+	assert_ok!(Escrow::accept(RuntimeOrigin::signed(BUYER), id));
 	assert!(Records::<Test>::get(id).is_some());
 	assert!(Unrated::<Test>::contains_key(id, MINER_A));
 }
@@ -77,6 +78,7 @@ fn a_rating_stays_open_for_its_window_however_many_records_follow() {
 		assert_eq!(assert_submit(BUYER, service(10)), 2);
 		assert_solve(MINER_A, 2, 0);
 		heartbeat_of(2, 0, MINER_A, 0);
+		assert_ok!(Escrow::accept(RuntimeOrigin::signed(BUYER), 2));
 		let until = Unrated::<Test>::get(2, MINER_A).expect("rateable").until;
 		set_block(until + 1);
 		assert_noop!(

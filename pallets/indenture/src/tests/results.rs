@@ -48,9 +48,10 @@ fn a_disputed_result_is_split_by_the_escrow_operator() {
 		single_batch_reported(H256::repeat_byte(7));
 		assert_ok!(Escrow::dispute(RuntimeOrigin::signed(BUYER), 0));
 		assert_ok!(Escrow::resolve(RuntimeOrigin::signed(ESCROW_OP), 0, Perbill::from_percent(25)));
-		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 600 + 150);
-		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 1_272 + 450);
-		assert_eq!(ci_record().paid_to_miners, 750);
+		// A quarter of what was outstanding: the result share and the withheld round.
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 300);
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 1_272 + 900);
+		assert_eq!(ci_record().paid_to_miners, 300);
 		// The operator's timely resolution is on its RepChain history.
 		assert_eq!(RepChain::counts(&ESCROW_OP), (1, 1, 0));
 	});
@@ -108,8 +109,9 @@ fn a_result_only_a_minority_revealed_waits_for_the_buyers_acceptance() {
 		assert_ok!(Escrow::accept(RuntimeOrigin::signed(BUYER), 0));
 		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 400);
 		assert_eq!(RepChain::counts(&MINER_A), (1, 1, 0));
-		// Buyer: 600 streamed, 200 for the result, 72 in fees; 10 of each silent bond.
-		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 872 + 20);
+		// Buyer: 200 for the round and 200 for the result, 72 in fees; the silent miners'
+		// withheld rounds came back with their result shares, and 10 of each silent bond.
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 472 + 20);
 	});
 }
 
@@ -167,7 +169,9 @@ fn a_miner_that_never_seals_fails_when_the_windows_close() {
 		assert_ok!(IndenturePallet::conclude_results(RuntimeOrigin::signed(9), 0));
 		assert_eq!(ci_record().status, Status::Failed);
 		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
-		// The buyer paid the streamed 600 and the fees, got the result share back and 10 of the bond.
-		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 600 - 72 + 10);
+		// The buyer paid the fees and got the withheld round and the result share back (a
+		// miner that delivers no result is not paid the rounds the lag still held), and 10 of
+		// the bond.
+		assert_eq!(Balances::free_balance(BUYER), 1_000_000 - 72 + 10);
 	});
 }
