@@ -68,7 +68,13 @@ fn settlement_pays_exactly_what_was_held() {
 		let s = Escrow::settle(ID, &[(MINER_A, 500), (MINER_B, 100)], Perbill::one()).unwrap();
 		assert_eq!(
 			s,
-			Settlement { to_miners: 600, exchange_fee: 30, escrow_fee: 10, refunded: 100 }
+			Settlement {
+				to_miners: 600,
+				payouts: vec![(MINER_A, 500), (MINER_B, 100)],
+				exchange_fee: 30,
+				escrow_fee: 10,
+				refunded: 100
+			}
 		);
 		assert_eq!(free(MINER_A), 10_800);
 		assert_eq!(free(MINER_B), 10_100);
@@ -248,6 +254,26 @@ fn a_waived_exchange_fee_goes_back_to_the_buyer() {
 		let s = Escrow::settle(ID, &[(MINER_A, 1_000)], Perbill::one()).expect("settles");
 		assert_eq!((s.exchange_fee, s.escrow_fee, s.to_miners), (0, 10, 1_000));
 		assert_eq!(free(EXCHANGE), 10_000);
+	});
+}
+
+/// Work that ended part-served (a disputed or completed lease) cuts both fees to the served
+/// share now, rounding down, and returns the cut to the buyer.
+#[test]
+fn fees_are_cut_to_the_served_share() {
+	build_and_execute(|| {
+		assert_eq!(Escrow::scale_fees(ID, Perbill::from_percent(50)), 0, "no escrow");
+		open();
+		assert_eq!(Escrow::scale_fees(ID, Perbill::one()), 0, "nothing to cut");
+		// 30 × 45 % = 13.5 → 13, 10 × 45 % = 4.5 → 4: 17 + 6 = 23 back.
+		assert_eq!(Escrow::scale_fees(ID, Perbill::from_percent(45)), 23);
+		System::assert_last_event(
+			Event::FeesCut { id: ID, share: Perbill::from_percent(45), refunded: 23 }.into(),
+		);
+		assert_eq!((held(BUYER), free(BUYER), Escrow::held(ID)), (1_017, 8_983, 1_017));
+		let s = Escrow::settle(ID, &[], Perbill::one()).expect("settles");
+		assert_eq!((s.exchange_fee, s.escrow_fee, s.refunded), (13, 4, 1_000));
+		assert_eq!(free(BUYER), 10_000 - 17);
 	});
 }
 
