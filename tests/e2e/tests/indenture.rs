@@ -197,7 +197,9 @@ fn an_indenture_runs_from_submit_to_settlement() {
 		)
 		.await;
 		pay(account(&dave), &beat);
-		assert_eq!(uint(beat.one("Indenture", "RoundPaid"), "amount"), incentive / 2);
+		// The round's pay is withheld for `DisputeLag` rounds, longer than this one-round
+		// lease: it is paid with the result.
+		assert!(beat.find("Indenture", "RoundPaid").is_empty(), "{:?}", beat.names());
 		// A taken heartbeat is free: it is the miner's duty, and a round's pay must not go to
 		// fees. The last round's answer completes the lease; the chain's agenda ends it when
 		// its window closes, and results are due.

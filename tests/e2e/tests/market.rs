@@ -232,7 +232,6 @@ fn agents_run_a_wasm_task_from_submit_to_settlement() {
 		"Submitted",
 		"SlotAwarded",
 		"Leased",
-		"RoundPaid",
 		"ResultsDue",
 		"ResultRevealed",
 		"CiRecorded",

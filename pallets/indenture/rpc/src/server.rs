@@ -180,6 +180,8 @@ fn slot_view<A: Display, N: Copy + Into<u64>>(index: u32, s: &Slot<A, N>) -> Slo
 			SlotResult::Sealed(h) => SlotResultView::Sealed(h256(&h)),
 			SlotResult::Revealed(h) => SlotResultView::Revealed(h256(&h)),
 		}),
+		rounds_paid: s.rounds_paid,
+		rounds_held: s.rounds_held,
 	}
 }
 

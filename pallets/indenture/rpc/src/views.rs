@@ -174,6 +174,10 @@ pub struct SlotView {
 	pub ended: Option<LeaseEndView>,
 	/// Its result.
 	pub result: Option<SlotResultView>,
+	/// Proven rounds paid to its miner so far.
+	pub rounds_paid: u32,
+	/// Proven rounds whose pay is withheld (disputable).
+	pub rounds_held: u32,
 }
 
 /// A running indenture with its slots.

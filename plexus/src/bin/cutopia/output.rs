@@ -174,6 +174,8 @@ mod tests {
 				}),
 				ended: None,
 				result: Some(SlotResultView::Sealed("0xab".into())),
+				rounds_paid: 0,
+				rounds_held: 1,
 			}],
 		});
 		let t = table(&v, 104);

@@ -73,18 +73,20 @@ pub enum Client {
 		/// Indenture id.
 		id: u64,
 	},
-	/// End a running (leased) indenture early: its leases stop, miners keep what they were
-	/// paid for the rounds they proved, the unserved rest comes back.
+	/// End a running (leased) indenture early: its leases stop, miners are paid the rounds
+	/// they proved (the withheld ones too), the unserved rest comes back.
 	Terminate {
 		/// Indenture id.
 		id: u64,
 	},
-	/// Accept the result: the escrow pays out.
+	/// Accept the result (or a completed service's withheld rounds): the escrow pays out.
 	Accept {
 		/// Indenture id.
 		id: u64,
 	},
-	/// Dispute the result: the escrow operator decides.
+	/// Dispute the work: running (leased) work stops and the pay of its last withheld rounds
+	/// goes to the escrow operator; a reported result, or a completed service's withheld
+	/// rounds, go to the operator within the acceptance window.
 	Dispute {
 		/// Indenture id.
 		id: u64,
@@ -199,10 +201,28 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
 			});
 		},
 		Client::Dispute { id } => {
-			chain.submit(&cutopia::transactions().escrow().dispute(*id), &signer(cli)?).await?;
-			out(cli, json!({ "id": id, "disputed": true }), || {
-				format!("indenture {id}: disputed; the escrow operator decides")
-			});
+			let Some(InfoView::Active(active)) = indenture(&chain, *id).await? else {
+				bail!("indenture {id} has ended (or never existed): there is nothing to dispute");
+			};
+			if active.status == "Leased" {
+				let tx = cutopia::transactions().indenture().dispute(*id);
+				let inc = chain.submit(&tx, &signer(cli)?).await?;
+				let withheld = inc
+					.find::<cutopia::indenture::events::LeaseDisputed>()
+					.map(|e| e.withheld)
+					.unwrap_or(0);
+				out(cli, json!({ "id": id, "disputed": true, "withheld": withheld.to_string() }), || {
+					format!(
+						"indenture {id}: leases stopped; the escrow operator decides the {} CU withheld",
+						format_cu(withheld)
+					)
+				});
+			} else {
+				chain.submit(&cutopia::transactions().escrow().dispute(*id), &signer(cli)?).await?;
+				out(cli, json!({ "id": id, "disputed": true }), || {
+					format!("indenture {id}: disputed; the escrow operator decides")
+				});
+			}
 		},
 		Client::Rate { id, miner, stars } => {
 			if !(1..=5).contains(stars) {
@@ -276,10 +296,15 @@ async fn watch(cli: &Cli, chain: &Chain, id: u64, timeout: u64) -> Result<()> {
 			last = line;
 		}
 		let InfoView::Active(active) = &v else { return Ok(()) };
-		// A single-replica result waits for the buyer: accept or dispute it.
+		// A single-replica result, or a completed service's withheld rounds, wait for the
+		// buyer: accept or dispute them.
 		if active.status == "Reported" {
 			if !cli.json {
-				println!("the result is in: fetch it with `cutopia client result {id}`, then `client accept {id}` or `client dispute {id}`");
+				if active.result.is_some() {
+					println!("the result is in: fetch it with `cutopia client result {id}`, then `client accept {id}` or `client dispute {id}`");
+				} else {
+					println!("the service ended: `client accept {id}` pays its last rounds, `client dispute {id}` puts them to the escrow operator");
+				}
 			}
 			return Ok(());
 		}
