@@ -169,6 +169,9 @@ pub trait EscrowApi<AccountId, Balance, BlockNumber> {
 	) -> Result<Settlement<AccountId, Balance>, DispatchError>;
 	/// What is held for `id` (zero when there is no such escrow).
 	fn held(id: EscrowId) -> Balance;
+	/// The last block the operator may decide disputed escrow `id` in; `None` when it is not
+	/// disputed.
+	fn dispute_deadline(id: EscrowId) -> Option<BlockNumber>;
 	/// The exchange failed its duty: its fee is returned to the buyer now and it gets nothing
 	/// at settlement. Returns what was returned (zero if there was no fee or no escrow).
 	fn waive_exchange_fee(id: EscrowId) -> Balance;

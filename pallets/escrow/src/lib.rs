@@ -450,27 +450,28 @@ pub mod pallet {
 			// Everything below moves held funds that were checked to be there; a failure here
 			// would be a bug, and the transaction is rolled back as a whole.
 			frame_support::storage::with_transaction(|| {
-				let result = (|| -> Result<Settlement<T::AccountId, BalanceOf<T>>, DispatchError> {
-					for (miner, amount) in payouts {
-						Self::transfer(&e.buyer, miner, *amount)?;
-					}
-					Self::transfer(&e.buyer, &e.exchange, exchange_fee)?;
-					Self::transfer(&e.buyer, &e.operator, escrow_fee)?;
-					let refunded = held
-						.saturating_sub(to_miners)
-						.saturating_sub(exchange_fee)
-						.saturating_sub(escrow_fee);
-					if !refunded.is_zero() {
-						T::Currency::release(
-							&HoldReason::Escrow.into(),
-							&e.buyer,
-							refunded,
-							Precision::Exact,
-						)?;
-					}
-					let payouts = payouts.to_vec();
-					Ok(Settlement { to_miners, payouts, exchange_fee, escrow_fee, refunded })
-				})();
+				let result =
+					(|| -> Result<Settlement<T::AccountId, BalanceOf<T>>, DispatchError> {
+						for (miner, amount) in payouts {
+							Self::transfer(&e.buyer, miner, *amount)?;
+						}
+						Self::transfer(&e.buyer, &e.exchange, exchange_fee)?;
+						Self::transfer(&e.buyer, &e.operator, escrow_fee)?;
+						let refunded = held
+							.saturating_sub(to_miners)
+							.saturating_sub(exchange_fee)
+							.saturating_sub(escrow_fee);
+						if !refunded.is_zero() {
+							T::Currency::release(
+								&HoldReason::Escrow.into(),
+								&e.buyer,
+								refunded,
+								Precision::Exact,
+							)?;
+						}
+						let payouts = payouts.to_vec();
+						Ok(Settlement { to_miners, payouts, exchange_fee, escrow_fee, refunded })
+					})();
 				match result {
 					Ok(s) => sp_runtime::TransactionOutcome::Commit(Ok(s)),
 					Err(err) => sp_runtime::TransactionOutcome::Rollback(Err(err)),
@@ -610,6 +611,13 @@ pub mod pallet {
 
 		fn held(id: EscrowId) -> BalanceOf<T> {
 			Escrows::<T>::get(id).map(|e| e.held()).unwrap_or_default()
+		}
+
+		fn dispute_deadline(id: EscrowId) -> Option<BlockNumberFor<T>> {
+			match Escrows::<T>::get(id)?.state {
+				EscrowState::Disputed { deadline } => Some(deadline),
+				_ => None,
+			}
 		}
 
 		fn waive_exchange_fee(id: EscrowId) -> BalanceOf<T> {

@@ -43,7 +43,10 @@ impl<T: Config> Pallet<T> {
 		match deadline {
 			Deadline::Award(_) => Self::expire_weight(),
 			Deadline::Results(_) => T::WeightInfo::conclude_results(),
-			Deadline::Acceptance(_) => T::WeightInfo::accept_expired(),
+			// Accepting or, disputed in Escrow, applying the default rule or putting it on the
+			// agenda.
+			Deadline::Acceptance(_) => Self::deadline_weight(&Deadline::DisputeDefault(0))
+				.saturating_add(Self::schedule_weight()),
 			Deadline::LeaseEnd(_) => T::WeightInfo::lease_end(),
 			// Storage only: the prefix iterated and every unrated miner removed.
 			Deadline::Audit(_) => T::Challenges::close_audit_weight(),
@@ -175,14 +178,24 @@ impl<T: Config> Pallet<T> {
 			Deadline::Acceptance(id) => {
 				let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
 				ensure!(ind.status == Status::Reported, Error::<T>::NotReporting);
-				T::Escrow::accept_expired(id)
+				// The buyer disputed in its window: past the operator's deadline the default rule
+				// applies, as for any dispute (now, if that deadline has passed already).
+				match T::Escrow::dispute_deadline(id) {
+					Some(deadline) if deadline < n => T::Escrow::resolve_expired(id),
+					Some(deadline) => {
+						let after = deadline.saturating_add(One::one());
+						Self::schedule(after, Deadline::DisputeDefault(id));
+						Ok(())
+					},
+					None => T::Escrow::accept_expired(id),
+				}
 			},
 			Deadline::LeaseEnd(lease) => T::Challenges::count_missed(lease),
 			// A judged dispute is settled and gone: the error changes nothing.
 			Deadline::DisputeDefault(id) => {
 				let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
 				ensure!(
-					matches!(ind.status, Status::Disputed | Status::Contested),
+					matches!(ind.status, Status::Disputed | Status::Contested | Status::Reported),
 					Error::<T>::NotDisputed
 				);
 				T::Escrow::resolve_expired(id)

@@ -175,7 +175,11 @@ impl<T: Config> Pallet<T> {
 
 	/// What the miner of slot `index` is owed when its revealed result is the indenture's:
 	/// its share of the result part and its withheld rounds.
-	fn owed_for_result(ind: &IndentureOf<T>, slots: &[(u32, SlotOf<T>)], index: u32) -> BalanceOf<T> {
+	fn owed_for_result(
+		ind: &IndentureOf<T>,
+		slots: &[(u32, SlotOf<T>)],
+		index: u32,
+	) -> BalanceOf<T> {
 		let per_slot = Self::result_part(ind) / BalanceOf::<T>::from((slots.len() as u32).max(1));
 		let withheld = slots
 			.iter()

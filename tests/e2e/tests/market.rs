@@ -228,14 +228,7 @@ fn agents_run_a_wasm_task_from_submit_to_settlement() {
 		.filter_map(|l| serde_json::from_str::<Json>(l).ok())
 		.filter_map(|v| v["event"].as_str().map(String::from))
 		.collect();
-	for e in [
-		"Submitted",
-		"SlotAwarded",
-		"Leased",
-		"ResultsDue",
-		"ResultRevealed",
-		"CiRecorded",
-	] {
+	for e in ["Submitted", "SlotAwarded", "Leased", "ResultsDue", "ResultRevealed", "CiRecorded"] {
 		assert!(events.iter().any(|x| x == e), "the follower saw no {e}: {events:?}");
 	}
 }

@@ -49,7 +49,7 @@ fn a_buyer_cannot_be_its_own_exchange_or_operator() {
 }
 
 /// Odd primes from `from` up, by trial division (the numbers are below 2^62).
-fn prime_from(from: u64) -> u64 {
+pub(super) fn prime_from(from: u64) -> u64 {
 	(from | 1..)
 		.step_by(2)
 		.find(|n| (3..).step_by(2).take_while(|d| d * d <= *n).all(|d| n % d != 0))
@@ -57,7 +57,7 @@ fn prime_from(from: u64) -> u64 {
 }
 
 /// Canonical big-endian bytes of `n`.
-fn be(n: u128) -> Vec<u8> {
+pub(super) fn be(n: u128) -> Vec<u8> {
 	let bytes = n.to_be_bytes();
 	bytes[bytes.iter().position(|b| *b != 0).unwrap_or(15)..].to_vec()
 }

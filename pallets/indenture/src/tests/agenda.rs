@@ -185,3 +185,30 @@ fn a_far_future_backlog_entry_does_not_hold_up_a_due_one() {
 		assert_eq!(Backlog::<Test>::get(first), Some((500, Deadline::LeaseEnd(77))));
 	});
 }
+
+/// Found by the adversarial property test: a buyer that disputed a reported result in Escrow
+/// took the acceptance deadline's work off the agenda, and nothing put the default rule on it:
+/// the indenture stayed `Reported` forever unless someone called `resolve_default`, holding
+/// the miner's pay and its operator. Now the acceptance deadline hands over to the dispute's.
+#[test]
+fn a_result_disputed_in_escrow_is_decided_by_the_agenda() {
+	build_and_execute(|| {
+		single_batch_reported(H256::repeat_byte(7));
+		let until = match pallet_escrow::Escrows::<Test>::get(0).unwrap().state {
+			pallet_escrow::EscrowState::AwaitingAcceptance { until } => until,
+			other => panic!("awaiting acceptance, not {other:?}"),
+		};
+		// Disputed on the first block of the window: the operator's deadline (5 blocks on)
+		// falls on the window's last block, before the acceptance deadline runs.
+		assert_ok!(Escrow::dispute(RuntimeOrigin::signed(BUYER), 0));
+		let deadline = System::block_number() + 5;
+		assert!(deadline <= until);
+		run_to_block(until + 10);
+		assert!(Indentures::<Test>::get(0).is_none(), "the default rule was never applied");
+		// Half (`DefaultMinerShare`) of the withheld round and the result share; the silent
+		// operator's fee back to the buyer and a failure on its record.
+		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 600);
+		assert_eq!(RepChain::counts(&ESCROW_OP), (1, 0, 1));
+		assert_eq!(ci_record().status, Status::Settled);
+	});
+}

@@ -211,12 +211,16 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
 					.find::<cutopia::indenture::events::LeaseDisputed>()
 					.map(|e| e.withheld)
 					.unwrap_or(0);
-				out(cli, json!({ "id": id, "disputed": true, "withheld": withheld.to_string() }), || {
-					format!(
+				out(
+					cli,
+					json!({ "id": id, "disputed": true, "withheld": withheld.to_string() }),
+					|| {
+						format!(
 						"indenture {id}: leases stopped; the escrow operator decides the {} CU withheld",
 						format_cu(withheld)
 					)
-				});
+					},
+				);
 			} else {
 				chain.submit(&cutopia::transactions().escrow().dispute(*id), &signer(cli)?).await?;
 				out(cli, json!({ "id": id, "disputed": true }), || {
