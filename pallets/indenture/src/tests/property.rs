@@ -32,7 +32,10 @@ fn truth(id: IndentureId) -> H256 {
 const LIE: H256 = H256::repeat_byte(0xee);
 
 /// The factors the exchange chose for a factorization challenge (`p ≤ q`, big-endian).
-type Factors = BTreeMap<ChallengeId, (Vec<u8>, Vec<u8>)>;
+type Factors = BTreeMap<ChallengeId, FactorPair>;
+
+/// `(p, q)`, big-endian.
+type FactorPair = (Vec<u8>, Vec<u8>);
 
 /// Successes and tries of each kind of move.
 type Stats = BTreeMap<&'static str, (u32, u32)>;
@@ -348,10 +351,7 @@ fn pick(
 }
 
 /// The factors of a challenge still in storage, at random.
-fn live(
-	factors: &Factors,
-	next: &mut impl FnMut(u64) -> u64,
-) -> Option<(ChallengeId, (Vec<u8>, Vec<u8>))> {
+fn live(factors: &Factors, next: &mut impl FnMut(u64) -> u64) -> Option<(ChallengeId, FactorPair)> {
 	let live: Vec<_> = factors
 		.iter()
 		.filter(|(c, _)| pallet_challenge::Challenges::<Test>::contains_key(c))
