@@ -55,7 +55,7 @@ use frame_support::{
 	pallet_prelude::*,
 	traits::{
 		fungible::{Inspect, Mutate, MutateHold},
-		tokens::{Fortitude, Precision, Restriction},
+		tokens::{DepositConsequence, Fortitude, Precision, Provenance, Restriction},
 	},
 };
 use frame_system::pallet_prelude::*;
@@ -227,6 +227,9 @@ pub mod pallet {
 		Disputed { id: EscrowId, deadline: BlockNumberFor<T> },
 		/// The dispute ended with miners getting `miner_share` of the payouts.
 		Resolved { id: EscrowId, miner_share: Perbill, by_operator: bool },
+		/// `miner`'s account could not take its payout of `amount` (it was reaped and the
+		/// amount is below the existential deposit): it went back to the buyer.
+		PayoutUndeliverable { id: EscrowId, miner: T::AccountId, amount: BalanceOf<T> },
 		/// The work ended with `share` of it served: both fees were cut to that share and
 		/// `refunded` went back to the buyer.
 		FeesCut { id: EscrowId, share: Perbill, refunded: BalanceOf<T> },
@@ -444,6 +447,16 @@ pub mod pallet {
 				.try_fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.checked_add(a))
 				.ok_or(Error::<T>::ExceedsHeld)?;
 			ensure!(e.paid.saturating_add(to_miners) <= e.incentive, Error::<T>::ExceedsHeld);
+			// A payout its miner's account cannot take (it left and was reaped, and the payout
+			// is below the existential deposit) goes back to the buyer: one miner that left
+			// must not hold the whole escrow, and everyone on it, forever.
+			let (payouts, undeliverable): (alloc::vec::Vec<_>, alloc::vec::Vec<_>) =
+				payouts.iter().cloned().partition(|(miner, amount)| {
+					T::Currency::can_deposit(miner, *amount, Provenance::Extant)
+						== DepositConsequence::Success
+				});
+			let to_miners =
+				payouts.iter().fold(BalanceOf::<T>::zero(), |acc, (_, a)| acc.saturating_add(*a));
 			let exchange_fee = exchange_share.mul_floor(e.exchange_fee);
 			let escrow_fee = escrow_share.mul_floor(e.escrow_fee);
 			let held = e.held();
@@ -452,7 +465,7 @@ pub mod pallet {
 			frame_support::storage::with_transaction(|| {
 				let result =
 					(|| -> Result<Settlement<T::AccountId, BalanceOf<T>>, DispatchError> {
-						for (miner, amount) in payouts {
+						for (miner, amount) in &payouts {
 							Self::transfer(&e.buyer, miner, *amount)?;
 						}
 						Self::transfer(&e.buyer, &e.exchange, exchange_fee)?;
@@ -469,7 +482,7 @@ pub mod pallet {
 								Precision::Exact,
 							)?;
 						}
-						let payouts = payouts.to_vec();
+						let payouts = payouts.clone();
 						Ok(Settlement { to_miners, payouts, exchange_fee, escrow_fee, refunded })
 					})();
 				match result {
@@ -478,6 +491,13 @@ pub mod pallet {
 				}
 			})
 			.inspect(|s| {
+				for (miner, amount) in &undeliverable {
+					Self::deposit_event(Event::PayoutUndeliverable {
+						id,
+						miner: miner.clone(),
+						amount: *amount,
+					});
+				}
 				Escrows::<T>::remove(id);
 				Self::deposit_event(Event::Settled {
 					id,

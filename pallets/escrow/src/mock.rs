@@ -6,7 +6,7 @@ use cutopia_test_utils::{ext_at_block_one, storage_with_balances};
 use frame_support::derive_impl;
 use frame_support::traits::fungible::Inspect as _;
 
-cutopia_test_utils::test_runtime!(Test, existential_deposit = 1, pallets { Escrow: pallet_escrow });
+cutopia_test_utils::test_runtime!(Test, existential_deposit = 2, pallets { Escrow: pallet_escrow });
 
 thread_local! {
 	pub static RESOLVED: RefCell<Vec<(EscrowId, u64, bool)>> = const { RefCell::new(Vec::new()) };

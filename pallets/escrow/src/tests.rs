@@ -257,6 +257,26 @@ fn a_waived_exchange_fee_goes_back_to_the_buyer() {
 	});
 }
 
+/// A miner that left and was reaped cannot take a payout below the existential deposit (2
+/// here): that payout goes back to the buyer and the rest settles. It used to fail the whole
+/// settlement, leaving the escrow, the exchange and the operator held for good (review of
+/// issue 12 item 6: withheld rounds are now paid at settlement).
+#[test]
+fn a_payout_its_miner_cannot_take_goes_back_to_the_buyer() {
+	build_and_execute(|| {
+		const GONE: u64 = 99;
+		open();
+		let s = Escrow::settle(ID, &[(MINER_A, 500), (GONE, 1)], Perbill::one()).expect("settles");
+		assert_eq!((s.to_miners, s.payouts.clone(), s.refunded), (500, vec![(MINER_A, 500)], 500));
+		System::assert_has_event(
+			Event::PayoutUndeliverable { id: ID, miner: GONE, amount: 1 }.into(),
+		);
+		assert_eq!(free(GONE), 0);
+		assert_eq!(free(BUYER), 10_000 - 540);
+		assert!(Escrows::<Test>::get(ID).is_none());
+	});
+}
+
 /// Work that ended part-served (a disputed or completed lease) cuts both fees to the served
 /// share now, rounding down, and returns the cut to the buyer.
 #[test]

@@ -82,18 +82,22 @@ impl<T: Config> EscrowOutcome<T::AccountId, BalanceOf<T>> for Pallet<T> {
 			// Nobody said which result was right: every miner that revealed one has the
 			// dispute on its record, neither success nor failure.
 			Status::Disputed => {
-				for (index, miner, _) in
-					Self::revealed(&Slots::<T>::iter_prefix(id).collect::<alloc::vec::Vec<_>>())
-				{
+				let slots: alloc::vec::Vec<_> = Slots::<T>::iter_prefix(id).collect();
+				for (index, miner, _) in Self::revealed(&slots) {
 					let end = Slots::<T>::get(id, index)
 						.and_then(|s| s.ended)
 						.unwrap_or(LeaseEnd { proven: 0, missed: 0, failed: false });
-					Self::record_without_slash(&ind, id, miner, Outcome::Undecided, end);
+					let owed = Self::owed_for_result(&ind, &slots, index);
+					let denied = owed.saturating_sub(Self::paid_at_settlement(settlement, &miner));
+					Self::record_decision(&ind, id, miner, Outcome::Undecided, end, denied);
 				}
 			},
 			_ => return,
 		}
-		Self::finalize(id, ind, settlement.clone(), Status::Settled);
+		// Disputed leased work ended as the operator (or the default rule) decided.
+		let status =
+			if ind.status == Status::Contested { Status::Contested } else { Status::Settled };
+		Self::finalize(id, ind, settlement.clone(), status);
 	}
 }
 

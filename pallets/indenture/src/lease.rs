@@ -236,11 +236,17 @@ impl<T: Config> Pallet<T> {
 		if slot.rounds_held > T::DisputeLag::get() {
 			let amount = Self::pay_per_round(&ind);
 			// Cannot exceed the incentive: rounds × slots × per-round ≤ incentive.
-			if T::Escrow::pay(id, &miner, amount).is_ok() {
-				let round = slot.rounds_paid;
-				slot.rounds_held -= 1;
-				slot.rounds_paid = slot.rounds_paid.saturating_add(1);
-				Self::deposit_event(Event::RoundPaid { id, miner, round, amount });
+			match T::Escrow::pay(id, &miner, amount) {
+				Ok(()) => {
+					let round = slot.rounds_paid;
+					slot.rounds_held -= 1;
+					slot.rounds_paid = slot.rounds_paid.saturating_add(1);
+					Self::deposit_event(Event::RoundPaid { id, miner, round, amount });
+				},
+				// The round stays withheld (paid at settlement, or disputed).
+				Err(e) => {
+					defensive!("streaming a proven round failed", e);
+				},
 			}
 		}
 		Slots::<T>::insert(id, slot_index, slot);

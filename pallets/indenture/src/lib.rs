@@ -326,6 +326,7 @@ pub mod pallet {
 			assert!(T::MaxQueue::get() > 0 && T::MaxNodes::get() > 0 && T::MaxReplicas::get() > 0);
 			assert!(T::MaxSlots::get() > 0 && T::MaxDuration::get() > 0);
 			assert!(!T::AwardWindow::get().is_zero(), "miners need time to compete");
+			assert!(T::DisputeLag::get() > 0, "a buyer must be able to dispute some pay");
 			assert!(
 				T::HeartbeatWindow::get() > 0
 					&& T::HeartbeatWindow::get() <= T::HeartbeatPeriod::get()

@@ -164,8 +164,14 @@ impl<T: Config> Pallet<T> {
 				missed: 0,
 				failed: false,
 			});
-			let outcome = if Some(r) == result { Outcome::Success } else { Outcome::Failure };
-			Self::record_without_slash(&ind, id, miner, outcome, end);
+			let owed = Self::owed_for_result(&ind, &slots, index);
+			let (outcome, decided) = match slots.iter().find(|(i, _)| *i == index) {
+				Some((_, slot)) if Some(r) == result => {
+					(Outcome::Success, Self::streamed(&ind, slot).saturating_add(owed))
+				},
+				_ => (Outcome::Failure, owed),
+			};
+			Self::record_decision(&ind, id, miner, outcome, end, decided);
 		}
 		ind.result = result;
 		let status = if result.is_some() { Status::Settled } else { Status::Failed };
@@ -175,7 +181,7 @@ impl<T: Config> Pallet<T> {
 
 	/// What the miner of slot `index` is owed when its revealed result is the indenture's:
 	/// its share of the result part and its withheld rounds.
-	fn owed_for_result(
+	pub(crate) fn owed_for_result(
 		ind: &IndentureOf<T>,
 		slots: &[(u32, SlotOf<T>)],
 		index: u32,

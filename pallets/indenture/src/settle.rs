@@ -157,19 +157,19 @@ impl<T: Config> Pallet<T> {
 			}
 			let owed = Self::withheld(ind, &slot);
 			let got = Self::paid_at_settlement(settlement, &miner);
-			let outcome = if got >= owed {
-				Outcome::Success
+			let (outcome, decided) = if got >= owed {
+				(Outcome::Success, Self::streamed(ind, &slot).saturating_add(got))
 			} else if got.is_zero() {
-				Outcome::Failure
+				(Outcome::Failure, owed)
 			} else {
-				Outcome::Undecided
+				(Outcome::Undecided, owed.saturating_sub(got))
 			};
-			Self::record_without_slash(ind, id, miner, outcome, end);
+			Self::record_decision(ind, id, miner, outcome, end, decided);
 		}
 	}
 
 	/// What `settlement` paid `miner`.
-	fn paid_at_settlement(
+	pub(crate) fn paid_at_settlement(
 		settlement: &Settlement<T::AccountId, BalanceOf<T>>,
 		miner: &T::AccountId,
 	) -> BalanceOf<T> {
@@ -225,18 +225,27 @@ impl<T: Config> Pallet<T> {
 		T::Reputation::append(record, (!success).then_some((&ind.buyer, unserved)));
 	}
 
-	/// Appends a miner's record of a judgement (or of no judgement) to RepChain, with no
-	/// slash: the judge is chosen by the buyer, so its word may cost a miner its pay and its
-	/// record, never its bond.
-	pub(crate) fn record_without_slash(
+	/// Appends a miner's record of a decision (a judgement, an operator's share, or none) to
+	/// RepChain, with no slash: the judge is chosen by the buyer, so its word may cost a miner
+	/// its pay and its record, never its bond. The record weighs what the decision was about
+	/// (`decided`: what it paid the miner for the slot, or what it denied it), not the slot's
+	/// value: a puppet buyer and operator can neither mint a full slot's success from one
+	/// proven round nor charge an honest miner a full slot's failure for it.
+	pub(crate) fn record_decision(
 		ind: &IndentureOf<T>,
 		id: IndentureId,
 		miner: T::AccountId,
 		outcome: Outcome,
 		end: LeaseEnd,
+		decided: BalanceOf<T>,
 	) {
 		let record = Self::miner_record(ind, id, miner, outcome, end.proven, end.missed);
-		T::Reputation::append(record, None);
+		T::Reputation::append(WorkRecord { value: decided, ..record }, None);
+	}
+
+	/// What the rounds already streamed to the miner of `slot` paid it.
+	pub(crate) fn streamed(ind: &IndentureOf<T>, slot: &SlotOf<T>) -> BalanceOf<T> {
+		Self::pay_per_round(ind).saturating_mul(slot.rounds_paid.into())
 	}
 
 	fn miner_record(

@@ -226,7 +226,7 @@ pub enum Status {
 	Terminated,
 	/// The buyer disputed its leased work: the leases stopped and the escrow operator decides
 	/// what the withheld rounds are worth (`Escrow::resolve`) by the escrow's deadline, else
-	/// the default rule applies.
+	/// the default rule applies. As a CIRecord's status: ended so.
 	Contested,
 }
 

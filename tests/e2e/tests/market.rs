@@ -546,15 +546,65 @@ fn a_disputed_result_is_resolved_by_the_escrow_operator() {
 	));
 	let ended =
 		m.wait_status(id, "the record", Duration::from_secs(30), |v| v.get("record").is_some());
+	// Outstanding: the result's half and the round's half, withheld (`DisputeLag` is longer
+	// than this one-round lease); the operator gives the miner 70 % of both.
 	let i = 2 * CU;
-	assert_eq!(units(&ended["record"]["paidToMiners"]), i / 2 + i / 2 * 7 / 10, "{ended}");
-	assert_eq!(units(&ended["record"]["refunded"]), i / 2 * 3 / 10, "{ended}");
+	assert_eq!(units(&ended["record"]["paidToMiners"]), i * 7 / 10, "{ended}");
+	assert_eq!(units(&ended["record"]["refunded"]), i * 3 / 10, "{ended}");
 	let (to, after) = m.balances(&who);
 	let fees = m.fees(from + 1, to);
 	let delta = |k: &Keypair| after[&account(k)] as i128 - before[&account(k)] as i128;
 	let fee = |k: &Keypair| fees.get(&account(k)).copied().unwrap_or_default() as i128;
 	let i = i as i128;
-	assert_eq!(delta(&keys[2]), i / 2 + i / 2 * 7 / 10 - fee(&keys[2]), "miner");
+	assert_eq!(delta(&keys[2]), i * 7 / 10 - fee(&keys[2]), "miner");
 	assert_eq!(delta(&keys[1]), i / 100 - fee(&keys[1]), "escrow operator");
-	assert_eq!(delta(&keys[0]), -(i + i / 20 + i / 100) + i / 2 * 3 / 10 - fee(&keys[0]), "buyer");
+	assert_eq!(delta(&keys[0]), -(i + i / 20 + i / 100) + i * 3 / 10 - fee(&keys[0]), "buyer");
+}
+
+/// Alice leases a service for 8 rounds and disputes it with `cutopia client dispute` once
+/// Dave's miner has proven some: the lease stops and the pay of the rounds proven — all still
+/// withheld, the runtime's `DisputeLag` being 10 rounds — goes to Charlie, who gives Dave none
+/// of it. Alice pays only the fees on the proven share (issue 12, item 6).
+#[test]
+fn a_buyer_disputes_a_running_service_and_the_operator_decides() {
+	let (m, _exchange) = Market::start("market-dispute-lease");
+	let endpoint = format!("127.0.0.1:{}", free_port());
+	let dave = m.miner_with(
+		"dave",
+		"dave",
+		"//Dave",
+		&["miner", "run", "--endpoint", &endpoint, "--service"],
+	);
+	let keys = [dev::alice(), dev::charlie(), dev::dave()];
+	let who: Vec<&Keypair> = keys.iter().collect();
+	let (from, before) = m.balances(&who);
+
+	let id = m.submit(&m.task("dispute-lease", "type = \"service\"\nduration = 80\n"));
+	m.wait_status(id, "the lease", Duration::from_secs(120), |v| v["status"] == "Leased");
+	dave.wait_output("heartbeat: lease", Duration::from_secs(120));
+	let out = ok(cutopia(&m.url, &["--key", "//Alice", "client", "dispute", &id.to_string()]));
+	let i = 2 * CU;
+	let per_round = i / 8;
+	let withheld = units(&out["withheld"]);
+	let proven = withheld / per_round;
+	assert!((1..8).contains(&proven) && withheld == proven * per_round, "{out}");
+	assert_eq!(m.info(id)["status"], "Contested");
+	ok(cutopia(
+		&m.url,
+		&["--key", "//Charlie", "escrow", "resolve", &id.to_string(), "--miner-share", "0"],
+	));
+	let ended =
+		m.wait_status(id, "the record", Duration::from_secs(30), |v| v.get("record").is_some());
+	assert_eq!(units(&ended["record"]["paidToMiners"]), 0, "{ended}");
+	assert_eq!(units(&ended["record"]["refunded"]), i, "{ended}");
+	// Both fees cut to the proven share (eighths are exact in `Perbill`).
+	let (exchange_fee, escrow_fee) = (i / 20 * proven / 8, i / 100 * proven / 8);
+	let (to, after) = m.balances(&who);
+	let fees = m.fees(from + 1, to);
+	let delta = |k: &Keypair| after[&account(k)] as i128 - before[&account(k)] as i128;
+	let fee = |k: &Keypair| fees.get(&account(k)).copied().unwrap_or_default() as i128;
+	assert_eq!(delta(&keys[2]), -fee(&keys[2]), "miner");
+	assert_eq!(delta(&keys[1]), escrow_fee as i128 - fee(&keys[1]), "escrow operator");
+	let paid = (exchange_fee + escrow_fee) as i128;
+	assert_eq!(delta(&keys[0]), -paid - fee(&keys[0]), "buyer");
 }

@@ -186,6 +186,9 @@ fn a_buyer_disputes_a_service_whose_heartbeats_prove_nothing() {
 		let record = ci_record();
 		assert_eq!((record.paid_to_miners, record.refunded), (480, 720));
 		assert_eq!(RepChain::counts(&MINER_A), (1, 0, 1));
+		// The failure weighs the pay it denied, not the slot (1,200): a puppet buyer and
+		// operator cannot charge an honest miner a whole slot's failure for a few rounds.
+		assert_eq!(pallet_repchain::RecentRecords::<Test>::get(MINER_A)[0].0.value, 480);
 		assert_eq!(miner_bond(MINER_A), 100, "the operator's word is not an objective fault");
 		assert_eq!(RepChain::counts(&ESCROW_OP), (1, 1, 0));
 		assert_ok!(RepChain::unregister(RuntimeOrigin::signed(MINER_A), Role::Miner));
@@ -255,12 +258,30 @@ fn a_completed_service_can_be_disputed_in_its_acceptance_window() {
 			Perbill::from_percent(50)
 		));
 		assert_eq!(Balances::free_balance(MINER_A), 1_000_000 - 100 + 400 + 400);
-		assert_eq!(
-			pallet_repchain::RecentRecords::<Test>::get(MINER_A)[0].0.outcome,
-			Outcome::Undecided
-		);
+		let record = &pallet_repchain::RecentRecords::<Test>::get(MINER_A)[0].0;
+		// Undecided about the 400 denied of the 800 withheld.
+		assert_eq!((record.outcome, record.value), (Outcome::Undecided, 400));
 		assert_eq!(ci_record().paid_to_miners, 800);
 		// Rateable for what it was paid.
 		assert_eq!(Unrated::<Test>::get(id, MINER_A).map(|r| r.value), Some(800));
+	});
+}
+
+/// Review of item 6: a puppet buyer disputes its puppet miner's service after one proven round
+/// and its puppet operator pays it all: the success record weighs what was paid for the slot
+/// (one round), not the slot's value, so the ring cannot mint full-slot successes for one
+/// round's pay. The CIRecord says the work ended contested.
+#[test]
+fn a_puppet_dispute_mints_no_more_reputation_than_it_paid_for() {
+	build_and_execute(|| {
+		// 5 rounds of 240.
+		let id = awarded_slot_0(service(50));
+		heartbeat(MINER_A, 0);
+		assert_ok!(IndenturePallet::dispute(RuntimeOrigin::signed(BUYER), id));
+		assert_ok!(Escrow::resolve(RuntimeOrigin::signed(ESCROW_OP), id, Perbill::one()));
+		let record = &pallet_repchain::RecentRecords::<Test>::get(MINER_A)[0].0;
+		assert_eq!((record.outcome, record.value), (Outcome::Success, 240));
+		assert_eq!(ci_record().status, Status::Contested);
+		assert_eq!(Unrated::<Test>::get(id, MINER_A).map(|r| r.value), Some(240));
 	});
 }
