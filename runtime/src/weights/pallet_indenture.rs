@@ -50,7 +50,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::NextIndentureId` (r:1 w:1)
 	/// Proof: `Indenture::NextIndentureId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Queue` (r:1 w:1)
-	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(25602), added: 26097, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(17410), added: 17905, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -62,7 +62,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Challenge::Challenges` (r:0 w:16)
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:0 w:16)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:0 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
@@ -71,15 +71,15 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// The range of component `b` is `[1, 4096]`.
 	fn submit(s: u32, b: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `26321`
-		//  Estimated: `27087`
-		// Minimum execution time: 103_554_000 picoseconds.
-		Weight::from_parts(91_980_929, 0)
-			.saturating_add(Weight::from_parts(0, 27087))
-			// Standard Error: 51_391
-			.saturating_add(Weight::from_parts(8_211_149, 0).saturating_mul(s.into()))
-			// Standard Error: 195
-			.saturating_add(Weight::from_parts(4_042, 0).saturating_mul(b.into()))
+		//  Measured:  `18137`
+		//  Estimated: `18895`
+		// Minimum execution time: 104_466_000 picoseconds.
+		Weight::from_parts(124_404_938, 0)
+			.saturating_add(Weight::from_parts(0, 18895))
+			// Standard Error: 135_978
+			.saturating_add(Weight::from_parts(10_495_571, 0).saturating_mul(s.into()))
+			// Standard Error: 517
+			.saturating_add(Weight::from_parts(1_373, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(5))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(s.into())))
@@ -87,7 +87,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:17 w:16)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -99,17 +99,17 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::Registrations` (r:2 w:2)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Queue` (r:1 w:1)
-	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(25602), added: 26097, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(17410), added: 17905, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::OpenOf` (r:1 w:1)
 	/// Proof: `Indenture::OpenOf` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn cancel() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `33116`
+		//  Measured:  `25067`
 		//  Estimated: `52174`
-		// Minimum execution time: 407_739_000 picoseconds.
-		Weight::from_parts(438_915_000, 0)
+		// Minimum execution time: 453_467_000 picoseconds.
+		Weight::from_parts(516_931_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
 			.saturating_add(T::DbWeight::get().reads(56))
 			.saturating_add(T::DbWeight::get().writes(55))
@@ -117,7 +117,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:17 w:16)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Challenges` (r:16 w:16)
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Commits` (r:16 w:0)
@@ -139,15 +139,15 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::SlotOfChallenge` (r:16 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Queue` (r:1 w:1)
-	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(25602), added: 26097, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(17410), added: 17905, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::OpenOf` (r:1 w:1)
 	/// Proof: `Indenture::OpenOf` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn expire() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `33753`
+		//  Measured:  `25703`
 		//  Estimated: `52174`
-		// Minimum execution time: 664_301_000 picoseconds.
-		Weight::from_parts(710_950_000, 0)
+		// Minimum execution time: 707_766_000 picoseconds.
+		Weight::from_parts(832_913_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
 			.saturating_add(T::DbWeight::get().reads(77))
 			.saturating_add(T::DbWeight::get().writes(59))
@@ -155,21 +155,21 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:9 w:1)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	fn commit_result() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `8000`
-		//  Estimated: `26766`
-		// Minimum execution time: 48_823_000 picoseconds.
-		Weight::from_parts(57_737_000, 0)
-			.saturating_add(Weight::from_parts(0, 26766))
+		//  Measured:  `8064`
+		//  Estimated: `26838`
+		// Minimum execution time: 51_457_000 picoseconds.
+		Weight::from_parts(61_862_000, 0)
+			.saturating_add(Weight::from_parts(0, 26838))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:17 w:16)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -196,10 +196,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn reveal_result() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14208`
+		//  Measured:  `14336`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_227_562_000 picoseconds.
-		Weight::from_parts(1_370_455_000, 0)
+		// Minimum execution time: 1_298_608_000 picoseconds.
+		Weight::from_parts(1_911_583_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(90))
 			.saturating_add(T::DbWeight::get().writes(122))
@@ -207,7 +207,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:17 w:16)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:16 w:16)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Dealings` (r:16 w:15)
@@ -226,7 +226,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::Unrated` (r:0 w:16)
+	/// Storage: `Indenture::Unrated` (r:0 w:15)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
@@ -234,18 +234,18 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn conclude_results() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14592`
+		//  Measured:  `14720`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_163_677_000 picoseconds.
-		Weight::from_parts(1_377_346_000, 0)
+		// Minimum execution time: 1_360_240_000 picoseconds.
+		Weight::from_parts(2_039_183_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(92))
-			.saturating_add(T::DbWeight::get().writes(123))
+			.saturating_add(T::DbWeight::get().writes(122))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:17 w:16)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -264,7 +264,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::Unrated` (r:0 w:16)
+	/// Storage: `Indenture::Unrated` (r:0 w:8)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
@@ -272,41 +272,35 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn judge() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14486`
+		//  Measured:  `14614`
 		//  Estimated: `120602`
-		// Minimum execution time: 891_401_000 picoseconds.
-		Weight::from_parts(1_042_636_000, 0)
+		// Minimum execution time: 960_063_000 picoseconds.
+		Weight::from_parts(1_486_438_000, 0)
 			.saturating_add(Weight::from_parts(0, 120602))
 			.saturating_add(T::DbWeight::get().reads(85))
-			.saturating_add(T::DbWeight::get().writes(109))
+			.saturating_add(T::DbWeight::get().writes(101))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:17 w:16)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::Leases` (r:1 w:1)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::Leases` (r:16 w:16)
 	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::Registrations` (r:3 w:3)
+	/// Storage: `RepChain::Registrations` (r:18 w:18)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:2 w:2)
+	/// Storage: `System::Account` (r:16 w:16)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::Reputations` (r:15 w:15)
-	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::Dealings` (r:15 w:15)
-	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::RecentRecords` (r:15 w:15)
-	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Agenda` (r:1 w:1)
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:16)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::SlotOfLease` (r:0 w:1)
+	/// Storage: `Indenture::SlotOfLease` (r:0 w:16)
 	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
@@ -314,30 +308,45 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn terminate() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `12954`
-		//  Estimated: `106530`
-		// Minimum execution time: 602_860_000 picoseconds.
-		Weight::from_parts(727_295_000, 0)
-			.saturating_add(Weight::from_parts(0, 106530))
-			.saturating_add(T::DbWeight::get().reads(73))
-			.saturating_add(T::DbWeight::get().writes(106))
+		//  Measured:  `17162`
+		//  Estimated: `52938`
+		// Minimum execution time: 1_237_957_000 picoseconds.
+		Weight::from_parts(1_582_992_000, 0)
+			.saturating_add(Weight::from_parts(0, 52938))
+			.saturating_add(T::DbWeight::get().reads(72))
+			.saturating_add(T::DbWeight::get().writes(120))
 	}
-	/// Until regenerated: `terminate`'s, whose work (stop every lease) it shares.
+	/// Storage: `Indenture::Indentures` (r:1 w:1)
+	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Slots` (r:17 w:16)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::Leases` (r:16 w:16)
+	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Registrations` (r:16 w:16)
+	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
+	/// Storage: `Escrow::Escrows` (r:1 w:1)
+	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Agenda` (r:1 w:1)
+	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotOfLease` (r:0 w:16)
+	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn dispute() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `12954`
-		//  Estimated: `106530`
-		// Minimum execution time: 602_860_000 picoseconds.
-		Weight::from_parts(727_295_000, 0)
-			.saturating_add(Weight::from_parts(0, 106530))
-			.saturating_add(T::DbWeight::get().reads(73))
-			.saturating_add(T::DbWeight::get().writes(106))
+		//  Measured:  `15403`
+		//  Estimated: `49814`
+		// Minimum execution time: 501_278_000 picoseconds.
+		Weight::from_parts(776_940_000, 0)
+			.saturating_add(Weight::from_parts(0, 49814))
+			.saturating_add(T::DbWeight::get().reads(53))
+			.saturating_add(T::DbWeight::get().writes(68))
 	}
 	/// Storage: `Indenture::Unrated` (r:1 w:1)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:1 w:1)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::Dealings` (r:1 w:1)
+	/// Storage: `RepChain::Dealings` (r:1 w:0)
 	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:1 w:1)
 	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
@@ -345,11 +354,11 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2355`
 		//  Estimated: `8026`
-		// Minimum execution time: 52_779_000 picoseconds.
-		Weight::from_parts(82_133_000, 0)
+		// Minimum execution time: 51_927_000 picoseconds.
+		Weight::from_parts(79_509_000, 0)
 			.saturating_add(Weight::from_parts(0, 8026))
 			.saturating_add(T::DbWeight::get().reads(4))
-			.saturating_add(T::DbWeight::get().writes(4))
+			.saturating_add(T::DbWeight::get().writes(3))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -357,15 +366,15 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:10 w:10)
+	/// Storage: `System::Account` (r:18 w:18)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::Slots` (r:9 w:8)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::Reputations` (r:8 w:8)
+	/// Storage: `Indenture::Slots` (r:17 w:16)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
+	/// Storage: `RepChain::Reputations` (r:16 w:16)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::Dealings` (r:8 w:8)
+	/// Storage: `RepChain::Dealings` (r:16 w:16)
 	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::RecentRecords` (r:8 w:8)
+	/// Storage: `RepChain::RecentRecords` (r:16 w:16)
 	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:2 w:2)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
@@ -373,21 +382,21 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::Unrated` (r:0 w:8)
+	/// Storage: `Indenture::Unrated` (r:0 w:16)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:8)
+	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn accept_expired() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `10638`
-		//  Estimated: `57278`
-		// Minimum execution time: 632_875_000 picoseconds.
-		Weight::from_parts(753_295_000, 0)
-			.saturating_add(Weight::from_parts(0, 57278))
-			.saturating_add(T::DbWeight::get().reads(50))
-			.saturating_add(T::DbWeight::get().writes(66))
+		//  Measured:  `14576`
+		//  Estimated: `113566`
+		// Minimum execution time: 1_121_253_000 picoseconds.
+		Weight::from_parts(1_289_344_000, 0)
+			.saturating_add(Weight::from_parts(0, 113566))
+			.saturating_add(T::DbWeight::get().reads(90))
+			.saturating_add(T::DbWeight::get().writes(122))
 	}
 	/// Storage: `Challenge::Leases` (r:1 w:1)
 	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
@@ -396,7 +405,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:17 w:16)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:3 w:3)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:16 w:16)
@@ -407,7 +416,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:3 w:3)
+	/// Storage: `System::Account` (r:18 w:18)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
@@ -415,7 +424,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::Unrated` (r:0 w:16)
+	/// Storage: `Indenture::Unrated` (r:0 w:15)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
@@ -423,20 +432,20 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn lease_end() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `13091`
+		//  Measured:  `14395`
 		//  Estimated: `113566`
-		// Minimum execution time: 679_003_000 picoseconds.
-		Weight::from_parts(800_074_000, 0)
+		// Minimum execution time: 1_292_108_000 picoseconds.
+		Weight::from_parts(1_500_249_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
-			.saturating_add(T::DbWeight::get().reads(79))
-			.saturating_add(T::DbWeight::get().writes(110))
+			.saturating_add(T::DbWeight::get().reads(94))
+			.saturating_add(T::DbWeight::get().writes(124))
 	}
 	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:1)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:17 w:1)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:1 w:1)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:1 w:0)
@@ -446,7 +455,7 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::Agenda` (r:1 w:1)
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Queue` (r:1 w:1)
-	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(25602), added: 26097, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(17410), added: 17905, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::OpenOf` (r:1 w:1)
 	/// Proof: `Indenture::OpenOf` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::MarketRate` (r:1 w:1)
@@ -461,11 +470,11 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn awarded() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `36949`
-		//  Estimated: `49678`
-		// Minimum execution time: 181_050_000 picoseconds.
-		Weight::from_parts(210_364_000, 0)
-			.saturating_add(Weight::from_parts(0, 49678))
+		//  Measured:  `28885`
+		//  Estimated: `49814`
+		// Minimum execution time: 189_984_000 picoseconds.
+		Weight::from_parts(270_023_000, 0)
+			.saturating_add(Weight::from_parts(0, 49814))
 			.saturating_add(T::DbWeight::get().reads(28))
 			.saturating_add(T::DbWeight::get().writes(12))
 	}
@@ -488,17 +497,17 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:2)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:1 w:1)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::NextChallengeId` (r:1 w:1)
 	/// Proof: `Challenge::NextChallengeId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Challenges` (r:0 w:1)
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	fn voided() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6751`
+		//  Measured:  `6795`
 		//  Estimated: `8330`
-		// Minimum execution time: 140_169_000 picoseconds.
-		Weight::from_parts(150_645_000, 0)
+		// Minimum execution time: 138_346_000 picoseconds.
+		Weight::from_parts(162_473_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(12))
 			.saturating_add(T::DbWeight::get().writes(13))
@@ -507,8 +516,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::Slots` (r:1 w:0)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Slots` (r:1 w:1)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -517,39 +526,39 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn heartbeat_proven() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6835`
+		//  Measured:  `6843`
 		//  Estimated: `8330`
-		// Minimum execution time: 73_179_000 picoseconds.
-		Weight::from_parts(85_998_000, 0)
+		// Minimum execution time: 77_255_000 picoseconds.
+		Weight::from_parts(99_489_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(6))
-			.saturating_add(T::DbWeight::get().writes(3))
+			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Indenture::SlotOfLease` (r:1 w:1)
 	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:17 w:16)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:3 w:3)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
-	/// Storage: `Escrow::Escrows` (r:1 w:1)
-	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:2 w:2)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:16 w:16)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::Dealings` (r:16 w:16)
+	/// Storage: `RepChain::Dealings` (r:16 w:15)
 	/// Proof: `RepChain::Dealings` (`max_values`: None, `max_size`: Some(100), added: 2575, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::RecentRecords` (r:16 w:16)
 	/// Proof: `RepChain::RecentRecords` (`max_values`: None, `max_size`: Some(4561), added: 7036, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:2 w:2)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:18 w:18)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Escrow::Escrows` (r:1 w:1)
+	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Agenda` (r:1 w:1)
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
-	/// Storage: `Indenture::Unrated` (r:0 w:16)
+	/// Storage: `Indenture::Unrated` (r:0 w:15)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
@@ -557,13 +566,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn lease_ended() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `12809`
+		//  Measured:  `14205`
 		//  Estimated: `113566`
-		// Minimum execution time: 607_406_000 picoseconds.
-		Weight::from_parts(640_416_000, 0)
+		// Minimum execution time: 1_278_537_000 picoseconds.
+		Weight::from_parts(1_540_138_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
-			.saturating_add(T::DbWeight::get().reads(76))
-			.saturating_add(T::DbWeight::get().writes(108))
+			.saturating_add(T::DbWeight::get().reads(93))
+			.saturating_add(T::DbWeight::get().writes(123))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -572,14 +581,14 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::Reputations` (r:1 w:0)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:17 w:0)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	fn may_compete() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `10976`
-		//  Estimated: `49678`
+		//  Measured:  `11104`
+		//  Estimated: `49814`
 		// Minimum execution time: 73_720_000 picoseconds.
-		Weight::from_parts(79_028_000, 0)
-			.saturating_add(Weight::from_parts(0, 49678))
+		Weight::from_parts(82_474_000, 0)
+			.saturating_add(Weight::from_parts(0, 49814))
 			.saturating_add(T::DbWeight::get().reads(20))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
@@ -594,8 +603,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5133`
 		//  Estimated: `8330`
-		// Minimum execution time: 22_564_000 picoseconds.
-		Weight::from_parts(24_476_000, 0)
+		// Minimum execution time: 22_945_000 picoseconds.
+		Weight::from_parts(25_168_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
