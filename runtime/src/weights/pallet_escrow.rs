@@ -47,18 +47,18 @@ impl<T: frame_system::Config> pallet_escrow::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `983`
 		//  Estimated: `4415`
-		// Minimum execution time: 9_555_000 picoseconds.
-		Weight::from_parts(11_106_000, 0)
+		// Minimum execution time: 9_625_000 picoseconds.
+		Weight::from_parts(10_986_000, 0)
 			.saturating_add(Weight::from_parts(0, 4415))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:18 w:18)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// The range of component `p` is `[1, 16]`.
@@ -66,11 +66,11 @@ impl<T: frame_system::Config> pallet_escrow::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `441 + p * (132 ±0)`
 		//  Estimated: `8330 + p * (2603 ±0)`
-		// Minimum execution time: 140_289_000 picoseconds.
-		Weight::from_parts(112_929_070, 0)
+		// Minimum execution time: 143_815_000 picoseconds.
+		Weight::from_parts(119_978_217, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
-			// Standard Error: 33_834
-			.saturating_add(Weight::from_parts(35_518_364, 0).saturating_mul(p.into()))
+			// Standard Error: 61_777
+			.saturating_add(Weight::from_parts(37_933_420, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -79,10 +79,10 @@ impl<T: frame_system::Config> pallet_escrow::WeightInfo for WeightInfo<T> {
 	}
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:18 w:18)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:1 w:1)
@@ -94,11 +94,11 @@ impl<T: frame_system::Config> pallet_escrow::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `445 + p * (132 ±0)`
 		//  Estimated: `8330 + p * (2603 ±0)`
-		// Minimum execution time: 158_747_000 picoseconds.
-		Weight::from_parts(132_201_717, 0)
+		// Minimum execution time: 158_487_000 picoseconds.
+		Weight::from_parts(149_248_771, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
-			// Standard Error: 37_076
-			.saturating_add(Weight::from_parts(36_601_403, 0).saturating_mul(p.into()))
+			// Standard Error: 177_033
+			.saturating_add(Weight::from_parts(42_047_066, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -107,10 +107,10 @@ impl<T: frame_system::Config> pallet_escrow::WeightInfo for WeightInfo<T> {
 	}
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:17 w:17)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:1 w:1)
@@ -122,11 +122,11 @@ impl<T: frame_system::Config> pallet_escrow::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `392 + p * (132 ±0)`
 		//  Estimated: `8330 + p * (2603 ±0)`
-		// Minimum execution time: 123_194_000 picoseconds.
-		Weight::from_parts(95_349_820, 0)
+		// Minimum execution time: 130_585_000 picoseconds.
+		Weight::from_parts(137_324_377, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
-			// Standard Error: 35_084
-			.saturating_add(Weight::from_parts(36_087_367, 0).saturating_mul(p.into()))
+			// Standard Error: 219_291
+			.saturating_add(Weight::from_parts(44_517_308, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(p.into())))
 			.saturating_add(T::DbWeight::get().writes(5))

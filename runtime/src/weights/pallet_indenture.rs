@@ -73,13 +73,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `18137`
 		//  Estimated: `18895`
-		// Minimum execution time: 104_466_000 picoseconds.
-		Weight::from_parts(124_404_938, 0)
+		// Minimum execution time: 101_592_000 picoseconds.
+		Weight::from_parts(90_950_634, 0)
 			.saturating_add(Weight::from_parts(0, 18895))
-			// Standard Error: 135_978
-			.saturating_add(Weight::from_parts(10_495_571, 0).saturating_mul(s.into()))
-			// Standard Error: 517
-			.saturating_add(Weight::from_parts(1_373, 0).saturating_mul(b.into()))
+			// Standard Error: 64_561
+			.saturating_add(Weight::from_parts(8_427_132, 0).saturating_mul(s.into()))
+			// Standard Error: 245
+			.saturating_add(Weight::from_parts(4_823, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(5))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(s.into())))
@@ -108,8 +108,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `25067`
 		//  Estimated: `52174`
-		// Minimum execution time: 453_467_000 picoseconds.
-		Weight::from_parts(516_931_000, 0)
+		// Minimum execution time: 432_676_000 picoseconds.
+		Weight::from_parts(489_681_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
 			.saturating_add(T::DbWeight::get().reads(56))
 			.saturating_add(T::DbWeight::get().writes(55))
@@ -146,8 +146,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `25703`
 		//  Estimated: `52174`
-		// Minimum execution time: 707_766_000 picoseconds.
-		Weight::from_parts(832_913_000, 0)
+		// Minimum execution time: 706_014_000 picoseconds.
+		Weight::from_parts(759_233_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
 			.saturating_add(T::DbWeight::get().reads(77))
 			.saturating_add(T::DbWeight::get().writes(59))
@@ -160,8 +160,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `8064`
 		//  Estimated: `26838`
-		// Minimum execution time: 51_457_000 picoseconds.
-		Weight::from_parts(61_862_000, 0)
+		// Minimum execution time: 47_281_000 picoseconds.
+		Weight::from_parts(57_275_000, 0)
 			.saturating_add(Weight::from_parts(0, 26838))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -172,10 +172,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:18 w:18)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:16 w:16)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Dealings` (r:16 w:16)
@@ -198,8 +198,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14336`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_298_608_000 picoseconds.
-		Weight::from_parts(1_911_583_000, 0)
+		// Minimum execution time: 1_247_862_000 picoseconds.
+		Weight::from_parts(1_375_723_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(90))
 			.saturating_add(T::DbWeight::get().writes(122))
@@ -236,8 +236,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14720`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_360_240_000 picoseconds.
-		Weight::from_parts(2_039_183_000, 0)
+		// Minimum execution time: 1_169_375_000 picoseconds.
+		Weight::from_parts(1_263_495_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(92))
 			.saturating_add(T::DbWeight::get().writes(122))
@@ -248,10 +248,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:10 w:10)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:17 w:17)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Dealings` (r:17 w:9)
@@ -274,8 +274,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14614`
 		//  Estimated: `120602`
-		// Minimum execution time: 960_063_000 picoseconds.
-		Weight::from_parts(1_486_438_000, 0)
+		// Minimum execution time: 869_237_000 picoseconds.
+		Weight::from_parts(943_267_000, 0)
 			.saturating_add(Weight::from_parts(0, 120602))
 			.saturating_add(T::DbWeight::get().reads(85))
 			.saturating_add(T::DbWeight::get().writes(101))
@@ -290,10 +290,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:16 w:16)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Agenda` (r:1 w:1)
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
@@ -310,8 +310,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `17162`
 		//  Estimated: `52938`
-		// Minimum execution time: 1_237_957_000 picoseconds.
-		Weight::from_parts(1_582_992_000, 0)
+		// Minimum execution time: 1_190_046_000 picoseconds.
+		Weight::from_parts(1_293_009_000, 0)
 			.saturating_add(Weight::from_parts(0, 52938))
 			.saturating_add(T::DbWeight::get().reads(72))
 			.saturating_add(T::DbWeight::get().writes(120))
@@ -336,8 +336,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `15403`
 		//  Estimated: `49814`
-		// Minimum execution time: 501_278_000 picoseconds.
-		Weight::from_parts(776_940_000, 0)
+		// Minimum execution time: 466_636_000 picoseconds.
+		Weight::from_parts(518_504_000, 0)
 			.saturating_add(Weight::from_parts(0, 49814))
 			.saturating_add(T::DbWeight::get().reads(53))
 			.saturating_add(T::DbWeight::get().writes(68))
@@ -354,8 +354,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2355`
 		//  Estimated: `8026`
-		// Minimum execution time: 51_927_000 picoseconds.
-		Weight::from_parts(79_509_000, 0)
+		// Minimum execution time: 45_628_000 picoseconds.
+		Weight::from_parts(55_203_000, 0)
 			.saturating_add(Weight::from_parts(0, 8026))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -364,10 +364,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:18 w:18)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:17 w:16)
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:16 w:16)
@@ -392,8 +392,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14576`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_121_253_000 picoseconds.
-		Weight::from_parts(1_289_344_000, 0)
+		// Minimum execution time: 1_127_753_000 picoseconds.
+		Weight::from_parts(1_253_390_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(90))
 			.saturating_add(T::DbWeight::get().writes(122))
@@ -434,8 +434,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14395`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_292_108_000 picoseconds.
-		Weight::from_parts(1_500_249_000, 0)
+		// Minimum execution time: 1_311_597_000 picoseconds.
+		Weight::from_parts(1_414_511_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(94))
 			.saturating_add(T::DbWeight::get().writes(124))
@@ -472,8 +472,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `28885`
 		//  Estimated: `49814`
-		// Minimum execution time: 189_984_000 picoseconds.
-		Weight::from_parts(270_023_000, 0)
+		// Minimum execution time: 181_000_000 picoseconds.
+		Weight::from_parts(191_966_000, 0)
 			.saturating_add(Weight::from_parts(0, 49814))
 			.saturating_add(T::DbWeight::get().reads(28))
 			.saturating_add(T::DbWeight::get().writes(12))
@@ -506,8 +506,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6795`
 		//  Estimated: `8330`
-		// Minimum execution time: 138_346_000 picoseconds.
-		Weight::from_parts(162_473_000, 0)
+		// Minimum execution time: 142_683_000 picoseconds.
+		Weight::from_parts(152_708_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(12))
 			.saturating_add(T::DbWeight::get().writes(13))
@@ -528,8 +528,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6843`
 		//  Estimated: `8330`
-		// Minimum execution time: 77_255_000 picoseconds.
-		Weight::from_parts(99_489_000, 0)
+		// Minimum execution time: 76_414_000 picoseconds.
+		Weight::from_parts(81_481_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -568,8 +568,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14205`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_278_537_000 picoseconds.
-		Weight::from_parts(1_540_138_000, 0)
+		// Minimum execution time: 1_289_675_000 picoseconds.
+		Weight::from_parts(1_405_577_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(93))
 			.saturating_add(T::DbWeight::get().writes(123))
@@ -586,8 +586,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `11104`
 		//  Estimated: `49814`
-		// Minimum execution time: 73_720_000 picoseconds.
-		Weight::from_parts(82_474_000, 0)
+		// Minimum execution time: 75_723_000 picoseconds.
+		Weight::from_parts(82_383_000, 0)
 			.saturating_add(Weight::from_parts(0, 49814))
 			.saturating_add(T::DbWeight::get().reads(20))
 	}
@@ -603,8 +603,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5133`
 		//  Estimated: `8330`
-		// Minimum execution time: 22_945_000 picoseconds.
-		Weight::from_parts(25_168_000, 0)
+		// Minimum execution time: 22_354_000 picoseconds.
+		Weight::from_parts(25_658_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
