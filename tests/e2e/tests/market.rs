@@ -81,6 +81,17 @@ impl Market {
 		self.miner_with(name, data, key, &["miner", "run", "--endpoint", endpoint])
 	}
 
+	/// Dave's miner, taking service work too, on a free port.
+	fn service_miner_dave(&self) -> Proc {
+		let endpoint = format!("127.0.0.1:{}", free_port());
+		self.miner_with(
+			"dave",
+			"dave",
+			"//Dave",
+			&["miner", "run", "--endpoint", &endpoint, "--service"],
+		)
+	}
+
 	fn miner_with(&self, name: &str, data: &str, key: &str, args: &[&str]) -> Proc {
 		let p = self.agent_in(name, data, key, args);
 		p.wait_output("registered", Duration::from_secs(60));
@@ -389,13 +400,7 @@ fn a_killed_miner_fails_its_lease_and_the_buyer_is_refunded() {
 #[test]
 fn a_buyer_terminates_a_service_early_and_is_refunded_the_unserved_part() {
 	let (m, _exchange) = Market::start("market-terminate");
-	let endpoint = format!("127.0.0.1:{}", free_port());
-	let dave = m.miner_with(
-		"dave",
-		"dave",
-		"//Dave",
-		&["miner", "run", "--endpoint", &endpoint, "--service"],
-	);
+	let dave = m.service_miner_dave();
 	let keys = [dev::alice(), dev::dave()];
 	let who: Vec<&Keypair> = keys.iter().collect();
 	let (from, before) = m.balances(&who);
@@ -568,13 +573,7 @@ fn a_disputed_result_is_resolved_by_the_escrow_operator() {
 #[test]
 fn a_buyer_disputes_a_running_service_and_the_operator_decides() {
 	let (m, _exchange) = Market::start("market-dispute-lease");
-	let endpoint = format!("127.0.0.1:{}", free_port());
-	let dave = m.miner_with(
-		"dave",
-		"dave",
-		"//Dave",
-		&["miner", "run", "--endpoint", &endpoint, "--service"],
-	);
+	let dave = m.service_miner_dave();
 	let keys = [dev::alice(), dev::charlie(), dev::dave()];
 	let who: Vec<&Keypair> = keys.iter().collect();
 	let (from, before) = m.balances(&who);
