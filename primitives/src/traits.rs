@@ -89,6 +89,13 @@ pub trait ChallengeOutcome<AccountId> {
 	fn max_weight() -> Weight {
 		Weight::zero()
 	}
+	/// The most weight a challenge's decision causes here: [`Self::awarded`],
+	/// [`Self::expired`] or [`Self::voided`]. Solving, revealing, concluding and auditing are
+	/// charged this, not [`Self::max_weight`]: they never end a lease, whose settlement (every
+	/// slot paid and recorded) is the heaviest outcome by far.
+	fn decision_weight() -> Weight {
+		Self::max_weight()
+	}
 	/// The most weight one heartbeat answer may cause here: [`Self::heartbeat_proven`] and
 	/// [`Self::heartbeats_missed`] together. A heartbeat is charged this, not
 	/// [`Self::max_weight`]: an answer never ends a lease ([`Self::lease_ended`] runs when the

@@ -132,7 +132,7 @@ impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 
 	fn conclude_weight() -> Weight {
 		T::WeightInfo::conclude(T::MaxCommits::get())
-			.saturating_add(T::Outcome::max_weight())
+			.saturating_add(T::Outcome::decision_weight())
 			.saturating_add(Self::award_checks_weight())
 	}
 
@@ -147,6 +147,6 @@ impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 	}
 
 	fn close_audit_weight() -> Weight {
-		T::WeightInfo::report_unaudited().saturating_add(T::Outcome::max_weight())
+		T::WeightInfo::report_unaudited().saturating_add(T::Outcome::decision_weight())
 	}
 }

@@ -503,7 +503,7 @@ pub mod pallet {
 		/// reveal per paid commit.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::reveal(T::MaxFactorBits::get(), T::MaxCommits::get())
-			.saturating_add(T::Outcome::max_weight())
+			.saturating_add(T::Outcome::decision_weight())
 			.saturating_add(T::Eligibility::weight())
 			.saturating_add(Pallet::<T>::award_checks_weight()))]
 		pub fn reveal(
@@ -521,7 +521,7 @@ pub mod pallet {
 				T::WeightInfo::reveal(bits, commits).saturating_add(T::Eligibility::weight());
 			if decided {
 				used = used
-					.saturating_add(T::Outcome::max_weight())
+					.saturating_add(T::Outcome::decision_weight())
 					.saturating_add(Self::ranking_weight(commits));
 			}
 			Ok(PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::No })
@@ -531,7 +531,7 @@ pub mod pallet {
 		/// Free for the winner (there is one per challenge); a late or wrong solution pays.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::solve()
-			.saturating_add(T::Outcome::max_weight())
+			.saturating_add(T::Outcome::decision_weight())
 			.saturating_add(T::Eligibility::weight()))]
 		pub fn solve(
 			origin: OriginFor<T>,
@@ -549,13 +549,13 @@ pub mod pallet {
 		/// decides the challenge (once per challenge).
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::conclude(T::MaxCommits::get())
-			.saturating_add(T::Outcome::max_weight())
+			.saturating_add(T::Outcome::decision_weight())
 			.saturating_add(Pallet::<T>::award_checks_weight()))]
 		pub fn conclude(origin: OriginFor<T>, id: ChallengeId) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
 			let commits = Self::do_conclude(id)?;
 			let used = T::WeightInfo::conclude(commits)
-				.saturating_add(T::Outcome::max_weight())
+				.saturating_add(T::Outcome::decision_weight())
 				.saturating_add(Self::ranking_weight(commits));
 			Ok(PostDispatchInfo { actual_weight: Some(used), pays_fee: Pays::No })
 		}
@@ -566,7 +566,7 @@ pub mod pallet {
 		/// the audit passes.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::reveal_factor()
-			.saturating_add(T::Outcome::max_weight()))]
+			.saturating_add(T::Outcome::decision_weight()))]
 		pub fn reveal_factor(
 			origin: OriginFor<T>,
 			id: ChallengeId,
@@ -581,7 +581,7 @@ pub mod pallet {
 		/// Anyone reports an issuer that did not reveal its factor within the audit window:
 		/// the challenge is voided and the issuer reported.
 		#[pallet::call_index(6)]
-		#[pallet::weight(T::WeightInfo::report_unaudited().saturating_add(T::Outcome::max_weight()))]
+		#[pallet::weight(T::WeightInfo::report_unaudited().saturating_add(T::Outcome::decision_weight()))]
 		pub fn report_unaudited(origin: OriginFor<T>, id: ChallengeId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_report_unaudited(id)

@@ -174,4 +174,12 @@ impl<T: Config> ChallengeOutcome<T::AccountId> for Pallet<T> {
 	fn heartbeat_weight() -> Weight {
 		T::WeightInfo::heartbeat_proven()
 	}
+
+	fn decision_weight() -> Weight {
+		T::WeightInfo::awarded()
+			.max(T::WeightInfo::voided())
+			// An award or expiry also puts a factorization challenge's audit on the agenda.
+			.saturating_add(Self::schedule_weight())
+			.saturating_add(T::DbWeight::get().reads(1))
+	}
 }
