@@ -3,10 +3,10 @@
 // needs, pre-signs the load from many accounts, submits it all at once and counts the
 // extrinsics of that kind included with success, block by block, against the blocks'
 // timestamps (chain time, not wall clock). Prints one table: each kind's rate, its ratio to
-// `transfer_keep_alive`, the most in one block, and how many blocks were full (≥ 95 % of the
-// normal class's weight or length).
+// `transfer_keep_alive`, the most in one block, how many blocks were full (≥ 95 % of the
+// normal class's weight or length) and how full the fullest was.
 // Usage: node bench-tps.mjs <cutopia-node binary> [kind,kind,…]
-// Kinds: transfer, submit-1, submit-16, heartbeat, attest.
+// Kinds: transfer, submit-1, submit-16, heartbeat, heartbeat-batched, attest.
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { blake2AsU8a, cryptoWaitReady } from '@polkadot/util-crypto';
@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 const bin = process.argv[2];
-const kinds = (process.argv[3] ?? 'transfer,submit-1,submit-16,heartbeat,attest').split(',');
+const kinds = (process.argv[3] ?? 'transfer,submit-1,submit-16,heartbeat,heartbeat-batched,attest').split(',');
 const fail = (msg) => {
   console.error(`bench-tps: ${msg}`);
   process.exit(1);
@@ -114,11 +114,11 @@ async function submitAll(api, hexes) {
 // Counts, block by block from the best block after `from`, the extrinsics `isKind` picks that
 // succeeded, until `expected` are in or 10 blocks pass without one. `onBlock(number, hash)`
 // runs for every block first (the heartbeat load answers rounds as they open).
-async function measure(api, from, expected, isKind, onBlock = async () => {}) {
+async function measure(api, from, expected, isKind, onBlock = async () => {}, countEvents = null) {
   const limits = api.consts.system.blockWeights.perClass.normal.maxTotal.unwrap().refTime.toBigInt();
   const maxLen = api.consts.system.blockLength.max.normal.toNumber();
   let n = from + 1;
-  let included = 0, idle = 0, first = null, last = null, most = 0, full = 0, blocks = 0;
+  let included = 0, idle = 0, first = null, last = null, most = 0, full = 0, blocks = 0, fullest = 0;
   const deadline = Date.now() + 15 * 60_000;
   while (included < expected && (first === null || idle < 10)) {
     if (Date.now() > deadline) fail(`only ${included} of ${expected} included after 15 min`);
@@ -138,7 +138,9 @@ async function measure(api, from, expected, isKind, onBlock = async () => {}) {
       .filter(({ event, phase }) => phase.isApplyExtrinsic && event.section === 'system' && event.method === 'ExtrinsicSuccess')
       .map(({ phase }) => phase.asApplyExtrinsic.toNumber()));
     const xts = block.block.extrinsics;
-    const here = xts.filter((x, i) => ok.has(i) && isKind(x.method.section, x.method.method)).length;
+    const here = countEvents
+      ? events.filter(({ event, phase }) => phase.isApplyExtrinsic && ok.has(phase.asApplyExtrinsic.toNumber()) && countEvents(event.section, event.method)).length
+      : xts.filter((x, i) => ok.has(i) && isKind(x.method.section, x.method.method)).length;
     const len = xts.reduce((a, x) => a + x.encodedLength, 0);
     if (here > 0) {
       if (first === null) first = { n, ts: (await api.query.timestamp.now.at(block.block.header.parentHash)).toNumber() };
@@ -147,14 +149,16 @@ async function measure(api, from, expected, isKind, onBlock = async () => {}) {
       idle = 0;
       most = Math.max(most, here);
       blocks++;
-      if (weight.normal.refTime.toBigInt() * 100n >= limits * 95n || len * 100 >= maxLen * 95) full++;
+      const used = Math.max(Number(weight.normal.refTime.toBigInt() * 1000n / limits) / 10, (len * 100) / maxLen);
+      fullest = Math.max(fullest, used);
+      if (used >= 95) full++;
     } else if (first !== null) {
       idle++;
     }
     n++;
   }
   const seconds = (last.ts - first.ts) / 1000;
-  return { included, seconds, rate: included / seconds, most, blocks, full };
+  return { included, seconds, rate: included / seconds, most, blocks, full, fullest };
 }
 
 async function registerServices(api) {
@@ -166,11 +170,11 @@ async function registerServices(api) {
 }
 
 const resources = { cpuMillicores: 1_000, memoryMib: 1_024, storageGib: 0, gpus: 0 };
-async function spec(api, nodes, replicas, duration, taskType) {
-  const [, price, minimum] = await api.call.indentureApi.indicativePrice(resources, nodes, duration);
+async function spec(api, nodes, replicas, duration, taskType, res = resources) {
+  const [, price, minimum] = await api.call.indentureApi.indicativePrice(res, nodes, duration);
   const big = price.toBigInt() > minimum.toBigInt() ? price.toBigInt() : minimum.toBigInt();
   return {
-    task: { Inline: u8aToHex(stringToU8a('(module)')) }, taskType, resources, nodes, publicIp: 'None', duration,
+    task: { Inline: u8aToHex(stringToU8a('(module)')) }, taskType, resources: res, nodes, publicIp: 'None', duration,
     incentive: big * BigInt(replicas) * 2n, priority: 0, minReputation: 0,
     exchange: bob.address, escrowOperator: charlie.address, challenge: 'HashTarget', replicas, sshKey: null,
   };
@@ -210,14 +214,42 @@ const loads = {
   async 'submit-16'(api) {
     return submits(api, 4, 4);
   },
-  // 960 one-slot services won by 16 miners; each lease's next round answered as it opens.
+  // 960 one-slot services won by 16 miners; one round of each answered, one answer per
+  // extrinsic (`heartbeat`).
   async heartbeat(api) {
-    await registerServices(api);
-    const miners = await funded(api, 'miner', 16, 1_000n * CU);
-    await Promise.all(miners.map((m, i) => send(api, api.tx.repChain.registerMiner(
-      { cpuMillicores: 64_000, memoryMib: 262_144, storageGib: 1_000, gpus: 0 }, 0, `miner${i}.example:22`, 100n * CU), m)));
-    const buyers = await funded(api, 'hb-buyer', 16, 10_000n * CU);
-    const s = await spec(api, 1, 1, 2_000, 'Service');
+    return heartbeats(api, 1, false);
+  },
+  // 1,920 leases (two waves of 960, the queue's size) answered in one `heartbeats` call per
+  // miner and block: what an agent sends.
+  async 'heartbeat-batched'(api) {
+    return heartbeats(api, 2, true);
+  },
+  // Alice and Bob (two of the three dev relayers, the threshold) attest 1,500 deposits each.
+  async attest(api) {
+    const deposits = Array.from({ length: 1_500 }, (_, i) => ({
+      nonce: i, from: u8aToHex(randomBytes(20)), recipient: u8aToHex(randomBytes(32)), amount: CU, txHash: u8aToHex(randomBytes(32)),
+    }));
+    const hexes = [];
+    for (const d of deposits) for (const r of [alice, bob]) hexes.push(await presign(api, api.tx.bridge.attestDeposit(d), r));
+    return { hexes, isKind: (s, m) => s === 'bridge' && m === 'attestDeposit' };
+  },
+};
+
+// Sets up `waves` × 960 one-slot services won by 16 miners, every lease starting in the same
+// phase of the heartbeat period, then answers one round of each so that all are answerable in
+// one block: `batched` in one `heartbeats` call per miner, else one `heartbeat` each.
+async function heartbeats(api, waves, batched) {
+  await registerServices(api);
+  const miners = await funded(api, 'miner', 16, 1_000n * CU);
+  await Promise.all(miners.map((m, i) => send(api, api.tx.repChain.registerMiner(
+    { cpuMillicores: 64_000, memoryMib: 262_144, storageGib: 1_000, gpus: 0 }, 0, `miner${i}.example:22`, 100n * CU), m)));
+  const buyers = await funded(api, 'hb-buyer', 16, 20_000n * CU);
+  // A thousandth of a core: the hash target's difficulty grows with the work's compute
+  // units (12 + log2), and every challenge is solved here in JavaScript.
+  const s = await spec(api, 1, 1, 2_000, 'Service', { cpuMillicores: 1, memoryMib: 0, storageGib: 0, gpus: 0 });
+  const period = api.consts.indenture.heartbeatPeriod.toNumber();
+  let phase = null;
+  for (let wave = 0; wave < waves; wave++) {
     const subs = [];
     for (const b of buyers) for (let i = 0; i < 60; i++) subs.push(await presign(api, api.tx.indenture.submit(s), b));
     const start = (await api.rpc.chain.getHeader()).number.toNumber();
@@ -239,48 +271,68 @@ const loads = {
       const miner = miners[i % miners.length];
       const puzzle = (await api.query.challenge.challenges(c.id)).unwrap().puzzle.asHashTarget;
       const seed = blake2AsU8a(u8aConcat(stringToU8a('cutopia/hash-target'), u64(api, c.context), u64(api, c.id), hexToU8a(c.block.toHex())));
-      const nonce = work(seed, miner.publicKey, puzzle.difficulty.toNumber());
-      solves.push(await presign(api, api.tx.challenge.solve(c.id, nonce), miner));
+      solves.push(await presign(api, api.tx.challenge.solve(c.id, work(seed, miner.publicKey, puzzle.difficulty.toNumber())), miner));
     }
+    // Later waves are solved so that their leases start in the first wave's phase (a lease
+    // starts the block after its award): all then share a heartbeat window.
+    if (phase !== null) {
+      while (((await api.rpc.chain.getHeader()).number.toNumber() + 2) % period !== phase) await new Promise((r) => setTimeout(r, 200));
+    }
+    const before = (await api.query.challenge.leases.keys()).length;
     await submitAll(api, solves);
-    let leases = [];
-    while (leases.length < challenges.length) {
-      await new Promise((r) => setTimeout(r, 3000));
-      leases = await api.query.challenge.leases.entries();
+    while ((await api.query.challenge.leases.keys()).length < before + challenges.length) await new Promise((r) => setTimeout(r, 1000));
+    if (phase === null) {
+      const starts = (await api.query.challenge.leases.entries()).map(([, v]) => v.unwrap().start.toNumber());
+      phase = Math.min(...starts) % period;
     }
-    const byAddress = new Map(miners.map((m) => [m.address, m]));
-    leases = leases.map(([k, v]) => ({ id: k.args[0].toNumber(), l: v.unwrap() }));
-    // The load: for each lease, the first round opening at least 3 blocks from now, answered
-    // as soon as the block before it (whose hash seeds it) exists.
-    const now = (await api.rpc.chain.getHeader()).number.toNumber();
-    const due = new Map();
-    for (const { id, l } of leases) {
-      const start = l.start.toNumber(), period = l.period.toNumber();
-      const round = Math.max(0, Math.ceil((now + 3 - start) / period));
-      const open = start + round * period;
-      if (!due.has(open - 1)) due.set(open - 1, []);
-      due.get(open - 1).push({ id, round, miner: byAddress.get(l.miner.toString()), difficulty: l.difficulty.toNumber() });
+  }
+  const byAddress = new Map(miners.map((m) => [m.address, m]));
+  const leases = (await api.query.challenge.leases.entries()).map(([k, v]) => ({ id: k.args[0].toNumber(), l: v.unwrap() }));
+  // The block `target` in which every lease has a round open: each lease's offset from the
+  // common phase is below the window.
+  const window = leases[0].l.window.toNumber();
+  const offsets = leases.map(({ l }) => (l.start.toNumber() - phase + period) % period);
+  const spread = Math.max(...offsets);
+  if (spread >= window) fail(`leases started ${spread} blocks apart in the period: no common window`);
+  const now = (await api.rpc.chain.getHeader()).number.toNumber();
+  let target = now + 3;
+  while (target % period !== (phase + spread) % period) target++;
+  const seededBy = new Map();
+  for (const { id, l } of leases) {
+    const round = Math.floor((target - l.start.toNumber()) / period);
+    const open = l.start.toNumber() + round * period;
+    if (!seededBy.has(open - 1)) seededBy.set(open - 1, []);
+    seededBy.get(open - 1).push({ id, round, miner: byAddress.get(l.miner.toString()), difficulty: l.difficulty.toNumber() });
+  }
+  // Each answer is worked out as soon as the block seeding it exists; all are sent together
+  // the block before `target`.
+  const answers = new Map(miners.map((m) => [m.address, []]));
+  const onBlock = async (n, hash) => {
+    for (const a of seededBy.get(n) ?? []) {
+      const seed = blake2AsU8a(u8aConcat(stringToU8a('cutopia/heartbeat'), u64(api, a.id), u32(api, a.round), hexToU8a(hash.toHex())));
+      answers.get(a.miner.address).push({ lease: a.id, round: a.round, nonce: work(seed, a.miner.publicKey, a.difficulty), miner: a.miner });
     }
-    const onBlock = async (n, hash) => {
-      const answers = [];
-      for (const a of due.get(n) ?? []) {
-        const seed = blake2AsU8a(u8aConcat(stringToU8a('cutopia/heartbeat'), u64(api, a.id), u32(api, a.round), hexToU8a(hash.toHex())));
-        answers.push(await presign(api, api.tx.challenge.heartbeat(a.id, a.round, work(seed, a.miner.publicKey, a.difficulty)), a.miner));
-      }
-      await submitAll(api, answers);
-    };
-    return { hexes: [], count: leases.length, from: now, onBlock, isKind: (s, m) => s === 'challenge' && m === 'heartbeat' };
-  },
-  // Alice and Bob (two of the three dev relayers, the threshold) attest 1,500 deposits each.
-  async attest(api) {
-    const deposits = Array.from({ length: 1_500 }, (_, i) => ({
-      nonce: i, from: u8aToHex(randomBytes(20)), recipient: u8aToHex(randomBytes(32)), amount: CU, txHash: u8aToHex(randomBytes(32)),
-    }));
+    if (n !== target - 1) return;
     const hexes = [];
-    for (const d of deposits) for (const r of [alice, bob]) hexes.push(await presign(api, api.tx.bridge.attestDeposit(d), r));
-    return { hexes, isKind: (s, m) => s === 'bridge' && m === 'attestDeposit' };
-  },
-};
+    for (const [address, list] of answers) {
+      const miner = byAddress.get(address);
+      if (batched) {
+        for (let i = 0; i < list.length; i += 256) {
+          const chunk = list.slice(i, i + 256).map(({ lease, round, nonce }) => ({ lease, round, nonce }));
+          hexes.push(await presign(api, api.tx.challenge.heartbeats(chunk), miner));
+        }
+      } else {
+        for (const a of list) hexes.push(await presign(api, api.tx.challenge.heartbeat(a.lease, a.round, a.nonce), miner));
+      }
+    }
+    await submitAll(api, hexes);
+  };
+  return {
+    hexes: [], count: leases.length, from: Math.min(now, target - period - 1), onBlock,
+    // Answers, not extrinsics: a batch carries many.
+    countEvents: (section, method) => section === 'challenge' && method === 'HeartbeatProven',
+  };
+}
 
 async function submits(api, nodes, replicas) {
   await registerServices(api);
@@ -300,7 +352,7 @@ for (const kind of kinds) {
     const load = await loads[kind](api);
     const from = load.from ?? (await api.rpc.chain.getHeader()).number.toNumber();
     await submitAll(api, load.hexes);
-    const r = await measure(api, from, load.count ?? load.hexes.length, load.isKind, load.onBlock);
+    const r = await measure(api, from, load.count ?? load.hexes.length, load.isKind, load.onBlock, load.countEvents);
     results.push({ kind, ...r });
     console.error(`bench-tps: ${kind}: ${r.included} in ${r.seconds} s of chain time`);
   } finally {
@@ -310,10 +362,10 @@ for (const kind of kinds) {
 
 const transfer = results.find((r) => r.kind === 'transfer')?.rate;
 const pad = (s, w) => `${s}`.padStart(w);
-console.log(`| kind | included | chain s | per s | ÷ transfer | most in a block | blocks | full blocks |`);
-console.log(`|---|---:|---:|---:|---:|---:|---:|---:|`);
+console.log(`| kind | included | chain s | per s | ÷ transfer | most in a block | blocks | full blocks | fullest block % |`);
+console.log(`|---|---:|---:|---:|---:|---:|---:|---:|---:|`);
 for (const r of results) {
   const ratio = transfer ? (r.rate / transfer).toFixed(2) : '–';
-  console.log(`| ${r.kind} | ${pad(r.included, 5)} | ${r.seconds.toFixed(0)} | ${r.rate.toFixed(1)} | ${ratio} | ${r.most} | ${r.blocks} | ${r.full} |`);
+  console.log(`| ${r.kind} | ${pad(r.included, 5)} | ${r.seconds.toFixed(0)} | ${r.rate.toFixed(1)} | ${ratio} | ${r.most} | ${r.blocks} | ${r.full} | ${r.fullest.toFixed(1)} |`);
 }
 process.exit(0);
