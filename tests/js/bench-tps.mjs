@@ -138,6 +138,15 @@ async function measure(api, from, expected, isKind, onBlock = async () => {}, co
       .filter(({ event, phase }) => phase.isApplyExtrinsic && event.section === 'system' && event.method === 'ExtrinsicSuccess')
       .map(({ phase }) => phase.asApplyExtrinsic.toNumber()));
     const xts = block.block.extrinsics;
+    if (process.env.BENCH_TPS_DEBUG) {
+      for (const { event } of events) {
+        if (event.section === 'challenge' && event.method === 'HeartbeatRefused') {
+          const e = event.data.error;
+          const why = e.isModule ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(e.asModule)) : e.toString();
+          console.error(`bench-tps: block ${n}: lease ${event.data.lease} round ${event.data.round} refused: ${why}`);
+        }
+      }
+    }
     const here = countEvents
       ? events.filter(({ event, phase }) => phase.isApplyExtrinsic && ok.has(phase.asApplyExtrinsic.toNumber()) && countEvents(event.section, event.method)).length
       : xts.filter((x, i) => ok.has(i) && isKind(x.method.section, x.method.method)).length;
