@@ -12,7 +12,8 @@ import { Keyring } from '@polkadot/keyring';
 import { blake2AsU8a, cryptoWaitReady } from '@polkadot/util-crypto';
 import { u8aConcat, u8aToHex, stringToU8a, hexToU8a } from '@polkadot/util';
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { work } from './work.mjs';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -189,21 +190,6 @@ async function spec(api, nodes, replicas, duration, taskType, res = resources) {
   };
 }
 
-// sha256(seed ‖ miner ‖ nonce_le) with `bits` leading zero bits.
-const work = (seed, miner, bits) => {
-  for (let n = 0n; ; n++) {
-    const le = new Uint8Array(8);
-    new DataView(le.buffer).setBigUint64(0, n, true);
-    const h = createHash('sha256').update(seed).update(miner).update(le).digest();
-    let zeros = 0;
-    for (const b of h) {
-      if (b === 0) { zeros += 8; continue; }
-      zeros += Math.clz32(b) - 24;
-      break;
-    }
-    if (zeros >= bits) return n;
-  }
-};
 const u64 = (api, v) => api.createType('u64', v).toU8a();
 const u32 = (api, v) => api.createType('u32', v).toU8a();
 

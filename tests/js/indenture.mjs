@@ -9,7 +9,7 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { blake2AsU8a } from '@polkadot/util-crypto';
 import { u8aConcat, u8aToHex, stringToU8a, hexToU8a } from '@polkadot/util';
-import { createHash } from 'node:crypto';
+import { work } from './work.mjs';
 
 const url = process.argv[2] ?? 'ws://127.0.0.1:9944';
 const fail = (msg) => {
@@ -54,21 +54,6 @@ const find = (r, section, method) => {
 };
 const free = async (who) => (await api.query.system.account(who.address)).data.free.toBigInt();
 
-// sha256(seed ‖ miner ‖ nonce_le) with `bits` leading zero bits: the challenge's proof of work.
-const work = (seed, miner, bits) => {
-  for (let n = 0n; ; n++) {
-    const le = new Uint8Array(8);
-    new DataView(le.buffer).setBigUint64(0, n, true);
-    const h = createHash('sha256').update(seed).update(miner).update(le).digest();
-    let zeros = 0;
-    for (const b of h) {
-      if (b === 0) { zeros += 8; continue; }
-      zeros += Math.clz32(b) - 24;
-      break;
-    }
-    if (zeros >= bits) return n;
-  }
-};
 
 const bond = 100n * CU;
 await Promise.all([
