@@ -81,13 +81,17 @@ impl<T: Config> Pallet<T> {
 		ind.escrow_fee = share.mul_floor(ind.escrow_fee);
 	}
 
-	/// Stops every running lease of leased indenture `id` of buyer `who` (for `terminate`
-	/// and `dispute`): each miner is freed, a lease already past its miss tolerance is
-	/// recorded as failed.
-	fn stop_leases(who: &T::AccountId, id: IndentureId) -> Result<IndentureOf<T>, DispatchError> {
+	/// Leased indenture `id` of buyer `who` (for `terminate` and `dispute`).
+	fn leased_by(who: &T::AccountId, id: IndentureId) -> Result<IndentureOf<T>, DispatchError> {
 		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
 		ensure!(ind.buyer == *who, Error::<T>::NotBuyer);
 		ensure!(ind.status == Status::Leased, Error::<T>::NotLeased);
+		Ok(ind)
+	}
+
+	/// Stops every running lease of leased indenture `id`: each miner is freed, a lease
+	/// already past its miss tolerance is recorded as failed.
+	fn stop_leases(id: IndentureId, ind: &IndentureOf<T>) -> DispatchResult {
 		let running: alloc::vec::Vec<_> =
 			Slots::<T>::iter_prefix(id).filter(|(_, s)| s.ended.is_none()).collect();
 		for (index, mut slot) in running {
@@ -99,20 +103,21 @@ impl<T: Config> Pallet<T> {
 			// must not turn that into a success.
 			let failed = missed > T::MaxMissedRounds::get();
 			if failed {
-				Self::record(&ind, id, miner, false, proven, missed);
+				Self::record(ind, id, miner, false, proven, missed);
 			}
 			let end = LeaseEnd { proven, missed, failed };
 			slot.ended = Some(end);
 			Slots::<T>::insert(id, index, slot);
 			Self::deposit_event(Event::LeaseEnded { id, slot: index, end });
 		}
-		Ok(ind)
+		Ok(())
 	}
 
 	/// The buyer `who` ends indenture `id`'s leases early (the `terminate` call): the
 	/// withheld rounds are paid, undisputed.
 	pub(crate) fn do_terminate(who: T::AccountId, id: IndentureId) -> DispatchResult {
-		let ind = Self::stop_leases(&who, id)?;
+		let ind = Self::leased_by(&who, id)?;
+		Self::stop_leases(id, &ind)?;
 		let refunded = Self::settle_rounds(id, ind, Status::Terminated)?;
 		Self::deposit_event(Event::Terminated { id, refunded });
 		Ok(())
@@ -120,14 +125,12 @@ impl<T: Config> Pallet<T> {
 
 	/// The buyer `who` disputes indenture `id`'s leased work (the `dispute` call).
 	pub(crate) fn do_dispute(who: T::AccountId, id: IndentureId) -> DispatchResult {
-		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
-		ensure!(ind.buyer == who, Error::<T>::NotBuyer);
-		ensure!(ind.status == Status::Leased, Error::<T>::NotLeased);
+		let mut ind = Self::leased_by(&who, id)?;
 		ensure!(
 			Slots::<T>::iter_prefix_values(id).any(|s| s.rounds_held > 0),
 			Error::<T>::NothingWithheld
 		);
-		let mut ind = Self::stop_leases(&who, id)?;
+		Self::stop_leases(id, &ind)?;
 		Self::cut_fees(id, &mut ind);
 		let payouts = Self::withheld_payouts(id, &ind);
 		let withheld =
