@@ -4,10 +4,17 @@
 
 use anyhow::{bail, Context, Result};
 use serde::de::DeserializeOwned;
+use std::sync::{
+	atomic::{AtomicU64, Ordering},
+	Arc,
+};
 use subxt::{
 	config::PolkadotExtrinsicParamsBuilder,
 	error::{DispatchError, ExtrinsicError, TransactionEventsError},
-	rpcs::RpcClient,
+	rpcs::{
+		client::{RawRpcFuture, RawRpcSubscription, RawValue, RpcClientT},
+		RpcClient,
+	},
 	tx::TransactionStatus,
 	OnlineClient, PolkadotConfig,
 };
@@ -95,6 +102,36 @@ pub struct Chain {
 	pub api: Api,
 	pub rpc: RpcClient,
 	pub url: String,
+	/// Requests and subscriptions sent so far, by this connection and its clones.
+	calls: Arc<AtomicU64>,
+}
+
+/// Counts what goes through a connection: an agent's load on its node is measured by its
+/// requests per block, which must follow its own work and not the chain's size.
+struct Counted {
+	inner: RpcClient,
+	calls: Arc<AtomicU64>,
+}
+
+impl RpcClientT for Counted {
+	fn request_raw<'a>(
+		&'a self,
+		method: &'a str,
+		params: Option<Box<RawValue>>,
+	) -> RawRpcFuture<'a, Box<RawValue>> {
+		self.calls.fetch_add(1, Ordering::Relaxed);
+		self.inner.request_raw(method, params)
+	}
+
+	fn subscribe_raw<'a>(
+		&'a self,
+		sub: &'a str,
+		params: Option<Box<RawValue>>,
+		unsub: &'a str,
+	) -> RawRpcFuture<'a, RawRpcSubscription> {
+		self.calls.fetch_add(1, Ordering::Relaxed);
+		self.inner.subscribe_raw(sub, params, unsub)
+	}
 }
 
 /// What an included extrinsic caused.
@@ -128,10 +165,17 @@ impl Chain {
 			RpcClient::from_insecure_url(url).await
 		}
 		.map_err(|error| ChainError::Unreachable { url: url.to_string(), error })?;
+		let calls = Arc::new(AtomicU64::new(0));
+		let rpc = RpcClient::new(Counted { inner: rpc, calls: calls.clone() });
 		let api = Api::from_rpc_client(rpc.clone())
 			.await
 			.map_err(|e| ChainError::Unreadable { url: url.to_string(), error: Box::new(e) })?;
-		Ok(Self { api, rpc, url: url.to_string() })
+		Ok(Self { api, rpc, url: url.to_string(), calls })
+	}
+
+	/// JSON-RPC requests and subscriptions this connection has sent so far.
+	pub fn rpc_calls(&self) -> u64 {
+		self.calls.load(Ordering::Relaxed)
 	}
 
 	/// A JSON-RPC call with positional parameters.

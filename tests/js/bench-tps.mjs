@@ -7,110 +7,21 @@
 // normal class's weight or length) and how full the fullest was.
 // Usage: node bench-tps.mjs <cutopia-node binary> [kind,kind,…]
 // Kinds: transfer, submit-1, submit-16, heartbeat, heartbeat-batched, attest.
-import { ApiPromise, WsProvider } from '@polkadot/api';
-import { Keyring } from '@polkadot/keyring';
-import { blake2AsU8a, cryptoWaitReady } from '@polkadot/util-crypto';
-import { u8aConcat, u8aToHex, stringToU8a, hexToU8a } from '@polkadot/util';
-import { spawn } from 'node:child_process';
+import { blake2AsU8a } from '@polkadot/util-crypto';
+import { u8aConcat, stringToU8a, hexToU8a } from '@polkadot/util';
 import { randomBytes } from 'node:crypto';
 import { work } from './work.mjs';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import {
+  CU, alice, bob, failer, startNode as start, funded, nonces, presign, submitAll, send, registerServices,
+  spec, u64, u32, openedChallenges, solveOf, untilBlock,
+} from './bench-lib.mjs';
 
 const bin = process.argv[2];
 const kinds = (process.argv[3] ?? 'transfer,submit-1,submit-16,heartbeat,heartbeat-batched,attest').split(',');
-const fail = (msg) => {
-  console.error(`bench-tps: ${msg}`);
-  process.exit(1);
-};
+const fail = failer('bench-tps');
 if (!bin || !fs.existsSync(bin)) fail(`no node binary at ${bin}`);
-const CU = 10n ** 18n;
-await cryptoWaitReady();
-const keyring = new Keyring({ type: 'sr25519', ss58Format: 42 });
-const dev = (name) => keyring.addFromUri(`//${name}`);
-const [alice, bob, charlie] = ['Alice', 'Bob', 'Charlie'].map(dev);
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-// A fresh dev node; resolves with { api, stop }.
-async function startNode(name) {
-  const [rpc, p2p, prom] = [await freePort(), await freePort(), await freePort()];
-  const log = path.join(os.tmpdir(), `bench-tps-${name}.log`);
-  const child = spawn(bin, [
-    '--dev', '--tmp', '--rpc-port', `${rpc}`, '--port', `${p2p}`, '--prometheus-port', `${prom}`,
-    '--no-telemetry', '--no-mdns', '--wasmtime-instantiation-strategy', 'pooling',
-    // Room for the whole load at once: the pool's limits are not what is measured.
-    '--pool-limit', '50000', '--pool-kbytes', '500000', '--rpc-max-connections', '1000',
-  ], { stdio: ['ignore', 'ignore', fs.openSync(log, 'w')] });
-  const url = `http://127.0.0.1:${rpc}`;
-  for (let i = 0; ; i++) {
-    if (i > 180) fail(`node ${name} did not answer (log: ${log})`);
-    try {
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"id":1,"jsonrpc":"2.0","method":"system_health"}' });
-      if (r.ok) break;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  const api = await ApiPromise.create({ provider: new WsProvider(`ws://127.0.0.1:${rpc}`), noInitWarn: true, throwOnConnect: true });
-  while ((await api.rpc.chain.getHeader()).number.toNumber() < 1) await new Promise((r) => setTimeout(r, 500));
-  return { api, stop: async () => { await api.disconnect(); child.kill('SIGTERM'); } };
-}
-
-// Sends `tx` from `signer` and resolves with its block's events once in a best block.
-const send = (api, tx, signer) =>
-  new Promise((resolve, reject) => {
-    tx.signAndSend(signer, { nonce: -1 }, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        const err = dispatchError.isModule
-          ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(dispatchError.asModule))
-          : dispatchError.toString();
-        reject(new Error(`${tx.method.section}.${tx.method.method}: ${err}`));
-      } else if (status.isInBlock) {
-        resolve({ events: events.map((e) => e.event), block: status.asInBlock });
-      } else if (status.isInvalid || status.isDropped || status.isUsurped) {
-        reject(new Error(`${tx.method.section}.${tx.method.method}: ${status.type}`));
-      }
-    }).catch(reject);
-  });
-
-// `count` fresh accounts, each given `amount` by Alice in one batch.
-async function funded(api, name, count, amount) {
-  const pairs = Array.from({ length: count }, (_, i) => keyring.addFromUri(`//bench/${name}/${i}`));
-  for (let i = 0; i < pairs.length; i += 200) {
-    const batch = pairs.slice(i, i + 200).map((p) => api.tx.balances.transferKeepAlive(p.address, amount));
-    await send(api, api.tx.utility.batchAll(batch), alice);
-  }
-  return pairs;
-}
-
-const nonces = new Map();
-async function nextNonce(api, pair) {
-  if (!nonces.has(pair.address)) nonces.set(pair.address, (await api.rpc.system.accountNextIndex(pair.address)).toNumber());
-  const n = nonces.get(pair.address);
-  nonces.set(pair.address, n + 1);
-  return n;
-}
-
-// Signs `tx` as `pair` with its next nonce, immortal (the load outlives no era).
-async function presign(api, tx, pair) {
-  const signed = await tx.signAsync(pair, { nonce: await nextNonce(api, pair), era: 0 });
-  return signed.toHex();
-}
-
-async function submitAll(api, hexes) {
-  for (let i = 0; i < hexes.length; i += 500) {
-    await Promise.all(hexes.slice(i, i + 500).map((h) => api.rpc.author.submitExtrinsic(h)));
-  }
-}
+const startNode = (kind) => start(bin, `bench-tps-${kind}`, fail);
 
 // Counts, block by block from the best block after `from`, the extrinsics `isKind` picks that
 // succeeded, until `expected` are in or 10 blocks pass without one. `onBlock(number, hash)`
@@ -171,28 +82,6 @@ async function measure(api, from, expected, isKind, onBlock = async () => {}, co
   return { included, seconds, rate: included / seconds, most, blocks, full, fullest };
 }
 
-async function registerServices(api) {
-  const bond = 100n * CU;
-  await Promise.all([
-    send(api, api.tx.repChain.registerService('Exchange', 50_000, 'bob-exchange', 'bob.example:443', bond), bob),
-    send(api, api.tx.repChain.registerService('EscrowOperator', 10_000, 'charlie-escrow', 'charlie.example:443', bond), charlie),
-  ]);
-}
-
-const resources = { cpuMillicores: 1_000, memoryMib: 1_024, storageGib: 0, gpus: 0 };
-async function spec(api, nodes, replicas, duration, taskType, res = resources) {
-  const [, price, minimum] = await api.call.indentureApi.indicativePrice(res, nodes, duration);
-  const big = price.toBigInt() > minimum.toBigInt() ? price.toBigInt() : minimum.toBigInt();
-  return {
-    task: { Inline: u8aToHex(stringToU8a('(module)')) }, taskType, resources: res, nodes, publicIp: 'None', duration,
-    incentive: big * BigInt(replicas) * 2n, priority: 0, minReputation: 0,
-    exchange: bob.address, escrowOperator: charlie.address, challenge: 'HashTarget', replicas, sshKey: null,
-  };
-}
-
-const u64 = (api, v) => api.createType('u64', v).toU8a();
-const u32 = (api, v) => api.createType('u32', v).toU8a();
-
 const loads = {
   // 40 accounts × 100 transfers.
   async transfer(api) {
@@ -232,65 +121,96 @@ const loads = {
 
 // Sets up `waves` × 960 one-slot services won by 16 miners, every lease starting in the same
 // phase of the heartbeat period, then answers one round of each so that all are answerable in
-// one block: `batched` in one `heartbeats` call per miner, else one `heartbeat` each.
+// one block: `batched` in one `heartbeats` call per miner, else one `heartbeat` each. While
+// later waves are set up, the leases already running are kept answered (batched, as the miner
+// agents do), or they would fail for missed rounds before the measured one.
 async function heartbeats(api, waves, batched) {
   await registerServices(api);
   const miners = await funded(api, 'miner', 16, 1_000n * CU);
   await Promise.all(miners.map((m, i) => send(api, api.tx.repChain.registerMiner(
     { cpuMillicores: 64_000, memoryMib: 262_144, storageGib: 1_000, gpus: 0 }, 0, `miner${i}.example:22`, 100n * CU), m)));
+  const byAddress = new Map(miners.map((m) => [m.address, m]));
   const buyers = await funded(api, 'hb-buyer', 16, 20_000n * CU);
   // A thousandth of a core: the hash target's difficulty grows with the work's compute
   // units (12 + log2), and every challenge is solved here in JavaScript.
   const s = await spec(api, 1, 1, 2_000, 'Service', { cpuMillicores: 1, memoryMib: 0, storageGib: 0, gpus: 0 });
   const period = api.consts.indenture.heartbeatPeriod.toNumber();
+  const readLeases = async () => (await api.query.challenge.leases.entries()).map(([k, v]) => ({ id: k.args[0].toNumber(), l: v.unwrap() }));
+  // The answer to lease `id`'s `round`, seeded by the hash of block `open - 1`.
+  const answerOf = (id, round, seedHash, miner, difficulty) => {
+    const seed = blake2AsU8a(u8aConcat(stringToU8a('cutopia/heartbeat'), u64(api, id), u32(api, round), hexToU8a(seedHash.toHex())));
+    return { lease: id, round, nonce: work(seed, miner.publicKey, difficulty) };
+  };
+  const batches = async (answers) => {
+    const hexes = [];
+    for (const [address, list] of answers) {
+      for (let i = 0; i < list.length; i += 256) hexes.push(await presign(api, api.tx.challenge.heartbeats(list.slice(i, i + 256)), byAddress.get(address)));
+    }
+    return hexes;
+  };
+  // Keeps every running lease answered, round by round, until stopped.
+  const keep = { leases: [], answered: new Set(), stop: false, done: null };
+  keep.done = (async () => {
+    let n = (await api.rpc.chain.getHeader()).number.toNumber();
+    while (!keep.stop) {
+      await untilBlock(api, n + 1);
+      n = (await api.rpc.chain.getHeader()).number.toNumber();
+      const due = new Map();
+      for (const { id, l } of keep.leases) {
+        const start = l.start.toNumber();
+        if (n < start) continue;
+        const round = Math.floor((n - start) / period);
+        const open = start + round * period;
+        const key = `${id}/${round}`;
+        if (round >= l.rounds.toNumber() || keep.answered.has(key) || n >= open + l.window.toNumber() - 1) continue;
+        keep.answered.add(key);
+        const hash = await api.rpc.chain.getBlockHash(open - 1);
+        const miner = byAddress.get(l.miner.toString());
+        if (!due.has(miner.address)) due.set(miner.address, []);
+        due.get(miner.address).push(answerOf(id, round, hash, miner, l.difficulty.toNumber()));
+      }
+      if (due.size > 0) await submitAll(api, await batches(due));
+    }
+  })();
   let phase = null;
   for (let wave = 0; wave < waves; wave++) {
     const subs = [];
     for (const b of buyers) for (let i = 0; i < 60; i++) subs.push(await presign(api, api.tx.indenture.submit(s), b));
     const start = (await api.rpc.chain.getHeader()).number.toNumber();
     await submitAll(api, subs);
-    // Each challenge, from the block it opened in (its seed hashes that block).
-    const challenges = [];
-    for (let n = start + 1; challenges.length < subs.length; n++) {
-      while ((await api.rpc.chain.getHeader()).number.toNumber() < n) await new Promise((r) => setTimeout(r, 250));
-      const hash = await api.rpc.chain.getBlockHash(n);
-      for (const { event } of await api.query.system.events.at(hash)) {
-        if (event.section === 'challenge' && event.method === 'ChallengeOpened') {
-          challenges.push({ id: event.data.id.toNumber(), context: event.data.context.toNumber(), block: hash });
-        }
-      }
-      if (n > start + 60) fail(`only ${challenges.length} of ${subs.length} indentures opened`);
-    }
+    const challenges = await openedChallenges(api, start, subs.length, fail);
     const solves = [];
-    for (const [i, c] of challenges.entries()) {
-      const miner = miners[i % miners.length];
-      const puzzle = (await api.query.challenge.challenges(c.id)).unwrap().puzzle.asHashTarget;
-      const seed = blake2AsU8a(u8aConcat(stringToU8a('cutopia/hash-target'), u64(api, c.context), u64(api, c.id), hexToU8a(c.block.toHex())));
-      solves.push(await presign(api, api.tx.challenge.solve(c.id, work(seed, miner.publicKey, puzzle.difficulty.toNumber())), miner));
-    }
+    for (const [i, c] of challenges.entries()) solves.push([await solveOf(api, c, miners[i % miners.length]), miners[i % miners.length]]);
     // Later waves are solved so that their leases start in the first wave's phase (a lease
     // starts the block after its award): all then share a heartbeat window.
     if (phase !== null) {
       while (((await api.rpc.chain.getHeader()).number.toNumber() + 2) % period !== phase) await new Promise((r) => setTimeout(r, 200));
     }
-    const before = (await api.query.challenge.leases.keys()).length;
-    await submitAll(api, solves);
+    const before = keep.leases.length;
+    // Signed only now: the keeper's answers take the miners' next nonces meanwhile.
+    const signed = [];
+    for (const [tx, miner] of solves) signed.push(await presign(api, tx, miner));
+    await submitAll(api, signed);
     while ((await api.query.challenge.leases.keys()).length < before + challenges.length) await new Promise((r) => setTimeout(r, 1000));
-    if (phase === null) {
-      const starts = (await api.query.challenge.leases.entries()).map(([, v]) => v.unwrap().start.toNumber());
-      phase = Math.min(...starts) % period;
-    }
+    keep.leases = await readLeases();
+    if (phase === null) phase = Math.min(...keep.leases.map(({ l }) => l.start.toNumber())) % period;
   }
-  const byAddress = new Map(miners.map((m) => [m.address, m]));
-  const leases = (await api.query.challenge.leases.entries()).map(([k, v]) => ({ id: k.args[0].toNumber(), l: v.unwrap() }));
-  // The block `target` in which every lease has a round open: each lease's offset from the
-  // common phase is below the window.
+  // The keeper stops; what it sent lands in the next blocks, before those measured.
+  keep.stop = true;
+  await keep.done;
+  const leases = await readLeases();
+  const lost = waves * 960 - leases.length;
+  if (lost > 0) fail(`${lost} leases failed during the set-up`);
+  // The block `target` in which every lease has a round open that the keeper did not answer:
+  // each lease's offset from the common phase is below the window, and each measured round
+  // opens after `now`.
   const window = leases[0].l.window.toNumber();
   const offsets = leases.map(({ l }) => (l.start.toNumber() - phase + period) % period);
   const spread = Math.max(...offsets);
   if (spread >= window) fail(`leases started ${spread} blocks apart in the period: no common window`);
+  await untilBlock(api, (await api.rpc.chain.getHeader()).number.toNumber() + 2);
   const now = (await api.rpc.chain.getHeader()).number.toNumber();
-  let target = now + 3;
+  let target = now + spread + 2;
   while (target % period !== (phase + spread) % period) target++;
   const seededBy = new Map();
   for (const { id, l } of leases) {
@@ -303,27 +223,17 @@ async function heartbeats(api, waves, batched) {
   // the block before `target`.
   const answers = new Map(miners.map((m) => [m.address, []]));
   const onBlock = async (n, hash) => {
-    for (const a of seededBy.get(n) ?? []) {
-      const seed = blake2AsU8a(u8aConcat(stringToU8a('cutopia/heartbeat'), u64(api, a.id), u32(api, a.round), hexToU8a(hash.toHex())));
-      answers.get(a.miner.address).push({ lease: a.id, round: a.round, nonce: work(seed, a.miner.publicKey, a.difficulty), miner: a.miner });
-    }
+    for (const a of seededBy.get(n) ?? []) answers.get(a.miner.address).push(answerOf(a.id, a.round, hash, a.miner, a.difficulty));
     if (n !== target - 1) return;
+    if (batched) return submitAll(api, await batches(answers));
     const hexes = [];
     for (const [address, list] of answers) {
-      const miner = byAddress.get(address);
-      if (batched) {
-        for (let i = 0; i < list.length; i += 256) {
-          const chunk = list.slice(i, i + 256).map(({ lease, round, nonce }) => ({ lease, round, nonce }));
-          hexes.push(await presign(api, api.tx.challenge.heartbeats(chunk), miner));
-        }
-      } else {
-        for (const a of list) hexes.push(await presign(api, api.tx.challenge.heartbeat(a.lease, a.round, a.nonce), miner));
-      }
+      for (const a of list) hexes.push(await presign(api, api.tx.challenge.heartbeat(a.lease, a.round, a.nonce), byAddress.get(address)));
     }
     await submitAll(api, hexes);
   };
   return {
-    hexes: [], count: leases.length, from: Math.min(now, target - period - 1), onBlock,
+    hexes: [], count: leases.length, from: now, onBlock,
     // Answers, not extrinsics: a batch carries many.
     countEvents: (section, method) => section === 'challenge' && method === 'HeartbeatProven',
   };

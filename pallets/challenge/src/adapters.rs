@@ -35,6 +35,9 @@ impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 			),
 		};
 		NextChallengeId::<T>::put(id.saturating_add(1));
+		if let Some(issuer) = &issuer {
+			IssuedBy::<T>::insert(issuer, id, ());
+		}
 		Challenges::<T>::insert(
 			id,
 			Challenge {
@@ -64,7 +67,7 @@ impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 			Error::<T>::AlreadyAwarded
 		);
 		Self::clear_commits(id, &c, false);
-		Challenges::<T>::remove(id);
+		Self::drop_challenge(id, &c);
 		Self::deposit_event(Event::Cancelled { id });
 		Ok(())
 	}

@@ -121,7 +121,15 @@ impl<T: Config> Pallet<T> {
 		if matches!(c.puzzle, Puzzle::Factorization { audit: Audit::Pending, .. }) {
 			Challenges::<T>::insert(id, c);
 		} else {
-			Challenges::<T>::remove(id);
+			Self::drop_challenge(id, &c);
+		}
+	}
+
+	/// Removes challenge `id` (`c`) and its issuer's index entry.
+	pub(crate) fn drop_challenge(id: ChallengeId, c: &ChallengeOf<T>) {
+		Challenges::<T>::remove(id);
+		if let Some(issuer) = &c.issuer {
+			IssuedBy::<T>::remove(issuer, id);
 		}
 	}
 
@@ -169,7 +177,7 @@ impl<T: Config> Pallet<T> {
 
 	pub(crate) fn void(id: ChallengeId, c: ChallengeOf<T>, issuer: T::AccountId) {
 		Self::clear_commits(id, &c, false);
-		Challenges::<T>::remove(id);
+		Self::drop_challenge(id, &c);
 		Self::deposit_event(Event::Voided { id, context: c.context, issuer: issuer.clone() });
 		T::Outcome::voided(c.context, id, &issuer);
 	}

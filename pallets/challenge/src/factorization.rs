@@ -177,7 +177,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(audit_commitment(&p, &salt) == factor_commitment, Error::<T>::CommitmentMismatch);
 		let fair = Self::is_fair_semiprime(&math::from_be(modulus), &math::from_be(&p), bits);
 		if fair {
-			Challenges::<T>::remove(id);
+			Self::drop_challenge(id, &c);
 			Self::deposit_event(Event::AuditPassed { id, p });
 		} else {
 			Self::void(id, c, who);

@@ -278,6 +278,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Challenges<T: Config> = StorageMap<_, Twox64Concat, ChallengeId, ChallengeOf<T>>;
 
+	/// The challenges each issuer (exchange) has open or awaiting its audit: what its agent
+	/// serves, read without scanning every challenge on the chain.
+	#[pallet::storage]
+	pub type IssuedBy<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, ChallengeId, ()>;
+
 	/// Commits of open factorization challenges, by sequence number (earliest first).
 	#[pallet::storage]
 	pub type Commits<T: Config> = StorageDoubleMap<

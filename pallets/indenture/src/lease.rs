@@ -58,6 +58,7 @@ impl<T: Config> Pallet<T> {
 			endpoint: T::Registry::miner_endpoint(winner).unwrap_or_default(),
 		});
 		Slots::<T>::insert(id, slot_index, slot);
+		SlotsOf::<T>::insert(winner, (id, slot_index), ());
 		SlotOfLease::<T>::insert(lease, (id, slot_index));
 		Self::deposit_event(Event::SlotAwarded {
 			id,

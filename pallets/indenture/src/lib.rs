@@ -230,6 +230,12 @@ pub mod pallet {
 		Slot<T::AccountId, BlockNumberFor<T>>,
 	>;
 
+	/// The slots each miner holds, as `(indenture, slot)`, from its award until its indenture
+	/// ends: what a miner's agent serves, read without scanning every slot on the chain.
+	#[pallet::storage]
+	pub type SlotsOf<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, (IndentureId, u32), ()>;
+
 	/// Deadlines due in each block, processed in `on_initialize` within `AgendaBudget`.
 	#[pallet::storage]
 	pub type Agenda<T: Config> = StorageMap<

@@ -353,8 +353,11 @@ impl<T: Config> Pallet<T> {
 		// Slots already awarded proved their rounds: their withheld pay is theirs.
 		let payouts = Self::withheld_payouts(id, &ind);
 		let settlement = T::Escrow::settle(id, &payouts, Perbill::zero())?;
-		for (_, slot) in Slots::<T>::drain_prefix(id) {
+		for (index, slot) in Slots::<T>::drain_prefix(id) {
 			SlotOfChallenge::<T>::remove(slot.challenge);
+			if let Some(miner) = &slot.miner {
+				SlotsOf::<T>::remove(miner, (id, index));
+			}
 			match (slot.miner, slot.lease) {
 				// A lease that already ended has freed its miner; only running ones stop here.
 				(Some(_), _) if slot.ended.is_some() => {},
@@ -411,6 +414,8 @@ impl<T: Config> Pallet<T> {
 				let cu = Self::billed(&ind);
 				filter.resources.is_none_or(|r| r.covers(&ind.spec.resources))
 					&& filter.challenge.is_none_or(|c| c == ind.spec.challenge)
+					&& filter.task_type.is_none_or(|t| t == ind.spec.task_type)
+					&& !(filter.wasm_only && matches!(ind.spec.task, types::Task::Container { .. }))
 					&& filter
 						.min_price_per_cu
 						.is_none_or(|p| p.saturating_mul(cu) <= ind.spec.incentive)

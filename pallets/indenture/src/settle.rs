@@ -307,8 +307,11 @@ impl<T: Config> Pallet<T> {
 		// the work the buyer paid for, and a miner paid nothing (or whose lease failed) is not
 		// rateable at all: a puppet buyer cannot hand out ratings worth work it never bought.
 		let mut rateable = alloc::vec::Vec::new();
-		for (_, slot) in slots {
+		for (index, slot) in slots {
 			SlotOfChallenge::<T>::remove(slot.challenge);
+			if let Some(miner) = &slot.miner {
+				SlotsOf::<T>::remove(miner, (id, index));
+			}
 			let rounds_paid = Self::pay_per_round(&ind).saturating_mul(slot.rounds_paid.into());
 			streamed = streamed.saturating_add(rounds_paid);
 			if let Some(miner) = slot.miner {

@@ -14,6 +14,7 @@ impl<T: Config> Pallet<T> {
 	/// - every indenture has nodes × replicas slots; an empty slot still has its challenge,
 	///   an awarded one has its lease (mapped back to the slot while it runs); a leased
 	///   indenture has no empty slot;
+	/// - `SlotsOf` indexes exactly the slots that have a miner;
 	/// - the deadline backlog holds exactly the entries of its range.
 	#[cfg(any(test, feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
@@ -80,6 +81,16 @@ impl<T: Config> Pallet<T> {
 			OpenOf::<T>::iter().collect::<alloc::collections::btree_map::BTreeMap<_, _>>()
 				== open_of,
 			"open counts differ from the queue"
+		);
+		let mut held = 0usize;
+		for (miner, (id, index), ()) in SlotsOf::<T>::iter() {
+			let slot = Slots::<T>::get(id, index).ok_or("SlotsOf names a slot that is gone")?;
+			ensure!(slot.miner.as_ref() == Some(&miner), "SlotsOf names the wrong miner");
+			held += 1;
+		}
+		ensure!(
+			held == Slots::<T>::iter_values().filter(|s| s.miner.is_some()).count(),
+			"a slot with a miner is missing from SlotsOf"
 		);
 		let (first, next) = BacklogRange::<T>::get();
 		ensure!(first <= next, "backlog range inverted");

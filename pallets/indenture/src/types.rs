@@ -416,12 +416,22 @@ pub struct QueueFilter<Balance> {
 	pub challenge: Option<ChallengeKind>,
 	/// Only work of at least this priority.
 	pub min_priority: u8,
+	/// Only batch tasks, or only services.
+	pub task_type: Option<TaskType>,
+	/// Only work that needs no container runtime (WASM modules and inline tasks): what a
+	/// miner without one can run. Without it, a queue full of containers would hide from such
+	/// a miner every task it could take behind pages it has to skip.
+	pub wasm_only: bool,
 }
 
 impl<Balance> QueueFilter<Balance> {
 	/// Whether only the priority matters (no indenture needs to be read).
 	pub fn is_trivial(&self) -> bool {
-		self.resources.is_none() && self.min_price_per_cu.is_none() && self.challenge.is_none()
+		self.resources.is_none()
+			&& self.min_price_per_cu.is_none()
+			&& self.challenge.is_none()
+			&& self.task_type.is_none()
+			&& !self.wasm_only
 	}
 }
 

@@ -80,24 +80,32 @@ pub async fn run_exchange(chain: Chain, key: Keypair, cfg: ExchangeConfig) -> Re
 	let ctx = ExchangeCtx { chain, key, me, state_path, commit_window };
 	let mut last = 0;
 	loop {
+		let before = ctx.chain.rpc_calls();
 		let now = next_block(&ctx.chain, last).await?;
 		last = now;
+		let waited = ctx.chain.rpc_calls() - before;
 		if let Err(e) = tick(&ctx, &mut state).await {
 			tracing::warn!(target: TARGET, "block #{now}: {e:#}");
 		}
+		super::log_rpc_calls!(TARGET, ctx.chain, now, before, waited);
 	}
 }
 
 async fn tick(ctx: &ExchangeCtx, state: &mut ExchangeState) -> Result<()> {
 	let (now, at) = ctx.chain.at_best().await?;
-	let mut todo = Vec::new();
-	let mut all = at.storage().iter(cutopia::storage().challenge().challenges(), ()).await?;
-	while let Some(entry) = all.next().await {
-		let entry = entry?;
-		let c = entry.value().decode()?;
-		if c.issuer.as_ref() == Some(&ctx.me) {
-			let (id,) = entry.key()?.decode()?;
-			todo.push((id, c));
+	// Through the chain's index of this exchange's challenges (`IssuedBy`): the work grows
+	// with its own challenges, not with every challenge on the chain.
+	let mut ids = Vec::new();
+	let mut mine = at.storage().iter(cutopia::storage().challenge().issued_by(), (ctx.me,)).await?;
+	while let Some(entry) = mine.next().await {
+		let (_, id) = entry?.key()?.decode()?;
+		ids.push(id);
+	}
+	let mut todo = Vec::with_capacity(ids.len());
+	for id in ids {
+		let challenge = cutopia::storage().challenge().challenges();
+		if let Some(c) = at.storage().try_fetch(challenge, (id,)).await? {
+			todo.push((id, c.decode()?));
 		}
 	}
 	// Moduli are due within `CommitWindow` blocks of opening, for every slot of an indenture

@@ -79,6 +79,22 @@ macro_rules! log_registration {
 }
 pub(crate) use log_registration;
 
+/// Logs (at debug) how many JSON-RPC calls block `$now` cost an agent: `$waited` polling for
+/// it, the rest doing its work (counted from `$before`, the count when it started waiting).
+/// `scripts/bench-agents.sh` reads these lines.
+macro_rules! log_rpc_calls {
+	($target:expr, $chain:expr, $now:expr, $before:expr, $waited:expr) => {
+		tracing::debug!(
+			target: $target,
+			"block #{}: {} RPC calls for its work, {} waiting for it",
+			$now,
+			$chain.rpc_calls() - $before - $waited,
+			$waited
+		)
+	};
+}
+pub(crate) use log_rpc_calls;
+
 /// The last block the issuer may post `C` of challenge `c` in (as the Challenge pallet's
 /// `posting_deadline`): `CommitWindow` blocks after opening, or its deadline if sooner.
 fn posting_deadline(c: &Challenge<AccountId32, u32, u128>, commit_window: u32) -> u32 {

@@ -279,7 +279,12 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 		assert_eq!(total_minted(&api, port).await, amount, "minted twice after a restart");
 	});
 	for r in &mut relayers {
-		assert!(r.is_running(), "a relayer exited");
+		if !r.is_running() {
+			let out = r.output();
+			let tail: Vec<&str> = out.lines().rev().take(40).collect();
+			let tail: Vec<&str> = tail.into_iter().rev().collect();
+			panic!("a relayer exited; the end of its log:\n{}", tail.join("\n"));
+		}
 	}
 	drop(relayers);
 	node.stop();
@@ -589,7 +594,12 @@ fn relayers_holding_no_cu_mint_a_deposit_behind_a_thousand_withdrawals() {
 		}
 	});
 	for r in &mut relayers {
-		assert!(r.is_running(), "a relayer exited");
+		if !r.is_running() {
+			let out = r.output();
+			let tail: Vec<&str> = out.lines().rev().take(40).collect();
+			let tail: Vec<&str> = tail.into_iter().rev().collect();
+			panic!("a relayer exited; the end of its log:\n{}", tail.join("\n"));
+		}
 	}
 	drop(relayers);
 	node.stop();

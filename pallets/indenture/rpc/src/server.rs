@@ -7,7 +7,8 @@ use codec::Codec;
 use cutopia_primitives::{ChallengeKind, Resources};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
 use pallet_indenture::{
-	types::Task, CiRecord, Indenture, IndentureInfo, IndentureSpec, QueueFilter, Slot, SlotResult,
+	types::{Task, TaskType},
+	CiRecord, Indenture, IndentureInfo, IndentureSpec, QueueFilter, Slot, SlotResult,
 };
 pub use pallet_indenture_runtime_api::IndentureApi as IndentureRuntimeApi;
 use sp_api::ProvideRuntimeApi;
@@ -119,11 +120,23 @@ pub fn queue_filter<Balance: FromStr>(
 			)))
 		},
 	};
+	let task_type = match p.task_type.as_deref() {
+		None => None,
+		Some("batch") => Some(TaskType::Batch),
+		Some("service") => Some(TaskType::Service),
+		Some(other) => {
+			return Err(invalid(format!(
+				"taskType: `{other}` is neither \"batch\" nor \"service\""
+			)))
+		},
+	};
 	Ok(QueueFilter {
 		resources: p.resources.map(Into::into),
 		min_price_per_cu,
 		challenge,
 		min_priority: p.min_priority,
+		task_type,
+		wasm_only: p.wasm_only,
 	})
 }
 

@@ -53,6 +53,12 @@ pub struct FilterParam {
 	/// Only work of at least this priority.
 	#[serde(default)]
 	pub min_priority: u8,
+	/// Only this task type: `"batch"` or `"service"`.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub task_type: Option<String>,
+	/// Only work that needs no container runtime.
+	#[serde(default)]
+	pub wasm_only: bool,
 }
 
 /// A page of `indenture_queue`.

@@ -126,6 +126,14 @@ pub(super) async fn compete(
 		min_price_per_cu: Some(ctx.cfg.price_floor),
 		challenge: None,
 		min_priority: 0,
+		// What it would skip is left out by the chain: the first page is all work it can take,
+		// however much of the queue is work it cannot.
+		task_type: match (ctx.cfg.batch, ctx.cfg.service) {
+			(true, false) => Some(TaskType::Batch),
+			(false, true) => Some(TaskType::Service),
+			_ => None,
+		},
+		wasm_only: !super::results::runs_containers(ctx),
 	};
 	let open: Vec<u64> = at
 		.runtime_apis()

@@ -157,12 +157,15 @@ pub async fn run_miner(
 	};
 	let mut last = 0;
 	loop {
+		let before = ctx.chain.rpc_calls();
 		let now = next_block(&ctx.chain, last).await?;
 		last = now;
+		let waited = ctx.chain.rpc_calls() - before;
 		if let Err(e) = tick(&ctx, &mut state, now).await {
 			tracing::warn!(target: TARGET, "block #{now}: {e:#}");
 		}
 		save(&state_path, &state)?;
+		super::log_rpc_calls!(TARGET, ctx.chain, now, before, waited);
 	}
 }
 
@@ -209,17 +212,24 @@ struct HeldSlot {
 	result: Option<SlotResult>,
 }
 
-/// The slots this miner holds, by indenture.
+/// The slots this miner holds, by indenture: read through the chain's index of them
+/// (`SlotsOf`), so the work grows with this miner's slots, not with every slot on the chain.
 async fn held_slots(ctx: &MinerCtx, at: &At) -> Result<Vec<(u64, HeldSlot)>> {
-	let mut mine = Vec::new();
-	let mut slots = at.storage().iter(cutopia::storage().indenture().slots(), ()).await?;
-	while let Some(entry) = slots.next().await {
-		let entry = entry?;
-		let slot = entry.value().decode()?;
-		if slot.miner.as_ref() == Some(&ctx.me) {
-			let (id, index) = entry.key()?.decode()?;
-			mine.push((id, HeldSlot { index, lease: slot.lease, result: slot.result }));
-		}
+	let mut keys = Vec::new();
+	let mut index = at.storage().iter(cutopia::storage().indenture().slots_of(), (ctx.me,)).await?;
+	while let Some(entry) = index.next().await {
+		let (_, (id, slot)) = entry?.key()?.decode()?;
+		keys.push((id, slot));
+	}
+	let mut mine = Vec::with_capacity(keys.len());
+	for (id, index) in keys {
+		let Some(slot) =
+			at.storage().try_fetch(cutopia::storage().indenture().slots(), (id, index)).await?
+		else {
+			continue;
+		};
+		let slot = slot.decode()?;
+		mine.push((id, HeldSlot { index, lease: slot.lease, result: slot.result }));
 	}
 	Ok(mine)
 }

@@ -27,10 +27,18 @@ pub(super) type Running = Arc<Mutex<HashSet<u64>>>;
 pub(super) fn can_run(ctx: &MinerCtx, task: &Task) -> bool {
 	match task {
 		Task::Inline(_) | Task::Wasm { .. } => true,
-		#[cfg(target_os = "linux")]
-		Task::Container { .. } => ctx.cfg.containers.is_some(),
-		#[cfg(not(target_os = "linux"))]
-		Task::Container { .. } => false,
+		Task::Container { .. } => runs_containers(ctx),
+	}
+}
+
+/// Whether this miner has a container runtime (container images, in namespaces or microVMs).
+pub(super) fn runs_containers(ctx: &MinerCtx) -> bool {
+	#[cfg(target_os = "linux")]
+	return ctx.cfg.containers.is_some();
+	#[cfg(not(target_os = "linux"))]
+	{
+		let _ = ctx;
+		false
 	}
 }
 
