@@ -62,9 +62,9 @@ impl frame_system::Config for Runtime {
 	type BlockHashCount = BlockHashCount;
 	/// The node stores state in ParityDB, so its measured costs apply.
 	type DbWeight = ParityDbWeight;
-	/// Every signed extrinsic carries its extensions' weight (nonce, era, weight checks): the
-	/// default `()` prices their storage at RocksDB's costs, not this node's.
-	type ExtensionsWeightInfo = frame_system::SubstrateExtensionsWeight<Runtime>;
+	/// Every signed extrinsic carries its extensions' weight (nonce, era, weight checks),
+	/// measured on this node: the default `()` prices their storage at RocksDB's costs.
+	type ExtensionsWeightInfo = crate::weights::frame_system_extensions::WeightInfo<Runtime>;
 	type Version = Version;
 	type AccountData = pallet_balances::AccountData<Balance>;
 	type SS58Prefix = SS58Prefix;

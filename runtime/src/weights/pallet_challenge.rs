@@ -6,7 +6,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 
 // Executed Command:
@@ -45,10 +45,10 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	fn post_modulus() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `230`
+		//  Measured:  `263`
 		//  Estimated: `4189`
-		// Minimum execution time: 10_515_000 picoseconds.
-		Weight::from_parts(11_407_000, 0)
+		// Minimum execution time: 13_918_000 picoseconds.
+		Weight::from_parts(16_272_000, 0)
 			.saturating_add(Weight::from_parts(0, 4189))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -64,26 +64,26 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::Reputations` (r:1 w:0)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:1 w:0)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Commits` (r:0 w:1)
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `2176`
+		//  Measured:  `2210`
 		//  Estimated: `8330`
-		// Minimum execution time: 77_876_000 picoseconds.
-		Weight::from_parts(82_473_000, 0)
+		// Minimum execution time: 92_267_000 picoseconds.
+		Weight::from_parts(103_289_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::CommitOf` (r:20 w:20)
+	/// Storage: `Challenge::CommitOf` (r:18 w:18)
 	/// Proof: `Challenge::CommitOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::Commits` (r:21 w:20)
+	/// Storage: `Challenge::Commits` (r:19 w:18)
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
@@ -91,27 +91,29 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::Registrations` (r:20 w:0)
+	/// Storage: `RepChain::Registrations` (r:18 w:0)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
-	/// Storage: `RepChain::Reputations` (r:20 w:0)
+	/// Storage: `RepChain::Reputations` (r:18 w:0)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:1 w:0)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:0)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Agenda` (r:1 w:1)
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// The range of component `b` is `[48, 160]`.
-	/// The range of component `c` is `[0, 19]`.
-	fn reveal(_b: u32, c: u32, ) -> Weight {
+	/// The range of component `c` is `[0, 17]`.
+	fn reveal(b: u32, c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `1302 + c * (262 ±0)`
+		//  Measured:  `1342 + c * (263 ±0)`
 		//  Estimated: `8330 + c * (2886 ±0)`
-		// Minimum execution time: 91_156_000 picoseconds.
-		Weight::from_parts(136_980_836, 0)
+		// Minimum execution time: 106_394_000 picoseconds.
+		Weight::from_parts(115_897_113, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
-			// Standard Error: 109_003
-			.saturating_add(Weight::from_parts(18_705_572, 0).saturating_mul(c.into()))
+			// Standard Error: 8_098
+			.saturating_add(Weight::from_parts(90_528, 0).saturating_mul(b.into()))
+			// Standard Error: 51_663
+			.saturating_add(Weight::from_parts(22_272_700, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(12))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -127,7 +129,7 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Storage: `RepChain::Reputations` (r:1 w:0)
 	/// Proof: `RepChain::Reputations` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:1 w:0)
-	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(389), added: 2864, mode: `MaxEncodedLen`)
+	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Commits` (r:1 w:0)
@@ -138,8 +140,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `939`
 		//  Estimated: `8330`
-		// Minimum execution time: 38_047_000 picoseconds.
-		Weight::from_parts(41_653_000, 0)
+		// Minimum execution time: 47_649_000 picoseconds.
+		Weight::from_parts(57_005_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -148,28 +150,28 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::Commits` (r:21 w:20)
+	/// Storage: `Challenge::Commits` (r:19 w:18)
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:20 w:20)
+	/// Storage: `Balances::Holds` (r:18 w:18)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:21 w:21)
+	/// Storage: `System::Account` (r:19 w:19)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::CommitOf` (r:20 w:20)
+	/// Storage: `Challenge::CommitOf` (r:18 w:18)
 	/// Proof: `Challenge::CommitOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:0)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Agenda` (r:1 w:1)
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
-	/// The range of component `c` is `[0, 20]`.
+	/// The range of component `c` is `[0, 18]`.
 	fn conclude(c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `533 + c * (314 ±0)`
+		//  Measured:  `546 + c * (316 ±0)`
 		//  Estimated: `4189 + c * (2603 ±0)`
-		// Minimum execution time: 25_008_000 picoseconds.
-		Weight::from_parts(30_737_198, 0)
+		// Minimum execution time: 33_484_000 picoseconds.
+		Weight::from_parts(52_707_261, 0)
 			.saturating_add(Weight::from_parts(0, 4189))
-			// Standard Error: 26_354
-			.saturating_add(Weight::from_parts(45_928_882, 0).saturating_mul(c.into()))
+			// Standard Error: 39_398
+			.saturating_add(Weight::from_parts(53_491_510, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -180,15 +182,17 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::IssuedBy` (r:0 w:1)
+	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn reveal_factor() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `258`
+		//  Measured:  `291`
 		//  Estimated: `4189`
-		// Minimum execution time: 1_364_797_000 picoseconds.
-		Weight::from_parts(1_449_452_000, 0)
+		// Minimum execution time: 1_541_420_000 picoseconds.
+		Weight::from_parts(1_656_439_000, 0)
 			.saturating_add(Weight::from_parts(0, 4189))
 			.saturating_add(T::DbWeight::get().reads(2))
-			.saturating_add(T::DbWeight::get().writes(1))
+			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
@@ -196,15 +200,19 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::Records` (r:1 w:0)
+	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::IssuedBy` (r:0 w:1)
+	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn report_unaudited() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `334`
-		//  Estimated: `8330`
-		// Minimum execution time: 17_476_000 picoseconds.
-		Weight::from_parts(18_808_000, 0)
-			.saturating_add(Weight::from_parts(0, 8330))
-			.saturating_add(T::DbWeight::get().reads(3))
-			.saturating_add(T::DbWeight::get().writes(1))
+		//  Measured:  `367`
+		//  Estimated: `9741`
+		// Minimum execution time: 27_543_000 picoseconds.
+		Weight::from_parts(31_834_000, 0)
+			.saturating_add(Weight::from_parts(0, 9741))
+			.saturating_add(T::DbWeight::get().reads(4))
+			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Challenge::Leases` (r:1 w:1)
 	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
@@ -216,8 +224,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `314`
 		//  Estimated: `3590`
-		// Minimum execution time: 21_112_000 picoseconds.
-		Weight::from_parts(22_664_000, 0)
+		// Minimum execution time: 25_743_000 picoseconds.
+		Weight::from_parts(30_691_000, 0)
 			.saturating_add(Weight::from_parts(0, 3590))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -233,11 +241,11 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `266 + n * (51 ±0)`
 		//  Estimated: `3509 + n * (2600 ±0)`
-		// Minimum execution time: 22_243_000 picoseconds.
-		Weight::from_parts(36_961_004, 0)
+		// Minimum execution time: 29_546_000 picoseconds.
+		Weight::from_parts(805_995, 0)
 			.saturating_add(Weight::from_parts(0, 3509))
-			// Standard Error: 65_070
-			.saturating_add(Weight::from_parts(14_966_729, 0).saturating_mul(n.into()))
+			// Standard Error: 31_548
+			.saturating_add(Weight::from_parts(17_188_378, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
@@ -251,8 +259,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `260`
 		//  Estimated: `3590`
-		// Minimum execution time: 14_031_000 picoseconds.
-		Weight::from_parts(15_563_000, 0)
+		// Minimum execution time: 18_543_000 picoseconds.
+		Weight::from_parts(22_008_000, 0)
 			.saturating_add(Weight::from_parts(0, 3590))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))

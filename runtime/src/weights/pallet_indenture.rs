@@ -6,7 +6,7 @@
 //! THIS FILE WAS AUTO-GENERATED USING THE SUBSTRATE BENCHMARK CLI VERSION 64.0.0
 //! DATE: 2026-12-02, STEPS: `20`, REPEAT: `10`, LOW RANGE: `[]`, HIGH RANGE: `[]`
 //! WORST CASE MAP SIZE: `1000000`
-//! HOSTNAME: `vm`, CPU: `AMD EPYC`
+//! HOSTNAME: `vm`, CPU: `Intel(R) Xeon(R) Processor`
 //! WASM-EXECUTION: `Compiled`, CHAIN: `Some("dev")`, DB CACHE: 1024
 
 // Executed Command:
@@ -61,6 +61,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Challenges` (r:0 w:16)
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::IssuedBy` (r:0 w:16)
+	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:0 w:16)
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:0 w:1)
@@ -73,16 +75,16 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `18137`
 		//  Estimated: `18895`
-		// Minimum execution time: 101_592_000 picoseconds.
-		Weight::from_parts(90_950_634, 0)
+		// Minimum execution time: 120_760_000 picoseconds.
+		Weight::from_parts(108_168_527, 0)
 			.saturating_add(Weight::from_parts(0, 18895))
-			// Standard Error: 64_561
-			.saturating_add(Weight::from_parts(8_427_132, 0).saturating_mul(s.into()))
-			// Standard Error: 245
-			.saturating_add(Weight::from_parts(4_823, 0).saturating_mul(b.into()))
+			// Standard Error: 75_769
+			.saturating_add(Weight::from_parts(12_269_656, 0).saturating_mul(s.into()))
+			// Standard Error: 288
+			.saturating_add(Weight::from_parts(7_134, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(10))
-			.saturating_add(T::DbWeight::get().writes(5))
-			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().writes(3))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(s.into())))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -102,17 +104,19 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(17410), added: 17905, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::OpenOf` (r:1 w:1)
 	/// Proof: `Indenture::OpenOf` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::IssuedBy` (r:0 w:16)
+	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn cancel() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `25067`
+		//  Measured:  `25100`
 		//  Estimated: `52174`
-		// Minimum execution time: 432_676_000 picoseconds.
-		Weight::from_parts(489_681_000, 0)
+		// Minimum execution time: 550_783_000 picoseconds.
+		Weight::from_parts(603_100_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
 			.saturating_add(T::DbWeight::get().reads(56))
-			.saturating_add(T::DbWeight::get().writes(55))
+			.saturating_add(T::DbWeight::get().writes(71))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -142,15 +146,17 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(17410), added: 17905, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::OpenOf` (r:1 w:1)
 	/// Proof: `Indenture::OpenOf` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::IssuedBy` (r:0 w:16)
+	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn expire() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `25703`
+		//  Measured:  `25736`
 		//  Estimated: `52174`
-		// Minimum execution time: 706_014_000 picoseconds.
-		Weight::from_parts(759_233_000, 0)
+		// Minimum execution time: 825_707_000 picoseconds.
+		Weight::from_parts(904_492_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
 			.saturating_add(T::DbWeight::get().reads(77))
-			.saturating_add(T::DbWeight::get().writes(59))
+			.saturating_add(T::DbWeight::get().writes(75))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -158,10 +164,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	fn commit_result() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `8064`
+		//  Measured:  `8077`
 		//  Estimated: `26838`
-		// Minimum execution time: 47_281_000 picoseconds.
-		Weight::from_parts(57_275_000, 0)
+		// Minimum execution time: 60_604_000 picoseconds.
+		Weight::from_parts(67_080_000, 0)
 			.saturating_add(Weight::from_parts(0, 26838))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -188,6 +194,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotsOf` (r:0 w:16)
+	/// Proof: `Indenture::SlotsOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:16)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
@@ -196,13 +204,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn reveal_result() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14336`
+		//  Measured:  `14349`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_247_862_000 picoseconds.
-		Weight::from_parts(1_375_723_000, 0)
+		// Minimum execution time: 1_371_076_000 picoseconds.
+		Weight::from_parts(1_499_447_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(90))
-			.saturating_add(T::DbWeight::get().writes(122))
+			.saturating_add(T::DbWeight::get().writes(138))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -226,6 +234,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotsOf` (r:0 w:16)
+	/// Proof: `Indenture::SlotsOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:15)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
@@ -234,13 +244,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn conclude_results() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14720`
+		//  Measured:  `14733`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_169_375_000 picoseconds.
-		Weight::from_parts(1_263_495_000, 0)
+		// Minimum execution time: 1_358_999_000 picoseconds.
+		Weight::from_parts(1_462_672_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(92))
-			.saturating_add(T::DbWeight::get().writes(122))
+			.saturating_add(T::DbWeight::get().writes(138))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -264,6 +274,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotsOf` (r:0 w:16)
+	/// Proof: `Indenture::SlotsOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:8)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
@@ -272,13 +284,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn judge() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14614`
+		//  Measured:  `14627`
 		//  Estimated: `120602`
-		// Minimum execution time: 869_237_000 picoseconds.
-		Weight::from_parts(943_267_000, 0)
+		// Minimum execution time: 1_073_765_000 picoseconds.
+		Weight::from_parts(1_139_909_000, 0)
 			.saturating_add(Weight::from_parts(0, 120602))
 			.saturating_add(T::DbWeight::get().reads(85))
-			.saturating_add(T::DbWeight::get().writes(101))
+			.saturating_add(T::DbWeight::get().writes(117))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -298,6 +310,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotsOf` (r:0 w:16)
+	/// Proof: `Indenture::SlotsOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:16)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfLease` (r:0 w:16)
@@ -308,13 +322,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn terminate() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `17162`
+		//  Measured:  `17175`
 		//  Estimated: `52938`
-		// Minimum execution time: 1_190_046_000 picoseconds.
-		Weight::from_parts(1_293_009_000, 0)
+		// Minimum execution time: 1_402_458_000 picoseconds.
+		Weight::from_parts(1_490_221_000, 0)
 			.saturating_add(Weight::from_parts(0, 52938))
 			.saturating_add(T::DbWeight::get().reads(72))
-			.saturating_add(T::DbWeight::get().writes(120))
+			.saturating_add(T::DbWeight::get().writes(136))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -334,10 +348,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn dispute() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `15403`
+		//  Measured:  `15416`
 		//  Estimated: `49814`
-		// Minimum execution time: 466_636_000 picoseconds.
-		Weight::from_parts(518_504_000, 0)
+		// Minimum execution time: 564_929_000 picoseconds.
+		Weight::from_parts(630_567_000, 0)
 			.saturating_add(Weight::from_parts(0, 49814))
 			.saturating_add(T::DbWeight::get().reads(53))
 			.saturating_add(T::DbWeight::get().writes(68))
@@ -354,8 +368,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2355`
 		//  Estimated: `8026`
-		// Minimum execution time: 45_628_000 picoseconds.
-		Weight::from_parts(55_203_000, 0)
+		// Minimum execution time: 64_991_000 picoseconds.
+		Weight::from_parts(75_950_000, 0)
 			.saturating_add(Weight::from_parts(0, 8026))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -382,6 +396,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotsOf` (r:0 w:16)
+	/// Proof: `Indenture::SlotsOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:16)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
@@ -390,13 +406,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn accept_expired() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14576`
+		//  Measured:  `14589`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_127_753_000 picoseconds.
-		Weight::from_parts(1_253_390_000, 0)
+		// Minimum execution time: 1_329_886_000 picoseconds.
+		Weight::from_parts(1_480_228_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(90))
-			.saturating_add(T::DbWeight::get().writes(122))
+			.saturating_add(T::DbWeight::get().writes(138))
 	}
 	/// Storage: `Challenge::Leases` (r:1 w:1)
 	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
@@ -424,6 +440,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotsOf` (r:0 w:16)
+	/// Proof: `Indenture::SlotsOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:15)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
@@ -432,13 +450,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn lease_end() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14395`
+		//  Measured:  `14408`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_311_597_000 picoseconds.
-		Weight::from_parts(1_414_511_000, 0)
+		// Minimum execution time: 1_559_548_000 picoseconds.
+		Weight::from_parts(1_769_576_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(94))
-			.saturating_add(T::DbWeight::get().writes(124))
+			.saturating_add(T::DbWeight::get().writes(140))
 	}
 	/// Storage: `Indenture::SlotOfChallenge` (r:1 w:1)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
@@ -466,17 +484,19 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Leases` (r:0 w:1)
 	/// Proof: `Challenge::Leases` (`max_values`: None, `max_size`: Some(125), added: 2600, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotsOf` (r:0 w:1)
+	/// Proof: `Indenture::SlotsOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfLease` (r:0 w:1)
 	/// Proof: `Indenture::SlotOfLease` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn awarded() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `28885`
+		//  Measured:  `28922`
 		//  Estimated: `49814`
-		// Minimum execution time: 181_000_000 picoseconds.
-		Weight::from_parts(191_966_000, 0)
+		// Minimum execution time: 233_655_000 picoseconds.
+		Weight::from_parts(266_603_000, 0)
 			.saturating_add(Weight::from_parts(0, 49814))
 			.saturating_add(T::DbWeight::get().reads(28))
-			.saturating_add(T::DbWeight::get().writes(12))
+			.saturating_add(T::DbWeight::get().writes(13))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -504,10 +524,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	fn voided() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6795`
+		//  Measured:  `6828`
 		//  Estimated: `8330`
-		// Minimum execution time: 142_683_000 picoseconds.
-		Weight::from_parts(152_708_000, 0)
+		// Minimum execution time: 175_013_000 picoseconds.
+		Weight::from_parts(196_793_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(12))
 			.saturating_add(T::DbWeight::get().writes(13))
@@ -526,10 +546,10 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn heartbeat_proven() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `6843`
+		//  Measured:  `6856`
 		//  Estimated: `8330`
-		// Minimum execution time: 76_414_000 picoseconds.
-		Weight::from_parts(81_481_000, 0)
+		// Minimum execution time: 93_002_000 picoseconds.
+		Weight::from_parts(104_111_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -558,6 +578,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::RecentRecords` (r:1 w:1)
 	/// Proof: `Indenture::RecentRecords` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `Indenture::SlotsOf` (r:0 w:16)
+	/// Proof: `Indenture::SlotsOf` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Unrated` (r:0 w:15)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:0 w:1)
@@ -566,13 +588,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn lease_ended() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `14205`
+		//  Measured:  `14218`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_289_675_000 picoseconds.
-		Weight::from_parts(1_405_577_000, 0)
+		// Minimum execution time: 1_509_156_000 picoseconds.
+		Weight::from_parts(1_648_946_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(93))
-			.saturating_add(T::DbWeight::get().writes(123))
+			.saturating_add(T::DbWeight::get().writes(139))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -586,8 +608,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `11104`
 		//  Estimated: `49814`
-		// Minimum execution time: 75_723_000 picoseconds.
-		Weight::from_parts(82_383_000, 0)
+		// Minimum execution time: 98_896_000 picoseconds.
+		Weight::from_parts(110_330_000, 0)
 			.saturating_add(Weight::from_parts(0, 49814))
 			.saturating_add(T::DbWeight::get().reads(20))
 	}
@@ -603,8 +625,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5133`
 		//  Estimated: `8330`
-		// Minimum execution time: 22_354_000 picoseconds.
-		Weight::from_parts(25_658_000, 0)
+		// Minimum execution time: 31_812_000 picoseconds.
+		Weight::from_parts(37_029_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))

@@ -126,8 +126,8 @@ pub(super) async fn compete(
 		min_price_per_cu: Some(ctx.cfg.price_floor),
 		challenge: None,
 		min_priority: 0,
-		// What it would skip is left out by the chain: the first page is all work it can take,
-		// however much of the queue is work it cannot.
+		// Task types it does not take and containers it cannot run are left out by the chain,
+		// so however many of those are queued they never fill the page it reads.
 		task_type: match (ctx.cfg.batch, ctx.cfg.service) {
 			(true, false) => Some(TaskType::Batch),
 			(false, true) => Some(TaskType::Service),
