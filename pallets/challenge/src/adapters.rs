@@ -36,7 +36,7 @@ impl<T: Config> ChallengeApi<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 		};
 		NextChallengeId::<T>::put(id.saturating_add(1));
 		if let Some(issuer) = &issuer {
-			IssuedBy::<T>::insert(issuer, id, ());
+			IssuedBy::<T>::mutate(issuer, context, |n| *n = n.saturating_add(1));
 		}
 		Challenges::<T>::insert(
 			id,

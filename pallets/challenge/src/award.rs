@@ -125,11 +125,13 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Removes challenge `id` (`c`) and its issuer's index entry.
+	/// Removes challenge `id` (`c`) and counts it out of its issuer's index.
 	pub(crate) fn drop_challenge(id: ChallengeId, c: &ChallengeOf<T>) {
 		Challenges::<T>::remove(id);
 		if let Some(issuer) = &c.issuer {
-			IssuedBy::<T>::remove(issuer, id);
+			IssuedBy::<T>::mutate_exists(issuer, c.context, |n| {
+				*n = n.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
+			});
 		}
 	}
 

@@ -278,11 +278,20 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Challenges<T: Config> = StorageMap<_, Twox64Concat, ChallengeId, ChallengeOf<T>>;
 
-	/// The challenges each issuer (exchange) has open or awaiting its audit: what its agent
-	/// serves, read without scanning every challenge on the chain.
+	/// How many challenges each issuer (exchange) has open or awaiting its audit, by context
+	/// (an indenture): what its agent serves, found without scanning every challenge on the
+	/// chain. Counted by context rather than listed by challenge so that the slots of one
+	/// indenture, opened together, cost one write, not one each.
 	#[pallet::storage]
-	pub type IssuedBy<T: Config> =
-		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, ChallengeId, ()>;
+	pub type IssuedBy<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Twox64Concat,
+		ContextId,
+		u32,
+		ValueQuery,
+	>;
 
 	/// Commits of open factorization challenges, by sequence number (earliest first).
 	#[pallet::storage]

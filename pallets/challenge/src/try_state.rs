@@ -10,7 +10,7 @@ impl<T: Config> Pallet<T> {
 	/// - an open challenge counts its revealed commits right;
 	/// - every account's commit-deposit hold is the sum of its unrevealed commits' deposits;
 	/// - no challenge or lease id is at or beyond the next id;
-	/// - `IssuedBy` indexes exactly the stored challenges that have an issuer;
+	/// - `IssuedBy` counts exactly the stored challenges of each issuer and context;
 	/// - stored leases have `cursor ≤ rounds`, `proven + missed == cursor` and
 	///   `window ≤ period`; a running one has misses within `max_misses` and rounds left; a
 	///   decided one waiting for its end is failed exactly when it has too many misses, and
@@ -25,15 +25,18 @@ impl<T: Config> Pallet<T> {
 				ensure!(revealed == c.revealed as usize, "revealed count out of sync");
 			}
 		}
-		let mut issued = 0usize;
-		for (issuer, id, ()) in IssuedBy::<T>::iter() {
-			let c = Challenges::<T>::get(id).ok_or("IssuedBy names a challenge that is gone")?;
-			ensure!(c.issuer.as_ref() == Some(&issuer), "IssuedBy names the wrong issuer");
-			issued += 1;
+		let mut issued = alloc::collections::BTreeMap::<(T::AccountId, ContextId), u32>::new();
+		for c in Challenges::<T>::iter_values() {
+			if let Some(issuer) = c.issuer {
+				*issued.entry((issuer, c.context)).or_default() += 1;
+			}
 		}
 		ensure!(
-			issued == Challenges::<T>::iter_values().filter(|c| c.issuer.is_some()).count(),
-			"a challenge with an issuer is missing from IssuedBy"
+			IssuedBy::<T>::iter()
+				.map(|(who, context, n)| ((who, context), n))
+				.collect::<alloc::collections::BTreeMap<_, _>>()
+				== issued,
+			"IssuedBy does not count the stored challenges of each issuer and context"
 		);
 		let mut held = alloc::collections::BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 		for (id, seq, k) in Commits::<T>::iter() {

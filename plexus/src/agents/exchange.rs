@@ -93,20 +93,40 @@ pub async fn run_exchange(chain: Chain, key: Keypair, cfg: ExchangeConfig) -> Re
 
 async fn tick(ctx: &ExchangeCtx, state: &mut ExchangeState) -> Result<()> {
 	let (now, at) = ctx.chain.at_best().await?;
-	// Through the chain's index of this exchange's challenges (`IssuedBy`): the work grows
-	// with its own challenges, not with every challenge on the chain.
-	let mut ids = Vec::new();
+	// Its challenges, without scanning every challenge on the chain: those waiting for a
+	// modulus are the current challenges of the slots of the indentures the chain counts
+	// under it (`IssuedBy`), those waiting for an audit the ones it holds a secret for.
+	let mut ids: std::collections::BTreeSet<u64> = state.secrets.keys().copied().collect();
+	let mut contexts = Vec::new();
 	let mut mine = at.storage().iter(cutopia::storage().challenge().issued_by(), (ctx.me,)).await?;
 	while let Some(entry) = mine.next().await {
-		let (_, id) = entry?.key()?.decode()?;
-		ids.push(id);
+		let (_, context) = entry?.key()?.decode()?;
+		contexts.push(context);
+	}
+	for context in contexts {
+		let mut slots =
+			at.storage().iter(cutopia::storage().indenture().slots(), (context,)).await?;
+		while let Some(entry) = slots.next().await {
+			ids.insert(entry?.value().decode()?.challenge);
+		}
 	}
 	let mut todo = Vec::with_capacity(ids.len());
+	let mut gone = Vec::new();
 	for id in ids {
 		let challenge = cutopia::storage().challenge().challenges();
-		if let Some(c) = at.storage().try_fetch(challenge, (id,)).await? {
-			todo.push((id, c.decode()?));
+		match at.storage().try_fetch(challenge, (id,)).await? {
+			Some(c) => {
+				let c = c.decode()?;
+				if c.issuer.as_ref() == Some(&ctx.me) {
+					todo.push((id, c));
+				}
+			},
+			None => gone.push(id),
 		}
+	}
+	// A challenge that is gone (audited, or voided) needs its secret no more.
+	if gone.iter().any(|id| state.secrets.remove(id).is_some()) {
+		save(&ctx.state_path, state)?;
 	}
 	// Moduli are due within `CommitWindow` blocks of opening, for every slot of an indenture
 	// at once: they are all prepared, then sent together (one block, not one per slot).
