@@ -47,8 +47,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `263`
 		//  Estimated: `4189`
-		// Minimum execution time: 13_918_000 picoseconds.
-		Weight::from_parts(16_272_000, 0)
+		// Minimum execution time: 15_845_000 picoseconds.
+		Weight::from_parts(18_177_000, 0)
 			.saturating_add(Weight::from_parts(0, 4189))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -73,8 +73,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2210`
 		//  Estimated: `8330`
-		// Minimum execution time: 92_267_000 picoseconds.
-		Weight::from_parts(103_289_000, 0)
+		// Minimum execution time: 104_467_000 picoseconds.
+		Weight::from_parts(115_661_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -103,17 +103,15 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// The range of component `b` is `[48, 160]`.
 	/// The range of component `c` is `[0, 17]`.
-	fn reveal(b: u32, c: u32, ) -> Weight {
+	fn reveal(_b: u32, c: u32, ) -> Weight {
 		// Proof Size summary in bytes:
 		//  Measured:  `1342 + c * (263 ±0)`
 		//  Estimated: `8330 + c * (2886 ±0)`
-		// Minimum execution time: 106_394_000 picoseconds.
-		Weight::from_parts(115_897_113, 0)
+		// Minimum execution time: 127_479_000 picoseconds.
+		Weight::from_parts(140_662_897, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
-			// Standard Error: 8_098
-			.saturating_add(Weight::from_parts(90_528, 0).saturating_mul(b.into()))
-			// Standard Error: 51_663
-			.saturating_add(Weight::from_parts(22_272_700, 0).saturating_mul(c.into()))
+			// Standard Error: 42_191
+			.saturating_add(Weight::from_parts(24_559_003, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(12))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(5))
@@ -140,8 +138,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `939`
 		//  Estimated: `8330`
-		// Minimum execution time: 47_649_000 picoseconds.
-		Weight::from_parts(57_005_000, 0)
+		// Minimum execution time: 54_505_000 picoseconds.
+		Weight::from_parts(61_518_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -167,11 +165,11 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `546 + c * (316 ±0)`
 		//  Estimated: `4189 + c * (2603 ±0)`
-		// Minimum execution time: 33_484_000 picoseconds.
-		Weight::from_parts(52_707_261, 0)
+		// Minimum execution time: 37_530_000 picoseconds.
+		Weight::from_parts(57_300_064, 0)
 			.saturating_add(Weight::from_parts(0, 4189))
-			// Standard Error: 39_398
-			.saturating_add(Weight::from_parts(53_491_510, 0).saturating_mul(c.into()))
+			// Standard Error: 59_125
+			.saturating_add(Weight::from_parts(60_038_147, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -182,36 +180,36 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::IssuedBy` (r:0 w:1)
-	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::IssuedBy` (r:1 w:1)
+	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	fn reveal_factor() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `291`
+		//  Measured:  `348`
 		//  Estimated: `4189`
-		// Minimum execution time: 1_541_420_000 picoseconds.
-		Weight::from_parts(1_656_439_000, 0)
+		// Minimum execution time: 1_657_855_000 picoseconds.
+		Weight::from_parts(1_765_930_000, 0)
 			.saturating_add(Weight::from_parts(0, 4189))
-			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Challenge::Challenges` (r:1 w:1)
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Commits` (r:1 w:0)
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::IssuedBy` (r:1 w:1)
+	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Records` (r:1 w:0)
 	/// Proof: `Indenture::Records` (`max_values`: None, `max_size`: Some(6276), added: 8751, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::IssuedBy` (r:0 w:1)
-	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn report_unaudited() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `367`
+		//  Measured:  `424`
 		//  Estimated: `9741`
-		// Minimum execution time: 27_543_000 picoseconds.
-		Weight::from_parts(31_834_000, 0)
+		// Minimum execution time: 32_368_000 picoseconds.
+		Weight::from_parts(36_595_000, 0)
 			.saturating_add(Weight::from_parts(0, 9741))
-			.saturating_add(T::DbWeight::get().reads(4))
+			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// Storage: `Challenge::Leases` (r:1 w:1)
@@ -224,8 +222,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `314`
 		//  Estimated: `3590`
-		// Minimum execution time: 25_743_000 picoseconds.
-		Weight::from_parts(30_691_000, 0)
+		// Minimum execution time: 29_627_000 picoseconds.
+		Weight::from_parts(33_659_000, 0)
 			.saturating_add(Weight::from_parts(0, 3590))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -241,11 +239,11 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `266 + n * (51 ±0)`
 		//  Estimated: `3509 + n * (2600 ±0)`
-		// Minimum execution time: 29_546_000 picoseconds.
-		Weight::from_parts(805_995, 0)
+		// Minimum execution time: 32_534_000 picoseconds.
+		Weight::from_parts(47_809_476, 0)
 			.saturating_add(Weight::from_parts(0, 3509))
-			// Standard Error: 31_548
-			.saturating_add(Weight::from_parts(17_188_378, 0).saturating_mul(n.into()))
+			// Standard Error: 46_770
+			.saturating_add(Weight::from_parts(18_649_726, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
@@ -259,8 +257,8 @@ impl<T: frame_system::Config> pallet_challenge::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `260`
 		//  Estimated: `3590`
-		// Minimum execution time: 18_543_000 picoseconds.
-		Weight::from_parts(22_008_000, 0)
+		// Minimum execution time: 21_142_000 picoseconds.
+		Weight::from_parts(24_004_000, 0)
 			.saturating_add(Weight::from_parts(0, 3590))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))

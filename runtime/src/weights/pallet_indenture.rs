@@ -57,12 +57,12 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(103), added: 2578, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::NextChallengeId` (r:1 w:1)
 	/// Proof: `Challenge::NextChallengeId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::IssuedBy` (r:1 w:1)
+	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Agenda` (r:1 w:1)
 	/// Proof: `Indenture::Agenda` (`max_values`: None, `max_size`: Some(590), added: 3065, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Challenges` (r:0 w:16)
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::IssuedBy` (r:0 w:16)
-	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Slots` (r:0 w:16)
 	/// Proof: `Indenture::Slots` (`max_values`: None, `max_size`: Some(397), added: 2872, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Indentures` (r:0 w:1)
@@ -75,16 +75,16 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `18137`
 		//  Estimated: `18895`
-		// Minimum execution time: 120_760_000 picoseconds.
-		Weight::from_parts(108_168_527, 0)
+		// Minimum execution time: 146_324_000 picoseconds.
+		Weight::from_parts(120_558_036, 0)
 			.saturating_add(Weight::from_parts(0, 18895))
-			// Standard Error: 75_769
-			.saturating_add(Weight::from_parts(12_269_656, 0).saturating_mul(s.into()))
-			// Standard Error: 288
-			.saturating_add(Weight::from_parts(7_134, 0).saturating_mul(b.into()))
-			.saturating_add(T::DbWeight::get().reads(10))
-			.saturating_add(T::DbWeight::get().writes(3))
-			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(s.into())))
+			// Standard Error: 82_566
+			.saturating_add(Weight::from_parts(13_347_329, 0).saturating_mul(s.into()))
+			// Standard Error: 314
+			.saturating_add(Weight::from_parts(7_793, 0).saturating_mul(b.into()))
+			.saturating_add(T::DbWeight::get().reads(11))
+			.saturating_add(T::DbWeight::get().writes(6))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(s.into())))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -98,25 +98,25 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Commits` (r:16 w:0)
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::IssuedBy` (r:1 w:1)
+	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Registrations` (r:2 w:2)
 	/// Proof: `RepChain::Registrations` (`max_values`: None, `max_size`: Some(411), added: 2886, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::Queue` (r:1 w:1)
 	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(17410), added: 17905, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::OpenOf` (r:1 w:1)
 	/// Proof: `Indenture::OpenOf` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::IssuedBy` (r:0 w:16)
-	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::SlotOfChallenge` (r:0 w:16)
 	/// Proof: `Indenture::SlotOfChallenge` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn cancel() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `25100`
+		//  Measured:  `25157`
 		//  Estimated: `52174`
-		// Minimum execution time: 550_783_000 picoseconds.
-		Weight::from_parts(603_100_000, 0)
+		// Minimum execution time: 634_863_000 picoseconds.
+		Weight::from_parts(676_073_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
-			.saturating_add(T::DbWeight::get().reads(56))
-			.saturating_add(T::DbWeight::get().writes(71))
+			.saturating_add(T::DbWeight::get().reads(57))
+			.saturating_add(T::DbWeight::get().writes(56))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:1)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -126,6 +126,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Challenge::Challenges` (`max_values`: None, `max_size`: Some(724), added: 3199, mode: `MaxEncodedLen`)
 	/// Storage: `Challenge::Commits` (r:16 w:0)
 	/// Proof: `Challenge::Commits` (`max_values`: None, `max_size`: Some(97), added: 2572, mode: `MaxEncodedLen`)
+	/// Storage: `Challenge::IssuedBy` (r:1 w:1)
+	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `Escrow::Escrows` (r:1 w:1)
 	/// Proof: `Escrow::Escrows` (`max_values`: None, `max_size`: Some(950), added: 3425, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -146,17 +148,15 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 	/// Proof: `Indenture::Queue` (`max_values`: Some(1), `max_size`: Some(17410), added: 17905, mode: `MaxEncodedLen`)
 	/// Storage: `Indenture::OpenOf` (r:1 w:1)
 	/// Proof: `Indenture::OpenOf` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
-	/// Storage: `Challenge::IssuedBy` (r:0 w:16)
-	/// Proof: `Challenge::IssuedBy` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn expire() -> Weight {
 		// Proof Size summary in bytes:
-		//  Measured:  `25736`
+		//  Measured:  `25793`
 		//  Estimated: `52174`
-		// Minimum execution time: 825_707_000 picoseconds.
-		Weight::from_parts(904_492_000, 0)
+		// Minimum execution time: 980_823_000 picoseconds.
+		Weight::from_parts(1_029_438_000, 0)
 			.saturating_add(Weight::from_parts(0, 52174))
-			.saturating_add(T::DbWeight::get().reads(77))
-			.saturating_add(T::DbWeight::get().writes(75))
+			.saturating_add(T::DbWeight::get().reads(78))
+			.saturating_add(T::DbWeight::get().writes(60))
 	}
 	/// Storage: `Indenture::Indentures` (r:1 w:0)
 	/// Proof: `Indenture::Indentures` (`max_values`: None, `max_size`: Some(4865), added: 7340, mode: `MaxEncodedLen`)
@@ -166,8 +166,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `8077`
 		//  Estimated: `26838`
-		// Minimum execution time: 60_604_000 picoseconds.
-		Weight::from_parts(67_080_000, 0)
+		// Minimum execution time: 71_924_000 picoseconds.
+		Weight::from_parts(78_914_000, 0)
 			.saturating_add(Weight::from_parts(0, 26838))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -206,8 +206,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14349`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_371_076_000 picoseconds.
-		Weight::from_parts(1_499_447_000, 0)
+		// Minimum execution time: 1_652_814_000 picoseconds.
+		Weight::from_parts(1_744_640_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(90))
 			.saturating_add(T::DbWeight::get().writes(138))
@@ -246,8 +246,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14733`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_358_999_000 picoseconds.
-		Weight::from_parts(1_462_672_000, 0)
+		// Minimum execution time: 1_570_756_000 picoseconds.
+		Weight::from_parts(1_651_450_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(92))
 			.saturating_add(T::DbWeight::get().writes(138))
@@ -286,8 +286,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14627`
 		//  Estimated: `120602`
-		// Minimum execution time: 1_073_765_000 picoseconds.
-		Weight::from_parts(1_139_909_000, 0)
+		// Minimum execution time: 1_192_790_000 picoseconds.
+		Weight::from_parts(1_238_439_000, 0)
 			.saturating_add(Weight::from_parts(0, 120602))
 			.saturating_add(T::DbWeight::get().reads(85))
 			.saturating_add(T::DbWeight::get().writes(117))
@@ -324,8 +324,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `17175`
 		//  Estimated: `52938`
-		// Minimum execution time: 1_402_458_000 picoseconds.
-		Weight::from_parts(1_490_221_000, 0)
+		// Minimum execution time: 1_515_527_000 picoseconds.
+		Weight::from_parts(1_615_325_000, 0)
 			.saturating_add(Weight::from_parts(0, 52938))
 			.saturating_add(T::DbWeight::get().reads(72))
 			.saturating_add(T::DbWeight::get().writes(136))
@@ -350,8 +350,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `15416`
 		//  Estimated: `49814`
-		// Minimum execution time: 564_929_000 picoseconds.
-		Weight::from_parts(630_567_000, 0)
+		// Minimum execution time: 614_841_000 picoseconds.
+		Weight::from_parts(656_473_000, 0)
 			.saturating_add(Weight::from_parts(0, 49814))
 			.saturating_add(T::DbWeight::get().reads(53))
 			.saturating_add(T::DbWeight::get().writes(68))
@@ -368,8 +368,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `2355`
 		//  Estimated: `8026`
-		// Minimum execution time: 64_991_000 picoseconds.
-		Weight::from_parts(75_950_000, 0)
+		// Minimum execution time: 71_636_000 picoseconds.
+		Weight::from_parts(79_725_000, 0)
 			.saturating_add(Weight::from_parts(0, 8026))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -408,8 +408,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14589`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_329_886_000 picoseconds.
-		Weight::from_parts(1_480_228_000, 0)
+		// Minimum execution time: 1_425_707_000 picoseconds.
+		Weight::from_parts(1_507_571_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(90))
 			.saturating_add(T::DbWeight::get().writes(138))
@@ -452,8 +452,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14408`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_559_548_000 picoseconds.
-		Weight::from_parts(1_769_576_000, 0)
+		// Minimum execution time: 1_690_292_000 picoseconds.
+		Weight::from_parts(1_758_804_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(94))
 			.saturating_add(T::DbWeight::get().writes(140))
@@ -492,8 +492,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `28922`
 		//  Estimated: `49814`
-		// Minimum execution time: 233_655_000 picoseconds.
-		Weight::from_parts(266_603_000, 0)
+		// Minimum execution time: 255_397_000 picoseconds.
+		Weight::from_parts(270_189_000, 0)
 			.saturating_add(Weight::from_parts(0, 49814))
 			.saturating_add(T::DbWeight::get().reads(28))
 			.saturating_add(T::DbWeight::get().writes(13))
@@ -526,8 +526,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6828`
 		//  Estimated: `8330`
-		// Minimum execution time: 175_013_000 picoseconds.
-		Weight::from_parts(196_793_000, 0)
+		// Minimum execution time: 180_211_000 picoseconds.
+		Weight::from_parts(198_413_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(12))
 			.saturating_add(T::DbWeight::get().writes(13))
@@ -548,8 +548,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `6856`
 		//  Estimated: `8330`
-		// Minimum execution time: 93_002_000 picoseconds.
-		Weight::from_parts(104_111_000, 0)
+		// Minimum execution time: 99_785_000 picoseconds.
+		Weight::from_parts(110_092_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(4))
@@ -590,8 +590,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `14218`
 		//  Estimated: `113566`
-		// Minimum execution time: 1_509_156_000 picoseconds.
-		Weight::from_parts(1_648_946_000, 0)
+		// Minimum execution time: 1_651_284_000 picoseconds.
+		Weight::from_parts(1_748_462_000, 0)
 			.saturating_add(Weight::from_parts(0, 113566))
 			.saturating_add(T::DbWeight::get().reads(93))
 			.saturating_add(T::DbWeight::get().writes(139))
@@ -608,8 +608,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `11104`
 		//  Estimated: `49814`
-		// Minimum execution time: 98_896_000 picoseconds.
-		Weight::from_parts(110_330_000, 0)
+		// Minimum execution time: 101_854_000 picoseconds.
+		Weight::from_parts(111_296_000, 0)
 			.saturating_add(Weight::from_parts(0, 49814))
 			.saturating_add(T::DbWeight::get().reads(20))
 	}
@@ -625,8 +625,8 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 		// Proof Size summary in bytes:
 		//  Measured:  `5133`
 		//  Estimated: `8330`
-		// Minimum execution time: 31_812_000 picoseconds.
-		Weight::from_parts(37_029_000, 0)
+		// Minimum execution time: 32_946_000 picoseconds.
+		Weight::from_parts(37_650_000, 0)
 			.saturating_add(Weight::from_parts(0, 8330))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(3))
