@@ -80,14 +80,13 @@ pub async fn run_exchange(chain: Chain, key: Keypair, cfg: ExchangeConfig) -> Re
 	let ctx = ExchangeCtx { chain, key, me, state_path, commit_window };
 	let mut last = 0;
 	loop {
-		let before = ctx.chain.rpc_calls();
-		let now = next_block(&ctx.chain, last).await?;
+		let (now, waited) = next_block(&ctx.chain, last).await?;
 		last = now;
-		let waited = ctx.chain.rpc_calls() - before;
+		let start = ctx.chain.rpc_calls();
 		if let Err(e) = tick(&ctx, &mut state).await {
 			tracing::warn!(target: TARGET, "block #{now}: {e:#}");
 		}
-		super::log_rpc_calls!(TARGET, ctx.chain, now, before, waited);
+		super::log_rpc_calls!(TARGET, now, ctx.chain.rpc_calls() - start, waited);
 	}
 }
 

@@ -79,16 +79,15 @@ macro_rules! log_registration {
 }
 pub(crate) use log_registration;
 
-/// Logs (at debug) how many JSON-RPC calls block `$now` cost an agent: `$waited` polling for
-/// it, the rest doing its work (counted from `$before`, the count when it started waiting).
-/// `scripts/bench-agents.sh` reads these lines.
+/// Logs (at debug) how many JSON-RPC calls block `$now` cost an agent: `$worked` doing its
+/// work, `$waited` polling for it. `scripts/bench-agents.sh` reads these lines.
 macro_rules! log_rpc_calls {
-	($target:expr, $chain:expr, $now:expr, $before:expr, $waited:expr) => {
+	($target:expr, $now:expr, $worked:expr, $waited:expr) => {
 		tracing::debug!(
 			target: $target,
 			"block #{}: {} RPC calls for its work, {} waiting for it",
 			$now,
-			$chain.rpc_calls() - $before - $waited,
+			$worked,
 			$waited
 		)
 	};
@@ -101,12 +100,14 @@ fn posting_deadline(c: &Challenge<AccountId32, u32, u128>, commit_window: u32) -
 	c.deadline.min(c.opened + commit_window)
 }
 
-/// Waits for the next best block after `last`, polling twice a second.
-async fn next_block(chain: &Chain, last: u32) -> Result<u32> {
+/// Waits for the next best block after `last`, polling twice a second; returns it and the
+/// JSON-RPC calls the wait cost.
+async fn next_block(chain: &Chain, last: u32) -> Result<(u32, u64)> {
+	let before = chain.rpc_calls();
 	loop {
 		let (n, _) = chain.best().await?;
 		if n > last {
-			return Ok(n);
+			return Ok((n, chain.rpc_calls() - before));
 		}
 		tokio::time::sleep(Duration::from_millis(500)).await;
 	}
