@@ -63,6 +63,16 @@ fn main() {
 				println!("{bits} {:.4} {:.4}", t[t.len() / 2], t[t.len() - 1]);
 			}
 		},
-		_ => eprintln!("usage: bench gen SEED COUNT BITS... | bench time FILE"),
+		Some("once") => {
+			// Each number once, for a profiler or `perf stat -e task-clock` to measure.
+			let text = std::fs::read_to_string(&args[1]).expect("semiprime file");
+			for line in text.lines() {
+				let n: BigUint =
+					line.split_once(' ').expect("`bits n` lines").1.parse().expect("n");
+				let (a, b) = split(&n).expect("split");
+				assert_eq!(a * b, n);
+			}
+		},
+		_ => eprintln!("usage: bench gen SEED COUNT BITS... | bench time FILE | bench once FILE"),
 	}
 }

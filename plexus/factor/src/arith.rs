@@ -106,9 +106,10 @@ pub fn gcd(mut a: u64, mut b: u64) -> u64 {
 
 pub fn mulmod(a: u64, b: u64, m: u64) -> u64 {
 	if m <= u32::MAX as u64 {
-		// Both factors are below m: the product fits a u64 and a 64-bit division is far
-		// cheaper than a 128-bit one.
-		(a % m) * (b % m) % m
+		// Both factors reduced below m: the product fits a u64 and a 64-bit division is far
+		// cheaper than a 128-bit one (and skipped for factors already reduced).
+		let (a, b) = (if a < m { a } else { a % m }, if b < m { b } else { b % m });
+		a * b % m
 	} else {
 		(a as u128 * b as u128 % m as u128) as u64
 	}
@@ -172,7 +173,8 @@ pub fn sqrt_mod(a: u64, p: u64) -> Option<u64> {
 	if p == 2 {
 		return Some(a);
 	}
-	if powmod(a, (p - 1) / 2, p) != 1 {
+	// Jacobi's algorithm costs a few divisions where Euler's criterion costs a powering.
+	if legendre(a, p) != 1 {
 		return None;
 	}
 	if p % 4 == 3 {

@@ -7,6 +7,7 @@
 //! [`siqs::MAX_BITS`]). `scripts/bench-factor.sh` compares it with PARI/GP's `factorint`.
 
 mod arith;
+mod ecm;
 mod rho;
 mod semiprime;
 pub mod siqs;
@@ -19,7 +20,11 @@ pub use semiprime::{random_prime, semiprime, PrimeError};
 
 /// Numbers up to this many bits are split with rho: below it rho's `√p` steps are cheaper
 /// than setting up a sieve (measured: see docs/BENCHMARKS.md).
-pub const RHO_MAX_BITS: u64 = 58;
+pub const RHO_MAX_BITS: u64 = 40;
+
+/// Curves ECM tries on a `u64` before the sieve takes over; a balanced 64-bit semiprime
+/// needs a few dozen on average with the bounds used.
+const ECM_MAX_CURVES: u32 = 400;
 
 /// Why a number was not split.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +84,9 @@ fn find_factor(n: &BigUint) -> Result<BigUint, FactorError> {
 		}
 		if n.bits() <= RHO_MAX_BITS {
 			return rho::rho(small, u64::MAX).map(BigUint::from).ok_or(FactorError::Failed);
+		}
+		if let Some(f) = ecm::ecm(small, ECM_MAX_CURVES) {
+			return Ok(BigUint::from(f));
 		}
 	} else if is_probable_prime(n, &FIXED_BASES) {
 		return Err(FactorError::NotComposite);

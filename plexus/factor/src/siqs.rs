@@ -15,10 +15,39 @@
 //!   only polynomial set-up and the final square root use big integers.
 
 use crate::arith::{invmod, legendre, primes_below, sqrt_mod, XorShift};
-use num_bigint::{BigInt, BigUint};
+use num_bigint::BigUint;
 use num_integer::Integer;
 use num_traits::{One, ToPrimitive, Zero};
-use std::collections::{HashMap, HashSet};
+use std::{
+	collections::{HashMap, HashSet},
+	hash::{BuildHasherDefault, Hasher},
+};
+
+/// Rustc's multiply-rotate hash: the keys are the solver's own numbers (large primes, values
+/// of A) and SipHash, built for keys an adversary picks, was a visible share of a factoring.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+	fn finish(&self) -> u64 {
+		self.0
+	}
+
+	fn write(&mut self, bytes: &[u8]) {
+		bytes.iter().for_each(|&b| self.write_u64(b as u64));
+	}
+
+	fn write_u64(&mut self, x: u64) {
+		self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+	}
+
+	fn write_u128(&mut self, x: u128) {
+		self.write_u64(x as u64);
+		self.write_u64((x >> 64) as u64);
+	}
+}
+
+type Fx = BuildHasherDefault<FxHasher>;
 
 /// Largest input this sieve takes: `Q(x)` of a 200-bit `kN` still fits an `i128`.
 pub const MAX_BITS: u64 = 200;
@@ -108,19 +137,6 @@ fn choose_multiplier(n: &BigUint, primes: &[u32]) -> u64 {
 	best.1
 }
 
-/// Primes below `limit`, sieved once per process and shared (the sieve is a noticeable part
-/// of factoring a 64-bit number).
-fn small_primes(limit: usize) -> std::borrow::Cow<'static, [u32]> {
-	static PRIMES: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
-	let cached = PRIMES.get_or_init(|| primes_below(200_000));
-	if limit <= 200_000 {
-		let end = cached.partition_point(|&p| (p as usize) < limit);
-		std::borrow::Cow::Borrowed(&cached[..end])
-	} else {
-		std::borrow::Cow::Owned(primes_below(limit))
-	}
-}
-
 /// One relation `Π y² ≡ (−1)^e₀ · Π pᵢ^eᵢ · lp² (mod N)`.
 struct Relation {
 	ys: Vec<i128>,
@@ -132,11 +148,97 @@ struct Relation {
 
 struct FactorBase {
 	primes: Vec<u32>,
-	/// `⌊2^64 / p⌋ + 1`, for Lemire's division-free `x mod p`.
+	/// `⌊2^64 / p⌋ + 1`, for Lemire's division-free `x mod p` of any `x < 2^32`.
 	magic: Vec<u64>,
+	/// `p^{-1} mod 2^32` and `⌊(2^32 − 1)/p⌋`: `p | t` exactly when `t·p^{-1} mod 2^32` is at
+	/// most the latter (Granlund–Montgomery), one multiplication instead of a division.
+	inv32: Vec<u32>,
+	lim32: Vec<u32>,
+	/// The same modulo 2^128, to test and divide `Q(x)` by `p`: when `p | u`, `u·p^{-1} mod
+	/// 2^128` is the quotient.
+	inv128: Vec<u128>,
+	lim128: Vec<u128>,
 	/// `√(kN) mod p`.
 	sqrts: Vec<u32>,
 	logs: Vec<u8>,
+}
+
+impl FactorBase {
+	fn push(&mut self, p: u32, sqrt: u32) {
+		let inv128 = inverse_mod_2_128(p as u128);
+		self.primes.push(p);
+		self.magic.push((u64::MAX / p as u64).wrapping_add(1));
+		self.inv32.push(inv128 as u32);
+		self.lim32.push(u32::MAX / p);
+		self.inv128.push(inv128);
+		self.lim128.push(u128::MAX / p as u128);
+		self.sqrts.push(sqrt);
+		self.logs.push((p as f64).log2().round() as u8);
+	}
+
+	/// `x mod p_j`.
+	#[inline(always)]
+	fn rem(&self, j: usize, x: u64) -> u32 {
+		let p = self.primes[j];
+		if x >> 32 == 0 {
+			((self.magic[j].wrapping_mul(x) as u128 * p as u128) >> 64) as u32
+		} else {
+			(x % p as u64) as u32
+		}
+	}
+
+	/// Divides every factor `p_j` out of `u`, noting each in `factors`.
+	#[inline(always)]
+	fn divide_out(&self, j: usize, u: &mut u128, factors: &mut Vec<u32>) {
+		if *u >> 64 == 0 {
+			let (inv, lim) = (self.inv128[j] as u64, (u64::MAX / self.primes[j] as u64));
+			let mut v = *u as u64;
+			loop {
+				let q = v.wrapping_mul(inv);
+				if q > lim {
+					break;
+				}
+				v = q;
+				factors.push(j as u32);
+			}
+			*u = v as u128;
+		} else {
+			let (inv, lim) = (self.inv128[j], self.lim128[j]);
+			loop {
+				let q = u.wrapping_mul(inv);
+				if q > lim {
+					break;
+				}
+				*u = q;
+				factors.push(j as u32);
+			}
+		}
+	}
+}
+
+/// `a^{-1} mod 2^128` for odd `a` (Newton: each step doubles the correct low bits).
+fn inverse_mod_2_128(a: u128) -> u128 {
+	let mut x = a; // correct to 3 bits: a·a ≡ 1 (mod 8) for odd a
+	for _ in 0..6 {
+		x = x.wrapping_mul(2u128.wrapping_sub(a.wrapping_mul(x)));
+	}
+	x
+}
+
+/// `a^{-1} mod p` for `0 < a < p < 2^31` prime.
+fn inverse_mod_p(a: u32, p: u32) -> u32 {
+	let (mut r0, mut r1) = (p as i32, a as i32);
+	let (mut t0, mut t1) = (0i32, 1i32);
+	while r1 != 0 {
+		let q = r0 / r1;
+		(r0, r1) = (r1, r0 - q * r1);
+		(t0, t1) = (t1, t0 - q * t1);
+	}
+	if t0 < 0 {
+		(t0 + p as i32) as u32
+	} else {
+		t0 as u32
+	}
 }
 
 /// A nontrivial factor of the odd composite `n` (not a perfect power, no factor below 1000),
@@ -158,14 +260,26 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	par.fb_size += par.fb_size * attempt as usize / 2;
 	let fudge = par.fudge;
 	// Enough primes for the factor base: about half of all primes are residues of kN.
-	let small = small_primes((par.fb_size * 30).max(2000));
+	let small = primes_below((par.fb_size * 30).max(2000));
 	let k = choose_multiplier(n, &small);
 	let kn = n * k;
 	let kn_f = kn.to_f64().expect("finite");
 
 	// Factor base: −1 (index 0), 2 (index 1), then odd primes where kN is a residue.
-	let mut fb =
-		FactorBase { primes: vec![0, 2], magic: vec![0, 0], sqrts: vec![0, 1], logs: vec![0, 1] };
+	let mut fb = FactorBase {
+		primes: vec![],
+		magic: vec![],
+		inv32: vec![],
+		lim32: vec![],
+		inv128: vec![],
+		lim128: vec![],
+		sqrts: vec![],
+		logs: vec![],
+	};
+	// Index 0 stands for −1 (never divided by), index 1 for 2 (divided out by shifting).
+	fb.push(1, 0);
+	fb.push(1, 1);
+	fb.primes[1] = 2;
 	for &p in &small[1..] {
 		if fb.primes.len() >= par.fb_size {
 			break;
@@ -176,10 +290,7 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 			return Some(BigUint::from(p)); // p divides N itself
 		}
 		if let Some(s) = sqrt_mod(r, pp) {
-			fb.primes.push(p);
-			fb.magic.push(u64::MAX / pp + 1);
-			fb.sqrts.push(s as u32);
-			fb.logs.push((pp as f64).log2().round() as u8);
+			fb.push(p, s as u32);
 		}
 	}
 	let nfb = fb.primes.len();
@@ -187,6 +298,8 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	let lp_bound = pmax * par.lp_mult;
 	let m = par.m as i64;
 	let interval = 2 * par.m;
+	let mmod: Vec<u32> = (0..nfb).map(|j| fb.rem(j, m as u64)).collect();
+	let kn_low: u128 = kn.iter_u64_digits().take(2).rev().fold(0, |x, d| (x << 64) | d as u128);
 	// Primes below this are not sieved: their logs are small and their hits many.
 	let first_sieved = fb.primes.iter().position(|&p| p >= 32).unwrap_or(nfb).max(2);
 
@@ -233,9 +346,9 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 
 	let ln_p: Vec<f64> = fb.primes.iter().map(|&p| (p.max(1) as f64).ln()).collect();
 	let mut rng = XorShift(0x2545_F491_4F6C_DD1D ^ bits ^ (u64::from(attempt) << 32));
-	let mut seen_a: HashSet<Vec<usize>> = HashSet::new();
+	let mut seen_a: HashSet<u128, Fx> = HashSet::default();
 	let mut relations: Vec<Relation> = Vec::new();
-	let mut partials: HashMap<u64, Relation> = HashMap::new();
+	let mut partials: HashMap<u64, Relation, Fx> = HashMap::default();
 	let want = nfb + 32;
 	let mut sieve = vec![0u8; interval + 8];
 	let mut root1 = vec![0u32; nfb];
@@ -243,6 +356,7 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	let mut ainv = vec![0u32; nfb];
 	let mut bainv: Vec<Vec<u32>> = vec![vec![0; nfb]; s];
 	let mut tries = 0;
+	let mut scratch: Vec<u32> = Vec::with_capacity(64);
 
 	while relations.len() < want {
 		tries += 1;
@@ -291,20 +405,14 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 				near.push(i);
 			}
 		}
-		let fresh = near.iter().find(|&&last| {
-			let mut key = qs.clone();
-			key.push(last);
-			key.sort_unstable();
-			!seen_a.contains(&key)
-		});
+		// A product of distinct primes names its set of primes: A itself is the key.
+		let fresh = near.iter().find(|&&last| !seen_a.contains(&(a * fb.primes[last] as u128)));
 		let Some(&last) = fresh else {
 			continue;
 		};
 		qs.push(last);
 		a *= fb.primes[last] as u128;
-		let mut key = qs.clone();
-		key.sort_unstable();
-		seen_a.insert(key);
+		seen_a.insert(a);
 
 		// B_l with B_l² ≡ kN (mod q_l) and B_l ≡ 0 (mod q_j), j ≠ l.
 		let mut bl: Vec<u128> = Vec::with_capacity(s);
@@ -321,41 +429,50 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 			gammas.push(g as i128);
 		}
 		let mut b: i128 = bl.iter().sum::<u128>() as i128;
-		// C = (B² − kN)/A in big integers once per A; each later polynomial's C follows in
-		// i128 arithmetic (below), as big-integer code is the slow part of small factorings.
-		let bb = BigInt::from(b);
-		let mut c: i128 =
-			((&bb * &bb - BigInt::from(kn.clone())) / BigInt::from(a)).try_into().ok()?;
+		// C = (B² − kN)/A is exact and fits an i128, and A is odd: so C is (B² − kN)·A^{-1}
+		// modulo 2^128, with no big-integer division. Each later polynomial's C follows from
+		// this one in i128 arithmetic too (below).
+		let mut c: i128 = (b as u128)
+			.wrapping_mul(b as u128)
+			.wrapping_sub(kn_low)
+			.wrapping_mul(inverse_mod_2_128(a)) as i128;
 
-		// Roots of the first polynomial; per-prime increments for the Gray-code walk.
-		// (every entry of each row is rewritten below, so the rows are reused across A)
+		// Roots of the first polynomial and the per-prime increments of the Gray-code walk,
+		// from A's primes' residues modulo each p (products of two residues fit 32 bits while
+		// p < 2^16, so `fb.rem` needs no division there). Every entry of each row is
+		// rewritten here, so the rows are reused across A.
+		let qv: Vec<u32> = qs.iter().map(|&i| fb.primes[i]).collect();
+		let gv: Vec<u32> = gammas.iter().map(|&g| g as u32).collect();
+		let (mut qm, mut pre) = (vec![0u32; s], vec![0u32; s + 1]);
 		for j in 2..nfb {
-			let p = fb.primes[j] as u64;
-			let am = rem(a, p as u32) as u64;
-			if am == 0 {
+			let p = fb.primes[j];
+			pre[0] = 1;
+			for l in 0..s {
+				qm[l] = fb.rem(j, qv[l] as u64);
+				pre[l + 1] = fb.rem(j, pre[l] as u64 * qm[l] as u64);
+			}
+			let amod = pre[s];
+			if amod == 0 {
 				ainv[j] = 0;
 				continue;
 			}
-			let ai = invmod(am, p)?;
-			ainv[j] = ai as u32;
-			for (l, x) in bl.iter().enumerate() {
-				bainv[l][j] = (2 * rem(*x, p as u32) as u64 % p * ai % p) as u32;
+			let ai = inverse_mod_p(amod, p);
+			ainv[j] = ai;
+			let (mut suf, mut bsum) = (1u32, 0u32);
+			for l in (0..s).rev() {
+				// (A/q_l) mod p = (product of the others), then B_l mod p.
+				let others = fb.rem(j, pre[l] as u64 * suf as u64);
+				suf = fb.rem(j, suf as u64 * qm[l] as u64);
+				let blm = fb.rem(j, others as u64 * fb.rem(j, gv[l] as u64) as u64);
+				bsum = add_mod(bsum, blm, p);
+				let x = fb.rem(j, blm as u64 * ai as u64);
+				bainv[l][j] = add_mod(x, x, p);
 			}
+			let (t, mm) = (fb.sqrts[j], mmod[j]);
+			root1[j] = add_mod(fb.rem(j, ai as u64 * add_mod(t, p - bsum, p) as u64), mm, p);
+			let neg_t = if t == 0 { 0 } else { p - t };
+			root2[j] = add_mod(fb.rem(j, ai as u64 * add_mod(neg_t, p - bsum, p) as u64), mm, p);
 		}
-		let set_roots = |b: i128, root1: &mut [u32], root2: &mut [u32], ainv: &[u32]| {
-			for j in 2..nfb {
-				if ainv[j] == 0 {
-					continue;
-				}
-				let p = fb.primes[j] as u64;
-				let bm = rem(b.unsigned_abs(), p as u32) as u64;
-				let bm = if b < 0 && bm != 0 { p - bm } else { bm };
-				let (t, ai, mm) = (fb.sqrts[j] as u64, ainv[j] as u64, m as u64 % p);
-				root1[j] = ((ai * ((t + p - bm) % p) + mm) % p) as u32;
-				root2[j] = ((ai * ((2 * p - t - bm) % p) + mm) % p) as u32;
-			}
-		};
-		set_roots(b, &mut root1, &mut root2, &ainv);
 
 		let polys = 1usize << (s - 1);
 		for poly in 0..polys {
@@ -425,14 +542,15 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 				}
 			}
 
-			let mut base = 0;
-			while base < interval {
-				let word = u64::from_le_bytes(sieve[base..base + 8].try_into().expect("8 bytes"));
-				if word & 0x8080_8080_8080_8080 != 0 {
-					for i in base..(base + 8).min(interval) {
-						if sieve[i] & 0x80 == 0 {
-							continue;
-						}
+			debug_assert_eq!(interval % 32, 0);
+			for (chunk_at, chunk) in sieve[..interval].chunks_exact(32).enumerate() {
+				// Most chunks hold no candidate: one OR across 32 bytes (vector lanes) says so.
+				if chunk.iter().fold(0u8, |acc, &v| acc | v) & 0x80 == 0 {
+					continue;
+				}
+				for (k, &v) in chunk.iter().enumerate() {
+					if v & 0x80 != 0 {
+						let i = chunk_at * 32 + k;
 						let x = i as i64 - m;
 						if let Some(rel) = check(
 							x,
@@ -444,9 +562,9 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 							&fb,
 							&root1,
 							&root2,
-							&ainv,
 							first_sieved,
 							lp_bound,
+							&mut scratch,
 						) {
 							if rel.lp == 1 {
 								relations.push(rel);
@@ -462,7 +580,6 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 						}
 					}
 				}
-				base += 8;
 			}
 			if relations.len() >= want {
 				break;
@@ -482,16 +599,8 @@ fn add_mod(a: u32, b: u32, p: u32) -> u32 {
 	}
 }
 
-/// `u mod p` in two 64-bit steps (a 128-bit division is a slow library call).
-#[inline(always)]
-fn rem(u: u128, p: u32) -> u32 {
-	let p = p as u64;
-	let hi = (u >> 64) as u64 % p;
-	let mid = ((hi << 32) | ((u >> 32) as u64 & 0xFFFF_FFFF)) % p;
-	(((mid << 32) | (u as u64 & 0xFFFF_FFFF)) % p) as u32
-}
-
-/// Trial-divides `Q(x)` by the factor-base primes whose roots say they divide it.
+/// Trial-divides `Q(x)` by the factor-base primes whose roots say they divide it. `factors`
+/// is scratch space kept across calls: most candidates fail, and they then allocate nothing.
 #[allow(clippy::too_many_arguments)]
 fn check(
 	x: i64,
@@ -503,16 +612,17 @@ fn check(
 	fb: &FactorBase,
 	root1: &[u32],
 	root2: &[u32],
-	ainv: &[u32],
 	first_sieved: usize,
 	lp_bound: u64,
+	factors: &mut Vec<u32>,
 ) -> Option<Relation> {
 	let xi = x as i128;
 	let v = (a as i128 * xi + 2 * b) * xi + c;
 	if v == 0 {
 		return None;
 	}
-	let mut factors: Vec<u32> = qs.iter().map(|&q| q as u32).collect();
+	factors.clear();
+	factors.extend(qs.iter().map(|&q| q as u32));
 	if v < 0 {
 		factors.push(0);
 	}
@@ -520,29 +630,50 @@ fn check(
 	let tz = u.trailing_zeros();
 	u >>= tz;
 	factors.extend(std::iter::repeat_n(1, tz as usize));
-	let i = i as u32;
-	for j in 2..fb.primes.len() {
-		let p = fb.primes[j];
-		let hit = if ainv[j] == 0 || j < first_sieved {
-			rem(u, p) == 0
-		} else {
-			let r = ((fb.magic[j].wrapping_mul(i as u64) as u128 * p as u128) >> 64) as u32;
-			r == root1[j] || r == root2[j]
-		};
-		if hit {
-			while rem(u, p) == 0 {
-				u = if u >> 64 == 0 { (u as u64 / p as u64) as u128 } else { u / p as u128 };
-				factors.push(j as u32);
-			}
+	// The unsieved small primes and A's own (whose roots were not computed) are tried on u.
+	for j in 2..first_sieved {
+		fb.divide_out(j, &mut u, factors);
+	}
+	for &j in qs {
+		fb.divide_out(j, &mut u, factors);
+	}
+	// p_j divides Q(x) when i ≡ root (mod p_j), i.e. when p_j | i + p_j − root: tested by
+	// multiplying with p_j^{-1} mod 2^32, eight primes at a time so the compiler can use
+	// vector lanes; a stale root (A's primes) only costs a division that fails.
+	let iu = i as u32;
+	let nfb = fb.primes.len();
+	let hit = |p: u32, inv: u32, lim: u32, r1: u32, r2: u32| {
+		((iu + p - r1).wrapping_mul(inv) <= lim) | ((iu + p - r2).wrapping_mul(inv) <= lim)
+	};
+	let mut j = first_sieved;
+	while j + 8 <= nfb {
+		// Fixed-size views: one bounds check per eight primes, and a loop the compiler can
+		// turn into vector instructions.
+		let p: &[u32; 8] = fb.primes[j..j + 8].try_into().expect("8");
+		let inv: &[u32; 8] = fb.inv32[j..j + 8].try_into().expect("8");
+		let lim: &[u32; 8] = fb.lim32[j..j + 8].try_into().expect("8");
+		let r1: &[u32; 8] = root1[j..j + 8].try_into().expect("8");
+		let r2: &[u32; 8] = root2[j..j + 8].try_into().expect("8");
+		let mut mask = 0u32;
+		for l in 0..8 {
+			mask |= (hit(p[l], inv[l], lim[l], r1[l], r2[l]) as u32) << l;
+		}
+		while mask != 0 {
+			fb.divide_out(j + mask.trailing_zeros() as usize, &mut u, factors);
+			mask &= mask - 1;
+		}
+		j += 8;
+	}
+	for j in j..nfb {
+		if hit(fb.primes[j], fb.inv32[j], fb.lim32[j], root1[j], root2[j]) {
+			fb.divide_out(j, &mut u, factors);
 		}
 	}
-	if u == 1 {
-		Some(Relation { ys: vec![a as i128 * xi + b], factors, lp: 1 })
-	} else if u < lp_bound as u128 {
-		Some(Relation { ys: vec![a as i128 * xi + b], factors, lp: u as u64 })
-	} else {
-		None
-	}
+	(u < lp_bound as u128).then(|| Relation {
+		ys: vec![a as i128 * xi + b],
+		factors: factors.clone(),
+		lp: u as u64,
+	})
 }
 
 /// Finds sets of relations whose exponents are all even (Gauss–Jordan over GF(2) after
@@ -642,28 +773,41 @@ fn try_square(
 	relations: &[Relation],
 	set: impl Iterator<Item = usize>,
 ) -> Option<BigUint> {
-	let nn = BigInt::from(n.clone());
-	let mut x = BigInt::one();
-	let mut z = BigUint::one();
 	let mut exps = vec![0u32; fb.primes.len()];
+	let mut ys: Vec<u128> = Vec::new();
+	let mut lps: Vec<u128> = Vec::new();
 	for r in set {
 		let rel = &relations[r];
-		for &y in &rel.ys {
-			x = (x * BigInt::from(y)).mod_floor(&nn);
-		}
+		// |y| rather than y: X and −X have the same square, so either finds the factor.
+		ys.extend(rel.ys.iter().map(|y| y.unsigned_abs()));
 		rel.factors.iter().for_each(|&f| exps[f as usize] += 1);
 		if rel.lp > 1 {
-			z = (z * rel.lp) % n;
+			lps.push(rel.lp as u128);
 		}
 	}
-	for (j, &e) in exps.iter().enumerate().skip(1) {
-		debug_assert!(e % 2 == 0, "odd exponent in a null vector");
-		for _ in 0..e / 2 {
-			z = z * fb.primes[j] % n;
-		}
-	}
-	let x = x.to_biguint().expect("reduced mod n");
+	debug_assert!(exps.iter().skip(1).all(|e| e % 2 == 0), "odd exponent in a null vector");
+	let x = product_mod(n, ys.into_iter());
+	let halves = exps
+		.iter()
+		.enumerate()
+		.skip(1)
+		.flat_map(|(j, &e)| std::iter::repeat_n(fb.primes[j] as u128, (e / 2) as usize));
+	let z = product_mod(n, lps.into_iter().chain(halves));
 	let d = if x >= z { x - &z } else { &z - x };
 	let g = d.gcd(n);
 	(!g.is_one() && &g != n && !g.is_zero()).then_some(g)
+}
+
+/// The product of `factors` modulo `n`, reduced only when it outgrows `n²`: a reduction per
+/// factor was most of the square root's time.
+fn product_mod(n: &BigUint, factors: impl Iterator<Item = u128>) -> BigUint {
+	let limit = 2 * n.bits() + 128;
+	let mut acc = BigUint::one();
+	for f in factors {
+		acc *= f;
+		if acc.bits() > limit {
+			acc %= n;
+		}
+	}
+	acc % n
 }
