@@ -46,3 +46,28 @@ printf "|-----:|-----------------:|-----------------:|--------:|\n"
 join "$work/ours.txt" "$work/pari.txt" | while read -r bits om ow pm pw; do
 	printf "| %4s | %7.3f (%6.2f) | %7.3f (%6.2f) | %6.2fx |\n" "$bits" "$om" "$ow" "$pm" "$pw" "$(echo "$pm / $om" | bc -l)"
 done
+
+# Whole processes at 96 bits, start-up included: the miner's `cutopia miner factor N` (the
+# debug build miners run) against `gp -q` reading `factorint(N)`, each number once per round.
+cargo build -q -p plexus --bin cutopia
+cutopia="$CARGO_TARGET_DIR/debug/cutopia"
+grep '^96 ' "$work/semiprimes.txt" | cut -d' ' -f2 >"$work/n96.txt"
+"$cutopia" miner factor "$(head -1 "$work/n96.txt")" >/dev/null # page the binary in once
+median_ms() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+for round in 1 2 3; do
+	while read -r n; do
+		t0=$(date +%s%N)
+		"$cutopia" miner factor "$n" >/dev/null
+		t1=$(date +%s%N)
+		gp -q <<<"factorint($n)" >/dev/null
+		t2=$(date +%s%N)
+		echo "$(((t1 - t0) / 1000)) $(((t2 - t1) / 1000))" >>"$work/whole.txt"
+	done <"$work/n96.txt"
+done
+ours=$(cut -d' ' -f1 "$work/whole.txt" | median_ms)
+theirs=$(cut -d' ' -f2 "$work/whole.txt" | median_ms)
+echo
+echo "Whole process at 96 bits, median of $(wc -l <"$work/whole.txt") runs:"
+printf "| %-28s | %9s |\n" command "median ms"
+printf "|------------------------------|----------:|\n"
+printf "| %-28s | %9.2f |\n" "cutopia miner factor N" "$(echo "$ours / 1000" | bc -l)" "gp -q, factorint(N)" "$(echo "$theirs / 1000" | bc -l)"

@@ -182,7 +182,7 @@ pub fn sqrt_mod(a: u64, p: u64) -> Option<u64> {
 	}
 	let s = (p - 1).trailing_zeros();
 	let q = (p - 1) >> s;
-	let z = (2..p).find(|&z| powmod(z, (p - 1) / 2, p) == p - 1)?;
+	let z = (2..p).find(|&z| legendre(z, p) == -1)?;
 	let (mut m, mut c, mut t, mut r) =
 		(s, powmod(z, q, p), powmod(a, q, p), powmod(a, q.div_ceil(2), p));
 	while t != 1 {

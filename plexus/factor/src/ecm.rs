@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 /// Bounds per size (measured with `scripts/bench-factor.sh` and the `bench sweep-ecm`
 /// example): `(largest bits, B1, B2)`.
-const PLANS: [(u64, u64, u64); 3] = [(52, 85, 3_000), (58, 125, 5_000), (64, 165, 8_000)];
+const PLANS: [(u64, u64, u64); 2] = [(56, 85, 3_000), (64, 250, 8_000)];
 
 /// Distance between giant steps: 2·3·5·7, so only residues coprime to it (48 of 210, 24 up
 /// to the midpoint) need baby steps.
@@ -39,7 +39,12 @@ fn babies() -> impl Iterator<Item = u64> {
 fn plan(index: usize) -> &'static Plan {
 	static PLANS_MADE: [OnceLock<Plan>; PLANS.len()] = [const { OnceLock::new() }; PLANS.len()];
 	PLANS_MADE[index].get_or_init(|| {
-		let (_, b1, b2) = PLANS[index];
+		let (_, mut b1, mut b2) = PLANS[index];
+		if let Ok(t) = std::env::var("ECM_PLAN") {
+			// TEMP-TUNE
+			let v: Vec<u64> = t.split(',').map(|x| x.parse().unwrap()).collect();
+			(b1, b2) = (v[0], v[1]);
+		}
 		let primes = primes_below(b2 as usize + D as usize);
 		let m0 = ((b1 + D / 2) / D).max(1);
 		// Primes just above B1 that the first giant step cannot reach go to stage 1.

@@ -137,13 +137,28 @@ fn choose_multiplier(n: &BigUint, primes: &[u32]) -> u64 {
 	best.1
 }
 
-/// One relation `Π y² ≡ (−1)^e₀ · Π pᵢ^eᵢ · lp² (mod N)`.
+/// One relation `Π y² ≡ (−1)^e₀ · Π pᵢ^eᵢ · lp² (mod N)`: one `y` (smooth) or two (two
+/// partials with the same large prime). Its factor-base indices, with multiplicity (0 is −1),
+/// are `arena[start..start + len]` of the shared arena: a factoring finds thousands of
+/// relations and partials, and one allocation each was a tenth of its time.
+#[derive(Clone, Copy)]
 struct Relation {
-	ys: Vec<i128>,
-	/// Factor-base indices with multiplicity (0 is −1).
-	factors: Vec<u32>,
+	ys: [i128; 2],
+	two: bool,
+	start: u32,
+	len: u32,
 	/// The large prime that appears squared (1 if none).
 	lp: u64,
+}
+
+impl Relation {
+	fn ys(&self) -> &[i128] {
+		&self.ys[..1 + self.two as usize]
+	}
+
+	fn factors<'a>(&self, arena: &'a [u32]) -> &'a [u32] {
+		&arena[self.start as usize..(self.start + self.len) as usize]
+	}
 }
 
 struct FactorBase {
@@ -257,6 +272,16 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 		return None;
 	}
 	let mut par = params(bits);
+	// TEMP-TUNE
+	let mut small_lim = 32u32;
+	if let Ok(t) = std::env::var("SIQS_TUNE") {
+		let v: Vec<f64> = t.split(',').map(|x| x.parse().unwrap()).collect();
+		par.fb_size = v[0] as usize;
+		par.m = v[1] as usize;
+		par.lp_mult = v[2] as u64;
+		par.fudge = v[3];
+		small_lim = v[4] as u32;
+	}
 	par.fb_size += par.fb_size * attempt as usize / 2;
 	let fudge = par.fudge;
 	// Enough primes for the factor base: about half of all primes are residues of kN.
@@ -301,7 +326,7 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	let mmod: Vec<u32> = (0..nfb).map(|j| fb.rem(j, m as u64)).collect();
 	let kn_low: u128 = kn.iter_u64_digits().take(2).rev().fold(0, |x, d| (x << 64) | d as u128);
 	// Primes below this are not sieved: their logs are small and their hits many.
-	let first_sieved = fb.primes.iter().position(|&p| p >= 32).unwrap_or(nfb).max(2);
+	let first_sieved = fb.primes.iter().position(|&p| p >= small_lim).unwrap_or(nfb).max(2);
 
 	// |Q(x)| ≤ M·√(kN/2); a candidate must be smooth but for a large prime and the
 	// unsieved small primes (≈ 4 bits on average, more for prime powers).
@@ -325,6 +350,8 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 		},
 		log_p_high,
 	);
+	let log_q_ideal =
+		std::env::var("SIQS_Q").ok().map(|x| x.parse().unwrap()).unwrap_or(log_q_ideal); // TEMP-TUNE
 	let s = ((log_a / log_q_ideal).ceil() as usize).max(1);
 	let q_target = 2f64.powf(log_a / s as f64);
 	let mut lo = fb.primes.iter().position(|&p| p as f64 >= q_target / 1.6).unwrap_or(nfb);
@@ -348,6 +375,7 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	let mut rng = XorShift(0x2545_F491_4F6C_DD1D ^ bits ^ (u64::from(attempt) << 32));
 	let mut seen_a: HashSet<u128, Fx> = HashSet::default();
 	let mut relations: Vec<Relation> = Vec::new();
+	let mut arena: Vec<u32> = Vec::new();
 	let mut partials: HashMap<u64, Relation, Fx> = HashMap::default();
 	let want = nfb + 32;
 	let mut sieve = vec![0u8; interval + 8];
@@ -453,7 +481,11 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 			}
 			let amod = pre[s];
 			if amod == 0 {
+				// One of A's primes: it is not sieved, and its roots stay in range for the
+				// walk's branch-free updates.
 				ainv[j] = 0;
+				(root1[j], root2[j]) = (0, 0);
+				bainv.iter_mut().for_each(|row| row[j] = 0);
 				continue;
 			}
 			let ai = inverse_mod_p(amod, p);
@@ -490,20 +522,18 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 				debug_assert_eq!((2 * b + d) % q, 0);
 				c += 2 * e * gammas[v] * ((2 * b + d) / q);
 				b += d;
-				for j in 2..nfb {
-					if ainv[j] == 0 {
-						continue;
-					}
-					let p = fb.primes[j];
-					let d = step[j];
-					// New roots: r − e·2B_v·A⁻¹ with e = +1 when B_v became positive.
-					if negative {
-						root1[j] = add_mod(root1[j], d, p);
-						root2[j] = add_mod(root2[j], d, p);
-					} else {
-						root1[j] = add_mod(root1[j], p - d, p);
-						root2[j] = add_mod(root2[j], p - d, p);
-					}
+				// New roots: r − e·2B_v·A⁻¹ with e = +1 when B_v became positive. Without a
+				// branch per prime the loop runs in vector lanes; A's own primes get roots
+				// that mean nothing, which neither the sieve nor `check` uses.
+				let lanes = root1[2..nfb]
+					.iter_mut()
+					.zip(&mut root2[2..nfb])
+					.zip(&fb.primes[2..nfb])
+					.zip(&step[2..nfb]);
+				for (((r1, r2), &p), &d) in lanes {
+					let d = if negative { d } else { p - d };
+					*r1 = add_mod(*r1, d, p);
+					*r2 = add_mod(*r2, d, p);
 				}
 			}
 
@@ -552,7 +582,8 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 					if v & 0x80 != 0 {
 						let i = chunk_at * 32 + k;
 						let x = i as i64 - m;
-						if let Some(rel) = check(
+						TEMP_CAND.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+						if let Some((y, lp)) = check(
 							x,
 							i,
 							a,
@@ -566,16 +597,24 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 							lp_bound,
 							&mut scratch,
 						) {
-							if rel.lp == 1 {
+							let start = arena.len() as u32;
+							let mut rel = Relation { ys: [y, 0], two: false, start, len: 0, lp };
+							if lp == 1 {
+								arena.extend_from_slice(&scratch);
+								rel.len = scratch.len() as u32;
 								relations.push(rel);
-							} else if let Some(other) = partials.remove(&rel.lp) {
-								let mut ys = other.ys;
-								ys.extend(rel.ys);
-								let mut factors = other.factors;
-								factors.extend(rel.factors);
-								relations.push(Relation { ys, factors, lp: rel.lp });
+							} else if let Some(other) = partials.remove(&lp) {
+								let from = other.start as usize..(other.start + other.len) as usize;
+								arena.extend_from_within(from);
+								arena.extend_from_slice(&scratch);
+								rel.ys = [other.ys[0], y];
+								rel.two = true;
+								rel.len = other.len + scratch.len() as u32;
+								relations.push(rel);
 							} else {
-								partials.insert(rel.lp, rel);
+								arena.extend_from_slice(&scratch);
+								rel.len = scratch.len() as u32;
+								partials.insert(lp, rel);
 							}
 						}
 					}
@@ -586,8 +625,17 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 			}
 		}
 	}
-	combine(n, &fb, &relations)
+	if std::env::var("SIQS_STATS").is_ok() {
+		eprintln!(
+			"TEMP bits {bits} nfb {nfb} cand {} rels {} partials {} polys {tries}",
+			TEMP_CAND.swap(0, std::sync::atomic::Ordering::Relaxed),
+			relations.len(),
+			partials.len()
+		);
+	}
+	combine(n, &fb, &relations, &arena)
 }
+static TEMP_CAND: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 #[inline(always)]
 fn add_mod(a: u32, b: u32, p: u32) -> u32 {
@@ -599,8 +647,9 @@ fn add_mod(a: u32, b: u32, p: u32) -> u32 {
 	}
 }
 
-/// Trial-divides `Q(x)` by the factor-base primes whose roots say they divide it. `factors`
-/// is scratch space kept across calls: most candidates fail, and they then allocate nothing.
+/// Trial-divides `Q(x)` by the factor-base primes whose roots say they divide it: `(y, lp)`
+/// with `Q(x)`'s factor-base indices in `factors` (scratch space kept across calls) when it is
+/// smooth (`lp` = 1) or smooth but for a prime `lp` below `lp_bound`.
 #[allow(clippy::too_many_arguments)]
 fn check(
 	x: i64,
@@ -615,7 +664,7 @@ fn check(
 	first_sieved: usize,
 	lp_bound: u64,
 	factors: &mut Vec<u32>,
-) -> Option<Relation> {
+) -> Option<(i128, u64)> {
 	let xi = x as i128;
 	let v = (a as i128 * xi + 2 * b) * xi + c;
 	if v == 0 {
@@ -669,51 +718,39 @@ fn check(
 			fb.divide_out(j, &mut u, factors);
 		}
 	}
-	(u < lp_bound as u128).then(|| Relation {
-		ys: vec![a as i128 * xi + b],
-		factors: factors.clone(),
-		lp: u as u64,
-	})
+	(u < lp_bound as u128).then_some((a as i128 * xi + b, u as u64))
 }
 
 /// Finds sets of relations whose exponents are all even (Gauss–Jordan over GF(2) after
 /// dropping relations with a prime no other relation has) and tries each for a factor.
-#[allow(clippy::needless_range_loop)]
-fn combine(n: &BigUint, fb: &FactorBase, relations: &[Relation]) -> Option<BigUint> {
+fn combine(n: &BigUint, fb: &FactorBase, relations: &[Relation], arena: &[u32]) -> Option<BigUint> {
 	let nfb = fb.primes.len();
-	// Odd-exponent columns of each relation.
-	let odd: Vec<Vec<u32>> = relations
-		.iter()
-		.map(|r| {
-			let mut f = r.factors.clone();
-			f.sort_unstable();
-			let mut out = Vec::new();
-			let mut i = 0;
-			while i < f.len() {
-				let mut j = i;
-				while j < f.len() && f[j] == f[i] {
-					j += 1;
-				}
-				if (j - i) % 2 == 1 {
-					out.push(f[i]);
-				}
-				i = j;
-			}
-			out
-		})
-		.collect();
-	// Singleton removal.
-	let mut alive = vec![true; relations.len()];
-	loop {
-		let mut count = vec![0u32; nfb];
-		for (r, cols) in odd.iter().enumerate() {
-			if alive[r] {
-				cols.iter().for_each(|&c| count[c as usize] += 1);
+	// Odd-exponent columns of each relation, flat: relation r's are odd[at[r]..at[r + 1]].
+	let (mut odd, mut at) = (Vec::new(), vec![0usize]);
+	let mut sorted: Vec<u32> = Vec::new();
+	for r in relations {
+		sorted.clear();
+		sorted.extend_from_slice(r.factors(arena));
+		sorted.sort_unstable();
+		for run in sorted.chunk_by(|a, b| a == b) {
+			if run.len() % 2 == 1 {
+				odd.push(run[0]);
 			}
 		}
+		at.push(odd.len());
+	}
+	let cols = |r: usize| &odd[at[r]..at[r + 1]];
+	// Singleton removal.
+	let mut alive = vec![true; relations.len()];
+	let mut count = vec![0u32; nfb];
+	loop {
+		count.fill(0);
+		(0..relations.len()).filter(|&r| alive[r]).for_each(|r| {
+			cols(r).iter().for_each(|&c| count[c as usize] += 1);
+		});
 		let mut changed = false;
-		for (r, cols) in odd.iter().enumerate() {
-			if alive[r] && cols.iter().any(|&c| count[c as usize] == 1) {
+		for r in 0..relations.len() {
+			if alive[r] && cols(r).iter().any(|&c| count[c as usize] == 1) {
 				alive[r] = false;
 				changed = true;
 			}
@@ -723,26 +760,39 @@ fn combine(n: &BigUint, fb: &FactorBase, relations: &[Relation]) -> Option<BigUi
 		}
 	}
 	let rels: Vec<usize> = (0..relations.len()).filter(|&r| alive[r]).collect();
+	// One row per prime that occurs, one bit per remaining relation, all rows in one block.
 	let words = rels.len().div_ceil(64);
-	// One row per prime, one bit per remaining relation.
-	let mut rows: Vec<Vec<u64>> = vec![vec![0; words]; nfb];
-	for (ri, &r) in rels.iter().enumerate() {
-		for &c in &odd[r] {
-			rows[c as usize][ri / 64] |= 1 << (ri % 64);
+	let mut row_of = vec![usize::MAX; nfb];
+	let mut nrows = 0;
+	for &r in &rels {
+		for &c in cols(r) {
+			if row_of[c as usize] == usize::MAX {
+				row_of[c as usize] = nrows;
+				nrows += 1;
+			}
 		}
 	}
-	rows.retain(|row| row.iter().any(|&w| w != 0));
+	let mut m = vec![0u64; nrows * words];
+	for (ri, &r) in rels.iter().enumerate() {
+		for &c in cols(r) {
+			m[row_of[c as usize] * words + ri / 64] |= 1 << (ri % 64);
+		}
+	}
 	let mut pivot_of_row: Vec<usize> = Vec::new();
 	let mut is_pivot = vec![false; rels.len()];
+	let mut pivot = vec![0u64; words];
 	let mut rank = 0;
 	for col in 0..rels.len() {
 		let (w, bit) = (col / 64, 1u64 << (col % 64));
-		let Some(p) = (rank..rows.len()).find(|&r| rows[r][w] & bit != 0) else {
+		let Some(p) = (rank..nrows).find(|&r| m[r * words + w] & bit != 0) else {
 			continue;
 		};
-		rows.swap(rank, p);
-		let pivot = rows[rank].clone();
-		for (r, row) in rows.iter_mut().enumerate() {
+		if p != rank {
+			let (lo, hi) = m.split_at_mut(p * words);
+			lo[rank * words..(rank + 1) * words].swap_with_slice(&mut hi[..words]);
+		}
+		pivot.copy_from_slice(&m[rank * words..(rank + 1) * words]);
+		for (r, row) in m.chunks_exact_mut(words).enumerate() {
 			if r != rank && row[w] & bit != 0 {
 				row.iter_mut().zip(&pivot).for_each(|(a, b)| *a ^= b);
 			}
@@ -753,14 +803,15 @@ fn combine(n: &BigUint, fb: &FactorBase, relations: &[Relation]) -> Option<BigUi
 	}
 	for free in (0..rels.len()).filter(|&c| !is_pivot[c]) {
 		// Null vector: the free column plus every pivot column whose row has it.
-		let mut set = vec![free];
 		let (w, bit) = (free / 64, 1u64 << (free % 64));
-		for (r, &pc) in pivot_of_row.iter().enumerate() {
-			if rows[r][w] & bit != 0 {
-				set.push(pc);
-			}
-		}
-		if let Some(f) = try_square(n, fb, relations, set.iter().map(|&c| rels[c])) {
+		let set = std::iter::once(free).chain(
+			pivot_of_row
+				.iter()
+				.enumerate()
+				.filter(|(r, _)| m[r * words + w] & bit != 0)
+				.map(|(_, &pc)| pc),
+		);
+		if let Some(f) = try_square(n, fb, relations, arena, set.map(|c| rels[c])) {
 			return Some(f);
 		}
 	}
@@ -771,6 +822,7 @@ fn try_square(
 	n: &BigUint,
 	fb: &FactorBase,
 	relations: &[Relation],
+	arena: &[u32],
 	set: impl Iterator<Item = usize>,
 ) -> Option<BigUint> {
 	let mut exps = vec![0u32; fb.primes.len()];
@@ -779,8 +831,8 @@ fn try_square(
 	for r in set {
 		let rel = &relations[r];
 		// |y| rather than y: X and −X have the same square, so either finds the factor.
-		ys.extend(rel.ys.iter().map(|y| y.unsigned_abs()));
-		rel.factors.iter().for_each(|&f| exps[f as usize] += 1);
+		ys.extend(rel.ys().iter().map(|y| y.unsigned_abs()));
+		rel.factors(arena).iter().for_each(|&f| exps[f as usize] += 1);
 		if rel.lp > 1 {
 			lps.push(rel.lp as u128);
 		}
