@@ -385,6 +385,7 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	let mut bainv: Vec<Vec<u32>> = vec![vec![0; nfb]; s];
 	let mut tries = 0;
 	let mut scratch: Vec<u32> = Vec::with_capacity(64);
+	let mut hit_buf: Vec<u64> = Vec::with_capacity(nfb / 64 + 1);
 
 	while relations.len() < want {
 		tries += 1;
@@ -596,6 +597,7 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 							first_sieved,
 							lp_bound,
 							&mut scratch,
+							&mut hit_buf,
 						) {
 							let start = arena.len() as u32;
 							let mut rel = Relation { ys: [y, 0], two: false, start, len: 0, lp };
@@ -664,6 +666,7 @@ fn check(
 	first_sieved: usize,
 	lp_bound: u64,
 	factors: &mut Vec<u32>,
+	hits: &mut Vec<u64>,
 ) -> Option<(i128, u64)> {
 	let xi = x as i128;
 	let v = (a as i128 * xi + 2 * b) * xi + c;
@@ -686,39 +689,90 @@ fn check(
 	for &j in qs {
 		fb.divide_out(j, &mut u, factors);
 	}
-	// p_j divides Q(x) when i ≡ root (mod p_j), i.e. when p_j | i + p_j − root: tested by
-	// multiplying with p_j^{-1} mod 2^32, eight primes at a time so the compiler can use
-	// vector lanes; a stale root (A's primes) only costs a division that fails.
-	let iu = i as u32;
-	let nfb = fb.primes.len();
-	let hit = |p: u32, inv: u32, lim: u32, r1: u32, r2: u32| {
-		((iu + p - r1).wrapping_mul(inv) <= lim) | ((iu + p - r2).wrapping_mul(inv) <= lim)
-	};
-	let mut j = first_sieved;
-	while j + 8 <= nfb {
-		// Fixed-size views: one bounds check per eight primes, and a loop the compiler can
-		// turn into vector instructions.
-		let p: &[u32; 8] = fb.primes[j..j + 8].try_into().expect("8");
-		let inv: &[u32; 8] = fb.inv32[j..j + 8].try_into().expect("8");
-		let lim: &[u32; 8] = fb.lim32[j..j + 8].try_into().expect("8");
-		let r1: &[u32; 8] = root1[j..j + 8].try_into().expect("8");
-		let r2: &[u32; 8] = root2[j..j + 8].try_into().expect("8");
-		let mut mask = 0u32;
-		for l in 0..8 {
-			mask |= (hit(p[l], inv[l], lim[l], r1[l], r2[l]) as u32) << l;
-		}
-		while mask != 0 {
-			fb.divide_out(j + mask.trailing_zeros() as usize, &mut u, factors);
-			mask &= mask - 1;
-		}
-		j += 8;
-	}
-	for j in j..nfb {
-		if hit(fb.primes[j], fb.inv32[j], fb.lim32[j], root1[j], root2[j]) {
-			fb.divide_out(j, &mut u, factors);
+	hit_words(i as u32, fb, root1, root2, first_sieved, hits);
+	for (w, &word) in hits.iter().enumerate() {
+		let mut word = word;
+		while word != 0 {
+			fb.divide_out(first_sieved + w * 64 + word.trailing_zeros() as usize, &mut u, factors);
+			word &= word - 1;
 		}
 	}
 	(u < lp_bound as u128).then_some((a as i128 * xi + b, u as u64))
+}
+
+/// Sets bit `j − from` of `hits` (64 primes a word) where `p_j` may divide `Q(x)` at sieve
+/// position `i`: when `i ≡ root (mod p_j)`, i.e. `p_j | i + p_j − root`, tested by multiplying
+/// with `p_j^{-1} mod 2^32`. A stale root (A's primes) only costs a division that fails.
+fn hit_words(
+	i: u32,
+	fb: &FactorBase,
+	root1: &[u32],
+	root2: &[u32],
+	from: usize,
+	hits: &mut Vec<u64>,
+) {
+	#[cfg(target_arch = "x86_64")]
+	if std::arch::is_x86_feature_detected!("avx2") {
+		// SAFETY: the CPU has AVX2, checked just above.
+		return unsafe { hit_words_avx2(i, fb, root1, root2, from, hits) };
+	}
+	hit_words_any(i, fb, root1, root2, from, hits)
+}
+
+/// The same loop compiled for AVX2: eight 32-bit multiplications an instruction (the
+/// baseline x86-64 target has none for 32-bit lanes). It is most of `check`'s time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn hit_words_avx2(
+	i: u32,
+	fb: &FactorBase,
+	root1: &[u32],
+	root2: &[u32],
+	from: usize,
+	hits: &mut Vec<u64>,
+) {
+	hit_words_any(i, fb, root1, root2, from, hits)
+}
+
+#[inline(always)]
+fn hit_words_any(
+	i: u32,
+	fb: &FactorBase,
+	root1: &[u32],
+	root2: &[u32],
+	from: usize,
+	hits: &mut Vec<u64>,
+) {
+	let n = fb.primes.len();
+	let (p, inv, lim) = (&fb.primes[from..n], &fb.inv32[from..n], &fb.lim32[from..n]);
+	let (r1, r2) = (&root1[from..n], &root2[from..n]);
+	let hit = |k: usize| {
+		((i + p[k] - r1[k]).wrapping_mul(inv[k]) <= lim[k])
+			| ((i + p[k] - r2[k]).wrapping_mul(inv[k]) <= lim[k])
+	};
+	hits.clear();
+	let mut k = 0;
+	while k + 64 <= p.len() {
+		// Fixed-size views: one bounds check per 64 primes, and a loop of lanes.
+		let (pw, iw, lw): (&[u32; 64], &[u32; 64], &[u32; 64]) = (
+			p[k..k + 64].try_into().expect("64"),
+			inv[k..k + 64].try_into().expect("64"),
+			lim[k..k + 64].try_into().expect("64"),
+		);
+		let (aw, bw): (&[u32; 64], &[u32; 64]) =
+			(r1[k..k + 64].try_into().expect("64"), r2[k..k + 64].try_into().expect("64"));
+		let mut word = 0u64;
+		for l in 0..64 {
+			let h1 = (i + pw[l] - aw[l]).wrapping_mul(iw[l]) <= lw[l];
+			let h2 = (i + pw[l] - bw[l]).wrapping_mul(iw[l]) <= lw[l];
+			word |= ((h1 | h2) as u64) << l;
+		}
+		hits.push(word);
+		k += 64;
+	}
+	if k < p.len() {
+		hits.push((k..p.len()).fold(0u64, |w, kk| w | (hit(kk) as u64) << (kk - k)));
+	}
 }
 
 /// Finds sets of relations whose exponents are all even (Gauss–Jordan over GF(2) after
@@ -792,11 +846,14 @@ fn combine(n: &BigUint, fb: &FactorBase, relations: &[Relation], arena: &[u32]) 
 			lo[rank * words..(rank + 1) * words].swap_with_slice(&mut hi[..words]);
 		}
 		pivot.copy_from_slice(&m[rank * words..(rank + 1) * words]);
-		for (r, row) in m.chunks_exact_mut(words).enumerate() {
-			if r != rank && row[w] & bit != 0 {
-				row.iter_mut().zip(&pivot).for_each(|(a, b)| *a ^= b);
-			}
+		// Every row with the bit takes the pivot row, without a branch per row (whether a
+		// row has the bit is a coin flip the branch predictor loses); the pivot row, which
+		// cleared itself, is put back.
+		for row in m.chunks_exact_mut(words) {
+			let take = 0u64.wrapping_sub((row[w] >> (col % 64)) & 1);
+			row.iter_mut().zip(&pivot).for_each(|(a, b)| *a ^= b & take);
 		}
+		m[rank * words..(rank + 1) * words].copy_from_slice(&pivot);
 		pivot_of_row.push(col);
 		is_pivot[col] = true;
 		rank += 1;
