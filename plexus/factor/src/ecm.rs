@@ -13,8 +13,8 @@
 use crate::arith::{gcd, primes_below, Mont64};
 use std::sync::OnceLock;
 
-/// Bounds per size (measured with `scripts/bench-factor.sh` and the `bench sweep-ecm`
-/// example): `(largest bits, B1, B2)`.
+/// Bounds per size, `(largest bits, B1, B2)`: the fewest instructions per factoring of 200
+/// balanced semiprimes at 48, 56 and 64 bits among B1 of 50–700 with B2 of 25–50 × B1.
 const PLANS: [(u64, u64, u64); 2] = [(56, 85, 3_000), (64, 250, 8_000)];
 
 /// Distance between giant steps: 2·3·5·7, so only residues coprime to it (48 of 210, 24 up
@@ -39,12 +39,7 @@ fn babies() -> impl Iterator<Item = u64> {
 fn plan(index: usize) -> &'static Plan {
 	static PLANS_MADE: [OnceLock<Plan>; PLANS.len()] = [const { OnceLock::new() }; PLANS.len()];
 	PLANS_MADE[index].get_or_init(|| {
-		let (_, mut b1, mut b2) = PLANS[index];
-		if let Ok(t) = std::env::var("ECM_PLAN") {
-			// TEMP-TUNE
-			let v: Vec<u64> = t.split(',').map(|x| x.parse().unwrap()).collect();
-			(b1, b2) = (v[0], v[1]);
-		}
+		let (_, b1, b2) = PLANS[index];
 		let primes = primes_below(b2 as usize + D as usize);
 		let m0 = ((b1 + D / 2) / D).max(1);
 		// Primes just above B1 that the first giant step cannot reach go to stage 1.

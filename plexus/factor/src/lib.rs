@@ -2,9 +2,10 @@
 //! generator ([`semiprime()`]) the exchange uses to make them.
 //!
 //! A challenge is a balanced semiprime `C = p·q` of 48–160 bits (the runtime's bounds). The
-//! solver picks the method by size: Pollard–Brent rho in Montgomery form below
-//! [`RHO_MAX_BITS`], the self-initialising quadratic sieve above (up to
-//! [`siqs::MAX_BITS`]). `scripts/bench-factor.sh` compares it with PARI/GP's `factorint`.
+//! solver picks the method by size: Pollard–Brent rho in Montgomery form up to
+//! [`RHO_MAX_BITS`], the elliptic-curve method on Montgomery curves for the rest of what fits
+//! a `u64`, the self-initialising quadratic sieve above (up to [`siqs::MAX_BITS`]).
+//! `scripts/bench-factor.sh` compares it with PARI/GP's `factorint`.
 
 mod arith;
 mod ecm;
@@ -18,12 +19,12 @@ use num_integer::Integer;
 use num_traits::{One, ToPrimitive, Zero};
 pub use semiprime::{random_prime, semiprime, PrimeError};
 
-/// Numbers up to this many bits are split with rho: below it rho's `√p` steps are cheaper
-/// than setting up a sieve (measured: see docs/BENCHMARKS.md).
+/// Numbers up to this many bits are split with rho; above it, up to 64 bits, ECM's curves
+/// are cheaper than rho's `√p` steps (measured from 42 bits up: see docs/BENCHMARKS.md).
 pub const RHO_MAX_BITS: u64 = 40;
 
-/// Curves ECM tries on a `u64` before the sieve takes over; a balanced 64-bit semiprime
-/// needs a few dozen on average with the bounds used.
+/// Curves ECM tries on a `u64` before the sieve takes over (a balanced 64-bit semiprime
+/// needs a few on average with the bounds used; the cap only bounds a pathological input).
 const ECM_MAX_CURVES: u32 = 400;
 
 /// Why a number was not split.
