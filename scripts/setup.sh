@@ -15,6 +15,8 @@ command -v npm >/dev/null 2>&1 || apt_pkgs+=(npm)
 # The container executor's tests build their images from a statically linked busybox.
 [ -x /usr/bin/busybox ] || [ -x /bin/busybox ] || apt_pkgs+=(busybox-static)
 command -v tar >/dev/null 2>&1 || apt_pkgs+=(tar)
+# The container test serves its image over https with `openssl s_server`.
+command -v openssl >/dev/null 2>&1 || apt_pkgs+=(openssl)
 # The microVM tier: QEMU, Debian's cloud kernel (its virtio modules go into the guest's
 # initramfs) and mkfs.ext4 for the image disks.
 command -v qemu-system-x86_64 >/dev/null 2>&1 || apt_pkgs+=(qemu-system-x86)

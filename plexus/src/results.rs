@@ -5,11 +5,16 @@
 //! (`cutopia client result`), so a miner cannot serve something else.
 
 use anyhow::{anyhow, bail, Context, Result};
-use std::path::{Path, PathBuf};
+use std::{
+	path::{Path, PathBuf},
+	sync::{Arc, OnceLock},
+	time::Duration,
+};
 use tokio::{
-	io::{AsyncReadExt, AsyncWriteExt},
+	io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
 	net::{TcpListener, TcpStream},
 };
+use tokio_rustls::rustls::{self, pki_types::ServerName, ClientConfig};
 
 pub fn hex(b: &[u8]) -> String {
 	b.iter().map(|x| format!("{x:02x}")).collect()
@@ -122,29 +127,123 @@ pub async fn http_get(endpoint: &str, path: &str) -> Result<Vec<u8>> {
 /// Most bytes of a result or task module fetched over HTTP.
 pub const MAX_RESULT: u64 = 64 << 20;
 
-/// `GET path` from `endpoint`, refusing a body of more than `max_body` bytes: whoever serves
-/// it may be an adversary that wants to fill the fetcher's memory.
+/// `GET path` from `endpoint` (`host:port`, or `http://host[:port]`), refusing a body of more
+/// than `max_body` bytes: whoever serves it may be an adversary that wants to fill the
+/// fetcher's memory.
 pub async fn http_get_limited(endpoint: &str, path: &str, max_body: u64) -> Result<Vec<u8>> {
 	let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-	let mut stream =
-		tokio::time::timeout(std::time::Duration::from_secs(10), TcpStream::connect(host))
+	get_limited(host, path, max_body, None).await
+}
+
+/// TLS for `https://` fetches: the system's root certificates (`SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` name others, as they do for OpenSSL), read once per process.
+pub fn tls_client() -> Result<Arc<ClientConfig>> {
+	static CONFIG: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
+	CONFIG
+		.get_or_init(|| {
+			let found = rustls_native_certs::load_native_certs();
+			let mut roots = rustls::RootCertStore::empty();
+			let (added, _unparsable) = roots.add_parsable_certificates(found.certs);
+			if added == 0 {
+				let why = found.errors.first().map(|e| format!(": {e}")).unwrap_or_default();
+				return Err(format!("no trusted root certificate for https:// found{why}"));
+			}
+			tls_client_trusting(roots).map_err(|e| format!("{e:#}"))
+		})
+		.clone()
+		.map_err(|e| anyhow!(e))
+}
+
+/// A TLS client that trusts exactly `roots` (ring, TLS 1.2 and 1.3).
+pub fn tls_client_trusting(roots: rustls::RootCertStore) -> Result<Arc<ClientConfig>> {
+	let provider = Arc::new(rustls::crypto::ring::default_provider());
+	Ok(Arc::new(
+		ClientConfig::builder_with_provider(provider)
+			.with_safe_default_protocol_versions()?
+			.with_root_certificates(roots)
+			.with_no_client_auth(),
+	))
+}
+
+/// `host` and `port` of `host[:port]` (`[v6]:port` too), with `default_port` when none is
+/// given: the connection needs the port, TLS the bare name.
+fn host_and_port(authority: &str, default_port: u16) -> Result<(&str, u16)> {
+	let bad = || anyhow!("{authority:?} is not host[:port]");
+	if let Some(rest) = authority.strip_prefix('[') {
+		let (host, after) = rest.split_once(']').ok_or_else(bad)?;
+		return match after.strip_prefix(':') {
+			Some(port) => Ok((host, port.parse().map_err(|_| bad())?)),
+			None if after.is_empty() => Ok((host, default_port)),
+			None => Err(bad()),
+		};
+	}
+	match authority.rsplit_once(':') {
+		Some((host, port)) if !host.contains(':') => Ok((host, port.parse().map_err(|_| bad())?)),
+		Some(_) => Err(bad()),
+		None if authority.is_empty() => Err(bad()),
+		None => Ok((authority, default_port)),
+	}
+}
+
+/// `GET path` from `authority` over plain TCP, or over TLS with `tls` (the server's
+/// certificate checked for the authority's host name).
+async fn get_limited(
+	authority: &str,
+	path: &str,
+	max_body: u64,
+	tls: Option<Arc<ClientConfig>>,
+) -> Result<Vec<u8>> {
+	let (host, port) = host_and_port(authority, if tls.is_some() { 443 } else { 80 })?;
+	let tcp = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect((host, port)))
+		.await
+		.map_err(|_| anyhow!("{authority}: connection timed out"))?
+		.with_context(|| format!("cannot connect to {authority}"))?;
+	match tls {
+		None => exchange(tcp, authority, path, max_body).await,
+		Some(config) => {
+			let name = ServerName::try_from(host.to_string())
+				.map_err(|_| anyhow!("{host:?} is not a host name TLS can check"))?;
+			let stream = tokio::time::timeout(
+				Duration::from_secs(10),
+				tokio_rustls::TlsConnector::from(config).connect(name, tcp),
+			)
 			.await
-			.map_err(|_| anyhow!("{host}: connection timed out"))?
-			.with_context(|| format!("cannot connect to {host}"))?;
+			.map_err(|_| anyhow!("{authority}: TLS handshake timed out"))?
+			.with_context(|| format!("TLS with {authority}"))?;
+			exchange(stream, authority, path, max_body).await
+		},
+	}
+}
+
+/// One HTTP/1.1 request and its response's body.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+	mut stream: S,
+	host: &str,
+	path: &str,
+	max_body: u64,
+) -> Result<Vec<u8>> {
 	stream
 		.write_all(
-			format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+			// HTTP/1.0: the body comes whole, never chunked, and the server closes after it.
+			format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
 		)
 		.await?;
 	let mut response = Vec::new();
 	// The head is small; 64 KiB over the body's bound leaves room for it.
 	let cap = max_body.saturating_add(64 << 10);
-	tokio::time::timeout(
-		std::time::Duration::from_secs(120),
+	let read = tokio::time::timeout(
+		Duration::from_secs(120),
 		(&mut stream).take(cap + 1).read_to_end(&mut response),
 	)
 	.await
-	.map_err(|_| anyhow!("{host}: response timed out"))??;
+	.map_err(|_| anyhow!("{host}: response timed out"))?;
+	match read {
+		Ok(_) => {},
+		// A TLS server that closes without close_notify: what arrived is kept (its length is
+		// checked against the head below, and every fetched body against its SHA-256).
+		Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {},
+		Err(e) => return Err(e).with_context(|| format!("reading from {host}")),
+	}
 	if response.len() as u64 > cap {
 		bail!("{host}{path}: the response is larger than {max_body} bytes");
 	}
@@ -152,17 +251,33 @@ pub async fn http_get_limited(endpoint: &str, path: &str, max_body: u64) -> Resu
 		.windows(4)
 		.position(|w| w == b"\r\n\r\n")
 		.ok_or_else(|| anyhow!("{host}: not an HTTP response"))?;
-	let head = String::from_utf8_lossy(&response[..head_end]);
+	let head = String::from_utf8_lossy(&response[..head_end]).into_owned();
 	let status = head.lines().next().unwrap_or("");
 	// `HTTP/1.1 200 OK`: the code is the second field of the status line.
 	if status.split_ascii_whitespace().nth(1) != Some("200") {
 		bail!("{host}{path}: {status}");
 	}
-	let body = &response[head_end + 4..];
-	if body.len() as u64 > max_body {
+	let header = |wanted: &str| {
+		head.lines().skip(1).find_map(|line| {
+			let (name, value) = line.split_once(':')?;
+			name.trim().eq_ignore_ascii_case(wanted).then(|| value.trim().to_string())
+		})
+	};
+	if let Some(coding) = header("transfer-encoding") {
+		bail!("{host}{path}: the body is sent {coding}, which this fetcher does not decode");
+	}
+	let length = header("content-length").and_then(|v| v.parse::<u64>().ok());
+	// The body stays in the buffer it was read into (no second copy of up to a GiB).
+	response.drain(..head_end + 4);
+	if response.len() as u64 > max_body {
 		bail!("{host}{path}: the response is larger than {max_body} bytes");
 	}
-	Ok(body.to_vec())
+	if let Some(length) = length {
+		if response.len() as u64 != length {
+			bail!("{host}{path}: {} bytes of a {length}-byte body arrived", response.len());
+		}
+	}
+	Ok(response)
 }
 
 /// Fetches the result of `indenture` with `hash` from a miner at `endpoint` and checks it.
@@ -192,14 +307,26 @@ fn read_plain_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>> {
 	Ok(bytes)
 }
 
-/// A task module named by `uri` (`file://` or `http://`), checked against its SHA-256.
+/// A task module named by `uri` (`file://`, `http://` or `https://`), checked against its
+/// SHA-256.
 pub async fn fetch_module(uri: &str, hash: &[u8; 32]) -> Result<Vec<u8>> {
 	fetch_checked(uri, hash, MAX_RESULT).await
 }
 
-/// The bytes at `uri` (`file://` or `http://`), at most `max_bytes` of them, checked against
-/// their SHA-256.
+/// The bytes at `uri` (`file://`, `http://` or `https://`), at most `max_bytes` of them,
+/// checked against their SHA-256.
 pub async fn fetch_checked(uri: &str, hash: &[u8; 32], max_bytes: u64) -> Result<Vec<u8>> {
+	let tls = if uri.starts_with("https://") { Some(tls_client()?) } else { None };
+	fetch_checked_with(uri, hash, max_bytes, tls).await
+}
+
+/// [`fetch_checked`] with the TLS client to use for `https://`.
+async fn fetch_checked_with(
+	uri: &str,
+	hash: &[u8; 32],
+	max_bytes: u64,
+	tls: Option<Arc<ClientConfig>>,
+) -> Result<Vec<u8>> {
 	// A buyer names this URI and the miner runs as root: no control characters (a CR/LF
 	// would smuggle a second HTTP request), and files only where they are plain files.
 	if uri.bytes().any(|b| b.is_ascii_control() || b == b' ') {
@@ -210,9 +337,13 @@ pub async fn fetch_checked(uri: &str, hash: &[u8; 32], max_bytes: u64) -> Result
 		tokio::task::spawn_blocking(move || read_plain_file(&path, max_bytes)).await??
 	} else if let Some(rest) = uri.strip_prefix("http://") {
 		let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-		http_get_limited(host, &format!("/{path}"), max_bytes).await?
+		get_limited(host, &format!("/{path}"), max_bytes, None).await?
+	} else if let Some(rest) = uri.strip_prefix("https://") {
+		let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+		let tls = tls.ok_or_else(|| anyhow!("no TLS client for {uri}"))?;
+		get_limited(host, &format!("/{path}"), max_bytes, Some(tls)).await?
 	} else {
-		bail!("cannot fetch {uri}: only file:// and http:// URIs are supported by this miner")
+		bail!("cannot fetch {uri}: only file://, http:// and https:// URIs are supported")
 	};
 	if crate::work::sha256(&bytes) != *hash {
 		bail!("the bytes at {uri} do not have the indenture's SHA-256");
@@ -223,6 +354,127 @@ pub async fn fetch_checked(uri: &str, hash: &[u8; 32], max_bytes: u64) -> Result
 #[cfg(test)]
 mod fetch_tests {
 	use super::*;
+
+	/// A CA and a certificate it signed for "localhost" (DER), and the leaf's key.
+	fn certificates() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+		let mut ca = rcgen::CertificateParams::new(vec![]);
+		ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+		let ca = rcgen::Certificate::from_params(ca).unwrap();
+		let leaf = rcgen::Certificate::from_params(rcgen::CertificateParams::new(vec![
+			"localhost".to_string(),
+		]))
+		.unwrap();
+		let leaf_der = leaf.serialize_der_with_signer(&ca).unwrap();
+		(ca.serialize_der().unwrap(), leaf_der, leaf.serialize_private_key_der())
+	}
+
+	/// A TLS server on loopback answering every request with `head` and `body`; its port and
+	/// the roots that trust it.
+	async fn tls_server(
+		head: String,
+		body: Vec<u8>,
+		close_notify: bool,
+	) -> (u16, rustls::RootCertStore) {
+		use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+		let (ca, leaf, key) = certificates();
+		let mut roots = rustls::RootCertStore::empty();
+		roots.add(CertificateDer::from(ca)).unwrap();
+		let provider = Arc::new(rustls::crypto::ring::default_provider());
+		let config = rustls::ServerConfig::builder_with_provider(provider)
+			.with_safe_default_protocol_versions()
+			.unwrap()
+			.with_no_client_auth()
+			.with_single_cert(
+				vec![CertificateDer::from(leaf)],
+				PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+			)
+			.unwrap();
+		let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+		let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+		let port = listener.local_addr().unwrap().port();
+		let response: Arc<Vec<u8>> = Arc::new([head.into_bytes(), body].concat());
+		tokio::spawn(async move {
+			while let Ok((tcp, _)) = listener.accept().await {
+				let (acceptor, response) = (acceptor.clone(), response.clone());
+				tokio::spawn(async move {
+					let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+					let mut request = [0u8; 1024];
+					let _ = tls.read(&mut request).await;
+					let _ = tls.write_all(&response).await;
+					if close_notify {
+						let _ = tls.shutdown().await;
+					} else {
+						// Only the TCP connection closes, as many servers do.
+						let _ = tls.flush().await;
+						let _ = tls.into_inner().0.shutdown().await;
+					}
+				});
+			}
+		});
+		(port, roots)
+	}
+
+	#[test]
+	fn https_fetches_are_checked_for_the_servers_name_its_issuer_size_and_hash() {
+		let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+		rt.block_on(async {
+			let body = b"\0asm a module".to_vec();
+			let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+			let (port, roots) = tls_server(head, body.clone(), true).await;
+			let tls = Some(tls_client_trusting(roots).unwrap());
+			let hash = crate::work::sha256(&body);
+			let uri = format!("https://localhost:{port}/task.wasm");
+			let got = fetch_checked_with(&uri, &hash, 1 << 20, tls.clone()).await.unwrap();
+			assert_eq!(got, body);
+			let e = fetch_checked_with(&uri, &[7; 32], 1 << 20, tls.clone()).await.unwrap_err();
+			assert!(e.to_string().contains("SHA-256"), "{e:#}");
+			let e = fetch_checked_with(&uri, &hash, 4, tls.clone()).await.unwrap_err();
+			assert!(e.to_string().contains("larger than 4 bytes"), "{e:#}");
+			// The certificate names localhost, not the address.
+			let by_address = format!("https://127.0.0.1:{port}/task.wasm");
+			let e = fetch_checked_with(&by_address, &hash, 1 << 20, tls).await.unwrap_err();
+			assert!(format!("{e:#}").contains("certificate"), "{e:#}");
+			// A server whose issuer the client does not trust.
+			let (ca, ..) = certificates();
+			let mut other = rustls::RootCertStore::empty();
+			other.add(rustls::pki_types::CertificateDer::from(ca)).unwrap();
+			let stranger = Some(tls_client_trusting(other).unwrap());
+			let e = fetch_checked_with(&uri, &hash, 1 << 20, stranger).await.unwrap_err();
+			assert!(format!("{e:#}").contains("certificate"), "{e:#}");
+			// A body cut short of its Content-Length.
+			let head = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_string();
+			let (port, roots) = tls_server(head, body.clone(), true).await;
+			let uri = format!("https://localhost:{port}/task.wasm");
+			let cut = Some(tls_client_trusting(roots).unwrap());
+			let e = fetch_checked_with(&uri, &hash, 1 << 20, cut).await.unwrap_err();
+			assert!(e.to_string().contains("of a 100-byte body"), "{e:#}");
+			// No length and no close_notify: the body is what arrived before the close.
+			let head = "HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n".to_string();
+			let (port, roots) = tls_server(head, body.clone(), false).await;
+			let uri = format!("https://localhost:{port}/task.wasm");
+			let abrupt = Some(tls_client_trusting(roots.clone()).unwrap());
+			assert_eq!(fetch_checked_with(&uri, &hash, 1 << 20, abrupt).await.unwrap(), body);
+			// A chunked body is refused by name, not as a wrong hash.
+			let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_string();
+			let (port, roots) = tls_server(head, b"e\r\n".to_vec(), true).await;
+			let uri = format!("https://localhost:{port}/task.wasm");
+			let chunked = Some(tls_client_trusting(roots).unwrap());
+			let e = fetch_checked_with(&uri, &hash, 1 << 20, chunked).await.unwrap_err();
+			assert!(e.to_string().contains("chunked"), "{e:#}");
+		});
+	}
+
+	#[test]
+	fn authorities_split_into_host_and_port() {
+		assert_eq!(host_and_port("example.org", 443).unwrap(), ("example.org", 443));
+		assert_eq!(host_and_port("example.org:8443", 443).unwrap(), ("example.org", 8443));
+		assert_eq!(host_and_port("127.0.0.1:80", 443).unwrap(), ("127.0.0.1", 80));
+		assert_eq!(host_and_port("[::1]:8080", 80).unwrap(), ("::1", 8080));
+		assert_eq!(host_and_port("[::1]", 80).unwrap(), ("::1", 80));
+		for bad in ["", "host:", "host:port", "::1", "[::1", "[::1]x", "h:99999"] {
+			assert!(host_and_port(bad, 80).is_err(), "{bad:?}");
+		}
+	}
 
 	#[test]
 	fn only_plain_files_and_clean_uris_are_fetched() {

@@ -3,9 +3,9 @@
 //!
 //! ```toml
 //! module = "hello.wat"          # .wasm or .wat, inlined when it fits 4 KiB; or:
-//! # uri = "http://example.org/task.wasm"   (hash = SHA-256 of the module, hex); or a
+//! # uri = "https://example.org/task.wasm"   (hash = SHA-256 of the module, hex); or a
 //! # container: a root filesystem archive (tar or tar.zst) and the command run in it:
-//! # image = "http://example.org/busybox.tar.zst"   (hash = SHA-256 of the archive, hex)
+//! # image = "https://example.org/busybox.tar.zst"   (hash = SHA-256 of the archive, hex)
 //! # command = ["/bin/sh", "-c", "echo hello"]
 //! type = "batch"                # or "service"
 //! cpu_millicores = 1000
@@ -54,7 +54,7 @@ pub struct SpecFile {
 	/// Task module (.wasm or .wat), inlined when ≤ 4 KiB.
 	#[arg(long)]
 	pub module: Option<String>,
-	/// Task URI (file:// or http://) instead of a module; needs --hash.
+	/// Task URI (file://, http:// or https://) instead of a module; needs --hash.
 	#[arg(long)]
 	pub uri: Option<String>,
 	/// SHA-256 of the module at --uri or of the archive at --image.

@@ -97,7 +97,7 @@ fn find_factor(n: &BigUint) -> Result<BigUint, FactorError> {
 	}
 	// A perfect power other than a square would make the sieve's relations degenerate. An
 	// r^k is also a power of each prime dividing k: prime k suffice.
-	for k in [3, 5, 7, 11, 13, 17].into_iter().take_while(|&k| k <= n.bits() as u32 / 10 + 1) {
+	for k in [3, 5, 7, 11, 13, 17, 19].into_iter().take_while(|&k| k <= n.bits() as u32 / 10 + 1) {
 		let r = n.nth_root(k);
 		if r.pow(k) == *n {
 			return Ok(r);

@@ -296,10 +296,10 @@ fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 		sqrts: vec![],
 		logs: vec![],
 	};
-	// Index 0 stands for −1 (never divided by), index 1 for 2 (divided out by shifting).
+	// Index 0 stands for −1 (never divided by), index 1 for 2 (divided out by shifting, its
+	// inverses never used).
 	fb.push(1, 0);
-	fb.push(1, 1);
-	fb.primes[1] = 2;
+	fb.push(2, 1);
 	for &p in &small[1..] {
 		if fb.primes.len() >= par.fb_size {
 			break;

@@ -9,7 +9,7 @@
 
 use cutopia_e2e::{
 	chain::{account, fees_between, metric, runtime, total, Api},
-	free_port, workspace_bin, Node, Proc, TempDir, HELLO,
+	free_port, wait_for, workspace_bin, Node, Proc, TempDir, HELLO,
 };
 use serde_json::{json, Value as Json};
 use std::{
@@ -62,9 +62,22 @@ impl Market {
 
 	/// An agent logging to `<name>.log`, keeping its state in `<data>/`.
 	fn agent_in(&self, name: &str, data: &str, key: &str, args: &[&str]) -> Proc {
+		self.agent_env(name, data, key, args, &[])
+	}
+
+	/// An agent with extra environment variables.
+	fn agent_env(
+		&self,
+		name: &str,
+		data: &str,
+		key: &str,
+		args: &[&str],
+		env: &[(&str, &std::path::Path)],
+	) -> Proc {
 		let data = self.tmp.path().join(data);
 		let mut cmd = Command::new(workspace_bin("cutopia"));
 		cmd.args(["--url", &self.url, "--key", key]).args(args).arg("--data-dir").arg(&data);
+		cmd.envs(env.iter().copied());
 		Proc::spawn(&mut cmd, self.tmp.path().join(format!("{name}.log")))
 	}
 
@@ -293,17 +306,78 @@ fn busybox_image(dir: &std::path::Path) -> std::path::PathBuf {
 	tar
 }
 
-/// A container task: a busybox image by `file://` URI and SHA-256, and a shell command. Two
-/// miners offering containers (`--containers`) each run it in their sandbox; both report the
-/// same output and are paid. The buyer fetches the result and checks it against the chain.
+/// An https server (`openssl s_server -WWW`) for the files in `dir`, on a free loopback port,
+/// with a certificate for localhost signed by a CA made here: the server, its port and the
+/// CA's PEM file (what a client must trust, e.g. through SSL_CERT_FILE).
+fn https_server(dir: &std::path::Path) -> (Proc, u16, std::path::PathBuf) {
+	let openssl = |args: &[&str]| {
+		let out = Command::new("openssl")
+			.args(args)
+			.current_dir(dir)
+			.output()
+			.expect("openssl (scripts/setup.sh installs it)");
+		assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+	};
+	let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+	let ca = ["-subj", "/CN=cutopia test CA", "-days", "2", "-keyout", "ca.key", "-out", "ca.pem"];
+	openssl(&[&["req", "-x509"][..], &key, &ca].concat());
+	std::fs::write(
+		dir.join("leaf.ext"),
+		"subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+	)
+	.unwrap();
+	openssl(
+		&[&["req"][..], &key, &["-subj", "/CN=localhost", "-keyout", "tls.key", "-out", "tls.csr"]]
+			.concat(),
+	);
+	openssl(&[
+		"x509",
+		"-req",
+		"-in",
+		"tls.csr",
+		"-CA",
+		"ca.pem",
+		"-CAkey",
+		"ca.key",
+		"-CAcreateserial",
+		"-days",
+		"2",
+		"-extfile",
+		"leaf.ext",
+		"-out",
+		"tls.pem",
+	]);
+	let port = free_port();
+	let accept = format!("127.0.0.1:{port}");
+	let mut cmd = Command::new("openssl");
+	cmd.args([
+		"s_server", "-WWW", "-quiet", "-accept", &accept, "-cert", "tls.pem", "-key", "tls.key",
+	])
+	.current_dir(dir);
+	let server = Proc::spawn(&mut cmd, dir.join("https.log"));
+	wait_for("the https server", Duration::from_secs(10), || {
+		std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+	});
+	(server, port, dir.join("ca.pem"))
+}
+
+/// A container task: a busybox image by `https://` URI and SHA-256 (the miners trust the
+/// test's CA through SSL_CERT_FILE), and a shell command. Two miners offering containers
+/// (`--containers`) each run it in their sandbox; both report the same output and are paid.
+/// The buyer fetches the result and checks it against the chain.
 #[test]
 fn agents_run_a_container_task_and_its_replicas_agree() {
 	let (m, _exchange) = Market::start("market-container");
+	let served = m.tmp.path().join("served");
+	std::fs::create_dir_all(&served).unwrap();
+	let (_https, port, ca) = https_server(&served);
 	let miner = |name: &str, key_and_flags: &[&str]| {
 		let endpoint = format!("127.0.0.1:{}", free_port());
 		let mut args = vec!["miner", "run", "--endpoint", &endpoint, "--containers"];
 		args.extend_from_slice(&key_and_flags[1..]);
-		m.miner_with(name, name, key_and_flags[0], &args)
+		let p = m.agent_env(name, name, key_and_flags[0], &args, &[("SSL_CERT_FILE", &ca)]);
+		p.wait_output("registered", Duration::from_secs(60));
+		p
 	};
 	// Eve boots each container as a microVM guest where one can be booted here: the two
 	// tiers must give the same bytes.
@@ -314,17 +388,16 @@ fn agents_run_a_container_task_and_its_replicas_agree() {
 		&["//Eve"]
 	};
 	let (dave, _eve) = (miner("dave", &["//Dave"]), miner("eve", eve_flags));
-	let tar = busybox_image(m.tmp.path());
+	let tar = busybox_image(&served);
 	let digest = <sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&tar).unwrap());
 	let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
 	let file = m.tmp.path().join("container.toml");
 	std::fs::write(
 		&file,
 		format!(
-			"image = \"file://{}\"\nhash = \"{hash}\"\n\
+			"image = \"https://localhost:{port}/busybox.tar\"\nhash = \"{hash}\"\n\
 			 command = [\"/bin/sh\", \"-c\", \"echo hello from a container; cat /etc/motd; hostname; ls /scratch | wc -l\"]\n\
 			 incentive = \"2\"\nduration = 20\nreplicas = 2\nexchange = \"{}\"\nescrow_operator = \"{}\"\n",
-			tar.display(),
 			dev::bob().public_key().to_account_id(),
 			dev::charlie().public_key().to_account_id(),
 		),
