@@ -65,23 +65,36 @@ fn main() {
 	if std::env::args().nth(1).as_deref() == Some(plexus::container::SANDBOX_ARG) {
 		plexus::container::sandbox_main();
 	}
+	let cli = Cli::parse();
+	// Offline work needs neither the async runtime nor the log subscriber, whose filter
+	// parsing (regular expressions) cost more than a 96-bit factoring in a debug build.
+	if let Command::Miner(cmd::miner::Miner::Factor { n }) = &cli.command {
+		if let Err(e) = cmd::miner::factor(&cli, n) {
+			fail(&cli, e);
+		}
+		return;
+	}
 	tokio::runtime::Builder::new_multi_thread()
 		.enable_all()
 		.build()
 		.expect("a tokio runtime")
-		.block_on(cli_main());
+		.block_on(cli_main(cli));
 }
 
-async fn cli_main() {
-	let cli = Cli::parse();
+async fn cli_main(cli: Cli) {
 	init_logs();
 	if let Err(e) = run(&cli).await {
-		if cli.json {
-			println!("{}", json!({ "error": format!("{e:#}") }));
-		}
-		eprintln!("error: {e:#}");
-		std::process::exit(1);
+		fail(&cli, e);
 	}
+}
+
+/// The error on stdout as JSON (with `--json`) and on stderr, and exit status 1.
+fn fail(cli: &Cli, e: anyhow::Error) -> ! {
+	if cli.json {
+		println!("{}", json!({ "error": format!("{e:#}") }));
+	}
+	eprintln!("error: {e:#}");
+	std::process::exit(1);
 }
 
 async fn run(cli: &Cli) -> Result<()> {

@@ -92,6 +92,7 @@ pub async fn run(cli: &Cli, m: &Miner) -> Result<()> {
 			let key = signer(cli)?;
 			agents::run_miner(chain, key, config(a)?, Arc::new(WasmExecutor::new()?)).await
 		},
+		// `main` runs it before the async runtime starts; kept here for completeness.
 		Miner::Factor { n } => factor(cli, n),
 	}
 }
@@ -153,7 +154,7 @@ fn config(a: &MinerArgs) -> Result<agents::MinerConfig> {
 }
 
 /// Offline, so that a miner can time its solver on a modulus before it competes.
-fn factor(cli: &Cli, n: &str) -> Result<()> {
+pub fn factor(cli: &Cli, n: &str) -> Result<()> {
 	let n = BigUint::from_str(n.trim()).map_err(|_| anyhow!("`{n}` is not a decimal number"))?;
 	let started = std::time::Instant::now();
 	let (p, q) = cutopia_factor::split(&n)?;
