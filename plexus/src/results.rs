@@ -228,29 +228,53 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 			format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
 		)
 		.await?;
-	let mut response = Vec::new();
 	// The head is small; 64 KiB over the body's bound leaves room for it.
 	let cap = max_body.saturating_add(64 << 10);
-	let read = tokio::time::timeout(
-		Duration::from_secs(120),
-		(&mut stream).take(cap + 1).read_to_end(&mut response),
-	)
-	.await
-	.map_err(|_| anyhow!("{host}: response timed out"))?;
-	match read {
-		Ok(_) => {},
-		// A TLS server that closes without close_notify: what arrived is kept (its length is
-		// checked against the head below, and every fetched body against its SHA-256).
-		Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {},
-		Err(e) => return Err(e).with_context(|| format!("reading from {host}")),
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+	let mut response: Vec<u8> = Vec::with_capacity(64 << 10);
+	let mut chunk = vec![0u8; 64 << 10];
+	// Once the head is in: where it ends, and where a body of its Content-Length ends.
+	let mut head_end: Option<usize> = None;
+	let mut end: Option<u64> = None;
+	loop {
+		// A server that sent the whole body but keeps the connection open is not waited on.
+		if end.is_some_and(|end| response.len() as u64 >= end) {
+			break;
+		}
+		let read = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
+			.await
+			.map_err(|_| anyhow!("{host}: response timed out"))?;
+		let n = match read {
+			Ok(0) => break,
+			Ok(n) => n,
+			// A TLS server that closes without close_notify: what arrived is kept (its length
+			// is checked against the head below, and every fetched body against its SHA-256).
+			Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+			Err(e) => return Err(e).with_context(|| format!("reading from {host}")),
+		};
+		let searched_to = response.len().saturating_sub(3);
+		response.extend_from_slice(&chunk[..n]);
+		if response.len() as u64 > cap {
+			bail!("{host}{path}: the response is larger than {max_body} bytes");
+		}
+		if head_end.is_none() {
+			head_end = response[searched_to..]
+				.windows(4)
+				.position(|w| w == b"\r\n\r\n")
+				.map(|at| searched_to + at);
+			if let Some(at) = head_end {
+				if let Some(length) = content_length(&response[..at]) {
+					// Refused before its bytes arrive rather than after.
+					if length > max_body {
+						bail!("{host}{path}: the response is larger than {max_body} bytes");
+					}
+					response.reserve(length as usize);
+					end = Some(at as u64 + 4 + length);
+				}
+			}
+		}
 	}
-	if response.len() as u64 > cap {
-		bail!("{host}{path}: the response is larger than {max_body} bytes");
-	}
-	let head_end = response
-		.windows(4)
-		.position(|w| w == b"\r\n\r\n")
-		.ok_or_else(|| anyhow!("{host}: not an HTTP response"))?;
+	let head_end = head_end.ok_or_else(|| anyhow!("{host}: not an HTTP response"))?;
 	let head = String::from_utf8_lossy(&response[..head_end]).into_owned();
 	let status = head.lines().next().unwrap_or("");
 	// `HTTP/1.1 200 OK`: the code is the second field of the status line.
@@ -266,7 +290,7 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 	if let Some(coding) = header("transfer-encoding") {
 		bail!("{host}{path}: the body is sent {coding}, which this fetcher does not decode");
 	}
-	let length = header("content-length").and_then(|v| v.parse::<u64>().ok());
+	let length = content_length(&response[..head_end]);
 	// The body stays in the buffer it was read into (no second copy of up to a GiB).
 	response.drain(..head_end + 4);
 	if response.len() as u64 > max_body {
@@ -278,6 +302,14 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 		}
 	}
 	Ok(response)
+}
+
+/// The Content-Length of an HTTP head, when it names one.
+fn content_length(head: &[u8]) -> Option<u64> {
+	String::from_utf8_lossy(head).lines().skip(1).find_map(|line| {
+		let (name, value) = line.split_once(':')?;
+		name.trim().eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+	})
 }
 
 /// Fetches the result of `indenture` with `hash` from a miner at `endpoint` and checks it.
@@ -370,11 +402,17 @@ mod fetch_tests {
 
 	/// A TLS server on loopback answering every request with `head` and `body`; its port and
 	/// the roots that trust it.
-	async fn tls_server(
-		head: String,
-		body: Vec<u8>,
-		close_notify: bool,
-	) -> (u16, rustls::RootCertStore) {
+	/// How the test server ends a response.
+	#[derive(Clone, Copy, PartialEq)]
+	enum End {
+		CloseNotify,
+		/// Only the TCP connection closes, as many servers do.
+		Tcp,
+		/// The connection stays open after the body.
+		Hold,
+	}
+
+	async fn tls_server(head: String, body: Vec<u8>, end: End) -> (u16, rustls::RootCertStore) {
 		use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 		let (ca, leaf, key) = certificates();
 		let mut roots = rustls::RootCertStore::empty();
@@ -401,12 +439,18 @@ mod fetch_tests {
 					let mut request = [0u8; 1024];
 					let _ = tls.read(&mut request).await;
 					let _ = tls.write_all(&response).await;
-					if close_notify {
-						let _ = tls.shutdown().await;
-					} else {
-						// Only the TCP connection closes, as many servers do.
-						let _ = tls.flush().await;
-						let _ = tls.into_inner().0.shutdown().await;
+					match end {
+						End::CloseNotify => {
+							let _ = tls.shutdown().await;
+						},
+						End::Tcp => {
+							let _ = tls.flush().await;
+							let _ = tls.into_inner().0.shutdown().await;
+						},
+						End::Hold => {
+							let _ = tls.flush().await;
+							tokio::time::sleep(Duration::from_secs(600)).await;
+						},
 					}
 				});
 			}
@@ -420,7 +464,7 @@ mod fetch_tests {
 		rt.block_on(async {
 			let body = b"\0asm a module".to_vec();
 			let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
-			let (port, roots) = tls_server(head, body.clone(), true).await;
+			let (port, roots) = tls_server(head, body.clone(), End::CloseNotify).await;
 			let tls = Some(tls_client_trusting(roots).unwrap());
 			let hash = crate::work::sha256(&body);
 			let uri = format!("https://localhost:{port}/task.wasm");
@@ -443,24 +487,50 @@ mod fetch_tests {
 			assert!(format!("{e:#}").contains("certificate"), "{e:#}");
 			// A body cut short of its Content-Length.
 			let head = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n".to_string();
-			let (port, roots) = tls_server(head, body.clone(), true).await;
+			let (port, roots) = tls_server(head, body.clone(), End::CloseNotify).await;
 			let uri = format!("https://localhost:{port}/task.wasm");
 			let cut = Some(tls_client_trusting(roots).unwrap());
 			let e = fetch_checked_with(&uri, &hash, 1 << 20, cut).await.unwrap_err();
 			assert!(e.to_string().contains("of a 100-byte body"), "{e:#}");
 			// No length and no close_notify: the body is what arrived before the close.
 			let head = "HTTP/1.0 200 ok\r\nContent-type: text/plain\r\n\r\n".to_string();
-			let (port, roots) = tls_server(head, body.clone(), false).await;
+			let (port, roots) = tls_server(head, body.clone(), End::Tcp).await;
 			let uri = format!("https://localhost:{port}/task.wasm");
 			let abrupt = Some(tls_client_trusting(roots.clone()).unwrap());
 			assert_eq!(fetch_checked_with(&uri, &hash, 1 << 20, abrupt).await.unwrap(), body);
 			// A chunked body is refused by name, not as a wrong hash.
 			let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_string();
-			let (port, roots) = tls_server(head, b"e\r\n".to_vec(), true).await;
+			let (port, roots) = tls_server(head, b"e\r\n".to_vec(), End::CloseNotify).await;
 			let uri = format!("https://localhost:{port}/task.wasm");
 			let chunked = Some(tls_client_trusting(roots).unwrap());
 			let e = fetch_checked_with(&uri, &hash, 1 << 20, chunked).await.unwrap_err();
 			assert!(e.to_string().contains("chunked"), "{e:#}");
+			// The whole body, then the connection held open: the fetch ends at its length.
+			let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+			let (port, roots) = tls_server(head, body.clone(), End::Hold).await;
+			let uri = format!("https://localhost:{port}/task.wasm");
+			let held = Some(tls_client_trusting(roots).unwrap());
+			let started = std::time::Instant::now();
+			let got = tokio::time::timeout(
+				Duration::from_secs(10),
+				fetch_checked_with(&uri, &hash, 1 << 20, held),
+			)
+			.await
+			.expect("not waiting on the open connection");
+			assert_eq!(got.unwrap(), body, "after {:?}", started.elapsed());
+			// A head that claims more than the bound is refused before any body is read.
+			let head = "HTTP/1.1 200 OK\r\nContent-Length: 5000000\r\n\r\n".to_string();
+			let (port, roots) = tls_server(head, Vec::new(), End::Hold).await;
+			let uri = format!("https://localhost:{port}/task.wasm");
+			let claims = Some(tls_client_trusting(roots).unwrap());
+			let e = tokio::time::timeout(
+				Duration::from_secs(10),
+				fetch_checked_with(&uri, &hash, 1 << 20, claims),
+			)
+			.await
+			.expect("refused at once")
+			.unwrap_err();
+			assert!(e.to_string().contains("larger than"), "{e:#}");
 		});
 	}
 
