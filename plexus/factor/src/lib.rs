@@ -183,6 +183,18 @@ mod tests {
 	}
 
 	#[test]
+	fn the_sieves_retry_works_with_factor_base_primes_above_16_bits() {
+		// A second retry doubles the factor base: at 176 bits (1,700 primes, then 3,400) its
+		// largest primes pass 2^16, where products of residues no longer fit 32 bits and the
+		// polynomial set-up takes its division path.
+		let mut rng = XorShift(5);
+		let (p, q) = (prime(88, &mut rng), prime(88, &mut rng));
+		let n = &p * &q;
+		let f = siqs::siqs_once(&n, 2).expect("a factor on the second retry");
+		assert!(f == p || f == q, "{n}: {f}");
+	}
+
+	#[test]
 	fn splits_unbalanced_and_special_numbers() {
 		let mut rng = XorShift(7);
 		let cases: Vec<BigUint> = vec![

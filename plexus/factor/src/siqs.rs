@@ -271,7 +271,7 @@ pub fn siqs(n: &BigUint) -> Option<BigUint> {
 
 // Index loops over parallel per-prime arrays read more plainly than zipped iterators here.
 #[allow(clippy::needless_range_loop)]
-fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
+pub(crate) fn siqs_once(n: &BigUint, attempt: u32) -> Option<BigUint> {
 	let bits = n.bits();
 	if !(40..=MAX_BITS).contains(&bits) {
 		return None;
