@@ -152,16 +152,26 @@ pub fn powmod(mut b: u64, mut e: u64, m: u64) -> u64 {
 	r
 }
 
-/// `a^{-1} mod m` for `gcd(a, m) = 1`, `m < 2^62`.
+/// `a^{-1} mod m` for `gcd(a, m) = 1`.
 pub fn invmod(a: u64, m: u64) -> Option<u64> {
-	let (mut r0, mut r1) = (m as i64, (a % m) as i64);
-	let (mut t0, mut t1) = (0i64, 1i64);
+	inverse_or_gcd(a, m).ok()
+}
+
+/// `a^{-1} mod m`, or `Err(gcd(a, m))` when there is none (ECM's way of finding a factor).
+pub fn inverse_or_gcd(a: u64, m: u64) -> Result<u64, u64> {
+	// i128: the Bézout coefficients of two u64s fit, whatever m's top bit.
+	let (mut r0, mut r1) = (m as i128, (a % m) as i128);
+	let (mut t0, mut t1) = (0i128, 1i128);
 	while r1 != 0 {
 		let q = r0 / r1;
 		(r0, r1) = (r1, r0 - q * r1);
 		(t0, t1) = (t1, t0 - q * t1);
 	}
-	(r0 == 1).then(|| t0.rem_euclid(m as i64) as u64)
+	if r0 == 1 {
+		Ok(t0.rem_euclid(m as i128) as u64)
+	} else {
+		Err(r0 as u64)
+	}
 }
 
 /// A square root of `a` modulo the odd prime `p` (Tonelli–Shanks), if `a` is a residue.

@@ -10,7 +10,7 @@
 //! there, so the product of `X_{mD}·Z_j − X_j·Z_{mD}` over all such pairs has `p` in its gcd
 //! with `n`.
 
-use crate::arith::{gcd, primes_below, Mont64};
+use crate::arith::{gcd, inverse_or_gcd, primes_below, Mont64};
 use std::sync::OnceLock;
 
 /// Bounds per size, `(largest bits, B1, B2)`: the fewest instructions per factoring of 200
@@ -136,22 +136,6 @@ impl Curve<'_> {
 	}
 }
 
-/// `a^{-1} mod n` for odd `n`, or `Err(gcd(a, n))` when there is none.
-fn inverse(a: u64, n: u64) -> Result<u64, u64> {
-	let (mut r0, mut r1) = (n as i128, (a % n) as i128);
-	let (mut t0, mut t1) = (0i128, 1i128);
-	while r1 != 0 {
-		let q = r0 / r1;
-		(r0, r1) = (r1, r0 - q * r1);
-		(t0, t1) = (t1, t0 - q * t1);
-	}
-	if r0 == 1 {
-		Ok(t0.rem_euclid(n as i128) as u64)
-	} else {
-		Err(r0 as u64)
-	}
-}
-
 /// A nontrivial factor of the odd composite `n` (no factor below 1000, not a prime power),
 /// or `None` after `max_curves` curves.
 pub fn ecm(n: u64, max_curves: u32) -> Option<u64> {
@@ -169,7 +153,7 @@ pub fn ecm(n: u64, max_curves: u32) -> Option<u64> {
 		let vu = m.sub(v, u);
 		let num = m.mul(m.mul(m.mul(vu, vu), vu), m.add(m.add(m.add(u, u), u), v));
 		let den = m.mul(m.mul(m.enter(16), u3), v);
-		let inv = match inverse(m.leave(den), n) {
+		let inv = match inverse_or_gcd(m.leave(den), n) {
 			Ok(i) => m.enter(i),
 			Err(g) => match found(g) {
 				Some(f) => return Some(f),
@@ -294,11 +278,11 @@ mod tests {
 
 	#[test]
 	fn inverse_or_the_shared_factor() {
-		assert_eq!(inverse(3, 7), Ok(5));
-		assert_eq!(inverse(6, 9), Err(3));
+		assert_eq!(inverse_or_gcd(3, 7), Ok(5));
+		assert_eq!(inverse_or_gcd(6, 9), Err(3));
 		let n = u64::MAX - 58; // odd, near the top: the i128 arithmetic must not overflow
 		let a = 1_234_567_890_123;
-		let inv = inverse(a, n).expect("coprime");
+		let inv = inverse_or_gcd(a, n).expect("coprime");
 		assert_eq!((a as u128 * inv as u128 % n as u128) as u64, 1);
 	}
 }

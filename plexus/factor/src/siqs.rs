@@ -760,6 +760,8 @@ fn hit_words_any(
 
 /// Finds sets of relations whose exponents are all even (Gauss–Jordan over GF(2) after
 /// dropping relations with a prime no other relation has) and tries each for a factor.
+// Relation and column indices address several parallel arrays here.
+#[allow(clippy::needless_range_loop)]
 fn combine(n: &BigUint, fb: &FactorBase, relations: &[Relation], arena: &[u32]) -> Option<BigUint> {
 	let nfb = fb.primes.len();
 	// Odd-exponent columns of each relation, flat: relation r's are odd[at[r]..at[r + 1]].
