@@ -387,17 +387,65 @@ async fn fetch_checked_with(
 mod fetch_tests {
 	use super::*;
 
-	/// A CA and a certificate it signed for "localhost" (DER), and the leaf's key.
+	/// A CA and a certificate it signed for "localhost" (DER), and the leaf's key (PKCS#8
+	/// DER), made by the `openssl` command (scripts/setup.sh installs it): a certificate
+	/// crate as a dev-dependency changed the features of crates the node shares, and the
+	/// workspace's tests then compiled part of the tree twice.
 	fn certificates() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
-		let mut ca = rcgen::CertificateParams::new(vec![]);
-		ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-		let ca = rcgen::Certificate::from_params(ca).unwrap();
-		let leaf = rcgen::Certificate::from_params(rcgen::CertificateParams::new(vec![
-			"localhost".to_string(),
-		]))
+		static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+		let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+		let dir = std::env::temp_dir().join(format!("plexus-tls-{}-{n}", std::process::id()));
+		std::fs::create_dir_all(&dir).unwrap();
+		let openssl = |args: &[&str]| {
+			let out = std::process::Command::new("openssl")
+				.args(args)
+				.current_dir(&dir)
+				.output()
+				.expect("openssl (scripts/setup.sh installs it)");
+			assert!(
+				out.status.success(),
+				"openssl {args:?}: {}",
+				String::from_utf8_lossy(&out.stderr)
+			);
+		};
+		let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+		let ca =
+			["-subj", "/CN=plexus test CA", "-days", "2", "-keyout", "ca.key", "-out", "ca.pem"];
+		openssl(&[&["req", "-x509"][..], &key, &ca].concat());
+		std::fs::write(
+			dir.join("leaf.ext"),
+			"subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n",
+		)
 		.unwrap();
-		let leaf_der = leaf.serialize_der_with_signer(&ca).unwrap();
-		(ca.serialize_der().unwrap(), leaf_der, leaf.serialize_private_key_der())
+		let leaf = ["-subj", "/CN=localhost", "-keyout", "leaf.key", "-out", "leaf.csr"];
+		openssl(&[&["req"][..], &key, &leaf].concat());
+		openssl(&[
+			"x509",
+			"-req",
+			"-in",
+			"leaf.csr",
+			"-CA",
+			"ca.pem",
+			"-CAkey",
+			"ca.key",
+			"-CAcreateserial",
+			"-days",
+			"2",
+			"-extfile",
+			"leaf.ext",
+			"-outform",
+			"DER",
+			"-out",
+			"leaf.der",
+		]);
+		openssl(&["x509", "-in", "ca.pem", "-outform", "DER", "-out", "ca.der"]);
+		openssl(&[
+			"pkcs8", "-topk8", "-nocrypt", "-in", "leaf.key", "-outform", "DER", "-out", "key.der",
+		]);
+		let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+		let made = (read("ca.der"), read("leaf.der"), read("key.der"));
+		let _ = std::fs::remove_dir_all(&dir);
+		made
 	}
 
 	/// A TLS server on loopback answering every request with `head` and `body`; its port and
