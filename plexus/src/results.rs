@@ -263,7 +263,9 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 				.position(|w| w == b"\r\n\r\n")
 				.map(|at| searched_to + at);
 			if let Some(at) = head_end {
-				if let Some(length) = content_length(&response[..at]) {
+				let length =
+					header(&response[..at], "content-length").and_then(|v| v.parse::<u64>().ok());
+				if let Some(length) = length {
 					// Refused before its bytes arrive rather than after.
 					if length > max_body {
 						bail!("{host}{path}: the response is larger than {max_body} bytes");
@@ -275,22 +277,17 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 		}
 	}
 	let head_end = head_end.ok_or_else(|| anyhow!("{host}: not an HTTP response"))?;
-	let head = String::from_utf8_lossy(&response[..head_end]).into_owned();
+	let head = String::from_utf8_lossy(&response[..head_end]);
 	let status = head.lines().next().unwrap_or("");
 	// `HTTP/1.1 200 OK`: the code is the second field of the status line.
 	if status.split_ascii_whitespace().nth(1) != Some("200") {
 		bail!("{host}{path}: {status}");
 	}
-	let header = |wanted: &str| {
-		head.lines().skip(1).find_map(|line| {
-			let (name, value) = line.split_once(':')?;
-			name.trim().eq_ignore_ascii_case(wanted).then(|| value.trim().to_string())
-		})
-	};
-	if let Some(coding) = header("transfer-encoding") {
+	if let Some(coding) = header(&response[..head_end], "transfer-encoding") {
 		bail!("{host}{path}: the body is sent {coding}, which this fetcher does not decode");
 	}
-	let length = content_length(&response[..head_end]);
+	// The Content-Length the head announced, as the read loop found it.
+	let length = end.map(|end| end - head_end as u64 - 4);
 	// The body stays in the buffer it was read into (no second copy of up to a GiB).
 	response.drain(..head_end + 4);
 	if response.len() as u64 > max_body {
@@ -304,11 +301,11 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
 	Ok(response)
 }
 
-/// The Content-Length of an HTTP head, when it names one.
-fn content_length(head: &[u8]) -> Option<u64> {
+/// The value of header `wanted` (any case) in an HTTP head, when the head has it.
+fn header(head: &[u8], wanted: &str) -> Option<String> {
 	String::from_utf8_lossy(head).lines().skip(1).find_map(|line| {
 		let (name, value) = line.split_once(':')?;
-		name.trim().eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+		name.trim().eq_ignore_ascii_case(wanted).then(|| value.trim().to_string())
 	})
 }
 
