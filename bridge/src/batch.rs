@@ -76,11 +76,29 @@ impl Scan {
 	}
 }
 
-/// Whether this relayer (Ethereum address `me`) owes withdrawal `w` its signature: the
-/// withdrawal belongs to the current set `set_id` (older sets release with their own
-/// signatures) and `me` has not signed it.
-pub fn owes_signature(w: &StoredWithdrawal, set_id: u32, me: [u8; 20]) -> bool {
-	w.set_id == set_id && !w.signers.contains(&me)
+/// What this relayer owes a stored withdrawal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owed {
+	/// Nothing: signed by it under the current set.
+	Nothing,
+	/// Its signature under the current set.
+	Signature,
+	/// A signature under the current set if the vault has not released it: it was requested
+	/// under an older set, whose signatures the vault no longer takes once it has moved to the
+	/// current one.
+	SignatureIfUnreleased,
+}
+
+/// What this relayer (Ethereum address `me`) owes withdrawal `w` under the current set
+/// `set_id`.
+pub fn owed(w: &StoredWithdrawal, set_id: u32, me: [u8; 20]) -> Owed {
+	if w.set_id < set_id {
+		Owed::SignatureIfUnreleased
+	} else if w.set_id == set_id && !w.signers.contains(&me) {
+		Owed::Signature
+	} else {
+		Owed::Nothing
+	}
 }
 
 /// This relayer's EIP-712 signature of withdrawal `nonce`, over the digest the vault and the
@@ -97,9 +115,11 @@ pub fn sign_withdrawal(
 	Ok(signer.sign_hash_sync(&B256::from(digest))?.as_bytes())
 }
 
-/// `d` as the `relay` call carries it.
-pub fn attestation(d: &Deposit) -> Attestation {
+/// `d`, a deposit of `vault`, as the `relay` call carries it.
+pub fn attestation(d: &Deposit, vault: &pallet_bridge::VaultInfo) -> Attestation {
+	use crate::chain::cutopia::runtime_types::pallet_bridge::types::VaultInfo;
 	Attestation {
+		vault: VaultInfo { chain_id: vault.chain_id, vault: H160(vault.vault.0) },
 		nonce: d.nonce,
 		from: H160(d.from.0 .0),
 		recipient: AccountId32(d.recipient),
@@ -226,7 +246,9 @@ mod tests {
 
 	#[test]
 	fn an_attestation_carries_the_deposit_as_logged() {
-		let attested = attestation(&deposit(5, 7));
+		let vault = pallet_bridge::VaultInfo { chain_id: 31_337, vault: sp_core::H160([0x11; 20]) };
+		let attested = attestation(&deposit(5, 7), &vault);
+		assert_eq!((attested.vault.chain_id, attested.vault.vault.0), (31_337, [0x11; 20]));
 		assert_eq!(attested.nonce, 7);
 		assert_eq!(attested.from.0, [0x33; 20]);
 		assert_eq!(attested.recipient.0, [0xaa; 32]);
@@ -240,10 +262,12 @@ mod tests {
 			"59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d".parse().unwrap();
 		let me = signer.address().0 .0;
 		let w = StoredWithdrawal { to: [0x5a; 20], amount: 2_000, set_id: 3, signers: vec![] };
-		assert!(owes_signature(&w, 3, me));
-		assert!(!owes_signature(&w, 4, me), "a withdrawal of an older set");
+		assert_eq!(owed(&w, 3, me), Owed::Signature);
 		let signed = StoredWithdrawal { signers: vec![[0x01; 20], me], ..w.clone() };
-		assert!(!owes_signature(&signed, 3, me));
+		assert_eq!(owed(&signed, 3, me), Owed::Nothing);
+		// Signed or not under an older set: signed again unless the vault released it.
+		assert_eq!(owed(&w, 4, me), Owed::SignatureIfUnreleased);
+		assert_eq!(owed(&signed, 4, me), Owed::SignatureIfUnreleased);
 
 		let vault = pallet_bridge::VaultInfo { chain_id: 31_337, vault: sp_core::H160([0x11; 20]) };
 		let sig = sign_withdrawal(&signer, &vault, 3, 8, &w).unwrap();
@@ -259,7 +283,7 @@ mod tests {
 		use crate::chain::cutopia::{self, bridge::Error as Bridge};
 		let refused = |i, e| (i, ItemError::Pallet(cutopia::Error::Bridge(e)));
 		// Items 0..4 are attestations, items from 4 on signatures.
-		assert!(!failures(&[refused(4, Bridge::StaleSet)], 4));
+		assert!(!failures(&[refused(4, Bridge::AlreadySigned)], 4));
 		assert!(failures(&[refused(1, Bridge::InboundPaused)], 4));
 		assert!(failures(
 			&[refused(3, Bridge::OutsideVoteWindow), refused(5, Bridge::BadSignature)],

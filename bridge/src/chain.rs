@@ -245,17 +245,19 @@ impl Chain {
 		Ok(values)
 	}
 
-	/// Which of deposit `nonces` still need `who`'s vote: neither processed nor voted by it.
+	/// Which of `vault`'s deposit `nonces` still need `who`'s vote: neither processed nor voted
+	/// by it.
 	pub async fn needing_votes(
 		&self,
 		at: &At,
+		vault: &pallet_bridge::VaultInfo,
 		nonces: &[u64],
 		who: &AccountId32,
 	) -> Result<HashSet<u64>, ChainError> {
 		// Per nonce, its `Processed` key then its `Votes` key.
 		let keys: Vec<_> = nonces
 			.iter()
-			.flat_map(|n| [raw_keys::processed(*n), raw_keys::vote(*n, &who.0)])
+			.flat_map(|n| [raw_keys::processed(vault, *n), raw_keys::vote(vault, *n, &who.0)])
 			.collect();
 		let present = self.read_many(at, &keys).await?;
 		Ok(nonces
@@ -299,15 +301,17 @@ type RawWithdrawal = pallet_bridge::Withdrawal<[u8; 32], u128, sp_core::ConstU32
 /// An attestation as the `relay` call carries it.
 pub type Attestation = cutopia::runtime_types::pallet_bridge::types::Deposit<AccountId32, u128>;
 
-/// The bounds of one `relay` call and the vote window, at `at`.
-pub async fn limits(at: &At) -> Result<Limits, ChainError> {
+/// The bounds of one `relay` call and `vault`'s vote window, at `at`.
+pub async fn limits(at: &At, vault: &pallet_bridge::VaultInfo) -> Result<Limits, ChainError> {
+	use cutopia::runtime_types::pallet_bridge::types::VaultInfo;
 	let constants = at.constants();
 	let attestations = constants.entry(cutopia::constants().bridge().max_attestations())?;
 	let signatures = constants.entry(cutopia::constants().bridge().max_signatures())?;
 	let window = constants.entry(cutopia::constants().bridge().vote_window())?;
+	let key = VaultInfo { chain_id: vault.chain_id, vault: subxt::utils::H160(vault.vault.0) };
 	let floor = at
 		.storage()
-		.fetch(cutopia::storage().bridge().nonce_floor().unvalidated(), ())
+		.fetch(cutopia::storage().bridge().nonce_floor().unvalidated(), (key,))
 		.await?
 		.decode()?;
 	Ok(Limits {

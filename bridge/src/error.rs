@@ -26,6 +26,9 @@ pub enum Fatal {
 	/// Finality does not go back on an honest node: the Ethereum node or its history is wrong.
 	#[error("the followed Ethereum head went backwards from {from} to {to}: refusing to continue")]
 	HeadWentBackwards { from: u64, to: u64 },
+	/// Root moved the bridge to another vault: this relayer's deposits are no longer taken.
+	#[error("the chain's bridge now names vault {now} on Ethereum chain {chain_id} instead of the one this relayer follows: restart it with the new --vault")]
+	VaultChanged { now: Address, chain_id: u64 },
 }
 
 /// Errors of a cycle that leave the checkpoint where it is.

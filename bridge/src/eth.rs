@@ -18,6 +18,8 @@ sol! {
 	#[sol(rpc)]
 	interface IVault {
 		function token() external view returns (address);
+		function setId() external view returns (uint64);
+		function released(uint64 nonce) external view returns (bool);
 	}
 	#[sol(rpc)]
 	interface IERC20 {
@@ -162,6 +164,16 @@ impl Eth {
 			warn!("deposit {} in {} fails the receipt checks; ignored", d.nonce, d.tx_hash);
 		}
 		Ok(ok)
+	}
+
+	/// The relayer set id the vault checks signatures against.
+	pub async fn vault_set_id(&self) -> Result<u64, EthError> {
+		Ok(IVault::new(self.vault, &self.provider).setId().call().await?)
+	}
+
+	/// Whether the vault paid withdrawal `nonce` (or refused it for good).
+	pub async fn released(&self, nonce: u64) -> Result<bool, EthError> {
+		Ok(IVault::new(self.vault, &self.provider).released(nonce).call().await?)
 	}
 
 	/// The vault's token balance, for the watchdog.

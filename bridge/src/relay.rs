@@ -4,9 +4,10 @@
 //! 3. reads the vault's `Deposited` logs from its cursor, skips nonces the chain already
 //!    processed or this relayer already voted on (read in bulk), and re-checks the receipts of
 //!    the rest, as many as one `relay` call carries and the chain's vote window allows;
-//! 4. signs withdrawals of the current relayer set it has not signed yet, as many as a call
-//!    carries (attestations and signatures have separate bounds: deposits never wait behind
-//!    withdrawals);
+//! 4. signs withdrawals of the current relayer set it has not signed yet, and signs again
+//!    those of older sets the vault has not released once the vault has moved to the current
+//!    set, as many as a call carries (attestations and signatures have separate bounds:
+//!    deposits never wait behind withdrawals);
 //! 5. submits both as one `Bridge.relay` (free for a member's first call in a block) and goes
 //!    on once it is in a best block.
 //!
@@ -108,6 +109,8 @@ pub fn check_vault(
 
 struct Relayer {
 	eth: Eth,
+	/// The vault the chain named at start; its deposits are the ones attested.
+	vault: pallet_bridge::VaultInfo,
 	chain: Chain,
 	signer: Keypair,
 	eth_signer: PrivateKeySigner,
@@ -154,6 +157,7 @@ impl Relayer {
 		);
 		Ok(Self {
 			eth,
+			vault: named,
 			chain,
 			signer,
 			eth_signer,
@@ -174,7 +178,12 @@ impl Relayer {
 		self.settle().await?;
 		let head = self.head().await?;
 		let at = self.chain.at_best().await?;
-		let limits = chain::limits(&at).await?;
+		let ctx = chain::signing_context(&at).await?;
+		if ctx.vault != self.vault {
+			let now = alloy::primitives::Address::from(ctx.vault.vault.0);
+			return Err(Fatal::VaultChanged { now, chain_id: ctx.vault.chain_id }.into());
+		}
+		let limits = chain::limits(&at, &self.vault).await?;
 		let from = match self.cursor {
 			Some(c) => c,
 			None => self.checkpoint.next_block(self.start_block),
@@ -188,7 +197,7 @@ impl Relayer {
 			}
 			let me = self.signer.public_key().to_account_id();
 			let nonces: Vec<u64> = deposits.iter().map(|d| d.nonce).collect();
-			let needed = self.chain.needing_votes(&at, &nonces, &me).await?;
+			let needed = self.chain.needing_votes(&at, &self.vault, &nonces, &me).await?;
 			for d in deposits {
 				if !scan.admits(&d) {
 					break;
@@ -201,12 +210,13 @@ impl Relayer {
 				scan.attest(d);
 			}
 		}
-		let signatures = self.signatures(&at, limits.signatures).await?;
+		let signatures = self.signatures(&at, &ctx, limits.signatures).await?;
 		let (attesting, signing) = (scan.attestations().len(), signatures.len());
 		let (number, hash) = if attesting + signing == 0 {
 			(at.block_number(), at.block_hash())
 		} else {
-			let attestations = scan.attestations().iter().map(batch::attestation).collect();
+			let attestations =
+				scan.attestations().iter().map(|d| batch::attestation(d, &self.vault)).collect();
 			self.submit(&at, attestations, signatures).await?
 		};
 		if let Some(eth_to) = scan.checkpoint_to() {
@@ -260,22 +270,44 @@ impl Relayer {
 		Ok((included.number, included.hash))
 	}
 
-	/// The signatures, as (nonce, signature), of the oldest `most` withdrawals of the current
-	/// set this relayer has not signed.
+	/// The signatures, as (nonce, signature), of the oldest `most` withdrawals this relayer
+	/// owes a signature under the current set.
 	async fn signatures(
 		&mut self,
 		at: &At,
+		ctx: &chain::SigningContext,
 		most: usize,
 	) -> Result<Vec<(u64, [u8; 65])>, RelayError> {
-		let ctx = chain::signing_context(at).await?;
 		let me = self.eth_signer.address().0 .0;
 		let mut out = Vec::new();
 		// Scan from the lowest withdrawal this relayer may still owe a signature: everything
-		// below is signed by it or belongs to an older set.
+		// below is signed by it under the current set, or released by the vault.
 		let mut all_done = true;
+		// Read once, and only when a withdrawal of an older set turns up.
+		let mut vault_moved: Option<bool> = None;
 		let from = self.sign_from.max(ctx.next.saturating_sub(SIGN_WINDOW));
 		for (nonce, w) in self.chain.withdrawals(at, from..ctx.next).await? {
-			if !batch::owes_signature(&w, ctx.set_id, me) {
+			let owed = match batch::owed(&w, ctx.set_id, me) {
+				batch::Owed::SignatureIfUnreleased => {
+					let moved = match vault_moved {
+						Some(moved) => moved,
+						None => {
+							let moved = self.eth.vault_set_id().await? == u64::from(ctx.set_id);
+							*vault_moved.insert(moved)
+						},
+					};
+					if !moved {
+						// The vault still takes the older set's signatures: signing again now
+						// would replace ones it can release with ones it cannot yet.
+						all_done = false;
+						continue;
+					}
+					!self.eth.released(nonce).await?
+				},
+				batch::Owed::Signature => true,
+				batch::Owed::Nothing => false,
+			};
+			if !owed {
 				if all_done {
 					self.sign_from = nonce + 1;
 				}

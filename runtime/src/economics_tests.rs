@@ -382,7 +382,8 @@ fn a_full_relay_fits_a_tenth_of_a_block() {
 /// nothing; a second one in the block, or a stranger's, must pay and cannot.
 #[test]
 fn relayers_holding_no_cu_relay_the_first_deposit() {
-	use pallet_bridge::{Deposit, Event as BridgeEvent};
+	use pallet_bridge::{Deposit, Event as BridgeEvent, VaultInfo};
+	const VAULT: VaultInfo = VaultInfo { chain_id: 1, vault: sp_core::H160([0xaa; 20]) };
 	use sp_runtime::transaction_validity::{InvalidTransaction, TransactionValidityError};
 	const RELAYERS: [Sr25519Keyring; 3] =
 		[Sr25519Keyring::Eve, Sr25519Keyring::Ferdie, Sr25519Keyring::One];
@@ -395,10 +396,12 @@ fn relayers_holding_no_cu_relay_the_first_deposit() {
 			.collect();
 		assert_eq!(Balances::free_balance(&members[0].0), 0);
 		Bridge::set_relayers(RuntimeOrigin::root(), members, 2).expect("relayers");
+		Bridge::set_vault(RuntimeOrigin::root(), VAULT).expect("vault");
 	});
 	ext.execute_with(|| {
 		let recipient = Sr25519Keyring::AliceStash.to_account_id();
 		let deposit = Deposit {
+			vault: VAULT,
 			nonce: 0,
 			from: sp_core::H160::repeat_byte(9),
 			recipient: recipient.clone(),

@@ -110,8 +110,10 @@ const loads = {
   },
   // Alice and Bob (two of the three dev relayers, the threshold) attest 1,500 deposits each.
   async attest(api) {
+    // Deposits name their vault: the one the chain takes deposits from.
+    const vault = (await api.query.bridge.vault()).unwrap();
     const deposits = Array.from({ length: 1_500 }, (_, i) => ({
-      nonce: i, from: u8aToHex(randomBytes(20)), recipient: u8aToHex(randomBytes(32)), amount: CU, txHash: u8aToHex(randomBytes(32)),
+      vault, nonce: i, from: u8aToHex(randomBytes(20)), recipient: u8aToHex(randomBytes(32)), amount: CU, txHash: u8aToHex(randomBytes(32)),
     }));
     const hexes = [];
     for (const d of deposits) for (const r of [alice, bob]) hexes.push(await presign(api, api.tx.bridge.attestDeposit(d), r));

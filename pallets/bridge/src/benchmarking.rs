@@ -8,12 +8,8 @@ use frame_system::RawOrigin;
 
 /// An amount every runtime accepts (above any sane existential deposit and `MinTransfer`).
 const AMOUNT: u128 = 1_000_000_000_000_000;
-/// The vault the fixed signature below was made for.
+/// The vault of the benchmarks' deposits and signatures.
 const VAULT: VaultInfo = VaultInfo { chain_id: 31337, vault: H160([0xaa; 20]) };
-/// The Ethereum address of the ECDSA key of seed `[1; 32]`.
-const SIGNER: [u8; 20] = hex_literal::hex!("1a642f0e3c3af545e7acbd38b07251b3990914f1");
-/// Its signature of withdrawal 0 of set 1, `AMOUNT` to `0x2222…22`, on `VAULT` (v = 28).
-const SIGNATURE: [u8; 65] = hex_literal::hex!("b8f1d7843860cd667ec07501dad253a29b78f895a42223306954a664e056607f25cbf5de67c1a2732438b62e9acb465f8e7ac11a4ad129f6f29a394d64dfc13c1c");
 
 /// Where the `relay` benchmark keeps its signing key.
 const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"brdg");
@@ -24,11 +20,32 @@ fn eth_of(i: u32) -> H160 {
 	H160(a)
 }
 
+/// A signing key in the benchmark keystore and its Ethereum address.
+fn new_key() -> (sp_core::ecdsa::Public, H160) {
+	let key = sp_io::crypto::ecdsa_generate(KEY_TYPE, None);
+	let me = recover_signer(&[7; 32], &eth_sign(&key, &[7; 32])).expect("own signature recovers");
+	(key, me)
+}
+
+/// `digest` signed as Ethereum tools do (`v` of 27 or 28).
+fn eth_sign(key: &sp_core::ecdsa::Public, digest: &[u8; 32]) -> EthSignature {
+	let mut sig = sp_io::crypto::ecdsa_sign_prehashed(KEY_TYPE, key, digest)
+		.expect("the benchmark keystore signs")
+		.0;
+	sig[64] += 27;
+	sig
+}
+
+/// The amount of the benchmarks' withdrawals: as large as the runtime allows, up to `AMOUNT`.
+fn out<T: Config>() -> u128 {
+	AMOUNT.min(T::MaxWithdrawal::get())
+}
+
 /// Installs `n` relayers with threshold `n` (the most votes to count); member 0 is the
-/// whitelisted caller with the fixed signing key's address.
-fn relayers<T: Config>(n: u32) -> Vec<T::AccountId> {
+/// whitelisted caller with Ethereum address `me`.
+fn relayers<T: Config>(n: u32, me: H160) -> Vec<T::AccountId> {
 	let caller: T::AccountId = whitelisted_caller();
-	let mut members = alloc::vec![(caller.clone(), H160(SIGNER))];
+	let mut members = alloc::vec![(caller.clone(), me)];
 	members.extend((1..n).map(|i| (account::<T::AccountId>("relayer", i, 0), eth_of(i))));
 	Bridge::<T>::set_relayers(RawOrigin::Root.into(), members.clone(), n).expect("valid set");
 	members.into_iter().map(|(a, _)| a).collect()
@@ -36,6 +53,7 @@ fn relayers<T: Config>(n: u32) -> Vec<T::AccountId> {
 
 fn deposit<T: Config>(nonce: DepositNonce) -> DepositOf<T> {
 	Deposit {
+		vault: VAULT,
 		nonce,
 		from: H160([0x11; 20]),
 		recipient: account("recipient", 0, 0),
@@ -43,6 +61,21 @@ fn deposit<T: Config>(nonce: DepositNonce) -> DepositOf<T> {
 		amount: AMOUNT.min(T::MintCap::get()),
 		tx_hash: H256::repeat_byte(1),
 	}
+}
+
+/// The vault configured and the mint window at its longest (a full set of empty buckets
+/// before the current one), which every mint reads and rewrites.
+fn full_window<T: Config>() {
+	Vault::<T>::put(VAULT);
+	let buckets = T::MintBuckets::get();
+	let length = T::MintPeriod::get() / buckets.into();
+	frame_system::Pallet::<T>::set_block_number(T::MintPeriod::get().saturating_mul(2u32.into()));
+	let current = frame_system::Pallet::<T>::block_number() / length;
+	let window: Vec<_> = (1..buckets)
+		.rev()
+		.map(|back| MintBucket { index: current - back.into(), minted: 0, undelayed: 0 })
+		.collect();
+	MintWindow::<T>::put(BoundedVec::try_from(window).expect("fewer than MintBuckets"));
 }
 
 #[benchmarks]
@@ -71,24 +104,25 @@ mod benchmarks {
 	/// The vote that completes a threshold of `n` and mints (to a new account).
 	#[benchmark]
 	fn attest_deposit(n: Linear<1, { T::MaxRelayers::get() }>) {
-		let members = relayers::<T>(n);
+		full_window::<T>();
+		let members = relayers::<T>(n, eth_of(u32::MAX));
 		for who in &members[1..] {
 			Bridge::<T>::attest_deposit(RawOrigin::Signed(who.clone()).into(), deposit::<T>(0))
 				.expect("vote");
 		}
 		#[extrinsic_call]
 		_(RawOrigin::Signed(members[0].clone()), deposit::<T>(0));
-		assert!(Processed::<T>::contains_key(0));
+		assert!(Processed::<T>::contains_key((VAULT, 0)));
 	}
 
 	#[benchmark]
 	fn withdraw() {
-		relayers::<T>(1);
+		relayers::<T>(1, eth_of(u32::MAX));
 		let caller: T::AccountId = whitelisted_caller();
 		T::Currency::mint_into(&caller, AMOUNT * 10).expect("funds");
 		TotalMinted::<T>::put(AMOUNT * 10);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), H160([0x22; 20]), AMOUNT);
+		_(RawOrigin::Signed(caller), H160([0x22; 20]), out::<T>());
 		assert!(Withdrawals::<T>::contains_key(0));
 	}
 
@@ -96,12 +130,20 @@ mod benchmarks {
 	#[benchmark]
 	fn sign_withdrawal(n: Linear<1, { T::MaxRelayers::get() }>) {
 		Vault::<T>::put(VAULT);
-		let members = relayers::<T>(n);
+		let (key, me) = new_key();
+		let members = relayers::<T>(n, me);
 		let caller = members[0].clone();
 		T::Currency::mint_into(&caller, AMOUNT * 10).expect("funds");
 		TotalMinted::<T>::put(AMOUNT * 10);
-		Bridge::<T>::withdraw(RawOrigin::Signed(caller.clone()).into(), H160([0x22; 20]), AMOUNT)
-			.expect("withdraw");
+		Bridge::<T>::withdraw(
+			RawOrigin::Signed(caller.clone()).into(),
+			H160([0x22; 20]),
+			out::<T>(),
+		)
+		.expect("withdraw");
+		let set_id = Relayers::<T>::get().expect("installed").id;
+		let signature =
+			eth_sign(&key, &withdrawal_digest(&VAULT, set_id, 0, &H160([0x22; 20]), out::<T>()));
 		Withdrawals::<T>::mutate(0, |w| {
 			if let Some(w) = w {
 				for i in 1..n {
@@ -110,7 +152,7 @@ mod benchmarks {
 			}
 		});
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), 0, SIGNATURE);
+		_(RawOrigin::Signed(caller), 0, signature);
 		assert_eq!(Withdrawals::<T>::get(0).map(|w| w.signatures.len() as u32), Some(n));
 	}
 
@@ -130,23 +172,49 @@ mod benchmarks {
 
 	#[benchmark]
 	fn mint_delayed() {
+		full_window::<T>();
 		let d = deposit::<T>(0);
-		Processed::<T>::insert(0, ());
+		Processed::<T>::insert((VAULT, 0), ());
 		DelayedDeposits::<T>::insert(0, Delayed { deposit: d, not_before: Zero::zero() });
+		DelayQueue::<T>::put((0, 1));
 		let caller: T::AccountId = whitelisted_caller();
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), 0);
 		assert!(!DelayedDeposits::<T>::contains_key(0));
 	}
 
+	/// A block's `on_initialize` minting `n` due delayed deposits, each to a new account.
+	#[benchmark]
+	fn mint_due(n: Linear<0, { T::MaxDueMints::get() }>) {
+		full_window::<T>();
+		let amount = (T::MintCap::get() / u128::from(T::MaxDueMints::get())).min(AMOUNT);
+		for id in 0..u64::from(n) {
+			let d = Deposit {
+				amount,
+				recipient: account("recipient", id as u32, 0),
+				..deposit::<T>(id)
+			};
+			Processed::<T>::insert((VAULT, id), ());
+			DelayedDeposits::<T>::insert(id, Delayed { deposit: d, not_before: Zero::zero() });
+		}
+		DelayQueue::<T>::put((0, u64::from(n)));
+		#[block]
+		{
+			Bridge::<T>::mint_due(n);
+		}
+		assert_eq!(DelayQueue::<T>::get(), (u64::from(n), u64::from(n)));
+		assert_eq!(DelayedDeposits::<T>::iter().count(), 0);
+	}
+
 	#[benchmark]
 	fn cancel_delayed() {
-		relayers::<T>(T::MaxRelayers::get());
-		Processed::<T>::insert(0, ());
+		relayers::<T>(T::MaxRelayers::get(), eth_of(u32::MAX));
+		Processed::<T>::insert((VAULT, 0), ());
 		DelayedDeposits::<T>::insert(
 			0,
 			Delayed { deposit: deposit::<T>(0), not_before: Zero::zero() },
 		);
+		DelayQueue::<T>::put((0, 1));
 		#[extrinsic_call]
 		_(RawOrigin::Root, 0);
 		assert!(!DelayedDeposits::<T>::contains_key(0));
@@ -161,16 +229,8 @@ mod benchmarks {
 		a: Linear<0, { T::MaxAttestations::get() }>,
 		s: Linear<0, { T::MaxSignatures::get() }>,
 	) {
-		Vault::<T>::put(VAULT);
-		let key = sp_io::crypto::ecdsa_generate(KEY_TYPE, None);
-		let sign = |digest: &[u8; 32]| {
-			let mut sig = sp_io::crypto::ecdsa_sign_prehashed(KEY_TYPE, &key, digest)
-				.expect("the benchmark keystore signs")
-				.0;
-			sig[64] += 27;
-			sig
-		};
-		let me = recover_signer(&[7; 32], &sign(&[7; 32])).expect("own signature recovers");
+		full_window::<T>();
+		let (key, me) = new_key();
 		let n = T::MaxRelayers::get();
 		let caller: T::AccountId = whitelisted_caller();
 		let mut members = alloc::vec![(caller.clone(), me)];
@@ -184,7 +244,7 @@ mod benchmarks {
 				let d = Deposit { amount, ..deposit::<T>(nonce) };
 				let hash = H256(sp_io::hashing::blake2_256(&d.encode()));
 				for (who, _) in &members[1..] {
-					Votes::<T>::insert(nonce, who, hash);
+					Votes::<T>::insert((VAULT, nonce), who, hash);
 				}
 				d
 			})
@@ -197,7 +257,7 @@ mod benchmarks {
 				Bridge::<T>::withdraw(
 					RawOrigin::Signed(caller.clone()).into(),
 					H160([0x22; 20]),
-					AMOUNT,
+					out::<T>(),
 				)
 				.expect("withdraw");
 				Withdrawals::<T>::mutate(nonce, |w| {
@@ -207,8 +267,9 @@ mod benchmarks {
 						}
 					}
 				});
-				let digest = withdrawal_digest(&VAULT, set.id, nonce, &H160([0x22; 20]), AMOUNT);
-				(nonce, sign(&digest))
+				let digest =
+					withdrawal_digest(&VAULT, set.id, nonce, &H160([0x22; 20]), out::<T>());
+				(nonce, eth_sign(&key, &digest))
 			})
 			.collect();
 		let attestations = BoundedVec::try_from(attestations).expect("a ≤ MaxAttestations");
@@ -216,7 +277,7 @@ mod benchmarks {
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), attestations, signatures);
-		assert!((0..u64::from(a)).all(Processed::<T>::contains_key));
+		assert!((0..u64::from(a)).all(|nonce| Processed::<T>::contains_key((VAULT, nonce))));
 		assert!((0..u64::from(s)).all(|nonce| Withdrawals::<T>::get(nonce).is_some_and(|w| w
 			.signatures
 			.len()

@@ -6,9 +6,11 @@
 //!
 //! - **Inbound**: relayers attest each `Deposited` event of the `CuBridgeVault`
 //!   ([`Pallet::relay`], or one at a time with [`Pallet::attest_deposit`]). Each relayer votes
-//!   once per vault nonce for the deposit's hash; when `threshold` *current* members agree on one hash the recipient is credited (or
-//!   the deposit is delayed, see below). A processed nonce is remembered forever and never
-//!   mints again.
+//!   once per (vault, nonce) for the deposit's hash; when `threshold` *current* members agree
+//!   on one hash the recipient is credited (or the deposit is delayed, see below). A deposit
+//!   names its vault and only the current vault's deposits are taken; a processed
+//!   (vault, nonce) is remembered forever and never mints again, whatever vault root names
+//!   later.
 //! - **Outbound**: [`Pallet::withdraw`] burns at once and emits `WithdrawalRequested`; each
 //!   relayer posts its EIP-712 signature ([`Pallet::relay`] or [`Pallet::sign_withdrawal`]),
 //!   checked here against its registered Ethereum address, so anyone can take `threshold` of
@@ -20,9 +22,13 @@
 //! - **Relayer set**: members (account + Ethereum address) and a threshold `T` with
 //!   `⌈2N/3⌉ ≤ T ≤ N`; changed only by root, each change a new set id.
 //! - **Bridged supply**: minted − burned by this pallet; never more than the vault holds.
-//! - **Mint cap**: at most `MintCap` per `MintPeriod` blocks; a deposit that does not fit waits
-//!   for the next period. A deposit of at least `LargeDeposit` waits `LargeDepositDelay`
-//!   blocks, during which root may cancel it.
+//! - **Mint window**: the last `MintPeriod` blocks, kept as `MintBuckets` buckets; the
+//!   window's buckets together never hold more than `MintCap` (a sliding window: no burst of
+//!   two caps across a boundary). Deposits mint at once while the window's undelayed mints
+//!   stay below `LargeDeposit` (one large deposit, or many small ones: splitting does not skip
+//!   the delay); the others wait `LargeDepositDelay` blocks, during which root may cancel
+//!   them, and then mint in arrival order as the cap allows, by themselves (`on_initialize`,
+//!   at most `MaxDueMints` a block).
 //!
 //! ## Design
 //!
@@ -109,13 +115,19 @@ pub mod pallet {
 		/// Most relayers in a set.
 		#[pallet::constant]
 		type MaxRelayers: Get<u32>;
-		/// Length of a mint-cap period, in blocks.
+		/// Length of the sliding mint window, in blocks (a multiple of `MintBuckets`).
 		#[pallet::constant]
 		type MintPeriod: Get<BlockNumberFor<Self>>;
-		/// Most CU minted per period.
+		/// Buckets the mint window is kept in: the cap holds over any `MintBuckets`
+		/// consecutive buckets, so over any `MintPeriod · (MintBuckets − 1) / MintBuckets`
+		/// blocks.
+		#[pallet::constant]
+		type MintBuckets: Get<u32>;
+		/// Most CU minted in the window.
 		#[pallet::constant]
 		type MintCap: Get<BalanceOf<Self>>;
-		/// Deposits of at least this much wait `LargeDepositDelay` blocks.
+		/// A deposit that would take the window's undelayed mints to this or more waits
+		/// `LargeDepositDelay` blocks.
 		#[pallet::constant]
 		type LargeDeposit: Get<BalanceOf<Self>>;
 		/// How long a large deposit waits (root may cancel it meanwhile).
@@ -133,6 +145,13 @@ pub mod pallet {
 		/// Votes are taken only for deposit nonces below the highest processed one plus this.
 		#[pallet::constant]
 		type VoteWindow: Get<DepositNonce>;
+		/// Most delayed deposits one block mints by itself.
+		#[pallet::constant]
+		type MaxDueMints: Get<u32>;
+		/// Largest withdrawal: at most the vault's daily release cap, so that the vault can
+		/// always release it.
+		#[pallet::constant]
+		type MaxWithdrawal: Get<BalanceOf<Self>>;
 	}
 
 	/// The current relayer set.
@@ -143,31 +162,38 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Vault<T: Config> = StorageValue<_, VaultInfo, OptionQuery>;
 
-	/// Votes for a deposit nonce: who voted for which payload hash.
+	/// Votes for a deposit of a vault: who voted for which payload hash.
 	#[pallet::storage]
 	pub type Votes<T: Config> = StorageDoubleMap<
 		_,
 		Twox64Concat,
-		DepositNonce,
+		(VaultInfo, DepositNonce),
 		Blake2_128Concat,
 		T::AccountId,
 		H256,
 		OptionQuery,
 	>;
 
-	/// Vault nonces already minted, delayed or cancelled: never minted again.
+	/// Deposits (vault, nonce) already minted, delayed or cancelled: never minted again.
 	#[pallet::storage]
-	pub type Processed<T: Config> = StorageMap<_, Twox64Concat, DepositNonce, (), OptionQuery>;
+	pub type Processed<T: Config> =
+		StorageMap<_, Twox64Concat, (VaultInfo, DepositNonce), (), OptionQuery>;
 
-	/// Deposits that met their threshold but wait (large, or over the period's cap).
+	/// Deposits that met their threshold but wait, by their place in the queue.
 	#[pallet::storage]
 	pub type DelayedDeposits<T: Config> =
-		StorageMap<_, Twox64Concat, DepositNonce, DelayedOf<T>, OptionQuery>;
+		StorageMap<_, Twox64Concat, DelayedId, DelayedOf<T>, OptionQuery>;
 
-	/// `(period index, minted in it)`.
+	/// `(head, next)` of the delay queue: ids below `head` are minted or cancelled, `next` is
+	/// the id the next delayed deposit gets. All wait the same delay, so the queue is in
+	/// `not_before` order.
 	#[pallet::storage]
-	pub type PeriodMinted<T: Config> =
-		StorageValue<_, (BlockNumberFor<T>, BalanceOf<T>), ValueQuery>;
+	pub type DelayQueue<T: Config> = StorageValue<_, (DelayedId, DelayedId), ValueQuery>;
+
+	/// The mint window's buckets, oldest first (older ones are dropped as they leave it).
+	#[pallet::storage]
+	pub type MintWindow<T: Config> =
+		StorageValue<_, BoundedVec<MintBucket<BlockNumberFor<T>>, T::MintBuckets>, ValueQuery>;
 
 	/// Total minted by the bridge.
 	#[pallet::storage]
@@ -186,10 +212,11 @@ pub mod pallet {
 	pub type Withdrawals<T: Config> =
 		StorageMap<_, Twox64Concat, WithdrawalNonce, WithdrawalOf<T>, OptionQuery>;
 
-	/// One above the highest processed deposit nonce: votes are taken below this plus
-	/// `VoteWindow`.
+	/// Per vault, one above its highest processed deposit nonce: votes are taken below this
+	/// plus `VoteWindow`.
 	#[pallet::storage]
-	pub type NonceFloor<T: Config> = StorageValue<_, DepositNonce, ValueQuery>;
+	pub type NonceFloor<T: Config> =
+		StorageMap<_, Twox64Concat, VaultInfo, DepositNonce, ValueQuery>;
 
 	/// The block in which each current member last relayed (cleared when the set changes).
 	#[pallet::storage]
@@ -254,11 +281,24 @@ pub mod pallet {
 		},
 		/// Deposit `nonce` credited `amount` to `recipient`.
 		Minted { nonce: DepositNonce, recipient: T::AccountId, amount: BalanceOf<T> },
-		/// Deposit `nonce` met its threshold but waits until `not_before`.
-		DepositDelayed { nonce: DepositNonce, amount: BalanceOf<T>, not_before: BlockNumberFor<T> },
-		/// Root cancelled delayed deposit `nonce`; its tokens go back to the depositor through
-		/// withdrawal `refund` (signed by the relayers like any other, nothing burned here).
-		DepositCancelled { nonce: DepositNonce, refund: WithdrawalNonce, to: H160 },
+		/// Deposit `nonce` met its threshold but waits, as delayed deposit `id`, until
+		/// `not_before` (and then for room under the cap).
+		DepositDelayed {
+			id: DelayedId,
+			nonce: DepositNonce,
+			amount: BalanceOf<T>,
+			not_before: BlockNumberFor<T>,
+		},
+		/// Root cancelled delayed deposit `id` (vault nonce `nonce`); its tokens go back to the
+		/// depositor through withdrawal `refund` (signed by the relayers like any other,
+		/// nothing burned here).
+		DepositCancelled { id: DelayedId, nonce: DepositNonce, refund: WithdrawalNonce, to: H160 },
+		/// Delayed deposit `id` could not be minted by the block (`error`); it stays for
+		/// `mint_delayed` or root's `cancel_delayed`.
+		DelayedMintFailed { id: DelayedId, error: DispatchError },
+		/// Withdrawal `nonce`, requested under an older relayer set, is being signed again by
+		/// set `set_id` (the vault only takes the current set's signatures).
+		WithdrawalResigned { nonce: WithdrawalNonce, set_id: u32 },
 		/// `who` burned `amount` to be released to `to` on Ethereum.
 		WithdrawalRequested {
 			nonce: WithdrawalNonce,
@@ -307,9 +347,6 @@ pub mod pallet {
 		InsufficientBalance,
 		/// No such withdrawal.
 		UnknownWithdrawal,
-		/// The withdrawal was requested under another relayer set; it is released by that set's
-		/// signatures only.
-		StaleSet,
 		/// The signature does not recover to the relayer's Ethereum address.
 		BadSignature,
 		/// This relayer already signed this withdrawal.
@@ -329,16 +366,33 @@ pub mod pallet {
 		AlreadyRelayed,
 		/// A `relay` call with nothing in it.
 		EmptyRelay,
+		/// The deposit names another vault than the one the chain takes deposits from.
+		WrongVault,
+		/// Above `MaxWithdrawal`: the vault's daily cap could never release it.
+		AboveVaultCap,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(_n: BlockNumberFor<T>) -> Weight {
+			T::WeightInfo::mint_due(Self::mint_due(T::MaxDueMints::get()))
+		}
+
 		fn integrity_test() {
 			assert!(T::MaxRelayers::get() > 0);
-			assert!(!T::MintPeriod::get().is_zero());
+			let buckets: BlockNumberFor<T> = T::MintBuckets::get().into();
+			assert!(T::MintBuckets::get() >= 2, "a sliding window needs two buckets");
+			assert!(
+				!T::MintPeriod::get().is_zero() && (T::MintPeriod::get() % buckets).is_zero(),
+				"the mint window is a whole number of buckets"
+			);
 			assert!(
 				T::LargeDeposit::get() <= T::MintCap::get(),
-				"a large deposit must fit a period"
+				"a large deposit must fit the window"
+			);
+			assert!(
+				T::MaxWithdrawal::get() <= T::MintCap::get(),
+				"a withdrawal refunded on the chain must be able to mint"
 			);
 			assert!(!T::MinTransfer::get().is_zero());
 			assert!(T::VoteWindow::get() > 0);
@@ -398,6 +452,7 @@ pub mod pallet {
 			ensure!(!OutboundPaused::<T>::get(), Error::<T>::OutboundPaused);
 			ensure!(to != H160::zero(), Error::<T>::BadRecipient);
 			Self::check_amount(amount)?;
+			ensure!(amount <= T::MaxWithdrawal::get(), Error::<T>::AboveVaultCap);
 			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
 			// Genesis (development) CU is not backed by the vault: burning it would release
 			// tokens other users deposited.
@@ -455,20 +510,17 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Anyone mints a delayed deposit once its time has come and the period's cap allows.
+		/// Anyone mints delayed deposit `id` once its time has come and the cap allows, out
+		/// of queue order (blocks mint the queue's head by themselves).
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::mint_delayed())]
-		pub fn mint_delayed(origin: OriginFor<T>, nonce: DepositNonce) -> DispatchResult {
+		pub fn mint_delayed(origin: OriginFor<T>, id: DelayedId) -> DispatchResult {
 			ensure_signed(origin)?;
 			ensure!(!InboundPaused::<T>::get(), Error::<T>::InboundPaused);
-			let d = DelayedDeposits::<T>::get(nonce).ok_or(Error::<T>::UnknownDeposit)?;
-			ensure!(
-				frame_system::Pallet::<T>::block_number() >= d.not_before,
-				Error::<T>::TooEarly
-			);
-			ensure!(Self::cap_room() >= d.deposit.amount, Error::<T>::TooEarly);
-			DelayedDeposits::<T>::remove(nonce);
-			Self::mint(d.deposit)
+			let d = DelayedDeposits::<T>::get(id).ok_or(Error::<T>::UnknownDeposit)?;
+			ensure!(Self::is_due(&d), Error::<T>::TooEarly);
+			DelayedDeposits::<T>::remove(id);
+			Self::mint(d.deposit, false)
 		}
 
 		/// Root cancels a delayed deposit (it stays processed: it can never mint) and refunds
@@ -477,13 +529,13 @@ pub mod pallet {
 		/// the vault gives back tokens it holds beyond the bridged supply.
 		#[pallet::call_index(7)]
 		#[pallet::weight(T::WeightInfo::cancel_delayed())]
-		pub fn cancel_delayed(origin: OriginFor<T>, nonce: DepositNonce) -> DispatchResult {
+		pub fn cancel_delayed(origin: OriginFor<T>, id: DelayedId) -> DispatchResult {
 			ensure_root(origin)?;
-			let d = DelayedDeposits::<T>::take(nonce).ok_or(Error::<T>::UnknownDeposit)?;
+			let d = DelayedDeposits::<T>::take(id).ok_or(Error::<T>::UnknownDeposit)?;
 			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
-			let to = d.deposit.from;
+			let (to, nonce) = (d.deposit.from, d.deposit.nonce);
 			let refund = Self::request_withdrawal(d.deposit.recipient, to, d.deposit.amount, &set);
-			Self::deposit_event(Event::DepositCancelled { nonce, refund, to });
+			Self::deposit_event(Event::DepositCancelled { id, nonce, refund, to });
 			Ok(())
 		}
 
@@ -663,11 +715,14 @@ pub mod pallet {
 			deposit: DepositOf<T>,
 		) -> Result<u32, DispatchError> {
 			ensure!(!InboundPaused::<T>::get(), Error::<T>::InboundPaused);
+			let vault = Vault::<T>::get().ok_or(Error::<T>::NoVault)?;
+			ensure!(deposit.vault == vault, Error::<T>::WrongVault);
 			let nonce = deposit.nonce;
-			ensure!(!Processed::<T>::contains_key(nonce), Error::<T>::AlreadyProcessed);
-			ensure!(!Votes::<T>::contains_key(nonce, who), Error::<T>::AlreadyVoted);
+			let key = (vault, nonce);
+			ensure!(!Processed::<T>::contains_key(key), Error::<T>::AlreadyProcessed);
+			ensure!(!Votes::<T>::contains_key(key, who), Error::<T>::AlreadyVoted);
 			ensure!(
-				nonce < NonceFloor::<T>::get().saturating_add(T::VoteWindow::get()),
+				nonce < NonceFloor::<T>::get(vault).saturating_add(T::VoteWindow::get()),
 				Error::<T>::OutsideVoteWindow
 			);
 			Self::check_amount(deposit.amount)?;
@@ -677,7 +732,7 @@ pub mod pallet {
 			let (mut agreeing, mut counted) = (1u32, 1u32);
 			let mut other = None;
 			let mut stale = alloc::vec::Vec::new();
-			for (voter, h) in Votes::<T>::iter_prefix(nonce) {
+			for (voter, h) in Votes::<T>::iter_prefix(key) {
 				counted = counted.saturating_add(1);
 				if !set.contains(&voter) {
 					// A former member's vote counts for nothing: dropped, so that a nonce never
@@ -690,9 +745,9 @@ pub mod pallet {
 				}
 			}
 			for voter in stale {
-				Votes::<T>::remove(nonce, voter);
+				Votes::<T>::remove(key, voter);
 			}
-			Votes::<T>::insert(nonce, who, hash);
+			Votes::<T>::insert(key, who, hash);
 			if let Some(other) = other {
 				Self::deposit_event(Event::ConflictingAttestation {
 					nonce,
@@ -708,11 +763,11 @@ pub mod pallet {
 				votes: agreeing,
 			});
 			if agreeing >= set.threshold {
-				Processed::<T>::insert(nonce, ());
-				NonceFloor::<T>::mutate(|f| *f = (*f).max(nonce.saturating_add(1)));
+				Processed::<T>::insert(key, ());
+				NonceFloor::<T>::mutate(vault, |f| *f = (*f).max(nonce.saturating_add(1)));
 				// Former members' votes were dropped above: at most one vote per current member
 				// is left, and one pass removes them all.
-				let votes = Votes::<T>::clear_prefix(nonce, T::MaxRelayers::get(), None);
+				let votes = Votes::<T>::clear_prefix(key, T::MaxRelayers::get(), None);
 				debug_assert!(votes.maybe_cursor.is_none());
 				Self::mint_or_delay(deposit)?;
 			}
@@ -730,7 +785,15 @@ pub mod pallet {
 		) -> Result<u32, DispatchError> {
 			ensure!(!OutboundPaused::<T>::get(), Error::<T>::OutboundPaused);
 			let mut w = Withdrawals::<T>::get(nonce).ok_or(Error::<T>::UnknownWithdrawal)?;
-			ensure!(w.set_id == set.id, Error::<T>::StaleSet);
+			if w.set_id != set.id {
+				// The vault checks signatures against its current set only: a withdrawal of an
+				// older set, released or not, is signed again by this one, or its CU stays
+				// burned with the tokens in the vault. One released already is refused by the
+				// vault (each nonce pays once), so signing it again is harmless.
+				w.set_id = set.id;
+				w.signatures = BoundedVec::new();
+				Self::deposit_event(Event::WithdrawalResigned { nonce, set_id: set.id });
+			}
 			ensure!(w.signatures.iter().all(|(s, _)| *s != eth), Error::<T>::AlreadySigned);
 			let vault = Vault::<T>::get().ok_or(Error::<T>::NoVault)?;
 			let digest = withdrawal_digest(&vault, w.set_id, nonce, &w.to, w.amount);
@@ -759,52 +822,123 @@ pub mod pallet {
 			who.encode().iter().all(|b| *b == 0)
 		}
 
-		fn period() -> BlockNumberFor<T> {
-			let now = frame_system::Pallet::<T>::block_number();
-			now / T::MintPeriod::get()
+		/// The bucket of the mint window the current block is in.
+		fn bucket() -> BlockNumberFor<T> {
+			let buckets: BlockNumberFor<T> = T::MintBuckets::get().into();
+			frame_system::Pallet::<T>::block_number() / (T::MintPeriod::get() / buckets)
 		}
 
-		/// What the current period may still mint.
+		/// Whether bucket `index` is still in the window of the current bucket.
+		fn in_window(index: BlockNumberFor<T>, current: BlockNumberFor<T>) -> bool {
+			index.saturating_add(T::MintBuckets::get().into()) > current
+		}
+
+		/// `(minted, minted undelayed)` in the window.
+		pub fn window_totals() -> (BalanceOf<T>, BalanceOf<T>) {
+			let current = Self::bucket();
+			MintWindow::<T>::get()
+				.iter()
+				.filter(|b| Self::in_window(b.index, current))
+				.fold((0, 0), |(m, u), b| {
+					(m.saturating_add(b.minted), u.saturating_add(b.undelayed))
+				})
+		}
+
+		/// What the window may still mint.
 		pub fn cap_room() -> BalanceOf<T> {
-			let (period, minted) = PeriodMinted::<T>::get();
-			let minted = if period == Self::period() { minted } else { Zero::zero() };
-			T::MintCap::get().saturating_sub(minted)
+			T::MintCap::get().saturating_sub(Self::window_totals().0)
+		}
+
+		/// Whether delayed deposit `d` may mint now: its delay passed and it fits the cap.
+		fn is_due(d: &DelayedOf<T>) -> bool {
+			frame_system::Pallet::<T>::block_number() >= d.not_before
+				&& d.deposit.amount <= Self::cap_room()
 		}
 
 		fn mint_or_delay(deposit: DepositOf<T>) -> DispatchResult {
-			let now = frame_system::Pallet::<T>::block_number();
-			let not_before = if deposit.amount >= T::LargeDeposit::get() {
-				Some(now.saturating_add(T::LargeDepositDelay::get()))
-			} else if deposit.amount > Self::cap_room() {
-				Some(
-					Self::period().saturating_add(1u32.into()).saturating_mul(T::MintPeriod::get()),
-				)
-			} else {
-				None
-			};
-			match not_before {
-				Some(not_before) => {
-					Self::deposit_event(Event::DepositDelayed {
-						nonce: deposit.nonce,
-						amount: deposit.amount,
-						not_before,
-					});
-					DelayedDeposits::<T>::insert(deposit.nonce, Delayed { deposit, not_before });
-					Ok(())
-				},
-				None => Self::mint(deposit),
+			let (minted, undelayed) = Self::window_totals();
+			// Keyed on the window's total, not on this deposit: a large amount split into
+			// small deposits waits like the large one would.
+			let at_once = undelayed.saturating_add(deposit.amount) < T::LargeDeposit::get()
+				&& minted.saturating_add(deposit.amount) <= T::MintCap::get();
+			if at_once {
+				return Self::mint(deposit, true);
 			}
+			let not_before = frame_system::Pallet::<T>::block_number()
+				.saturating_add(T::LargeDepositDelay::get());
+			let id = DelayQueue::<T>::mutate(|(_, next)| {
+				let id = *next;
+				*next = next.saturating_add(1);
+				id
+			});
+			Self::deposit_event(Event::DepositDelayed {
+				id,
+				nonce: deposit.nonce,
+				amount: deposit.amount,
+				not_before,
+			});
+			DelayedDeposits::<T>::insert(id, Delayed { deposit, not_before });
+			Ok(())
 		}
 
-		fn mint(deposit: DepositOf<T>) -> DispatchResult {
-			T::Currency::mint_into(&deposit.recipient, deposit.amount)?;
-			let period = Self::period();
-			PeriodMinted::<T>::mutate(|(p, minted)| {
-				if *p != period {
-					*p = period;
-					*minted = Zero::zero();
+		/// Mints the delay queue's due deposits in order, examining at most `max` ids; stops
+		/// at the first that is not due (the queue is in `not_before` order, and a deposit
+		/// waiting for cap room keeps its place: smaller ones behind it do not overtake it
+		/// forever). Returns the ids examined (the weight).
+		pub(crate) fn mint_due(max: u32) -> u32 {
+			let (head, next) = DelayQueue::<T>::get();
+			if head == next || InboundPaused::<T>::get() {
+				return 0;
+			}
+			let mut id = head;
+			let mut examined = 0u32;
+			while id < next && examined < max {
+				examined = examined.saturating_add(1);
+				if let Some(d) = DelayedDeposits::<T>::get(id) {
+					if !Self::is_due(&d) {
+						break;
+					}
+					DelayedDeposits::<T>::remove(id);
+					let deposit = d.deposit.clone();
+					if let Err(error) = with_storage_layer(|| Self::mint(deposit, false)) {
+						// Kept (out of the queue) for `mint_delayed` or root's `cancel_delayed`:
+						// one deposit that cannot mint must not block the ones behind it.
+						log::error!(target: LOG_TARGET, "delayed deposit {id} did not mint: {error:?}");
+						DelayedDeposits::<T>::insert(id, d);
+						Self::deposit_event(Event::DelayedMintFailed { id, error });
+					}
 				}
-				*minted = minted.saturating_add(deposit.amount);
+				id = id.saturating_add(1);
+			}
+			if id != head {
+				DelayQueue::<T>::put((id, next));
+			}
+			examined
+		}
+
+		fn mint(deposit: DepositOf<T>, undelayed: bool) -> DispatchResult {
+			T::Currency::mint_into(&deposit.recipient, deposit.amount)?;
+			let current = Self::bucket();
+			MintWindow::<T>::mutate(|window| {
+				window.retain(|b| Self::in_window(b.index, current));
+				match window.last_mut() {
+					Some(b) if b.index == current => {
+						b.minted = b.minted.saturating_add(deposit.amount);
+						if undelayed {
+							b.undelayed = b.undelayed.saturating_add(deposit.amount);
+						}
+					},
+					_ => {
+						// After `retain` the window holds at most `MintBuckets − 1` buckets
+						// before the current one, so the push always fits.
+						let pushed = window.try_push(MintBucket {
+							index: current,
+							minted: deposit.amount,
+							undelayed: if undelayed { deposit.amount } else { 0 },
+						});
+						debug_assert!(pushed.is_ok());
+					},
+				}
 			});
 			TotalMinted::<T>::mutate(|m| *m = m.saturating_add(deposit.amount));
 			Self::deposit_event(Event::Minted {
@@ -828,19 +962,42 @@ pub mod pallet {
 				TotalMinted::<T>::get() <= issuance.saturating_add(TotalBurned::<T>::get()),
 				"minted beyond issuance"
 			);
-			ensure!(PeriodMinted::<T>::get().1 <= T::MintCap::get(), "period cap exceeded");
+			let current = Self::bucket();
+			let window = MintWindow::<T>::get();
+			ensure!(
+				window.windows(2).all(|w| w[0].index < w[1].index),
+				"mint buckets out of order"
+			);
+			ensure!(
+				window
+					.iter()
+					.filter(|b| Self::in_window(b.index, current))
+					.map(|b| b.minted)
+					.fold(0u128, |a, m| a.saturating_add(m))
+					<= T::MintCap::get(),
+				"mint window over the cap"
+			);
+			ensure!(window.iter().all(|b| b.undelayed <= b.minted), "undelayed above minted");
 			if let Some(set) = Relayers::<T>::get() {
 				let n = set.members.len() as u32;
 				ensure!(set.threshold >= min_threshold(n) && set.threshold <= n, "bad threshold");
 			}
-			for nonce in DelayedDeposits::<T>::iter_keys() {
-				ensure!(Processed::<T>::contains_key(nonce), "delayed but not processed");
+			let (_, next_delayed) = DelayQueue::<T>::get();
+			for (id, d) in DelayedDeposits::<T>::iter() {
+				ensure!(id < next_delayed, "a delayed deposit beyond the queue");
+				ensure!(
+					Processed::<T>::contains_key((d.deposit.vault, d.deposit.nonce)),
+					"delayed but not processed"
+				);
 			}
 			ensure!(TotalBurned::<T>::get() <= TotalMinted::<T>::get(), "burned beyond minted");
-			let window_end = NonceFloor::<T>::get().saturating_add(T::VoteWindow::get());
-			for (nonce, _, _) in Votes::<T>::iter() {
+			for ((vault, nonce), _, _) in Votes::<T>::iter() {
+				let window_end = NonceFloor::<T>::get(vault).saturating_add(T::VoteWindow::get());
 				ensure!(nonce < window_end, "a vote outside the window");
-				ensure!(!Processed::<T>::contains_key(nonce), "votes left on a processed nonce");
+				ensure!(
+					!Processed::<T>::contains_key((vault, nonce)),
+					"votes left on a processed nonce"
+				);
 			}
 			if let Some(set) = Relayers::<T>::get() {
 				for (who, _) in set.members.iter() {

@@ -21,6 +21,8 @@ impl pallet_bridge::Config for Test {
 	type WeightInfo = ();
 	type MaxRelayers = ConstU32<5>;
 	type MintPeriod = ConstU64<100>;
+	/// Buckets of 10 blocks: the cap holds over any 90 blocks.
+	type MintBuckets = ConstU32<10>;
 	type MintCap = ConstU128<10_000>;
 	type LargeDeposit = ConstU128<5_000>;
 	type LargeDepositDelay = ConstU64<20>;
@@ -28,6 +30,18 @@ impl pallet_bridge::Config for Test {
 	type MaxAttestations = ConstU32<8>;
 	type MaxSignatures = ConstU32<8>;
 	type VoteWindow = ConstU64<16>;
+	type MaxDueMints = ConstU32<2>;
+	type MaxWithdrawal = ConstU128<8_000>;
+}
+
+/// Runs blocks up to `n` with the Bridge's `on_initialize` (the block mints due delayed
+/// deposits).
+pub fn run_to_block(n: u64) {
+	use frame_support::traits::Hooks;
+	while System::block_number() < n {
+		System::set_block_number(System::block_number() + 1);
+		Bridge::on_initialize(System::block_number());
+	}
 }
 
 /// The signing key of relayer `i`.

@@ -9,6 +9,8 @@ use sp_core::{H160, H256};
 pub type DepositNonce = u64;
 /// A withdrawal nonce (strictly increasing here).
 pub type WithdrawalNonce = u64;
+/// The place of a delayed deposit in the queue of deposits waiting to mint.
+pub type DelayedId = u64;
 /// An Ethereum signature `r ‖ s ‖ v`.
 pub type EthSignature = [u8; 65];
 
@@ -17,6 +19,8 @@ pub type EthSignature = [u8; 65];
 	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
 )]
 pub struct Deposit<AccountId, Balance> {
+	/// The vault that emitted it: nonces count per vault, so a deposit is known by both.
+	pub vault: VaultInfo,
 	/// The vault's nonce of the deposit.
 	pub nonce: DepositNonce,
 	/// Who deposited on Ethereum.
@@ -60,7 +64,8 @@ pub fn min_threshold(n: u32) -> u32 {
 	(2 * n).div_ceil(3)
 }
 
-/// A deposit that met its threshold but waits: it was large, or the period's cap was spent.
+/// A deposit that met its threshold but waits: the window's undelayed mints reached
+/// `LargeDeposit`, or the mint cap was spent.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
 )]
@@ -88,7 +93,19 @@ pub struct Withdrawal<AccountId, Balance, S: Get<u32>> {
 	pub signatures: BoundedVec<(H160, EthSignature), S>,
 }
 
-/// Where the vault lives; part of every signed withdrawal (EIP-712 domain).
+/// What one bucket of the sliding mint window holds.
+#[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen, Default)]
+pub struct MintBucket<BlockNumber> {
+	/// Which bucket: block number / bucket length.
+	pub index: BlockNumber,
+	/// Minted in it (every mint counts against the cap).
+	pub minted: u128,
+	/// Minted in it without a delay (these count against `LargeDeposit`).
+	pub undelayed: u128,
+}
+
+/// Where the vault lives; part of every signed withdrawal (EIP-712 domain) and every attested
+/// deposit.
 #[derive(
 	Encode,
 	Decode,
@@ -198,7 +215,7 @@ pub fn recover_signer(digest: &[u8; 32], sig: &EthSignature) -> Option<H160> {
 /// for a runtime that names this pallet `Bridge`; the unit test
 /// `raw_keys_are_the_pallets_keys` holds them to the pallet's own.
 pub mod raw_keys {
-	use super::{DepositNonce, WithdrawalNonce};
+	use super::{DepositNonce, VaultInfo, WithdrawalNonce};
 	use alloc::vec::Vec;
 	use codec::Encode;
 	use sp_io::hashing::{blake2_128, twox_128, twox_64};
@@ -216,14 +233,14 @@ pub mod raw_keys {
 		out
 	}
 
-	/// `Processed[nonce]`.
-	pub fn processed(nonce: DepositNonce) -> Vec<u8> {
-		item(b"Processed", &twox64_concat(&nonce.encode()))
+	/// `Processed[(vault, nonce)]`.
+	pub fn processed(vault: &VaultInfo, nonce: DepositNonce) -> Vec<u8> {
+		item(b"Processed", &twox64_concat(&(vault, nonce).encode()))
 	}
 
-	/// `Votes[nonce][who]`.
-	pub fn vote(nonce: DepositNonce, who: &impl Encode) -> Vec<u8> {
-		let mut suffix = twox64_concat(&nonce.encode());
+	/// `Votes[(vault, nonce)][who]`.
+	pub fn vote(vault: &VaultInfo, nonce: DepositNonce, who: &impl Encode) -> Vec<u8> {
+		let mut suffix = twox64_concat(&(vault, nonce).encode());
 		let who = who.encode();
 		suffix.extend(blake2_128(&who));
 		suffix.extend(who);

@@ -18,6 +18,7 @@ pub trait WeightInfo {
 	fn mint_delayed() -> Weight;
 	fn cancel_delayed() -> Weight;
 	fn relay(a: u32, s: u32) -> Weight;
+	fn mint_due(n: u32) -> Weight;
 }
 
 impl WeightInfo for () {
@@ -46,6 +47,9 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn relay(_: u32, _: u32) -> Weight {
+		Weight::zero()
+	}
+	fn mint_due(_: u32) -> Weight {
 		Weight::zero()
 	}
 }

@@ -324,7 +324,9 @@ impl pallet_bridge::Config for Runtime {
 	type Currency = Balances;
 	type WeightInfo = crate::weights::pallet_bridge::WeightInfo<Runtime>;
 	type MaxRelayers = ConstU32<16>;
+	/// A sliding day in hourly buckets: at most the cap in any 23 hours.
 	type MintPeriod = ConstU32<DAYS>;
+	type MintBuckets = ConstU32<24>;
 	type MintCap = BridgeMintCap;
 	type LargeDeposit = BridgeLargeDeposit;
 	/// An hour for governance to look at a large deposit before it mints.
@@ -339,6 +341,12 @@ impl pallet_bridge::Config for Runtime {
 	/// Far above a healthy backlog (relayers vote in nonce order), while a compromised member
 	/// stores at most this many votes.
 	type VoteWindow = ConstU64<4_096>;
+	/// Blocks mint waiting deposits by themselves: a few a block keeps the hook light and
+	/// still drains a day's cap of 100,000-CU deposits in two blocks.
+	type MaxDueMints = ConstU32<8>;
+	/// The vault's daily release cap (the dev vault's, `bridge/scripts/dev.mjs`): a larger
+	/// withdrawal could never be released.
+	type MaxWithdrawal = BridgeMintCap;
 }
 
 impl pallet_skip_feeless_payment::Config for Runtime {

@@ -248,4 +248,16 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 			.saturating_add(Weight::from_parts(0, 43707).saturating_mul(a.into()))
 			.saturating_add(Weight::from_parts(0, 3924).saturating_mul(s.into()))
 	}
+	/// Storage: `Bridge::DelayQueue` (r:1 w:1), `Bridge::InboundPaused` (r:1 w:0), per `n`:
+	/// `Bridge::DelayedDeposits` (r:1 w:1), `Bridge::MintWindow` (r:1 w:1), `System::Account`
+	/// (r:1 w:1), `Bridge::TotalMinted` (r:1 w:1).
+	/// The range of component `n` is `[0, 8]`.
+	fn mint_due(n: u32, ) -> Weight {
+		Weight::from_parts(6_000_000, 1_500)
+			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().writes(1))
+			.saturating_add(Weight::from_parts(36_000_000, 3593).saturating_mul(n.into()))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
+			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
+	}
 }

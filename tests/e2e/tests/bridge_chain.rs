@@ -20,8 +20,18 @@ fn hex(s: &str) -> Vec<u8> {
 	(0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
 }
 
+/// The dev genesis vault: anvil account 0's second deployment on chain 31337.
+const DEV_VAULT: &str = "e7f1725e7734ce288f8367e1bb143e90bb3f0512";
+
 fn deposit(nonce: u64, recipient: [u8; 32], amount: u128) -> Value {
 	Value::named_composite([
+		(
+			"vault",
+			Value::named_composite([
+				("chain_id", Value::u128(31337)),
+				("vault", Value::from_bytes(hex(DEV_VAULT))),
+			]),
+		),
 		("nonce", Value::u128(nonce.into())),
 		("from", Value::from_bytes([0x11u8; 20])),
 		("recipient", Value::from_bytes(recipient)),
@@ -88,11 +98,8 @@ fn relayers_mint_a_deposit_once_and_sign_a_withdrawal() {
 			dave0 + amount - back - w.fee(),
 			"the withdrawal burns exactly its amount"
 		);
-		let vault = pallet_bridge::VaultInfo {
-			chain_id: 31337,
-			// The dev genesis vault: anvil account 0's second deployment.
-			vault: H160::from_slice(&hex("e7f1725e7734ce288f8367e1bb143e90bb3f0512")),
-		};
+		let vault =
+			pallet_bridge::VaultInfo { chain_id: 31337, vault: H160::from_slice(&hex(DEV_VAULT)) };
 		let digest = pallet_bridge::withdrawal_digest(&vault, set_id, nonce, &to, back);
 		let key = ecdsa::Pair::from_seed_slice(&hex(ANVIL_1)).expect("secret key");
 		let mut sig = key.sign_prehashed(&digest).0;

@@ -396,15 +396,22 @@ fn a_thousand_deposits_all_mint_once() {
 		assert_eq!(free(&api, port, account(&dave)).await, before + COUNT * amount);
 		// Every vault nonce is processed, and no other.
 		let at = api.at_block(cutopia_e2e::chain::best(port)).await.expect("best block");
-		let addr = subxt::dynamic::storage::<(u64,), Value<()>>("Bridge", "Processed");
+		// Keyed by (vault, nonce): the vault is part of a deposit's identity.
+		let addr = subxt::dynamic::storage::<(Value,), Value<()>>("Bridge", "Processed");
 		let mut entries = at.storage().iter(addr, ()).await.expect("iterate Processed");
 		let mut nonces = Vec::new();
 		while let Some(kv) = entries.next().await {
+			use scale_value::At as _;
 			let kv = kv.expect("a Processed entry");
 			let key = kv.key().expect("key");
-			let nonce: u64 =
-				key.part(0).expect("part").decode_as().expect("nonce").expect("concat hasher");
-			nonces.push(nonce);
+			let key: Value =
+				key.part(0).expect("part").decode_as().expect("key").expect("concat hasher");
+			let vault = key.at(0).and_then(|v| v.at("vault")).expect("the key's vault");
+			let vault: String = cutopia_e2e::chain::bytes(vault)
+				.iter()
+				.fold("0x".into(), |s, b| format!("{s}{b:02x}"));
+			assert_eq!(vault, VAULT, "a deposit of another vault");
+			nonces.push(key.at(1).and_then(|n| n.as_u128()).expect("the key's nonce") as u64);
 		}
 		nonces.sort_unstable();
 		assert_eq!(nonces, (0..COUNT as u64).collect::<Vec<_>>());
