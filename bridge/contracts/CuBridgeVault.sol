@@ -15,8 +15,8 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 /// @dev Lessons from bridge incidents built in: signatures are checked against the current
 /// set only (no stale keys), sorted and unique (no duplicated signer), bound to chain id,
 /// vault, set id and nonce (no replay across chains, vaults, sets or withdrawals), low-s only
-/// (OpenZeppelin ECDSA); each nonce pays once; a daily cap bounds what a compromised threshold
-/// can take; a guardian can pause at once, only the owner unpauses. No deposit is larger than
+/// (OpenZeppelin ECDSA); each nonce pays once; a daily cap over a sliding window of 24 hourly
+/// buckets bounds what a compromised threshold can take (no second cap right after midnight); a guardian can pause at once, only the owner unpauses. No deposit is larger than
 /// `maxDeposit`, which the owner keeps at or below the chain's mint cap: a larger one could
 /// never mint. A recipient that is a 20-byte address padded to 32 bytes is refused: on the
 /// chain it would be an account nobody holds the key of.
@@ -43,12 +43,22 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
     address[] private _relayers;
     mapping(address => bool) public isRelayer;
 
+    /// @dev Released in one hour; `hour` is `block.timestamp / 1 hours`.
+    struct HourReleased {
+        uint64 hour;
+        uint192 amount;
+    }
+
+    /// @notice Hours the daily cap's window is kept in: the cap holds over any 24
+    /// consecutive hourly buckets, so over any 23 hours.
+    uint256 public constant CAP_HOURS = 24;
+
     mapping(uint64 => bool) public released;
     uint256 public dailyCap;
     /// @notice The largest deposit: at most what the chain may mint in one period.
     uint256 public maxDeposit;
-    uint256 public capDay;
-    uint256 public releasedInDay;
+    /// @dev A ring of the last `CAP_HOURS` hours' releases, indexed by hour modulo its size.
+    HourReleased[24] private _window;
 
     event Deposited(uint64 indexed nonce, address indexed from, bytes32 recipient, uint256 amount);
     event Released(uint64 indexed nonce, address indexed recipient, uint256 amount);
@@ -142,16 +152,29 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
             if (!isRelayer[signer]) revert NotRelayer(signer);
             last = signer;
         }
-        uint256 day = block.timestamp / 1 days;
-        if (day != capDay) {
-            capDay = day;
-            releasedInDay = 0;
+        if (releasedInWindow() + amount > dailyCap) revert OverDailyCap();
+        uint64 hour = uint64(block.timestamp / 1 hours);
+        HourReleased storage bucket = _window[hour % CAP_HOURS];
+        if (bucket.hour != hour) {
+            // The slot's previous hour is at least CAP_HOURS old: out of the window.
+            bucket.hour = hour;
+            bucket.amount = 0;
         }
-        if (releasedInDay + amount > dailyCap) revert OverDailyCap();
-        releasedInDay += amount;
+        // amount ≤ type(uint128).max (checked above): no overflow of uint192.
+        bucket.amount += uint192(amount);
         released[nonce] = true;
         token.safeTransfer(recipient, amount);
         emit Released(nonce, recipient, amount);
+    }
+
+    /// @notice Released in the current hour and the `CAP_HOURS - 1` before it: what counts
+    /// against `dailyCap` now.
+    function releasedInWindow() public view returns (uint256 total) {
+        uint256 hour = block.timestamp / 1 hours;
+        for (uint256 i = 0; i < CAP_HOURS; i++) {
+            HourReleased memory bucket = _window[i];
+            if (uint256(bucket.hour) + CAP_HOURS > hour) total += bucket.amount;
+        }
     }
 
     /// @notice Mirrors a relayer-set change made on the chain (same members, threshold, id).

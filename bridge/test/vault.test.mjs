@@ -241,6 +241,44 @@ test('the daily cap bounds what a threshold can release', async () => {
   await reverts(vault.release(300n, to, 1_001n * CU, await sorted(relayers.slice(0, 2), value)), 'OverDailyCap');
 });
 
+test('the daily cap is a sliding window: no second cap right after midnight', async () => {
+  // A vault of its own (cap 100 CU), so the other tests' releases do not count.
+  const v = artifact('CuBridgeVault');
+  const addrs = await Promise.all(relayers.map((r) => r.getAddress()));
+  const capped = await new ethers.ContractFactory(v.abi, v.bytecode, deployer).deploy(
+    await token.getAddress(), addrs, 2, 0, 100n * CU, 10_000n * CU, await deployer.getAddress());
+  await capped.waitForDeployment();
+  const at = await capped.getAddress();
+  await (await token.transfer(at, 300n * CU)).wait();
+  const dom = domain({ verifyingContract: at });
+  const release = async (nonce, amount) => {
+    const to = ethers.Wallet.createRandom().address;
+    const sigs = await sorted(relayers.slice(0, 2), { setId: 0n, nonce, recipient: to, amount }, dom);
+    return capped.release(nonce, to, amount, sigs);
+  };
+  const DAY = 86_400;
+  const now = (await provider.getBlock('latest')).timestamp;
+  const midnight = (Math.floor(now / DAY) + 1) * DAY;
+  const mineAt = (t) => provider.send('evm_setNextBlockTimestamp', [t]);
+  // The whole cap a minute before midnight, then a minute after: with a calendar-day cap the
+  // second would pass (2× the cap in two minutes).
+  await mineAt(midnight - 60);
+  await (await release(1n, 100n * CU)).wait();
+  await mineAt(midnight + 60);
+  await assert.rejects(release(2n, CU), (e) => {
+    const data = e.data ?? e.info?.error?.data;
+    assert.ok(data?.startsWith(capped.interface.getError('OverDailyCap').selector), e.shortMessage ?? e.message);
+    return true;
+  });
+  // 23 hours after the first release's hour began, it leaves the window.
+  await mineAt(midnight + 23 * 3_600 - 1);
+  await provider.send('evm_mine', []);
+  assert.equal(await capped.releasedInWindow(), 100n * CU);
+  await mineAt(midnight + 23 * 3_600);
+  await (await release(3n, 100n * CU)).wait();
+  assert.equal(await capped.releasedInWindow(), 100n * CU);
+});
+
 test('paused: nothing moves; unpaused by the owner only', async () => {
   const guardian = deployer;
   await (await vault.connect(guardian).pause()).wait();
