@@ -27,6 +27,8 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
 
     bytes32 public constant WITHDRAWAL_TYPEHASH =
         keccak256("Withdrawal(uint64 setId,uint64 nonce,address recipient,uint256 amount)");
+    bytes32 public constant REFUND_TYPEHASH =
+        keccak256("Refund(uint64 setId,uint64 nonce,bytes32 recipient,uint256 amount)");
     /// @notice The chain's existential deposit: smaller amounts could not create an account.
     uint256 public constant MIN_AMOUNT = 1e12;
 
@@ -62,6 +64,9 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
 
     event Deposited(uint64 indexed nonce, address indexed from, bytes32 recipient, uint256 amount);
     event Released(uint64 indexed nonce, address indexed recipient, uint256 amount);
+    /// @notice Withdrawal `nonce` will never be released: its amount went back to `recipient`
+    /// on the chain as deposit `depositNonce` (emitted just before, from the vault itself).
+    event Refunded(uint64 indexed nonce, uint64 depositNonce, bytes32 recipient, uint256 amount);
     event RelayersChanged(uint64 setId, address[] relayers, uint256 threshold);
     event Paused(address by);
     event Unpaused(address by);
@@ -133,6 +138,11 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
         return _hashTypedDataV4(keccak256(abi.encode(WITHDRAWAL_TYPEHASH, setId, nonce, recipient, amount)));
     }
 
+    /// @notice The digest relayers sign to refund withdrawal `nonce` on the chain.
+    function refundDigest(uint64 nonce, bytes32 recipient, uint256 amount) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(REFUND_TYPEHASH, setId, nonce, recipient, amount)));
+    }
+
     /// @notice Pays withdrawal `nonce` to `recipient`; `signatures` of at least `threshold`
     /// current relayers, ordered by signer address (strictly increasing).
     function release(uint64 nonce, address recipient, uint256 amount, bytes[] calldata signatures)
@@ -143,15 +153,7 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
         if (released[nonce]) revert AlreadyReleased();
         if (recipient == address(0)) revert ZeroRecipient();
         if (amount < MIN_AMOUNT || amount > type(uint128).max) revert BadAmount();
-        if (signatures.length < threshold) revert TooFewSignatures();
-        bytes32 digest = withdrawalDigest(nonce, recipient, amount);
-        address last = address(0);
-        for (uint256 i = 0; i < signatures.length; i++) {
-            address signer = ECDSA.recover(digest, signatures[i]);
-            if (signer <= last) revert SignersNotSorted();
-            if (!isRelayer[signer]) revert NotRelayer(signer);
-            last = signer;
-        }
+        _checkSignatures(withdrawalDigest(nonce, recipient, amount), signatures);
         if (releasedInWindow() + amount > dailyCap) revert OverDailyCap();
         uint64 hour = uint64(block.timestamp / 1 hours);
         HourReleased storage bucket = _window[hour % CAP_HOURS];
@@ -165,6 +167,41 @@ contract CuBridgeVault is EIP712, ReentrancyGuard {
         released[nonce] = true;
         token.safeTransfer(recipient, amount);
         emit Released(nonce, recipient, amount);
+    }
+
+    /// @notice Voids withdrawal `nonce` for good and credits its amount back to `recipient`
+    /// (its owner's account on the chain) as a new deposit of tokens the vault already holds:
+    /// the chain burned them and asked for a refund because the withdrawal was not released in
+    /// time. `signatures` as for `release`, over `refundDigest`. Either this or `release`
+    /// happens for a nonce, never both. Allowed while paused: no token leaves the vault, and a
+    /// refund only mints on the chain through the relayers' threshold, as any deposit.
+    function refund(uint64 nonce, bytes32 recipient, uint256 amount, bytes[] calldata signatures)
+        external
+        nonReentrant
+        returns (uint64 depositNonce_)
+    {
+        if (released[nonce]) revert AlreadyReleased();
+        if (recipient == bytes32(0)) revert ZeroRecipient();
+        if (uint256(recipient) >> 160 == 0) revert AddressRecipient();
+        if (amount < MIN_AMOUNT || amount > type(uint128).max) revert BadAmount();
+        _checkSignatures(refundDigest(nonce, recipient, amount), signatures);
+        released[nonce] = true;
+        depositNonce_ = depositNonce++;
+        emit Deposited(depositNonce_, address(this), recipient, amount);
+        emit Refunded(nonce, depositNonce_, recipient, amount);
+    }
+
+    /// @dev At least `threshold` signatures of current relayers over `digest`, ordered by
+    /// signer address (strictly increasing: no signer twice).
+    function _checkSignatures(bytes32 digest, bytes[] calldata signatures) private view {
+        if (signatures.length < threshold) revert TooFewSignatures();
+        address last = address(0);
+        for (uint256 i = 0; i < signatures.length; i++) {
+            address signer = ECDSA.recover(digest, signatures[i]);
+            if (signer <= last) revert SignersNotSorted();
+            if (!isRelayer[signer]) revert NotRelayer(signer);
+            last = signer;
+        }
     }
 
     /// @notice Released in the current hour and the `CAP_HOURS - 1` before it: what counts

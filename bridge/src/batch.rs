@@ -102,7 +102,7 @@ pub fn owed(w: &StoredWithdrawal, set_id: u32, me: [u8; 20]) -> Owed {
 }
 
 /// This relayer's EIP-712 signature of withdrawal `nonce`, over the digest the vault and the
-/// pallet both check.
+/// pallet both check: its release, or its refund once its owner asked for one.
 pub fn sign_withdrawal(
 	signer: &PrivateKeySigner,
 	vault: &pallet_bridge::VaultInfo,
@@ -110,8 +110,12 @@ pub fn sign_withdrawal(
 	nonce: u64,
 	w: &StoredWithdrawal,
 ) -> Result<[u8; 65], EthError> {
-	let digest =
-		pallet_bridge::withdrawal_digest(vault, set_id, nonce, &sp_core::H160(w.to), w.amount);
+	let digest = match &w.refund_to {
+		None => {
+			pallet_bridge::withdrawal_digest(vault, set_id, nonce, &sp_core::H160(w.to), w.amount)
+		},
+		Some(owner) => pallet_bridge::refund_digest(vault, set_id, nonce, owner, w.amount),
+	};
 	Ok(signer.sign_hash_sync(&B256::from(digest))?.as_bytes())
 }
 
@@ -261,7 +265,13 @@ mod tests {
 		let signer: PrivateKeySigner =
 			"59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d".parse().unwrap();
 		let me = signer.address().0 .0;
-		let w = StoredWithdrawal { to: [0x5a; 20], amount: 2_000, set_id: 3, signers: vec![] };
+		let w = StoredWithdrawal {
+			to: [0x5a; 20],
+			amount: 2_000,
+			set_id: 3,
+			refund_to: None,
+			signers: vec![],
+		};
 		assert_eq!(owed(&w, 3, me), Owed::Signature);
 		let signed = StoredWithdrawal { signers: vec![[0x01; 20], me], ..w.clone() };
 		assert_eq!(owed(&signed, 3, me), Owed::Nothing);
@@ -276,6 +286,11 @@ mod tests {
 		assert_eq!(pallet_bridge::recover_signer(&digest, &sig), Some(sp_core::H160(me)));
 		let other = pallet_bridge::withdrawal_digest(&vault, 3, 9, &sp_core::H160(w.to), 2_000);
 		assert_ne!(pallet_bridge::recover_signer(&other, &sig), Some(sp_core::H160(me)));
+		// Once its owner asked for a refund, the relayer signs the refund instead.
+		let refunding = StoredWithdrawal { refund_to: Some([0x42; 32]), ..w };
+		let sig = sign_withdrawal(&signer, &vault, 3, 8, &refunding).unwrap();
+		let digest = pallet_bridge::refund_digest(&vault, 3, 8, &[0x42; 32], 2_000);
+		assert_eq!(pallet_bridge::recover_signer(&digest, &sig), Some(sp_core::H160(me)));
 	}
 
 	#[test]

@@ -145,6 +145,9 @@ pub struct StoredWithdrawal {
 	pub to: [u8; 20],
 	pub amount: u128,
 	pub set_id: u32,
+	/// `Some(owner)` once its owner asked for a refund: the signatures are then for refunding
+	/// it to that chain account, not for releasing it.
+	pub refund_to: Option<[u8; 32]>,
 	/// The Ethereum addresses that signed it already.
 	pub signers: Vec<[u8; 20]>,
 }
@@ -268,6 +271,21 @@ impl Chain {
 			.collect())
 	}
 
+	/// Whether withdrawal `nonce` waits for a refund of `amount` to chain account `to`: what
+	/// the vault's refund deposit must match before this relayer attests it.
+	pub async fn refund_asked(
+		&self,
+		at: &At,
+		nonce: u64,
+		to: &[u8; 32],
+		amount: u128,
+	) -> Result<bool, ChainError> {
+		let stored = self.withdrawals(at, nonce..nonce + 1).await?;
+		Ok(stored
+			.first()
+			.is_some_and(|(_, w)| w.refund_to.as_ref() == Some(to) && w.amount == amount))
+	}
+
 	/// Withdrawals `nonces` that are stored, in order.
 	pub async fn withdrawals(
 		&self,
@@ -287,6 +305,7 @@ impl Chain {
 					to: w.to.0,
 					amount: w.amount,
 					set_id: w.set_id,
+					refund_to: (w.payout == pallet_bridge::Payout::Refund).then_some(w.who),
 					signers: w.signatures.into_iter().map(|(signer, _)| signer.0).collect(),
 				},
 			));
@@ -296,7 +315,7 @@ impl Chain {
 }
 
 /// A withdrawal as stored, decoded raw (the signatures' bound only limits decoding).
-type RawWithdrawal = pallet_bridge::Withdrawal<[u8; 32], u128, sp_core::ConstU32<1024>>;
+type RawWithdrawal = pallet_bridge::Withdrawal<[u8; 32], u128, u32, sp_core::ConstU32<1024>>;
 
 /// An attestation as the `relay` call carries it.
 pub type Attestation = cutopia::runtime_types::pallet_bridge::types::Deposit<AccountId32, u128>;

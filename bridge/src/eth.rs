@@ -15,6 +15,7 @@ use tracing::warn;
 sol! {
 	event Deposited(uint64 indexed nonce, address indexed from, bytes32 recipient, uint256 amount);
 	event Transfer(address indexed from, address indexed to, uint256 value);
+	event Refunded(uint64 indexed nonce, uint64 depositNonce, bytes32 recipient, uint256 amount);
 	#[sol(rpc)]
 	interface IVault {
 		function token() external view returns (address);
@@ -146,24 +147,19 @@ impl Eth {
 		Ok(out)
 	}
 
-	/// Whether the deposit's receipt shows a real deposit (see [`receipt_proves_deposit`]).
-	pub async fn verify(&self, d: &Deposit) -> Result<bool, EthError> {
+	/// What the deposit's receipt proves (see [`receipt_proof`]).
+	pub async fn verify(&self, d: &Deposit) -> Result<Proof, EthError> {
 		let receipt = self
 			.provider
 			.get_transaction_receipt(d.tx_hash)
 			.await?
 			.ok_or(EthError::MissingReceipt)?;
-		let ok = receipt_proves_deposit(
-			receipt.status(),
-			receipt.inner.logs(),
-			self.vault,
-			self.token,
-			d,
-		);
-		if !ok {
+		let proof =
+			receipt_proof(receipt.status(), receipt.inner.logs(), self.vault, self.token, d);
+		if proof == Proof::Nothing {
 			warn!("deposit {} in {} fails the receipt checks; ignored", d.nonce, d.tx_hash);
 		}
-		Ok(ok)
+		Ok(proof)
 	}
 
 	/// The relayer set id the vault checks signatures against.
@@ -201,27 +197,58 @@ pub fn deposit_from_log(log: &Log) -> Result<Option<Deposit>, EthError> {
 	}))
 }
 
-/// Whether a receipt proves deposit `d`: status 1, the `Deposited` log of `d`'s nonce emitted
-/// by the vault, and an ERC20 `Transfer` of the same amount from the vault's token into the
-/// vault. A clone contract emitting the same event fails the last two.
-pub fn receipt_proves_deposit(
+/// What a deposit's receipt proves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+	/// Tokens entered the vault for it.
+	Deposit,
+	/// The vault refunded withdrawal `withdrawal` with it: no tokens moved (the vault held
+	/// them since the withdrawal's burn), so the chain must confirm it asked for that refund.
+	Refund { withdrawal: u64 },
+	/// Nothing: not attested.
+	Nothing,
+}
+
+/// What a receipt proves about deposit `d`. Always: status 1 and the `Deposited` log of `d`'s
+/// nonce emitted by the vault. A deposit: an ERC20 `Transfer` of the same amount from the
+/// vault's token into the vault (a clone contract emitting the same event fails both). A
+/// refund (a deposit *from the vault itself*): the vault's `Refunded` log naming this deposit
+/// nonce, recipient and amount.
+pub fn receipt_proof(
 	status: bool,
 	logs: &[Log],
 	vault: Address,
 	token: Address,
 	d: &Deposit,
-) -> bool {
+) -> Proof {
 	let from_vault = logs.iter().any(|l| {
 		l.address() == vault
 			&& l.topics().first() == Some(&Deposited::SIGNATURE_HASH)
 			&& Deposited::decode_log(&l.inner).is_ok_and(|e| e.nonce == d.nonce)
 	});
+	if !status || !from_vault {
+		return Proof::Nothing;
+	}
+	if d.from == vault {
+		let refunded = logs.iter().find_map(|l| {
+			let e = Refunded::decode_log(&l.inner).ok().filter(|_| l.address() == vault)?;
+			(e.depositNonce == d.nonce
+				&& e.recipient.0 == d.recipient
+				&& e.amount == U256::from(d.amount))
+			.then_some(e.nonce)
+		});
+		return refunded.map_or(Proof::Nothing, |withdrawal| Proof::Refund { withdrawal });
+	}
 	let transferred = logs.iter().any(|l| {
 		l.address() == token
 			&& Transfer::decode_log(&l.inner)
 				.is_ok_and(|t| t.to == vault && t.value == U256::from(d.amount))
 	});
-	status && from_vault && transferred
+	if transferred {
+		Proof::Deposit
+	} else {
+		Proof::Nothing
+	}
 }
 
 #[cfg(test)]
@@ -300,29 +327,23 @@ mod tests {
 
 	#[test]
 	fn a_real_deposit_passes_the_receipt_checks() {
-		assert!(receipt_proves_deposit(
-			true,
-			&good_receipt(1_000),
-			VAULT,
-			TOKEN,
-			&deposit(5, 1_000)
-		));
+		assert_eq!(
+			Proof::Deposit,
+			receipt_proof(true, &good_receipt(1_000), VAULT, TOKEN, &deposit(5, 1_000))
+		);
 	}
 
 	#[test]
 	fn a_failed_transaction_or_another_deposit_is_refused() {
 		let d = deposit(5, 1_000);
-		assert!(!receipt_proves_deposit(false, &good_receipt(1_000), VAULT, TOKEN, &d));
+		assert_eq!(Proof::Nothing, receipt_proof(false, &good_receipt(1_000), VAULT, TOKEN, &d));
 		// The receipt is another nonce's.
-		assert!(!receipt_proves_deposit(
-			true,
-			&good_receipt(1_000),
-			VAULT,
-			TOKEN,
-			&deposit(6, 1_000)
-		));
+		assert_eq!(
+			Proof::Nothing,
+			receipt_proof(true, &good_receipt(1_000), VAULT, TOKEN, &deposit(6, 1_000))
+		);
 		// The transfer moved less than the event claims.
-		assert!(!receipt_proves_deposit(true, &good_receipt(999), VAULT, TOKEN, &d));
+		assert_eq!(Proof::Nothing, receipt_proof(true, &good_receipt(999), VAULT, TOKEN, &d));
 	}
 
 	#[test]
@@ -334,19 +355,19 @@ mod tests {
 			rpc_log(TOKEN, transfer(VAULT, 1_000)),
 			rpc_log(clone, deposited(5, U256::from(1_000u64))),
 		];
-		assert!(!receipt_proves_deposit(true, &logs, VAULT, TOKEN, &d));
+		assert_eq!(Proof::Nothing, receipt_proof(true, &logs, VAULT, TOKEN, &d));
 		// The transfer is of another token.
 		let logs = [
 			rpc_log(clone, transfer(VAULT, 1_000)),
 			rpc_log(VAULT, deposited(5, U256::from(1_000u64))),
 		];
-		assert!(!receipt_proves_deposit(true, &logs, VAULT, TOKEN, &d));
+		assert_eq!(Proof::Nothing, receipt_proof(true, &logs, VAULT, TOKEN, &d));
 		// The tokens went somewhere else than the vault.
 		let logs = [
 			rpc_log(TOKEN, transfer(clone, 1_000)),
 			rpc_log(VAULT, deposited(5, U256::from(1_000u64))),
 		];
-		assert!(!receipt_proves_deposit(true, &logs, VAULT, TOKEN, &d));
+		assert_eq!(Proof::Nothing, receipt_proof(true, &logs, VAULT, TOKEN, &d));
 	}
 
 	#[test]
@@ -359,6 +380,37 @@ mod tests {
 			rpc_log(TOKEN, transfer(VAULT, 1_000)),
 			rpc_log(VAULT, LogData::new_unchecked(topics, real.data)),
 		];
-		assert!(!receipt_proves_deposit(true, &logs, VAULT, TOKEN, &d));
+		assert_eq!(Proof::Nothing, receipt_proof(true, &logs, VAULT, TOKEN, &d));
+	}
+
+	#[test]
+	fn a_refund_is_proved_by_the_vaults_refunded_log_only() {
+		let owner = B256::repeat_byte(0xaa);
+		let d = Deposit { from: VAULT, ..deposit(5, 1_000) };
+		let refunded = |address, deposit_nonce, amount: u128| {
+			let data = Refunded {
+				nonce: 41,
+				depositNonce: deposit_nonce,
+				recipient: owner,
+				amount: U256::from(amount),
+			}
+			.encode_log_data();
+			rpc_log(address, data)
+		};
+		let deposited = rpc_log(VAULT, deposited(5, U256::from(1_000u64)));
+		let logs = [deposited.clone(), refunded(VAULT, 5, 1_000)];
+		assert_eq!(receipt_proof(true, &logs, VAULT, TOKEN, &d), Proof::Refund { withdrawal: 41 });
+		assert_eq!(receipt_proof(false, &logs, VAULT, TOKEN, &d), Proof::Nothing);
+		// Another deposit nonce, another amount, another contract's Refunded, or none at all.
+		for bad in [refunded(VAULT, 6, 1_000), refunded(VAULT, 5, 999), refunded(TOKEN, 5, 1_000)] {
+			let logs = [deposited.clone(), bad];
+			assert_eq!(receipt_proof(true, &logs, VAULT, TOKEN, &d), Proof::Nothing);
+		}
+		// A transfer into the vault does not make a "deposit from the vault" real either.
+		let logs = [deposited.clone(), rpc_log(TOKEN, transfer(VAULT, 1_000))];
+		assert_eq!(receipt_proof(true, &logs, VAULT, TOKEN, &d), Proof::Nothing);
+		// A user's deposit is not a refund because a Refunded log rides along.
+		let logs = [deposited, refunded(VAULT, 5, 1_000)];
+		assert_eq!(receipt_proof(true, &logs, VAULT, TOKEN, &deposit(5, 1_000)), Proof::Nothing);
 	}
 }

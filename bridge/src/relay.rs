@@ -21,7 +21,7 @@ use crate::{
 	checkpoint::{Checkpoint, Pending},
 	config::Args,
 	error::{Fatal, RelayError, SetupError, Transient},
-	eth::Eth,
+	eth::{Eth, Proof},
 	metrics::{self, Metrics},
 };
 use alloy::{primitives::U256, signers::local::PrivateKeySigner};
@@ -204,7 +204,26 @@ impl Relayer {
 				}
 				// Receipts only for what the chain still needs: a restart from an old
 				// checkpoint then costs log queries, not receipts.
-				if !needed.contains(&d.nonce) || !self.eth.verify(&d).await? {
+				if !needed.contains(&d.nonce) {
+					continue;
+				}
+				let proved = match self.eth.verify(&d).await? {
+					Proof::Deposit => true,
+					Proof::Nothing => false,
+					// The vault minted nothing of its own: a refund deposit stands only for a
+					// refund the chain asked for, of that owner and amount.
+					Proof::Refund { withdrawal } => {
+						let asked = self
+							.chain
+							.refund_asked(&at, withdrawal, &d.recipient, d.amount)
+							.await?;
+						if !asked {
+							warn!("vault deposit {} refunds withdrawal {withdrawal}, which the chain did not ask for; ignored", d.nonce);
+						}
+						asked
+					},
+				};
+				if !proved {
 					continue;
 				}
 				scan.attest(d);

@@ -279,6 +279,48 @@ test('the daily cap is a sliding window: no second cap right after midnight', as
   assert.equal(await capped.releasedInWindow(), 100n * CU);
 });
 
+test('a withdrawal is either released or refunded to the chain, never both', async () => {
+  const REFUND = { Refund: [
+    { name: 'setId', type: 'uint64' }, { name: 'nonce', type: 'uint64' },
+    { name: 'recipient', type: 'bytes32' }, { name: 'amount', type: 'uint256' },
+  ] };
+  const signRefund = async (value) => {
+    const sigs = await Promise.all(relayers.slice(0, 2).map(async (r) => ({
+      a: BigInt(await r.getAddress()), sig: await r.signTypedData(domain(), REFUND, value) })));
+    return sigs.sort((x, y) => (x.a < y.a ? -1 : 1)).map((x) => x.sig);
+  };
+  const owner = '0x' + '42'.repeat(32);
+  const value = { setId: 0n, nonce: 600n, recipient: owner, amount: 3n * CU };
+  const sigs = await signRefund(value);
+  assert.equal(await vault.refundDigest(600n, owner, 3n * CU),
+    ethers.TypedDataEncoder.hash(domain(), REFUND, value), 'the chain signs this digest');
+  // Bad refunds: too few, another recipient, a padded address.
+  await reverts(vault.refund(600n, owner, 3n * CU, sigs.slice(0, 1)), 'TooFewSignatures');
+  await reverts(vault.refund(600n, '0x' + '43'.repeat(32), 3n * CU, sigs), FOREIGN);
+  await reverts(vault.refund(600n, ethers.zeroPadValue(relayers[0].address, 32), 3n * CU, sigs), 'AddressRecipient');
+  // Paused, a refund still goes: no token leaves the vault.
+  await (await vault.pause()).wait();
+  const balance = await token.balanceOf(vaultAddr);
+  const nonce = await vault.depositNonce();
+  const receipt = await (await vault.refund(600n, owner, 3n * CU, sigs)).wait();
+  await (await vault.unpause()).wait();
+  assert.equal(await token.balanceOf(vaultAddr), balance);
+  const events = receipt.logs.map((l) => vault.interface.parseLog(l)).map((e) => [e.name, ...e.args]);
+  assert.deepEqual(events, [
+    ['Deposited', nonce, vaultAddr, owner, 3n * CU],
+    ['Refunded', 600n, nonce, owner, 3n * CU],
+  ]);
+  await reverts(vault.refund(600n, owner, 3n * CU, sigs), 'AlreadyReleased');
+  // …and the withdrawal can no longer be released.
+  const to = ethers.Wallet.createRandom().address;
+  const release = { setId: 0n, nonce: 600n, recipient: to, amount: 3n * CU };
+  await reverts(vault.release(600n, to, 3n * CU, await sorted(relayers.slice(0, 2), release)), 'AlreadyReleased');
+  // A released withdrawal cannot be refunded.
+  const paid = { setId: 0n, nonce: 601n, recipient: to, amount: CU };
+  await (await vault.release(601n, to, CU, await sorted(relayers.slice(0, 2), paid))).wait();
+  await reverts(vault.refund(601n, owner, CU, await signRefund({ ...value, nonce: 601n, amount: CU })), 'AlreadyReleased');
+});
+
 test('paused: nothing moves; unpaused by the owner only', async () => {
   const guardian = deployer;
   await (await vault.connect(guardian).pause()).wait();

@@ -156,6 +156,35 @@ mod benchmarks {
 		assert_eq!(Withdrawals::<T>::get(0).map(|w| w.signatures.len() as u32), Some(n));
 	}
 
+	/// The owner asks for a refund of a withdrawal that has every member's signature (all
+	/// cleared).
+	#[benchmark]
+	fn request_refund() {
+		let n = T::MaxRelayers::get();
+		relayers::<T>(n, eth_of(u32::MAX));
+		let caller: T::AccountId = whitelisted_caller();
+		T::Currency::mint_into(&caller, AMOUNT * 10).expect("funds");
+		TotalMinted::<T>::put(AMOUNT * 10);
+		Bridge::<T>::withdraw(
+			RawOrigin::Signed(caller.clone()).into(),
+			H160([0x22; 20]),
+			out::<T>(),
+		)
+		.expect("withdraw");
+		Withdrawals::<T>::mutate(0, |w| {
+			if let Some(w) = w {
+				for i in 0..n {
+					w.signatures.try_push((eth_of(i), [0u8; 65])).expect("n ≤ MaxRelayers");
+				}
+			}
+		});
+		let now = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(now.saturating_add(T::RefundAfter::get()));
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), 0);
+		assert_eq!(Withdrawals::<T>::get(0).map(|w| w.payout), Some(Payout::Refund));
+	}
+
 	#[benchmark]
 	fn set_paused() {
 		#[extrinsic_call]

@@ -15,7 +15,11 @@
 //!   relayer posts its EIP-712 signature ([`Pallet::relay`] or [`Pallet::sign_withdrawal`]),
 //!   checked here against its registered Ethereum address, so anyone can take `threshold` of
 //!   them to the vault's `release`. Only bridged CU may leave: a withdrawal never takes the
-//!   burned total above the minted one.
+//!   burned total above the minted one. One not released `RefundAfter` blocks later may be
+//!   refunded ([`Pallet::request_refund`]): the relayers sign a refund instead, the vault voids
+//!   the withdrawal (it pays each nonce once: release or refund) and emits a deposit of its
+//!   amount to the owner, which mints here like any other. A burned withdrawal is always
+//!   either released or refunded.
 //!
 //! ## Terms
 //!
@@ -90,8 +94,12 @@ pub type DepositOf<T> = Deposit<<T as frame_system::Config>::AccountId, BalanceO
 pub type RelayerSetOf<T> =
 	RelayerSet<<T as frame_system::Config>::AccountId, <T as Config>::MaxRelayers>;
 /// A withdrawal as stored.
-pub type WithdrawalOf<T> =
-	Withdrawal<<T as frame_system::Config>::AccountId, BalanceOf<T>, <T as Config>::MaxRelayers>;
+pub type WithdrawalOf<T> = Withdrawal<
+	<T as frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	BlockNumberFor<T>,
+	<T as Config>::MaxRelayers,
+>;
 /// A delayed deposit as stored.
 pub type DelayedOf<T> =
 	Delayed<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
@@ -152,6 +160,9 @@ pub mod pallet {
 		/// always release it.
 		#[pallet::constant]
 		type MaxWithdrawal: Get<BalanceOf<Self>>;
+		/// How long after its request a withdrawal's owner may ask for a refund instead.
+		#[pallet::constant]
+		type RefundAfter: Get<BlockNumberFor<Self>>;
 	}
 
 	/// The current relayer set.
@@ -299,6 +310,8 @@ pub mod pallet {
 		/// Withdrawal `nonce`, requested under an older relayer set, is being signed again by
 		/// set `set_id` (the vault only takes the current set's signatures).
 		WithdrawalResigned { nonce: WithdrawalNonce, set_id: u32 },
+		/// `who` asked for withdrawal `nonce` back: set `set_id` now signs its refund.
+		RefundRequested { nonce: WithdrawalNonce, who: T::AccountId, set_id: u32 },
 		/// `who` burned `amount` to be released to `to` on Ethereum.
 		WithdrawalRequested {
 			nonce: WithdrawalNonce,
@@ -370,6 +383,13 @@ pub mod pallet {
 		WrongVault,
 		/// Above `MaxWithdrawal`: the vault's daily cap could never release it.
 		AboveVaultCap,
+		/// Only the withdrawal's owner may ask for a refund.
+		NotOwner,
+		/// This withdrawal burned nothing (a cancelled deposit's refund): it is not refunded
+		/// here.
+		NotRefundable,
+		/// A refund of this withdrawal was asked for already.
+		RefundRequested,
 	}
 
 	#[pallet::hooks]
@@ -467,7 +487,7 @@ pub mod pallet {
 			)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 			TotalBurned::<T>::put(burned);
-			Self::request_withdrawal(who, to, amount, &set);
+			Self::request_withdrawal(who, to, amount, &set, true);
 			Ok(())
 		}
 
@@ -534,8 +554,36 @@ pub mod pallet {
 			let d = DelayedDeposits::<T>::take(id).ok_or(Error::<T>::UnknownDeposit)?;
 			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
 			let (to, nonce) = (d.deposit.from, d.deposit.nonce);
-			let refund = Self::request_withdrawal(d.deposit.recipient, to, d.deposit.amount, &set);
+			let refund =
+				Self::request_withdrawal(d.deposit.recipient, to, d.deposit.amount, &set, false);
 			Self::deposit_event(Event::DepositCancelled { id, nonce, refund, to });
+			Ok(())
+		}
+
+		/// The owner of withdrawal `nonce`, not released `RefundAfter` blocks after its
+		/// request, asks for it back: from now on the relayers sign its refund
+		/// ([`refund_digest`]), which anyone takes to the vault's `refund`; the vault voids the
+		/// withdrawal, unless it was released meanwhile, and emits a deposit of its amount to
+		/// the owner, which mints here like any other deposit.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::request_refund())]
+		pub fn request_refund(origin: OriginFor<T>, nonce: WithdrawalNonce) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut w = Withdrawals::<T>::get(nonce).ok_or(Error::<T>::UnknownWithdrawal)?;
+			ensure!(w.who == who, Error::<T>::NotOwner);
+			ensure!(w.refundable, Error::<T>::NotRefundable);
+			ensure!(w.payout == Payout::Release, Error::<T>::RefundRequested);
+			ensure!(
+				frame_system::Pallet::<T>::block_number()
+					>= w.requested_at.saturating_add(T::RefundAfter::get()),
+				Error::<T>::TooEarly
+			);
+			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
+			w.payout = Payout::Refund;
+			w.set_id = set.id;
+			w.signatures = BoundedVec::new();
+			Withdrawals::<T>::insert(nonce, w);
+			Self::deposit_event(Event::RefundRequested { nonce, who, set_id: set.id });
 			Ok(())
 		}
 
@@ -659,11 +707,13 @@ pub mod pallet {
 		}
 
 		/// Records a withdrawal of `amount` to `to` for the relayers to sign; returns its nonce.
+		/// `refundable`: it burned `who`'s CU, which may come back if it is not released.
 		fn request_withdrawal(
 			who: T::AccountId,
 			to: H160,
 			amount: BalanceOf<T>,
 			set: &RelayerSetOf<T>,
+			refundable: bool,
 		) -> WithdrawalNonce {
 			let nonce = NextWithdrawal::<T>::get();
 			NextWithdrawal::<T>::put(nonce.saturating_add(1));
@@ -675,6 +725,9 @@ pub mod pallet {
 					amount,
 					set_id: set.id,
 					signatures: BoundedVec::new(),
+					requested_at: frame_system::Pallet::<T>::block_number(),
+					payout: Payout::Release,
+					refundable,
 				},
 			);
 			Self::deposit_event(Event::WithdrawalRequested {
@@ -796,7 +849,12 @@ pub mod pallet {
 			}
 			ensure!(w.signatures.iter().all(|(s, _)| *s != eth), Error::<T>::AlreadySigned);
 			let vault = Vault::<T>::get().ok_or(Error::<T>::NoVault)?;
-			let digest = withdrawal_digest(&vault, w.set_id, nonce, &w.to, w.amount);
+			let digest = match w.payout {
+				Payout::Release => withdrawal_digest(&vault, w.set_id, nonce, &w.to, w.amount),
+				Payout::Refund => {
+					refund_digest(&vault, w.set_id, nonce, &account_bytes(&w.who), w.amount)
+				},
+			};
 			ensure!(recover_signer(&digest, &signature) == Some(eth), Error::<T>::BadSignature);
 			w.signatures.try_push((eth, signature)).map_err(|_| Error::<T>::AlreadySigned)?;
 			let signatures = w.signatures.len() as u32;
@@ -1015,6 +1073,7 @@ pub mod pallet {
 			let next = NextWithdrawal::<T>::get();
 			for (nonce, w) in Withdrawals::<T>::iter() {
 				ensure!(nonce < next, "withdrawal beyond the next nonce");
+				ensure!(w.refundable || w.payout == Payout::Release, "an unrefundable refund");
 				for (i, (s, _)) in w.signatures.iter().enumerate() {
 					ensure!(w.signatures[..i].iter().all(|(s2, _)| s2 != s), "duplicate signer");
 				}

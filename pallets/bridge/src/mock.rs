@@ -32,6 +32,7 @@ impl pallet_bridge::Config for Test {
 	type VoteWindow = ConstU64<16>;
 	type MaxDueMints = ConstU32<2>;
 	type MaxWithdrawal = ConstU128<8_000>;
+	type RefundAfter = ConstU64<50>;
 }
 
 /// Runs blocks up to `n` with the Bridge's `on_initialize` (the block mints due delayed

@@ -796,3 +796,76 @@ fn former_members_votes_are_dropped_by_the_next_vote() {
 		assert_eq!(Votes::<Test>::iter_prefix((VAULT, 0)).count(), 1);
 	});
 }
+
+/// The refund of withdrawal `nonce` signed by relayer `i`.
+fn sign_refund(i: u8, nonce: u64) -> EthSignature {
+	let w = Withdrawals::<Test>::get(nonce).unwrap();
+	let digest = refund_digest(&VAULT, w.set_id, nonce, &account_bytes(&w.who), w.amount);
+	eth_sign(&key(i), &digest)
+}
+
+/// Defect 2: a burned withdrawal the vault did not release in time comes back to its owner:
+/// after `RefundAfter` (50 blocks in the mock) the owner asks, the relayers sign a refund
+/// instead of the release (the vault pays each nonce once, so it is one or the other), and
+/// the refund's deposit mints like any other. A cancelled deposit's refund, which burned
+/// nothing, cannot be turned into CU here.
+#[test]
+fn an_unreleased_withdrawal_is_refunded_on_its_owners_request() {
+	build_and_execute(|| {
+		bridged(5, 3_000);
+		let to = H160([0x22; 20]);
+		assert_ok!(Bridge::withdraw(RuntimeOrigin::signed(5), to, 1_000));
+		assert_ok!(Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, sign(1, 0)));
+		let refund = |who| Bridge::request_refund(RuntimeOrigin::signed(who), 0);
+		assert_noop!(refund(5), Error::<Test>::TooEarly);
+		System::set_block_number(51);
+		assert_noop!(refund(6), Error::<Test>::NotOwner);
+		assert_noop!(
+			Bridge::request_refund(RuntimeOrigin::signed(5), 9),
+			Error::<Test>::UnknownWithdrawal
+		);
+		let release_signature = sign(2, 0);
+		assert_ok!(refund(5));
+		System::assert_last_event(Event::RefundRequested { nonce: 0, who: 5, set_id: 0 }.into());
+		let w = Withdrawals::<Test>::get(0).unwrap();
+		assert_eq!((w.payout, w.signatures.len()), (Payout::Refund, 0));
+		assert_noop!(refund(5), Error::<Test>::RefundRequested);
+		// Only refund signatures count now.
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(2), 0, release_signature),
+			Error::<Test>::BadSignature
+		);
+		assert_ok!(Bridge::sign_withdrawal(RuntimeOrigin::signed(2), 0, sign_refund(2, 0)));
+		assert_ok!(Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, sign_refund(1, 0)));
+		assert_eq!(Withdrawals::<Test>::get(0).unwrap().signatures.len(), 2);
+		// The vault's refund emits a deposit from the vault itself, which mints to the owner.
+		let back = Deposit { from: VAULT.vault, ..deposit(1, 5, 1_000) };
+		assert_ok!(attest(1, back.clone()));
+		assert_ok!(attest(2, back));
+		assert_eq!(free(5), 1_003_000, "burned 1,000, refunded 1,000");
+
+		// A cancelled deposit's refund withdrawal is not refundable here.
+		assert_ok!(attest(1, deposit(2, 7, 5_000)));
+		assert_ok!(attest(2, deposit(2, 7, 5_000)));
+		assert_ok!(Bridge::cancel_delayed(RuntimeOrigin::root(), 0));
+		System::set_block_number(200);
+		assert_noop!(
+			Bridge::request_refund(RuntimeOrigin::signed(7), 1),
+			Error::<Test>::NotRefundable
+		);
+	});
+}
+
+/// The refund digest is the vault's `refundDigest` (the vault test signs it with ethers and
+/// checks the contract computes the same): it differs from the release digest of the same
+/// withdrawal, so a signature for one is never valid for the other.
+#[test]
+fn refund_and_release_digests_differ() {
+	let recipient = [0x42; 32];
+	let refund = refund_digest(&VAULT, 0, 500, &recipient, 3);
+	let release = withdrawal_digest(&VAULT, 0, 500, &H160([0x42; 20]), 3);
+	assert_ne!(refund, release);
+	assert_ne!(refund, refund_digest(&VAULT, 1, 500, &recipient, 3));
+	assert_eq!(account_bytes(&[7u8; 32]), [7u8; 32]);
+	assert_eq!(account_bytes(&5u64)[24..], 5u64.to_le_bytes());
+}

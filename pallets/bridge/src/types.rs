@@ -76,12 +76,22 @@ pub struct Delayed<AccountId, Balance, BlockNumber> {
 	pub not_before: BlockNumber,
 }
 
-/// A withdrawal burned here, to be released by the vault.
+/// What a withdrawal's signatures are for.
+#[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
+pub enum Payout {
+	/// Its release to `to` by the vault ([`withdrawal_digest`]).
+	Release,
+	/// Its owner asked for it back: the vault voids it and credits it to `who` here, as a
+	/// deposit of tokens it already holds ([`refund_digest`]).
+	Refund,
+}
+
+/// A withdrawal burned here, to be released by the vault (or refunded).
 #[derive(Encode, Decode, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen)]
 #[scale_info(skip_type_params(S))]
-#[codec(mel_bound(AccountId: MaxEncodedLen, Balance: MaxEncodedLen))]
-pub struct Withdrawal<AccountId, Balance, S: Get<u32>> {
-	/// Who burned the CU.
+#[codec(mel_bound(AccountId: MaxEncodedLen, Balance: MaxEncodedLen, BlockNumber: MaxEncodedLen))]
+pub struct Withdrawal<AccountId, Balance, BlockNumber, S: Get<u32>> {
+	/// Who burned the CU (and gets a refund).
 	pub who: AccountId,
 	/// The Ethereum recipient.
 	pub to: H160,
@@ -89,8 +99,16 @@ pub struct Withdrawal<AccountId, Balance, S: Get<u32>> {
 	pub amount: Balance,
 	/// The relayer set whose signatures the vault must see.
 	pub set_id: u32,
-	/// Signatures of set members over the EIP-712 digest, with the signer's address.
+	/// Signatures of set members over the EIP-712 digest of `payout`, with the signer's
+	/// address.
 	pub signatures: BoundedVec<(H160, EthSignature), S>,
+	/// When it was requested: a refund may be asked for `RefundAfter` blocks later.
+	pub requested_at: BlockNumber,
+	/// What the signatures are for.
+	pub payout: Payout,
+	/// Whether its owner may ask for a refund: CU it burned. A cancelled deposit's refund
+	/// (nothing burned, root's decision) may not come back.
+	pub refundable: bool,
 }
 
 /// What one bucket of the sliding mint window holds.
@@ -164,6 +182,22 @@ pub fn withdrawal_digest(
 	to: &H160,
 	amount: u128,
 ) -> [u8; 32] {
+	let type_hash =
+		keccak(b"Withdrawal(uint64 setId,uint64 nonce,address recipient,uint256 amount)");
+	typed_digest(vault, type_hash, set_id, nonce, word_address(to), amount)
+}
+
+/// `keccak256(0x1901 ‖ domainSeparator ‖ keccak256(abi.encode(typeHash, setId, nonce,
+/// recipient, amount)))`: the two message types of the vault differ only in the type and the
+/// recipient's word.
+fn typed_digest(
+	vault: &VaultInfo,
+	type_hash: [u8; 32],
+	set_id: u32,
+	nonce: WithdrawalNonce,
+	recipient: [u8; 32],
+	amount: u128,
+) -> [u8; 32] {
 	let domain_type = keccak(
 		b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)",
 	);
@@ -174,13 +208,11 @@ pub fn withdrawal_digest(
 	domain.extend(word_u64(vault.chain_id));
 	domain.extend(word_address(&vault.vault));
 	let separator = keccak(&domain);
-	let type_hash =
-		keccak(b"Withdrawal(uint64 setId,uint64 nonce,address recipient,uint256 amount)");
 	let mut data = alloc::vec::Vec::with_capacity(160);
 	data.extend(type_hash);
 	data.extend(word_u64(set_id.into()));
 	data.extend(word_u64(nonce));
-	data.extend(word_address(to));
+	data.extend(recipient);
 	data.extend(word_u128(amount));
 	let struct_hash = keccak(&data);
 	let mut msg = alloc::vec::Vec::with_capacity(66);
@@ -188,6 +220,30 @@ pub fn withdrawal_digest(
 	msg.extend(separator);
 	msg.extend(struct_hash);
 	keccak(&msg)
+}
+
+/// The 32 bytes of a chain account as the vault's `bytes32 recipient` carries them (an
+/// `AccountId32` as it is; shorter test accounts right-aligned).
+pub fn account_bytes(who: &impl codec::Encode) -> [u8; 32] {
+	let encoded = who.encode();
+	let n = encoded.len().min(32);
+	let mut out = [0u8; 32];
+	out[32 - n..].copy_from_slice(&encoded[..n]);
+	out
+}
+
+/// The EIP-712 digest relayers sign to refund withdrawal `nonce` to chain account `recipient`,
+/// as the vault's `refundDigest` computes it: type
+/// `Refund(uint64 setId,uint64 nonce,bytes32 recipient,uint256 amount)` in the vault's domain.
+pub fn refund_digest(
+	vault: &VaultInfo,
+	set_id: u32,
+	nonce: WithdrawalNonce,
+	recipient: &[u8; 32],
+	amount: u128,
+) -> [u8; 32] {
+	let type_hash = keccak(b"Refund(uint64 setId,uint64 nonce,bytes32 recipient,uint256 amount)");
+	typed_digest(vault, type_hash, set_id, nonce, *recipient, amount)
 }
 
 /// The Ethereum address that signed `digest`, if the signature is one the vault accepts:

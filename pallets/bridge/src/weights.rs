@@ -19,6 +19,7 @@ pub trait WeightInfo {
 	fn cancel_delayed() -> Weight;
 	fn relay(a: u32, s: u32) -> Weight;
 	fn mint_due(n: u32) -> Weight;
+	fn request_refund() -> Weight;
 }
 
 impl WeightInfo for () {
@@ -50,6 +51,9 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn mint_due(_: u32) -> Weight {
+		Weight::zero()
+	}
+	fn request_refund() -> Weight {
 		Weight::zero()
 	}
 }

@@ -347,6 +347,9 @@ impl pallet_bridge::Config for Runtime {
 	/// The vault's daily release cap (the dev vault's, `bridge/scripts/dev.mjs`): a larger
 	/// withdrawal could never be released.
 	type MaxWithdrawal = BridgeMintCap;
+	/// Two days: a release the daily cap held back has had a full window, and a paused vault
+	/// time to resume, before its owner may take the CU back instead.
+	type RefundAfter = ConstU32<{ 2 * DAYS }>;
 }
 
 impl pallet_skip_feeless_payment::Config for Runtime {

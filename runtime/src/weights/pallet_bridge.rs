@@ -260,4 +260,10 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes((4_u64).saturating_mul(n.into())))
 	}
+	/// Storage: `Bridge::Withdrawals` (r:1 w:1), `Bridge::Relayers` (r:1 w:0).
+	fn request_refund() -> Weight {
+		Weight::from_parts(20_000_000, 5_300)
+			.saturating_add(T::DbWeight::get().reads(2))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
 }
