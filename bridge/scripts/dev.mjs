@@ -5,6 +5,7 @@
 //   node scripts/dev.mjs deposit-many <rpc> <vault> <recipient> <amount> <count>   load test
 //   node scripts/dev.mjs clone-deposit <rpc> <nonce> <recipient> <amount>   attack: fake event
 //   node scripts/dev.mjs release <rpc> <vault> <nonce> <to> <amount> <sig>…
+//   node scripts/dev.mjs refund  <rpc> <vault> <nonce> <chain account 0x…32 bytes> <amount> <sig>…
 //   node scripts/dev.mjs balance <rpc> <vault> <address>
 //
 // Uses anvil's well-known account 0 (override with DEPLOYER_KEY) as deployer and depositor.
@@ -87,6 +88,14 @@ try {
     const [vaultAddr, nonce, to, amount, ...sigs] = rest;
     const receipt = await (await vaultAt(vaultAddr).release(BigInt(nonce), to, BigInt(amount), sigs)).wait();
     console.log(JSON.stringify({ released: true, block: receipt.blockNumber }));
+  } else if (cmd === 'refund') {
+    // A withdrawal the chain asked to refund: the vault voids it and emits a deposit of its
+    // amount (from the vault itself) to the owner's chain account.
+    const [vaultAddr, nonce, owner, amount, ...sigs] = rest;
+    const vault = vaultAt(vaultAddr);
+    const receipt = await (await vault.refund(BigInt(nonce), owner, BigInt(amount), sigs)).wait();
+    const ev = receipt.logs.map((l) => { try { return vault.interface.parseLog(l); } catch { return null; } }).find((e) => e?.name === 'Refunded');
+    console.log(JSON.stringify({ refunded: true, deposit: Number(ev.args.depositNonce), block: receipt.blockNumber }));
   } else if (cmd === 'balance') {
     const [vaultAddr, who] = rest;
     const token = new ethers.Contract(await vaultAt(vaultAddr).token(), artifact('CuToken').abi, provider);

@@ -286,16 +286,44 @@ impl Chain {
 			.is_some_and(|(_, w)| w.refund_to.as_ref() == Some(to) && w.amount == amount))
 	}
 
+	/// Withdrawals whose refund the current set has not signed to the threshold yet, however
+	/// old (`PendingRefunds`' keys, a page of 1,000 at a time).
+	pub async fn pending_refunds(&self, at: &At) -> Result<Vec<u64>, ChainError> {
+		const PAGE: u32 = 1_000;
+		let prefix = raw_keys::pending_refunds_prefix();
+		let mut nonces = Vec::new();
+		let mut start: Option<Vec<u8>> = None;
+		loop {
+			let keys = self
+				.rpc
+				.state_get_keys_paged(&prefix, PAGE, start.as_deref(), Some(at.block_hash()))
+				.await?;
+			for key in &keys {
+				let tail: [u8; 8] = key[key.len().saturating_sub(8)..]
+					.try_into()
+					.map_err(|_| ChainError::Decode("a short PendingRefunds key".into()))?;
+				nonces.push(u64::from_le_bytes(tail));
+			}
+			if keys.len() < PAGE as usize {
+				break;
+			}
+			start = keys.last().cloned();
+		}
+		nonces.sort_unstable();
+		Ok(nonces)
+	}
+
 	/// Withdrawals `nonces` that are stored, in order.
 	pub async fn withdrawals(
 		&self,
 		at: &At,
-		nonces: std::ops::Range<u64>,
+		nonces: impl IntoIterator<Item = u64>,
 	) -> Result<Vec<(u64, StoredWithdrawal)>, ChainError> {
-		let keys: Vec<_> = nonces.clone().map(raw_keys::withdrawal).collect();
+		let nonces: Vec<u64> = nonces.into_iter().collect();
+		let keys: Vec<_> = nonces.iter().copied().map(raw_keys::withdrawal).collect();
 		let values = self.read_many(at, &keys).await?;
 		let mut out = Vec::new();
-		for (nonce, key) in nonces.zip(&keys) {
+		for (nonce, key) in nonces.into_iter().zip(&keys) {
 			let Some(raw) = values.get(key) else { continue };
 			let w = RawWithdrawal::decode(&mut &raw[..])
 				.map_err(|e| ChainError::Decode(format!("withdrawal {nonce}: {e}")))?;

@@ -119,8 +119,11 @@ struct Relayer {
 	start_block: u64,
 	max_range: u64,
 	last_head: u64,
-	/// No withdrawal below this needs this relayer's signature.
+	/// No withdrawal below this needs this relayer's signature, except pending refunds (read
+	/// apart) and, after a set change, older sets' withdrawals (the scan then starts again).
 	sign_from: u64,
+	/// The relayer set of the last cycle.
+	set_id: Option<u32>,
 	/// The next Ethereum block to scan; `None`: the one after the checkpoint.
 	cursor: Option<u64>,
 	/// Included, not yet final batches, oldest first.
@@ -167,6 +170,7 @@ impl Relayer {
 			max_range: args.max_range,
 			last_head: 0,
 			sign_from: 0,
+			set_id: None,
 			cursor: None,
 			pending: VecDeque::new(),
 		})
@@ -304,8 +308,19 @@ impl Relayer {
 		let mut all_done = true;
 		// Read once, and only when a withdrawal of an older set turns up.
 		let mut vault_moved: Option<bool> = None;
+		if self.set_id != Some(ctx.set_id) {
+			// A new set signs what older sets signed: look at the whole window again.
+			self.set_id = Some(ctx.set_id);
+			self.sign_from = 0;
+		}
 		let from = self.sign_from.max(ctx.next.saturating_sub(SIGN_WINDOW));
-		for (nonce, w) in self.chain.withdrawals(at, from..ctx.next).await? {
+		// Refunds are asked for days after a withdrawal, usually below the window: read apart.
+		let refunds: Vec<u64> =
+			self.chain.pending_refunds(at).await?.into_iter().filter(|n| *n < from).collect();
+		let refunds = self.chain.withdrawals(at, refunds).await?;
+		let window = self.chain.withdrawals(at, from..ctx.next).await?;
+		for (nonce, w) in refunds.into_iter().chain(window) {
+			let in_window = nonce >= from;
 			let owed = match batch::owed(&w, ctx.set_id, me) {
 				batch::Owed::SignatureIfUnreleased => {
 					let moved = match vault_moved {
@@ -318,7 +333,7 @@ impl Relayer {
 					if !moved {
 						// The vault still takes the older set's signatures: signing again now
 						// would replace ones it can release with ones it cannot yet.
-						all_done = false;
+						all_done &= !in_window;
 						continue;
 					}
 					!self.eth.released(nonce).await?
@@ -327,12 +342,14 @@ impl Relayer {
 				batch::Owed::Nothing => false,
 			};
 			if !owed {
-				if all_done {
+				if all_done && in_window {
 					self.sign_from = nonce + 1;
 				}
 				continue;
 			}
-			all_done = false;
+			if in_window {
+				all_done = false;
+			}
 			if out.len() == most {
 				break;
 			}

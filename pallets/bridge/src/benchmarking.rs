@@ -179,10 +179,17 @@ mod benchmarks {
 			}
 		});
 		let now = frame_system::Pallet::<T>::block_number();
-		frame_system::Pallet::<T>::set_block_number(now.saturating_add(T::RefundAfter::get()));
+		frame_system::Pallet::<T>::set_block_number(now.saturating_add(Bridge::<T>::delays().1));
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), 0);
 		assert_eq!(Withdrawals::<T>::get(0).map(|w| w.payout), Some(Payout::Refund));
+	}
+
+	#[benchmark]
+	fn set_delays() {
+		#[extrinsic_call]
+		_(RawOrigin::Root, 7u32.into(), 9u32.into());
+		assert_eq!(Delays::<T>::get(), Some((7u32.into(), 9u32.into())));
 	}
 
 	#[benchmark]

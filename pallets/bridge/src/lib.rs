@@ -138,7 +138,8 @@ pub mod pallet {
 		/// `LargeDepositDelay` blocks.
 		#[pallet::constant]
 		type LargeDeposit: Get<BalanceOf<Self>>;
-		/// How long a large deposit waits (root may cancel it meanwhile).
+		/// How long a large deposit waits (root may cancel it meanwhile), until root sets
+		/// another delay ([`Pallet::set_delays`]).
 		#[pallet::constant]
 		type LargeDepositDelay: Get<BlockNumberFor<Self>>;
 		/// Smallest deposit or withdrawal (at least the existential deposit, so no dust).
@@ -160,7 +161,8 @@ pub mod pallet {
 		/// always release it.
 		#[pallet::constant]
 		type MaxWithdrawal: Get<BalanceOf<Self>>;
-		/// How long after its request a withdrawal's owner may ask for a refund instead.
+		/// How long after its request a withdrawal's owner may ask for a refund instead, until
+		/// root sets another delay ([`Pallet::set_delays`]).
 		#[pallet::constant]
 		type RefundAfter: Get<BlockNumberFor<Self>>;
 	}
@@ -240,6 +242,18 @@ pub mod pallet {
 	pub type ProviderHeld<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, (), OptionQuery>;
 
+	/// Withdrawals whose refund the current set has not signed to the threshold yet: relayers
+	/// read these keys to find refunds however old the withdrawal (they scan only recent
+	/// withdrawals otherwise). An entry leaves once the refund has `threshold` signatures.
+	#[pallet::storage]
+	pub type PendingRefunds<T: Config> =
+		StorageMap<_, Twox64Concat, WithdrawalNonce, (), OptionQuery>;
+
+	/// `(large deposit delay, refund after)` set by root, in place of the configured ones.
+	#[pallet::storage]
+	pub type Delays<T: Config> =
+		StorageValue<_, (BlockNumberFor<T>, BlockNumberFor<T>), OptionQuery>;
+
 	/// Inbound (minting) paused.
 	#[pallet::storage]
 	pub type InboundPaused<T: Config> = StorageValue<_, bool, ValueQuery>;
@@ -312,6 +326,9 @@ pub mod pallet {
 		WithdrawalResigned { nonce: WithdrawalNonce, set_id: u32 },
 		/// `who` asked for withdrawal `nonce` back: set `set_id` now signs its refund.
 		RefundRequested { nonce: WithdrawalNonce, who: T::AccountId, set_id: u32 },
+		/// Root set the delays: deposits that wait wait `large_deposit`, refunds may be asked
+		/// for `refund_after` blocks after a withdrawal.
+		DelaysChanged { large_deposit: BlockNumberFor<T>, refund_after: BlockNumberFor<T> },
 		/// `who` burned `amount` to be released to `to` on Ethereum.
 		WithdrawalRequested {
 			nonce: WithdrawalNonce,
@@ -575,7 +592,7 @@ pub mod pallet {
 			ensure!(w.payout == Payout::Release, Error::<T>::RefundRequested);
 			ensure!(
 				frame_system::Pallet::<T>::block_number()
-					>= w.requested_at.saturating_add(T::RefundAfter::get()),
+					>= w.requested_at.saturating_add(Self::delays().1),
 				Error::<T>::TooEarly
 			);
 			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
@@ -583,7 +600,24 @@ pub mod pallet {
 			w.set_id = set.id;
 			w.signatures = BoundedVec::new();
 			Withdrawals::<T>::insert(nonce, w);
+			PendingRefunds::<T>::insert(nonce, ());
 			Self::deposit_event(Event::RefundRequested { nonce, who, set_id: set.id });
+			Ok(())
+		}
+
+		/// Root sets how long deposits that wait wait, and how long after its request a
+		/// withdrawal may be refunded (in place of `LargeDepositDelay` and `RefundAfter`).
+		/// Deposits already waiting keep their time.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::set_delays())]
+		pub fn set_delays(
+			origin: OriginFor<T>,
+			large_deposit: BlockNumberFor<T>,
+			refund_after: BlockNumberFor<T>,
+		) -> DispatchResult {
+			ensure_root(origin)?;
+			Delays::<T>::put((large_deposit, refund_after));
+			Self::deposit_event(Event::DelaysChanged { large_deposit, refund_after });
 			Ok(())
 		}
 
@@ -740,6 +774,11 @@ pub mod pallet {
 			nonce
 		}
 
+		/// `(large deposit delay, refund after)`: root's, or the configured ones.
+		pub fn delays() -> (BlockNumberFor<T>, BlockNumberFor<T>) {
+			Delays::<T>::get().unwrap_or((T::LargeDepositDelay::get(), T::RefundAfter::get()))
+		}
+
 		/// Whether a `relay` call of `items` items by `origin` is free: a current member's
 		/// first one in this block, and not empty.
 		pub fn relays_free(origin: &OriginFor<T>, items: usize) -> bool {
@@ -858,6 +897,9 @@ pub mod pallet {
 			ensure!(recover_signer(&digest, &signature) == Some(eth), Error::<T>::BadSignature);
 			w.signatures.try_push((eth, signature)).map_err(|_| Error::<T>::AlreadySigned)?;
 			let signatures = w.signatures.len() as u32;
+			if w.payout == Payout::Refund && signatures >= set.threshold {
+				PendingRefunds::<T>::remove(nonce);
+			}
 			Withdrawals::<T>::insert(nonce, w);
 			Self::deposit_event(Event::WithdrawalSigned { nonce, signer: eth, signatures });
 			Ok(signatures)
@@ -922,8 +964,8 @@ pub mod pallet {
 			if at_once {
 				return Self::mint(deposit, true);
 			}
-			let not_before = frame_system::Pallet::<T>::block_number()
-				.saturating_add(T::LargeDepositDelay::get());
+			let not_before =
+				frame_system::Pallet::<T>::block_number().saturating_add(Self::delays().0);
 			let id = DelayQueue::<T>::mutate(|(_, next)| {
 				let id = *next;
 				*next = next.saturating_add(1);
@@ -1074,6 +1116,9 @@ pub mod pallet {
 			for (nonce, w) in Withdrawals::<T>::iter() {
 				ensure!(nonce < next, "withdrawal beyond the next nonce");
 				ensure!(w.refundable || w.payout == Payout::Release, "an unrefundable refund");
+				if PendingRefunds::<T>::contains_key(nonce) {
+					ensure!(w.payout == Payout::Refund, "a pending refund that is a release");
+				}
 				for (i, (s, _)) in w.signatures.iter().enumerate() {
 					ensure!(w.signatures[..i].iter().all(|(s2, _)| s2 != s), "duplicate signer");
 				}

@@ -758,6 +758,9 @@ fn raw_keys_are_the_pallets_keys() {
 			Votes::<Test>::hashed_key_for((VAULT, 7), 3u64)
 		);
 		assert_eq!(raw_keys::withdrawal(9), Withdrawals::<Test>::hashed_key_for(9));
+		let pending = PendingRefunds::<Test>::hashed_key_for(9);
+		assert!(pending.starts_with(&raw_keys::pending_refunds_prefix()));
+		assert_eq!(pending[pending.len() - 8..], 9u64.to_le_bytes());
 	});
 }
 
@@ -829,6 +832,7 @@ fn an_unreleased_withdrawal_is_refunded_on_its_owners_request() {
 		System::assert_last_event(Event::RefundRequested { nonce: 0, who: 5, set_id: 0 }.into());
 		let w = Withdrawals::<Test>::get(0).unwrap();
 		assert_eq!((w.payout, w.signatures.len()), (Payout::Refund, 0));
+		assert!(PendingRefunds::<Test>::contains_key(0), "relayers find it there");
 		assert_noop!(refund(5), Error::<Test>::RefundRequested);
 		// Only refund signatures count now.
 		assert_noop!(
@@ -836,8 +840,10 @@ fn an_unreleased_withdrawal_is_refunded_on_its_owners_request() {
 			Error::<Test>::BadSignature
 		);
 		assert_ok!(Bridge::sign_withdrawal(RuntimeOrigin::signed(2), 0, sign_refund(2, 0)));
+		assert!(PendingRefunds::<Test>::contains_key(0));
 		assert_ok!(Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, sign_refund(1, 0)));
 		assert_eq!(Withdrawals::<Test>::get(0).unwrap().signatures.len(), 2);
+		assert!(!PendingRefunds::<Test>::contains_key(0), "signed to the threshold");
 		// The vault's refund emits a deposit from the vault itself, which mints to the owner.
 		let back = Deposit { from: VAULT.vault, ..deposit(1, 5, 1_000) };
 		assert_ok!(attest(1, back.clone()));
@@ -868,4 +874,30 @@ fn refund_and_release_digests_differ() {
 	assert_ne!(refund, refund_digest(&VAULT, 1, 500, &recipient, 3));
 	assert_eq!(account_bytes(&[7u8; 32]), [7u8; 32]);
 	assert_eq!(account_bytes(&5u64)[24..], 5u64.to_le_bytes());
+}
+
+/// Root sets the delays (in place of the configured ones); deposits already waiting keep
+/// their time; nobody else may.
+#[test]
+fn root_sets_the_delays() {
+	build_and_execute(|| {
+		assert_noop!(Bridge::set_delays(RuntimeOrigin::signed(1), 1, 1), BadOrigin);
+		assert_eq!(Bridge::delays(), (20, 50));
+		assert_ok!(attest(1, deposit(0, 7, 5_000)));
+		assert_ok!(attest(2, deposit(0, 7, 5_000)));
+		assert_ok!(Bridge::set_delays(RuntimeOrigin::root(), 3, 4));
+		System::assert_last_event(
+			Event::DelaysChanged { large_deposit: 3, refund_after: 4 }.into(),
+		);
+		assert_ok!(attest(1, deposit(1, 8, 5_000)));
+		assert_ok!(attest(2, deposit(1, 8, 5_000)));
+		assert_eq!(DelayedDeposits::<Test>::get(0).unwrap().not_before, 21);
+		assert_eq!(DelayedDeposits::<Test>::get(1).unwrap().not_before, 4);
+		bridged(5, 1_000);
+		assert_ok!(Bridge::withdraw(RuntimeOrigin::signed(5), H160([0x22; 20]), 500));
+		System::set_block_number(4);
+		assert_noop!(Bridge::request_refund(RuntimeOrigin::signed(5), 0), Error::<Test>::TooEarly);
+		System::set_block_number(5);
+		assert_ok!(Bridge::request_refund(RuntimeOrigin::signed(5), 0));
+	});
 }

@@ -303,6 +303,11 @@ pub mod raw_keys {
 		item(b"Votes", &suffix)
 	}
 
+	/// The prefix of every `PendingRefunds` key (the nonce is the last 8 bytes of each).
+	pub fn pending_refunds_prefix() -> Vec<u8> {
+		item(b"PendingRefunds", &[])
+	}
+
 	/// `Withdrawals[nonce]`.
 	pub fn withdrawal(nonce: WithdrawalNonce) -> Vec<u8> {
 		item(b"Withdrawals", &twox64_concat(&nonce.encode()))

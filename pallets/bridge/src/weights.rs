@@ -20,6 +20,7 @@ pub trait WeightInfo {
 	fn relay(a: u32, s: u32) -> Weight;
 	fn mint_due(n: u32) -> Weight;
 	fn request_refund() -> Weight;
+	fn set_delays() -> Weight;
 }
 
 impl WeightInfo for () {
@@ -54,6 +55,9 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn request_refund() -> Weight {
+		Weight::zero()
+	}
+	fn set_delays() -> Weight {
 		Weight::zero()
 	}
 }

@@ -266,4 +266,9 @@ impl<T: frame_system::Config> pallet_bridge::WeightInfo for WeightInfo<T> {
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
+	/// Storage: `Bridge::Delays` (r:0 w:1).
+	fn set_delays() -> Weight {
+		Weight::from_parts(5_000_000, 0)
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
 }

@@ -290,6 +290,115 @@ fn relayers_mint_deposits_once_and_release_withdrawals_once() {
 	node.stop();
 }
 
+/// Defect 2: a burned withdrawal nobody released comes back. Root shortens the refund delay to
+/// 3 blocks (sudo `set_delays`); Dave withdraws, the relayers sign the release, nobody takes
+/// it to the vault; Dave asks for a refund, the relayers sign the refund instead, anyone takes
+/// it to the vault, which voids the withdrawal and emits a deposit from itself; the relayers
+/// attest it (the chain asked for it) and Dave has his CU back. The vault's token balance
+/// never moves, and the release signatures are refused by the vault afterwards.
+#[test]
+fn an_unreleased_withdrawal_is_refunded_through_the_vault() {
+	let Setup { tmp: _tmp, anvil: _anvil, mut node, relayers, dir: _, eth, eth_port: _, ws, port } =
+		Setup::start("bridge-refund", Some(2));
+	let (dave, alice) = (dev::dave(), dev::alice());
+	let vault_call = |cmd: &str, nonce: u64, recipient: String, amount: u128, sigs: &[[u8; 65]]| {
+		let mut args = vec![cmd.to_string(), eth.clone(), VAULT.into(), nonce.to_string()];
+		args.extend([recipient, amount.to_string()]);
+		args.extend(sigs.iter().map(|s| hex(s)));
+		dev_js(&args.iter().map(String::as_str).collect::<Vec<_>>())
+	};
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		let delays = tx(
+			"Sudo",
+			"sudo",
+			vec![Value::unnamed_variant(
+				"Bridge",
+				[Value::named_variant(
+					"set_delays",
+					[("large_deposit", Value::u128(600)), ("refund_after", Value::u128(3))],
+				)],
+			)],
+		);
+		send(&api, port, &delays, &alice).await;
+		let before = free(&api, port, account(&dave)).await;
+		let amount = 4 * CU;
+		dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &amount.to_string()])
+			.expect("deposit");
+		wait_balance(&api, port, &dave, before + amount).await;
+
+		let to = [0x5bu8; 20];
+		let back = 3 * CU;
+		let w = send(
+			&api,
+			port,
+			&tx("Bridge", "withdraw", vec![Value::from_bytes(to), Value::u128(back)]),
+			&dave,
+		)
+		.await;
+		let nonce = uint(w.one("Bridge", "WithdrawalRequested"), "nonce") as u64;
+		let withdrawn_at = node.best_number();
+		let release_sigs = signatures(&api, port, nonce, 2).await;
+		let vault_before = dev_js(&["balance", &eth, VAULT, VAULT]).expect("balance");
+		while node.best_number() < withdrawn_at + 4 {
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+		let refund = send(
+			&api,
+			port,
+			&tx("Bridge", "request_refund", vec![Value::u128(nonce.into())]),
+			&dave,
+		)
+		.await;
+		refund.one("Bridge", "RefundRequested");
+		let paid = before + amount - back - w.fee() - refund.fee();
+		let refund_sigs = signatures(&api, port, nonce, 2).await;
+		let owner = hex(&account(&dave));
+		let refunded =
+			vault_call("refund", nonce, owner.clone(), back, &refund_sigs).expect("refund");
+		assert_eq!(refunded["deposit"], 1, "the refund is the vault's next deposit");
+		wait_balance(&api, port, &dave, paid + back).await;
+		assert_eq!(
+			dev_js(&["balance", &eth, VAULT, VAULT]).expect("balance"),
+			vault_before,
+			"the vault's tokens moved"
+		);
+		// The vault paid this nonce once: the release signatures and a replay are refused.
+		assert!(vault_call("release", nonce, hex(&to), back, &release_sigs).is_err());
+		assert!(vault_call("refund", nonce, owner, back, &refund_sigs).is_err());
+		tokio::time::sleep(Duration::from_secs(5)).await;
+		assert_eq!(free(&api, port, account(&dave)).await, paid + back, "minted twice");
+		assert_eq!(total_minted(&api, port).await, amount + back);
+	});
+	drop(relayers);
+	node.stop();
+}
+
+/// Waits (up to 120 s) until `who`'s free balance is `expected`.
+async fn wait_balance(api: &Api, port: u16, who: &subxt_signer::sr25519::Keypair, expected: u128) {
+	let started = Instant::now();
+	while free(api, port, account(who)).await != expected {
+		assert!(started.elapsed() < Duration::from_secs(120), "balance never reached {expected}");
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+}
+
+/// The first `n` signatures of withdrawal `nonce` once it has them, sorted by signer address
+/// as the vault wants them.
+async fn signatures(api: &Api, port: u16, nonce: u64, n: usize) -> Vec<[u8; 65]> {
+	let started = Instant::now();
+	loop {
+		let w: WithdrawalView = storage_as(api, port, "Bridge", "Withdrawals", nonce).await;
+		if w.signatures.len() >= n {
+			let mut sigs = w.signatures;
+			sigs.sort_by_key(|(a, _)| *a);
+			return sigs.into_iter().take(n).map(|(_, s)| s).collect();
+		}
+		assert!(started.elapsed() < Duration::from_secs(120), "withdrawal {nonce} not signed");
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
 /// A deposit reorged out before the confirmation depth is never attested; while inbound is
 /// paused on the chain nothing is minted, and after unpausing the backlog is minted once.
 #[test]
