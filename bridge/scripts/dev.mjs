@@ -48,8 +48,10 @@ try {
     await token.waitForDeployment();
     const v = artifact('CuBridgeVault');
     const vault = await new ethers.ContractFactory(v.abi, v.bytecode, wallet).deploy(
-      // Daily release cap and largest deposit: the chain's mint cap (1,000,000 CU a day).
-      await token.getAddress(), RELAYERS, 2, 0, 1_000_000n * CU, 1_000_000n * CU, wallet.address);
+      // Daily release cap: the chain's mint cap (1,000,000 CU a day). Largest deposit: the cap
+      // less the chain's undelayed allowance (100,000 CU), so that a waiting one always finds
+      // room.
+      await token.getAddress(), RELAYERS, 2, 0, 1_000_000n * CU, 900_000n * CU, wallet.address);
     await vault.waitForDeployment();
     console.log(JSON.stringify({ token: await token.getAddress(), vault: await vault.getAddress() }));
   } else if (cmd === 'deposit') {

@@ -90,9 +90,17 @@ pub enum Owed {
 }
 
 /// What this relayer (Ethereum address `me`) owes withdrawal `w` under the current set
-/// `set_id`.
-pub fn owed(w: &StoredWithdrawal, set_id: u32, me: [u8; 20]) -> Owed {
-	if w.set_id < set_id {
+/// `set_id` and vault `vault`.
+pub fn owed(
+	w: &StoredWithdrawal,
+	set_id: u32,
+	vault: &pallet_bridge::VaultInfo,
+	me: [u8; 20],
+) -> Owed {
+	if w.refunded || w.vault != *vault {
+		// Done, or paid by another vault only (the chain refuses to sign it for this one).
+		Owed::Nothing
+	} else if w.set_id < set_id {
 		Owed::SignatureIfUnreleased
 	} else if w.set_id == set_id && !w.signers.contains(&me) {
 		Owed::Signature
@@ -129,6 +137,7 @@ pub fn attestation(d: &Deposit, vault: &pallet_bridge::VaultInfo) -> Attestation
 		recipient: AccountId32(d.recipient),
 		amount: d.amount,
 		tx_hash: H256(d.tx_hash.0),
+		refund_of: d.refund_of,
 	}
 }
 
@@ -154,6 +163,7 @@ mod tests {
 			recipient: [0xaa; 32],
 			amount: 1_000 + u128::from(nonce),
 			tx_hash: B256::repeat_byte(nonce as u8),
+			refund_of: None,
 		}
 	}
 
@@ -265,21 +275,30 @@ mod tests {
 		let signer: PrivateKeySigner =
 			"59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d".parse().unwrap();
 		let me = signer.address().0 .0;
+		let vault = pallet_bridge::VaultInfo { chain_id: 31_337, vault: sp_core::H160([0x11; 20]) };
 		let w = StoredWithdrawal {
+			vault,
+			refunded: false,
 			to: [0x5a; 20],
 			amount: 2_000,
 			set_id: 3,
 			refund_to: None,
 			signers: vec![],
 		};
-		assert_eq!(owed(&w, 3, me), Owed::Signature);
+		assert_eq!(owed(&w, 3, &vault, me), Owed::Signature);
 		let signed = StoredWithdrawal { signers: vec![[0x01; 20], me], ..w.clone() };
-		assert_eq!(owed(&signed, 3, me), Owed::Nothing);
+		assert_eq!(owed(&signed, 3, &vault, me), Owed::Nothing);
 		// Signed or not under an older set: signed again unless the vault released it.
-		assert_eq!(owed(&w, 4, me), Owed::SignatureIfUnreleased);
-		assert_eq!(owed(&signed, 4, me), Owed::SignatureIfUnreleased);
+		assert_eq!(owed(&w, 4, &vault, me), Owed::SignatureIfUnreleased);
+		assert_eq!(owed(&signed, 4, &vault, me), Owed::SignatureIfUnreleased);
+		// Refunded, or paid by another vault: nothing.
+		assert_eq!(
+			owed(&StoredWithdrawal { refunded: true, ..w.clone() }, 3, &vault, me),
+			Owed::Nothing
+		);
+		let other = pallet_bridge::VaultInfo { chain_id: 1, ..vault };
+		assert_eq!(owed(&w, 3, &other, me), Owed::Nothing);
 
-		let vault = pallet_bridge::VaultInfo { chain_id: 31_337, vault: sp_core::H160([0x11; 20]) };
 		let sig = sign_withdrawal(&signer, &vault, 3, 8, &w).unwrap();
 		// The pallet recovers the relayer's registered address from it.
 		let digest = pallet_bridge::withdrawal_digest(&vault, 3, 8, &sp_core::H160(w.to), 2_000);

@@ -28,6 +28,10 @@ use thiserror::Error;
 )]
 pub mod cutopia {}
 
+// subxt's macro reads the metadata without telling cargo: this makes the file part of the
+// crate's inputs, so regenerating it (`scripts/update-metadata.sh`) rebuilds the interface.
+const _METADATA: &[u8] = include_bytes!("../../plexus/metadata/cutopia.scale");
+
 type Api = OnlineClient<PolkadotConfig>;
 /// The chain's state at one block: every decision of a cycle is made against one state.
 pub type At = subxt::client::ClientAtBlock<
@@ -142,6 +146,10 @@ pub struct Limits {
 /// A stored withdrawal, as much of it as signing needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredWithdrawal {
+	/// The vault that pays it (signed for that vault only).
+	pub vault: pallet_bridge::VaultInfo,
+	/// Refunded: nothing more to sign.
+	pub refunded: bool,
 	pub to: [u8; 20],
 	pub amount: u128,
 	pub set_id: u32,
@@ -330,6 +338,8 @@ impl Chain {
 			out.push((
 				nonce,
 				StoredWithdrawal {
+					vault: w.vault,
+					refunded: w.payout == pallet_bridge::Payout::Refunded,
 					to: w.to.0,
 					amount: w.amount,
 					set_id: w.set_id,

@@ -20,6 +20,7 @@ sol! {
 	interface IVault {
 		function token() external view returns (address);
 		function setId() external view returns (uint64);
+		function depositNonce() external view returns (uint64);
 		function released(uint64 nonce) external view returns (bool);
 	}
 	#[sol(rpc)]
@@ -43,6 +44,8 @@ pub enum EthError {
 	LogWithoutBlock,
 	#[error("a deposit's receipt is missing")]
 	MissingReceipt,
+	#[error("the Ethereum node left out the vault's deposits {from}..{to} (a lagging or lying provider); scanning the range again")]
+	MissingDeposits { from: u64, to: u64 },
 }
 
 impl From<alloy::transports::TransportError> for EthError {
@@ -72,6 +75,9 @@ pub struct Deposit {
 	pub recipient: [u8; 32],
 	pub amount: u128,
 	pub tx_hash: B256,
+	/// The withdrawal a refund deposit (from the vault itself) refunds, once its receipt is
+	/// checked (see [`Proof::Refund`]).
+	pub refund_of: Option<u64>,
 }
 
 /// The vault as seen through one Ethereum node.
@@ -162,6 +168,16 @@ impl Eth {
 		Ok(proof)
 	}
 
+	/// The vault's `depositNonce` after block `block` (the nonce its next deposit gets), read
+	/// from that block's state.
+	pub async fn deposit_nonce_at(&self, block: u64) -> Result<u64, EthError> {
+		Ok(IVault::new(self.vault, &self.provider)
+			.depositNonce()
+			.block(alloy::eips::BlockId::number(block))
+			.call()
+			.await?)
+	}
+
 	/// The relayer set id the vault checks signatures against.
 	pub async fn vault_set_id(&self) -> Result<u64, EthError> {
 		Ok(IVault::new(self.vault, &self.provider).setId().call().await?)
@@ -176,6 +192,35 @@ impl Eth {
 	pub async fn vault_balance(&self) -> Result<U256, EthError> {
 		Ok(IERC20::new(self.token, &self.provider).balanceOf(self.vault).call().await?)
 	}
+}
+
+/// Checks that the `Deposited` logs of a range are every deposit the vault made in it: vault
+/// nonces are consecutive, so a provider that leaves logs out (a lagging node answering `[]`,
+/// a lying one) shows as a gap after `expected` (the nonce the range should start with, when
+/// known) or as a range that ends below `after` (the vault's `depositNonce` at the range's end,
+/// when known). Returns the nonce the next range starts with.
+pub fn check_contiguous(
+	logs: &[Deposit],
+	expected: Option<u64>,
+	after: Option<u64>,
+) -> Result<Option<u64>, EthError> {
+	let mut next = expected;
+	for d in logs {
+		if let Some(n) = next {
+			if d.nonce > n {
+				return Err(EthError::MissingDeposits { from: n, to: d.nonce });
+			}
+		}
+		next = Some(next.map_or(d.nonce + 1, |n| n.max(d.nonce + 1)));
+	}
+	if let Some(after) = after {
+		let seen = next.unwrap_or(after);
+		if after > seen {
+			return Err(EthError::MissingDeposits { from: seen, to: after });
+		}
+		next = Some(after);
+	}
+	Ok(next)
 }
 
 /// The deposit a `Deposited` log announces; `None` for a log to skip: removed by a reorg,
@@ -194,6 +239,7 @@ pub fn deposit_from_log(log: &Log) -> Result<Option<Deposit>, EthError> {
 		recipient: ev.recipient.0,
 		amount,
 		tx_hash,
+		refund_of: None,
 	}))
 }
 
@@ -286,6 +332,7 @@ mod tests {
 			recipient: [0xaa; 32],
 			amount,
 			tx_hash: B256::repeat_byte(0x77),
+			refund_of: None,
 		}
 	}
 
@@ -412,5 +459,34 @@ mod tests {
 		// A user's deposit is not a refund because a Refunded log rides along.
 		let logs = [deposited, refunded(VAULT, 5, 1_000)];
 		assert_eq!(receipt_proof(true, &logs, VAULT, TOKEN, &deposit(5, 1_000)), Proof::Nothing);
+	}
+
+	#[test]
+	fn deposits_left_out_by_the_provider_are_noticed() {
+		let logs = |nonces: &[u64]| nonces.iter().map(|n| deposit(*n, 1_000)).collect::<Vec<_>>();
+		// Complete: 5, 6, 7 after 5, and the vault's nonce is 8 at the range's end.
+		assert_eq!(check_contiguous(&logs(&[5, 6, 7]), Some(5), Some(8)).unwrap(), Some(8));
+		// A hole in the middle, at the start, at the end, or an empty answer.
+		for (seen, expected, after) in [
+			(vec![5, 7], Some(5), Some(8)),
+			(vec![6, 7], Some(5), None),
+			(vec![5, 6], Some(5), Some(8)),
+			(vec![], Some(5), Some(6)),
+		] {
+			assert!(
+				matches!(
+					check_contiguous(&logs(&seen), expected, after),
+					Err(EthError::MissingDeposits { .. })
+				),
+				"{seen:?} after {expected:?}, vault at {after:?}"
+			);
+		}
+		// Unknown start (a restart far behind): a range with no log cannot tell.
+		assert_eq!(check_contiguous(&[], None, Some(1)).unwrap(), Some(1));
+		// Unknown start and end (catching up on a pruned node): only holes count.
+		assert_eq!(check_contiguous(&logs(&[9, 10]), None, None).unwrap(), Some(11));
+		assert_eq!(check_contiguous(&[], None, None).unwrap(), None);
+		// Logs already seen (a rescan) are no gap.
+		assert_eq!(check_contiguous(&logs(&[3, 4]), Some(5), Some(5)).unwrap(), Some(5));
 	}
 }

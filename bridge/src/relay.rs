@@ -126,6 +126,9 @@ struct Relayer {
 	set_id: Option<u32>,
 	/// The next Ethereum block to scan; `None`: the one after the checkpoint.
 	cursor: Option<u64>,
+	/// The vault nonce the next scanned range starts with, once known (see
+	/// [`crate::eth::check_contiguous`]); forgotten with the cursor.
+	next_nonce: Option<u64>,
 	/// Included, not yet final batches, oldest first.
 	pending: VecDeque<Pending>,
 }
@@ -172,6 +175,7 @@ impl Relayer {
 			sign_from: 0,
 			set_id: None,
 			cursor: None,
+			next_nonce: None,
 			pending: VecDeque::new(),
 		})
 	}
@@ -194,8 +198,10 @@ impl Relayer {
 		};
 		let to = head.min(from.saturating_add(self.max_range).saturating_sub(1));
 		let mut scan = Scan::new(from, to, limits);
+		let mut next_nonce = self.next_nonce;
 		if scan.has_blocks() {
 			let deposits = self.eth.deposits(from, scan.to()).await?;
+			next_nonce = self.check_complete(&deposits, from, scan.to(), head).await?;
 			if let Some(m) = &self.metrics {
 				m.seen.add(deposits.len() as u64);
 			}
@@ -211,7 +217,8 @@ impl Relayer {
 				if !needed.contains(&d.nonce) {
 					continue;
 				}
-				let proved = match self.eth.verify(&d).await? {
+				let proof = self.eth.verify(&d).await?;
+				let proved = match proof {
 					Proof::Deposit => true,
 					Proof::Nothing => false,
 					// The vault minted nothing of its own: a refund deposit stands only for a
@@ -230,6 +237,10 @@ impl Relayer {
 				if !proved {
 					continue;
 				}
+				let mut d = d;
+				if let Proof::Refund { withdrawal } = proof {
+					d.refund_of = Some(withdrawal);
+				}
 				scan.attest(d);
 			}
 		}
@@ -245,6 +256,9 @@ impl Relayer {
 		if let Some(eth_to) = scan.checkpoint_to() {
 			self.pending.push_back(Pending { number, hash, eth_to });
 			self.cursor = Some(eth_to + 1);
+			// A cut scan (a full call) rescans from the cut, whose nonces the check does not
+			// know: only a range scanned whole tells where the next one starts.
+			self.next_nonce = if eth_to == to { next_nonce } else { None };
 		}
 		if let Some(m) = &self.metrics {
 			m.attested.add(attesting as u64);
@@ -254,6 +268,31 @@ impl Relayer {
 		}
 		self.watchdog(&at).await?;
 		Ok(attesting + signing > 0 || scan.to() < head || scan.holds() || !self.pending.is_empty())
+	}
+
+	/// Checks that `deposits` are all of the vault's deposits in blocks `from..=to`: the
+	/// nonces go on from the last range's, and up to the vault's `depositNonce` at `to` when
+	/// `to` is recent enough for any node to still have its state. Returns where the next
+	/// range's nonces start; a provider that left deposits out fails the cycle, which then
+	/// scans the range again, instead of moving the checkpoint past them.
+	async fn check_complete(
+		&self,
+		deposits: &[crate::eth::Deposit],
+		from: u64,
+		to: u64,
+		head: u64,
+	) -> Result<Option<u64>, RelayError> {
+		// Full nodes keep the state of the last 128 blocks; older ranges (a catch-up) are
+		// checked for holes only.
+		const RECENT: u64 = 64;
+		let latest = head.saturating_add(self.eth.confirmations().unwrap_or(0));
+		let state_of = |block: u64| block.saturating_add(RECENT) >= latest;
+		let mut expected = self.next_nonce;
+		if expected.is_none() && from > 0 && state_of(from - 1) {
+			expected = Some(self.eth.deposit_nonce_at(from - 1).await?);
+		}
+		let after = if state_of(to) { Some(self.eth.deposit_nonce_at(to).await?) } else { None };
+		Ok(crate::eth::check_contiguous(deposits, expected, after)?)
 	}
 
 	/// The followed Ethereum head.
@@ -283,6 +322,7 @@ impl Relayer {
 		}
 		if batch::failures(&included.rejected, attesting) {
 			self.cursor = None;
+			self.next_nonce = None;
 			self.pending.clear();
 			return Err(Transient::AttestationFailed.into());
 		}
@@ -321,7 +361,7 @@ impl Relayer {
 		let window = self.chain.withdrawals(at, from..ctx.next).await?;
 		for (nonce, w) in refunds.into_iter().chain(window) {
 			let in_window = nonce >= from;
-			let owed = match batch::owed(&w, ctx.set_id, me) {
+			let owed = match batch::owed(&w, ctx.set_id, &ctx.vault, me) {
 				batch::Owed::SignatureIfUnreleased => {
 					let moved = match vault_moved {
 						Some(moved) => moved,
@@ -379,6 +419,7 @@ impl Relayer {
 				);
 				self.pending.clear();
 				self.cursor = None;
+				self.next_nonce = None;
 				self.sign_from = 0;
 				break;
 			}

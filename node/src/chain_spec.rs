@@ -41,6 +41,17 @@ pub fn local_chain_spec() -> Result<ChainSpec, String> {
 	)
 }
 
+/// `--chain production`: the live-chain template (nothing endowed, no authorities, sudo,
+/// relayers or vault yet): a starting point for `build-spec`, not a chain to run as it is.
+pub fn production_chain_spec() -> Result<ChainSpec, String> {
+	chain_spec(
+		"CuTopia",
+		"cutopia",
+		ChainType::Live,
+		cutopia_runtime::genesis_config_presets::PRODUCTION_RUNTIME_PRESET,
+	)
+}
+
 /// A chain spec of the runtime's genesis `preset`: specs are never hand-written JSON.
 fn chain_spec(name: &str, id: &str, kind: ChainType, preset: &str) -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(wasm()?, None)

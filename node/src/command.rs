@@ -39,9 +39,10 @@ impl SubstrateCli for Cli {
 		Ok(match id {
 			"dev" => Box::new(chain_spec::development_chain_spec()?),
 			"local" => Box::new(chain_spec::local_chain_spec()?),
+			"production" => Box::new(chain_spec::production_chain_spec()?),
 			"" => {
 				return Err(
-					"no chain given: use --dev, --chain dev, --chain local or --chain <spec.json>"
+					"no chain given: use --dev, --chain dev, --chain local, --chain production (a template for build-spec) or --chain <spec.json>"
 						.into(),
 				)
 			},

@@ -30,6 +30,10 @@ pub mod work;
 )]
 pub mod cutopia {}
 
+// subxt's macro reads the metadata without telling cargo: this makes the file part of the
+// crate's inputs, so regenerating it (`scripts/update-metadata.sh`) rebuilds the interface.
+const _METADATA: &[u8] = include_bytes!("../metadata/cutopia.scale");
+
 /// One CU in base units (18 decimals, as the CuToken ERC20).
 pub const CU: u128 = 1_000_000_000_000_000_000;
 

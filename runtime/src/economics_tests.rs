@@ -407,6 +407,7 @@ fn relayers_holding_no_cu_relay_the_first_deposit() {
 			recipient: recipient.clone(),
 			amount: 5 * CU,
 			tx_hash: sp_core::H256::repeat_byte(1),
+			refund_of: None,
 		};
 		let relay = || -> RuntimeCall {
 			pallet_bridge::Call::<Runtime>::relay {

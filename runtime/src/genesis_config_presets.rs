@@ -1,4 +1,5 @@
-//! Genesis presets: the only source of chain specs (`--dev`, `--chain local`).
+//! Genesis presets: the only source of chain specs (`--dev`, `--chain local`,
+//! `--chain production`).
 
 use crate::{
 	configs::FeeCollector, AccountId, Balance, BalancesConfig, BridgeConfig, IndentureConfig,
@@ -123,11 +124,29 @@ pub fn local_config_genesis() -> Value {
 	)
 }
 
+/// The name of the live-chain template preset.
+pub const PRODUCTION_RUNTIME_PRESET: &str = "production";
+
+/// `production`: the template of a live chain. Nothing is endowed: every CU comes through the
+/// bridge, backed by tokens in the vault (the development presets endow accounts, and that CU
+/// has no tokens behind it; `withdraw` keeps it from leaving, but it should not exist on a
+/// live chain). Only the fee collector holds the existential deposit, so that the first fees
+/// can be credited. Authorities, the sudo key, the relayer set and the vault are the
+/// operator's to fill in: `cutopia-node build-spec --chain production > spec.json`, edit,
+/// then `--chain spec.json`.
+pub fn production_config_genesis() -> Value {
+	build_struct_json_patch!(RuntimeGenesisConfig {
+		balances: BalancesConfig { balances: vec![(FeeCollector::account(), EXISTENTIAL_DEPOSIT)] },
+		indenture: IndentureConfig { market_rate: GENESIS_MARKET_RATE },
+	})
+}
+
 /// The JSON genesis patch of the preset `id`, if there is one.
 pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	let patch = match id.as_ref() {
 		sp_genesis_builder::DEV_RUNTIME_PRESET => development_config_genesis(),
 		sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => local_config_genesis(),
+		PRODUCTION_RUNTIME_PRESET => production_config_genesis(),
 		_ => return None,
 	};
 	serde_json::to_string(&patch).ok().map(String::into_bytes)
@@ -138,5 +157,6 @@ pub fn preset_names() -> Vec<PresetId> {
 	vec![
 		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
 		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
+		PresetId::from(PRODUCTION_RUNTIME_PRESET),
 	]
 }

@@ -50,14 +50,12 @@ fn dispute_handling_is_recorded_on_repchain() {
 	});
 }
 
-/// The dev chain starts with Alice, Bob and Charlie relaying (threshold 2) for the vault anvil
-/// deploys first, and with the Indenture market rate.
-#[test]
-fn dev_genesis_sets_up_the_bridge_and_the_market() {
-	let patch = crate::genesis_config_presets::get_preset(&sp_genesis_builder::PresetId::from(
-		sp_genesis_builder::DEV_RUNTIME_PRESET,
-	))
-	.expect("dev preset");
+/// Builds the genesis state of preset `name` (the default config with the preset's patch) in a
+/// fresh externalities, then runs `check` in it.
+fn with_preset_genesis(name: &str, check: impl FnOnce()) {
+	let patch =
+		crate::genesis_config_presets::get_preset(&sp_genesis_builder::PresetId::from(name))
+			.expect("the preset exists");
 	fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
 		match (base, patch) {
 			(serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
@@ -74,7 +72,33 @@ fn dev_genesis_sets_up_the_bridge_and_the_market() {
 		frame_support::genesis_builder_helper::build_state::<RuntimeGenesisConfig>(
 			serde_json::to_vec(&full).expect("json"),
 		)
-		.expect("dev genesis builds");
+		.expect("the genesis builds");
+		check();
+	});
+}
+
+/// Bridge defect 4: the live-chain template endows nothing — every CU there comes through the
+/// bridge — but the fee collector's existential deposit; no relayer set, vault or sudo key
+/// until the operator names them.
+#[test]
+fn the_production_preset_mints_nothing_that_is_not_bridged() {
+	with_preset_genesis(crate::genesis_config_presets::PRODUCTION_RUNTIME_PRESET, || {
+		assert_eq!(pallet_balances::TotalIssuance::<Runtime>::get(), crate::EXISTENTIAL_DEPOSIT);
+		let holders: Vec<_> = frame_system::Account::<Runtime>::iter_keys().collect();
+		assert_eq!(holders, vec![crate::configs::FeeCollector::account()]);
+		assert!(pallet_bridge::Relayers::<Runtime>::get().is_none());
+		assert!(pallet_bridge::Vault::<Runtime>::get().is_none());
+		assert!(pallet_sudo::Key::<Runtime>::get().is_none());
+	});
+	assert!(crate::genesis_config_presets::preset_names()
+		.contains(&crate::genesis_config_presets::PRODUCTION_RUNTIME_PRESET.into()));
+}
+
+/// The dev chain starts with Alice, Bob and Charlie relaying (threshold 2) for the vault anvil
+/// deploys first, and with the Indenture market rate.
+#[test]
+fn dev_genesis_sets_up_the_bridge_and_the_market() {
+	with_preset_genesis(sp_genesis_builder::DEV_RUNTIME_PRESET, || {
 		let set = pallet_bridge::Relayers::<Runtime>::get().expect("relayers");
 		assert_eq!(set.threshold, 2);
 		assert_eq!(

@@ -113,7 +113,7 @@ const loads = {
     // Deposits name their vault: the one the chain takes deposits from.
     const vault = (await api.query.bridge.vault()).unwrap();
     const deposits = Array.from({ length: 1_500 }, (_, i) => ({
-      vault, nonce: i, from: u8aToHex(randomBytes(20)), recipient: u8aToHex(randomBytes(32)), amount: CU, txHash: u8aToHex(randomBytes(32)),
+      vault, nonce: i, from: u8aToHex(randomBytes(20)), recipient: u8aToHex(randomBytes(32)), amount: CU, txHash: u8aToHex(randomBytes(32)), refundOf: null,
     }));
     const hexes = [];
     for (const d of deposits) for (const r of [alice, bob]) hexes.push(await presign(api, api.tx.bridge.attestDeposit(d), r));

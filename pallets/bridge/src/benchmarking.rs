@@ -48,6 +48,7 @@ fn relayers<T: Config>(n: u32, me: H160) -> Vec<T::AccountId> {
 	let mut members = alloc::vec![(caller.clone(), me)];
 	members.extend((1..n).map(|i| (account::<T::AccountId>("relayer", i, 0), eth_of(i))));
 	Bridge::<T>::set_relayers(RawOrigin::Root.into(), members.clone(), n).expect("valid set");
+	Vault::<T>::put(VAULT);
 	members.into_iter().map(|(a, _)| a).collect()
 }
 
@@ -60,7 +61,42 @@ fn deposit<T: Config>(nonce: DepositNonce) -> DepositOf<T> {
 		// Within any period cap, so the mint happens.
 		amount: AMOUNT.min(T::MintCap::get()),
 		tx_hash: H256::repeat_byte(1),
+		refund_of: None,
 	}
+}
+
+/// `count` withdrawals of a fresh owner, each with its refund asked for, and the vault's
+/// refund deposits of them with vault nonces `0..count`: the heaviest attestations (the
+/// refund's withdrawal is read and written, its pending entry removed).
+fn refund_deposits<T: Config>(count: u32) -> Vec<DepositOf<T>> {
+	let owner: T::AccountId = account("owner", 0, 0);
+	let amount = out::<T>();
+	T::Currency::mint_into(&owner, amount * (u128::from(count) + 2)).expect("funds");
+	TotalMinted::<T>::mutate(|m| *m = m.saturating_add(amount * (u128::from(count) + 2)));
+	(0..u64::from(count))
+		.map(|nonce| {
+			let w = NextWithdrawal::<T>::get();
+			Bridge::<T>::withdraw(
+				RawOrigin::Signed(owner.clone()).into(),
+				H160([0x22; 20]),
+				amount,
+			)
+			.expect("withdraw");
+			Withdrawals::<T>::mutate(w, |w| {
+				if let Some(w) = w {
+					w.payout = Payout::Refund;
+				}
+			});
+			PendingRefunds::<T>::insert(w, ());
+			Deposit {
+				from: VAULT.vault,
+				recipient: owner.clone(),
+				amount,
+				refund_of: Some(w),
+				..deposit::<T>(nonce)
+			}
+		})
+		.collect()
 }
 
 /// The vault configured and the mint window at its longest (a full set of empty buckets
@@ -101,17 +137,18 @@ mod benchmarks {
 		assert_eq!(Relayers::<T>::get().map(|s| s.members.len() as u32), Some(n));
 	}
 
-	/// The vote that completes a threshold of `n` and mints (to a new account).
+	/// The vote that completes a threshold of `n` for a refund deposit and mints it.
 	#[benchmark]
 	fn attest_deposit(n: Linear<1, { T::MaxRelayers::get() }>) {
 		full_window::<T>();
 		let members = relayers::<T>(n, eth_of(u32::MAX));
+		let refund = refund_deposits::<T>(1).remove(0);
 		for who in &members[1..] {
-			Bridge::<T>::attest_deposit(RawOrigin::Signed(who.clone()).into(), deposit::<T>(0))
+			Bridge::<T>::attest_deposit(RawOrigin::Signed(who.clone()).into(), refund.clone())
 				.expect("vote");
 		}
 		#[extrinsic_call]
-		_(RawOrigin::Signed(members[0].clone()), deposit::<T>(0));
+		_(RawOrigin::Signed(members[0].clone()), refund);
 		assert!(Processed::<T>::contains_key((VAULT, 0)));
 	}
 
@@ -274,18 +311,6 @@ mod benchmarks {
 		Bridge::<T>::set_relayers(RawOrigin::Root.into(), members.clone(), n).expect("valid set");
 		let set = Relayers::<T>::get().expect("installed");
 
-		let amount = (T::MintCap::get() / u128::from(T::MaxAttestations::get())).min(AMOUNT);
-		let attestations: Vec<_> = (0..u64::from(a))
-			.map(|nonce| {
-				let d = Deposit { amount, ..deposit::<T>(nonce) };
-				let hash = H256(sp_io::hashing::blake2_256(&d.encode()));
-				for (who, _) in &members[1..] {
-					Votes::<T>::insert((VAULT, nonce), who, hash);
-				}
-				d
-			})
-			.collect();
-
 		T::Currency::mint_into(&caller, AMOUNT * (u128::from(s) + 10)).expect("funds");
 		TotalMinted::<T>::put(AMOUNT * (u128::from(s) + 10));
 		let signatures: Vec<_> = (0..u64::from(s))
@@ -306,6 +331,17 @@ mod benchmarks {
 				let digest =
 					withdrawal_digest(&VAULT, set.id, nonce, &H160([0x22; 20]), out::<T>());
 				(nonce, eth_sign(&key, &digest))
+			})
+			.collect();
+		// Refund deposits (the heaviest), their withdrawals after the signed ones.
+		let attestations: Vec<_> = refund_deposits::<T>(a)
+			.into_iter()
+			.map(|d| {
+				let hash = H256(sp_io::hashing::blake2_256(&d.encode()));
+				for (who, _) in &members[1..] {
+					Votes::<T>::insert((VAULT, d.nonce), who, hash);
+				}
+				d
 			})
 			.collect();
 		let attestations = BoundedVec::try_from(attestations).expect("a ≤ MaxAttestations");

@@ -407,6 +407,13 @@ pub mod pallet {
 		NotRefundable,
 		/// A refund of this withdrawal was asked for already.
 		RefundRequested,
+		/// This withdrawal was refunded.
+		Refunded,
+		/// A refund deposit that matches no refund the chain asked for (withdrawal, vault,
+		/// owner, amount), or a deposit from the vault itself that names none.
+		BadRefund,
+		/// A refund deposit cannot be cancelled: its owner's CU would be lost.
+		RefundCannotBeCancelled,
 	}
 
 	#[pallet::hooks]
@@ -428,8 +435,8 @@ pub mod pallet {
 				"a large deposit must fit the window"
 			);
 			assert!(
-				T::MaxWithdrawal::get() <= T::MintCap::get(),
-				"a withdrawal refunded on the chain must be able to mint"
+				T::MaxWithdrawal::get().saturating_add(T::LargeDeposit::get()) <= T::MintCap::get(),
+				"a refund must find room under the cap beside the window's undelayed mints"
 			);
 			assert!(!T::MinTransfer::get().is_zero());
 			assert!(T::VoteWindow::get() > 0);
@@ -491,6 +498,7 @@ pub mod pallet {
 			Self::check_amount(amount)?;
 			ensure!(amount <= T::MaxWithdrawal::get(), Error::<T>::AboveVaultCap);
 			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
+			let vault = Vault::<T>::get().ok_or(Error::<T>::NoVault)?;
 			// Genesis (development) CU is not backed by the vault: burning it would release
 			// tokens other users deposited.
 			let burned = TotalBurned::<T>::get().saturating_add(amount);
@@ -504,7 +512,7 @@ pub mod pallet {
 			)
 			.map_err(|_| Error::<T>::InsufficientBalance)?;
 			TotalBurned::<T>::put(burned);
-			Self::request_withdrawal(who, to, amount, &set, true);
+			Self::request_withdrawal(who, to, amount, &set, vault, true);
 			Ok(())
 		}
 
@@ -556,6 +564,16 @@ pub mod pallet {
 			ensure!(!InboundPaused::<T>::get(), Error::<T>::InboundPaused);
 			let d = DelayedDeposits::<T>::get(id).ok_or(Error::<T>::UnknownDeposit)?;
 			ensure!(Self::is_due(&d), Error::<T>::TooEarly);
+			// Out of order only with room left for the queue's head: minting small ones by
+			// hand must not keep a large one waiting forever.
+			let (head, _) = DelayQueue::<T>::get();
+			if id != head {
+				let reserved = DelayedDeposits::<T>::get(head).map_or(0, |h| h.deposit.amount);
+				ensure!(
+					d.deposit.amount.saturating_add(reserved) <= Self::cap_room(),
+					Error::<T>::TooEarly
+				);
+			}
 			DelayedDeposits::<T>::remove(id);
 			Self::mint(d.deposit, false)
 		}
@@ -568,11 +586,21 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::cancel_delayed())]
 		pub fn cancel_delayed(origin: OriginFor<T>, id: DelayedId) -> DispatchResult {
 			ensure_root(origin)?;
-			let d = DelayedDeposits::<T>::take(id).ok_or(Error::<T>::UnknownDeposit)?;
+			let d = DelayedDeposits::<T>::get(id).ok_or(Error::<T>::UnknownDeposit)?;
+			// A refund's tokens left nobody's wallet: cancelling it would send them to the
+			// vault itself and burn its owner's CU for good.
+			ensure!(d.deposit.refund_of.is_none(), Error::<T>::RefundCannotBeCancelled);
 			let set = Relayers::<T>::get().ok_or(Error::<T>::NoRelayers)?;
+			DelayedDeposits::<T>::remove(id);
 			let (to, nonce) = (d.deposit.from, d.deposit.nonce);
-			let refund =
-				Self::request_withdrawal(d.deposit.recipient, to, d.deposit.amount, &set, false);
+			let refund = Self::request_withdrawal(
+				d.deposit.recipient,
+				to,
+				d.deposit.amount,
+				&set,
+				d.deposit.vault,
+				false,
+			);
 			Self::deposit_event(Event::DepositCancelled { id, nonce, refund, to });
 			Ok(())
 		}
@@ -590,6 +618,7 @@ pub mod pallet {
 			ensure!(w.who == who, Error::<T>::NotOwner);
 			ensure!(w.refundable, Error::<T>::NotRefundable);
 			ensure!(w.payout == Payout::Release, Error::<T>::RefundRequested);
+			ensure!(Vault::<T>::get() == Some(w.vault), Error::<T>::WrongVault);
 			ensure!(
 				frame_system::Pallet::<T>::block_number()
 					>= w.requested_at.saturating_add(Self::delays().1),
@@ -747,6 +776,7 @@ pub mod pallet {
 			to: H160,
 			amount: BalanceOf<T>,
 			set: &RelayerSetOf<T>,
+			vault: VaultInfo,
 			refundable: bool,
 		) -> WithdrawalNonce {
 			let nonce = NextWithdrawal::<T>::get();
@@ -754,6 +784,7 @@ pub mod pallet {
 			Withdrawals::<T>::insert(
 				nonce,
 				Withdrawal {
+					vault,
 					who: who.clone(),
 					to,
 					amount,
@@ -794,9 +825,14 @@ pub mod pallet {
 
 		/// Errors of a vote that was simply not needed any more.
 		fn is_late(e: &DispatchError) -> bool {
-			[Error::<T>::AlreadyProcessed, Error::<T>::AlreadyVoted, Error::<T>::AlreadySigned]
-				.into_iter()
-				.any(|late| *e == late.into())
+			[
+				Error::<T>::AlreadyProcessed,
+				Error::<T>::AlreadyVoted,
+				Error::<T>::AlreadySigned,
+				Error::<T>::Refunded,
+			]
+			.into_iter()
+			.any(|late| *e == late.into())
 		}
 
 		/// Member `who` of `set` votes for `deposit`; returns the votes counted (the weight
@@ -819,6 +855,21 @@ pub mod pallet {
 			);
 			Self::check_amount(deposit.amount)?;
 			ensure!(!Self::is_zero_account(&deposit.recipient), Error::<T>::BadRecipient);
+			// A deposit from the vault itself is a refund, and a refund stands only for one the
+			// chain asked for: that withdrawal of this vault, owner and amount, once.
+			match deposit.refund_of {
+				Some(n) => {
+					let w = Withdrawals::<T>::get(n).ok_or(Error::<T>::BadRefund)?;
+					ensure!(
+						deposit.from == vault.vault
+							&& w.payout == Payout::Refund
+							&& w.vault == vault && w.who == deposit.recipient
+							&& w.amount == deposit.amount,
+						Error::<T>::BadRefund
+					);
+				},
+				None => ensure!(deposit.from != vault.vault, Error::<T>::BadRefund),
+			}
 
 			let hash = H256(sp_io::hashing::blake2_256(&deposit.encode()));
 			let (mut agreeing, mut counted) = (1u32, 1u32);
@@ -861,6 +912,14 @@ pub mod pallet {
 				// is left, and one pass removes them all.
 				let votes = Votes::<T>::clear_prefix(key, T::MaxRelayers::get(), None);
 				debug_assert!(votes.maybe_cursor.is_none());
+				if let Some(n) = deposit.refund_of {
+					Withdrawals::<T>::mutate(n, |w| {
+						if let Some(w) = w {
+							w.payout = Payout::Refunded;
+						}
+					});
+					PendingRefunds::<T>::remove(n);
+				}
 				Self::mint_or_delay(deposit)?;
 			}
 			// Weighed as the votes it read; more than `MaxRelayers` only once, right after a set
@@ -877,6 +936,11 @@ pub mod pallet {
 		) -> Result<u32, DispatchError> {
 			ensure!(!OutboundPaused::<T>::get(), Error::<T>::OutboundPaused);
 			let mut w = Withdrawals::<T>::get(nonce).ok_or(Error::<T>::UnknownWithdrawal)?;
+			let vault = Vault::<T>::get().ok_or(Error::<T>::NoVault)?;
+			// Signed for its own vault only: after a vault move a new vault, which does not
+			// know what the old one paid, must never get signatures for it.
+			ensure!(w.vault == vault, Error::<T>::WrongVault);
+			ensure!(w.payout != Payout::Refunded, Error::<T>::Refunded);
 			if w.set_id != set.id {
 				// The vault checks signatures against its current set only: a withdrawal of an
 				// older set, released or not, is signed again by this one, or its CU stays
@@ -887,19 +951,15 @@ pub mod pallet {
 				Self::deposit_event(Event::WithdrawalResigned { nonce, set_id: set.id });
 			}
 			ensure!(w.signatures.iter().all(|(s, _)| *s != eth), Error::<T>::AlreadySigned);
-			let vault = Vault::<T>::get().ok_or(Error::<T>::NoVault)?;
 			let digest = match w.payout {
 				Payout::Release => withdrawal_digest(&vault, w.set_id, nonce, &w.to, w.amount),
-				Payout::Refund => {
+				Payout::Refund | Payout::Refunded => {
 					refund_digest(&vault, w.set_id, nonce, &account_bytes(&w.who), w.amount)
 				},
 			};
 			ensure!(recover_signer(&digest, &signature) == Some(eth), Error::<T>::BadSignature);
 			w.signatures.try_push((eth, signature)).map_err(|_| Error::<T>::AlreadySigned)?;
 			let signatures = w.signatures.len() as u32;
-			if w.payout == Payout::Refund && signatures >= set.threshold {
-				PendingRefunds::<T>::remove(nonce);
-			}
 			Withdrawals::<T>::insert(nonce, w);
 			Self::deposit_event(Event::WithdrawalSigned { nonce, signer: eth, signatures });
 			Ok(signatures)
@@ -1082,7 +1142,14 @@ pub mod pallet {
 				let n = set.members.len() as u32;
 				ensure!(set.threshold >= min_threshold(n) && set.threshold <= n, "bad threshold");
 			}
-			let (_, next_delayed) = DelayQueue::<T>::get();
+			let (head, next_delayed) = DelayQueue::<T>::get();
+			ensure!(head <= next_delayed, "the delay queue's head beyond its end");
+			for nonce in PendingRefunds::<T>::iter_keys() {
+				ensure!(
+					Withdrawals::<T>::get(nonce).is_some_and(|w| w.payout == Payout::Refund),
+					"a pending refund that is not a refund"
+				);
+			}
 			for (id, d) in DelayedDeposits::<T>::iter() {
 				ensure!(id < next_delayed, "a delayed deposit beyond the queue");
 				ensure!(
@@ -1116,9 +1183,10 @@ pub mod pallet {
 			for (nonce, w) in Withdrawals::<T>::iter() {
 				ensure!(nonce < next, "withdrawal beyond the next nonce");
 				ensure!(w.refundable || w.payout == Payout::Release, "an unrefundable refund");
-				if PendingRefunds::<T>::contains_key(nonce) {
-					ensure!(w.payout == Payout::Refund, "a pending refund that is a release");
-				}
+				ensure!(
+					(w.payout == Payout::Refund) == PendingRefunds::<T>::contains_key(nonce),
+					"a refund not pending, or a pending one that is not a refund"
+				);
 				for (i, (s, _)) in w.signatures.iter().enumerate() {
 					ensure!(w.signatures[..i].iter().all(|(s2, _)| s2 != s), "duplicate signer");
 				}

@@ -31,7 +31,7 @@ impl pallet_bridge::Config for Test {
 	type MaxSignatures = ConstU32<8>;
 	type VoteWindow = ConstU64<16>;
 	type MaxDueMints = ConstU32<2>;
-	type MaxWithdrawal = ConstU128<8_000>;
+	type MaxWithdrawal = ConstU128<5_000>;
 	type RefundAfter = ConstU64<50>;
 }
 

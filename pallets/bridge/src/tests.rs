@@ -14,6 +14,7 @@ fn deposit(nonce: u64, recipient: u64, amount: Balance) -> DepositOf<Test> {
 		recipient,
 		amount,
 		tx_hash: H256::repeat_byte(nonce as u8),
+		refund_of: None,
 	}
 }
 
@@ -68,7 +69,8 @@ fn bad_attestations_are_rejected_without_changes() {
 					from: H160::zero(),
 					recipient: 0,
 					amount: 0,
-					tx_hash: H256::zero()
+					tx_hash: H256::zero(),
+					refund_of: None,
 				}
 			),
 			Error::<Test>::WrongVault
@@ -464,7 +466,7 @@ fn bad_withdrawals_are_rejected() {
 		);
 		// Defect 2: above the vault's daily cap (`MaxWithdrawal`) the CU would burn for good.
 		assert_noop!(
-			Bridge::withdraw(RuntimeOrigin::signed(7), to, 8_001),
+			Bridge::withdraw(RuntimeOrigin::signed(7), to, 5_001),
 			Error::<Test>::AboveVaultCap
 		);
 		assert_noop!(
@@ -840,15 +842,33 @@ fn an_unreleased_withdrawal_is_refunded_on_its_owners_request() {
 			Error::<Test>::BadSignature
 		);
 		assert_ok!(Bridge::sign_withdrawal(RuntimeOrigin::signed(2), 0, sign_refund(2, 0)));
-		assert!(PendingRefunds::<Test>::contains_key(0));
 		assert_ok!(Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, sign_refund(1, 0)));
 		assert_eq!(Withdrawals::<Test>::get(0).unwrap().signatures.len(), 2);
-		assert!(!PendingRefunds::<Test>::contains_key(0), "signed to the threshold");
-		// The vault's refund emits a deposit from the vault itself, which mints to the owner.
-		let back = Deposit { from: VAULT.vault, ..deposit(1, 5, 1_000) };
+		assert!(PendingRefunds::<Test>::contains_key(0), "pending until it mints");
+		// The vault's refund emits a deposit from the vault itself, which mints to the owner;
+		// only a refund the chain asked for, of this owner and amount.
+		let back = Deposit { from: VAULT.vault, refund_of: Some(0), ..deposit(1, 5, 1_000) };
+		for bad in [
+			Deposit { refund_of: None, ..back.clone() },
+			Deposit { refund_of: Some(7), ..back.clone() },
+			Deposit { amount: 1_001, ..back.clone() },
+			Deposit { recipient: 6, ..back.clone() },
+			Deposit { from: H160([0x11; 20]), ..back.clone() },
+		] {
+			assert_noop!(attest(1, bad), Error::<Test>::BadRefund);
+		}
 		assert_ok!(attest(1, back.clone()));
 		assert_ok!(attest(2, back));
 		assert_eq!(free(5), 1_003_000, "burned 1,000, refunded 1,000");
+		assert_eq!(Withdrawals::<Test>::get(0).unwrap().payout, Payout::Refunded);
+		assert!(!PendingRefunds::<Test>::contains_key(0), "done");
+		// A second refund of it (another vault nonce) never mints; nor is it signed again.
+		let again = Deposit { from: VAULT.vault, refund_of: Some(0), ..deposit(3, 5, 1_000) };
+		assert_noop!(attest(1, again), Error::<Test>::BadRefund);
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(3), 0, sign_refund(3, 0)),
+			Error::<Test>::Refunded
+		);
 
 		// A cancelled deposit's refund withdrawal is not refundable here.
 		assert_ok!(attest(1, deposit(2, 7, 5_000)));
@@ -899,5 +919,57 @@ fn root_sets_the_delays() {
 		assert_noop!(Bridge::request_refund(RuntimeOrigin::signed(5), 0), Error::<Test>::TooEarly);
 		System::set_block_number(5);
 		assert_ok!(Bridge::request_refund(RuntimeOrigin::signed(5), 0));
+	});
+}
+
+/// Review findings on refunds: a withdrawal is paid by its own vault only (after a vault move
+/// a new vault, which does not know what the old one paid, never gets signatures or refunds
+/// for it), a waiting refund deposit cannot be cancelled (its owner's CU would be lost), and
+/// minting a delayed deposit by hand out of order leaves room for the queue's head.
+#[test]
+fn refunds_and_the_queue_hold_under_a_vault_move_and_by_hand_minting() {
+	build_and_execute(|| {
+		bridged(5, 3_000);
+		assert_ok!(Bridge::withdraw(RuntimeOrigin::signed(5), H160([0x22; 20]), 1_000));
+		let other = VaultInfo { chain_id: VAULT.chain_id, vault: H160([0xbb; 20]) };
+		assert_ok!(Bridge::set_vault(RuntimeOrigin::root(), other));
+		let w = Withdrawals::<Test>::get(0).unwrap();
+		let for_other = withdrawal_digest(&other, w.set_id, 0, &w.to, w.amount);
+		assert_noop!(
+			Bridge::sign_withdrawal(RuntimeOrigin::signed(1), 0, eth_sign(&key(1), &for_other)),
+			Error::<Test>::WrongVault
+		);
+		System::set_block_number(60);
+		assert_noop!(
+			Bridge::request_refund(RuntimeOrigin::signed(5), 0),
+			Error::<Test>::WrongVault
+		);
+		assert_ok!(Bridge::set_vault(RuntimeOrigin::root(), VAULT));
+		assert_ok!(Bridge::request_refund(RuntimeOrigin::signed(5), 0));
+
+		// The undelayed allowance (5,000) is spent: the refund waits in the queue behind a
+		// large deposit, and root cannot cancel it.
+		assert_ok!(attest(1, deposit(1, 7, 1_500)));
+		assert_ok!(attest(2, deposit(1, 7, 1_500)));
+		assert_ok!(attest(1, deposit(2, 8, 5_000)));
+		assert_ok!(attest(2, deposit(2, 8, 5_000)));
+		let back = Deposit { from: VAULT.vault, refund_of: Some(0), ..deposit(3, 5, 1_000) };
+		assert_ok!(attest(1, back.clone()));
+		assert_ok!(attest(2, back));
+		assert_eq!(DelayQueue::<Test>::get(), (0, 2));
+		assert_noop!(
+			Bridge::cancel_delayed(RuntimeOrigin::root(), 1),
+			Error::<Test>::RefundCannotBeCancelled
+		);
+		// Due at 80; 4,500 minted: room 5,500. Minting the refund (1,000) by hand would leave
+		// 4,500 < 5,000 for the head: refused; the head first, then the refund.
+		System::set_block_number(80);
+		assert_noop!(Bridge::mint_delayed(RuntimeOrigin::signed(9), 1), Error::<Test>::TooEarly);
+		run_to_block(81);
+		assert_eq!(free(8), 1_005_000);
+		assert_eq!(DelayQueue::<Test>::get(), (1, 2), "the refund waits for room");
+		run_to_block(200);
+		assert_eq!(free(5), 1_000_000 + 3_000 - 1_000 + 1_000);
+		assert_eq!(Withdrawals::<Test>::get(0).unwrap().payout, Payout::Refunded);
 	});
 }

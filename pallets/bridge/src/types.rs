@@ -31,6 +31,9 @@ pub struct Deposit<AccountId, Balance> {
 	pub amount: Balance,
 	/// The Ethereum transaction that made it, for audits.
 	pub tx_hash: H256,
+	/// `Some(w)` for the vault's refund of withdrawal `w` (a deposit from the vault itself):
+	/// it mints only if it matches a refund the chain asked for, once.
+	pub refund_of: Option<WithdrawalNonce>,
 }
 
 /// The relayers and how many of them must agree.
@@ -84,6 +87,8 @@ pub enum Payout {
 	/// Its owner asked for it back: the vault voids it and credits it to `who` here, as a
 	/// deposit of tokens it already holds ([`refund_digest`]).
 	Refund,
+	/// Its refund was attested and minted (or waits in the delay queue): done.
+	Refunded,
 }
 
 /// A withdrawal burned here, to be released by the vault (or refunded).
@@ -91,6 +96,9 @@ pub enum Payout {
 #[scale_info(skip_type_params(S))]
 #[codec(mel_bound(AccountId: MaxEncodedLen, Balance: MaxEncodedLen, BlockNumber: MaxEncodedLen))]
 pub struct Withdrawal<AccountId, Balance, BlockNumber, S: Get<u32>> {
+	/// The vault that pays it: it is signed for that vault only, so that a vault move never
+	/// lets a second vault pay it again.
+	pub vault: VaultInfo,
 	/// Who burned the CU (and gets a refund).
 	pub who: AccountId,
 	/// The Ethereum recipient.

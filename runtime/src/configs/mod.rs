@@ -344,9 +344,10 @@ impl pallet_bridge::Config for Runtime {
 	/// Blocks mint waiting deposits by themselves: a few a block keeps the hook light and
 	/// still drains a day's cap of 100,000-CU deposits in two blocks.
 	type MaxDueMints = ConstU32<8>;
-	/// The vault's daily release cap (the dev vault's, `bridge/scripts/dev.mjs`): a larger
-	/// withdrawal could never be released.
-	type MaxWithdrawal = BridgeMintCap;
+	/// A tenth of the vault's daily release cap (the dev vault's, `bridge/scripts/dev.mjs`):
+	/// a withdrawal waits for the vault's window only when 900,000 CU left in a day, and its
+	/// refund, beside the window's undelayed mints, always fits the mint cap.
+	type MaxWithdrawal = BridgeLargeDeposit;
 	/// Two days: a release the daily cap held back has had a full window, and a paused vault
 	/// time to resume, before its owner may take the CU back instead.
 	type RefundAfter = ConstU32<{ 2 * DAYS }>;

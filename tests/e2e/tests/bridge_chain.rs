@@ -37,6 +37,7 @@ fn deposit(nonce: u64, recipient: [u8; 32], amount: u128) -> Value {
 		("recipient", Value::from_bytes(recipient)),
 		("amount", Value::u128(amount)),
 		("tx_hash", Value::from_bytes([0xabu8; 32])),
+		("refund_of", Value::unnamed_variant("None", [])),
 	])
 }
 

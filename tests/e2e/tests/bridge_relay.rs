@@ -374,6 +374,133 @@ fn an_unreleased_withdrawal_is_refunded_through_the_vault() {
 	node.stop();
 }
 
+/// Defect 7: a provider that leaves deposits out (a lagging node answering `[]` to
+/// `eth_getLogs`) made the relayer move its checkpoint past them for good. Every relayer
+/// reads Ethereum through a proxy that answers the first three non-empty `eth_getLogs` with
+/// `[]`: with the old relayer each of the three skipped the deposit and it never minted. Now
+/// the vault's `depositNonce` at the range's end shows the hole, the range is scanned again
+/// and the deposit mints.
+#[test]
+fn a_provider_that_leaves_deposits_out_is_noticed() {
+	let Setup { tmp: _tmp, anvil: _anvil, mut node, relayers: _, dir, eth, eth_port, ws, port } =
+		Setup::start_with("bridge-lying", Some(2), false);
+	let proxy = LyingProxy::start(eth_port, 3);
+	let proxied = format!("http://127.0.0.1:{}", proxy.port);
+	let relayers: Vec<_> = (0..3).map(|i| start_relayer(i, &dir, &proxied, &ws, Some(2))).collect();
+	let dave = dev::dave();
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		let before = free(&api, port, account(&dave)).await;
+		let amount = 2 * CU;
+		dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &amount.to_string()])
+			.expect("deposit");
+		wait_balance(&api, port, &dave, before + amount).await;
+	});
+	assert_eq!(proxy.lies(), 3, "the proxy did not lie: the test shows nothing");
+	drop(relayers);
+	node.stop();
+}
+
+/// A JSON-RPC proxy to anvil on a free loopback port that answers `[]` instead of the first
+/// `lies` non-empty `eth_getLogs` results.
+struct LyingProxy {
+	port: u16,
+	told: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LyingProxy {
+	fn start(upstream: u16, lies: usize) -> Self {
+		use std::sync::{atomic::AtomicUsize, Arc};
+		let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+		let port = listener.local_addr().expect("proxy address").port();
+		let told = Arc::new(AtomicUsize::new(0));
+		let counter = told.clone();
+		std::thread::spawn(move || {
+			for conn in listener.incoming().flatten() {
+				let counter = counter.clone();
+				std::thread::spawn(move || Self::serve(conn, upstream, lies, &counter));
+			}
+		});
+		Self { port, told }
+	}
+
+	fn lies(&self) -> usize {
+		self.told.load(std::sync::atomic::Ordering::SeqCst)
+	}
+
+	/// Answers the requests of one keep-alive connection.
+	fn serve(
+		conn: std::net::TcpStream,
+		upstream: u16,
+		lies: usize,
+		told: &std::sync::atomic::AtomicUsize,
+	) {
+		use std::io::{BufRead, Read, Write};
+		use std::sync::atomic::Ordering;
+		let mut out = conn.try_clone().expect("clone the connection");
+		let mut reader = std::io::BufReader::new(conn);
+		loop {
+			let mut line = String::new();
+			if reader.read_line(&mut line).unwrap_or(0) == 0 {
+				return;
+			}
+			let mut length = 0usize;
+			loop {
+				line.clear();
+				if reader.read_line(&mut line).unwrap_or(0) == 0 {
+					return;
+				}
+				let header = line.trim_end();
+				if header.is_empty() {
+					break;
+				}
+				if let Some((name, value)) = header.split_once(':') {
+					if name.eq_ignore_ascii_case("content-length") {
+						length = value.trim().parse().unwrap_or(0);
+					}
+				}
+			}
+			let mut body = vec![0; length];
+			if reader.read_exact(&mut body).is_err() {
+				return;
+			}
+			let answer = |request: &Json| -> Json {
+				let method = request["method"].as_str().unwrap_or_default();
+				let mut reply = json!({"jsonrpc": "2.0", "id": request["id"].clone()});
+				match rpc_call(upstream, method, request["params"].clone()) {
+					Ok(result) => {
+						let non_empty = result.as_array().is_some_and(|logs| !logs.is_empty());
+						let lie = method == "eth_getLogs"
+							&& non_empty && told
+							.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+								(n < lies).then_some(n + 1)
+							})
+							.is_ok();
+						reply["result"] = if lie { json!([]) } else { result };
+					},
+					Err(cutopia_e2e::RpcError::Rpc(e)) => reply["error"] = e,
+					Err(e) => reply["error"] = json!({"code": -32603, "message": format!("{e:?}")}),
+				}
+				reply
+			};
+			let request: Json = serde_json::from_slice(&body).unwrap_or(Json::Null);
+			let reply = match &request {
+				Json::Array(batch) => Json::Array(batch.iter().map(answer).collect()),
+				single => answer(single),
+			}
+			.to_string();
+			let head = format!(
+				"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+				reply.len()
+			);
+			if out.write_all(head.as_bytes()).and_then(|_| out.write_all(reply.as_bytes())).is_err()
+			{
+				return;
+			}
+		}
+	}
+}
+
 /// Waits (up to 120 s) until `who`'s free balance is `expected`.
 async fn wait_balance(api: &Api, port: u16, who: &subxt_signer::sr25519::Keypair, expected: u128) {
 	let started = Instant::now();

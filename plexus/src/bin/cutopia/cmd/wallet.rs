@@ -42,8 +42,15 @@ pub enum Wallet {
 		/// CU to burn here and release on Ethereum.
 		amount: String,
 	},
+	/// Take back withdrawal NONCE that the vault has not released (two days after it, or what
+	/// root set): the relayers then sign its refund instead, which anyone submits to the
+	/// vault's `refund`, and the CU is minted back here.
+	Refund {
+		/// The withdrawal's nonce (`cutopia wallet withdraw` printed it).
+		nonce: u64,
+	},
 	/// The bridge's totals, this key's withdrawals with their relayer signatures, and with
-	/// `--deposit N` whether the vault's deposit N is minted here yet.
+	/// `--deposit N` whether the current vault's deposit N is minted here yet.
 	BridgeStatus {
 		/// Nonce of a vault deposit to check.
 		#[arg(long)]
@@ -102,6 +109,19 @@ pub async fn run(cli: &Cli, w: &Wallet) -> Result<()> {
 			});
 			Ok(())
 		},
+		Wallet::Refund { nonce } => {
+			let chain = connect(cli).await?;
+			let key = signer(cli)?;
+			let inc = chain
+				.submit(&cutopia::transactions().bridge().request_refund(*nonce), &key)
+				.await?;
+			out(cli, json!({ "nonce": nonce, "block": inc.block }), || {
+				format!(
+					"withdrawal {nonce}: refund asked; relayers sign it, then submit it to the vault's refund"
+				)
+			});
+			Ok(())
+		},
 		Wallet::BridgeStatus { deposit } => {
 			let chain = connect(cli).await?;
 			bridge_status(cli, &chain, *deposit).await
@@ -147,21 +167,31 @@ async fn bridge_status(cli: &Cli, chain: &Chain, deposit: Option<u64>) -> Result
 		let w = e.value().decode()?;
 		if Some(&w.who) == me.as_ref() {
 			let (nonce,) = e.key()?.decode()?;
+			let refund =
+				matches!(w.payout, cutopia::runtime_types::pallet_bridge::types::Payout::Refund);
 			mine.push(json!({
 				"nonce": nonce, "to": format!("{:?}", w.to), "amount": w.amount.to_string(),
-				"signatures": w.signatures.0.len(),
+				"signatures": w.signatures.0.len(), "refund": refund,
 			}));
 		}
 	}
 	let deposit_state = match deposit {
 		Some(n) => {
+			// Deposits are known by (vault, nonce): the current vault's.
+			let vault = at
+				.storage()
+				.try_fetch(cutopia::storage().bridge().vault(), ())
+				.await?
+				.ok_or_else(|| anyhow!("the bridge has no vault configured"))?
+				.decode()?;
 			let minted = at
 				.storage()
-				.try_fetch(cutopia::storage().bridge().processed(), (n,))
+				.try_fetch(cutopia::storage().bridge().processed(), ((vault.clone(), n),))
 				.await?
 				.is_some();
 			let mut votes = 0;
-			let mut all = at.storage().iter(cutopia::storage().bridge().votes(), (n,)).await?;
+			let mut all =
+				at.storage().iter(cutopia::storage().bridge().votes(), ((vault, n),)).await?;
 			while let Some(v) = all.next().await {
 				v?;
 				votes += 1;
@@ -186,8 +216,12 @@ async fn bridge_status(cli: &Cli, chain: &Chain, deposit: Option<u64>) -> Result
 		}
 		for w in &mine {
 			s += &format!(
-				"\nwithdrawal {} → {}: {} base units, {} signatures",
-				w["nonce"], w["to"], w["amount"], w["signatures"]
+				"\nwithdrawal {} → {}: {} base units, {} signatures{}",
+				w["nonce"],
+				w["to"],
+				w["amount"],
+				w["signatures"],
+				if w["refund"] == true { " (refund asked)" } else { "" }
 			);
 		}
 		s
