@@ -294,8 +294,8 @@ impl Chain {
 			.is_some_and(|(_, w)| w.refund_to.as_ref() == Some(to) && w.amount == amount))
 	}
 
-	/// Withdrawals whose refund the current set has not signed to the threshold yet, however
-	/// old (`PendingRefunds`' keys, a page of 1,000 at a time).
+	/// Withdrawals whose refund was asked for and has not minted yet, however old
+	/// (`PendingRefunds`' keys, a page of 1,000 at a time).
 	pub async fn pending_refunds(&self, at: &At) -> Result<Vec<u64>, ChainError> {
 		const PAGE: u32 = 1_000;
 		let prefix = raw_keys::pending_refunds_prefix();

@@ -153,6 +153,36 @@ impl Eth {
 		Ok(out)
 	}
 
+	/// The `Deposited` logs of vault nonces `nonces` (found by their indexed topic) in blocks
+	/// `from..=to`: what a provider left out of a range, asked for again.
+	pub async fn deposits_by_nonce(
+		&self,
+		nonces: std::ops::Range<u64>,
+		from: u64,
+		to: u64,
+	) -> Result<Vec<Deposit>, EthError> {
+		let topics: Vec<B256> = nonces.map(|n| B256::from(U256::from(n))).collect();
+		let filter = Filter::new()
+			.address(self.vault)
+			.event_signature(Deposited::SIGNATURE_HASH)
+			.topic1(topics)
+			.from_block(from)
+			.to_block(to);
+		let logs = self.provider.get_logs(&filter).await?;
+		let mut out = Vec::with_capacity(logs.len());
+		for log in &logs {
+			if let Some(d) = deposit_from_log(log)? {
+				out.push(d);
+			}
+		}
+		Ok(out)
+	}
+
+	/// The latest block number (the tip, whatever is followed).
+	pub async fn latest(&self) -> Result<u64, EthError> {
+		Ok(self.provider.get_block_number().await?)
+	}
+
 	/// What the deposit's receipt proves (see [`receipt_proof`]).
 	pub async fn verify(&self, d: &Deposit) -> Result<Proof, EthError> {
 		let receipt = self

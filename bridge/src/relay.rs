@@ -200,8 +200,8 @@ impl Relayer {
 		let mut scan = Scan::new(from, to, limits);
 		let mut next_nonce = self.next_nonce;
 		if scan.has_blocks() {
-			let deposits = self.eth.deposits(from, scan.to()).await?;
-			next_nonce = self.check_complete(&deposits, from, scan.to(), head).await?;
+			let mut deposits = self.eth.deposits(from, scan.to()).await?;
+			next_nonce = self.check_complete(&mut deposits, from, scan.to()).await?;
 			if let Some(m) = &self.metrics {
 				m.seen.add(deposits.len() as u64);
 			}
@@ -277,22 +277,45 @@ impl Relayer {
 	/// scans the range again, instead of moving the checkpoint past them.
 	async fn check_complete(
 		&self,
-		deposits: &[crate::eth::Deposit],
+		deposits: &mut Vec<crate::eth::Deposit>,
 		from: u64,
 		to: u64,
-		head: u64,
 	) -> Result<Option<u64>, RelayError> {
+		use crate::eth::{check_contiguous, EthError};
 		// Full nodes keep the state of the last 128 blocks; older ranges (a catch-up) are
-		// checked for holes only.
+		// checked for holes only. A state the node does not have (pruned, or from before the
+		// vault existed) is unknown, not an error: the check must never halt relaying.
 		const RECENT: u64 = 64;
-		let latest = head.saturating_add(self.eth.confirmations().unwrap_or(0));
+		// Most nonces asked for by topic at once.
+		const REFETCH: u64 = 1_000;
+		let latest = self.eth.latest().await?;
 		let state_of = |block: u64| block.saturating_add(RECENT) >= latest;
-		let mut expected = self.next_nonce;
-		if expected.is_none() && from > 0 && state_of(from - 1) {
-			expected = Some(self.eth.deposit_nonce_at(from - 1).await?);
+		let expected = match self.next_nonce {
+			Some(n) => Some(n),
+			None if from == 0 => Some(0),
+			None if state_of(from - 1) => self.eth.deposit_nonce_at(from - 1).await.ok(),
+			None => None,
+		};
+		let after = if state_of(to) { self.eth.deposit_nonce_at(to).await.ok() } else { None };
+		match check_contiguous(deposits, expected, after) {
+			Err(EthError::MissingDeposits { from: first, to: end }) => {
+				// Ask for the missing nonces by their indexed topic, over this range and the
+				// one before it (which may have been answered short): the range is then
+				// complete, or the cycle fails and scans it again.
+				let end = end.min(first.saturating_add(REFETCH));
+				let lookback = from.saturating_sub(self.max_range).max(self.start_block);
+				let found = self.eth.deposits_by_nonce(first..end, lookback, to).await?;
+				warn!(
+					"the Ethereum node left out vault deposits {first}..{end} of blocks {from}..={to}; {} found by nonce",
+					found.len()
+				);
+				deposits.extend(found);
+				deposits.sort_by_key(|d| d.nonce);
+				deposits.dedup_by_key(|d| d.nonce);
+				Ok(check_contiguous(deposits, expected, after)?)
+			},
+			result => Ok(result?),
 		}
-		let after = if state_of(to) { Some(self.eth.deposit_nonce_at(to).await?) } else { None };
-		Ok(crate::eth::check_contiguous(deposits, expected, after)?)
 	}
 
 	/// The followed Ethereum head.

@@ -242,9 +242,9 @@ pub mod pallet {
 	pub type ProviderHeld<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, (), OptionQuery>;
 
-	/// Withdrawals whose refund the current set has not signed to the threshold yet: relayers
-	/// read these keys to find refunds however old the withdrawal (they scan only recent
-	/// withdrawals otherwise). An entry leaves once the refund has `threshold` signatures.
+	/// Withdrawals whose refund was asked for and has not minted yet: relayers read these keys
+	/// to find refunds to sign however old the withdrawal (they scan only recent withdrawals
+	/// otherwise). An entry leaves when its refund deposit reaches the threshold.
 	#[pallet::storage]
 	pub type PendingRefunds<T: Config> =
 		StorageMap<_, Twox64Concat, WithdrawalNonce, (), OptionQuery>;
