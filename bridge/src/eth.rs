@@ -138,11 +138,12 @@ impl Eth {
 	/// The `Deposited` logs of blocks `from..=to`, still unverified: receipts are fetched only
 	/// for deposits the chain still needs this relayer's vote on (see [`Self::verify`]).
 	pub async fn deposits(&self, from: u64, to: u64) -> Result<Vec<Deposit>, EthError> {
-		let filter = Filter::new()
-			.address(self.vault)
-			.event_signature(Deposited::SIGNATURE_HASH)
-			.from_block(from)
-			.to_block(to);
+		self.deposits_matching(Filter::new().from_block(from).to_block(to)).await
+	}
+
+	/// The vault's `Deposited` logs that `filter` (blocks, topics) selects.
+	async fn deposits_matching(&self, filter: Filter) -> Result<Vec<Deposit>, EthError> {
+		let filter = filter.address(self.vault).event_signature(Deposited::SIGNATURE_HASH);
 		let logs = self.provider.get_logs(&filter).await?;
 		let mut out = Vec::with_capacity(logs.len());
 		for log in &logs {
@@ -162,20 +163,7 @@ impl Eth {
 		to: u64,
 	) -> Result<Vec<Deposit>, EthError> {
 		let topics: Vec<B256> = nonces.map(|n| B256::from(U256::from(n))).collect();
-		let filter = Filter::new()
-			.address(self.vault)
-			.event_signature(Deposited::SIGNATURE_HASH)
-			.topic1(topics)
-			.from_block(from)
-			.to_block(to);
-		let logs = self.provider.get_logs(&filter).await?;
-		let mut out = Vec::with_capacity(logs.len());
-		for log in &logs {
-			if let Some(d) = deposit_from_log(log)? {
-				out.push(d);
-			}
-		}
-		Ok(out)
+		self.deposits_matching(Filter::new().topic1(topics).from_block(from).to_block(to)).await
 	}
 
 	/// The latest block number (the tip, whatever is followed).
