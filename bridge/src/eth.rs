@@ -196,14 +196,18 @@ impl Eth {
 			.await?)
 	}
 
-	/// The relayer set id the vault checks signatures against.
-	pub async fn vault_set_id(&self) -> Result<u64, EthError> {
-		Ok(IVault::new(self.vault, &self.provider).setId().call().await?)
+	/// The relayer set id the vault checks signatures against, after block `block`.
+	pub async fn vault_set_id(&self, block: u64) -> Result<u64, EthError> {
+		let at = alloy::eips::BlockId::number(block);
+		Ok(IVault::new(self.vault, &self.provider).setId().block(at).call().await?)
 	}
 
-	/// Whether the vault paid withdrawal `nonce` (or refused it for good).
-	pub async fn released(&self, nonce: u64) -> Result<bool, EthError> {
-		Ok(IVault::new(self.vault, &self.provider).released(nonce).call().await?)
+	/// Whether the vault paid withdrawal `nonce` (released or refunded it) by block `block`.
+	/// Read at the followed head, not the tip: a payment a reorg may still take back must not
+	/// stop the relayer from signing.
+	pub async fn released(&self, nonce: u64, block: u64) -> Result<bool, EthError> {
+		let at = alloy::eips::BlockId::number(block);
+		Ok(IVault::new(self.vault, &self.provider).released(nonce).block(at).call().await?)
 	}
 
 	/// The vault's token balance, for the watchdog.

@@ -244,7 +244,7 @@ impl Relayer {
 				scan.attest(d);
 			}
 		}
-		let signatures = self.signatures(&at, &ctx, limits.signatures).await?;
+		let signatures = self.signatures(&at, &ctx, limits.signatures, head).await?;
 		let (attesting, signing) = (scan.attestations().len(), signatures.len());
 		let (number, hash) = if attesting + signing == 0 {
 			(at.block_number(), at.block_hash())
@@ -357,12 +357,13 @@ impl Relayer {
 	}
 
 	/// The signatures, as (nonce, signature), of the oldest `most` withdrawals this relayer
-	/// owes a signature under the current set.
+	/// owes a signature under the current set; the vault is read at Ethereum block `head`.
 	async fn signatures(
 		&mut self,
 		at: &At,
 		ctx: &chain::SigningContext,
 		most: usize,
+		head: u64,
 	) -> Result<Vec<(u64, [u8; 65])>, RelayError> {
 		let me = self.eth_signer.address().0 .0;
 		let mut out = Vec::new();
@@ -389,7 +390,7 @@ impl Relayer {
 					let moved = match vault_moved {
 						Some(moved) => moved,
 						None => {
-							let moved = self.eth.vault_set_id().await? == u64::from(ctx.set_id);
+							let moved = self.eth.vault_set_id(head).await? == u64::from(ctx.set_id);
 							*vault_moved.insert(moved)
 						},
 					};
@@ -399,7 +400,7 @@ impl Relayer {
 						all_done &= !in_window;
 						continue;
 					}
-					!self.eth.released(nonce).await?
+					!self.eth.released(nonce, head).await?
 				},
 				batch::Owed::Signature => true,
 				batch::Owed::Nothing => false,
