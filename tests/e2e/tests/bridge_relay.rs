@@ -343,15 +343,29 @@ fn an_unreleased_withdrawal_is_refunded_through_the_vault() {
 		while node.best_number() < withdrawn_at + 4 {
 			tokio::time::sleep(Duration::from_millis(500)).await;
 		}
-		let refund = send(
-			&api,
-			port,
-			&tx("Bridge", "request_refund", vec![Value::u128(nonce.into())]),
-			&dave,
-		)
-		.await;
-		refund.one("Bridge", "RefundRequested");
-		let paid = before + amount - back - w.fee() - refund.fee();
+		// Dave asks through the CLI (`cutopia wallet refund`): a wrong nonce first.
+		let wallet = |args: &[&str]| {
+			Command::new(node_bin().with_file_name("cutopia"))
+				.args(["--url", &ws, "--json", "--key", "//Dave", "wallet"])
+				.args(args)
+				.output()
+				.expect("run cutopia")
+		};
+		let wrong = wallet(&["refund", "999"]);
+		assert!(!wrong.status.success(), "a refund of no withdrawal went through");
+		assert!(
+			String::from_utf8_lossy(&wrong.stderr).contains("UnknownWithdrawal"),
+			"{}",
+			String::from_utf8_lossy(&wrong.stderr)
+		);
+		let asked = wallet(&["refund", &nonce.to_string()]);
+		assert!(asked.status.success(), "{}", String::from_utf8_lossy(&asked.stderr));
+		let asked: Json =
+			serde_json::from_slice(&asked.stdout).expect("cutopia wallet refund prints JSON");
+		assert_eq!(asked["nonce"], nonce);
+		// What Dave holds now (the refund's fee paid): the refund comes on top of it.
+		let paid = free(&api, port, account(&dave)).await;
+		assert!(paid < before + amount - back - w.fee(), "the refund request paid no fee");
 		let refund_sigs = signatures(&api, port, nonce, 2).await;
 		let owner = hex(&account(&dave));
 		let refunded =
