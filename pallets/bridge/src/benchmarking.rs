@@ -65,6 +65,26 @@ fn deposit<T: Config>(nonce: DepositNonce) -> DepositOf<T> {
 	}
 }
 
+/// `caller`, funded with bridged CU, withdraws `out()` to `0x2222…22` (withdrawal 0 on a fresh
+/// chain).
+fn withdraw_as<T: Config>(caller: &T::AccountId) {
+	T::Currency::mint_into(caller, AMOUNT * 10).expect("funds");
+	TotalMinted::<T>::put(AMOUNT * 10);
+	Bridge::<T>::withdraw(RawOrigin::Signed(caller.clone()).into(), H160([0x22; 20]), out::<T>())
+		.expect("withdraw");
+}
+
+/// Stands members `from..to`'s (unchecked) signatures on withdrawal `nonce`.
+fn fake_signatures<T: Config>(nonce: WithdrawalNonce, from: u32, to: u32) {
+	Withdrawals::<T>::mutate(nonce, |w| {
+		if let Some(w) = w {
+			for i in from..to {
+				w.signatures.try_push((eth_of(i), [0u8; 65])).expect("n ≤ MaxRelayers");
+			}
+		}
+	});
+}
+
 /// `count` withdrawals of a fresh owner, each with its refund asked for, and the vault's
 /// refund deposits of them with vault nonces `0..count`: the heaviest attestations (the
 /// refund's withdrawal is read and written, its pending entry removed).
@@ -170,24 +190,11 @@ mod benchmarks {
 		let (key, me) = new_key();
 		let members = relayers::<T>(n, me);
 		let caller = members[0].clone();
-		T::Currency::mint_into(&caller, AMOUNT * 10).expect("funds");
-		TotalMinted::<T>::put(AMOUNT * 10);
-		Bridge::<T>::withdraw(
-			RawOrigin::Signed(caller.clone()).into(),
-			H160([0x22; 20]),
-			out::<T>(),
-		)
-		.expect("withdraw");
+		withdraw_as::<T>(&caller);
 		let set_id = Relayers::<T>::get().expect("installed").id;
 		let signature =
 			eth_sign(&key, &withdrawal_digest(&VAULT, set_id, 0, &H160([0x22; 20]), out::<T>()));
-		Withdrawals::<T>::mutate(0, |w| {
-			if let Some(w) = w {
-				for i in 1..n {
-					w.signatures.try_push((eth_of(i), [0u8; 65])).expect("n ≤ MaxRelayers");
-				}
-			}
-		});
+		fake_signatures::<T>(0, 1, n);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), 0, signature);
 		assert_eq!(Withdrawals::<T>::get(0).map(|w| w.signatures.len() as u32), Some(n));
@@ -200,21 +207,8 @@ mod benchmarks {
 		let n = T::MaxRelayers::get();
 		relayers::<T>(n, eth_of(u32::MAX));
 		let caller: T::AccountId = whitelisted_caller();
-		T::Currency::mint_into(&caller, AMOUNT * 10).expect("funds");
-		TotalMinted::<T>::put(AMOUNT * 10);
-		Bridge::<T>::withdraw(
-			RawOrigin::Signed(caller.clone()).into(),
-			H160([0x22; 20]),
-			out::<T>(),
-		)
-		.expect("withdraw");
-		Withdrawals::<T>::mutate(0, |w| {
-			if let Some(w) = w {
-				for i in 0..n {
-					w.signatures.try_push((eth_of(i), [0u8; 65])).expect("n ≤ MaxRelayers");
-				}
-			}
-		});
+		withdraw_as::<T>(&caller);
+		fake_signatures::<T>(0, 0, n);
 		let now = frame_system::Pallet::<T>::block_number();
 		frame_system::Pallet::<T>::set_block_number(now.saturating_add(Bridge::<T>::delays().1));
 		#[extrinsic_call]
@@ -321,13 +315,7 @@ mod benchmarks {
 					out::<T>(),
 				)
 				.expect("withdraw");
-				Withdrawals::<T>::mutate(nonce, |w| {
-					if let Some(w) = w {
-						for i in 1..n {
-							w.signatures.try_push((eth_of(i), [0u8; 65])).expect("n ≤ MaxRelayers");
-						}
-					}
-				});
+				fake_signatures::<T>(nonce, 1, n);
 				let digest =
 					withdrawal_digest(&VAULT, set.id, nonce, &H160([0x22; 20]), out::<T>());
 				(nonce, eth_sign(&key, &digest))
