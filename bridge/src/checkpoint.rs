@@ -9,11 +9,15 @@ use std::{
 use subxt::utils::H256;
 
 /// A cycle's work included in a chain block that is not final yet: once that block is final
-/// (and still on the canonical chain), the checkpoint may move to `eth_to`.
+/// (and still on the canonical chain), the checkpoint may move to `eth_to` and the withdrawal
+/// cursor to `signed`.
 pub struct Pending {
 	pub number: u64,
 	pub hash: H256,
-	pub eth_to: u64,
+	pub eth_to: Option<u64>,
+	/// `(set id, nonce)`: every withdrawal below `nonce` was signed by this relayer under that
+	/// set, or paid, in the state the cycle was judged against.
+	pub signed: Option<(u32, u64)>,
 }
 
 pub struct Checkpoint {
@@ -42,7 +46,39 @@ impl Checkpoint {
 		if self.read().is_some_and(|c| c >= block) {
 			return Ok(());
 		}
-		write_atomically(&self.path, block)
+		write_atomically(&self.path, &block.to_string())
+	}
+}
+
+/// The withdrawal cursor file (next to the checkpoint, `.withdrawals`): the nonce below which
+/// this relayer owes no signature under a relayer set, as of a final chain block. A restart
+/// scans on from it instead of from the oldest withdrawal, and no withdrawal however old is
+/// skipped: a fresh relayer or a new set pages through all of them.
+pub struct WithdrawalCursor {
+	path: PathBuf,
+}
+
+impl WithdrawalCursor {
+	/// The cursor kept beside `checkpoint`.
+	pub fn beside(checkpoint: &Path) -> Self {
+		Self { path: checkpoint.with_extension("withdrawals") }
+	}
+
+	/// The recorded nonce under `set_id`; `None` without one, for another set, or garbage.
+	pub fn read(&self, set_id: u32) -> Option<u64> {
+		let text = std::fs::read_to_string(&self.path).ok()?;
+		let mut words = text.split_whitespace();
+		let set: u32 = words.next()?.parse().ok()?;
+		let nonce: u64 = words.next()?.parse().ok()?;
+		(set == set_id && words.next().is_none()).then_some(nonce)
+	}
+
+	/// Records `nonce` under `set_id`: never backwards within a set; a new set starts anew.
+	pub fn advance(&self, set_id: u32, nonce: u64) -> io::Result<()> {
+		if self.read(set_id).is_some_and(|n| n >= nonce) {
+			return Ok(());
+		}
+		write_atomically(&self.path, &format!("{set_id} {nonce}"))
 	}
 }
 
@@ -52,9 +88,10 @@ pub fn first_unscanned(checkpoint: Option<u64>, start_block: u64) -> u64 {
 }
 
 /// Write + rename, so that a crash leaves the old checkpoint or the new one, never half of one.
-fn write_atomically(path: &Path, block: u64) -> io::Result<()> {
-	let tmp = path.with_extension("tmp");
-	std::fs::write(&tmp, format!("{block}\n"))?;
+fn write_atomically(path: &Path, line: &str) -> io::Result<()> {
+	let mut tmp = path.as_os_str().to_owned();
+	tmp.push(".tmp");
+	std::fs::write(&tmp, format!("{line}\n"))?;
 	std::fs::rename(tmp, path)
 }
 
@@ -78,7 +115,7 @@ mod tests {
 		c.advance(1_234).unwrap();
 		assert_eq!(c.read(), Some(1_234));
 		assert_eq!(std::fs::read_to_string(dir.join("relayer.checkpoint")).unwrap(), "1234\n");
-		assert!(!dir.join("relayer.tmp").exists(), "the temporary file was renamed");
+		assert!(!dir.join("relayer.checkpoint.tmp").exists(), "the temporary file was renamed");
 		assert_eq!(c.next_block(0), 1_235);
 		std::fs::remove_dir_all(dir).unwrap();
 	}
@@ -115,6 +152,32 @@ mod tests {
 		c.advance(100).unwrap();
 		c.advance(101).unwrap();
 		assert_eq!(c.read(), Some(101));
+		std::fs::remove_dir_all(dir).unwrap();
+	}
+
+	#[test]
+	fn the_withdrawal_cursor_is_kept_per_set() {
+		let dir = temp_dir("cursor");
+		let checkpoint = Checkpoint::new(dir.join("relayer.checkpoint"));
+		checkpoint.advance(7).unwrap();
+		let c = WithdrawalCursor::beside(&dir.join("relayer.checkpoint"));
+		assert_eq!(c.read(0), None);
+		c.advance(0, 1_500).unwrap();
+		assert_eq!(c.read(0), Some(1_500));
+		assert_eq!(std::fs::read_to_string(dir.join("relayer.withdrawals")).unwrap(), "0 1500\n");
+		// The checkpoint beside it is its own file.
+		assert_eq!(checkpoint.read(), Some(7));
+		// Never backwards within a set.
+		c.advance(0, 900).unwrap();
+		assert_eq!(c.read(0), Some(1_500));
+		// Another set's cursor says nothing about this one; a new set starts lower.
+		assert_eq!(c.read(1), None);
+		c.advance(1, 40).unwrap();
+		assert_eq!((c.read(1), c.read(0)), (Some(40), None));
+		for garbage in ["", "1", "1 x", "1 2 3", "x 2"] {
+			std::fs::write(dir.join("relayer.withdrawals"), garbage).unwrap();
+			assert_eq!(c.read(1), None, "{garbage:?}");
+		}
 		std::fs::remove_dir_all(dir).unwrap();
 	}
 

@@ -9,9 +9,19 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(version, about)]
 pub struct Args {
-	/// Ethereum JSON-RPC endpoint (HTTP).
-	#[arg(long, env = "CUTOPIA_BRIDGE_ETH_RPC", default_value = "http://127.0.0.1:8545")]
-	pub eth_rpc: String,
+	/// Ethereum JSON-RPC endpoints (HTTP), comma-separated or the flag repeated. With several,
+	/// every read that decides a vote must be answered alike by `--eth-quorum` of them.
+	#[arg(
+		long,
+		env = "CUTOPIA_BRIDGE_ETH_RPC",
+		value_delimiter = ',',
+		default_value = "http://127.0.0.1:8545"
+	)]
+	pub eth_rpc: Vec<String>,
+	/// How many `--eth-rpc` providers must agree before a deposit is attested or a vault state
+	/// believed (default: a majority of them).
+	#[arg(long, env = "CUTOPIA_BRIDGE_ETH_QUORUM")]
+	pub eth_quorum: Option<usize>,
 	/// CuTopia node WebSocket endpoint.
 	#[arg(long, env = "CUTOPIA_BRIDGE_CHAIN_RPC", default_value = "ws://127.0.0.1:9944")]
 	pub chain_rpc: String,

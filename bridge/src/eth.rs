@@ -1,7 +1,7 @@
 //! The Ethereum side: the followed head, the vault's `Deposited` logs, and the receipt checks
 //! that keep a clone contract or a failed transaction from being attested.
 
-use crate::error::SetupError;
+use crate::{error::SetupError, quorum};
 use alloy::{
 	primitives::{Address, B256, U256},
 	providers::{DynProvider, Provider, ProviderBuilder},
@@ -46,6 +46,10 @@ pub enum EthError {
 	MissingReceipt,
 	#[error("the Ethereum node left out the vault's deposits {from}..{to} (a lagging or lying provider); scanning the range again")]
 	MissingDeposits { from: u64, to: u64 },
+	#[error("the Ethereum providers disagree on {what}; asking again")]
+	ProvidersDisagree { what: String },
+	#[error("only {answered} Ethereum provider(s) answered about {what}, {k} must agree")]
+	NoQuorum { what: &'static str, k: usize, answered: usize },
 }
 
 impl From<alloy::transports::TransportError> for EthError {
@@ -80,39 +84,114 @@ pub struct Deposit {
 	pub refund_of: Option<u64>,
 }
 
-/// The vault as seen through one Ethereum node.
-pub struct Eth {
+/// One `--eth-rpc` endpoint.
+struct Source {
+	url: String,
 	provider: DynProvider,
+}
+
+/// The vault as seen through one or several Ethereum nodes: every read that decides a vote is
+/// asked of all of them and believed only when `quorum` agree (see [`crate::quorum`]).
+pub struct Eth {
+	sources: Vec<Source>,
+	quorum: usize,
 	vault: Address,
 	token: Address,
+	chain_id: u64,
 	confirmations: Option<u64>,
 }
 
 impl Eth {
-	/// Connects to `url` and reads the vault's token, which every receipt check needs.
+	/// Connects to every `urls` endpoint and reads the vault's token and the chain id, which
+	/// every provider must report alike: a provider on another network or an endpoint typo
+	/// stops the relayer at start rather than quietly costing the quorum a member.
 	pub async fn connect(
-		url: &str,
+		urls: &[String],
+		quorum: Option<usize>,
 		vault: Address,
 		confirmations: Option<u64>,
 	) -> Result<Self, SetupError> {
-		let provider = ProviderBuilder::new()
-			.connect_http(url.parse().map_err(|e| SetupError::flag("--eth-rpc", e))?)
-			.erased();
-		let token = IVault::new(vault, &provider)
-			.token()
-			.call()
-			.await
-			.map_err(|e| SetupError::Token { vault, source: Box::new(e) })?;
-		Ok(Self { provider, vault, token, confirmations })
+		if urls.is_empty() {
+			return Err(SetupError::flag("--eth-rpc", "no endpoint given"));
+		}
+		let n = urls.len();
+		let quorum = quorum.unwrap_or(n / 2 + 1);
+		if quorum == 0 || quorum > n {
+			return Err(SetupError::flag(
+				"--eth-quorum",
+				format!("{quorum} of {n} providers: it must be 1..={n}"),
+			));
+		}
+		let mut sources = Vec::with_capacity(n);
+		let mut first: Option<(Address, u64)> = None;
+		for url in urls {
+			let provider = ProviderBuilder::new()
+				.connect_http(url.parse().map_err(|e| SetupError::flag("--eth-rpc", e))?)
+				.erased();
+			let token = IVault::new(vault, &provider)
+				.token()
+				.call()
+				.await
+				.map_err(|e| SetupError::Token { vault, source: Box::new(e) })?;
+			let chain_id = provider
+				.get_chain_id()
+				.await
+				.map_err(|e| SetupError::EthChainId(format!("{url}: {e}")))?;
+			match first {
+				None => first = Some((token, chain_id)),
+				Some(seen) if seen == (token, chain_id) => {},
+				Some((t, c)) => {
+					return Err(SetupError::flag(
+						"--eth-rpc",
+						format!("{url} reports token {token} on chain {chain_id}, {} reports token {t} on chain {c}: all providers must serve the same network", urls[0]),
+					))
+				},
+			}
+			sources.push(Source { url: url.clone(), provider });
+		}
+		let (token, chain_id) = first.unwrap_or_default();
+		Ok(Self { sources, quorum, vault, token, chain_id, confirmations })
 	}
 
 	pub fn token(&self) -> Address {
 		self.token
 	}
 
-	/// The Ethereum node's chain id (`eth_chainId`).
-	pub async fn chain_id(&self) -> Result<u64, EthError> {
-		Ok(self.provider.get_chain_id().await?)
+	/// The Ethereum chain id all providers reported at start.
+	pub fn chain_id(&self) -> u64 {
+		self.chain_id
+	}
+
+	/// `(providers, quorum)`.
+	pub fn providers(&self) -> (usize, usize) {
+		(self.sources.len(), self.quorum)
+	}
+
+	/// `f`'s answer from every provider, in `--eth-rpc` order, asked at the same time.
+	async fn ask<T, F, Fut>(&self, f: F) -> Vec<Result<T, EthError>>
+	where
+		F: Fn(DynProvider) -> Fut,
+		Fut: std::future::Future<Output = Result<T, EthError>>,
+	{
+		futures::future::join_all(self.sources.iter().map(|s| f(s.provider.clone()))).await
+	}
+
+	/// The value `quorum` providers agree on; the others are named in the log.
+	async fn agree<T, F, Fut>(&self, what: &'static str, f: F) -> Result<T, EthError>
+	where
+		T: PartialEq,
+		F: Fn(DynProvider) -> Fut,
+		Fut: std::future::Future<Output = Result<T, EthError>>,
+	{
+		let agreed = quorum::agreed(self.ask(f).await, self.quorum, what)?;
+		self.name_dissent(what, &agreed.dissent);
+		Ok(agreed.value)
+	}
+
+	fn name_dissent(&self, what: &str, dissent: &[usize]) {
+		for i in dissent {
+			warn!("Ethereum provider {} disagrees with the quorum on {what}", self.sources[*i].url);
+		}
 	}
 
 	/// `Some(N)` when following `latest − N` on a chain without finality.
@@ -120,19 +199,25 @@ impl Eth {
 		self.confirmations
 	}
 
-	/// The Ethereum block to follow: finalized, or latest − confirmations.
+	/// The Ethereum block to follow: finalized, or latest − confirmations; with several
+	/// providers, the highest such block that `quorum` of them have reached.
 	pub async fn followed_head(&self) -> Result<u64, EthError> {
-		Ok(match self.confirmations {
-			Some(c) => self.provider.get_block_number().await?.saturating_sub(c),
-			None => {
-				self.provider
-					.get_block_by_number(BlockNumberOrTag::Finalized)
-					.await?
-					.ok_or(EthError::NoFinalizedBlock)?
-					.header
-					.number
-			},
-		})
+		let confirmations = self.confirmations;
+		let heads = self
+			.ask(|p| async move {
+				Ok(match confirmations {
+					Some(c) => p.get_block_number().await?.saturating_sub(c),
+					None => {
+						p.get_block_by_number(BlockNumberOrTag::Finalized)
+							.await?
+							.ok_or(EthError::NoFinalizedBlock)?
+							.header
+							.number
+					},
+				})
+			})
+			.await;
+		quorum::kth_highest(heads, self.quorum, "the followed head")
 	}
 
 	/// The `Deposited` logs of blocks `from..=to`, still unverified: receipts are fetched only
@@ -141,17 +226,28 @@ impl Eth {
 		self.deposits_matching(Filter::new().from_block(from).to_block(to)).await
 	}
 
-	/// The vault's `Deposited` logs that `filter` (blocks, topics) selects.
+	/// The vault's `Deposited` logs that `filter` (blocks, topics) selects, as `quorum`
+	/// providers agree on them.
 	async fn deposits_matching(&self, filter: Filter) -> Result<Vec<Deposit>, EthError> {
 		let filter = filter.address(self.vault).event_signature(Deposited::SIGNATURE_HASH);
-		let logs = self.provider.get_logs(&filter).await?;
-		let mut out = Vec::with_capacity(logs.len());
-		for log in &logs {
-			if let Some(d) = deposit_from_log(log)? {
-				out.push(d);
-			}
-		}
-		Ok(out)
+		let answers = self
+			.ask(|p| {
+				let filter = filter.clone();
+				async move {
+					let logs = p.get_logs(&filter).await?;
+					let mut out = Vec::with_capacity(logs.len());
+					for log in &logs {
+						if let Some(d) = deposit_from_log(log)? {
+							out.push(d);
+						}
+					}
+					Ok(out)
+				}
+			})
+			.await;
+		let agreed = quorum::agreed_deposits(answers, self.quorum)?;
+		self.name_dissent("the vault's deposits", &agreed.dissent);
+		Ok(agreed.value)
 	}
 
 	/// The `Deposited` logs of vault nonces `nonces` (found by their indexed topic) in blocks
@@ -166,20 +262,23 @@ impl Eth {
 		self.deposits_matching(Filter::new().topic1(topics).from_block(from).to_block(to)).await
 	}
 
-	/// The latest block number (the tip, whatever is followed).
+	/// The latest block number (the tip, whatever is followed) that `quorum` providers have.
 	pub async fn latest(&self) -> Result<u64, EthError> {
-		Ok(self.provider.get_block_number().await?)
+		let tips = self.ask(|p| async move { Ok(p.get_block_number().await?) }).await;
+		quorum::kth_highest(tips, self.quorum, "the latest block")
 	}
 
-	/// What the deposit's receipt proves (see [`receipt_proof`]).
+	/// What the deposit's receipt proves (see [`receipt_proof`]), as `quorum` providers'
+	/// receipts agree.
 	pub async fn verify(&self, d: &Deposit) -> Result<Proof, EthError> {
-		let receipt = self
-			.provider
-			.get_transaction_receipt(d.tx_hash)
-			.await?
-			.ok_or(EthError::MissingReceipt)?;
-		let proof =
-			receipt_proof(receipt.status(), receipt.inner.logs(), self.vault, self.token, d);
+		let (vault, token) = (self.vault, self.token);
+		let proof = self
+			.agree("a deposit's receipt", |p| async move {
+				let receipt =
+					p.get_transaction_receipt(d.tx_hash).await?.ok_or(EthError::MissingReceipt)?;
+				Ok(receipt_proof(receipt.status(), receipt.inner.logs(), vault, token, d))
+			})
+			.await?;
 		if proof == Proof::Nothing {
 			warn!("deposit {} in {} fails the receipt checks; ignored", d.nonce, d.tx_hash);
 		}
@@ -189,30 +288,45 @@ impl Eth {
 	/// The vault's `depositNonce` after block `block` (the nonce its next deposit gets), read
 	/// from that block's state.
 	pub async fn deposit_nonce_at(&self, block: u64) -> Result<u64, EthError> {
-		Ok(IVault::new(self.vault, &self.provider)
-			.depositNonce()
-			.block(alloy::eips::BlockId::number(block))
-			.call()
-			.await?)
+		let vault = self.vault;
+		self.agree("the vault's deposit nonce", |p| async move {
+			let at = alloy::eips::BlockId::number(block);
+			Ok(IVault::new(vault, &p).depositNonce().block(at).call().await?)
+		})
+		.await
 	}
 
 	/// The relayer set id the vault checks signatures against, after block `block`.
 	pub async fn vault_set_id(&self, block: u64) -> Result<u64, EthError> {
-		let at = alloy::eips::BlockId::number(block);
-		Ok(IVault::new(self.vault, &self.provider).setId().block(at).call().await?)
+		let vault = self.vault;
+		self.agree("the vault's set id", |p| async move {
+			let at = alloy::eips::BlockId::number(block);
+			Ok(IVault::new(vault, &p).setId().block(at).call().await?)
+		})
+		.await
 	}
 
 	/// Whether the vault paid withdrawal `nonce` (released or refunded it) by block `block`.
 	/// Read at the followed head, not the tip: a payment a reorg may still take back must not
 	/// stop the relayer from signing.
 	pub async fn released(&self, nonce: u64, block: u64) -> Result<bool, EthError> {
-		let at = alloy::eips::BlockId::number(block);
-		Ok(IVault::new(self.vault, &self.provider).released(nonce).block(at).call().await?)
+		let vault = self.vault;
+		self.agree("a withdrawal's release", |p| async move {
+			let at = alloy::eips::BlockId::number(block);
+			Ok(IVault::new(vault, &p).released(nonce).block(at).call().await?)
+		})
+		.await
 	}
 
-	/// The vault's token balance, for the watchdog.
-	pub async fn vault_balance(&self) -> Result<U256, EthError> {
-		Ok(IERC20::new(self.token, &self.provider).balanceOf(self.vault).call().await?)
+	/// The vault's token balance after block `block`, for the watchdog. Read at a given block
+	/// so that providers at different tips still agree.
+	pub async fn vault_balance(&self, block: u64) -> Result<U256, EthError> {
+		let (vault, token) = (self.vault, self.token);
+		self.agree("the vault's balance", |p| async move {
+			let at = alloy::eips::BlockId::number(block);
+			Ok(IERC20::new(token, &p).balanceOf(vault).block(at).call().await?)
+		})
+		.await
 	}
 }
 

@@ -20,7 +20,11 @@
 //! processed nonces and repeated votes. Prometheus metrics and a watchdog comparing the vault's
 //! token balance with the chain's bridged supply run alongside.
 //!
-//! Modules: [`config`] (flags), [`eth`] (Ethereum side), [`chain`] (CuTopia side), [`batch`]
+//! With several `--eth-rpc` providers, a deposit, a receipt or a vault state is believed only
+//! when `--eth-quorum` of them (default: a majority) answer alike, and the followed head is
+//! the highest that many have reached.
+//!
+//! Modules: [`config`] (flags), [`eth`] (Ethereum side), [`quorum`] (agreement of providers), [`chain`] (CuTopia side), [`batch`]
 //! (what goes into a batch), [`checkpoint`], [`backoff`], [`metrics`], [`relay`] (the loop)
 //! and [`error`]. Logs go to stderr; `CUTOPIA_BRIDGE_LOG` filters them (default `info`), not
 //! `RUST_LOG`, so a filter meant for a node started from the same shell cannot silence them.
@@ -33,6 +37,7 @@ mod config;
 mod error;
 mod eth;
 mod metrics;
+mod quorum;
 mod relay;
 
 use clap::Parser;

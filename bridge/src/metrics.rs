@@ -12,6 +12,8 @@ pub struct Metrics {
 	pub signed: Gauge<U64>,
 	pub pending_age: Gauge<U64>,
 	pub rpc_errors: Gauge<U64>,
+	pub unconfirmed: Gauge<U64>,
+	pub reorged: Gauge<U64>,
 	pub supply_delta: Gauge<I64>,
 }
 
@@ -25,6 +27,8 @@ impl Metrics {
 			signed: g("cutopia_bridge_withdrawals_signed", "Withdrawals this relayer signed")?,
 			pending_age: g("cutopia_bridge_pending_age_seconds", "Age of the oldest unfinished cycle")?,
 			rpc_errors: g("cutopia_bridge_rpc_errors", "RPC errors (each one backs off)")?,
+			unconfirmed: g("cutopia_bridge_deposits_unconfirmed", "Deposits seen above the followed head, waiting for it")?,
+			reorged: g("cutopia_bridge_deposits_reorged", "Deposits seen unconfirmed that then left the Ethereum chain (never attested)")?,
 			supply_delta: register(
 				Gauge::new(
 					"cutopia_bridge_supply_delta",

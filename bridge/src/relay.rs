@@ -18,7 +18,7 @@ use crate::{
 	backoff::Backoff,
 	batch::{self, Scan},
 	chain::{self, At, Chain},
-	checkpoint::{Checkpoint, Pending},
+	checkpoint::{Checkpoint, Pending, WithdrawalCursor},
 	config::Args,
 	error::{Fatal, RelayError, SetupError, Transient},
 	eth::{Eth, Proof},
@@ -33,9 +33,10 @@ use subxt::utils::H256;
 use subxt_signer::sr25519::Keypair;
 use tracing::{error, info, warn};
 
-/// Withdrawals stay on-chain; at most this many below the next one are looked at for a
-/// missing signature, so that a relayer joining a long-running bridge does not read them all.
-const SIGN_WINDOW: u64 = 1_024;
+/// Withdrawals read a cycle from the withdrawal cursor on (catching up, a page a cycle), and
+/// below the next one (the newest, so that they are signed at once however far behind the
+/// cursor is): a relayer joining a long-running bridge reads them all, a page at a time.
+const SIGN_PAGE: u64 = 1_024;
 
 /// Runs cycles until a fatal error, or until `--exit-when-idle` cycles in a row found no work.
 pub async fn run(args: Args) -> Result<(), Fatal> {
@@ -107,6 +108,36 @@ pub fn check_vault(
 	}
 }
 
+/// The withdrawals read in a cycle: a page from the cursor `sign_from` on (the cursor moves
+/// over it) and the newest page below `next`; one range when they meet.
+pub fn sign_ranges(sign_from: u64, next: u64) -> (std::ops::Range<u64>, std::ops::Range<u64>) {
+	let sign_from = sign_from.min(next);
+	let newest_start = next.saturating_sub(SIGN_PAGE);
+	if newest_start <= sign_from.saturating_add(SIGN_PAGE) {
+		(sign_from..next, next..next)
+	} else {
+		(sign_from..sign_from + SIGN_PAGE, newest_start..next)
+	}
+}
+
+/// Between two reads of the deposits above the followed head: the ones `now` has that were
+/// not seen `before`, and the ones seen `before`, still above `head`, that `now` lacks (a
+/// reorg took them; one that reached `head` is the scan's now). A deposit is the same one when
+/// its nonce and transaction are: a reorg may move it to another block.
+pub fn unconfirmed_changes<'a>(
+	before: &'a [crate::eth::Deposit],
+	now: &'a [crate::eth::Deposit],
+	head: u64,
+) -> (Vec<&'a crate::eth::Deposit>, Vec<&'a crate::eth::Deposit>) {
+	let same = |a: &crate::eth::Deposit, b: &crate::eth::Deposit| {
+		a.nonce == b.nonce && a.tx_hash == b.tx_hash
+	};
+	let new = now.iter().filter(|d| !before.iter().any(|b| same(b, d))).collect();
+	let gone =
+		before.iter().filter(|b| b.block > head && !now.iter().any(|d| same(b, d))).collect();
+	(new, gone)
+}
+
 struct Relayer {
 	eth: Eth,
 	/// The vault the chain named at start; its deposits are the ones attested.
@@ -116,11 +147,14 @@ struct Relayer {
 	eth_signer: PrivateKeySigner,
 	metrics: Option<Metrics>,
 	checkpoint: Checkpoint,
+	withdrawal_cursor: WithdrawalCursor,
+	/// The last `(set id, sign_from)` handed to a pending batch.
+	recorded: Option<(u32, u64)>,
 	start_block: u64,
 	max_range: u64,
 	last_head: u64,
-	/// No withdrawal below this needs this relayer's signature, except pending refunds (read
-	/// apart) and, after a set change, older sets' withdrawals (the scan then starts again).
+	/// No withdrawal below this needs this relayer's signature under the current set, except
+	/// pending refunds (read apart); persisted once final (the withdrawal cursor).
 	sign_from: u64,
 	/// The relayer set of the last cycle.
 	set_id: Option<u32>,
@@ -131,6 +165,9 @@ struct Relayer {
 	next_nonce: Option<u64>,
 	/// Included, not yet final batches, oldest first.
 	pending: VecDeque<Pending>,
+	/// Deposits seen above the followed head: logged when seen and when a reorg takes them
+	/// away, never attested from here.
+	unconfirmed: Vec<crate::eth::Deposit>,
 }
 
 impl Relayer {
@@ -143,19 +180,19 @@ impl Relayer {
 			.trim_start_matches("0x")
 			.parse()
 			.map_err(|e| SetupError::flag("--eth-key", e))?;
-		let eth = Eth::connect(&args.eth_rpc, args.vault, args.confirmations).await?;
+		let eth =
+			Eth::connect(&args.eth_rpc, args.eth_quorum, args.vault, args.confirmations).await?;
 		let chain_error = |source| SetupError::Chain { url: args.chain_rpc.clone(), source };
 		let chain = Chain::connect(&args.chain_rpc).await.map_err(chain_error)?;
 		// Votes are only meaningful for the vault the chain names: a relayer pointed at another
 		// vault or chain (a typo, a testnet RPC) must not attest its deposits as this one's.
 		let named =
 			async { chain::vault(&chain.at_best().await?).await }.await.map_err(chain_error)?;
-		let eth_chain_id =
-			eth.chain_id().await.map_err(|e| SetupError::EthChainId(e.to_string()))?;
-		check_vault(&named, eth_chain_id, args.vault)?;
+		check_vault(&named, eth.chain_id(), args.vault)?;
 		let metrics = Metrics::serve(args.prometheus_port)?;
+		let (providers, quorum) = eth.providers();
 		info!(
-			"relaying vault {} (token {}) as {} / {}",
+			"relaying vault {} (token {}) read through {quorum} of {providers} Ethereum provider(s) as {} / {}",
 			args.vault,
 			eth.token(),
 			signer.public_key().to_account_id(),
@@ -169,6 +206,8 @@ impl Relayer {
 			eth_signer,
 			metrics,
 			checkpoint: Checkpoint::new(args.checkpoint.clone()),
+			withdrawal_cursor: WithdrawalCursor::beside(&args.checkpoint),
+			recorded: None,
 			start_block: args.start_block,
 			max_range: args.max_range,
 			last_head: 0,
@@ -177,6 +216,7 @@ impl Relayer {
 			cursor: None,
 			next_nonce: None,
 			pending: VecDeque::new(),
+			unconfirmed: Vec::new(),
 		})
 	}
 
@@ -185,6 +225,7 @@ impl Relayer {
 		let started = Instant::now();
 		self.settle().await?;
 		let head = self.head().await?;
+		self.watch_unconfirmed(head).await;
 		let at = self.chain.at_best().await?;
 		let ctx = chain::signing_context(&at).await?;
 		if ctx.vault != self.vault {
@@ -253,8 +294,15 @@ impl Relayer {
 				scan.attestations().iter().map(|d| batch::attestation(d, &self.vault)).collect();
 			self.submit(&at, attestations, signatures).await?
 		};
+		let signed = self.set_id.map(|set| (set, self.sign_from));
+		let signed = signed.filter(|s| Some(*s) != self.recorded);
+		if signed.is_some() && scan.checkpoint_to().is_none() {
+			self.pending.push_back(Pending { number, hash, eth_to: None, signed });
+			self.recorded = signed;
+		}
 		if let Some(eth_to) = scan.checkpoint_to() {
-			self.pending.push_back(Pending { number, hash, eth_to });
+			self.pending.push_back(Pending { number, hash, eth_to: Some(eth_to), signed });
+			self.recorded = signed.or(self.recorded);
 			self.cursor = Some(eth_to + 1);
 			// A cut scan (a full call) rescans from the cut, whose nonces the check does not
 			// know: only a range scanned whole tells where the next one starts.
@@ -266,7 +314,7 @@ impl Relayer {
 			m.lag.set(head.saturating_sub(scan.to()));
 			m.pending_age.set(started.elapsed().as_secs());
 		}
-		self.watchdog(&at).await?;
+		self.watchdog(&at, head).await?;
 		Ok(attesting + signing > 0 || scan.to() < head || scan.holds() || !self.pending.is_empty())
 	}
 
@@ -318,6 +366,45 @@ impl Relayer {
 		}
 	}
 
+	/// Reads the deposits above the followed head (up to `--max-range` blocks): an operator
+	/// sees a deposit arrive and count its confirmations, and sees it leave if a reorg takes
+	/// it before it is confirmed. Only what reaches the followed head is ever attested, so a
+	/// failed read here (providers at different tips may well disagree) costs nothing.
+	async fn watch_unconfirmed(&mut self, head: u64) {
+		let read = async {
+			let latest = self.eth.latest().await?;
+			if latest <= head {
+				return Ok(Vec::new());
+			}
+			self.eth.deposits(head + 1, latest.min(head.saturating_add(self.max_range))).await
+		};
+		let now = match read.await {
+			Ok(now) => now,
+			Err(e) => return tracing::debug!("deposits above the followed head: {e}"),
+		};
+		let (new, gone) = unconfirmed_changes(&self.unconfirmed, &now, head);
+		for d in new {
+			info!(
+				"deposit {} of {} in Ethereum block {} seen, {} block(s) above the followed head {head}: attested once it is reached",
+				d.nonce,
+				d.amount,
+				d.block,
+				d.block - head
+			);
+		}
+		for d in &gone {
+			warn!(
+				"deposit {} in {} left the Ethereum chain before it was confirmed (a reorg): not attested",
+				d.nonce, d.tx_hash
+			);
+		}
+		if let Some(m) = &self.metrics {
+			m.unconfirmed.set(now.len() as u64);
+			m.reorged.add(gone.len() as u64);
+		}
+		self.unconfirmed = now;
+	}
+
 	/// The followed Ethereum head.
 	async fn head(&mut self) -> Result<u64, RelayError> {
 		let head = self.eth.followed_head().await?;
@@ -358,6 +445,8 @@ impl Relayer {
 
 	/// The signatures, as (nonce, signature), of the oldest `most` withdrawals this relayer
 	/// owes a signature under the current set; the vault is read at Ethereum block `head`.
+	/// Read: a page from the cursor `sign_from` on, the newest page, and pending refunds
+	/// outside both; the cursor moves over the first page's done prefix.
 	async fn signatures(
 		&mut self,
 		at: &At,
@@ -367,24 +456,29 @@ impl Relayer {
 	) -> Result<Vec<(u64, [u8; 65])>, RelayError> {
 		let me = self.eth_signer.address().0 .0;
 		let mut out = Vec::new();
-		// Scan from the lowest withdrawal this relayer may still owe a signature: everything
-		// below is signed by it under the current set, or released by the vault.
-		let mut all_done = true;
 		// Read once, and only when a withdrawal of an older set turns up.
 		let mut vault_moved: Option<bool> = None;
 		if self.set_id != Some(ctx.set_id) {
-			// A new set signs what older sets signed: look at the whole window again.
+			// A new set signs what older sets signed: from its own cursor, or from the start.
 			self.set_id = Some(ctx.set_id);
-			self.sign_from = 0;
+			self.sign_from = self.withdrawal_cursor.read(ctx.set_id).unwrap_or(0).min(ctx.next);
+			info!(
+				"signing withdrawals under relayer set {} from nonce {} (the withdrawal cursor) on; {} stored",
+				ctx.set_id, self.sign_from, ctx.next
+			);
 		}
-		let from = self.sign_from.max(ctx.next.saturating_sub(SIGN_WINDOW));
-		// Refunds are asked for days after a withdrawal, usually below the window: read apart.
+		let (catch_up, newest) = sign_ranges(self.sign_from, ctx.next);
+		// Refunds are asked for days after a withdrawal, usually outside both: read apart.
+		let outside = |n: &u64| !catch_up.contains(n) && !newest.contains(n);
 		let refunds: Vec<u64> =
-			self.chain.pending_refunds(at).await?.into_iter().filter(|n| *n < from).collect();
+			self.chain.pending_refunds(at).await?.into_iter().filter(outside).collect();
 		let refunds = self.chain.withdrawals(at, refunds).await?;
-		let window = self.chain.withdrawals(at, from..ctx.next).await?;
-		for (nonce, w) in refunds.into_iter().chain(window) {
-			let in_window = nonce >= from;
+		let first = self.chain.withdrawals(at, catch_up.clone()).await?;
+		let second = self.chain.withdrawals(at, newest).await?;
+		// Whether everything of `catch_up` so far is done: the cursor may move over it.
+		let mut all_done = true;
+		for (nonce, w) in refunds.into_iter().chain(first).chain(second) {
+			let advancing = catch_up.contains(&nonce);
 			let owed = match batch::owed(&w, ctx.set_id, &ctx.vault, me) {
 				batch::Owed::SignatureIfUnreleased => {
 					let moved = match vault_moved {
@@ -397,7 +491,7 @@ impl Relayer {
 					if !moved {
 						// The vault still takes the older set's signatures: signing again now
 						// would replace ones it can release with ones it cannot yet.
-						all_done &= !in_window;
+						all_done &= !advancing;
 						continue;
 					}
 					!self.eth.released(nonce, head).await?
@@ -406,20 +500,26 @@ impl Relayer {
 				batch::Owed::Nothing => false,
 			};
 			if !owed {
-				if all_done && in_window {
+				if all_done && advancing {
 					self.sign_from = nonce + 1;
 				}
 				continue;
 			}
-			if in_window {
+			if advancing {
 				all_done = false;
 			}
 			if out.len() == most {
+				// Stopped before the end of the page (refunds come first): it is not all done.
+				all_done = false;
 				break;
 			}
 			let signature =
 				batch::sign_withdrawal(&self.eth_signer, &ctx.vault, ctx.set_id, nonce, &w)?;
 			out.push((nonce, signature));
+		}
+		if all_done {
+			// Nonces of the page with no stored withdrawal owe nothing either.
+			self.sign_from = self.sign_from.max(catch_up.end);
 		}
 		Ok(out)
 	}
@@ -444,18 +544,26 @@ impl Relayer {
 				self.pending.clear();
 				self.cursor = None;
 				self.next_nonce = None;
-				self.sign_from = 0;
+				// Signatures in the lost block may be gone: look again from the final cursor.
+				self.set_id = None;
+				self.recorded = None;
 				break;
 			}
-			self.checkpoint.advance(p.eth_to)?;
+			if let Some(eth_to) = p.eth_to {
+				self.checkpoint.advance(eth_to)?;
+			}
+			if let Some((set, nonce)) = p.signed {
+				self.withdrawal_cursor.advance(set, nonce)?;
+			}
 			self.pending.pop_front();
 		}
 		Ok(())
 	}
 
-	/// Compares the vault's token balance with the bridged supply in the cycle's chain state.
-	async fn watchdog(&self, at: &At) -> Result<(), RelayError> {
-		let balance = self.eth.vault_balance().await?;
+	/// Compares the vault's token balance at the followed Ethereum head with the bridged
+	/// supply in the cycle's chain state: every minted deposit is at or below that head.
+	async fn watchdog(&self, at: &At, head: u64) -> Result<(), RelayError> {
+		let balance = self.eth.vault_balance(head).await?;
 		let (minted, burned) = chain::minted_and_burned(at).await?;
 		let supply = U256::from(minted.saturating_sub(burned));
 		// Released withdrawals leave the vault after they were burned, and deposits enter it
@@ -508,6 +616,46 @@ mod tests {
 			check_vault(&named, 31_337, other),
 			Err(SetupError::VaultMismatch { .. })
 		));
+	}
+
+	#[test]
+	fn withdrawals_are_read_from_the_cursor_and_at_the_top() {
+		// Close to the top: one range, however long (at most two pages).
+		assert_eq!(sign_ranges(0, 10), (0..10, 10..10));
+		assert_eq!(sign_ranges(0, 2 * SIGN_PAGE), (0..2 * SIGN_PAGE, 2 * SIGN_PAGE..2 * SIGN_PAGE));
+		// Far behind: a page from the cursor, and the newest page.
+		let next = 1_000_000;
+		assert_eq!(
+			sign_ranges(5, next),
+			(5..5 + SIGN_PAGE, next - SIGN_PAGE..next),
+			"no withdrawal between them is skipped for good: the cursor pages on"
+		);
+		// A cursor past the top (a stale file) is held to it.
+		assert_eq!(sign_ranges(50, 10), (10..10, 10..10));
+	}
+
+	#[test]
+	fn unconfirmed_deposits_are_seen_and_seen_to_leave() {
+		let d = |nonce: u64, block: u64, tx: u8| crate::eth::Deposit {
+			block,
+			nonce,
+			from: alloy::primitives::Address::ZERO,
+			recipient: [1; 32],
+			amount: 5,
+			tx_hash: alloy::primitives::B256::repeat_byte(tx),
+			refund_of: None,
+		};
+		let nonces = |v: Vec<&crate::eth::Deposit>| v.iter().map(|d| d.nonce).collect::<Vec<_>>();
+		let before = [d(0, 11, 1), d(1, 12, 2), d(2, 13, 3)];
+		// Head 11: deposit 0 reached it (now the scan's); 1 moved to block 14 in the same
+		// transaction (still there); 2 was replaced by another transaction; 3 is new.
+		let now = [d(1, 14, 2), d(2, 15, 9), d(3, 15, 4)];
+		let (new, gone) = unconfirmed_changes(&before, &now, 11);
+		assert_eq!(nonces(new), vec![2, 3]);
+		assert_eq!(nonces(gone), vec![2]);
+		// Nothing above the head any more after a deep revert: all of them left.
+		let (new, gone) = unconfirmed_changes(&before, &[], 5);
+		assert_eq!((nonces(new), nonces(gone)), (vec![], vec![0, 1, 2]));
 	}
 
 	#[test]

@@ -234,6 +234,23 @@ test('bad signatures on release revert', async () => {
   assert.equal(await token.balanceOf(to), 0n);
 });
 
+test('release refuses a zero recipient and amounts out of bounds, even when signed', async () => {
+  // Signed by a threshold, so only the bound check can stop each one.
+  const cases = [
+    ['zero recipient', ethers.ZeroAddress, CU, 'ZeroRecipient'],
+    ['zero amount', ethers.Wallet.createRandom().address, 0n, 'BadAmount'],
+    ['dust', ethers.Wallet.createRandom().address, 10n ** 12n - 1n, 'BadAmount'],
+    ['above u128', ethers.Wallet.createRandom().address, 2n ** 128n, 'BadAmount'],
+  ];
+  let nonce = 250n;
+  for (const [name, to, amount, error] of cases) {
+    const sigs = await sorted(relayers.slice(0, 2), { setId: 0n, nonce, recipient: to, amount });
+    await reverts(vault.release(nonce, to, amount, sigs), error, name);
+    assert.equal(await vault.released(nonce), false, name);
+    nonce += 1n;
+  }
+});
+
 test('the daily cap bounds what a threshold can release', async () => {
   await fundVault(2_000n * CU);
   const to = ethers.Wallet.createRandom().address;

@@ -69,6 +69,19 @@ impl Proc {
 		}
 	}
 
+	/// SIGINT, as an operator's Ctrl-C (a process that saves state on exit saves it), then
+	/// waits up to `timeout` for it to exit; SIGKILL after that.
+	pub fn interrupt(&mut self, timeout: Duration) {
+		if let Some(c) = &self.child {
+			let _ = Command::new("kill").arg("-INT").arg(c.id().to_string()).status();
+		}
+		let start = Instant::now();
+		while self.is_running() && start.elapsed() < timeout {
+			std::thread::sleep(Duration::from_millis(100));
+		}
+		self.kill();
+	}
+
 	/// Its exit status once it has exited.
 	pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
 		self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())

@@ -112,6 +112,25 @@ fn start_relayer_as(
 	Proc::spawn(&mut cmd, dir.join(format!("relayer{i}.log")))
 }
 
+/// anvil on `port` with 1 s blocks, once it answers; its state is saved in `dir` when it is
+/// interrupted and loaded from there when it starts again.
+fn start_anvil(dir: &Path, port: u16) -> Proc {
+	let anvil_bin = bridge_dir().join("node_modules/.bin/anvil");
+	let anvil = Proc::spawn(
+		Command::new(&anvil_bin)
+			.args(["--port", &port.to_string(), "--block-time", "1", "--silent"])
+			// `finalized` is then latest − 2: finality mode can be tested in seconds.
+			.args(["--slots-in-an-epoch", "1"])
+			.arg("--state")
+			.arg(dir.join("anvil.state")),
+		dir.join("anvil.log"),
+	);
+	wait_for("anvil", Duration::from_secs(30), || {
+		rpc_call(port, "eth_blockNumber", json!([])).ok()
+	});
+	anvil
+}
+
 /// anvil's latest block number.
 fn eth_head(eth_port: u16) -> u64 {
 	let head = rpc_call(eth_port, "eth_blockNumber", json!([])).expect("eth_blockNumber");
@@ -155,17 +174,8 @@ impl Setup {
 		let tmp = TempDir::new(name);
 		let dir = tmp.path().to_path_buf();
 		let eth_port = free_port();
-		let anvil = Proc::spawn(
-			Command::new(&anvil_bin)
-				.args(["--port", &eth_port.to_string(), "--block-time", "1", "--silent"])
-				// `finalized` is then latest − 2: finality mode can be tested in seconds.
-				.args(["--slots-in-an-epoch", "1"]),
-			dir.join("anvil.log"),
-		);
+		let anvil = start_anvil(&dir, eth_port);
 		let eth = format!("http://127.0.0.1:{eth_port}");
-		wait_for("anvil", Duration::from_secs(30), || {
-			rpc_call(eth_port, "eth_blockNumber", json!([])).ok()
-		});
 		let deployed = dev_js(&["deploy", &eth]).expect("deploy");
 		assert_eq!(deployed["vault"].as_str().map(str::to_lowercase).as_deref(), Some(VAULT));
 		let node = Node::start(name, &dir, &["--dev", "--tmp"]);
@@ -386,7 +396,7 @@ fn an_unreleased_withdrawal_is_refunded_through_the_vault() {
 fn a_provider_that_leaves_deposits_out_is_noticed() {
 	let Setup { tmp: _tmp, anvil: _anvil, mut node, relayers: _, dir, eth, eth_port, ws, port } =
 		Setup::start_with("bridge-lying", Some(2), false);
-	let proxy = LyingProxy::start(eth_port, 3);
+	let proxy = LyingProxy::start(eth_port, Lie::Omit(3));
 	let proxied = format!("http://127.0.0.1:{}", proxy.port);
 	let relayers: Vec<_> = (0..3).map(|i| start_relayer(i, &dir, &proxied, &ws, Some(2))).collect();
 	let dave = dev::dave();
@@ -403,15 +413,92 @@ fn a_provider_that_leaves_deposits_out_is_noticed() {
 	node.stop();
 }
 
-/// A JSON-RPC proxy to anvil on a free loopback port that answers `[]` instead of the first
-/// `lies` non-empty `eth_getLogs` results.
+/// Each relayer reads Ethereum through three providers, one of which inflates every deposit
+/// to 1,000 CU in its logs and in its receipts alike (its `Transfer` too, so on its own it
+/// passes every check): the quorum of two mints what was deposited, and the relayers name the
+/// liar. The same relayers reading the liar alone mint its 1,000 CU: the lie works.
+#[test]
+fn a_lying_provider_is_outvoted_by_the_quorum() {
+	let Setup { tmp: _tmp, anvil: _anvil, mut node, relayers: _, dir, eth, eth_port, ws, port } =
+		Setup::start_with("bridge-quorum", Some(2), false);
+	let liar = LyingProxy::start(eth_port, Lie::Inflate);
+	let honest = LyingProxy::start(eth_port, Lie::Honest);
+	let liar_url = format!("http://127.0.0.1:{}", liar.port);
+	let providers = format!("{liar_url},http://127.0.0.1:{},{eth}", honest.port);
+	let dave = dev::dave();
+	let mut relayers: Vec<_> =
+		(0..3).map(|i| start_relayer(i, &dir, &providers, &ws, Some(2))).collect();
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		let before = free(&api, port, account(&dave)).await;
+		let amount = 2 * CU;
+		dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &amount.to_string()])
+			.expect("deposit");
+		wait_balance(&api, port, &dave, before + amount).await;
+		for r in &relayers {
+			r.wait_output(
+				&format!("Ethereum provider {liar_url} disagrees with the quorum on the vault's deposits"),
+				Duration::from_secs(10),
+			);
+		}
+		tokio::time::sleep(Duration::from_secs(6)).await;
+		assert_eq!(total_minted(&api, port).await, amount, "more minted than deposited");
+		assert!(liar.lies() > 0, "the liar told no lie: the test shows nothing");
+
+		// The control: through the liar alone, a deposit of 1 CU mints 1,000.
+		relayers.clear();
+		relayers = (0..3).map(|i| start_relayer(i, &dir, &liar_url, &ws, Some(2))).collect();
+		dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &CU.to_string()]).expect("deposit");
+		wait_balance(&api, port, &dave, before + amount + 1_000 * CU).await;
+	});
+	drop(relayers);
+	node.stop();
+}
+
+/// How a [`LyingProxy`] lies.
+#[derive(Clone, Copy)]
+enum Lie {
+	/// Answers `[]` instead of the first `n` non-empty `eth_getLogs` results.
+	Omit(usize),
+	/// Every vault deposit is of 1,000 CU: in `eth_getLogs` and in receipts (their `Transfer`
+	/// logs too).
+	Inflate,
+	/// Passes everything on.
+	Honest,
+}
+
+/// `keccak256("Deposited(uint64,address,bytes32,uint256)")` and ERC20's `Transfer` topic.
+const DEPOSITED_TOPIC: &str = "0x2edcf8d2338a88f5f9226296949c5098b4c3d2d1e81bd2523f378f0ea7984100";
+const TRANSFER_TOPIC: &str = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+
+/// Rewrites the amount word of every `Deposited` and `Transfer` log in `logs` to 1,000 CU;
+/// returns whether it changed anything.
+fn inflate(logs: &mut Json) -> bool {
+	let forged = format!("{:064x}", 1_000 * CU);
+	let mut changed = false;
+	for log in logs.as_array_mut().into_iter().flatten() {
+		let topic = log["topics"][0].as_str().unwrap_or_default().to_lowercase();
+		let Some(data) = log["data"].as_str().map(str::to_string) else { continue };
+		let data = data.trim_start_matches("0x");
+		let new = match topic.as_str() {
+			DEPOSITED_TOPIC if data.len() == 128 => format!("0x{}{forged}", &data[..64]),
+			TRANSFER_TOPIC if data.len() == 64 => format!("0x{forged}"),
+			_ => continue,
+		};
+		log["data"] = json!(new);
+		changed = true;
+	}
+	changed
+}
+
+/// A JSON-RPC proxy to anvil on a free loopback port that lies as told.
 struct LyingProxy {
 	port: u16,
 	told: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl LyingProxy {
-	fn start(upstream: u16, lies: usize) -> Self {
+	fn start(upstream: u16, lie: Lie) -> Self {
 		use std::sync::{atomic::AtomicUsize, Arc};
 		let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
 		let port = listener.local_addr().expect("proxy address").port();
@@ -420,7 +507,7 @@ impl LyingProxy {
 		std::thread::spawn(move || {
 			for conn in listener.incoming().flatten() {
 				let counter = counter.clone();
-				std::thread::spawn(move || Self::serve(conn, upstream, lies, &counter));
+				std::thread::spawn(move || Self::serve(conn, upstream, lie, &counter));
 			}
 		});
 		Self { port, told }
@@ -434,7 +521,7 @@ impl LyingProxy {
 	fn serve(
 		conn: std::net::TcpStream,
 		upstream: u16,
-		lies: usize,
+		lie: Lie,
 		told: &std::sync::atomic::AtomicUsize,
 	) {
 		use std::io::{BufRead, Read, Write};
@@ -470,15 +557,34 @@ impl LyingProxy {
 				let method = request["method"].as_str().unwrap_or_default();
 				let mut reply = json!({"jsonrpc": "2.0", "id": request["id"].clone()});
 				match rpc_call(upstream, method, request["params"].clone()) {
-					Ok(result) => {
-						let non_empty = result.as_array().is_some_and(|logs| !logs.is_empty());
-						let lie = method == "eth_getLogs"
-							&& non_empty && told
-							.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-								(n < lies).then_some(n + 1)
-							})
-							.is_ok();
-						reply["result"] = if lie { json!([]) } else { result };
+					Ok(mut result) => {
+						let lied = match lie {
+							Lie::Omit(lies) => {
+								let non_empty =
+									result.as_array().is_some_and(|logs| !logs.is_empty());
+								let omit = method == "eth_getLogs"
+									&& non_empty && told
+									.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+										(n < lies).then_some(n + 1)
+									})
+									.is_ok();
+								if omit {
+									result = json!([]);
+								}
+								false
+							},
+							Lie::Inflate if method == "eth_getLogs" => inflate(&mut result),
+							Lie::Inflate
+								if method == "eth_getTransactionReceipt" && result.is_object() =>
+							{
+								inflate(&mut result["logs"])
+							},
+							Lie::Inflate | Lie::Honest => false,
+						};
+						if lied {
+							told.fetch_add(1, Ordering::SeqCst);
+						}
+						reply["result"] = result;
 					},
 					Err(cutopia_e2e::RpcError::Rpc(e)) => reply["error"] = e,
 					Err(e) => reply["error"] = json!({"code": -32603, "message": format!("{e:?}")}),
@@ -528,25 +634,45 @@ async fn signatures(api: &Api, port: u16, nonce: u64, n: usize) -> Vec<[u8; 65]>
 	}
 }
 
-/// A deposit reorged out before the confirmation depth is never attested; while inbound is
+/// A deposit reorged out before the confirmation depth is never attested, although every
+/// relayer saw it (logged it above its followed head) before the reorg; while inbound is
 /// paused on the chain nothing is minted, and after unpausing the backlog is minted once.
 #[test]
 fn reorged_deposits_never_mint_and_a_paused_backlog_mints_once() {
+	const CONFIRMATIONS: u64 = 12;
 	let Setup { tmp: _tmp, anvil: _anvil, mut node, relayers, dir: _, eth, eth_port, ws, port } =
-		Setup::start("bridge-reorg", Some(6));
+		Setup::start("bridge-reorg", Some(CONFIRMATIONS as u32));
 	let (dave, alice) = (dev::dave(), dev::alice());
 	runtime().block_on(async {
 		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
-		// Deposit, then undo it on Ethereum before it has 6 confirmations.
+		// Deposit, let every relayer see it, then undo it on Ethereum before it is confirmed.
 		let snap = rpc_call(eth_port, "evm_snapshot", json!([])).expect("snapshot");
-		dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &(7 * CU).to_string()])
+		let dep = dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &(7 * CU).to_string()])
 			.expect("deposit");
+		let block = dep["block"].as_u64().expect("the deposit's block");
+		for r in &relayers {
+			r.wait_output(
+				"deposit 0 of 7000000000000000000 in Ethereum block",
+				Duration::from_secs(8),
+			);
+		}
+		let depth = eth_head(eth_port) + 1 - block;
+		assert!(
+			depth < CONFIRMATIONS,
+			"the deposit had {depth} confirmations before the reorg: the test would show nothing"
+		);
 		rpc_call(eth_port, "evm_revert", json!([snap])).expect("revert");
+		for r in &relayers {
+			r.wait_output(
+				"left the Ethereum chain before it was confirmed",
+				Duration::from_secs(10),
+			);
+		}
 		// An attacker's clone contract emits the vault's event for nonce 0: ignored.
 		dev_js(&["clone-deposit", &eth, "0", &hex(&account(&dave)), &(1_000 * CU).to_string()])
 			.expect("clone deposit");
 		// Well past the depth: the relayers followed the new chain and saw no deposit.
-		tokio::time::sleep(Duration::from_secs(15)).await;
+		tokio::time::sleep(Duration::from_secs(CONFIRMATIONS + 6)).await;
 		assert_eq!(
 			total_minted(&api, port).await,
 			0,
@@ -663,6 +789,69 @@ fn a_thousand_deposits_all_mint_once() {
 		metric("bridge_1000_deposits_chain_blocks", blocks);
 	});
 	drop(relayers);
+	node.stop();
+}
+
+/// anvil is stopped in the middle of a 300-deposit sync and started again with its saved
+/// state 10 s later on the same port: the relayers back off and retry meanwhile, then every
+/// deposit mints exactly once, those before the stop and one made after it.
+#[test]
+fn relayers_ride_out_an_ethereum_node_restart() {
+	const COUNT: u128 = 300;
+	let Setup { tmp: _tmp, mut anvil, mut node, mut relayers, dir, eth, eth_port, ws, port } =
+		Setup::start("bridge-eth-restart", Some(2));
+	let dave = dev::dave();
+	let amount = CU + 7;
+	runtime().block_on(async {
+		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
+		dev_js(&[
+			"deposit-many",
+			&eth,
+			VAULT,
+			&hex(&account(&dave)),
+			&amount.to_string(),
+			&COUNT.to_string(),
+		])
+		.expect("deposits");
+		let started = Instant::now();
+		while total_minted(&api, port).await == 0 {
+			assert!(started.elapsed() < Duration::from_secs(120), "the sync never started");
+			tokio::time::sleep(Duration::from_millis(100)).await;
+		}
+		anvil.interrupt(Duration::from_secs(20));
+		let at_stop = total_minted(&api, port).await;
+		assert!(at_stop < COUNT * amount, "the sync ended before anvil stopped: not mid-sync");
+		assert!(dir.join("anvil.state").exists(), "anvil saved no state");
+		tokio::time::sleep(Duration::from_secs(10)).await;
+		for r in &relayers {
+			assert!(
+				r.output().contains("retrying in"),
+				"a relayer did not notice the Ethereum node was gone"
+			);
+		}
+		anvil = start_anvil(&dir, eth_port);
+		let after = 3 * CU;
+		dev_js(&["deposit", &eth, VAULT, &hex(&account(&dave)), &after.to_string()])
+			.expect("a deposit after the restart");
+		let total = COUNT * amount + after;
+		let started = Instant::now();
+		while total_minted(&api, port).await < total {
+			assert!(
+				started.elapsed() < Duration::from_secs(180),
+				"{} minted of {total} after the restart",
+				total_minted(&api, port).await
+			);
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+		tokio::time::sleep(Duration::from_secs(8)).await;
+		assert_eq!(total_minted(&api, port).await, total, "a deposit was minted twice");
+		metric("bridge_eth_restart_minted_before_stop", at_stop / amount);
+	});
+	for r in &mut relayers {
+		assert!(r.is_running(), "a relayer exited over an Ethereum node restart");
+	}
+	drop(relayers);
+	drop(anvil);
 	node.stop();
 }
 
@@ -838,6 +1027,24 @@ fn relayers_holding_no_cu_mint_a_deposit_behind_a_thousand_withdrawals() {
 			assert_eq!(total(&api, port, account(k)).await, 0, "a relayer paid a fee");
 		}
 	});
+	// Once final, each relayer's withdrawal cursor records all of them as signed, and a
+	// restarted relayer reads on from there instead of from the oldest.
+	let cursor = |i: usize| std::fs::read_to_string(dir.join(format!("relayer{i}.withdrawals")));
+	let set = wait_for("the withdrawal cursors", Duration::from_secs(60), || {
+		let cursors: Vec<String> = (0..3).filter_map(|i| cursor(i).ok()).collect();
+		let ends: Vec<(&str, &str)> =
+			cursors.iter().filter_map(|c| c.trim().split_once(' ')).collect();
+		(ends.len() == 3 && ends.iter().all(|(set, n)| *n == "1000" && *set == ends[0].0))
+			.then(|| ends[0].0.to_string())
+	});
+	relayers.remove(0);
+	relayers.insert(0, start_relayer_as(0, KEYS[0], &dir, &eth, &ws, Some(2)));
+	relayers[0].wait_output(
+		&format!(
+			"signing withdrawals under relayer set {set} from nonce 1000 (the withdrawal cursor)"
+		),
+		Duration::from_secs(60),
+	);
 	for r in &mut relayers {
 		if !r.is_running() {
 			let out = r.output();
