@@ -10,7 +10,8 @@
 //! 3. signs (EIP-712) the withdrawals of the current relayer set it has not signed yet;
 //! 4. submits both as one `Bridge.relay` signed by its chain key, bounded by the chain's
 //!    `MaxAttestations` and `MaxSignatures` (so a call always fits a block) and free for a
-//!    member's first call in a block (a relayer needs no CU), with its nonce from the pool so
+//!    member's first call in a block (a relayer needs no CU; the runtime's `PrioritizeRelay`
+//!    extension puts it first in the pool), with its nonce from the pool so
 //!    calls can follow each other before they are final, and goes on once it is in a best
 //!    block; it writes its checkpoint file only when that block is final, and rescans from the
 //!    checkpoint if the block left the chain.

@@ -126,6 +126,7 @@ pub fn create_benchmark_extrinsic(
 			(),
 			(),
 			(),
+			(),
 			None,
 			(),
 		),

@@ -377,6 +377,71 @@ fn a_full_relay_fits_a_tenth_of_a_block() {
 	assert!((normal / 10).all_gte(full), "a full relay is over a tenth of a block");
 }
 
+/// The review's pool finding, through the runtime's real extensions and the pool's own entry
+/// point: a member's free `relay` ranks before a transfer that tips (the pool orders by
+/// priority, then by the earliest `valid_till`), and provides the member's relay tag (so the
+/// pool holds one of them per member); a stranger's relay is refused before it pays.
+#[test]
+fn a_members_free_relay_outranks_paid_traffic_in_the_pool() {
+	use sp_runtime::transaction_validity::{InvalidTransaction, TransactionSource};
+	const MEMBER: Sr25519Keyring = Sr25519Keyring::Eve;
+	let mut ext = ext();
+	ext.execute_with(|| {
+		let members = vec![(MEMBER.to_account_id(), sp_core::H160::repeat_byte(1))];
+		Bridge::set_relayers(RuntimeOrigin::root(), members, 1).expect("relayers");
+		let vault = pallet_bridge::VaultInfo { chain_id: 1, vault: sp_core::H160([0xaa; 20]) };
+		Bridge::set_vault(RuntimeOrigin::root(), vault).expect("vault");
+		let relay: RuntimeCall = pallet_bridge::Call::<Runtime>::relay {
+			attestations: BoundedVec::truncate_from(vec![pallet_bridge::Deposit {
+				vault,
+				nonce: 0,
+				from: sp_core::H160::repeat_byte(9),
+				recipient: BUYER.to_account_id(),
+				amount: 5 * CU,
+				tx_hash: sp_core::H256::repeat_byte(1),
+				refund_of: None,
+			}]),
+			signatures: BoundedVec::new(),
+		}
+		.into();
+		let parent = System::parent_hash();
+		let validity = |xt| {
+			Executive::validate_transaction(TransactionSource::External, xt, parent)
+				.expect("valid in the pool")
+		};
+		let relayed = validity(signed(MEMBER, relay.clone()));
+		assert!(relayed.priority >= pallet_bridge::extension::RELAY_PRIORITY);
+		assert!(relayed
+			.provides
+			.contains(&pallet_bridge::extension::relay_tag(&MEMBER.to_account_id())));
+		// A transfer with a tip of 100 CU, as much as a spammer might pay to delay relaying.
+		let transfer: RuntimeCall = pallet_balances::Call::<Runtime>::transfer_keep_alive {
+			dest: EXCHANGE.to_account_id().into(),
+			value: CU,
+		}
+		.into();
+		let account = BUYER.to_account_id();
+		let mut tx_ext = tx_extension(System::account_nonce(&account), Era::Immortal);
+		tx_ext.7 =
+			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(100 * CU).into();
+		let payload = SignedPayload::new(transfer.clone(), tx_ext.clone()).expect("payload");
+		let signature = payload.using_encoded(|p| BUYER.sign(p));
+		let tipped =
+			UncheckedExtrinsic::new_signed(transfer, account.into(), signature.into(), tx_ext);
+		let paid = validity(tipped);
+		let first = relayed.priority > paid.priority
+			|| (relayed.priority == paid.priority && relayed.longevity < paid.longevity);
+		assert!(first, "relay {relayed:?} vs tipped transfer {paid:?}");
+		// A stranger's relay could only fail: refused before it is paid for.
+		let refused = Executive::validate_transaction(
+			TransactionSource::External,
+			signed(BUYER, relay),
+			parent,
+		);
+		assert_eq!(refused, Err(InvalidTransaction::Call.into()));
+	});
+}
+
 /// Bridge defect 6: relayers holding 0 CU relay for free, through the runtime's real
 /// transaction extensions: the first `relay` of a member in a block is valid and charges
 /// nothing; a second one in the block, or a stranger's, must pay and cannot.

@@ -169,6 +169,8 @@ pub type TxExtension = (
 		Runtime,
 		pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
 	>,
+	// A member's free `relay` first in the pool, one per member (carries no data).
+	pallet_bridge::PrioritizeRelay<Runtime>,
 	frame_metadata_hash_extension::CheckMetadataHash<Runtime>,
 	frame_system::WeightReclaim<Runtime>,
 );
@@ -185,6 +187,7 @@ pub fn tx_extension(nonce: Nonce, era: sp_runtime::generic::Era) -> TxExtension 
 		frame_system::CheckNonce::<Runtime>::from(nonce),
 		frame_system::CheckWeight::<Runtime>::new(),
 		pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0).into(),
+		pallet_bridge::PrioritizeRelay::<Runtime>::new(),
 		frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
 		frame_system::WeightReclaim::<Runtime>::new(),
 	)

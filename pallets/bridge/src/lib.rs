@@ -49,7 +49,9 @@
 //!   relayer holding 0 CU can relay the bridge's first deposit. The per-call bounds are sized
 //!   so a full call fits a block whatever the backlog; attestations and signatures have
 //!   separate bounds, so deposits never wait behind withdrawals. One member, even compromised,
-//!   gets one free call a block, and its votes only count for nonces inside `VoteWindow`
+//!   gets one free call a block (the [`PrioritizeRelay`] transaction extension puts that call
+//!   first in the pool, one per member, and refuses relays that are not free before anyone
+//!   pays), and its votes only count for nonces inside `VoteWindow`
 //!   above the highest processed one, which bounds the votes it can store; a vote's entries
 //!   are cleared when its nonce is processed.
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -61,11 +63,13 @@ pub use pallet::*;
 
 /// Where this pallet logs.
 pub const LOG_TARGET: &str = "runtime::bridge";
+pub use extension::PrioritizeRelay;
 pub use types::*;
 pub use weights::WeightInfo;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod extension;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -656,7 +660,10 @@ pub mod pallet {
 		/// one that is no longer needed counts as late, one that fails raises `VoteRejected`
 		/// and the rest go on.
 		#[pallet::call_index(8)]
-		#[pallet::weight(T::WeightInfo::relay(attestations.len() as u32, signatures.len() as u32))]
+		#[pallet::weight((
+			T::WeightInfo::relay(attestations.len() as u32, signatures.len() as u32),
+			DispatchClass::Operational,
+		))]
 		#[pallet::feeless_if(|origin: &OriginFor<T>,
 			attestations: &BoundedVec<DepositOf<T>, T::MaxAttestations>,
 			signatures: &BoundedVec<(WithdrawalNonce, EthSignature), T::MaxSignatures>| -> bool {

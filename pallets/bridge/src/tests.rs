@@ -652,6 +652,58 @@ fn relaying_is_free_for_a_members_first_call_in_a_block_only() {
 	});
 }
 
+/// The review's pool finding: a free relay (a member's first in the block) gets the highest
+/// pool priority, a short longevity and a per-member `provides` tag, so paid traffic cannot
+/// crowd it out and a member keeps at most one in the pool; a relay that is not free is
+/// refused before anyone pays for it; other calls are left as they are.
+#[test]
+fn a_free_relay_leads_the_pool_one_per_member() {
+	use crate::extension::{relay_tag, PrioritizeRelay, RELAY_LONGEVITY, RELAY_PRIORITY};
+	use frame_support::dispatch::{DispatchInfo, GetDispatchInfo};
+	use sp_runtime::{
+		traits::{DispatchTransaction, TransactionExtension},
+		transaction_validity::{
+			InvalidTransaction, TransactionSource::External, TransactionValidityError,
+			ValidTransaction,
+		},
+	};
+	build_and_execute(|| {
+		let validity = |who: RuntimeOrigin, call: &RuntimeCall| {
+			PrioritizeRelay::<Test>::new()
+				.validate_only(who, call, &DispatchInfo::default(), 0, External, 0)
+				.map(|(valid, (), _)| valid)
+		};
+		let call = relay_call(vec![deposit(0, 7, 1_000)], vec![]);
+		assert_eq!(call.get_dispatch_info().class, DispatchClass::Operational);
+		let led = validity(RuntimeOrigin::signed(1), &call).expect("a free relay");
+		assert_eq!((led.priority, led.longevity), (RELAY_PRIORITY, RELAY_LONGEVITY));
+		assert_eq!(led.provides, vec![relay_tag(&1u64)]);
+		assert_ne!(relay_tag(&1u64), relay_tag(&2u64), "one tag per member, not one for all");
+		// Not free: refused in the pool, so nobody pays for a call that can only fail.
+		let refused = Err(TransactionValidityError::Invalid(InvalidTransaction::Call));
+		assert_eq!(validity(RuntimeOrigin::signed(9), &call), refused, "a stranger's");
+		assert_eq!(validity(RuntimeOrigin::signed(1), &relay_call(vec![], vec![])), refused);
+		// Other calls, and origins that are not signed, are left as they are.
+		let withdraw: RuntimeCall =
+			Call::<Test>::withdraw { to: H160::repeat_byte(7), amount: 1_000 }.into();
+		assert_eq!(validity(RuntimeOrigin::signed(1), &withdraw), Ok(ValidTransaction::default()));
+		assert_eq!(validity(RuntimeOrigin::root(), &call), Ok(ValidTransaction::default()));
+		// A member's second call in a block.
+		assert_ok!(relay(1, vec![deposit(0, 7, 1_000)], vec![]));
+		assert_eq!(validity(RuntimeOrigin::signed(1), &call), refused, "a second one");
+		// Weight: two reads for a relay, nothing for the rest.
+		let ext = PrioritizeRelay::<Test>::new();
+		assert_eq!(
+			ext.weight(&call),
+			<<Test as frame_system::Config>::DbWeight as frame_support::traits::Get<
+				frame_support::weights::RuntimeDbWeight,
+			>>::get()
+			.reads(2)
+		);
+		assert_eq!(ext.weight(&withdraw), frame_support::weights::Weight::zero());
+	});
+}
+
 /// Defect 6, continued: a member's account exists by membership (a provider reference), so a
 /// relayer holding 0 CU can sign its `relay` calls; a removed member gives it back.
 #[test]
