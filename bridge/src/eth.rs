@@ -50,6 +50,10 @@ pub enum EthError {
 	ProvidersDisagree { what: String },
 	#[error("only {answered} Ethereum provider(s) answered about {what}, {k} must agree")]
 	NoQuorum { what: &'static str, k: usize, answered: usize },
+	#[error("the provider's followed head went back from {from} to {to}")]
+	HeadWentBack { from: u64, to: u64 },
+	#[error("the provider has not reached block {0} yet")]
+	NotThere(u64),
 }
 
 impl From<alloy::transports::TransportError> for EthError {
@@ -94,6 +98,10 @@ struct Source {
 /// asked of all of them and believed only when `quorum` agree (see [`crate::quorum`]).
 pub struct Eth {
 	sources: Vec<Source>,
+	/// Each provider's followed head at its last answer: a read about block B counts only
+	/// the providers that have followed B themselves, so a lagging provider on a fork that a
+	/// liar copies cannot make a quorum for it.
+	heads: std::sync::Mutex<Vec<Option<u64>>>,
 	quorum: usize,
 	vault: Address,
 	token: Address,
@@ -102,9 +110,11 @@ pub struct Eth {
 }
 
 impl Eth {
-	/// Connects to every `urls` endpoint and reads the vault's token and the chain id, which
-	/// every provider must report alike: a provider on another network or an endpoint typo
-	/// stops the relayer at start rather than quietly costing the quorum a member.
+	/// Connects to every `urls` endpoint and reads the vault's token and the chain id: at
+	/// least `quorum` providers must answer, and all that answer must report them alike (a
+	/// provider on another network or an endpoint typo stops the relayer at start rather than
+	/// quietly costing the quorum a member); one that is down is warned about and used once
+	/// it answers.
 	pub async fn connect(
 		urls: &[String],
 		quorum: Option<usize>,
@@ -123,34 +133,51 @@ impl Eth {
 			));
 		}
 		let mut sources = Vec::with_capacity(n);
-		let mut first: Option<(Address, u64)> = None;
+		let mut first: Option<(Address, u64, &String)> = None;
+		let mut answered = 0;
 		for url in urls {
 			let provider = ProviderBuilder::new()
 				.connect_http(url.parse().map_err(|e| SetupError::flag("--eth-rpc", e))?)
 				.erased();
-			let token = IVault::new(vault, &provider)
-				.token()
-				.call()
-				.await
-				.map_err(|e| SetupError::Token { vault, source: Box::new(e) })?;
-			let chain_id = provider
-				.get_chain_id()
-				.await
-				.map_err(|e| SetupError::EthChainId(format!("{url}: {e}")))?;
-			match first {
-				None => first = Some((token, chain_id)),
-				Some(seen) if seen == (token, chain_id) => {},
-				Some((t, c)) => {
+			let read = async {
+				let token = IVault::new(vault, &provider)
+					.token()
+					.call()
+					.await
+					.map_err(|e| SetupError::Token { vault, source: Box::new(e) })?;
+				let chain_id = provider
+					.get_chain_id()
+					.await
+					.map_err(|e| SetupError::EthChainId(format!("{url}: {e}")))?;
+				Ok::<_, SetupError>((token, chain_id))
+			};
+			match (read.await, first) {
+				(Err(e), _) if n == 1 => return Err(e),
+				(Err(e), _) => warn!("Ethereum provider {url} did not answer at start: {e}"),
+				(Ok((token, chain_id)), None) => {
+					first = Some((token, chain_id, url));
+					answered += 1;
+				},
+				(Ok((token, chain_id)), Some((t, c, _))) if (t, c) == (token, chain_id) => {
+					answered += 1
+				},
+				(Ok((token, chain_id)), Some((t, c, other))) => {
 					return Err(SetupError::flag(
 						"--eth-rpc",
-						format!("{url} reports token {token} on chain {chain_id}, {} reports token {t} on chain {c}: all providers must serve the same network", urls[0]),
+						format!("{url} reports token {token} on chain {chain_id}, {other} reports token {t} on chain {c}: all providers must serve the same network"),
 					))
 				},
 			}
 			sources.push(Source { url: url.clone(), provider });
 		}
-		let (token, chain_id) = first.unwrap_or_default();
-		Ok(Self { sources, quorum, vault, token, chain_id, confirmations })
+		let Some((token, chain_id, _)) = first.filter(|_| answered >= quorum) else {
+			return Err(SetupError::flag(
+				"--eth-rpc",
+				format!("{answered} of {n} providers answered at start, {quorum} must"),
+			));
+		};
+		let heads = std::sync::Mutex::new(vec![None; n]);
+		Ok(Self { sources, heads, quorum, vault, token, chain_id, confirmations })
 	}
 
 	pub fn token(&self) -> Address {
@@ -167,23 +194,39 @@ impl Eth {
 		(self.sources.len(), self.quorum)
 	}
 
-	/// `f`'s answer from every provider, in `--eth-rpc` order, asked at the same time.
-	async fn ask<T, F, Fut>(&self, f: F) -> Vec<Result<T, EthError>>
+	/// `f`'s answer from every provider, in `--eth-rpc` order, asked at the same time; with
+	/// `at = Some(block)` only from the providers whose followed head has reached `block`
+	/// (the others answer [`EthError::NotThere`]).
+	async fn ask<T, F, Fut>(&self, at: Option<u64>, f: F) -> Vec<Result<T, EthError>>
 	where
 		F: Fn(DynProvider) -> Fut,
 		Fut: std::future::Future<Output = Result<T, EthError>>,
 	{
-		futures::future::join_all(self.sources.iter().map(|s| f(s.provider.clone()))).await
+		let there: Vec<bool> = {
+			let heads = self.heads.lock().unwrap_or_else(|e| e.into_inner());
+			heads.iter().map(|h| at.is_none_or(|block| h.is_some_and(|h| h >= block))).collect()
+		};
+		let reads = self.sources.iter().zip(there).map(|(s, there)| {
+			let read = there.then(|| f(s.provider.clone()));
+			async move {
+				match read {
+					Some(read) => read.await,
+					None => Err(EthError::NotThere(at.unwrap_or_default())),
+				}
+			}
+		});
+		futures::future::join_all(reads).await
 	}
 
-	/// The value `quorum` providers agree on; the others are named in the log.
-	async fn agree<T, F, Fut>(&self, what: &'static str, f: F) -> Result<T, EthError>
+	/// The value `quorum` providers that have followed block `at` agree on; the others are
+	/// named in the log.
+	async fn agree<T, F, Fut>(&self, what: &'static str, at: u64, f: F) -> Result<T, EthError>
 	where
 		T: PartialEq,
 		F: Fn(DynProvider) -> Fut,
 		Fut: std::future::Future<Output = Result<T, EthError>>,
 	{
-		let agreed = quorum::agreed(self.ask(f).await, self.quorum, what)?;
+		let agreed = quorum::agreed(self.ask(Some(at), f).await, self.quorum, what)?;
 		self.name_dissent(what, &agreed.dissent);
 		Ok(agreed.value)
 	}
@@ -200,11 +243,13 @@ impl Eth {
 	}
 
 	/// The Ethereum block to follow: finalized, or latest − confirmations; with several
-	/// providers, the highest such block that `quorum` of them have reached.
+	/// providers, the highest such block that `quorum` of them have reached. A provider whose
+	/// finalized head goes back is not believed (and named); `quorum` of them doing so is
+	/// [`EthError::HeadWentBack`], which stops the relayer.
 	pub async fn followed_head(&self) -> Result<u64, EthError> {
 		let confirmations = self.confirmations;
-		let heads = self
-			.ask(|p| async move {
+		let answers = self
+			.ask(None, |p| async move {
 				Ok(match confirmations {
 					Some(c) => p.get_block_number().await?.saturating_sub(c),
 					None => {
@@ -217,21 +262,45 @@ impl Eth {
 				})
 			})
 			.await;
-		quorum::kth_highest(heads, self.quorum, "the followed head")
+		let (answers, went_back) = {
+			let mut last = self.heads.lock().unwrap_or_else(|e| e.into_inner());
+			quorum::track_heads(&mut last, answers, confirmations.is_none())
+		};
+		for (i, from, to) in &went_back {
+			warn!(
+				"Ethereum provider {}'s finalized head went back from {from} to {to}: not believed",
+				self.sources[*i].url
+			);
+		}
+		if went_back.len() >= self.quorum {
+			let (_, from, to) = went_back[0];
+			return Err(EthError::HeadWentBack { from, to });
+		}
+		quorum::kth_highest(answers, self.quorum, "the followed head")
 	}
 
 	/// The `Deposited` logs of blocks `from..=to`, still unverified: receipts are fetched only
 	/// for deposits the chain still needs this relayer's vote on (see [`Self::verify`]).
 	pub async fn deposits(&self, from: u64, to: u64) -> Result<Vec<Deposit>, EthError> {
-		self.deposits_matching(Filter::new().from_block(from).to_block(to)).await
+		self.deposits_matching(Filter::new().from_block(from).to_block(to), Some(to)).await
+	}
+
+	/// The `Deposited` logs of blocks `from..=to` above the followed head, as `quorum`
+	/// providers agree on them: for watching only, never attested.
+	pub async fn unconfirmed_deposits(&self, from: u64, to: u64) -> Result<Vec<Deposit>, EthError> {
+		self.deposits_matching(Filter::new().from_block(from).to_block(to), None).await
 	}
 
 	/// The vault's `Deposited` logs that `filter` (blocks, topics) selects, as `quorum`
-	/// providers agree on them.
-	async fn deposits_matching(&self, filter: Filter) -> Result<Vec<Deposit>, EthError> {
+	/// providers that have followed block `at` agree on them.
+	async fn deposits_matching(
+		&self,
+		filter: Filter,
+		at: Option<u64>,
+	) -> Result<Vec<Deposit>, EthError> {
 		let filter = filter.address(self.vault).event_signature(Deposited::SIGNATURE_HASH);
 		let answers = self
-			.ask(|p| {
+			.ask(at, |p| {
 				let filter = filter.clone();
 				async move {
 					let logs = p.get_logs(&filter).await?;
@@ -259,12 +328,13 @@ impl Eth {
 		to: u64,
 	) -> Result<Vec<Deposit>, EthError> {
 		let topics: Vec<B256> = nonces.map(|n| B256::from(U256::from(n))).collect();
-		self.deposits_matching(Filter::new().topic1(topics).from_block(from).to_block(to)).await
+		self.deposits_matching(Filter::new().topic1(topics).from_block(from).to_block(to), Some(to))
+			.await
 	}
 
 	/// The latest block number (the tip, whatever is followed) that `quorum` providers have.
 	pub async fn latest(&self) -> Result<u64, EthError> {
-		let tips = self.ask(|p| async move { Ok(p.get_block_number().await?) }).await;
+		let tips = self.ask(None, |p| async move { Ok(p.get_block_number().await?) }).await;
 		quorum::kth_highest(tips, self.quorum, "the latest block")
 	}
 
@@ -273,7 +343,7 @@ impl Eth {
 	pub async fn verify(&self, d: &Deposit) -> Result<Proof, EthError> {
 		let (vault, token) = (self.vault, self.token);
 		let proof = self
-			.agree("a deposit's receipt", |p| async move {
+			.agree("a deposit's receipt", d.block, |p| async move {
 				let receipt =
 					p.get_transaction_receipt(d.tx_hash).await?.ok_or(EthError::MissingReceipt)?;
 				Ok(receipt_proof(receipt.status(), receipt.inner.logs(), vault, token, d))
@@ -289,7 +359,7 @@ impl Eth {
 	/// from that block's state.
 	pub async fn deposit_nonce_at(&self, block: u64) -> Result<u64, EthError> {
 		let vault = self.vault;
-		self.agree("the vault's deposit nonce", |p| async move {
+		self.agree("the vault's deposit nonce", block, |p| async move {
 			let at = alloy::eips::BlockId::number(block);
 			Ok(IVault::new(vault, &p).depositNonce().block(at).call().await?)
 		})
@@ -299,7 +369,7 @@ impl Eth {
 	/// The relayer set id the vault checks signatures against, after block `block`.
 	pub async fn vault_set_id(&self, block: u64) -> Result<u64, EthError> {
 		let vault = self.vault;
-		self.agree("the vault's set id", |p| async move {
+		self.agree("the vault's set id", block, |p| async move {
 			let at = alloy::eips::BlockId::number(block);
 			Ok(IVault::new(vault, &p).setId().block(at).call().await?)
 		})
@@ -311,7 +381,7 @@ impl Eth {
 	/// stop the relayer from signing.
 	pub async fn released(&self, nonce: u64, block: u64) -> Result<bool, EthError> {
 		let vault = self.vault;
-		self.agree("a withdrawal's release", |p| async move {
+		self.agree("a withdrawal's release", block, |p| async move {
 			let at = alloy::eips::BlockId::number(block);
 			Ok(IVault::new(vault, &p).released(nonce).block(at).call().await?)
 		})
@@ -319,14 +389,18 @@ impl Eth {
 	}
 
 	/// The vault's token balance after block `block`, for the watchdog. Read at a given block
-	/// so that providers at different tips still agree.
-	pub async fn vault_balance(&self, block: u64) -> Result<U256, EthError> {
+	/// so that providers at different tips still agree; `None`: at each provider's tip (only
+	/// to confirm an alarm: providers at different tips may well disagree).
+	pub async fn vault_balance(&self, block: Option<u64>) -> Result<U256, EthError> {
 		let (vault, token) = (self.vault, self.token);
-		self.agree("the vault's balance", |p| async move {
-			let at = alloy::eips::BlockId::number(block);
+		let read = |p: DynProvider| async move {
+			let at = block.map_or(alloy::eips::BlockId::latest(), alloy::eips::BlockId::number);
 			Ok(IERC20::new(token, &p).balanceOf(vault).block(at).call().await?)
-		})
-		.await
+		};
+		let agreed =
+			quorum::agreed(self.ask(block, read).await, self.quorum, "the vault's balance")?;
+		self.name_dissent("the vault's balance", &agreed.dissent);
+		Ok(agreed.value)
 	}
 }
 

@@ -82,6 +82,42 @@ pub fn kth_highest(
 	}
 }
 
+/// Answers as believed, and the providers whose head went back as `(provider, from, to)`.
+pub type TrackedHeads = (Vec<Result<u64, EthError>>, Vec<(usize, u64, u64)>);
+
+/// Moves each provider's last followed head `last` to its new answer. Following finalized
+/// blocks (`finalized`), a provider whose head went back is not believed this round: its
+/// answer becomes an error, its last head stays, and it is returned as `(provider, from, to)`
+/// (finality never goes back on an honest node; `k` of them doing so stops the relayer).
+/// Following `latest − N`, a tip moving back is a reorg: the last head follows it.
+pub fn track_heads(
+	last: &mut [Option<u64>],
+	answers: Vec<Result<u64, EthError>>,
+	finalized: bool,
+) -> TrackedHeads {
+	let mut went_back = Vec::new();
+	let answers = answers
+		.into_iter()
+		.enumerate()
+		.map(|(i, answer)| {
+			let h = answer?;
+			match last.get(i).copied().flatten() {
+				Some(before) if finalized && h < before => {
+					went_back.push((i, before, h));
+					Err(EthError::HeadWentBack { from: before, to: h })
+				},
+				_ => {
+					if let Some(slot) = last.get_mut(i) {
+						*slot = Some(h);
+					}
+					Ok(h)
+				},
+			}
+		})
+		.collect();
+	(answers, went_back)
+}
+
 /// The deposits of a range that `k` providers agree on, by nonce: a deposit is taken when `k`
 /// providers report it identically, left out when `k` providers report no deposit of its
 /// nonce, and otherwise (providers split between versions, or between having and not having
@@ -214,6 +250,22 @@ mod tests {
 			kth_highest(vec![Ok(20)], 2, "head"),
 			Err(EthError::NoQuorum { k: 2, answered: 1, .. })
 		));
+	}
+
+	#[test]
+	fn a_provider_whose_finality_goes_back_is_not_believed() {
+		let mut last = vec![Some(100), Some(100), None];
+		let (answers, back) = track_heads(&mut last, vec![Ok(101), Ok(95), Err(rpc_down())], true);
+		assert_eq!(back, vec![(1, 100, 95)]);
+		assert!(matches!(answers[1], Err(EthError::HeadWentBack { from: 100, to: 95 })));
+		assert_eq!(last, vec![Some(101), Some(100), None], "the one that went back keeps its last");
+		// The followed head is what the others agree on, never the one that went back.
+		assert_eq!(kth_highest(answers, 1, "head").unwrap(), 101);
+		// Following latest − N, a tip moving back is a reorg: followed.
+		let (answers, back) = track_heads(&mut last, vec![Ok(90), Ok(99), Ok(7)], false);
+		assert!(back.is_empty());
+		assert_eq!(answers.into_iter().map(Result::unwrap).collect::<Vec<_>>(), vec![90, 99, 7]);
+		assert_eq!(last, vec![Some(90), Some(99), Some(7)]);
 	}
 
 	#[test]

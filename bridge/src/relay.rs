@@ -75,17 +75,20 @@ pub enum HeadMove {
 	/// Behind it in `--confirmations` mode: a reorg of a chain without finality; the blocks
 	/// below the confirmation depth are what was checkpointed, so wait for the tip to grow.
 	TipBack,
+	/// Behind it following finalized blocks: not a provider going back (that is caught per
+	/// provider, see [`crate::quorum::track_heads`]) but fewer of them answering; the last head
+	/// stays the followed one.
+	Behind,
 }
 
-/// Judges head `head` after `last`; without confirmations the head is Ethereum's finalized
-/// block, and finality going backwards means the node or its history is wrong.
-pub fn judge_head(last: u64, head: u64, confirmations: bool) -> Result<HeadMove, Fatal> {
+/// Judges head `head` after `last`.
+pub fn judge_head(last: u64, head: u64, confirmations: bool) -> HeadMove {
 	if head >= last {
-		Ok(HeadMove::Forward)
+		HeadMove::Forward
 	} else if confirmations {
-		Ok(HeadMove::TipBack)
+		HeadMove::TipBack
 	} else {
-		Err(Fatal::HeadWentBackwards { from: last, to: head })
+		HeadMove::Behind
 	}
 }
 
@@ -120,21 +123,25 @@ pub fn sign_ranges(sign_from: u64, next: u64) -> (std::ops::Range<u64>, std::ops
 	}
 }
 
-/// Between two reads of the deposits above the followed head: the ones `now` has that were
-/// not seen `before`, and the ones seen `before`, still above `head`, that `now` lacks (a
-/// reorg took them; one that reached `head` is the scan's now). A deposit is the same one when
-/// its nonce and transaction are: a reorg may move it to another block.
+/// Between two reads of the deposits above the followed head (the second of blocks
+/// `head + 1..=to`): the ones `now` has that were not seen `before`, and the ones seen
+/// `before` in blocks that `now` covers that it lacks (a reorg took them; one that reached
+/// `head` is the scan's now; one above `to` was not looked at). A deposit is the same one
+/// when its nonce and transaction are: a reorg may move it to another block.
 pub fn unconfirmed_changes<'a>(
 	before: &'a [crate::eth::Deposit],
 	now: &'a [crate::eth::Deposit],
 	head: u64,
+	to: u64,
 ) -> (Vec<&'a crate::eth::Deposit>, Vec<&'a crate::eth::Deposit>) {
 	let same = |a: &crate::eth::Deposit, b: &crate::eth::Deposit| {
 		a.nonce == b.nonce && a.tx_hash == b.tx_hash
 	};
 	let new = now.iter().filter(|d| !before.iter().any(|b| same(b, d))).collect();
-	let gone =
-		before.iter().filter(|b| b.block > head && !now.iter().any(|d| same(b, d))).collect();
+	let gone = before
+		.iter()
+		.filter(|b| b.block > head && b.block <= to && !now.iter().any(|d| same(b, d)))
+		.collect();
 	(new, gone)
 }
 
@@ -168,6 +175,8 @@ struct Relayer {
 	/// Deposits seen above the followed head: logged when seen and when a reorg takes them
 	/// away, never attested from here.
 	unconfirmed: Vec<crate::eth::Deposit>,
+	/// Withdrawals the vault paid by a followed (final) head: never asked about again.
+	paid: std::collections::HashSet<u64>,
 }
 
 impl Relayer {
@@ -217,6 +226,7 @@ impl Relayer {
 			next_nonce: None,
 			pending: VecDeque::new(),
 			unconfirmed: Vec::new(),
+			paid: Default::default(),
 		})
 	}
 
@@ -314,7 +324,7 @@ impl Relayer {
 			m.lag.set(head.saturating_sub(scan.to()));
 			m.pending_age.set(started.elapsed().as_secs());
 		}
-		self.watchdog(&at, head).await?;
+		self.watchdog(&at, head).await;
 		Ok(attesting + signing > 0 || scan.to() < head || scan.holds() || !self.pending.is_empty())
 	}
 
@@ -374,22 +384,23 @@ impl Relayer {
 		let read = async {
 			let latest = self.eth.latest().await?;
 			if latest <= head {
-				return Ok(Vec::new());
+				return Ok((Vec::new(), head));
 			}
-			self.eth.deposits(head + 1, latest.min(head.saturating_add(self.max_range))).await
+			let to = latest.min(head.saturating_add(self.max_range));
+			Ok::<_, crate::eth::EthError>((self.eth.unconfirmed_deposits(head + 1, to).await?, to))
 		};
-		let now = match read.await {
-			Ok(now) => now,
+		let (now, to) = match read.await {
+			Ok(read) => read,
 			Err(e) => return tracing::debug!("deposits above the followed head: {e}"),
 		};
-		let (new, gone) = unconfirmed_changes(&self.unconfirmed, &now, head);
+		let (new, gone) = unconfirmed_changes(&self.unconfirmed, &now, head, to);
 		for d in new {
 			info!(
 				"deposit {} of {} in Ethereum block {} seen, {} block(s) above the followed head {head}: attested once it is reached",
 				d.nonce,
 				d.amount,
 				d.block,
-				d.block - head
+				d.block.saturating_sub(head)
 			);
 		}
 		for d in &gone {
@@ -402,20 +413,36 @@ impl Relayer {
 			m.unconfirmed.set(now.len() as u64);
 			m.reorged.add(gone.len() as u64);
 		}
+		// Deposits above this read's end were not looked at: still tracked, so that one a
+		// reorg took is reported once the chain grows back past its block.
+		let unseen = self.unconfirmed.iter().filter(|d| d.block > to).cloned().collect::<Vec<_>>();
 		self.unconfirmed = now;
+		self.unconfirmed.extend(unseen);
 	}
 
-	/// The followed Ethereum head.
+	/// The followed Ethereum head. Finality going backwards on a quorum of providers (on the
+	/// only one) means the node or its history is wrong: the relayer stops.
 	async fn head(&mut self) -> Result<u64, RelayError> {
-		let head = self.eth.followed_head().await?;
-		match judge_head(self.last_head, head, self.eth.confirmations().is_some())? {
-			HeadMove::Forward => self.last_head = head,
-			HeadMove::TipBack => warn!(
-				"the Ethereum tip moved back ({} → {head} after confirmations); waiting",
-				self.last_head
-			),
-		}
-		Ok(head)
+		let head = match self.eth.followed_head().await {
+			Err(crate::eth::EthError::HeadWentBack { from, to }) => {
+				return Err(Fatal::HeadWentBackwards { from, to }.into())
+			},
+			other => other?,
+		};
+		Ok(match judge_head(self.last_head, head, self.eth.confirmations().is_some()) {
+			HeadMove::Forward => {
+				self.last_head = head;
+				head
+			},
+			HeadMove::TipBack => {
+				warn!(
+					"the Ethereum tip moved back ({} → {head} after confirmations); waiting",
+					self.last_head
+				);
+				head
+			},
+			HeadMove::Behind => self.last_head,
+		})
 	}
 
 	/// Submits the `relay` call and returns the number and hash of the best block it is in.
@@ -434,6 +461,7 @@ impl Relayer {
 			self.cursor = None;
 			self.next_nonce = None;
 			self.pending.clear();
+			self.recorded = None;
 			return Err(Transient::AttestationFailed.into());
 		}
 		info!(
@@ -461,7 +489,10 @@ impl Relayer {
 		if self.set_id != Some(ctx.set_id) {
 			// A new set signs what older sets signed: from its own cursor, or from the start.
 			self.set_id = Some(ctx.set_id);
-			self.sign_from = self.withdrawal_cursor.read(ctx.set_id).unwrap_or(0).min(ctx.next);
+			// A cursor past the withdrawals stored is not this chain's (a reset dev chain with
+			// the same set id): read from the start.
+			self.sign_from =
+				self.withdrawal_cursor.read(ctx.set_id).filter(|n| *n <= ctx.next).unwrap_or(0);
 			info!(
 				"signing withdrawals under relayer set {} from nonce {} (the withdrawal cursor) on; {} stored",
 				ctx.set_id, self.sign_from, ctx.next
@@ -494,7 +525,15 @@ impl Relayer {
 						all_done &= !advancing;
 						continue;
 					}
-					!self.eth.released(nonce, head).await?
+					if self.paid.contains(&nonce) {
+						false
+					} else if self.eth.released(nonce, head).await? {
+						// Paid by the followed head, which is final: for good.
+						self.paid.insert(nonce);
+						false
+					} else {
+						true
+					}
 				},
 				batch::Owed::Signature => true,
 				batch::Owed::Nothing => false,
@@ -561,22 +600,34 @@ impl Relayer {
 	}
 
 	/// Compares the vault's token balance at the followed Ethereum head with the bridged
-	/// supply in the cycle's chain state: every minted deposit is at or below that head.
-	async fn watchdog(&self, at: &At, head: u64) -> Result<(), RelayError> {
-		let balance = self.eth.vault_balance(head).await?;
-		let (minted, burned) = chain::minted_and_burned(at).await?;
-		let supply = U256::from(minted.saturating_sub(burned));
-		// Released withdrawals leave the vault after they were burned, and deposits enter it
-		// before they are minted: the vault may hold more than the supply, never less.
-		if balance < supply {
-			error!(
-				"WATCHDOG: the vault holds {balance} but the chain's bridged supply is {supply}"
-			);
+	/// supply in the cycle's chain state, and alarms when the vault holds less at the head *and*
+	/// at the tip (other relayers may have minted deposits above this relayer's head). A read
+	/// that fails is logged; it never fails a cycle whose work is already submitted.
+	async fn watchdog(&self, at: &At, head: u64) {
+		let check = async {
+			let (minted, burned) = chain::minted_and_burned(at).await?;
+			let supply = U256::from(minted.saturating_sub(burned));
+			let mut balance = self.eth.vault_balance(Some(head)).await?;
+			if balance < supply {
+				// Deposits enter the vault before they are minted, and releases leave it after
+				// their burn: at the tip the vault holds at least the supply unless it lost tokens.
+				balance = self.eth.vault_balance(None).await?;
+			}
+			Ok::<_, RelayError>((balance, supply))
+		};
+		match check.await {
+			Ok((balance, supply)) => {
+				if balance < supply {
+					error!(
+						"WATCHDOG: the vault holds {balance} but the chain's bridged supply is {supply}"
+					);
+				}
+				if let Some(m) = &self.metrics {
+					m.supply_delta.set(metrics::supply_delta(balance, supply));
+				}
+			},
+			Err(e) => warn!("watchdog: {e}"),
 		}
-		if let Some(m) = &self.metrics {
-			m.supply_delta.set(metrics::supply_delta(balance, supply));
-		}
-		Ok(())
 	}
 }
 
@@ -586,15 +637,18 @@ mod tests {
 
 	#[test]
 	fn a_head_at_or_past_the_last_one_moves_forward() {
-		assert_eq!(judge_head(0, 0, false).unwrap(), HeadMove::Forward);
-		assert_eq!(judge_head(10, 10, false).unwrap(), HeadMove::Forward);
-		assert_eq!(judge_head(10, 12, true).unwrap(), HeadMove::Forward);
+		assert_eq!(judge_head(0, 0, false), HeadMove::Forward);
+		assert_eq!(judge_head(10, 10, false), HeadMove::Forward);
+		assert_eq!(judge_head(10, 12, true), HeadMove::Forward);
 	}
 
 	#[test]
 	fn finality_going_backwards_is_fatal_and_says_so() {
-		let e = judge_head(20, 12, false).unwrap_err();
-		assert!(matches!(e, Fatal::HeadWentBackwards { from: 20, to: 12 }));
+		// A provider's finalized head going back: with one provider, that is the quorum.
+		let mut last = vec![Some(20)];
+		let (_, went_back) = crate::quorum::track_heads(&mut last, vec![Ok(12)], true);
+		assert_eq!(went_back, vec![(0, 20, 12)]);
+		let e = Fatal::HeadWentBackwards { from: 20, to: 12 };
 		// The e2e test and operators look for these words in the log.
 		assert_eq!(
 			e.to_string(),
@@ -650,16 +704,21 @@ mod tests {
 		// Head 11: deposit 0 reached it (now the scan's); 1 moved to block 14 in the same
 		// transaction (still there); 2 was replaced by another transaction; 3 is new.
 		let now = [d(1, 14, 2), d(2, 15, 9), d(3, 15, 4)];
-		let (new, gone) = unconfirmed_changes(&before, &now, 11);
+		let (new, gone) = unconfirmed_changes(&before, &now, 11, 15);
 		assert_eq!(nonces(new), vec![2, 3]);
 		assert_eq!(nonces(gone), vec![2]);
 		// Nothing above the head any more after a deep revert: all of them left.
-		let (new, gone) = unconfirmed_changes(&before, &[], 5);
+		let (new, gone) = unconfirmed_changes(&before, &[], 5, 20);
 		assert_eq!((nonces(new), nonces(gone)), (vec![], vec![0, 1, 2]));
+		// A shorter read (the tip agreed on came out lower) says nothing past its end.
+		let (_, gone) = unconfirmed_changes(&before, &[], 5, 12);
+		assert_eq!(nonces(gone), vec![0, 1]);
 	}
 
 	#[test]
 	fn a_tip_moving_back_under_confirmations_is_waited_out() {
-		assert_eq!(judge_head(20, 12, true).unwrap(), HeadMove::TipBack);
+		assert_eq!(judge_head(20, 12, true), HeadMove::TipBack);
+		// Following finality, fewer providers answering is not finality going back.
+		assert_eq!(judge_head(20, 12, false), HeadMove::Behind);
 	}
 }

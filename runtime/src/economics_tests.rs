@@ -378,9 +378,9 @@ fn a_full_relay_fits_a_tenth_of_a_block() {
 }
 
 /// The review's pool finding, through the runtime's real extensions and the pool's own entry
-/// point: a member's free `relay` ranks before a transfer that tips (the pool orders by
-/// priority, then by the earliest `valid_till`), and provides the member's relay tag (so the
-/// pool holds one of them per member); a stranger's relay is refused before it pays.
+/// point: a member's free `relay` ranks strictly before a transfer that tips enough to
+/// saturate its priority, and provides the member's relay tag (so the pool holds one of them
+/// per member); a stranger's relay is refused before it pays.
 #[test]
 fn a_members_free_relay_outranks_paid_traffic_in_the_pool() {
 	use sp_runtime::transaction_validity::{InvalidTransaction, TransactionSource};
@@ -406,11 +406,11 @@ fn a_members_free_relay_outranks_paid_traffic_in_the_pool() {
 		.into();
 		let parent = System::parent_hash();
 		let validity = |xt| {
-			Executive::validate_transaction(TransactionSource::External, xt, parent)
-				.expect("valid in the pool")
+			validate_for_pool(TransactionSource::External, xt, parent).expect("valid in the pool")
 		};
 		let relayed = validity(signed(MEMBER, relay.clone()));
-		assert!(relayed.priority >= pallet_bridge::extension::RELAY_PRIORITY);
+		assert_eq!(relayed.priority, pallet_bridge::extension::RELAY_PRIORITY);
+		assert_eq!(relayed.longevity, pallet_bridge::extension::RELAY_LONGEVITY);
 		assert!(relayed
 			.provides
 			.contains(&pallet_bridge::extension::relay_tag(&MEMBER.to_account_id())));
@@ -433,11 +433,7 @@ fn a_members_free_relay_outranks_paid_traffic_in_the_pool() {
 			|| (relayed.priority == paid.priority && relayed.longevity < paid.longevity);
 		assert!(first, "relay {relayed:?} vs tipped transfer {paid:?}");
 		// A stranger's relay could only fail: refused before it is paid for.
-		let refused = Executive::validate_transaction(
-			TransactionSource::External,
-			signed(BUYER, relay),
-			parent,
-		);
+		let refused = validate_for_pool(TransactionSource::External, signed(BUYER, relay), parent);
 		assert_eq!(refused, Err(InvalidTransaction::Call.into()));
 	});
 }

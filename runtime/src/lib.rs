@@ -197,6 +197,19 @@ pub fn tx_extension(nonce: Nonce, era: sp_runtime::generic::Era) -> TxExtension 
 pub type UncheckedExtrinsic =
 	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 
+/// A transaction's validity as the pool sees it: the extensions' verdict, with every
+/// transaction but a member's free bridge relay held below the relay's priority (tips add up
+/// and saturate; see `pallet_bridge::extension`).
+pub fn validate_for_pool(
+	source: sp_runtime::transaction_validity::TransactionSource,
+	tx: <Block as sp_runtime::traits::Block>::Extrinsic,
+	block_hash: <Block as sp_runtime::traits::Block>::Hash,
+) -> sp_runtime::transaction_validity::TransactionValidity {
+	let mut valid = Executive::validate_transaction(source, tx, block_hash)?;
+	pallet_bridge::extension::cap_priority(&mut valid);
+	Ok(valid)
+}
+
 /// The payload being signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 

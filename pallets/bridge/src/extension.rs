@@ -9,15 +9,14 @@
 //! This extension gives a free relay (a current member's first in the block, not empty: the
 //! call's own `feeless_if`) the highest priority, a short longevity and a `provides` tag per
 //! member, so the pool keeps at most one of them per member and builds it into the next block
-//! first. The pool orders by priority, then by the earliest `valid_till`: with CU's 18
-//! decimals a tip of ~0.01 CU already saturates a paid transaction's priority, so the short
-//! longevity is what puts a relay ahead of such ties (and a relay the next blocks did not take
-//! is dropped; the relayer submits a fresh one). A `relay` that is not free (a stranger's, a
-//! member's second in the block, an empty one) can only fail in the call, so it is refused
-//! here, before anyone pays for it (`InvalidTransaction::Call`). `relay` is an operational
-//! call: the quarter of each block that normal traffic cannot use holds three full relays,
-//! so transactions that tie with a relay in the pool still cannot take its room. Every other
-//! transaction is left as it is.
+//! first. With CU's 18 decimals a tip of ~0.01 CU already saturates a paid transaction's
+//! priority at the same maximum, so the runtime's pool entry point keeps every transaction
+//! that does not provide a relay tag strictly below [`RELAY_PRIORITY`] (see
+//! [`cap_priority`]): a free relay is always first, whatever others tip. A relay that is not
+//! free (a stranger's, a member's second in the block, an empty one) can only fail in the call,
+//! so it is refused here, before anyone pays for it (`InvalidTransaction::Call`). Every other
+//! transaction is left as it is. A relay the next blocks did not take is dropped from the pool
+//! after [`RELAY_LONGEVITY`] blocks; its relayer submits a fresh one.
 
 use crate::{Call, Config, Pallet};
 use codec::{Decode, DecodeWithMemTracking, Encode};
@@ -36,17 +35,30 @@ use sp_runtime::{
 	},
 };
 
-/// The pool priority of a free `relay`: the highest (priorities of the extensions add up,
-/// saturating, and a modest tip reaches it too: [`RELAY_LONGEVITY`] breaks the tie).
+/// The pool priority of a free `relay`: the highest; every other transaction is held below it
+/// by [`cap_priority`].
 pub const RELAY_PRIORITY: TransactionPriority = TransactionPriority::MAX;
 
-/// Blocks a free `relay` stays valid in the pool: the shortest a signed transaction gets from
-/// its era is longer, so among equal priorities the relay comes first.
+/// Blocks a free `relay` stays valid in the pool: a relay no block took is soon replaced by
+/// its relayer's next one.
 pub const RELAY_LONGEVITY: TransactionLongevity = 2;
+
+/// What every relay tag starts with.
+const RELAY_TAG_PREFIX: &[u8; 13] = b"cutopia/relay";
 
 /// The `provides` tag of member `who`'s free `relay`: one in the pool per member.
 pub fn relay_tag<AccountId: Encode>(who: &AccountId) -> alloc::vec::Vec<u8> {
-	(b"cutopia/relay", who).encode()
+	(RELAY_TAG_PREFIX, who).encode()
+}
+
+/// For the runtime's pool entry point (`TaggedTransactionQueue::validate_transaction`): a
+/// transaction that is not a free relay gets at most `RELAY_PRIORITY − 1`, so tips, which
+/// add up and saturate, never tie with a relay. Only this extension makes relay tags (an
+/// account whose encoding starts with the prefix cannot be found: 2^104 tries).
+pub fn cap_priority(valid: &mut ValidTransaction) {
+	if !valid.provides.iter().any(|tag| tag.starts_with(RELAY_TAG_PREFIX)) {
+		valid.priority = valid.priority.min(RELAY_PRIORITY - 1);
+	}
 }
 
 /// See the module's documentation. It carries no data: wallets and clients that do not know

@@ -51,7 +51,8 @@
 //!   separate bounds, so deposits never wait behind withdrawals. One member, even compromised,
 //!   gets one free call a block (the [`PrioritizeRelay`] transaction extension puts that call
 //!   first in the pool, one per member, and refuses relays that are not free before anyone
-//!   pays), and its votes only count for nonces inside `VoteWindow`
+//!   pays; the runtime keeps every other transaction's priority below it), and its votes only
+//!   count for nonces inside `VoteWindow`
 //!   above the highest processed one, which bounds the votes it can store; a vote's entries
 //!   are cleared when its nonce is processed.
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -660,10 +661,7 @@ pub mod pallet {
 		/// one that is no longer needed counts as late, one that fails raises `VoteRejected`
 		/// and the rest go on.
 		#[pallet::call_index(8)]
-		#[pallet::weight((
-			T::WeightInfo::relay(attestations.len() as u32, signatures.len() as u32),
-			DispatchClass::Operational,
-		))]
+		#[pallet::weight(T::WeightInfo::relay(attestations.len() as u32, signatures.len() as u32))]
 		#[pallet::feeless_if(|origin: &OriginFor<T>,
 			attestations: &BoundedVec<DepositOf<T>, T::MaxAttestations>,
 			signatures: &BoundedVec<(WithdrawalNonce, EthSignature), T::MaxSignatures>| -> bool {

@@ -659,7 +659,7 @@ fn relaying_is_free_for_a_members_first_call_in_a_block_only() {
 #[test]
 fn a_free_relay_leads_the_pool_one_per_member() {
 	use crate::extension::{relay_tag, PrioritizeRelay, RELAY_LONGEVITY, RELAY_PRIORITY};
-	use frame_support::dispatch::{DispatchInfo, GetDispatchInfo};
+	use frame_support::dispatch::DispatchInfo;
 	use sp_runtime::{
 		traits::{DispatchTransaction, TransactionExtension},
 		transaction_validity::{
@@ -674,7 +674,6 @@ fn a_free_relay_leads_the_pool_one_per_member() {
 				.map(|(valid, (), _)| valid)
 		};
 		let call = relay_call(vec![deposit(0, 7, 1_000)], vec![]);
-		assert_eq!(call.get_dispatch_info().class, DispatchClass::Operational);
 		let led = validity(RuntimeOrigin::signed(1), &call).expect("a free relay");
 		assert_eq!((led.priority, led.longevity), (RELAY_PRIORITY, RELAY_LONGEVITY));
 		assert_eq!(led.provides, vec![relay_tag(&1u64)]);
@@ -701,6 +700,13 @@ fn a_free_relay_leads_the_pool_one_per_member() {
 			.reads(2)
 		);
 		assert_eq!(ext.weight(&withdraw), frame_support::weights::Weight::zero());
+		// The pool's cap: everything but a free relay stays strictly below it.
+		let mut tipped = ValidTransaction { priority: u64::MAX, ..Default::default() };
+		crate::extension::cap_priority(&mut tipped);
+		assert_eq!(tipped.priority, RELAY_PRIORITY - 1);
+		let mut relayed = led.clone();
+		crate::extension::cap_priority(&mut relayed);
+		assert_eq!(relayed, led);
 	});
 }
 
