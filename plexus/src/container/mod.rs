@@ -106,8 +106,12 @@ impl ContainerExecutor {
 		let started = Instant::now();
 		let run = RUNS.fetch_add(1, Ordering::Relaxed);
 		// Host uids of their own (two per run), far above those of real users: the task's
-		// process limit counts only its own processes.
-		let base = 1_000_000 + ((u64::from(std::process::id()) * 4099 + run) % 400_000) * 2;
+		// process limit counts only its own processes, and no other run — of this miner or of
+		// another miner process on the host — shares them while this one holds the lease.
+		let first = u64::from(std::process::id()) * 4099 + run;
+		let lease = UidLease::acquire(&UidLease::dir(), first)
+			.map_err(|e| ExecError::Sandbox(format!("no host uids for the run: {e}")))?;
+		let base = lease.base;
 		let cgroup = Cgroup::create(
 			// Unique across restarts too: a cgroup left by a crashed miner is never reused.
 			&format!("run-{}-{run}", unique()),
@@ -247,6 +251,51 @@ impl ContainerExecutor {
 
 /// `<pid>-<ns since the epoch>`: names no earlier process (a crashed miner, or this one
 /// before a restart under the same pid) can have left behind.
+/// Host uid pairs a run may take (bases 1,000,000, 1,000,002, …).
+const UID_SLOTS: u64 = 400_000;
+
+/// A pair of host uids held for one run: an exclusive lock on `<dir>/<base>.lock`, which every
+/// miner process on the host tries before it takes a pair, released when the lease is dropped
+/// (or its process dies). Lock files are never removed: removing one while another process
+/// has it open would let two runs lock two different files of the same name.
+pub struct UidLease {
+	/// The run's namespace root maps to `base`, its task user to `base + 1`.
+	pub base: u64,
+	_lock: std::fs::File,
+}
+
+impl UidLease {
+	/// Where miners on this host keep their uid locks: `/run/cutopia/uids` (a tmpfs, so a
+	/// reboot frees everything), or the temporary directory where `/run` is not writable.
+	pub fn dir() -> PathBuf {
+		let run = PathBuf::from("/run/cutopia/uids");
+		if std::fs::create_dir_all(&run).is_ok() {
+			run
+		} else {
+			std::env::temp_dir().join("cutopia-uids")
+		}
+	}
+
+	/// The first free pair from slot `first` on (wrapping).
+	pub fn acquire(dir: &Path, first: u64) -> std::io::Result<Self> {
+		std::fs::create_dir_all(dir)?;
+		for i in 0..UID_SLOTS {
+			let base = 1_000_000 + ((first.wrapping_add(i)) % UID_SLOTS) * 2;
+			let lock = std::fs::OpenOptions::new()
+				.create(true)
+				.truncate(false)
+				.write(true)
+				.open(dir.join(format!("{base}.lock")))?;
+			match lock.try_lock() {
+				Ok(()) => return Ok(Self { base, _lock: lock }),
+				Err(std::fs::TryLockError::WouldBlock) => continue,
+				Err(std::fs::TryLockError::Error(e)) => return Err(e),
+			}
+		}
+		Err(std::io::Error::other("every host uid pair is held by a running task"))
+	}
+}
+
 pub(crate) fn unique() -> String {
 	let nanos = std::time::SystemTime::now()
 		.duration_since(std::time::UNIX_EPOCH)
@@ -280,4 +329,33 @@ fn collect(
 		}
 		kept
 	})
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// Two miner processes used to derive their runs' host uids from their pids alone, so two
+	/// running tasks could share them (and signal or read each other). A lease is exclusive
+	/// across open files, as across processes.
+	#[test]
+	fn two_runs_never_hold_the_same_host_uids() {
+		let dir = std::env::temp_dir().join(format!("cutopia-uid-test-{}", unique()));
+		let a = UidLease::acquire(&dir, 7).expect("a lease");
+		let b = UidLease::acquire(&dir, 7).expect("a second lease");
+		assert_eq!(a.base, 1_000_014);
+		assert_ne!(a.base, b.base, "the same pair twice");
+		assert_eq!(b.base, a.base + 2, "the next free pair");
+		// Slots wrap around.
+		let c = UidLease::acquire(&dir, UID_SLOTS - 1).expect("the last slot");
+		assert_eq!(c.base, 1_000_000 + (UID_SLOTS - 1) * 2);
+		let d = UidLease::acquire(&dir, UID_SLOTS - 1).expect("wraps to the first");
+		assert_eq!(d.base, 1_000_000);
+		// A finished run gives its pair back.
+		let freed = a.base;
+		drop(a);
+		assert_eq!(UidLease::acquire(&dir, 7).expect("again").base, freed);
+		drop((b, c, d));
+		std::fs::remove_dir_all(dir).expect("clean up");
+	}
 }

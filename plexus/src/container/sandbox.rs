@@ -307,7 +307,7 @@ fn landlock(network: bool) -> Result<()> {
 		// Handled with no rule: no TCP bind or connect at all.
 		rules = rules.handle_access(AccessNet::from_all(abi))?;
 	}
-	rules
+	let status = rules
 		.scope(Scope::from_all(abi))?
 		.create()?
 		.add_rules(path_beneath_rules(["/"], AccessFs::from_read(abi)))?
@@ -318,7 +318,22 @@ fn landlock(network: bool) -> Result<()> {
 		))?
 		.restrict_self()
 		.context("landlock")?;
-	Ok(())
+	landlock_verdict(status.ruleset)
+}
+
+/// Whether a run may go on under Landlock's `status`. Rules the kernel does not know (an
+/// older ABI: say, no TCP rules before 6.7, no scopes before 6.12) leave the other layers
+/// (namespaces, seccomp) to hold; a kernel without Landlock at all used to run the task with
+/// no filesystem rules and no word about it — the run is refused instead.
+fn landlock_verdict(status: landlock::RulesetStatus) -> Result<()> {
+	match status {
+		landlock::RulesetStatus::FullyEnforced | landlock::RulesetStatus::PartiallyEnforced => {
+			Ok(())
+		},
+		landlock::RulesetStatus::NotEnforced => Err(anyhow::anyhow!(
+			"Landlock is not enforced by this kernel (not built in, or not in the `lsm=` boot list): refusing to run a container without its filesystem rules"
+		)),
+	}
 }
 
 /// Two filters: an allow-list (anything else fails with `EPERM`), and `clone3` answered
@@ -601,3 +616,17 @@ const ALLOWED_ARCH: &[i64] = {
 };
 #[cfg(not(target_arch = "x86_64"))]
 const ALLOWED_ARCH: &[i64] = &[];
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_kernel_without_landlock_gets_no_container_run() {
+		use landlock::RulesetStatus;
+		assert!(landlock_verdict(RulesetStatus::FullyEnforced).is_ok());
+		assert!(landlock_verdict(RulesetStatus::PartiallyEnforced).is_ok());
+		let refused = landlock_verdict(RulesetStatus::NotEnforced).unwrap_err();
+		assert!(refused.to_string().contains("Landlock is not enforced"), "{refused}");
+	}
+}
