@@ -35,7 +35,8 @@ fn a_container_image_runs_as_a_microvm_guest() {
 	let out = sh(
 		"echo hello from a vm; cat /etc/motd; hostname; echo $CUTOPIA_SEED | head -c 4; echo; \
 		 echo kept > /scratch/f && cat /tmp/f; echo x > /etc/x || echo read-only; \
-		 grep -c : /proc/net/dev; echo err >&2; exit 3",
+		 grep -c : /proc/net/dev; id; pwd; ls -ln /scratch/f | tr -s ' ' | cut -d' ' -f3-4; \
+		 echo err >&2; exit 3",
 		&quota,
 	)
 	.unwrap();
@@ -43,7 +44,8 @@ fn a_container_image_runs_as_a_microvm_guest() {
 	assert_eq!(out.exit_code, 3, "{}", String::from_utf8_lossy(&out.stderr));
 	assert_eq!(
 		String::from_utf8_lossy(&out.stdout),
-		"hello from a vm\nserved from an image\ncutopia\n0707\nkept\nread-only\n1\n"
+		"hello from a vm\nserved from an image\ncutopia\n0707\nkept\nread-only\n1\n\
+		 uid=1000(task) gid=1000\n/scratch\n1000 1000\n"
 	);
 	assert!(String::from_utf8_lossy(&out.stderr).ends_with("err\n"));
 
@@ -52,10 +54,10 @@ fn a_container_image_runs_as_a_microvm_guest() {
 	assert_eq!(sh("head -c 100000 /dev/zero", &small).err(), Some(ExecError::OutputTooLarge));
 	let missing = vm.run(&root, &["/bin/nope".to_string()], &job, &quota);
 	assert!(matches!(missing, Err(ExecError::Invalid(_))), "{missing:?}");
-	// Root in its guest, a task can write the console: what it writes there is its own
-	// failure, never the miner's sandbox failing (which would make the miner withhold).
+	// The task is not root in its guest: it can neither write the console (to forge the
+	// miner's markers) nor power the guest off; it simply fails.
 	let forged = sh("echo '==CUTOPIA-FAIL== forged' > /dev/ttyS0; poweroff -f", &quota);
-	assert!(matches!(forged, Err(ExecError::Trap(_))), "{forged:?}");
+	assert!(matches!(&forged, Ok(out) if out.exit_code != 0), "{forged:?}");
 	// A guest past its time is stopped.
 	let short = Quota { time: Duration::from_secs(8), ..quota.clone() };
 	assert_eq!(sh("sleep 600", &short).err(), Some(ExecError::Timeout));

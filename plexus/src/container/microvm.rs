@@ -28,7 +28,10 @@ const MODULES: [&str; 4] =
 	["virtio/virtio_ring.ko", "virtio/virtio.ko", "virtio/virtio_mmio.ko", "block/virtio_blk.ko"];
 
 /// The guest's init: mounts the image read-only with a scratch tmpfs, runs the command in a
-/// chroot of it, and prints stdout, stderr and the exit status between markers.
+/// chroot of it as the container tier does (uid and gid 1000, no supplementary groups, in
+/// `/scratch`, which that user owns), and prints stdout, stderr and the exit status between
+/// markers. Same user and directory in both tiers: replicas that run a task in different
+/// tiers still agree when it prints `id`, `pwd` or file owners.
 const INIT: &str = r#"#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -41,7 +44,7 @@ fail() { echo "==CUTOPIA-FAIL== $1"; poweroff -f; }
 for m in virtio_ring virtio virtio_mmio virtio_blk; do insmod /mod/$m.ko 2>/dev/null; done
 i=0; while [ ! -b /dev/vda ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 mount -t ext4 -o ro,noload /dev/vda /mnt || fail "cannot mount the image"
-mount -t tmpfs -o size=$(cat /cutopia/scratch),mode=1777 tmpfs /mnt/scratch || fail "no scratch"
+mount -t tmpfs -o size=$(cat /cutopia/scratch),mode=0755,uid=1000,gid=1000 tmpfs /mnt/scratch || fail "no scratch"
 mount --bind /mnt/scratch /mnt/tmp || fail "no /tmp"
 mount -t proc proc /mnt/proc || fail "no /proc"
 mount -t devtmpfs dev /mnt/dev || fail "no /dev"
@@ -181,14 +184,20 @@ impl MicroVmExecutor {
 			return Err(ExecError::Invalid("an empty command, or NUL in an argument".into()));
 		}
 		let disk = disk_image(rootfs).map_err(|e| ExecError::Sandbox(format!("{e:#}")))?;
-		// The command as one shell line of single-quoted words, run in a chroot of the image.
+		// The command as one shell line of single-quoted words, run in a chroot of the image as
+		// the task user in /scratch (busybox `nsenter` opens the directory before the chroot).
 		let quoted: Vec<String> =
 			argv.iter().map(|a| format!("'{}'", a.replace('\'', r"'\''"))).collect();
 		let mut extra = Cpio::default();
 		extra.dir("cutopia");
 		extra.file(
 			"cutopia/run.sh",
-			format!("exec chroot /mnt {}\n", quoted.join(" ")).as_bytes(),
+			format!(
+				"exec nsenter -r/mnt -w/mnt/scratch -S {id} -G {id} -F {}\n",
+				quoted.join(" "),
+				id = super::sandbox::TASK_ID
+			)
+			.as_bytes(),
 			0o644,
 		);
 		extra.file("cutopia/seed", crate::results::hex(&job.seed).as_bytes(), 0o644);

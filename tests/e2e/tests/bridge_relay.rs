@@ -74,6 +74,18 @@ fn dev_js(args: &[&str]) -> Result<Json, String> {
 	serde_json::from_str(stdout.lines().last().unwrap_or("")).map_err(|e| e.to_string())
 }
 
+/// `count` deposits of `amount` to `who`, sent back to back (`dev.mjs deposit-many`).
+fn deposit_many(
+	eth: &str,
+	who: &subxt_signer::sr25519::Keypair,
+	amount: u128,
+	count: u128,
+) -> Json {
+	let args =
+		["deposit-many", eth, VAULT, &hex(&account(who)), &amount.to_string(), &count.to_string()];
+	dev_js(&args).expect("deposits")
+}
+
 fn relayer_bin() -> PathBuf {
 	node_bin().with_file_name("cutopia-bridge")
 }
@@ -729,15 +741,7 @@ fn a_thousand_deposits_all_mint_once() {
 		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
 		let before = free(&api, port, account(&dave)).await;
 		let started = Instant::now();
-		let sent = dev_js(&[
-			"deposit-many",
-			&eth,
-			VAULT,
-			&hex(&account(&dave)),
-			&amount.to_string(),
-			&COUNT.to_string(),
-		])
-		.expect("deposits");
+		let sent = deposit_many(&eth, &dave, amount, COUNT);
 		let sent_in = started.elapsed().as_secs_f64();
 		let first_block = node.best_number();
 		loop {
@@ -804,15 +808,7 @@ fn relayers_ride_out_an_ethereum_node_restart() {
 	let amount = CU + 7;
 	runtime().block_on(async {
 		let api = Api::from_insecure_url(&ws).await.expect("subxt connects");
-		dev_js(&[
-			"deposit-many",
-			&eth,
-			VAULT,
-			&hex(&account(&dave)),
-			&amount.to_string(),
-			&COUNT.to_string(),
-		])
-		.expect("deposits");
+		deposit_many(&eth, &dave, amount, COUNT);
 		let started = Instant::now();
 		while total_minted(&api, port).await == 0 {
 			assert!(started.elapsed() < Duration::from_secs(120), "the sync never started");

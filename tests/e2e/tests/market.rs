@@ -396,7 +396,7 @@ fn agents_run_a_container_task_and_its_replicas_agree() {
 		&file,
 		format!(
 			"image = \"https://localhost:{port}/busybox.tar\"\nhash = \"{hash}\"\n\
-			 command = [\"/bin/sh\", \"-c\", \"echo hello from a container; cat /etc/motd; hostname; ls /scratch | wc -l\"]\n\
+			 command = [\"/bin/sh\", \"-c\", \"echo hello from a container; cat /etc/motd; hostname; ls /scratch | wc -l; id; pwd\"]\n\
 			 incentive = \"2\"\nduration = 20\nreplicas = 2\nexchange = \"{}\"\nescrow_operator = \"{}\"\n",
 			dev::bob().public_key().to_account_id(),
 			dev::charlie().public_key().to_account_id(),
@@ -420,7 +420,9 @@ fn agents_run_a_container_task_and_its_replicas_agree() {
 		assert_eq!(files.len(), 1, "{files:?}");
 		assert_eq!(
 			std::fs::read_to_string(&files[0]).unwrap(),
-			"hello from a container\nserved from an image\ncutopia\n0\n",
+			// The same user and directory in both tiers (Eve's run is a microVM's).
+			"hello from a container\nserved from an image\ncutopia\n0\n\
+			 uid=1000(task) gid=1000\n/scratch\n",
 			"{miner}"
 		);
 	}
