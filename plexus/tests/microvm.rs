@@ -54,6 +54,11 @@ fn a_container_image_runs_as_a_microvm_guest() {
 	assert_eq!(sh("head -c 100000 /dev/zero", &small).err(), Some(ExecError::OutputTooLarge));
 	let missing = vm.run(&root, &["/bin/nope".to_string()], &job, &quota);
 	assert!(matches!(missing, Err(ExecError::Invalid(_))), "{missing:?}");
+	// A command that looks like an option of the guest's `nsenter` is a missing program, not
+	// a way back to guest root (review: `-S0 -G0 sh` used to run as root).
+	let argv = ["-S0", "-G0", "/bin/sh", "-c", "id -u"].map(String::from);
+	let injected = vm.run(&root, &argv, &job, &quota);
+	assert!(matches!(injected, Err(ExecError::Invalid(_))), "{injected:?}");
 	// The task is not root in its guest: it can neither write the console (to forge the
 	// miner's markers) nor power the guest off; it simply fails.
 	let forged = sh("echo '==CUTOPIA-FAIL== forged' > /dev/ttyS0; poweroff -f", &quota);

@@ -43,7 +43,7 @@ mount -t devtmpfs dev /dev
 fail() { echo "==CUTOPIA-FAIL== $1"; poweroff -f; }
 for m in virtio_ring virtio virtio_mmio virtio_blk; do insmod /mod/$m.ko 2>/dev/null; done
 i=0; while [ ! -b /dev/vda ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
-mount -t ext4 -o ro,noload /dev/vda /mnt || fail "cannot mount the image"
+mount -t ext4 -o ro,noload,nosuid,nodev /dev/vda /mnt || fail "cannot mount the image"
 mount -t tmpfs -o size=$(cat /cutopia/scratch),mode=0755,uid=1000,gid=1000 tmpfs /mnt/scratch || fail "no scratch"
 mount --bind /mnt/scratch /mnt/tmp || fail "no /tmp"
 mount -t proc proc /mnt/proc || fail "no /proc"
@@ -51,9 +51,10 @@ mount -t devtmpfs dev /mnt/dev || fail "no /dev"
 mount -t tmpfs -o size=$(cat /cutopia/output) tmpfs /out || fail "no output space"
 hostname cutopia
 echo "==CUTOPIA-START=="
-env -i HOME=/scratch TMPDIR=/scratch PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
-	CUTOPIA_SEED=$(cat /cutopia/seed) sh /cutopia/run.sh </dev/null >/out/stdout 2>/out/stderr
+sh /cutopia/run.sh </dev/null >/out/stdout 2>/out/stderr
 code=$?
+# What the task left running must not write its output while it is read.
+kill -KILL -1 2>/dev/null
 echo "==CUTOPIA-STDOUT=="
 base64 /out/stdout
 echo "==CUTOPIA-STDERR=="
@@ -185,22 +186,27 @@ impl MicroVmExecutor {
 		}
 		let disk = disk_image(rootfs).map_err(|e| ExecError::Sandbox(format!("{e:#}")))?;
 		// The command as one shell line of single-quoted words, run in a chroot of the image as
-		// the task user in /scratch (busybox `nsenter` opens the directory before the chroot).
+		// the task user in /scratch (busybox `nsenter` opens the directory before the chroot),
+		// with the container tier's environment in its order; `--` ends nsenter's options, so
+		// a command such as `-S0` is a (missing) program, not a way back to root.
 		let quoted: Vec<String> =
 			argv.iter().map(|a| format!("'{}'", a.replace('\'', r"'\''"))).collect();
+		let env = format!(
+			"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/scratch TMPDIR=/scratch CUTOPIA_SEED={}",
+			crate::results::hex(&job.seed)
+		);
 		let mut extra = Cpio::default();
 		extra.dir("cutopia");
 		extra.file(
 			"cutopia/run.sh",
 			format!(
-				"exec nsenter -r/mnt -w/mnt/scratch -S {id} -G {id} -F {}\n",
+				"exec env -i {env} nsenter -r/mnt -w/mnt/scratch -S {id} -G {id} -F -- {}\n",
 				quoted.join(" "),
 				id = super::sandbox::TASK_ID
 			)
 			.as_bytes(),
 			0o644,
 		);
-		extra.file("cutopia/seed", crate::results::hex(&job.seed).as_bytes(), 0o644);
 		extra.file("cutopia/scratch", quota.scratch_bytes.to_string().as_bytes(), 0o644);
 		// One page over the bound: a task that fills it wrote too much.
 		extra.file("cutopia/output", (quota.max_output + 4096).to_string().as_bytes(), 0o644);
@@ -219,10 +225,10 @@ impl MicroVmExecutor {
 		if boot.overflow {
 			return Err(ExecError::OutputTooLarge);
 		}
-		// Whatever the console says past this point, the task may have said it: it is root
-		// in its guest and can write the serial port. So a failure reported from inside is
-		// the task's result, never "the miner's sandbox failed" (which would make an honest
-		// miner withhold its result and fail its lease).
+		// Whatever the console says past this point, the task may have said it (it runs as an
+		// unprivileged user, but a guest kernel bug would give it the serial port). So a
+		// failure reported from inside is the task's result, never "the miner's sandbox
+		// failed" (which would make an honest miner withhold its result and fail its lease).
 		let text = boot.text;
 		if let Some(why) = after(&text, "==CUTOPIA-FAIL== ") {
 			return Err(ExecError::Trap(format!(

@@ -108,8 +108,10 @@ impl ContainerExecutor {
 		// Host uids of their own (two per run), far above those of real users: the task's
 		// process limit counts only its own processes, and no other run — of this miner or of
 		// another miner process on the host — shares them while this one holds the lease.
-		let first = u64::from(std::process::id()) * 4099 + run;
-		let lease = UidLease::acquire(&UidLease::dir(), first)
+		// Round-robin over a few thousand pairs: a pair is reused only thousands of runs later
+		// (long after its processes are gone), and `/run` holds at most that many lock files.
+		let lease = UidLease::dir()
+			.and_then(|dir| UidLease::acquire(&dir, run % 4096))
 			.map_err(|e| ExecError::Sandbox(format!("no host uids for the run: {e}")))?;
 		let base = lease.base;
 		let cgroup = Cgroup::create(
@@ -266,26 +268,48 @@ pub struct UidLease {
 
 impl UidLease {
 	/// Where miners on this host keep their uid locks: `/run/cutopia/uids` (a tmpfs, so a
-	/// reboot frees everything), or the temporary directory where `/run` is not writable.
-	pub fn dir() -> PathBuf {
-		let run = PathBuf::from("/run/cutopia/uids");
-		if std::fs::create_dir_all(&run).is_ok() {
-			run
-		} else {
-			std::env::temp_dir().join("cutopia-uids")
-		}
+	/// reboot frees everything), which only root can create. There is no fallback: in a
+	/// world-writable directory another user could hold, replace or redirect the locks.
+	pub fn dir() -> std::io::Result<PathBuf> {
+		Self::private_dir(Path::new("/run/cutopia/uids"))
 	}
 
-	/// The first free pair from slot `first` on (wrapping).
+	/// `dir`, created `0700` if missing; refused unless it is a real directory of this user
+	/// that nobody else can write (its mode is narrowed to `0700` if it is ours).
+	pub fn private_dir(dir: &Path) -> std::io::Result<PathBuf> {
+		use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+		std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+		let meta = std::fs::symlink_metadata(dir)?;
+		// SAFETY: geteuid cannot fail and touches no memory.
+		let me = unsafe { libc::geteuid() };
+		if !meta.is_dir() || meta.uid() != me {
+			return Err(std::io::Error::other(format!(
+				"{} is not a directory of this user",
+				dir.display()
+			)));
+		}
+		if meta.mode() & 0o077 != 0 {
+			std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+		}
+		Ok(dir.to_path_buf())
+	}
+
+	/// The first free pair from slot `first` on (wrapping), in `dir` (see [`Self::dir`]).
 	pub fn acquire(dir: &Path, first: u64) -> std::io::Result<Self> {
-		std::fs::create_dir_all(dir)?;
+		use std::os::unix::fs::OpenOptionsExt;
 		for i in 0..UID_SLOTS {
 			let base = 1_000_000 + ((first.wrapping_add(i)) % UID_SLOTS) * 2;
+			// Never follow a link or block on a FIFO, whatever was put in its place.
 			let lock = std::fs::OpenOptions::new()
 				.create(true)
 				.truncate(false)
 				.write(true)
+				.mode(0o600)
+				.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
 				.open(dir.join(format!("{base}.lock")))?;
+			if !lock.metadata()?.is_file() {
+				return Err(std::io::Error::other(format!("{base}.lock is not a plain file")));
+			}
 			match lock.try_lock() {
 				Ok(()) => return Ok(Self { base, _lock: lock }),
 				Err(std::fs::TryLockError::WouldBlock) => continue,
@@ -341,6 +365,9 @@ mod tests {
 	#[test]
 	fn two_runs_never_hold_the_same_host_uids() {
 		let dir = std::env::temp_dir().join(format!("cutopia-uid-test-{}", unique()));
+		let dir = UidLease::private_dir(&dir).expect("a private directory");
+		use std::os::unix::fs::PermissionsExt;
+		assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
 		let a = UidLease::acquire(&dir, 7).expect("a lease");
 		let b = UidLease::acquire(&dir, 7).expect("a second lease");
 		assert_eq!(a.base, 1_000_014);
@@ -356,6 +383,17 @@ mod tests {
 		drop(a);
 		assert_eq!(UidLease::acquire(&dir, 7).expect("again").base, freed);
 		drop((b, c, d));
+		// A link or a FIFO in a lock's place is refused, never followed or waited on.
+		let target = dir.join("elsewhere");
+		std::os::unix::fs::symlink(&target, dir.join("1000020.lock")).unwrap();
+		assert!(UidLease::acquire(&dir, 10).is_err());
+		assert!(!target.exists(), "the link was followed");
+		nix::unistd::mkfifo(&dir.join("1000022.lock"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+		assert!(UidLease::acquire(&dir, 11).is_err());
+		// A directory others can write is narrowed to this user's.
+		std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+		UidLease::private_dir(&dir).expect("ours");
+		assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
 		std::fs::remove_dir_all(dir).expect("clean up");
 	}
 }
