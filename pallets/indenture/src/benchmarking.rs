@@ -334,6 +334,26 @@ mod benchmarks {
 		assert_eq!(Indentures::<T>::get(id).map(|i| i.status), Some(Status::Contested));
 	}
 
+	/// The caller holds the last slot of a service on every slot (finding it reads them all)
+	/// and publishes the largest access: both addresses and a host key at their bounds.
+	#[benchmark]
+	fn publish_access() {
+		let (id, _) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
+		let last = slots_of::<T>(id) - 1;
+		award::<T>(id, last + 1);
+		let access = ServiceAccess {
+			service: BoundedVec::truncate_from(alloc::vec![b's'; 256]),
+			ssh: Some(SshGateway {
+				endpoint: BoundedVec::truncate_from(alloc::vec![b'g'; 256]),
+				host_key: BoundedVec::truncate_from(alloc::vec![b'k'; 128]),
+			}),
+		};
+		#[extrinsic_call]
+		_(RawOrigin::Signed(slot_miner::<T>(last)), id, access.clone());
+		let published = Slots::<T>::get(id, last).and_then(|s| s.access).and_then(|a| a.service);
+		assert_eq!(published, Some(access));
+	}
+
 	#[benchmark]
 	fn rate() {
 		let id = service_past_acceptance::<T>();

@@ -39,6 +39,8 @@ mod events {
 		ResultsDue { id: IndentureId, seal_until: BlockNumberFor<T> },
 		/// The miner of `slot` sealed its result.
 		ResultSealed { id: IndentureId, slot: u32 },
+		/// The miner of service `id`'s `slot` published where its workload answers.
+		AccessPublished { id: IndentureId, slot: u32, access: ServiceAccess },
 		/// The miner of `slot` revealed `result`.
 		ResultRevealed { id: IndentureId, slot: u32, result: H256 },
 		/// The results were counted: `result` won with `votes` of `slots` (none: no majority).
@@ -165,5 +167,11 @@ mod events {
 		RatingWindowClosed,
 		/// The buyer cannot be its own exchange or escrow operator.
 		SelfDealing,
+		/// Only a service's workload is reached at an address of its own.
+		NotService,
+		/// The slot's lease has ended: its workload no longer runs.
+		LeaseOver,
+		/// An address or host key is empty.
+		EmptyAccess,
 	}
 }

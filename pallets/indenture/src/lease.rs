@@ -56,6 +56,7 @@ impl<T: Config> Pallet<T> {
 			start,
 			end: last_close,
 			endpoint: T::Registry::miner_endpoint(winner).unwrap_or_default(),
+			service: None,
 		});
 		Slots::<T>::insert(id, slot_index, slot);
 		SlotsOf::<T>::insert(winner, (id, slot_index), ());
@@ -75,6 +76,30 @@ impl<T: Config> Pallet<T> {
 			Self::observe_price(id, &ind);
 			Indentures::<T>::insert(id, ind);
 		}
+	}
+
+	/// Miner `who` publishes where its slot of service `id` answers (the `publish_access`
+	/// call).
+	pub(crate) fn do_publish_access(
+		who: T::AccountId,
+		id: IndentureId,
+		access: ServiceAccess,
+	) -> DispatchResult {
+		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
+		ensure!(ind.spec.task_type == TaskType::Service, Error::<T>::NotService);
+		let gateway_empty =
+			access.ssh.as_ref().is_some_and(|g| g.endpoint.is_empty() || g.host_key.is_empty());
+		ensure!(!access.service.is_empty() && !gateway_empty, Error::<T>::EmptyAccess);
+		let (index, mut slot) = Self::slot_of(id, &who).ok_or(Error::<T>::NotMiner)?;
+		ensure!(slot.ended.is_none(), Error::<T>::LeaseOver);
+		// Awarded slots always have their access; one without is no lease to publish for.
+		let Some(slot_access) = slot.access.as_mut() else {
+			return Err(Error::<T>::NotMiner.into());
+		};
+		slot_access.service = Some(access.clone());
+		Slots::<T>::insert(id, index, slot);
+		Self::deposit_event(Event::AccessPublished { id, slot: index, access });
+		Ok(())
 	}
 
 	/// Gives slot `slot_index` of indenture `id`, whose award to `winner` did not stand, a

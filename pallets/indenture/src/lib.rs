@@ -464,6 +464,21 @@ pub mod pallet {
 			Self::do_dispute(who, id)
 		}
 
+		/// The miner of a service's slot publishes where its running workload answers (and
+		/// its SSH gateway, when the buyer gave a key), so the buyer finds it on chain rather
+		/// than trusting an address handed over elsewhere. It may publish again while its lease
+		/// runs (a restarted miner gets new ports); each time costs the usual fee.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::publish_access())]
+		pub fn publish_access(
+			origin: OriginFor<T>,
+			id: IndentureId,
+			access: ServiceAccess,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_publish_access(who, id, access)
+		}
+
 		/// The escrow operator judges disputed results by the escrow's deadline: the miners
 		/// that revealed `result` are paid their result share and recorded as successes; the
 		/// other revealed results were wrong (failure records, no slash: a judgement is not an

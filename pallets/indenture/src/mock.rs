@@ -146,6 +146,7 @@ unit_weights!(
 	lease_ended,
 	may_compete,
 	dispute_resolved,
+	publish_access,
 );
 
 const UNIT: Weight = Weight::from_parts(1_000, 0);

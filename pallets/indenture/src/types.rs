@@ -293,6 +293,35 @@ pub struct Access<BlockNumber> {
 	/// The miner's endpoint as registered in RepChain. The public IP mode and the buyer's SSH
 	/// key are in the indenture's spec.
 	pub endpoint: Endpoint,
+	/// A service's own address, published by the miner once the workload runs
+	/// (`publish_access`); `None` before that and for batch tasks.
+	pub service: Option<ServiceAccess>,
+}
+
+/// An SSH host key as an OpenSSH public key line (`ssh-ed25519 AAAA…`), at most 128 bytes.
+pub type HostKey = BoundedVec<u8, ConstU32<128>>;
+
+/// Where a running service answers, published on chain by the miner that runs it.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct ServiceAccess {
+	/// The workload's port, as `host:port` on the miner's side.
+	pub service: Endpoint,
+	/// The miner's SSH gateway into the workload, when the buyer gave a key.
+	pub ssh: Option<SshGateway>,
+}
+
+/// An SSH gateway into a lease: its address and its host key, which a client pins instead of
+/// trusting whatever answers there the first time.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, Clone, PartialEq, Eq, Debug, TypeInfo, MaxEncodedLen,
+)]
+pub struct SshGateway {
+	/// `host:port`.
+	pub endpoint: Endpoint,
+	/// The gateway's public host key.
+	pub host_key: HostKey,
 }
 
 /// A deadline of an indenture, processed from the per-block agenda.

@@ -19,6 +19,7 @@ pub trait WeightInfo {
 	fn judge() -> Weight;
 	fn terminate() -> Weight;
 	fn dispute() -> Weight;
+	fn publish_access() -> Weight;
 	fn accept_expired() -> Weight;
 	fn lease_end() -> Weight;
 	fn awarded() -> Weight;
@@ -58,6 +59,9 @@ impl WeightInfo for () {
 		Weight::zero()
 	}
 	fn dispute() -> Weight {
+		Weight::zero()
+	}
+	fn publish_access() -> Weight {
 		Weight::zero()
 	}
 	fn accept_expired() -> Weight {

@@ -356,6 +356,13 @@ impl<T: frame_system::Config> pallet_indenture::WeightInfo for WeightInfo<T> {
 			.saturating_add(T::DbWeight::get().reads(53))
 			.saturating_add(T::DbWeight::get().writes(68))
 	}
+	fn publish_access() -> Weight {
+		// Replaced by the next run of `scripts/bench-weights.sh pallet_indenture`.
+		Weight::from_parts(60_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 20_000))
+			.saturating_add(T::DbWeight::get().reads(17))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
 	/// Storage: `Indenture::Unrated` (r:1 w:1)
 	/// Proof: `Indenture::Unrated` (`max_values`: None, `max_size`: Some(120), added: 2595, mode: `MaxEncodedLen`)
 	/// Storage: `RepChain::Reputations` (r:1 w:1)

@@ -285,3 +285,82 @@ fn a_puppet_dispute_mints_no_more_reputation_than_it_paid_for() {
 		assert_eq!(Unrated::<Test>::get(id, MINER_A).map(|r| r.value), Some(240));
 	});
 }
+
+fn access(service: &[u8], ssh: Option<(&[u8], &[u8])>) -> ServiceAccess {
+	ServiceAccess {
+		service: BoundedVec::truncate_from(service.to_vec()),
+		ssh: ssh.map(|(endpoint, key)| SshGateway {
+			endpoint: BoundedVec::truncate_from(endpoint.to_vec()),
+			host_key: BoundedVec::truncate_from(key.to_vec()),
+		}),
+	}
+}
+
+/// The miner running a service publishes where it answers, on its own slot, as often as its
+/// lease runs; the buyer reads it from the slot's access.
+#[test]
+fn a_services_miner_publishes_where_its_workload_answers() {
+	build_and_execute(|| {
+		let id = awarded_slot_0(service(30));
+		let first = access(b"10.0.0.1:40001", Some((b"10.0.0.1:40002", b"ssh-ed25519 AAAA")));
+		assert_ok!(IndenturePallet::publish_access(
+			RuntimeOrigin::signed(MINER_A),
+			id,
+			first.clone()
+		));
+		System::assert_has_event(
+			Event::AccessPublished { id, slot: 0, access: first.clone() }.into(),
+		);
+		let slot = Slots::<Test>::get(id, 0).unwrap();
+		let published = slot.access.clone().unwrap();
+		assert_eq!(published.service, Some(first));
+		// The registered endpoint and the lease's blocks are untouched.
+		assert!(!published.endpoint.is_empty());
+		// A restarted miner publishes its new ports; no gateway when the buyer gave no key.
+		let again = access(b"10.0.0.1:40003", None);
+		assert_ok!(IndenturePallet::publish_access(
+			RuntimeOrigin::signed(MINER_A),
+			id,
+			again.clone()
+		));
+		let slot = Slots::<Test>::get(id, 0).unwrap();
+		assert_eq!(slot.access.unwrap().service, Some(again));
+	});
+}
+
+/// Every refusal of `publish_access` leaves the slot as it was.
+#[test]
+fn access_is_published_only_by_a_running_services_miner() {
+	build_and_execute(|| {
+		let good = access(b"10.0.0.1:40001", Some((b"10.0.0.1:40002", b"ssh-ed25519 AAAA")));
+		let publish = |who, id, a: &ServiceAccess| {
+			IndenturePallet::publish_access(RuntimeOrigin::signed(who), id, a.clone())
+		};
+		assert_noop!(publish(MINER_A, 7, &good), Error::<Test>::UnknownIndenture);
+		// A batch task's slot has no workload address.
+		let batch = awarded_slot_0(spec());
+		assert_noop!(publish(MINER_A, batch, &good), Error::<Test>::NotService);
+		let id = assert_submit(BUYER, service(30));
+		register_miner(MINER_B, big(), 1);
+		assert_solve(MINER_B, id, 0);
+		for empty in [
+			access(b"", None),
+			access(b"10.0.0.1:40001", Some((b"", b"ssh-ed25519 AAAA"))),
+			access(b"10.0.0.1:40001", Some((b"10.0.0.1:40002", b""))),
+		] {
+			assert_noop!(publish(MINER_B, id, &empty), Error::<Test>::EmptyAccess);
+		}
+		// Nobody but the slot's miner: not the buyer, not another miner.
+		assert_noop!(publish(BUYER, id, &good), Error::<Test>::NotMiner);
+		assert_noop!(publish(MINER_A, id, &good), Error::<Test>::NotMiner);
+		// Once the lease has ended, its workload is gone: nothing to publish.
+		for round in 0..3 {
+			heartbeat_of(id, 0, MINER_B, round);
+		}
+		let slot = Slots::<Test>::get(id, 0).unwrap();
+		assert!(slot.ended.is_some(), "the lease completed");
+		assert_eq!(Indentures::<Test>::get(id).unwrap().status, Status::Reported);
+		assert_noop!(publish(MINER_B, id, &good), Error::<Test>::LeaseOver);
+		assert_eq!(slot.access.unwrap().service, None);
+	});
+}
