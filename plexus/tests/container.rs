@@ -215,3 +215,87 @@ fn a_task_cannot_pass_its_failure_off_as_the_sandboxs() {
 	let bomb = sh("x=$(head -c 300000000 /dev/zero | tr '\\0' a) & wait; echo survived", quota);
 	assert!(!matches!(bomb, Err(ExecError::Sandbox(_))), "{bomb:?}");
 }
+
+/// Reads an HTTP response to `GET /name` from `stream` (HTTP/1.0: the server closes).
+fn http_get(mut stream: std::net::TcpStream, name: &str) -> String {
+	use std::io::{Read, Write};
+	stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	write!(stream, "GET /{name} HTTP/1.0\r\n\r\n").unwrap();
+	let mut response = String::new();
+	let _ = stream.read_to_string(&mut response);
+	response
+}
+
+/// A service keeps running in its own network namespace: the miner reaches its port there
+/// (nothing on the host's loopback does), commands entered into it run as its user with its
+/// files, and stopping it ends every process and its scratch.
+#[test]
+fn a_service_is_reached_in_its_own_network_and_entered_as_its_user() {
+	let argv = [
+		"/bin/sh",
+		"-c",
+		"mkdir -p /scratch/www && echo served > /scratch/www/index && \
+		 exec httpd -f -p 127.0.0.1:8080 -h /scratch/www",
+	]
+	.map(String::from);
+	let service =
+		executor().start_service(&images().1, &argv, &Job::default(), &Quota::default()).unwrap();
+	// Until httpd listens.
+	let started = Instant::now();
+	let stream = loop {
+		match service.connect(8080) {
+			Ok(stream) => break stream,
+			Err(e) if started.elapsed() < Duration::from_secs(10) => {
+				assert!(service.ended().is_none(), "the service ended: {e}");
+				std::thread::sleep(Duration::from_millis(50));
+			},
+			Err(e) => panic!("the service never listened: {e}"),
+		}
+	};
+	let response = http_get(stream, "index");
+	assert!(response.starts_with("HTTP/1.") && response.ends_with("served\n"), "{response}");
+	// Its port is in its own namespace, not on the host's loopback (whatever else may listen
+	// there, it is not this service).
+	if let Ok(stream) = std::net::TcpStream::connect("127.0.0.1:8080") {
+		assert!(!http_get(stream, "index").contains("served"), "the service is on the host");
+	}
+	// A command entered into it sees its files, as its user, in its pid namespace, and
+	// cannot reach the host's network either.
+	let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+	let port = host.local_addr().unwrap().port();
+	let script = format!(
+		"id; pwd; cat /scratch/www/index; ps -o comm | grep -c httpd; \
+		 nc -w 1 127.0.0.1 {port} </dev/null && echo host-reached || echo no-host; \
+		 cat /proc/self/status | grep CapEff; read line; echo got $line; exit 3"
+	);
+	let entered = service.enter(&["/bin/sh".into(), "-c".into(), script]).unwrap();
+	{
+		use std::io::Write;
+		let mut stdin = entered.stdin;
+		stdin.write_all(b"hello\n").unwrap();
+	}
+	let mut out = String::new();
+	std::io::Read::read_to_string(&mut { entered.stdout }, &mut out).unwrap();
+	let (code, said) = entered.waiter.join().unwrap();
+	assert_eq!(code, 3, "{out} {said}");
+	let lines: Vec<&str> = out.lines().collect();
+	assert!(lines[0].starts_with("uid=1000(task) gid=1000"), "{out}");
+	assert_eq!(&lines[1..4], ["/scratch", "served", "1"], "{out}");
+	assert_eq!(lines[4], "no-host", "{out}");
+	assert_eq!(lines[5].split_whitespace().nth(1), Some("0000000000000000"), "{out}");
+	assert_eq!(lines[6], "got hello", "{out}");
+	// A program that does not exist is the command's failure, said as such.
+	let missing = service.enter(&["no-such-program".into()]).unwrap();
+	let (code, said) = missing.waiter.join().unwrap();
+	assert_eq!(code, 125);
+	assert!(said.contains("not found"), "{said}");
+	// Stopped: a connection held open to it is closed at once, not at its idle timeout.
+	let mut idle = service.connect(8080).unwrap();
+	idle.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+	let stopping = Instant::now();
+	service.stop();
+	let mut byte = [0u8; 1];
+	let read = std::io::Read::read(&mut idle, &mut byte);
+	assert!(read.is_err() || read.is_ok_and(|n| n == 0), "still served");
+	assert!(stopping.elapsed() < Duration::from_secs(10), "{:?}", stopping.elapsed());
+}

@@ -122,7 +122,7 @@ impl Cgroup {
 	}
 
 	/// Kills every process left in the cgroup.
-	fn kill_all(&self) {
+	pub fn kill_all(&self) {
 		if self.v2 && fs::write(self.dirs[0].join("cgroup.kill"), "1").is_ok() {
 			return;
 		}

@@ -23,12 +23,12 @@ mod sandbox;
 
 pub use image::{busybox_image, Images};
 pub use microvm::{Accel, MicroVmExecutor};
-pub use sandbox::{sandbox_main, SANDBOX_ARG};
+pub use sandbox::{enter_main, sandbox_main, ENTER_ARG, SANDBOX_ARG};
 
 use crate::exec::{ExecError, Job, Output};
 use cgroup::{Cgroup, CgroupLimits};
 use nix::sys::signal::Signal;
-use sandbox::{SandboxSpec, EXEC, READY, SETUP, STATUS_FD, TASK_ID};
+use sandbox::{SandboxSpec, TaskSpec, EXEC, READY, SETUP, STATUS_FD, TASK_ID};
 use std::{
 	io::{Read, Write},
 	os::unix::process::CommandExt,
@@ -95,15 +95,18 @@ impl ContainerExecutor {
 		Ok(Self { helper })
 	}
 
-	/// Runs `argv` in the image unpacked at `rootfs`.
-	pub fn run(
+	/// Starts a sandbox helper for `argv` in the image at `rootfs`: its host uids leased, its
+	/// cgroup made, its users mapped; the task starts once the go byte is written on its
+	/// stdin. `output`: whether stdout and stderr are piped (a batch task's result) or
+	/// discarded (a service, reached over its port).
+	fn launch(
 		&self,
 		rootfs: &Path,
 		argv: &[String],
 		job: &Job,
 		quota: &Quota,
-	) -> Result<Output, ExecError> {
-		let started = Instant::now();
+		output: bool,
+	) -> Result<Launched, ExecError> {
 		let run = RUNS.fetch_add(1, Ordering::Relaxed);
 		// Host uids of their own (two per run), far above those of real users: the task's
 		// process limit counts only its own processes, and no other run — of this miner or of
@@ -124,54 +127,16 @@ impl ContainerExecutor {
 				cpu_millicores: quota.cpu_millicores,
 			},
 		);
-		let spec = SandboxSpec {
-			rootfs: rootfs.to_path_buf(),
-			argv: argv.to_vec(),
-			env: vec![
-				("PATH".into(), "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".into()),
-				("HOME".into(), "/scratch".into()),
-				("TMPDIR".into(), "/scratch".into()),
-				("CUTOPIA_SEED".into(), crate::results::hex(&job.seed)),
-			],
-			scratch_bytes: quota.scratch_bytes,
-			pids: quota.pids,
-			address_space: cgroup.is_none().then_some(quota.memory_bytes),
-			network: quota.network,
-		};
+		let task = task_spec(argv, job, quota, cgroup.is_none());
+		let spec = SandboxSpec { rootfs: rootfs.to_path_buf(), task: task.clone() };
 		let spec = serde_json::to_string(&spec).map_err(|e| ExecError::Sandbox(e.to_string()))?;
 		let mut command = Command::new(&self.helper);
-		command
-			.arg(SANDBOX_ARG)
-			.arg(spec)
-			.env_clear()
-			.stdin(Stdio::piped())
-			.stdout(Stdio::piped())
-			.stderr(Stdio::piped());
-		let (status_read, status_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-			.map_err(|e| ExecError::Sandbox(format!("status pipe: {e}")))?;
-		let status_raw = std::os::fd::AsRawFd::as_raw_fd(&status_write);
-		// SAFETY: between fork and exec only async-signal-safe system calls run here.
-		unsafe {
-			command.pre_exec(move || {
-				// The helper dies with the thread that waits for it, not after.
-				nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-				// Host root's supplementary groups must not follow the task in.
-				nix::unistd::setgroups(&[])?;
-				// The status pipe at its agreed number (dup2 clears close-on-exec).
-				if libc::dup2(status_raw, STATUS_FD) < 0 {
-					return Err(std::io::Error::last_os_error());
-				}
-
-				Ok(())
-			});
-		}
-		let mut child = command
-			.spawn()
-			.map_err(|e| ExecError::Sandbox(format!("cannot start the sandbox helper: {e}")))?;
-		drop(status_write);
-		let mut status_pipe = std::fs::File::from(status_read);
+		command.arg(SANDBOX_ARG).arg(spec);
+		let io = if output { Stdio::piped } else { Stdio::null };
+		command.stdout(io()).stderr(io());
+		let (mut child, status_pipe) = spawn_helper(command, Vec::new())?;
+		let mut status_pipe = std::fs::File::from(status_pipe);
 		let pid = child.id();
-		let stdout = child.stdout.take().expect("piped");
 		let setup = (|| -> std::io::Result<()> {
 			let mut ready = [0u8; 1];
 			status_pipe.read_exact(&mut ready)?;
@@ -197,6 +162,21 @@ impl ContainerExecutor {
 				said.trim()
 			)));
 		}
+		Ok(Launched { child, status: status_pipe, cgroup, lease, pid, task })
+	}
+
+	/// Runs `argv` in the image unpacked at `rootfs`.
+	pub fn run(
+		&self,
+		rootfs: &Path,
+		argv: &[String],
+		job: &Job,
+		quota: &Quota,
+	) -> Result<Output, ExecError> {
+		let started = Instant::now();
+		let Launched { mut child, status: status_pipe, cgroup, lease: _lease, .. } =
+			self.launch(rootfs, argv, job, quota, true)?;
+		let stdout = child.stdout.take().expect("piped");
 		let mut stdin = child.stdin.take().expect("piped");
 		let input = job.stdin.clone();
 		// On its own thread: a task that never reads its stdin must not block us.
@@ -251,8 +231,328 @@ impl ContainerExecutor {
 	}
 }
 
-/// `<pid>-<ns since the epoch>`: names no earlier process (a crashed miner, or this one
-/// before a restart under the same pid) can have left behind.
+impl ContainerExecutor {
+	/// Starts `argv` in the image at `rootfs` as a service: it keeps running (its quota's time
+	/// does not apply) until [`Service::stop`] or its drop, in its own network namespace with
+	/// only a loopback, which [`Service::connect`] reaches. Its output is discarded.
+	pub fn start_service(
+		&self,
+		rootfs: &Path,
+		argv: &[String],
+		job: &Job,
+		quota: &Quota,
+	) -> Result<Service, ExecError> {
+		let quota = Quota { network: true, ..quota.clone() };
+		let (started_tx, started_rx) = std::sync::mpsc::channel();
+		let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+		let ended = Arc::new(std::sync::Mutex::new(None));
+		let (this, rootfs, argv, job) =
+			(self.clone(), rootfs.to_path_buf(), argv.to_vec(), job.clone());
+		let ended_by_keeper = ended.clone();
+		// The helper is started by, and dies with (its parent-death signal), this thread: one
+		// that lives exactly as long as the service, unlike the runtime's pooled threads.
+		let keeper = std::thread::spawn(move || {
+			let launched = match this.launch(&rootfs, &argv, &job, &quota, false) {
+				Ok(launched) => launched,
+				Err(e) => return drop(started_tx.send(Err(e))),
+			};
+			let Launched { mut child, status, cgroup, lease: _lease, pid, task } = launched;
+			let cgroup = cgroup.map(Arc::new);
+			// Held from before the task starts: a later `/proc/<pid>` could be another process.
+			let namespaces = match Namespaces::of(pid) {
+				Ok(ns) => ns,
+				Err(e) => {
+					let _ = child.kill();
+					let _ = child.wait();
+					let e = ExecError::Sandbox(format!("the service's namespaces: {e}"));
+					return drop(started_tx.send(Err(e)));
+				},
+			};
+			let said = collect(status, 64 << 10, &Arc::new(AtomicBool::new(false)));
+			let go = child.stdin.take().expect("piped").write_all(&[1]);
+			// Its pid namespace can be named only once its pid 1 exists (forked after go).
+			let namespaces = go.and_then(|()| namespaces.with_pid_of(pid));
+			let namespaces = match namespaces {
+				Ok(ns) => ns,
+				Err(e) => {
+					let _ = child.kill();
+					let _ = child.wait();
+					let e = ExecError::Sandbox(format!("starting the service: {e}"));
+					return drop(started_tx.send(Err(e)));
+				},
+			};
+			let _ = started_tx.send(Ok((namespaces, task, cgroup.clone())));
+			let why = loop {
+				match child.try_wait() {
+					Ok(Some(status)) => break format!("it exited ({status})"),
+					Ok(None) => {},
+					Err(e) => break format!("waiting for it failed: {e}"),
+				}
+				match stop_rx.recv_timeout(Duration::from_millis(100)) {
+					Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {},
+					_ => {
+						let _ = child.kill();
+						let _ = child.wait();
+						break "it was stopped".to_string();
+					},
+				}
+			};
+			// What it left behind (commands entered into it too) dies with it.
+			if let Some(cgroup) = &cgroup {
+				cgroup.kill_all();
+			}
+			let said = String::from_utf8_lossy(&said.join().unwrap_or_default()).into_owned();
+			let said = said.trim_start_matches(READY as char).trim().to_string();
+			let why = if said.is_empty() { why } else { format!("{why}: {said}") };
+			*ended_by_keeper.lock().expect("not poisoned") = Some(why);
+		});
+		let (namespaces, task, cgroup) = started_rx
+			.recv()
+			.map_err(|_| ExecError::Sandbox("the service's keeper thread died".into()))??;
+		Ok(Service {
+			helper: self.helper.clone(),
+			namespaces,
+			task,
+			cgroup,
+			ended,
+			stop: stop_tx,
+			keeper: Some(keeper),
+		})
+	}
+}
+
+/// A started sandbox helper: set up, waiting for its go byte.
+struct Launched {
+	child: std::process::Child,
+	status: std::fs::File,
+	cgroup: Option<Cgroup>,
+	lease: UidLease,
+	pid: u32,
+	task: TaskSpec,
+}
+
+/// What a task runs as: its command, its environment (the same for every replica, so their
+/// outputs can agree) and its limits.
+fn task_spec(argv: &[String], job: &Job, quota: &Quota, no_cgroup: bool) -> TaskSpec {
+	TaskSpec {
+		argv: argv.to_vec(),
+		env: vec![
+			("PATH".into(), "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".into()),
+			("HOME".into(), "/scratch".into()),
+			("TMPDIR".into(), "/scratch".into()),
+			("CUTOPIA_SEED".into(), crate::results::hex(&job.seed)),
+		],
+		scratch_bytes: quota.scratch_bytes,
+		pids: quota.pids,
+		address_space: no_cgroup.then_some(quota.memory_bytes),
+		network: quota.network,
+	}
+}
+
+/// Spawns a helper (`command`: the `cutopia` binary and its arguments) with a clean
+/// environment, no supplementary groups, a piped stdin, its status pipe at [`STATUS_FD`] and
+/// `inherit[i]` at `STATUS_FD + 1 + i`. Returns it and the status pipe's reading end.
+fn spawn_helper(
+	mut command: Command,
+	inherit: Vec<std::os::fd::RawFd>,
+) -> Result<(std::process::Child, std::os::fd::OwnedFd), ExecError> {
+	command.env_clear().stdin(Stdio::piped());
+	let (status_read, status_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+		.map_err(|e| ExecError::Sandbox(format!("status pipe: {e}")))?;
+	let status_raw = std::os::fd::AsRawFd::as_raw_fd(&status_write);
+	// SAFETY: between fork and exec only async-signal-safe system calls run here.
+	unsafe {
+		command.pre_exec(move || {
+			// The helper dies with the thread that waits for it, not after.
+			nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+			// Host root's supplementary groups must not follow the task in.
+			nix::unistd::setgroups(&[])?;
+			// Every source out of the way of the numbers they go to, then each to its number
+			// (dup2 clears close-on-exec).
+			let mut high = [0; 8];
+			for (i, &fd) in std::iter::once(&status_raw).chain(&inherit).enumerate().take(8) {
+				high[i] = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 100);
+				if high[i] < 0 {
+					return Err(std::io::Error::last_os_error());
+				}
+			}
+			for (i, &fd) in high.iter().enumerate().take(1 + inherit.len().min(7)) {
+				if libc::dup2(fd, STATUS_FD + i as i32) < 0 {
+					return Err(std::io::Error::last_os_error());
+				}
+			}
+			Ok(())
+		});
+	}
+	let child = command
+		.spawn()
+		.map_err(|e| ExecError::Sandbox(format!("cannot start the sandbox helper: {e}")))?;
+	drop(status_write);
+	Ok((child, status_read))
+}
+
+/// The pid namespace a service's commands are forked into.
+const PID_NS: &str = "pid_for_children";
+
+/// The namespaces of a running service, held open from its start: what the miner connects
+/// into and what commands entered into it join.
+struct Namespaces {
+	/// In the order the enter helper joins them ([`sandbox::JOINS`]).
+	files: Vec<std::fs::File>,
+}
+
+impl Namespaces {
+	/// Every namespace of the helper `pid` but the pid namespace of its children.
+	fn of(pid: u32) -> std::io::Result<Self> {
+		let files = sandbox::JOINS
+			.iter()
+			.filter(|(name, _)| *name != PID_NS)
+			.map(|(name, _)| std::fs::File::open(format!("/proc/{pid}/ns/{name}")))
+			.collect::<std::io::Result<_>>()?;
+		Ok(Self { files })
+	}
+
+	/// Adds the pid namespace of helper `pid`'s children, waiting (up to 5 s) until it has
+	/// forked the first of them (its pid 1).
+	fn with_pid_of(mut self, pid: u32) -> std::io::Result<Self> {
+		let started = Instant::now();
+		let file = loop {
+			match std::fs::File::open(format!("/proc/{pid}/ns/{PID_NS}")) {
+				Ok(file) => break file,
+				Err(e) if started.elapsed() > Duration::from_secs(5) => return Err(e),
+				Err(_) => std::thread::sleep(Duration::from_millis(2)),
+			}
+		};
+		let at = sandbox::JOINS.iter().position(|(name, _)| *name == PID_NS).expect("joined");
+		self.files.insert(at, file);
+		Ok(self)
+	}
+
+	fn net(&self) -> &std::fs::File {
+		let at = sandbox::JOINS.iter().position(|(name, _)| *name == "net").expect("joined");
+		&self.files[at]
+	}
+}
+
+/// A running service (see [`ContainerExecutor::start_service`]). Dropping it stops it: its
+/// processes are killed and its scratch, a tmpfs of its mount namespace, goes with them.
+pub struct Service {
+	helper: PathBuf,
+	namespaces: Namespaces,
+	task: TaskSpec,
+	/// Shared with its keeper thread; removed when both are done with it.
+	cgroup: Option<Arc<Cgroup>>,
+	/// Why it ended, once it has.
+	ended: Arc<std::sync::Mutex<Option<String>>>,
+	stop: std::sync::mpsc::Sender<()>,
+	keeper: Option<JoinHandle<()>>,
+}
+
+impl Service {
+	/// `None` while it runs; why it ended, once it has.
+	pub fn ended(&self) -> Option<String> {
+		self.ended.lock().expect("not poisoned").clone()
+	}
+
+	/// A TCP connection to `port` on the service's loopback, made from a thread that joins
+	/// its network namespace (the socket stays in it; the thread ends with the call).
+	pub fn connect(&self, port: u16) -> std::io::Result<std::net::TcpStream> {
+		let ns = self.namespaces.net();
+		std::thread::scope(|scope| {
+			scope
+				.spawn(|| {
+					nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)
+						.map_err(std::io::Error::from)?;
+					let to = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+					std::net::TcpStream::connect_timeout(&to, Duration::from_secs(5))
+				})
+				.join()
+				.unwrap_or_else(|_| Err(std::io::Error::other("the connecting thread panicked")))
+		})
+	}
+
+	/// Runs `argv` inside the service — its namespaces, user, limits and filters, in
+	/// `/scratch` — from a thread of its own, which waits for it: stdin, stdout and stderr are
+	/// piped; the join handle gives its exit status and what its helper said went wrong.
+	pub fn enter(&self, argv: &[String]) -> Result<Entered, ExecError> {
+		if let Some(why) = self.ended() {
+			return Err(ExecError::Sandbox(format!("the service has ended: {why}")));
+		}
+		let task = TaskSpec { argv: argv.to_vec(), ..self.task.clone() };
+		let spec = sandbox::EnterSpec { task };
+		let spec = serde_json::to_string(&spec).map_err(|e| ExecError::Sandbox(e.to_string()))?;
+		let mut command = Command::new(&self.helper);
+		command.arg(sandbox::ENTER_ARG).arg(spec).stdout(Stdio::piped()).stderr(Stdio::piped());
+		let inherit: Vec<_> =
+			self.namespaces.files.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
+		let (started_tx, started_rx) = std::sync::mpsc::channel();
+		let cgroup = self.cgroup.clone();
+		let waiter = std::thread::spawn(move || -> (i32, String) {
+			let (mut child, status) = match spawn_helper(command, inherit) {
+				Ok(spawned) => spawned,
+				Err(e) => {
+					let _ = started_tx.send(Err(e));
+					return (-1, String::new());
+				},
+			};
+			// Counted with the service's memory, processes and CPU, before it starts.
+			if let Some(Err(e)) = cgroup.map(|cg| cg.attach(child.id())) {
+				let _ = child.kill();
+				let _ = child.wait();
+				let e = ExecError::Sandbox(format!("cannot join the service's cgroup: {e}"));
+				let _ = started_tx.send(Err(e));
+				return (-1, String::new());
+			}
+			let io = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+			let said = collect(std::fs::File::from(status), 64 << 10, &Default::default());
+			let _ = started_tx.send(Ok(io));
+			let code = match child.wait() {
+				Ok(status) => status.code().unwrap_or(-1),
+				Err(_) => -1,
+			};
+			let said = String::from_utf8_lossy(&said.join().unwrap_or_default()).into_owned();
+			(code, said)
+		});
+		let (stdin, stdout, stderr) = started_rx
+			.recv()
+			.map_err(|_| ExecError::Sandbox("the command's waiting thread died".into()))??;
+		let (Some(mut stdin), Some(stdout), Some(stderr)) = (stdin, stdout, stderr) else {
+			return Err(ExecError::Sandbox("the command's pipes are missing".into()));
+		};
+		// The go byte: the command's own input follows it.
+		stdin.write_all(&[1]).map_err(|e| ExecError::Sandbox(format!("starting: {e}")))?;
+		Ok(Entered { stdin, stdout, stderr, waiter })
+	}
+
+	/// Stops the service and waits until its processes are gone.
+	pub fn stop(mut self) {
+		self.halt();
+	}
+
+	fn halt(&mut self) {
+		let _ = self.stop.send(());
+		if let Some(keeper) = self.keeper.take() {
+			let _ = keeper.join();
+		}
+	}
+}
+
+impl Drop for Service {
+	fn drop(&mut self) {
+		self.halt();
+	}
+}
+
+/// A command entered into a service: its pipes, and its waiting thread, whose result is
+/// `(exit code, what the helper said went wrong)` — the code is 125 with a message when it
+/// could not be started, -1 when it was killed by a signal.
+pub struct Entered {
+	pub stdin: std::process::ChildStdin,
+	pub stdout: std::process::ChildStdout,
+	pub stderr: std::process::ChildStderr,
+	pub waiter: JoinHandle<(i32, String)>,
+}
+
 /// Host uid pairs a run may take (bases 1,000,000, 1,000,002, …).
 const UID_SLOTS: u64 = 400_000;
 
@@ -320,6 +620,8 @@ impl UidLease {
 	}
 }
 
+/// `<pid>-<ns since the epoch>`: names no earlier process (a crashed miner, or this one
+/// before a restart under the same pid) can have left behind.
 pub(crate) fn unique() -> String {
 	let nanos = std::time::SystemTime::now()
 		.duration_since(std::time::UNIX_EPOCH)

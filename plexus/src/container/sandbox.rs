@@ -1,7 +1,8 @@
 //! The inside of a container run, in the `cutopia __sandbox` helper process.
 //!
 //! The miner starts the helper without supplementary groups; the helper enters new user,
-//! mount, UTS, IPC and (for batch tasks) network namespaces and says so with a byte on stdout;
+//! mount, UTS, IPC and network namespaces (a service's with its loopback up) and says so on
+//! the status descriptor;
 //! the miner writes its uid/gid maps and then sends one byte on stdin. The helper forks the task's init — pid 1 of a new pid
 //! namespace, so that when it ends every process of the task ends — which, in order:
 //! 1. binds the image on itself and, as the namespace's root, mounts a size-capped tmpfs at
@@ -35,7 +36,9 @@ use nix::{
 	},
 };
 use serde::{Deserialize, Serialize};
-use std::{collections::BTreeMap, convert::Infallible, ffi::CString, path::PathBuf};
+use std::{
+	collections::BTreeMap, convert::Infallible, ffi::CString, os::fd::FromRawFd, path::PathBuf,
+};
 
 /// The `cutopia` argument that makes the binary this helper.
 pub const SANDBOX_ARG: &str = "__sandbox";
@@ -60,17 +63,29 @@ const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
 pub(crate) struct SandboxSpec {
 	/// The unpacked image (host path).
 	pub rootfs: PathBuf,
-	/// The command; the first is looked up in `PATH` when it has no `/`.
-	pub argv: Vec<String>,
-	pub env: Vec<(String, String)>,
-	pub scratch_bytes: u64,
-	/// Most processes of the task's user.
-	pub pids: u64,
-	/// Address-space rlimit, set only when no memory cgroup bounds the run.
-	pub address_space: Option<u64>,
-	/// Whether the task may open IP sockets (services); batch tasks may not.
-	pub network: bool,
+	pub task: TaskSpec,
 }
+
+/// What the miner tells the enter helper (`cutopia __sandbox-enter`), as JSON in its second
+/// argument: what to run. The namespaces to join are inherited, open, at the descriptors
+/// after [`STATUS_FD`], in the order of [`JOINS`] — held by the miner since the service
+/// started, so no pid that may since have been reused is ever looked up.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub(crate) struct EnterSpec {
+	pub task: TaskSpec,
+}
+
+/// The namespaces a command entered into a service joins, in order: the user namespace
+/// first (joining it gives the capabilities the others ask for in it), the mount namespace
+/// last.
+pub(crate) const JOINS: [(&str, CloneFlags); 6] = [
+	("user", CloneFlags::CLONE_NEWUSER),
+	("ipc", CloneFlags::CLONE_NEWIPC),
+	("uts", CloneFlags::CLONE_NEWUTS),
+	("net", CloneFlags::CLONE_NEWNET),
+	("pid_for_children", CloneFlags::CLONE_NEWPID),
+	("mnt", CloneFlags::CLONE_NEWNS),
+];
 
 /// The helper's `main`: never returns.
 pub fn sandbox_main() -> ! {
@@ -93,14 +108,15 @@ fn helper() -> Result<i32> {
 	let spec: SandboxSpec = serde_json::from_str(&spec).context("bad sandbox spec")?;
 	// Unshared here rather than before exec: execve as a uid the new namespace does not map
 	// would drop the capabilities it gives us.
-	let mut flags = CloneFlags::CLONE_NEWUSER
+	// A network namespace of its own in every case: a batch task gets no device at all, a
+	// service only its loopback, which the miner forwards its published port to. Neither
+	// reaches the host's network (its loopback services, the node's RPC) by any address.
+	let flags = CloneFlags::CLONE_NEWUSER
 		| CloneFlags::CLONE_NEWNS
 		| CloneFlags::CLONE_NEWUTS
 		| CloneFlags::CLONE_NEWIPC
-		| CloneFlags::CLONE_NEWPID;
-	if !spec.network {
-		flags |= CloneFlags::CLONE_NEWNET;
-	}
+		| CloneFlags::CLONE_NEWPID
+		| CloneFlags::CLONE_NEWNET;
 	nix::sched::unshare(flags).context("unshare")?;
 	// "Ready": the miner now writes our uid/gid maps, then sends the go byte; until then
 	// we are nobody in here.
@@ -132,6 +148,90 @@ fn helper() -> Result<i32> {
 			}
 		},
 	}
+}
+
+/// The `cutopia` argument that makes the binary the enter helper: a command run inside a
+/// running service (the SSH gateway's sessions), under the same user, limits and filters.
+pub const ENTER_ARG: &str = "__sandbox-enter";
+
+/// The enter helper's `main`: never returns.
+pub fn enter_main() -> ! {
+	let code = enter_helper().unwrap_or_else(|e| {
+		status(&format!("{SETUP}{e:#}"));
+		FAILED
+	});
+	std::process::exit(code)
+}
+
+fn enter_helper() -> Result<i32> {
+	let spec = std::env::args().nth(2).context("no enter spec")?;
+	let spec: EnterSpec = serde_json::from_str(&spec).context("bad enter spec")?;
+	// The miner puts us in the service's cgroup, then says go.
+	let mut go = [0u8; 1];
+	if nix::unistd::read(std::io::stdin(), &mut go).context("reading the go byte")? != 1 {
+		bail!("the miner went away before the command started");
+	}
+	for (i, (name, flag)) in JOINS.iter().enumerate() {
+		// SAFETY: the miner gave us the namespaces at these numbers; each is closed here.
+		let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(STATUS_FD + 1 + i as i32) };
+		nix::sched::setns(&fd, *flag).with_context(|| format!("joining the {name} namespace"))?;
+	}
+	// SAFETY: single-threaded, as in the sandbox helper.
+	match unsafe { fork() }.context("fork")? {
+		ForkResult::Child => {
+			let Err(e) = entered(&spec.task);
+			let kind = if e.downcast_ref::<ExecError>().is_some() { EXEC } else { SETUP };
+			status(&format!("{kind}{e:#}"));
+			// SAFETY: ends the child without running the parent's exit handlers twice.
+			unsafe { libc::_exit(FAILED) }
+		},
+		ForkResult::Parent { child } => loop {
+			match waitpid(child, None) {
+				Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+				Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+				Ok(_) | Err(Errno::EINTR) => continue,
+				Err(e) => bail!("waiting for the command: {e}"),
+			}
+		},
+	}
+}
+
+/// A process in the service's namespaces (and its pid namespace, being forked after joining
+/// it): becomes the namespace's root — so that leaving it for the task's user drops every
+/// capability, as in the service's own pid 1 — and then the task's command.
+fn entered(task: &TaskSpec) -> Result<Infallible> {
+	prctl::set_pdeathsig(Signal::SIGKILL).context("pdeathsig")?;
+	std::fs::write("/proc/self/oom_score_adj", "1000").context("oom_score_adj")?;
+	setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).context("setresgid 0")?;
+	setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).context("setresuid 0")?;
+	chdir("/scratch").context("chdir /scratch")?;
+	become_task(task)
+}
+
+/// Brings up the loopback of the task's new network namespace (down when made), as its
+/// root: a service listens there and the miner forwards its published port to it.
+fn loopback_up() -> Result<()> {
+	use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+	// SAFETY: a plain socket, and two ioctls on a zeroed `ifreq` that names `lo`.
+	unsafe {
+		let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+		if fd < 0 {
+			bail!("socket: {}", std::io::Error::last_os_error());
+		}
+		let fd = OwnedFd::from_raw_fd(fd);
+		let mut req: libc::ifreq = std::mem::zeroed();
+		for (to, from) in req.ifr_name.iter_mut().zip(b"lo") {
+			*to = *from as libc::c_char;
+		}
+		if libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+			bail!("SIOCGIFFLAGS: {}", std::io::Error::last_os_error());
+		}
+		req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+		if libc::ioctl(fd.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+			bail!("SIOCSIFFLAGS: {}", std::io::Error::last_os_error());
+		}
+	}
+	Ok(())
 }
 
 /// The command could not be started: reported as the task's failure, not the sandbox's.
@@ -170,7 +270,7 @@ fn init(spec: &SandboxSpec) -> Result<Infallible> {
 	setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)).context("setresgid 0")?;
 	setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)).context("setresuid 0")?;
 
-	let inodes = (spec.scratch_bytes / 4096).clamp(1024, 1 << 20);
+	let inodes = (spec.task.scratch_bytes / 4096).clamp(1024, 1 << 20);
 	mount(
 		Some("tmpfs"),
 		"scratch",
@@ -179,7 +279,7 @@ fn init(spec: &SandboxSpec) -> Result<Infallible> {
 		Some(
 			format!(
 				"size={},nr_inodes={inodes},mode=0755,uid={TASK_ID},gid={TASK_ID}",
-				spec.scratch_bytes
+				spec.task.scratch_bytes
 			)
 			.as_str(),
 		),
@@ -237,7 +337,33 @@ fn init(spec: &SandboxSpec) -> Result<Infallible> {
 	umount2(".", MntFlags::MNT_DETACH).context("detaching the host's root")?;
 	chdir("/scratch").context("chdir /scratch")?;
 	sethostname("cutopia").context("sethostname")?;
+	if spec.task.network {
+		loopback_up().context("bringing up the loopback")?;
+	}
+	become_task(&spec.task)
+}
 
+/// What the task's process becomes, whether it is pid 1 of a new run or a command entered
+/// into a running service: limits, user, filters, program.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub(crate) struct TaskSpec {
+	/// The command; the first is looked up in `PATH` when it has no `/`.
+	pub argv: Vec<String>,
+	pub env: Vec<(String, String)>,
+	pub scratch_bytes: u64,
+	/// Most processes of the task's user.
+	pub pids: u64,
+	/// Address-space rlimit, set only when no memory cgroup bounds the run.
+	pub address_space: Option<u64>,
+	/// Whether the task may open IP sockets (services, in their own network namespace);
+	/// batch tasks may not.
+	pub network: bool,
+}
+
+/// From the namespace's root, inside the task's world (`/scratch` its working directory):
+/// sets rlimits, becomes uid 1000 (dropping every capability), confines itself with Landlock
+/// and seccomp and executes the command. Returns only on failure.
+fn become_task(spec: &TaskSpec) -> Result<Infallible> {
 	let limit = |r, n: u64| setrlimit(r, n, n).with_context(|| format!("setrlimit {r:?}"));
 	limit(Resource::RLIMIT_NPROC, spec.pids)?;
 	limit(Resource::RLIMIT_FSIZE, spec.scratch_bytes)?;

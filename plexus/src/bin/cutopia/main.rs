@@ -62,8 +62,10 @@ fn main() {
 	// The container sandbox's helper: before any runtime thread exists, because namespaces
 	// and mounts are set up by a single-threaded process.
 	#[cfg(target_os = "linux")]
-	if std::env::args().nth(1).as_deref() == Some(plexus::container::SANDBOX_ARG) {
-		plexus::container::sandbox_main();
+	match std::env::args().nth(1).as_deref() {
+		Some(plexus::container::SANDBOX_ARG) => plexus::container::sandbox_main(),
+		Some(plexus::container::ENTER_ARG) => plexus::container::enter_main(),
+		_ => {},
 	}
 	let cli = Cli::parse();
 	// Offline work needs neither the async runtime nor the log subscriber, whose filter
