@@ -231,27 +231,8 @@ fn http_get(mut stream: std::net::TcpStream, name: &str) -> String {
 /// files, and stopping it ends every process and its scratch.
 #[test]
 fn a_service_is_reached_in_its_own_network_and_entered_as_its_user() {
-	let argv = [
-		"/bin/sh",
-		"-c",
-		"mkdir -p /scratch/www && echo served > /scratch/www/index && \
-		 exec httpd -f -p 127.0.0.1:8080 -h /scratch/www",
-	]
-	.map(String::from);
-	let service =
-		executor().start_service(&images().1, &argv, &Job::default(), &Quota::default()).unwrap();
-	// Until httpd listens.
-	let started = Instant::now();
-	let stream = loop {
-		match service.connect(8080) {
-			Ok(stream) => break stream,
-			Err(e) if started.elapsed() < Duration::from_secs(10) => {
-				assert!(service.ended().is_none(), "the service ended: {e}");
-				std::thread::sleep(Duration::from_millis(50));
-			},
-			Err(e) => panic!("the service never listened: {e}"),
-		}
-	};
+	let service = web_service();
+	let stream = service.connect(8080).unwrap();
 	let response = http_get(stream, "index");
 	assert!(response.starts_with("HTTP/1.") && response.ends_with("served\n"), "{response}");
 	// Its port is in its own namespace, not on the host's loopback (whatever else may listen
@@ -298,4 +279,114 @@ fn a_service_is_reached_in_its_own_network_and_entered_as_its_user() {
 	let read = std::io::Read::read(&mut idle, &mut byte);
 	assert!(read.is_err() || read.is_ok_and(|n| n == 0), "still served");
 	assert!(stopping.elapsed() < Duration::from_secs(10), "{:?}", stopping.elapsed());
+}
+
+/// A service whose index page says `served`, started and listening.
+fn web_service() -> plexus::container::Service {
+	let argv = [
+		"/bin/sh",
+		"-c",
+		"mkdir -p /scratch/www && echo served > /scratch/www/index && \
+		 exec httpd -f -p 127.0.0.1:8080 -h /scratch/www",
+	]
+	.map(String::from);
+	let service =
+		executor().start_service(&images().1, &argv, &Job::default(), &Quota::default()).unwrap();
+	let started = Instant::now();
+	while service.connect(8080).is_err() {
+		assert!(started.elapsed() < Duration::from_secs(10), "the service never listened");
+		std::thread::sleep(Duration::from_millis(50));
+	}
+	service
+}
+
+/// A fresh ed25519 key pair made by the system's `ssh-keygen`: (private key file, public line).
+fn client_key(dir: &std::path::Path, name: &str) -> (PathBuf, String) {
+	let path = dir.join(name);
+	let made = std::process::Command::new("ssh-keygen")
+		.args(["-q", "-t", "ed25519", "-N", "", "-C", "buyer", "-f"])
+		.arg(&path)
+		.status()
+		.unwrap();
+	assert!(made.success());
+	let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+	(path, public.trim().to_string())
+}
+
+/// Runs the system's `ssh` against `port` with `key`, trusting only `known` as the host key.
+fn ssh(port: u16, key: &std::path::Path, known: &str, command: &str) -> std::process::Output {
+	let dir = key.parent().unwrap();
+	let known_hosts = dir.join(format!("known-{port}"));
+	std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {known}\n")).unwrap();
+	std::process::Command::new("ssh")
+		.args(["-T", "-p", &port.to_string(), "-i"])
+		.arg(key)
+		.arg("-o")
+		.arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+		.args([
+			"-o",
+			"StrictHostKeyChecking=yes",
+			"-o",
+			"BatchMode=yes",
+			"-o",
+			"IdentitiesOnly=yes",
+			"-o",
+			"ConnectTimeout=10",
+			"-F",
+			"/dev/null",
+			"task@127.0.0.1",
+			command,
+		])
+		.stdin(std::process::Stdio::null())
+		.output()
+		.unwrap()
+}
+
+/// The buyer's key, and only it, gets a command run inside the service through the gateway,
+/// with the command's output, errors and exit status; the client pins the published host
+/// key, so a gateway with another key is refused by the client.
+#[test]
+fn the_buyers_key_runs_commands_in_the_service_through_the_gateway() {
+	use plexus::container::gateway;
+	let service = std::sync::Arc::new(web_service());
+	let dir = std::env::temp_dir().join(format!("plexus-gateway-{}", std::process::id()));
+	std::fs::create_dir_all(&dir).unwrap();
+	let host_key = gateway::host_key(&dir.join("host_key")).unwrap();
+	// Made once, then the same key on every start.
+	let again = gateway::host_key(&dir.join("host_key")).unwrap();
+	assert_eq!(gateway::public_line(&host_key).unwrap(), gateway::public_line(&again).unwrap());
+	let published = gateway::public_line(&host_key).unwrap();
+	assert!(published.starts_with("ssh-ed25519 "), "{published}");
+	let (buyer, buyer_public) = client_key(&dir, "buyer");
+	let (stranger, _) = client_key(&dir, "stranger");
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+	let port = listener.local_addr().unwrap().port();
+	let authorized = gateway::authorized_key(buyer_public.as_bytes()).unwrap();
+	runtime.spawn(gateway::serve(listener, host_key, authorized, service.clone()));
+
+	let out = ssh(port, &buyer, &published, "id; pwd; cat /scratch/www/index; echo oops >&2; exit 4");
+	let stdout = text(&out.stdout);
+	assert_eq!(out.status.code(), Some(4), "{stdout} {}", text(&out.stderr));
+	assert!(stdout.starts_with("uid=1000(task) gid=1000"), "{stdout}");
+	assert!(stdout.ends_with("/scratch\nserved\n"), "{stdout}");
+	assert!(text(&out.stderr).contains("oops"), "{}", text(&out.stderr));
+	// What the session writes, the service sees.
+	let out = ssh(port, &buyer, &published, "echo changed > /scratch/www/index");
+	assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+	assert!(http_get(service.connect(8080).unwrap(), "index").ends_with("changed\n"));
+	// Another key is refused; so is a host key other than the published one (by the client).
+	let out = ssh(port, &stranger, &published, "echo in");
+	assert_eq!(out.status.code(), Some(255), "{}", text(&out.stdout));
+	assert!(text(&out.stderr).contains("Permission denied"), "{}", text(&out.stderr));
+	let (_, other_host) = client_key(&dir, "other-host");
+	let out = ssh(port, &buyer, &other_host, "echo in");
+	assert_eq!(out.status.code(), Some(255), "{}", text(&out.stdout));
+	assert!(text(&out.stderr).contains("HOST IDENTIFICATION"), "{}", text(&out.stderr));
+	// A missing program is the command's failure, said on stderr.
+	let out = ssh(port, &buyer, &published, "exec no-such-program");
+	assert_ne!(out.status.code(), Some(0));
+	drop(runtime);
+	service.stop();
+	std::fs::remove_dir_all(dir).unwrap();
 }

@@ -17,6 +17,7 @@
 //! happen in a single-threaded process, which the miner's async runtime is not.
 
 mod cgroup;
+pub mod gateway;
 mod image;
 mod microvm;
 mod sandbox;
@@ -315,8 +316,8 @@ impl ContainerExecutor {
 			task,
 			cgroup,
 			ended,
-			stop: stop_tx,
-			keeper: Some(keeper),
+			stop: std::sync::Mutex::new(stop_tx),
+			keeper: std::sync::Mutex::new(Some(keeper)),
 		})
 	}
 }
@@ -444,8 +445,8 @@ pub struct Service {
 	cgroup: Option<Arc<Cgroup>>,
 	/// Why it ended, once it has.
 	ended: Arc<std::sync::Mutex<Option<String>>>,
-	stop: std::sync::mpsc::Sender<()>,
-	keeper: Option<JoinHandle<()>>,
+	stop: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+	keeper: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Service {
@@ -486,6 +487,7 @@ impl Service {
 		let inherit: Vec<_> =
 			self.namespaces.files.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
 		let (started_tx, started_rx) = std::sync::mpsc::channel();
+		let (kill, killed) = std::sync::mpsc::channel::<()>();
 		let cgroup = self.cgroup.clone();
 		let waiter = std::thread::spawn(move || -> (i32, String) {
 			let (mut child, status) = match spawn_helper(command, inherit) {
@@ -506,9 +508,22 @@ impl Service {
 			let io = (child.stdin.take(), child.stdout.take(), child.stderr.take());
 			let said = collect(std::fs::File::from(status), 64 << 10, &Default::default());
 			let _ = started_tx.send(Ok(io));
-			let code = match child.wait() {
-				Ok(status) => status.code().unwrap_or(-1),
-				Err(_) => -1,
+			// Until it ends, or it is killed (asked, or its `Entered` dropped): then its
+			// helper, and with it (parent-death signal) the command.
+			let code = loop {
+				match child.try_wait() {
+					Ok(Some(status)) => break status.code().unwrap_or(-1),
+					Ok(None) => {},
+					Err(_) => break -1,
+				}
+				if !matches!(
+					killed.recv_timeout(Duration::from_millis(20)),
+					Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+				) {
+					let _ = child.kill();
+					let _ = child.wait();
+					break -1;
+				}
 			};
 			let said = String::from_utf8_lossy(&said.join().unwrap_or_default()).into_owned();
 			(code, said)
@@ -521,17 +536,15 @@ impl Service {
 		};
 		// The go byte: the command's own input follows it.
 		stdin.write_all(&[1]).map_err(|e| ExecError::Sandbox(format!("starting: {e}")))?;
-		Ok(Entered { stdin, stdout, stderr, waiter })
+		Ok(Entered { stdin, stdout, stderr, waiter, kill })
 	}
 
-	/// Stops the service and waits until its processes are gone.
-	pub fn stop(mut self) {
-		self.halt();
-	}
-
-	fn halt(&mut self) {
-		let _ = self.stop.send(());
-		if let Some(keeper) = self.keeper.take() {
+	/// Stops the service and waits until its processes are gone (blocking: up to a tenth
+	/// of a second, and the kill).
+	pub fn stop(&self) {
+		let _ = self.stop.lock().expect("not poisoned").send(());
+		let keeper = self.keeper.lock().expect("not poisoned").take();
+		if let Some(keeper) = keeper {
 			let _ = keeper.join();
 		}
 	}
@@ -539,7 +552,7 @@ impl Service {
 
 impl Drop for Service {
 	fn drop(&mut self) {
-		self.halt();
+		self.stop();
 	}
 }
 
@@ -551,6 +564,8 @@ pub struct Entered {
 	pub stdout: std::process::ChildStdout,
 	pub stderr: std::process::ChildStderr,
 	pub waiter: JoinHandle<(i32, String)>,
+	/// Kills the command when sent on or dropped.
+	pub kill: std::sync::mpsc::Sender<()>,
 }
 
 /// Host uid pairs a run may take (bases 1,000,000, 1,000,002, …).

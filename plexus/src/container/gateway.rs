@@ -1,0 +1,271 @@
+//! The SSH gateway into a running service: the miner's own SSH server (russh) in front of one
+//! service, which accepts exactly the buyer's key from the indenture and runs each session's
+//! command — or a shell — inside the service with [`Service::enter`]: same namespaces, user,
+//! limits and filters as the service itself. The image needs no SSH server, and the gateway
+//! holds no capability the service does not have.
+//!
+//! Its host key is the miner's, published on chain with the lease's address, so a client
+//! pins it (`cutopia client ssh` writes it as the only known host) instead of trusting
+//! whoever answers at that address first. No PTY is offered: commands and `sh -i` run with
+//! pipes, which is what scripted access needs and what `ssh -T` asks for.
+
+use super::{Entered, Service};
+use anyhow::{Context, Result};
+use russh::{
+	keys::{
+		ssh_key::{private::Ed25519Keypair, LineEnding},
+		PrivateKey, PublicKey,
+	},
+	server::{Auth, ChannelOpenHandle, Config, Handler, Msg, PublicKeyOffer, Session, VerifiedPublicKey},
+	Channel, ChannelId, ChannelMsg, MethodKind, MethodSet,
+};
+use std::{path::Path, sync::Arc, time::Duration};
+use tokio::{
+	io::AsyncWriteExt,
+	net::TcpListener,
+	sync::Semaphore,
+};
+
+/// Most SSH connections one gateway serves at once; more are closed on arrival, so a flood
+/// costs the miner a bounded number of descriptors and sessions.
+const MAX_CONNECTIONS: usize = 16;
+
+/// The miner's SSH host key, kept in `path` (`0600`), made on first use.
+pub fn host_key(path: &Path) -> Result<PrivateKey> {
+	if let Ok(text) = std::fs::read_to_string(path) {
+		return PrivateKey::from_openssh(text.as_bytes())
+			.with_context(|| format!("{} is not an OpenSSH private key", path.display()));
+	}
+	let seed = crate::work::random32()?;
+	let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
+	let text = key.to_openssh(LineEnding::LF).context("encoding the host key")?;
+	if let Some(dir) = path.parent() {
+		std::fs::create_dir_all(dir)?;
+	}
+	let tmp = path.with_extension("tmp");
+	{
+		use std::os::unix::fs::OpenOptionsExt;
+		let mut file = std::fs::OpenOptions::new()
+			.write(true)
+			.create(true)
+			.truncate(true)
+			.mode(0o600)
+			.open(&tmp)?;
+		std::io::Write::write_all(&mut file, text.as_bytes())?;
+	}
+	std::fs::rename(&tmp, path)?;
+	Ok(key)
+}
+
+/// The public half of `key` as an OpenSSH line without a comment (`ssh-ed25519 AAAA…`): what
+/// is published on chain and pinned by clients.
+pub fn public_line(key: &PrivateKey) -> Result<String> {
+	let mut public = key.public_key().clone();
+	public.set_comment("");
+	Ok(public.to_openssh()?.trim().to_string())
+}
+
+/// The buyer's key from an indenture (an OpenSSH public key line, comment optional).
+pub fn authorized_key(line: &[u8]) -> Result<PublicKey> {
+	let line = std::str::from_utf8(line).context("the SSH key is not UTF-8")?;
+	PublicKey::from_openssh(line.trim()).context("the SSH key is not an OpenSSH public key")
+}
+
+/// Serves SSH on `listener` until the task is dropped or aborted: sessions authenticated by
+/// `authorized` (and nothing else) run their commands in `service`.
+pub async fn serve(
+	listener: TcpListener,
+	host_key: PrivateKey,
+	authorized: PublicKey,
+	service: Arc<Service>,
+) {
+	let config = Arc::new(Config {
+		methods: MethodSet::from(&[MethodKind::PublicKey][..]),
+		keys: vec![host_key],
+		auth_rejection_time: Duration::from_millis(300),
+		auth_rejection_time_initial: Some(Duration::ZERO),
+		max_auth_attempts: 3,
+		inactivity_timeout: Some(Duration::from_secs(600)),
+		keepalive_interval: Some(Duration::from_secs(30)),
+		..Default::default()
+	});
+	let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+	loop {
+		let Ok((stream, _)) = listener.accept().await else {
+			tokio::time::sleep(Duration::from_millis(100)).await;
+			continue;
+		};
+		let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
+		let handler = Gateway { authorized: authorized.clone(), service: service.clone() };
+		let config = config.clone();
+		tokio::spawn(async move {
+			let _permit = permit;
+			// The handshake is bounded too: a client that connects and says nothing does not
+			// hold its place for the inactivity timeout.
+			let session = tokio::time::timeout(
+				Duration::from_secs(20),
+				russh::server::run_stream(config, stream, handler),
+			)
+			.await;
+			if let Ok(Ok(session)) = session {
+				let _ = session.await;
+			}
+		});
+	}
+}
+
+/// One connection.
+struct Gateway {
+	authorized: PublicKey,
+	service: Arc<Service>,
+}
+
+impl Gateway {
+	fn is_authorized(&self, key: &PublicKey) -> bool {
+		key.key_data() == self.authorized.key_data()
+	}
+}
+
+impl Handler for Gateway {
+	type Error = russh::Error;
+
+	async fn auth_publickey_offered(
+		&mut self,
+		_user: &str,
+		offer: PublicKeyOffer<'_>,
+	) -> Result<Auth, Self::Error> {
+		Ok(if self.is_authorized(offer.public_key) { Auth::Accept } else { Auth::reject() })
+	}
+
+	async fn auth_publickey(
+		&mut self,
+		_user: &str,
+		key: VerifiedPublicKey<'_>,
+	) -> Result<Auth, Self::Error> {
+		Ok(if self.is_authorized(key.public_key) { Auth::Accept } else { Auth::reject() })
+	}
+
+	async fn channel_open_session(
+		&mut self,
+		channel: Channel<Msg>,
+		reply: ChannelOpenHandle,
+		_session: &mut Session,
+	) -> Result<(), Self::Error> {
+		reply.accept().await;
+		tokio::spawn(drive(channel, self.service.clone()));
+		Ok(())
+	}
+
+	async fn exec_request(
+		&mut self,
+		channel: ChannelId,
+		_command: &[u8],
+		session: &mut Session,
+	) -> Result<(), Self::Error> {
+		session.channel_success(channel)
+	}
+
+	async fn shell_request(
+		&mut self,
+		channel: ChannelId,
+		session: &mut Session,
+	) -> Result<(), Self::Error> {
+		session.channel_success(channel)
+	}
+
+	/// No terminal: refused, so the client goes on with pipes (and says so).
+	async fn pty_request(
+		&mut self,
+		channel: ChannelId,
+		_term: &str,
+		_col_width: u32,
+		_row_height: u32,
+		_pix_width: u32,
+		_pix_height: u32,
+		_modes: &[(russh::Pty, u32)],
+		session: &mut Session,
+	) -> Result<(), Self::Error> {
+		session.channel_failure(channel)
+	}
+}
+
+/// One session channel: waits for its command (or shell), runs it in the service, and pipes
+/// the channel to its stdin and its stdout and stderr back, then sends its exit status.
+async fn drive(channel: Channel<Msg>, service: Arc<Service>) {
+	let (mut read, write) = channel.split();
+	let argv: Vec<String> = loop {
+		match read.wait().await {
+			Some(ChannelMsg::Exec { command, .. }) => {
+				break vec!["/bin/sh".into(), "-c".into(), String::from_utf8_lossy(&command).into()]
+			},
+			Some(ChannelMsg::RequestShell { .. }) => break vec!["/bin/sh".into(), "-i".into()],
+			Some(_) => continue,
+			None => return,
+		}
+	};
+	let entered = tokio::task::spawn_blocking(move || service.enter(&argv)).await;
+	let Ok(Ok(Entered { stdin, stdout, stderr, waiter, kill })) = entered else {
+		let why = match entered {
+			Ok(Err(e)) => format!("cutopia: cannot run the command: {e}\n"),
+			_ => "cutopia: cannot run the command\n".to_string(),
+		};
+		let _ = write.extended_data_bytes(1, why.into_bytes()).await;
+		let _ = write.exit_status(125).await;
+		let _ = write.eof().await;
+		let _ = write.close().await;
+		return;
+	};
+	let pipes = (
+		tokio::process::ChildStdin::from_std(stdin),
+		tokio::process::ChildStdout::from_std(stdout),
+		tokio::process::ChildStderr::from_std(stderr),
+	);
+	let (Ok(stdin), Ok(mut stdout), Ok(mut stderr)) = pipes else {
+		let _ = write.exit_status(125).await;
+		let _ = write.close().await;
+		return;
+	};
+	let mut out_writer = write.make_writer();
+	let mut err_writer = write.make_writer_ext(Some(1));
+	let out = tokio::spawn(async move {
+		let _ = tokio::io::copy(&mut stdout, &mut out_writer).await;
+		let _ = out_writer.flush().await;
+	});
+	let err = tokio::spawn(async move {
+		let _ = tokio::io::copy(&mut stderr, &mut err_writer).await;
+		let _ = err_writer.flush().await;
+	});
+	let mut finished = tokio::task::spawn_blocking(move || waiter.join());
+	let mut stdin = Some(stdin);
+	let result = loop {
+		tokio::select! {
+			done = &mut finished => break done.ok().and_then(|joined| joined.ok()),
+			msg = read.wait() => match msg {
+				Some(ChannelMsg::Data { data }) => {
+					if let Some(pipe) = stdin.as_mut() {
+						if pipe.write_all(&data).await.is_err() {
+							stdin = None;
+						}
+					}
+				},
+				Some(ChannelMsg::Eof) => stdin = None,
+				Some(ChannelMsg::Close) | None => {
+					// The client left: its command goes too.
+					let _ = kill.send(());
+					return;
+				},
+				Some(_) => {},
+			},
+		}
+	};
+	let _ = tokio::join!(out, err);
+	let (code, said) = result.unwrap_or((-1, String::new()));
+	// Why it could not start (a program not found, the service gone), from its helper.
+	let said = said.trim();
+	if !said.is_empty() {
+		let _ = write.extended_data_bytes(1, format!("cutopia: {said}\n").into_bytes()).await;
+	}
+	let _ = write.exit_status(u32::try_from(code).unwrap_or(255)).await;
+	let _ = write.eof().await;
+	let _ = write.close().await;
+}
