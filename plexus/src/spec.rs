@@ -235,6 +235,10 @@ impl SpecFile {
 		}
 		let ssh_key = match &self.ssh_key {
 			Some(k) if k.len() > 512 => bail!("`ssh_key` is longer than 512 bytes"),
+			Some(k) if russh::keys::PublicKey::from_openssh(k.trim()).is_err() => bail!(
+				"`ssh_key` is not an OpenSSH public key line (like `ssh-ed25519 AAAA… you@host`, \
+				 the contents of a `.pub` file)"
+			),
 			Some(k) => Some(BoundedVec(k.as_bytes().to_vec())),
 			None => None,
 		};

@@ -365,7 +365,8 @@ fn the_buyers_key_runs_commands_in_the_service_through_the_gateway() {
 	let authorized = gateway::authorized_key(buyer_public.as_bytes()).unwrap();
 	runtime.spawn(gateway::serve(listener, host_key, authorized, service.clone()));
 
-	let out = ssh(port, &buyer, &published, "id; pwd; cat /scratch/www/index; echo oops >&2; exit 4");
+	let out =
+		ssh(port, &buyer, &published, "id; pwd; cat /scratch/www/index; echo oops >&2; exit 4");
 	let stdout = text(&out.stdout);
 	assert_eq!(out.status.code(), Some(4), "{stdout} {}", text(&out.stderr));
 	assert!(stdout.starts_with("uid=1000(task) gid=1000"), "{stdout}");

@@ -16,15 +16,13 @@ use russh::{
 		ssh_key::{private::Ed25519Keypair, LineEnding},
 		PrivateKey, PublicKey,
 	},
-	server::{Auth, ChannelOpenHandle, Config, Handler, Msg, PublicKeyOffer, Session, VerifiedPublicKey},
+	server::{
+		Auth, ChannelOpenHandle, Config, Handler, Msg, PublicKeyOffer, Session, VerifiedPublicKey,
+	},
 	Channel, ChannelId, ChannelMsg, MethodKind, MethodSet,
 };
 use std::{path::Path, sync::Arc, time::Duration};
-use tokio::{
-	io::AsyncWriteExt,
-	net::TcpListener,
-	sync::Semaphore,
-};
+use tokio::{io::AsyncWriteExt, net::TcpListener, sync::Semaphore};
 
 /// Most SSH connections one gateway serves at once; more are closed on arrival, so a flood
 /// costs the miner a bounded number of descriptors and sessions.

@@ -322,6 +322,38 @@ impl ContainerExecutor {
 	}
 }
 
+/// The port a service listens on in its own network namespace (it is told in `PORT`): the
+/// miner forwards the lease's published port there.
+pub const SERVICE_PORT: u16 = 8080;
+
+/// Most connections forwarded to one service at once: more are closed on arrival, so a flood
+/// at a published port costs the miner a bounded number of descriptors.
+const MAX_FORWARDED: usize = 256;
+
+/// Forwards every connection accepted on `listener` to `service`'s [`SERVICE_PORT`], until
+/// the task is dropped or aborted. A connection the service refuses is closed.
+pub async fn forward(listener: tokio::net::TcpListener, service: Arc<Service>) {
+	let slots = Arc::new(tokio::sync::Semaphore::new(MAX_FORWARDED));
+	loop {
+		let Ok((mut inbound, _)) = listener.accept().await else {
+			tokio::time::sleep(Duration::from_millis(100)).await;
+			continue;
+		};
+		let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
+		let service = service.clone();
+		tokio::spawn(async move {
+			let _permit = permit;
+			let outbound = tokio::task::spawn_blocking(move || service.connect(SERVICE_PORT));
+			let Ok(Ok(outbound)) = outbound.await else { return };
+			if outbound.set_nonblocking(true).is_err() {
+				return;
+			}
+			let Ok(mut outbound) = tokio::net::TcpStream::from_std(outbound) else { return };
+			let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+		});
+	}
+}
+
 /// A started sandbox helper: set up, waiting for its go byte.
 struct Launched {
 	child: std::process::Child,
@@ -335,7 +367,7 @@ struct Launched {
 /// What a task runs as: its command, its environment (the same for every replica, so their
 /// outputs can agree) and its limits.
 fn task_spec(argv: &[String], job: &Job, quota: &Quota, no_cgroup: bool) -> TaskSpec {
-	TaskSpec {
+	let mut task = TaskSpec {
 		argv: argv.to_vec(),
 		env: vec![
 			("PATH".into(), "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".into()),
@@ -347,7 +379,11 @@ fn task_spec(argv: &[String], job: &Job, quota: &Quota, no_cgroup: bool) -> Task
 		pids: quota.pids,
 		address_space: no_cgroup.then_some(quota.memory_bytes),
 		network: quota.network,
+	};
+	if quota.network {
+		task.env.push(("PORT".into(), SERVICE_PORT.to_string()));
 	}
+	task
 }
 
 /// Spawns a helper (`command`: the `cutopia` binary and its arguments) with a clean

@@ -428,6 +428,93 @@ fn agents_run_a_container_task_and_its_replicas_agree() {
 	}
 }
 
+/// A container service (`type = "service"`, busybox's httpd) with the buyer's SSH key: Dave's
+/// miner (`--containers --service`) runs it for its lease and publishes where it answers;
+/// the buyer reaches its HTTP port there, and `cutopia client ssh` runs commands inside it
+/// (the gateway's host key pinned from the chain). When the lease is over, the workload is
+/// gone: its port refuses connections.
+#[test]
+fn a_container_service_is_reached_and_entered_during_its_lease_only() {
+	let (m, _exchange) = Market::start("market-service");
+	let served = m.tmp.path().join("served");
+	std::fs::create_dir_all(&served).unwrap();
+	let (_https, port, ca) = https_server(&served);
+	let endpoint = format!("127.0.0.1:{}", free_port());
+	let args = ["miner", "run", "--endpoint", &endpoint, "--containers", "--service"];
+	let dave = m.agent_env("dave", "dave", "//Dave", &args, &[("SSL_CERT_FILE", &ca)]);
+	dave.wait_output("registered", Duration::from_secs(60));
+	let key = m.tmp.path().join("buyer_key");
+	let made = Command::new("ssh-keygen")
+		.args(["-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f"])
+		.arg(&key)
+		.status()
+		.expect("ssh-keygen (scripts/setup.sh installs openssh-client)");
+	assert!(made.success());
+	let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+	let tar = busybox_image(&served);
+	let digest = <sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&tar).unwrap());
+	let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+	let file = m.tmp.path().join("service.toml");
+	std::fs::write(
+		&file,
+		format!(
+			"type = \"service\"\nimage = \"https://localhost:{port}/busybox.tar\"\nhash = \"{hash}\"\n\
+			 command = [\"/bin/sh\", \"-c\", \"mkdir -p /scratch/www && echo served by a lease > /scratch/www/index.html && exec httpd -f -p 127.0.0.1:$PORT -h /scratch/www\"]\n\
+			 ssh_key = \"{}\"\nincentive = \"2\"\nduration = 30\nexchange = \"{}\"\nescrow_operator = \"{}\"\n",
+			public.trim(),
+			dev::bob().public_key().to_account_id(),
+			dev::charlie().public_key().to_account_id(),
+		),
+	)
+	.unwrap();
+	let submitted = Instant::now();
+	let id = m.submit(file.to_str().unwrap());
+	let published = m.wait_status(id, "the service's address", Duration::from_secs(120), |v| {
+		v["slots"][0]["access"]["service"]["service"].is_string()
+	});
+	metric("service_submit_to_published_s", format!("{:.1}", submitted.elapsed().as_secs_f64()));
+	let access = &published["slots"][0]["access"]["service"];
+	let address = access["service"].as_str().unwrap().to_string();
+	assert!(access["hostKey"].as_str().is_some_and(|k| k.starts_with("ssh-ed25519 ")), "{access}");
+	let get = |address: &str| -> std::io::Result<String> {
+		use std::io::{Read, Write};
+		let mut stream = std::net::TcpStream::connect(address)?;
+		stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+		stream.write_all(b"GET /index.html HTTP/1.0\r\n\r\n")?;
+		let mut response = String::new();
+		stream.read_to_string(&mut response)?;
+		Ok(response)
+	};
+	let page = get(&address).expect("the service answers at its published address");
+	assert!(page.starts_with("HTTP/1.") && page.ends_with("served by a lease\n"), "{page}");
+	// A shell command inside the lease, through the gateway, as the buyer.
+	let ssh = Command::new(workspace_bin("cutopia"))
+		.args(["--url", &m.url, "client", "ssh", &id.to_string(), "-i"])
+		.arg(&key)
+		.args(["--", "id; cat /scratch/www/index.html; echo changed > /scratch/www/index.html"])
+		.output()
+		.unwrap();
+	let stdout = String::from_utf8_lossy(&ssh.stdout);
+	assert!(ssh.status.success(), "{stdout} {}", String::from_utf8_lossy(&ssh.stderr));
+	assert_eq!(stdout, "uid=1000(task) gid=1000\nserved by a lease\n", "{stdout}");
+	assert!(get(&address).unwrap().ends_with("changed\n"), "the session changed what is served");
+	// The lease runs out: the workload stops, its port with it.
+	m.wait_status(id, "the end of the lease", Duration::from_secs(240), |v| {
+		v["status"] == "Reported"
+	});
+	dave.wait_output(&format!("service {id} stopped"), Duration::from_secs(30));
+	wait_for("the service's port to close", Duration::from_secs(10), || {
+		get(&address).is_err().then_some(())
+	});
+	let late = Command::new(workspace_bin("cutopia"))
+		.args(["--url", &m.url, "client", "ssh", &id.to_string(), "-i"])
+		.arg(&key)
+		.args(["--", "echo still here"])
+		.output()
+		.unwrap();
+	assert!(!late.status.success(), "{}", String::from_utf8_lossy(&late.stdout));
+}
+
 /// One miner, killed for good after its first heartbeat: the rounds it misses fail its lease,
 /// the buyer gets back everything the miner did not earn, and part of the miner's bond.
 #[test]

@@ -183,6 +183,11 @@ fn slot_view<A: Display, N: Copy + Into<u64>>(index: u32, s: &Slot<A, N>) -> Slo
 			start: a.start.into(),
 			end: a.end.into(),
 			endpoint: String::from_utf8_lossy(&a.endpoint).into_owned(),
+			service: a.service.as_ref().map(|s| ServiceAccessView {
+				service: String::from_utf8_lossy(&s.service).into_owned(),
+				ssh: s.ssh.as_ref().map(|g| String::from_utf8_lossy(&g.endpoint).into_owned()),
+				host_key: s.ssh.as_ref().map(|g| String::from_utf8_lossy(&g.host_key).into_owned()),
+			}),
 		}),
 		ended: s.ended.map(|e| LeaseEndView {
 			proven: e.proven,

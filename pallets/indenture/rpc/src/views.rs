@@ -140,6 +140,21 @@ pub struct AccessView {
 	pub end: u64,
 	/// host:port or URL of the miner.
 	pub endpoint: String,
+	/// A service's own address and SSH gateway, once its miner published them.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub service: Option<ServiceAccessView>,
+}
+
+/// Where a running service answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccessView {
+	/// `host:port` forwarded to the workload's port 8080.
+	pub service: String,
+	/// The SSH gateway's `host:port`, when the buyer gave a key.
+	pub ssh: Option<String>,
+	/// The gateway's host key (OpenSSH public key line), which clients pin.
+	pub host_key: Option<String>,
 }
 
 /// How a slot's lease ended.

@@ -153,8 +153,11 @@ pub(super) async fn compete(
 		let party = [&indenture.buyer, &indenture.spec.exchange, &indenture.spec.escrow_operator]
 			.contains(&&ctx.me);
 		if !wanted
-			|| party || !super::results::can_run(ctx, &indenture.spec.task)
-			|| indenture.status != Status::Open
+			|| party || !super::results::can_run(
+			ctx,
+			&indenture.spec.task,
+			&indenture.spec.task_type,
+		) || indenture.status != Status::Open
 			|| slots.iter().any(|(_, s)| s.miner.as_ref() == Some(&ctx.me))
 		{
 			continue;

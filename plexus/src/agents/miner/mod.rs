@@ -5,6 +5,8 @@
 mod compete;
 mod heartbeat;
 mod results;
+#[cfg(target_os = "linux")]
+mod services;
 
 use super::{ensure_registered, load, log_registration, next_block, save, Registration};
 use crate::{
@@ -14,7 +16,7 @@ use crate::{
 		runtime_types::{
 			bounded_collections::bounded_vec::BoundedVec,
 			cutopia_primitives::types::{Resources, Role},
-			pallet_indenture::types::SlotResult,
+			pallet_indenture::types::{ServiceAccess, SlotResult, TaskType},
 		},
 	},
 	exec::{Executor, Limits},
@@ -106,6 +108,9 @@ struct MinerCtx {
 	/// Indentures whose task is running now (in the background, so that a long task does
 	/// not hold up heartbeats).
 	running: results::Running,
+	/// The container services this miner runs, by indenture.
+	#[cfg(target_os = "linux")]
+	services: services::Running,
 	/// The runtime's `CommitWindow` and `RevealWindow` (blocks).
 	commit_window: u32,
 	reveal_window: u32,
@@ -152,6 +157,8 @@ pub async fn run_miner(
 		executor,
 		store,
 		running: Default::default(),
+		#[cfg(target_os = "linux")]
+		services: Default::default(),
 		commit_window,
 		reveal_window,
 	};
@@ -187,6 +194,8 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 		}
 	}
 	heartbeat::send(ctx, &at, answers).await?;
+	#[cfg(target_os = "linux")]
+	services::reap(ctx, &held.iter().map(|(id, _)| *id).collect());
 	for (id, slot) in held {
 		let Some(ind) =
 			at.storage().try_fetch(cutopia::storage().indenture().indentures(), (id,)).await?
@@ -195,9 +204,16 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 		};
 		let ind = ind.decode()?;
 		// One indenture's trouble (an image that cannot be fetched) must not hold up the others.
-		if let Err(e) =
-			results::serve(ctx, id, slot.index, &ind.spec, &ind.status, slot.result).await
-		{
+		let served = match ind.spec.task_type {
+			TaskType::Batch => {
+				results::serve(ctx, id, slot.index, &ind.spec, &ind.status, slot.result).await
+			},
+			#[cfg(target_os = "linux")]
+			TaskType::Service => services::serve(ctx, id, &slot, &ind.spec, now).await,
+			#[cfg(not(target_os = "linux"))]
+			TaskType::Service => Ok(()),
+		};
+		if let Err(e) = served {
 			tracing::warn!(target: TARGET, "indenture {id}: {e:#}");
 		}
 	}
@@ -209,6 +225,12 @@ struct HeldSlot {
 	index: u32,
 	lease: Option<u64>,
 	result: Option<SlotResult>,
+	/// The slot's lease has ended.
+	#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+	ended: bool,
+	/// What the chain says about where its service answers.
+	#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+	published: Option<ServiceAccess>,
 }
 
 /// The slots this miner holds, by indenture: read through the chain's index of them
@@ -228,7 +250,16 @@ async fn held_slots(ctx: &MinerCtx, at: &At) -> Result<Vec<(u64, HeldSlot)>> {
 			continue;
 		};
 		let slot = slot.decode()?;
-		mine.push((id, HeldSlot { index, lease: slot.lease, result: slot.result }));
+		mine.push((
+			id,
+			HeldSlot {
+				index,
+				lease: slot.lease,
+				result: slot.result,
+				ended: slot.ended.is_some(),
+				published: slot.access.and_then(|a| a.service),
+			},
+		));
 	}
 	Ok(mine)
 }

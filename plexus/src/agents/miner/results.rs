@@ -23,11 +23,25 @@ use std::{
 /// Indentures whose task is running.
 pub(super) type Running = Arc<Mutex<HashSet<u64>>>;
 
-/// Whether this miner can run `task` (it competes only for those).
-pub(super) fn can_run(ctx: &MinerCtx, task: &Task) -> bool {
+/// Whether this miner can run `task` of `task_type` (it competes only for those). A
+/// container service runs in the container tier only: a microVM guest has no network device
+/// to serve on.
+pub(super) fn can_run(ctx: &MinerCtx, task: &Task, task_type: &TaskType) -> bool {
 	match task {
 		Task::Inline(_) | Task::Wasm { .. } => true,
-		Task::Container { .. } => runs_containers(ctx),
+		Task::Container { .. } => {
+			runs_containers(ctx) && (*task_type == TaskType::Batch || !runs_microvms(ctx))
+		},
+	}
+}
+
+fn runs_microvms(ctx: &MinerCtx) -> bool {
+	#[cfg(target_os = "linux")]
+	return ctx.cfg.containers.as_ref().is_some_and(|c| c.microvm.is_some());
+	#[cfg(not(target_os = "linux"))]
+	{
+		let _ = ctx;
+		false
 	}
 }
 

@@ -122,13 +122,24 @@ pub fn table(v: &InfoView, now: u64) -> String {
 			result
 		);
 	}
+	for (index, service) in
+		i.slots.iter().filter_map(|s| Some((s.index, s.access.as_ref()?.service.as_ref()?)))
+	{
+		out += &format!("service of slot {index}: {}", service.service);
+		if let Some(ssh) = &service.ssh {
+			out += &format!(", ssh {ssh} (cutopia client ssh {} --slot {index})", i.id);
+		}
+		out += "\n";
+	}
 	out.trim_end().to_string()
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use pallet_indenture_rpc::{AccessView, IndentureView, ResourcesView, SpecView};
+	use pallet_indenture_rpc::{
+		AccessView, IndentureView, ResourcesView, ServiceAccessView, SpecView,
+	};
 
 	#[test]
 	fn status_is_a_table_with_lease_progress() {
@@ -171,6 +182,11 @@ mod tests {
 					start: 100,
 					end: 110,
 					endpoint: "127.0.0.1:7070".into(),
+					service: Some(ServiceAccessView {
+						service: "127.0.0.1:40001".into(),
+						ssh: Some("127.0.0.1:40002".into()),
+						host_key: Some("ssh-ed25519 AAAA".into()),
+					}),
 				}),
 				ended: None,
 				result: Some(SlotResultView::Sealed("0xab".into())),
@@ -183,6 +199,12 @@ mod tests {
 		assert!(t.contains("incentive 2 CU"), "{t}");
 		assert!(
 			t.contains("[####......] 4/10") && t.contains("sealed") && t.contains("127.0.0.1:7070"),
+			"{t}"
+		);
+		assert!(
+			t.contains(
+				"service of slot 0: 127.0.0.1:40001, ssh 127.0.0.1:40002 (cutopia client ssh 3 --slot 0)"
+			),
 			"{t}"
 		);
 		assert!(

@@ -100,6 +100,23 @@ pub enum Client {
 		/// 1 to 5.
 		stars: u8,
 	},
+	/// A shell, or a command, inside a running service, through its miner's SSH gateway
+	/// (the system's `ssh`): the address and the gateway's host key come from the chain, and
+	/// only that host key is trusted. Exits with the command's status.
+	Ssh {
+		/// Indenture id.
+		id: u64,
+		/// Which slot's workload (a service on several nodes has one per node).
+		#[arg(long, default_value_t = 0)]
+		slot: u32,
+		/// Your private key: the one whose public half is the indenture's `ssh_key` (else
+		/// ssh's defaults and agent).
+		#[arg(long, short = 'i')]
+		identity: Option<PathBuf>,
+		/// The command (run by the service's `/bin/sh -c`); none: `sh -i`, without a terminal.
+		#[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+		command: Vec<String>,
+	},
 	/// Fetch the result from a miner's endpoint and check it against the hash on chain.
 	Result {
 		/// Indenture id.
@@ -239,8 +256,61 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
 			});
 		},
 		Client::Result { id, out: path } => fetch_result(cli, &chain, *id, path.as_deref()).await?,
+		Client::Ssh { id, slot, identity, command } => {
+			let code = ssh(&chain, *id, *slot, identity.as_deref(), command).await?;
+			std::process::exit(code);
+		},
 	}
 	Ok(())
+}
+
+/// Runs the system's `ssh` into slot `slot` of service `id` with the gateway published on
+/// chain, pinning its host key; returns ssh's exit status.
+async fn ssh(
+	chain: &Chain,
+	id: u64,
+	slot: u32,
+	identity: Option<&Path>,
+	command: &[String],
+) -> Result<i32> {
+	let Some(InfoView::Active(active)) = indenture(chain, id).await? else {
+		bail!("indenture {id} has ended (or never existed): its workload no longer runs");
+	};
+	let Some(s) = active.slots.iter().find(|s| s.index == slot) else {
+		bail!("indenture {id} has no slot {slot}");
+	};
+	let access = s.access.as_ref().ok_or_else(|| anyhow!("slot {slot} has no miner yet"))?;
+	let service = access.service.as_ref().ok_or_else(|| {
+		anyhow!("the miner of slot {slot} has not published its service yet (it is starting)")
+	})?;
+	let (Some(gateway), Some(host_key)) = (&service.ssh, &service.host_key) else {
+		bail!("slot {slot} has no SSH gateway: the indenture gave no `ssh_key`");
+	};
+	let (host, port) = gateway
+		.rsplit_once(':')
+		.ok_or_else(|| anyhow!("the published gateway {gateway:?} is not host:port"))?;
+	let host = host.trim_start_matches('[').trim_end_matches(']');
+	// The published host key is the only one trusted for this address: no first-use prompt.
+	let dir = std::env::temp_dir().join(format!("cutopia-ssh-{}", std::process::id()));
+	std::fs::create_dir_all(&dir)?;
+	let known_hosts = dir.join("known_hosts");
+	std::fs::write(&known_hosts, format!("[{host}]:{port} {host_key}\n"))?;
+	let mut ssh = std::process::Command::new("ssh");
+	ssh.args(["-T", "-p", port, "-F", "/dev/null", "-o", "StrictHostKeyChecking=yes"])
+		.arg("-o")
+		.arg(format!("UserKnownHostsFile={}", known_hosts.display()));
+	if let Some(key) = identity {
+		ssh.args(["-o", "IdentitiesOnly=yes", "-i"]).arg(key);
+	}
+	// Nothing after `--` is an option of ssh's, whatever the command starts with.
+	ssh.arg("--").arg(format!("task@{host}"));
+	if !command.is_empty() {
+		ssh.arg(command.join(" "));
+	}
+	let status = ssh.status();
+	let _ = std::fs::remove_dir_all(&dir);
+	let status = status.map_err(|e| anyhow!("cannot run ssh (install openssh-client): {e}"))?;
+	Ok(status.code().unwrap_or(255))
 }
 
 async fn indenture(chain: &Chain, id: u64) -> Result<Option<InfoView>> {

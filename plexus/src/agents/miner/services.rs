@@ -1,0 +1,238 @@
+//! Services: a container service's workload runs for as long as the miner's lease of it, on
+//! ports of the miner's host that it publishes on chain (`publish_access`) — the service's
+//! port forwarded into the workload's own network namespace, and an SSH gateway that takes
+//! only the buyer's key. When the lease ends (or fails, or the buyer terminates) the workload
+//! is stopped and its scratch goes with it.
+//!
+//! A Wasm service has no long-running workload (a WASI command runs to completion): it is
+//! served by its heartbeats alone, as before.
+
+use super::{HeldSlot, MinerCtx, TARGET};
+use crate::{
+	agents::refused,
+	chain::AccountId32,
+	container::{self, gateway, Service},
+	cutopia::{
+		self,
+		runtime_types::{
+			bounded_collections::bounded_vec::BoundedVec,
+			pallet_indenture::types::{IndentureSpec, ServiceAccess, SshGateway, Task},
+		},
+	},
+	exec::Job,
+	work,
+};
+use anyhow::{Context, Result};
+use std::{
+	collections::{BTreeSet, HashMap},
+	sync::{Arc, Mutex},
+};
+
+/// The services this miner runs, by indenture.
+pub(super) type Running = Arc<Mutex<HashMap<u64, Workload>>>;
+
+/// Blocks a service that failed to start waits before it is tried again.
+const RETRY_BLOCKS: u32 = 5;
+
+pub(super) enum Workload {
+	/// Being fetched and started, in the background.
+	Starting,
+	/// Could not start at this block; tried again `RETRY_BLOCKS` later.
+	Failed(u32),
+	Up(Up),
+}
+
+pub(super) struct Up {
+	service: Arc<Service>,
+	/// The forwarder's and the gateway's accept loops.
+	tasks: Vec<tokio::task::JoinHandle<()>>,
+	/// What the miner publishes for it.
+	access: ServiceAccess,
+}
+
+impl Drop for Up {
+	fn drop(&mut self) {
+		for task in &self.tasks {
+			task.abort();
+		}
+		// Stopping waits for the kill: not on the runtime's threads.
+		let service = self.service.clone();
+		tokio::task::spawn_blocking(move || service.stop());
+	}
+}
+
+/// Serves slot `slot` of service `id`: starts its workload if it is not running, publishes
+/// where it answers if the chain does not say so yet, and stops it once the lease is over.
+pub(super) async fn serve(
+	ctx: &MinerCtx,
+	id: u64,
+	slot: &HeldSlot,
+	spec: &IndentureSpec<AccountId32, u128>,
+	now: u32,
+) -> Result<()> {
+	let Task::Container { .. } = &spec.task else { return Ok(()) };
+	if slot.lease.is_none() || slot.ended {
+		stop(ctx, id);
+		return Ok(());
+	}
+	let access = {
+		let mut running = ctx.services.lock().expect("not poisoned");
+		let access = match running.get(&id) {
+			Some(Workload::Starting) => return Ok(()),
+			Some(Workload::Failed(at)) if now < at + RETRY_BLOCKS => return Ok(()),
+			Some(Workload::Up(up)) => match up.service.ended() {
+				None => Some(up.access.clone()),
+				// It exited (or was killed for its memory): started again, on new ports.
+				Some(why) => {
+					tracing::warn!(target: TARGET, "service {id} ended ({why}): starting it again");
+					None
+				},
+			},
+			_ => None,
+		};
+		if access.is_none() {
+			running.insert(id, Workload::Starting);
+		}
+		access
+	};
+	let Some(access) = access else {
+		start(ctx, id, spec.clone(), now);
+		return Ok(());
+	};
+	if slot.published.as_ref() != Some(&access) {
+		let tx = cutopia::transactions().indenture().publish_access(id, access.clone());
+		match ctx.chain.submit(&tx, &ctx.key).await {
+			Ok(_) => tracing::info!(
+				target: TARGET,
+				"service {id} published at {}",
+				String::from_utf8_lossy(&access.service.0)
+			),
+			Err(e) => refused!(TARGET, e, "publishing service {id} refused"),
+		}
+	}
+	Ok(())
+}
+
+/// Stops every service whose indenture this miner no longer holds (it ended: settled,
+/// terminated, failed).
+pub(super) fn reap(ctx: &MinerCtx, held: &BTreeSet<u64>) {
+	let mut running = ctx.services.lock().expect("not poisoned");
+	let gone: Vec<u64> = running.keys().filter(|id| !held.contains(id)).copied().collect();
+	for id in gone {
+		if let Some(Workload::Up(_)) = running.remove(&id) {
+			tracing::info!(target: TARGET, "service {id} stopped: its indenture ended");
+		}
+	}
+}
+
+fn stop(ctx: &MinerCtx, id: u64) {
+	if let Some(Workload::Up(_)) = ctx.services.lock().expect("not poisoned").remove(&id) {
+		tracing::info!(target: TARGET, "service {id} stopped: its lease is over");
+	}
+}
+
+/// Fetches the image and starts the workload, its forwarder and its gateway in the background.
+fn start(ctx: &MinerCtx, id: u64, spec: IndentureSpec<AccountId32, u128>, now: u32) {
+	let (Some(containers), services) = (ctx.cfg.containers.clone(), ctx.services.clone()) else {
+		return;
+	};
+	let (host, data_dir) = (host_of(&ctx.cfg.endpoint), ctx.cfg.data_dir.clone());
+	tokio::spawn(async move {
+		let started = std::time::Instant::now();
+		let outcome = up(id, &spec, containers, &host, &data_dir).await;
+		let mut running = services.lock().expect("not poisoned");
+		// Stopped meanwhile (the lease ended while the image was fetched): not started.
+		if !matches!(running.get(&id), Some(Workload::Starting)) {
+			return;
+		}
+		match outcome {
+			Ok(up) => {
+				tracing::info!(
+					target: TARGET,
+					"service {id} running after {:.0} ms",
+					started.elapsed().as_secs_f64() * 1e3
+				);
+				running.insert(id, Workload::Up(up));
+			},
+			Err(e) => {
+				tracing::warn!(target: TARGET, "service {id} could not start: {e:#}");
+				running.insert(id, Workload::Failed(now));
+			},
+		}
+	});
+}
+
+async fn up(
+	id: u64,
+	spec: &IndentureSpec<AccountId32, u128>,
+	c: super::Containers,
+	host: &str,
+	data_dir: &std::path::Path,
+) -> Result<Up> {
+	let Task::Container { hash, uri, command } = &spec.task else {
+		anyhow::bail!("not a container");
+	};
+	let held = c.images.hold(&hash.0);
+	let rootfs = c.images.get(&String::from_utf8_lossy(&uri.0), &hash.0).await?;
+	let argv: Vec<String> =
+		command.0.iter().map(|a| String::from_utf8_lossy(&a.0).into_owned()).collect();
+	let quota = container::Quota {
+		cpu_millicores: spec.resources.cpu_millicores,
+		memory_bytes: u64::from(spec.resources.memory_mib) << 20,
+		scratch_bytes: u64::from(spec.resources.storage_gib) << 30,
+		pids: 256,
+		network: true,
+		..Default::default()
+	};
+	let job = Job {
+		args: vec!["service".into()],
+		stdin: Vec::new(),
+		seed: work::sha256(&id.to_le_bytes()),
+	};
+	let executor = c.executor.clone();
+	let service = tokio::task::spawn_blocking(move || {
+		let _held = held;
+		executor.start_service(&rootfs, &argv, &job, &quota)
+	})
+	.await??;
+	let service = Arc::new(service);
+	let listener = tokio::net::TcpListener::bind((host, 0))
+		.await
+		.with_context(|| format!("cannot listen on {host}"))?;
+	let service_at = format!("{host}:{}", listener.local_addr()?.port());
+	let mut tasks = vec![tokio::spawn(container::forward(listener, service.clone()))];
+	// A key that is not one (the chain takes any bytes) gets the service without a gateway.
+	let authorized = spec.ssh_key.as_ref().and_then(|key| {
+		gateway::authorized_key(&key.0)
+			.inspect_err(|e| tracing::warn!(target: TARGET, "service {id}: no SSH gateway: {e:#}"))
+			.ok()
+	});
+	let ssh = match authorized {
+		Some(authorized) => {
+			let host_key = gateway::host_key(&data_dir.join("ssh_host_ed25519_key"))?;
+			let public = gateway::public_line(&host_key)?;
+			let listener = tokio::net::TcpListener::bind((host, 0)).await?;
+			let at = format!("{host}:{}", listener.local_addr()?.port());
+			tasks.push(tokio::spawn(gateway::serve(
+				listener,
+				host_key,
+				authorized,
+				service.clone(),
+			)));
+			Some(SshGateway {
+				endpoint: BoundedVec(at.into_bytes()),
+				host_key: BoundedVec(public.into_bytes()),
+			})
+		},
+		None => None,
+	};
+	let access = ServiceAccess { service: BoundedVec(service_at.into_bytes()), ssh };
+	Ok(Up { service, tasks, access })
+}
+
+/// The host part of the miner's registered `host:port` endpoint: where its services' ports
+/// are opened and published.
+fn host_of(endpoint: &str) -> String {
+	let host = endpoint.rsplit_once(':').map_or(endpoint, |(host, _)| host);
+	host.trim_start_matches('[').trim_end_matches(']').to_string()
+}
