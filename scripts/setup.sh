@@ -17,6 +17,8 @@ command -v npm >/dev/null 2>&1 || apt_pkgs+=(npm)
 command -v tar >/dev/null 2>&1 || apt_pkgs+=(tar)
 # The container test serves its image over https with `openssl s_server`.
 command -v openssl >/dev/null 2>&1 || apt_pkgs+=(openssl)
+# `cutopia client ssh` runs the system's ssh; the service tests make keys with ssh-keygen.
+command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || apt_pkgs+=(openssh-client)
 # The microVM tier: QEMU, Debian's cloud kernel (its virtio modules go into the guest's
 # initramfs) and mkfs.ext4 for the image disks.
 command -v qemu-system-x86_64 >/dev/null 2>&1 || apt_pkgs+=(qemu-system-x86)
