@@ -257,7 +257,7 @@ fn a_service_is_reached_in_its_own_network_and_entered_as_its_user() {
 	}
 	let mut out = String::new();
 	std::io::Read::read_to_string(&mut { entered.stdout }, &mut out).unwrap();
-	let (code, said) = entered.waiter.join().unwrap();
+	let (code, said) = entered.done.blocking_recv().unwrap();
 	assert_eq!(code, 3, "{out} {said}");
 	let lines: Vec<&str> = out.lines().collect();
 	assert!(lines[0].starts_with("uid=1000(task) gid=1000"), "{out}");
@@ -267,7 +267,7 @@ fn a_service_is_reached_in_its_own_network_and_entered_as_its_user() {
 	assert_eq!(lines[6], "got hello", "{out}");
 	// A program that does not exist is the command's failure, said as such.
 	let missing = service.enter(&["no-such-program".into()]).unwrap();
-	let (code, said) = missing.waiter.join().unwrap();
+	let (code, said) = missing.done.blocking_recv().unwrap();
 	assert_eq!(code, 125);
 	assert!(said.contains("not found"), "{said}");
 	// Stopped: a connection held open to it is closed at once, not at its idle timeout.
@@ -279,6 +279,33 @@ fn a_service_is_reached_in_its_own_network_and_entered_as_its_user() {
 	let read = std::io::Read::read(&mut idle, &mut byte);
 	assert!(read.is_err() || read.is_ok_and(|n| n == 0), "still served");
 	assert!(stopping.elapsed() < Duration::from_secs(10), "{:?}", stopping.elapsed());
+	// A reference left over (an SSH session still open) reaches nothing of it any more:
+	// its namespaces, and with them its scratch, are gone.
+	assert!(service.connect(8080).is_err());
+	assert!(service.enter(&["/bin/true".into()]).is_err());
+}
+
+/// Commands entered into one service are bounded (each holds a thread and a process of the
+/// miner's): the 33rd waits for one of the 32 to end; one that ends frees its place.
+#[test]
+fn commands_entered_into_a_service_are_bounded() {
+	let service = web_service();
+	let sleep = ["/bin/sleep".to_string(), "30".to_string()];
+	let mut running: Vec<_> = (0..32).map(|_| service.enter(&sleep).unwrap()).collect();
+	// All of them run (none has ended for want of a process).
+	std::thread::sleep(Duration::from_millis(300));
+	for entered in &mut running {
+		assert!(entered.done.try_recv().is_err(), "a command ended early");
+	}
+	let refused = service.enter(&sleep).err().expect("a 33rd command refused");
+	assert!(refused.to_string().contains("already run"), "{refused}");
+	let first = running.remove(0);
+	first.kill.send(()).unwrap();
+	let (code, _) = first.done.blocking_recv().unwrap();
+	assert_eq!(code, -1, "killed");
+	service.enter(&["/bin/true".into()]).expect("a place again");
+	drop(running);
+	service.stop();
 }
 
 /// A service whose index page says `served`, started and listening.
@@ -290,8 +317,9 @@ fn web_service() -> plexus::container::Service {
 		 exec httpd -f -p 127.0.0.1:8080 -h /scratch/www",
 	]
 	.map(String::from);
-	let service =
-		executor().start_service(&images().1, &argv, &Job::default(), &Quota::default()).unwrap();
+	// As many processes as the miner gives a service.
+	let quota = Quota { pids: 256, ..Quota::default() };
+	let service = executor().start_service(&images().1, &argv, &Job::default(), &quota).unwrap();
 	let started = Instant::now();
 	while service.connect(8080).is_err() {
 		assert!(started.elapsed() < Duration::from_secs(10), "the service never listened");

@@ -345,7 +345,7 @@ mod benchmarks {
 			service: BoundedVec::truncate_from(alloc::vec![b's'; 256]),
 			ssh: Some(SshGateway {
 				endpoint: BoundedVec::truncate_from(alloc::vec![b'g'; 256]),
-				host_key: BoundedVec::truncate_from(alloc::vec![b'k'; 128]),
+				host_key: BoundedVec::truncate_from([&b"ssh-ed25519 "[..], &[b'A'; 116]].concat()),
 			}),
 		};
 		#[extrinsic_call]

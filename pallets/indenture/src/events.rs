@@ -171,7 +171,9 @@ mod events {
 		NotService,
 		/// The slot's lease has ended: its workload no longer runs.
 		LeaseOver,
-		/// An address or host key is empty.
-		EmptyAccess,
+		/// An address is empty or not printable ASCII without spaces, or a host key is not an
+		/// `ssh-ed25519 <base64>` line: clients print and pass these bytes, so nothing else is
+		/// taken.
+		BadAccess,
 	}
 }

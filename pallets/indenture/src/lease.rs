@@ -87,9 +87,9 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let ind = Indentures::<T>::get(id).ok_or(Error::<T>::UnknownIndenture)?;
 		ensure!(ind.spec.task_type == TaskType::Service, Error::<T>::NotService);
-		let gateway_empty =
-			access.ssh.as_ref().is_some_and(|g| g.endpoint.is_empty() || g.host_key.is_empty());
-		ensure!(!access.service.is_empty() && !gateway_empty, Error::<T>::EmptyAccess);
+		let gateway_ok =
+			access.ssh.as_ref().is_none_or(|g| is_address(&g.endpoint) && is_host_key(&g.host_key));
+		ensure!(is_address(&access.service) && gateway_ok, Error::<T>::BadAccess);
 		let (index, mut slot) = Self::slot_of(id, &who).ok_or(Error::<T>::NotMiner)?;
 		ensure!(slot.ended.is_none(), Error::<T>::LeaseOver);
 		// Awarded slots always have their access; one without is no lease to publish for.
@@ -352,4 +352,17 @@ impl<T: Config> Pallet<T> {
 			Self::deposit_event(Event::ResultsDue { id, seal_until });
 		}
 	}
+}
+
+/// A published address: not empty, printable ASCII, no spaces (`host:port`, `[v6]:port`); no
+/// control bytes a client's terminal or its `ssh` would act on.
+fn is_address(bytes: &[u8]) -> bool {
+	!bytes.is_empty() && bytes.iter().all(|b| b.is_ascii_graphic())
+}
+
+/// An SSH host key line as clients pin it: `ssh-ed25519 ` and base64, nothing else.
+fn is_host_key(bytes: &[u8]) -> bool {
+	bytes.strip_prefix(b"ssh-ed25519 ").is_some_and(|key| {
+		!key.is_empty() && key.iter().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b))
+	})
 }

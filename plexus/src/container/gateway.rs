@@ -21,7 +21,14 @@ use russh::{
 	},
 	Channel, ChannelId, ChannelMsg, MethodKind, MethodSet,
 };
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+	path::Path,
+	sync::{
+		atomic::{AtomicBool, Ordering},
+		Arc, Weak,
+	},
+	time::Duration,
+};
 use tokio::{io::AsyncWriteExt, net::TcpListener, sync::Semaphore};
 
 /// Most SSH connections one gateway serves at once; more are closed on arrival, so a flood
@@ -30,9 +37,14 @@ const MAX_CONNECTIONS: usize = 16;
 
 /// The miner's SSH host key, kept in `path` (`0600`), made on first use.
 pub fn host_key(path: &Path) -> Result<PrivateKey> {
-	if let Ok(text) = std::fs::read_to_string(path) {
-		return PrivateKey::from_openssh(text.as_bytes())
-			.with_context(|| format!("{} is not an OpenSSH private key", path.display()));
+	match std::fs::read_to_string(path) {
+		Ok(text) => {
+			return PrivateKey::from_openssh(text.as_bytes())
+				.with_context(|| format!("{} is not an OpenSSH private key", path.display()))
+		},
+		// Made only where there is none: a key that cannot be read now is not replaced.
+		Err(e) if e.kind() == std::io::ErrorKind::NotFound => {},
+		Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
 	}
 	let seed = crate::work::random32()?;
 	let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
@@ -69,8 +81,16 @@ pub fn authorized_key(line: &[u8]) -> Result<PublicKey> {
 	PublicKey::from_openssh(line.trim()).context("the SSH key is not an OpenSSH public key")
 }
 
-/// Serves SSH on `listener` until the task is dropped or aborted: sessions authenticated by
-/// `authorized` (and nothing else) run their commands in `service`.
+/// Most session channels (commands or shells) one connection may open.
+const MAX_CHANNELS: usize = 4;
+
+/// How long a connection may take to authenticate: one that has not is closed, so strangers
+/// cannot hold the gateway's places for its idle timeout.
+const AUTH_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Serves SSH on `listener` until the task is dropped or aborted — which disconnects every
+/// session it started: sessions authenticated by `authorized` (and nothing else) run their
+/// commands in `service`.
 pub async fn serve(
 	listener: TcpListener,
 	host_key: PrivateKey,
@@ -87,35 +107,73 @@ pub async fn serve(
 		keepalive_interval: Some(Duration::from_secs(30)),
 		..Default::default()
 	});
+	// Sessions hold the service weakly: a stopped service is not kept alive by one.
+	let service = Arc::downgrade(&service);
 	let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+	// Dropped with this task: aborts every session's task, whose guard disconnects it.
+	let mut sessions = tokio::task::JoinSet::new();
 	loop {
+		while sessions.try_join_next().is_some() {}
 		let Ok((stream, _)) = listener.accept().await else {
 			tokio::time::sleep(Duration::from_millis(100)).await;
 			continue;
 		};
 		let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
-		let handler = Gateway { authorized: authorized.clone(), service: service.clone() };
+		let authed = Arc::new(AtomicBool::new(false));
+		let handler = Gateway {
+			authorized: authorized.clone(),
+			service: service.clone(),
+			authed: authed.clone(),
+			channels: 0,
+		};
 		let config = config.clone();
-		tokio::spawn(async move {
+		sessions.spawn(async move {
 			let _permit = permit;
-			// The handshake is bounded too: a client that connects and says nothing does not
-			// hold its place for the inactivity timeout.
-			let session = tokio::time::timeout(
-				Duration::from_secs(20),
+			let Ok(Ok(session)) = tokio::time::timeout(
+				AUTH_DEADLINE,
 				russh::server::run_stream(config, stream, handler),
 			)
-			.await;
-			if let Ok(Ok(session)) = session {
+			.await
+			else {
+				return;
+			};
+			let _guard = Disconnect(session.handle());
+			let mut session = std::pin::pin!(session);
+			tokio::select! {
+				_ = &mut session => return,
+				_ = tokio::time::sleep(AUTH_DEADLINE) => {},
+			}
+			if authed.load(Ordering::SeqCst) {
 				let _ = session.await;
 			}
 		});
 	}
 }
 
+/// Disconnects its session when dropped (the session runs in a task of russh's own, which
+/// would outlive ours).
+struct Disconnect(russh::server::Handle);
+
+impl Drop for Disconnect {
+	fn drop(&mut self) {
+		let handle = self.0.clone();
+		if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+			runtime.spawn(async move {
+				let _ = handle
+					.disconnect(russh::Disconnect::ByApplication, "lease over".into(), "en".into())
+					.await;
+			});
+		}
+	}
+}
+
 /// One connection.
 struct Gateway {
 	authorized: PublicKey,
-	service: Arc<Service>,
+	service: Weak<Service>,
+	authed: Arc<AtomicBool>,
+	/// Session channels opened so far.
+	channels: usize,
 }
 
 impl Gateway {
@@ -140,7 +198,11 @@ impl Handler for Gateway {
 		_user: &str,
 		key: VerifiedPublicKey<'_>,
 	) -> Result<Auth, Self::Error> {
-		Ok(if self.is_authorized(key.public_key) { Auth::Accept } else { Auth::reject() })
+		if !self.is_authorized(key.public_key) {
+			return Ok(Auth::reject());
+		}
+		self.authed.store(true, Ordering::SeqCst);
+		Ok(Auth::Accept)
 	}
 
 	async fn channel_open_session(
@@ -149,6 +211,11 @@ impl Handler for Gateway {
 		reply: ChannelOpenHandle,
 		_session: &mut Session,
 	) -> Result<(), Self::Error> {
+		if self.channels >= MAX_CHANNELS {
+			reply.reject(russh::ChannelOpenFailure::ResourceShortage).await;
+			return Ok(());
+		}
+		self.channels += 1;
 		reply.accept().await;
 		tokio::spawn(drive(channel, self.service.clone()));
 		Ok(())
@@ -189,7 +256,7 @@ impl Handler for Gateway {
 
 /// One session channel: waits for its command (or shell), runs it in the service, and pipes
 /// the channel to its stdin and its stdout and stderr back, then sends its exit status.
-async fn drive(channel: Channel<Msg>, service: Arc<Service>) {
+async fn drive(channel: Channel<Msg>, service: Weak<Service>) {
 	let (mut read, write) = channel.split();
 	let argv: Vec<String> = loop {
 		match read.wait().await {
@@ -201,8 +268,13 @@ async fn drive(channel: Channel<Msg>, service: Arc<Service>) {
 			None => return,
 		}
 	};
-	let entered = tokio::task::spawn_blocking(move || service.enter(&argv)).await;
-	let Ok(Ok(Entered { stdin, stdout, stderr, waiter, kill })) = entered else {
+	// Starting it waits for a helper process to be spawned: not on the runtime's threads.
+	let entered = tokio::task::spawn_blocking(move || match service.upgrade() {
+		Some(service) => service.enter(&argv),
+		None => Err(super::ExecError::Sandbox("the service has stopped".into())),
+	})
+	.await;
+	let Ok(Ok(Entered { stdin, stdout, stderr, done, kill })) = entered else {
 		let why = match entered {
 			Ok(Err(e)) => format!("cutopia: cannot run the command: {e}\n"),
 			_ => "cutopia: cannot run the command\n".to_string(),
@@ -233,11 +305,11 @@ async fn drive(channel: Channel<Msg>, service: Arc<Service>) {
 		let _ = tokio::io::copy(&mut stderr, &mut err_writer).await;
 		let _ = err_writer.flush().await;
 	});
-	let mut finished = tokio::task::spawn_blocking(move || waiter.join());
+	let mut finished = done;
 	let mut stdin = Some(stdin);
 	let result = loop {
 		tokio::select! {
-			done = &mut finished => break done.ok().and_then(|joined| joined.ok()),
+			done = &mut finished => break done.ok(),
 			msg = read.wait() => match msg {
 				Some(ChannelMsg::Data { data }) => {
 					if let Some(pipe) = stdin.as_mut() {

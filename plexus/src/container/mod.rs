@@ -22,7 +22,7 @@ mod image;
 mod microvm;
 mod sandbox;
 
-pub use image::{busybox_image, Images};
+pub use image::{busybox_image, Held, Images};
 pub use microvm::{Accel, MicroVmExecutor};
 pub use sandbox::{enter_main, sandbox_main, ENTER_ARG, SANDBOX_ARG};
 
@@ -312,7 +312,8 @@ impl ContainerExecutor {
 			.map_err(|_| ExecError::Sandbox("the service's keeper thread died".into()))??;
 		Ok(Service {
 			helper: self.helper.clone(),
-			namespaces,
+			namespaces: std::sync::Mutex::new(Some(Arc::new(namespaces))),
+			entered: Default::default(),
 			task,
 			cgroup,
 			ended,
@@ -343,12 +344,9 @@ pub async fn forward(listener: tokio::net::TcpListener, service: Arc<Service>) {
 		let service = service.clone();
 		tokio::spawn(async move {
 			let _permit = permit;
-			let outbound = tokio::task::spawn_blocking(move || service.connect(SERVICE_PORT));
-			let Ok(Ok(outbound)) = outbound.await else { return };
-			if outbound.set_nonblocking(true).is_err() {
-				return;
-			}
-			let Ok(mut outbound) = tokio::net::TcpStream::from_std(outbound) else { return };
+			let Ok(mut outbound) = service.connect_async(SERVICE_PORT).await else { return };
+			// Without the service: a connection forwarded to a stopped one is closed.
+			drop(service);
 			let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
 		});
 	}
@@ -471,16 +469,24 @@ impl Namespaces {
 	}
 }
 
+/// Most commands entered into one service at once (its SSH sessions): each holds a thread
+/// of the miner's and a helper process.
+const MAX_ENTERED: usize = 32;
+
 /// A running service (see [`ContainerExecutor::start_service`]). Dropping it stops it: its
 /// processes are killed and its scratch, a tmpfs of its mount namespace, goes with them.
 pub struct Service {
 	helper: PathBuf,
-	namespaces: Namespaces,
+	/// Closed by [`Service::stop`]: a leftover reference to a stopped service (an SSH session
+	/// still open) keeps neither its mount namespace nor its scratch alive.
+	namespaces: std::sync::Mutex<Option<Arc<Namespaces>>>,
 	task: TaskSpec,
 	/// Shared with its keeper thread; removed when both are done with it.
 	cgroup: Option<Arc<Cgroup>>,
 	/// Why it ended, once it has.
 	ended: Arc<std::sync::Mutex<Option<String>>>,
+	/// Commands entered and still running.
+	entered: Arc<AtomicU64>,
 	stop: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
 	keeper: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -491,55 +497,107 @@ impl Service {
 		self.ended.lock().expect("not poisoned").clone()
 	}
 
-	/// A TCP connection to `port` on the service's loopback, made from a thread that joins
-	/// its network namespace (the socket stays in it; the thread ends with the call).
-	pub fn connect(&self, port: u16) -> std::io::Result<std::net::TcpStream> {
-		let ns = self.namespaces.net();
+	fn namespaces(&self) -> std::io::Result<Arc<Namespaces>> {
+		let held = self.namespaces.lock().expect("not poisoned").clone();
+		held.ok_or_else(|| std::io::Error::other("the service has stopped"))
+	}
+
+	/// A socket made inside the service's network namespace, by a thread that joins it (the
+	/// socket stays there; the thread ends with the call: no waiting on the network in it).
+	fn socket(&self) -> std::io::Result<std::os::fd::OwnedFd> {
+		let namespaces = self.namespaces()?;
 		std::thread::scope(|scope| {
 			scope
 				.spawn(|| {
-					nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET)
+					nix::sched::setns(namespaces.net(), nix::sched::CloneFlags::CLONE_NEWNET)
 						.map_err(std::io::Error::from)?;
-					let to = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
-					std::net::TcpStream::connect_timeout(&to, Duration::from_secs(5))
+					// SAFETY: a plain socket(2); the descriptor is owned at once.
+					let fd = unsafe {
+						libc::socket(
+							libc::AF_INET,
+							libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+							0,
+						)
+					};
+					if fd < 0 {
+						return Err(std::io::Error::last_os_error());
+					}
+					// SAFETY: just made, owned by nobody else.
+					Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
 				})
 				.join()
-				.unwrap_or_else(|_| Err(std::io::Error::other("the connecting thread panicked")))
+				.unwrap_or_else(|_| Err(std::io::Error::other("the socket thread panicked")))
 		})
+	}
+
+	/// A TCP connection to `port` on the service's loopback, waited for on the runtime (no
+	/// thread held while the service takes its time to accept), at most 5 s.
+	pub async fn connect_async(&self, port: u16) -> std::io::Result<tokio::net::TcpStream> {
+		let socket = std::net::TcpStream::from(self.socket()?);
+		let socket = tokio::net::TcpSocket::from_std_stream(socket);
+		let to = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+		tokio::time::timeout(Duration::from_secs(5), socket.connect(to))
+			.await
+			.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect"))?
+	}
+
+	/// [`Service::connect_async`] for callers outside a runtime.
+	pub fn connect(&self, port: u16) -> std::io::Result<std::net::TcpStream> {
+		let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+		let stream = runtime.block_on(self.connect_async(port))?.into_std()?;
+		stream.set_nonblocking(false)?;
+		Ok(stream)
 	}
 
 	/// Runs `argv` inside the service — its namespaces, user, limits and filters, in
 	/// `/scratch` — from a thread of its own, which waits for it: stdin, stdout and stderr are
-	/// piped; the join handle gives its exit status and what its helper said went wrong.
+	/// piped; `done` gives its exit status and what its helper said went wrong. At most
+	/// [`MAX_ENTERED`] at once.
 	pub fn enter(&self, argv: &[String]) -> Result<Entered, ExecError> {
 		if let Some(why) = self.ended() {
 			return Err(ExecError::Sandbox(format!("the service has ended: {why}")));
 		}
+		let namespaces = self.namespaces().map_err(|e| ExecError::Sandbox(e.to_string()))?;
+		if self.entered.fetch_add(1, Ordering::SeqCst) >= MAX_ENTERED as u64 {
+			self.entered.fetch_sub(1, Ordering::SeqCst);
+			return Err(ExecError::Sandbox(format!(
+				"{MAX_ENTERED} commands already run in this service"
+			)));
+		}
+		// Counted down when the waiting thread ends, whatever happens before.
+		struct Slot(Arc<AtomicU64>);
+		impl Drop for Slot {
+			fn drop(&mut self) {
+				self.0.fetch_sub(1, Ordering::SeqCst);
+			}
+		}
+		let slot = Slot(self.entered.clone());
 		let task = TaskSpec { argv: argv.to_vec(), ..self.task.clone() };
 		let spec = sandbox::EnterSpec { task };
 		let spec = serde_json::to_string(&spec).map_err(|e| ExecError::Sandbox(e.to_string()))?;
 		let mut command = Command::new(&self.helper);
 		command.arg(sandbox::ENTER_ARG).arg(spec).stdout(Stdio::piped()).stderr(Stdio::piped());
-		let inherit: Vec<_> =
-			self.namespaces.files.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
 		let (started_tx, started_rx) = std::sync::mpsc::channel();
 		let (kill, killed) = std::sync::mpsc::channel::<()>();
+		let (done_tx, done) = tokio::sync::oneshot::channel();
 		let cgroup = self.cgroup.clone();
-		let waiter = std::thread::spawn(move || -> (i32, String) {
-			let (mut child, status) = match spawn_helper(command, inherit) {
+		std::thread::spawn(move || {
+			let _slot = slot;
+			let inherit: Vec<_> =
+				namespaces.files.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
+			let spawned = spawn_helper(command, inherit);
+			// The helper has its own copies now.
+			drop(namespaces);
+			let (mut child, status) = match spawned {
 				Ok(spawned) => spawned,
-				Err(e) => {
-					let _ = started_tx.send(Err(e));
-					return (-1, String::new());
-				},
+				Err(e) => return drop(started_tx.send(Err(e))),
 			};
 			// Counted with the service's memory, processes and CPU, before it starts.
 			if let Some(Err(e)) = cgroup.map(|cg| cg.attach(child.id())) {
 				let _ = child.kill();
 				let _ = child.wait();
 				let e = ExecError::Sandbox(format!("cannot join the service's cgroup: {e}"));
-				let _ = started_tx.send(Err(e));
-				return (-1, String::new());
+				return drop(started_tx.send(Err(e)));
 			}
 			let io = (child.stdin.take(), child.stdout.take(), child.stderr.take());
 			let said = collect(std::fs::File::from(status), 64 << 10, &Default::default());
@@ -562,7 +620,7 @@ impl Service {
 				}
 			};
 			let said = String::from_utf8_lossy(&said.join().unwrap_or_default()).into_owned();
-			(code, said)
+			let _ = done_tx.send((code, said));
 		});
 		let (stdin, stdout, stderr) = started_rx
 			.recv()
@@ -572,17 +630,18 @@ impl Service {
 		};
 		// The go byte: the command's own input follows it.
 		stdin.write_all(&[1]).map_err(|e| ExecError::Sandbox(format!("starting: {e}")))?;
-		Ok(Entered { stdin, stdout, stderr, waiter, kill })
+		Ok(Entered { stdin, stdout, stderr, done, kill })
 	}
 
 	/// Stops the service and waits until its processes are gone (blocking: up to a tenth
-	/// of a second, and the kill).
+	/// of a second, and the kill); its namespaces are let go.
 	pub fn stop(&self) {
 		let _ = self.stop.lock().expect("not poisoned").send(());
 		let keeper = self.keeper.lock().expect("not poisoned").take();
 		if let Some(keeper) = keeper {
 			let _ = keeper.join();
 		}
+		self.namespaces.lock().expect("not poisoned").take();
 	}
 }
 
@@ -592,14 +651,14 @@ impl Drop for Service {
 	}
 }
 
-/// A command entered into a service: its pipes, and its waiting thread, whose result is
-/// `(exit code, what the helper said went wrong)` — the code is 125 with a message when it
-/// could not be started, -1 when it was killed by a signal.
+/// A command entered into a service: its pipes, and `done`, which gives `(exit code, what
+/// the helper said went wrong)` once it has ended — the code is 125 with a message when it
+/// could not be started, -1 when it was killed.
 pub struct Entered {
 	pub stdin: std::process::ChildStdin,
 	pub stdout: std::process::ChildStdout,
 	pub stderr: std::process::ChildStderr,
-	pub waiter: JoinHandle<(i32, String)>,
+	pub done: tokio::sync::oneshot::Receiver<(i32, String)>,
 	/// Kills the command when sent on or dropped.
 	pub kill: std::sync::mpsc::Sender<()>,
 }

@@ -343,12 +343,23 @@ fn access_is_published_only_by_a_running_services_miner() {
 		let id = assert_submit(BUYER, service(30));
 		register_miner(MINER_B, big(), 1);
 		assert_solve(MINER_B, id, 0);
-		for empty in [
+		// Empty, or bytes a client would print or pass to ssh as more than an address or a
+		// key: a newline, a space, a terminal escape, a second key line.
+		for bad in [
 			access(b"", None),
+			access(b"10.0.0.1:40001\n", None),
+			access(b"\x1b]52;c;aGk=\x07", None),
 			access(b"10.0.0.1:40001", Some((b"", b"ssh-ed25519 AAAA"))),
+			access(b"10.0.0.1:40001", Some((b"-oProxyCommand x", b"ssh-ed25519 AAAA"))),
 			access(b"10.0.0.1:40001", Some((b"10.0.0.1:40002", b""))),
+			access(b"10.0.0.1:40001", Some((b"10.0.0.1:40002", b"ssh-ed25519 "))),
+			access(b"10.0.0.1:40001", Some((b"10.0.0.1:40002", b"ssh-rsa AAAA"))),
+			access(
+				b"10.0.0.1:40001",
+				Some((b"10.0.0.1:40002", b"ssh-ed25519 AAAA\nssh-ed25519 B")),
+			),
 		] {
-			assert_noop!(publish(MINER_B, id, &empty), Error::<Test>::EmptyAccess);
+			assert_noop!(publish(MINER_B, id, &bad), Error::<Test>::BadAccess);
 		}
 		// Nobody but the slot's miner: not the buyer, not another miner.
 		assert_noop!(publish(BUYER, id, &good), Error::<Test>::NotMiner);

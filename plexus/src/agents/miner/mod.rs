@@ -124,6 +124,15 @@ pub async fn run_miner(
 	executor: Arc<dyn Executor>,
 ) -> Result<()> {
 	std::fs::create_dir_all(&cfg.data_dir)?;
+	// Services forward connections and serve SSH sessions: descriptors up to the hard limit
+	// (the soft one is often 1,024), so a flooded service meets its own bounds first.
+	#[cfg(target_os = "linux")]
+	if let Ok((_, hard)) =
+		nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+	{
+		let _ =
+			nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, hard, hard);
+	}
 	let state_path = cfg.data_dir.join("miner-state.json");
 	let mut state: MinerState = load(&state_path)?;
 	let store = ResultStore::new(cfg.data_dir.join("results"))?;
@@ -183,6 +192,10 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 	compete::compete(ctx, state, &at, now).await?;
 	let mut answers = Vec::new();
 	let held = held_slots(ctx, &at).await?;
+	// Before anything that may fail this block: a lease that ended stops its service even
+	// while, say, heartbeats cannot be sent.
+	#[cfg(target_os = "linux")]
+	services::reap(ctx, &held.iter().filter(|(_, s)| !s.ended).map(|(id, _)| *id).collect());
 	// Heartbeats first, all in one call: they have a window; results can wait a block.
 	for (_, slot) in &held {
 		if let Some(lease_id) = slot.lease {
@@ -194,8 +207,6 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 		}
 	}
 	heartbeat::send(ctx, &at, answers).await?;
-	#[cfg(target_os = "linux")]
-	services::reap(ctx, &held.iter().map(|(id, _)| *id).collect());
 	for (id, slot) in held {
 		let Some(ind) =
 			at.storage().try_fetch(cutopia::storage().indenture().indentures(), (id,)).await?

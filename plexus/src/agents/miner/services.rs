@@ -31,19 +31,31 @@ use std::{
 /// The services this miner runs, by indenture.
 pub(super) type Running = Arc<Mutex<HashMap<u64, Workload>>>;
 
-/// Blocks a service that failed to start waits before it is tried again.
+/// Blocks a service that failed to start (or ended) waits before it is tried again, doubled
+/// with each failure in a row up to [`MAX_RETRY_BLOCKS`]: a command that exits at once does
+/// not cost the miner a restart and a `publish_access` fee every block.
 const RETRY_BLOCKS: u32 = 5;
+const MAX_RETRY_BLOCKS: u32 = 160;
 
 pub(super) enum Workload {
-	/// Being fetched and started, in the background.
-	Starting,
-	/// Could not start at this block; tried again `RETRY_BLOCKS` later.
-	Failed(u32),
+	/// Being fetched and started, in the background; the failures in a row before it.
+	Starting(u32),
+	/// Could not start (or ended) at block `.0` after `.1` failures in a row; tried again
+	/// later.
+	Failed(u32, u32),
 	Up(Up),
+}
+
+fn retry_after(failures: u32) -> u32 {
+	RETRY_BLOCKS.saturating_mul(1 << failures.saturating_sub(1).min(5)).min(MAX_RETRY_BLOCKS)
 }
 
 pub(super) struct Up {
 	service: Arc<Service>,
+	/// Failures in a row before this start.
+	failures: u32,
+	/// The image, kept from the cache's pruning while the service runs from it.
+	_image: container::Held,
 	/// The forwarder's and the gateway's accept loops.
 	tasks: Vec<tokio::task::JoinHandle<()>>,
 	/// What the miner publishes for it.
@@ -77,21 +89,33 @@ pub(super) async fn serve(
 	}
 	let access = {
 		let mut running = ctx.services.lock().expect("not poisoned");
-		let access = match running.get(&id) {
-			Some(Workload::Starting) => return Ok(()),
-			Some(Workload::Failed(at)) if now < at + RETRY_BLOCKS => return Ok(()),
+		let (access, failures) = match running.get(&id) {
+			Some(Workload::Starting(_)) => return Ok(()),
+			Some(Workload::Failed(at, failures)) => {
+				if now < at + retry_after(*failures) {
+					return Ok(());
+				}
+				(None, *failures)
+			},
 			Some(Workload::Up(up)) => match up.service.ended() {
-				None => Some(up.access.clone()),
-				// It exited (or was killed for its memory): started again, on new ports.
+				None => (Some(up.access.clone()), 0),
+				// It exited (or was killed for its memory): started again, on new ports,
+				// after a wait that grows while it keeps ending.
 				Some(why) => {
-					tracing::warn!(target: TARGET, "service {id} ended ({why}): starting it again");
-					None
+					let failures = up.failures + 1;
+					let wait = retry_after(failures);
+					tracing::warn!(
+						target: TARGET,
+						"service {id} ended ({why}): starting it again in {wait} blocks"
+					);
+					running.insert(id, Workload::Failed(now, failures));
+					return Ok(());
 				},
 			},
-			_ => None,
+			None => (None, 0),
 		};
 		if access.is_none() {
-			running.insert(id, Workload::Starting);
+			running.insert(id, Workload::Starting(failures));
 		}
 		access
 	};
@@ -113,14 +137,15 @@ pub(super) async fn serve(
 	Ok(())
 }
 
-/// Stops every service whose indenture this miner no longer holds (it ended: settled,
-/// terminated, failed).
-pub(super) fn reap(ctx: &MinerCtx, held: &BTreeSet<u64>) {
+/// Stops every service but those of `running_leases`: its indenture ended (settled,
+/// terminated, failed) or its slot's lease did.
+pub(super) fn reap(ctx: &MinerCtx, running_leases: &BTreeSet<u64>) {
 	let mut running = ctx.services.lock().expect("not poisoned");
-	let gone: Vec<u64> = running.keys().filter(|id| !held.contains(id)).copied().collect();
+	let gone: Vec<u64> =
+		running.keys().filter(|id| !running_leases.contains(id)).copied().collect();
 	for id in gone {
 		if let Some(Workload::Up(_)) = running.remove(&id) {
-			tracing::info!(target: TARGET, "service {id} stopped: its indenture ended");
+			tracing::info!(target: TARGET, "service {id} stopped: its lease is over");
 		}
 	}
 }
@@ -142,11 +167,11 @@ fn start(ctx: &MinerCtx, id: u64, spec: IndentureSpec<AccountId32, u128>, now: u
 		let outcome = up(id, &spec, containers, &host, &data_dir).await;
 		let mut running = services.lock().expect("not poisoned");
 		// Stopped meanwhile (the lease ended while the image was fetched): not started.
-		if !matches!(running.get(&id), Some(Workload::Starting)) {
-			return;
-		}
+		let Some(Workload::Starting(failures)) = running.get(&id) else { return };
+		let failures = *failures;
 		match outcome {
-			Ok(up) => {
+			Ok(mut up) => {
+				up.failures = failures;
 				tracing::info!(
 					target: TARGET,
 					"service {id} running after {:.0} ms",
@@ -156,7 +181,7 @@ fn start(ctx: &MinerCtx, id: u64, spec: IndentureSpec<AccountId32, u128>, now: u
 			},
 			Err(e) => {
 				tracing::warn!(target: TARGET, "service {id} could not start: {e:#}");
-				running.insert(id, Workload::Failed(now));
+				running.insert(id, Workload::Failed(now, failures + 1));
 			},
 		}
 	});
@@ -190,17 +215,22 @@ async fn up(
 		seed: work::sha256(&id.to_le_bytes()),
 	};
 	let executor = c.executor.clone();
-	let service = tokio::task::spawn_blocking(move || {
-		let _held = held;
-		executor.start_service(&rootfs, &argv, &job, &quota)
-	})
-	.await??;
-	let service = Arc::new(service);
+	let service =
+		tokio::task::spawn_blocking(move || executor.start_service(&rootfs, &argv, &job, &quota))
+			.await??;
+	// From here on, whatever fails drops `up`, which stops the service and its tasks.
+	let mut up = Up {
+		service: Arc::new(service),
+		failures: 0,
+		_image: held,
+		tasks: Vec::new(),
+		access: ServiceAccess { service: BoundedVec(Vec::new()), ssh: None },
+	};
 	let listener = tokio::net::TcpListener::bind((host, 0))
 		.await
 		.with_context(|| format!("cannot listen on {host}"))?;
-	let service_at = format!("{host}:{}", listener.local_addr()?.port());
-	let mut tasks = vec![tokio::spawn(container::forward(listener, service.clone()))];
+	let service_at = address(host, listener.local_addr()?.port());
+	up.tasks.push(tokio::spawn(container::forward(listener, up.service.clone())));
 	// A key that is not one (the chain takes any bytes) gets the service without a gateway.
 	let authorized = spec.ssh_key.as_ref().and_then(|key| {
 		gateway::authorized_key(&key.0)
@@ -212,13 +242,9 @@ async fn up(
 			let host_key = gateway::host_key(&data_dir.join("ssh_host_ed25519_key"))?;
 			let public = gateway::public_line(&host_key)?;
 			let listener = tokio::net::TcpListener::bind((host, 0)).await?;
-			let at = format!("{host}:{}", listener.local_addr()?.port());
-			tasks.push(tokio::spawn(gateway::serve(
-				listener,
-				host_key,
-				authorized,
-				service.clone(),
-			)));
+			let at = address(host, listener.local_addr()?.port());
+			let serve = gateway::serve(listener, host_key, authorized, up.service.clone());
+			up.tasks.push(tokio::spawn(serve));
 			Some(SshGateway {
 				endpoint: BoundedVec(at.into_bytes()),
 				host_key: BoundedVec(public.into_bytes()),
@@ -226,8 +252,17 @@ async fn up(
 		},
 		None => None,
 	};
-	let access = ServiceAccess { service: BoundedVec(service_at.into_bytes()), ssh };
-	Ok(Up { service, tasks, access })
+	up.access = ServiceAccess { service: BoundedVec(service_at.into_bytes()), ssh };
+	Ok(up)
+}
+
+/// `host:port`, an IPv6 host in brackets.
+fn address(host: &str, port: u16) -> String {
+	if host.contains(':') {
+		format!("[{host}]:{port}")
+	} else {
+		format!("{host}:{port}")
+	}
 }
 
 /// The host part of the miner's registered `host:port` endpoint: where its services' ports

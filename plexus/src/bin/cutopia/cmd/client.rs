@@ -290,13 +290,27 @@ async fn ssh(
 		.rsplit_once(':')
 		.ok_or_else(|| anyhow!("the published gateway {gateway:?} is not host:port"))?;
 	let host = host.trim_start_matches('[').trim_end_matches(']');
+	// What the miner published goes to ssh and into a known-hosts file: checked, not trusted.
+	let port: u16 = port.parse().map_err(|_| anyhow!("the published port {port:?} is not one"))?;
+	if host.is_empty()
+		|| host.starts_with('-')
+		|| !host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
+	{
+		bail!("the published gateway host {host:?} is not a host name or address");
+	}
+	let host_key = russh::keys::PublicKey::from_openssh(host_key)
+		.map_err(|_| anyhow!("the published host key is not an OpenSSH public key"))?
+		.to_openssh()?;
 	// The published host key is the only one trusted for this address: no first-use prompt.
-	let dir = std::env::temp_dir().join(format!("cutopia-ssh-{}", std::process::id()));
-	std::fs::create_dir_all(&dir)?;
+	// In a directory of our own, new and private: nobody can have put a link in its place.
+	let dir = std::env::temp_dir()
+		.join(format!("cutopia-ssh-{}", plexus::results::hex(&plexus::work::random32()?)));
+	std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700).create(&dir)?;
 	let known_hosts = dir.join("known_hosts");
 	std::fs::write(&known_hosts, format!("[{host}]:{port} {host_key}\n"))?;
 	let mut ssh = std::process::Command::new("ssh");
-	ssh.args(["-T", "-p", port, "-F", "/dev/null", "-o", "StrictHostKeyChecking=yes"])
+	ssh.args(["-T", "-p", &port.to_string(), "-F", "/dev/null"])
+		.args(["-o", "StrictHostKeyChecking=yes", "-o", "GlobalKnownHostsFile=/dev/null"])
 		.arg("-o")
 		.arg(format!("UserKnownHostsFile={}", known_hosts.display()));
 	if let Some(key) = identity {
