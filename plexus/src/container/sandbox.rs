@@ -129,25 +129,7 @@ fn helper() -> Result<i32> {
 	if nix::unistd::read(std::io::stdin(), &mut go).context("reading the go byte")? != 1 {
 		bail!("the miner went away before the run started");
 	}
-	// SAFETY: this helper is single-threaded (it never started a thread), so the child may
-	// do anything after fork.
-	match unsafe { fork() }.context("fork")? {
-		ForkResult::Child => {
-			let Err(e) = init(&spec);
-			let kind = if e.downcast_ref::<ExecError>().is_some() { EXEC } else { SETUP };
-			status(&format!("{kind}{e:#}"));
-			// SAFETY: ends the child without running the parent's exit handlers twice.
-			unsafe { libc::_exit(FAILED) }
-		},
-		ForkResult::Parent { child } => loop {
-			match waitpid(child, None) {
-				Ok(WaitStatus::Exited(_, code)) => return Ok(code),
-				Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
-				Ok(_) | Err(Errno::EINTR) => continue,
-				Err(e) => bail!("waiting for the task: {e}"),
-			}
-		},
-	}
+	fork_and_wait(|| init(&spec))
 }
 
 /// The `cutopia` argument that makes the binary the enter helper: a command run inside a
@@ -176,24 +158,7 @@ fn enter_helper() -> Result<i32> {
 		let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(STATUS_FD + 1 + i as i32) };
 		nix::sched::setns(&fd, *flag).with_context(|| format!("joining the {name} namespace"))?;
 	}
-	// SAFETY: single-threaded, as in the sandbox helper.
-	match unsafe { fork() }.context("fork")? {
-		ForkResult::Child => {
-			let Err(e) = entered(&spec.task);
-			let kind = if e.downcast_ref::<ExecError>().is_some() { EXEC } else { SETUP };
-			status(&format!("{kind}{e:#}"));
-			// SAFETY: ends the child without running the parent's exit handlers twice.
-			unsafe { libc::_exit(FAILED) }
-		},
-		ForkResult::Parent { child } => loop {
-			match waitpid(child, None) {
-				Ok(WaitStatus::Exited(_, code)) => return Ok(code),
-				Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
-				Ok(_) | Err(Errno::EINTR) => continue,
-				Err(e) => bail!("waiting for the command: {e}"),
-			}
-		},
-	}
+	fork_and_wait(|| entered(&spec.task))
 }
 
 /// A process in the service's namespaces (and its pid namespace, being forked after joining
@@ -232,6 +197,30 @@ fn loopback_up() -> Result<()> {
 		}
 	}
 	Ok(())
+}
+
+/// Forks `child` (which becomes the task, or says why not on the status descriptor) and
+/// waits for it: its exit code, or 128 + the signal that ended it. The caller must be
+/// single-threaded (both helpers never start a thread), so the child may do anything.
+fn fork_and_wait(child: impl FnOnce() -> Result<Infallible>) -> Result<i32> {
+	// SAFETY: single-threaded, as said above.
+	match unsafe { fork() }.context("fork")? {
+		ForkResult::Child => {
+			let Err(e) = child();
+			let kind = if e.downcast_ref::<ExecError>().is_some() { EXEC } else { SETUP };
+			status(&format!("{kind}{e:#}"));
+			// SAFETY: ends the child without running the parent's exit handlers twice.
+			unsafe { libc::_exit(FAILED) }
+		},
+		ForkResult::Parent { child } => loop {
+			match waitpid(child, None) {
+				Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+				Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+				Ok(_) | Err(Errno::EINTR) => continue,
+				Err(e) => bail!("waiting for the task: {e}"),
+			}
+		},
+	}
 }
 
 /// The command could not be started: reported as the task's failure, not the sandbox's.
