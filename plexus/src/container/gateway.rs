@@ -107,8 +107,13 @@ pub async fn serve(
 		keepalive_interval: Some(Duration::from_secs(30)),
 		..Default::default()
 	});
-	// Sessions hold the service weakly: a stopped service is not kept alive by one.
-	let service = Arc::downgrade(&service);
+	// Sessions, and this loop, hold the service weakly: a stopped service is kept alive by
+	// none of them.
+	let service = {
+		let weak = Arc::downgrade(&service);
+		drop(service);
+		weak
+	};
 	let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
 	// Dropped with this task: aborts every session's task, whose guard disconnects it.
 	let mut sessions = tokio::task::JoinSet::new();
@@ -129,19 +134,17 @@ pub async fn serve(
 		let config = config.clone();
 		sessions.spawn(async move {
 			let _permit = permit;
-			let Ok(Ok(session)) = tokio::time::timeout(
-				AUTH_DEADLINE,
-				russh::server::run_stream(config, stream, handler),
-			)
-			.await
-			else {
+			// One deadline for the handshake and the authentication together.
+			let deadline = tokio::time::Instant::now() + AUTH_DEADLINE;
+			let started = russh::server::run_stream(config, stream, handler);
+			let Ok(Ok(session)) = tokio::time::timeout_at(deadline, started).await else {
 				return;
 			};
 			let _guard = Disconnect(session.handle());
 			let mut session = std::pin::pin!(session);
 			tokio::select! {
 				_ = &mut session => return,
-				_ = tokio::time::sleep(AUTH_DEADLINE) => {},
+				_ = tokio::time::sleep_until(deadline) => {},
 			}
 			if authed.load(Ordering::SeqCst) {
 				let _ = session.await;

@@ -507,8 +507,8 @@ impl Service {
 	fn socket(&self) -> std::io::Result<std::os::fd::OwnedFd> {
 		let namespaces = self.namespaces()?;
 		std::thread::scope(|scope| {
-			scope
-				.spawn(|| {
+			std::thread::Builder::new()
+				.spawn_scoped(scope, || {
 					nix::sched::setns(namespaces.net(), nix::sched::CloneFlags::CLONE_NEWNET)
 						.map_err(std::io::Error::from)?;
 					// SAFETY: a plain socket(2); the descriptor is owned at once.
@@ -524,7 +524,7 @@ impl Service {
 					}
 					// SAFETY: just made, owned by nobody else.
 					Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
-				})
+				})?
 				.join()
 				.unwrap_or_else(|_| Err(std::io::Error::other("the socket thread panicked")))
 		})
@@ -582,7 +582,6 @@ impl Service {
 		let (done_tx, done) = tokio::sync::oneshot::channel();
 		let cgroup = self.cgroup.clone();
 		std::thread::spawn(move || {
-			let _slot = slot;
 			let inherit: Vec<_> =
 				namespaces.files.iter().map(std::os::fd::AsRawFd::as_raw_fd).collect();
 			let spawned = spawn_helper(command, inherit);
@@ -620,6 +619,8 @@ impl Service {
 				}
 			};
 			let said = String::from_utf8_lossy(&said.join().unwrap_or_default()).into_owned();
+			// Its place is free before anyone waiting on `done` can ask for it again.
+			drop(slot);
 			let _ = done_tx.send((code, said));
 		});
 		let (stdin, stdout, stderr) = started_rx

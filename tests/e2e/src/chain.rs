@@ -136,10 +136,28 @@ pub fn best(port: u16) -> subxt::utils::H256 {
 	hash.as_str().expect("a string").parse().expect("a block hash")
 }
 
+/// The state at the best block. A best block read over JSON-RPC can be replaced by a sibling
+/// of the same height (the dev chain's author under load) before subxt asks for its header:
+/// asked again, a few times, rather than failing the test on the race.
+async fn at_best(api: &Api, port: u16) -> subxt::client::OnlineClientAtBlock<PolkadotConfig> {
+	let mut tries = 0;
+	loop {
+		match api.at_block(best(port)).await {
+			Ok(at) => return at,
+			Err(e) if tries < 5 => {
+				tries += 1;
+				eprintln!("best block gone before it was read ({e}); again");
+				tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+			},
+			Err(e) => panic!("best block: {e:?}"),
+		}
+	}
+}
+
 /// The balances of `who` (`System.Account`'s `data`) at the best block.
 async fn account_data(api: &Api, port: u16, who: [u8; 32]) -> Fields {
 	let addr = dynamic::storage::<([u8; 32],), Fields>("System", "Account");
-	let at = api.at_block(best(port)).await.expect("best block");
+	let at = at_best(api, port).await;
 	let info = at.storage().fetch(addr, (who,)).await.expect("fetch").decode().expect("decode");
 	info.at("data").expect("data").clone()
 }
@@ -152,7 +170,7 @@ pub async fn free(api: &Api, port: u16, who: [u8; 32]) -> u128 {
 /// The value of `pallet.entry` under `key` at the best block.
 pub async fn storage(api: &Api, port: u16, pallet: &str, entry: &str, key: u64) -> Fields {
 	let addr = dynamic::storage::<(u64,), Fields>(pallet, entry);
-	let at = api.at_block(best(port)).await.expect("best block");
+	let at = at_best(api, port).await;
 	at.storage().fetch(addr, (key,)).await.expect("fetch").decode().expect("decode")
 }
 
@@ -174,7 +192,7 @@ pub fn account(k: &Keypair) -> [u8; 32] {
 /// The value of the plain storage item `pallet.entry` at the best block.
 pub async fn storage_plain(api: &Api, port: u16, pallet: &str, entry: &str) -> Fields {
 	let addr = dynamic::storage::<(), Fields>(pallet, entry);
-	let at = api.at_block(best(port)).await.expect("best block");
+	let at = at_best(api, port).await;
 	at.storage().fetch(addr, ()).await.expect("fetch").decode().expect("decode")
 }
 
@@ -188,7 +206,7 @@ pub async fn storage_as<T: scale_decode::DecodeAsType>(
 	key: u64,
 ) -> T {
 	let addr = dynamic::storage::<(u64,), T>(pallet, entry);
-	let at = api.at_block(best(port)).await.expect("best block");
+	let at = at_best(api, port).await;
 	at.storage().fetch(addr, (key,)).await.expect("fetch").decode().expect("decode")
 }
 

@@ -187,15 +187,15 @@ pub async fn run_miner(
 /// One block's work, all of it derived from the chain's state at the best block.
 async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 	let (_, at) = ctx.chain.at_best().await?;
+	let held = held_slots(ctx, &at).await?;
+	// Before anything else that may fail this block: a lease that ended stops its service
+	// even while, say, competing or heartbeats cannot be sent.
+	#[cfg(target_os = "linux")]
+	services::reap(ctx, &held.iter().filter(|(_, s)| !s.ended).map(|(id, _)| *id).collect());
 	compete::reveal_factors(ctx, state, now).await;
 	compete::conclude_qualified(ctx, state, &at, now).await?;
 	compete::compete(ctx, state, &at, now).await?;
 	let mut answers = Vec::new();
-	let held = held_slots(ctx, &at).await?;
-	// Before anything that may fail this block: a lease that ended stops its service even
-	// while, say, heartbeats cannot be sent.
-	#[cfg(target_os = "linux")]
-	services::reap(ctx, &held.iter().filter(|(_, s)| !s.ended).map(|(id, _)| *id).collect());
 	// Heartbeats first, all in one call: they have a window; results can wait a block.
 	for (_, slot) in &held {
 		if let Some(lease_id) = slot.lease {

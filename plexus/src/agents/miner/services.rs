@@ -52,10 +52,11 @@ fn retry_after(failures: u32) -> u32 {
 
 pub(super) struct Up {
 	service: Arc<Service>,
-	/// Failures in a row before this start.
+	/// Failures in a row before this start, and the block it started at.
 	failures: u32,
-	/// The image, kept from the cache's pruning while the service runs from it.
-	_image: container::Held,
+	started: u32,
+	/// The image, kept from the cache's pruning until the service has stopped.
+	image: Option<container::Held>,
 	/// The forwarder's and the gateway's accept loops.
 	tasks: Vec<tokio::task::JoinHandle<()>>,
 	/// What the miner publishes for it.
@@ -68,8 +69,11 @@ impl Drop for Up {
 			task.abort();
 		}
 		// Stopping waits for the kill: not on the runtime's threads.
-		let service = self.service.clone();
-		tokio::task::spawn_blocking(move || service.stop());
+		let (service, image) = (self.service.clone(), self.image.take());
+		tokio::task::spawn_blocking(move || {
+			service.stop();
+			drop(image);
+		});
 	}
 }
 
@@ -102,7 +106,9 @@ pub(super) async fn serve(
 				// It exited (or was killed for its memory): started again, on new ports,
 				// after a wait that grows while it keeps ending.
 				Some(why) => {
-					let failures = up.failures + 1;
+					// A service that ran a good while before it ended starts a new count.
+					let ran = now.saturating_sub(up.started);
+					let failures = if ran >= MAX_RETRY_BLOCKS { 1 } else { up.failures + 1 };
 					let wait = retry_after(failures);
 					tracing::warn!(
 						target: TARGET,
@@ -115,6 +121,9 @@ pub(super) async fn serve(
 			None => (None, 0),
 		};
 		if access.is_none() {
+			if ctx.cfg.containers.is_none() {
+				return Ok(());
+			}
 			running.insert(id, Workload::Starting(failures));
 		}
 		access
@@ -171,7 +180,7 @@ fn start(ctx: &MinerCtx, id: u64, spec: IndentureSpec<AccountId32, u128>, now: u
 		let failures = *failures;
 		match outcome {
 			Ok(mut up) => {
-				up.failures = failures;
+				(up.failures, up.started) = (failures, now);
 				tracing::info!(
 					target: TARGET,
 					"service {id} running after {:.0} ms",
@@ -222,7 +231,8 @@ async fn up(
 	let mut up = Up {
 		service: Arc::new(service),
 		failures: 0,
-		_image: held,
+		started: 0,
+		image: Some(held),
 		tasks: Vec::new(),
 		access: ServiceAccess { service: BoundedVec(Vec::new()), ssh: None },
 	};
