@@ -90,6 +90,10 @@ for (;;) {
 }
 const ratings = (await api.query.repChain.recentRecords(rec.unwrap().asEnded.sellers[0])).filter(([r]) => r.outcome.type === 'Rated');
 if (!ratings.some(([r]) => r.rating.unwrapOr(0).toNumber() === 4)) fail('no rating of 4 in the miner\'s RepChain history');
+// The miners' page says how each miner runs work: the agent offers Wasm (no image tier).
+const miners = (await open(b, site.url, 'participants')).page;
+await waitText(miners, 'executors', /^Wasm$/, 30_000);
+await miners.close();
 console.log(JSON.stringify({ ok: true, id, loadMs }));
 clearTimeout(timer);
 await b.close();

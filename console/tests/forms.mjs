@@ -44,7 +44,7 @@ if ((await nonce()) !== before) fail('a refused form reached the chain');
 // a stalled connection (its new heads held back), so it still offers Cancel after Alice
 // cancelled it elsewhere: the cancel it signs then fails on chain, and it says why.
 const spec = {
-  task: { Inline: '0x' + module.toString('hex') }, taskType: 'Batch',
+  task: { Inline: '0x' + module.toString('hex') }, taskType: 'Batch', executor: 'Wasm',
   resources: { cpuMillicores: 1000, memoryMib: 64, storageGib: 0, gpus: 1 }, nodes: 1, publicIp: 'None',
   duration: 10, incentive: 2n * 10n ** 18n, priority: 0, minReputation: 0,
   exchange: dev.bob.address, escrowOperator: dev.charlie.address, challenge: 'HashTarget', replicas: 1, sshKey: null,

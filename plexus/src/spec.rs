@@ -8,6 +8,8 @@
 //! # image = "https://example.org/busybox.tar.zst"   (hash = SHA-256 of the archive, hex)
 //! # command = ["/bin/sh", "-c", "echo hello"]
 //! type = "batch"                # or "service"
+//! executor = "container"        # "wasm" for modules (the default); for images "container"
+//!                               # (the default: a container or a microVM runs it) or "microvm"
 //! cpu_millicores = 1000
 //! memory_mib = 512
 //! storage_gib = 1
@@ -28,8 +30,7 @@
 use crate::{
 	cutopia::runtime_types::{
 		bounded_collections::bounded_vec::BoundedVec,
-		cutopia_primitives::types::ChallengeKind,
-		cutopia_primitives::types::Resources,
+		cutopia_primitives::types::{ChallengeKind, Executor, Resources},
 		pallet_indenture::types::{IndentureSpec, PublicIp, Task, TaskType},
 		sp_arithmetic::per_things::Permill,
 	},
@@ -72,6 +73,11 @@ pub struct SpecFile {
 	#[serde(rename = "type")]
 	#[arg(long = "type")]
 	pub task_type: Option<String>,
+	/// How the task must run: wasm (modules), container or microvm (images; a miner offering
+	/// microVMs takes container work too). Defaults to wasm for a module, container for an
+	/// image.
+	#[arg(long)]
+	pub executor: Option<String>,
 	/// CPU per node, thousandths of a core.
 	#[arg(long)]
 	pub cpu_millicores: Option<u32>,
@@ -140,6 +146,7 @@ impl SpecFile {
 			image,
 			command,
 			task_type,
+			executor,
 			cpu_millicores,
 			memory_mib,
 			storage_gib,
@@ -209,6 +216,22 @@ impl SpecFile {
 			"service" => TaskType::Service,
 			other => bail!("`type` is `batch` or `service`, not `{other}`"),
 		};
+		let executor = match self.executor.as_deref() {
+			None if matches!(task, Task::Container { .. }) => Executor::Container,
+			None => Executor::Wasm,
+			Some(name) => parse_executor(name).map_err(|e| anyhow!("`executor`: {e}"))?,
+		};
+		match (&task, &executor) {
+			(Task::Container { .. }, Executor::Wasm) => {
+				bail!("`executor = \"wasm\"` runs modules: an image runs as `container` or `microvm`")
+			},
+			(Task::Inline(_) | Task::Wasm { .. }, Executor::Container | Executor::MicroVm) => bail!(
+				"`executor = \"{}\"` runs images: give `image`, `hash` and `command`, or leave \
+				 `executor` out for a module",
+				executor_name(&executor)
+			),
+			_ => {},
+		}
 		let public_ip = match self.public_ip.as_deref().unwrap_or("none") {
 			"none" => PublicIp::None,
 			"per-node" => PublicIp::PerNode,
@@ -245,6 +268,7 @@ impl SpecFile {
 		Ok(IndentureSpec {
 			task,
 			task_type,
+			executor,
 			resources: Resources {
 				cpu_millicores: self.cpu_millicores.unwrap_or(1000),
 				memory_mib: self.memory_mib.unwrap_or(512),
@@ -264,6 +288,34 @@ impl SpecFile {
 			ssh_key,
 		})
 	}
+}
+
+/// An executor as users write it (`wasm`, `container`, `microvm`).
+pub fn executor_name(e: &Executor) -> &'static str {
+	match e {
+		Executor::Wasm => "wasm",
+		Executor::Container => "container",
+		Executor::MicroVm => "microvm",
+	}
+}
+
+/// The executor a user named, or what the names are.
+pub fn parse_executor(name: &str) -> Result<Executor> {
+	[Executor::Wasm, Executor::Container, Executor::MicroVm]
+		.into_iter()
+		.find(|e| executor_name(e) == name)
+		.ok_or_else(|| anyhow!("`{name}` is not an executor: `wasm`, `container` or `microvm`"))
+}
+
+/// Whether a miner offering `offered` can take work needing `need`: the chain's rule
+/// ([`cutopia_primitives::Executor::serves`]), on the client's types.
+pub fn serves(offered: &Executor, need: &Executor) -> bool {
+	let own = |e: &Executor| match e {
+		Executor::Wasm => cutopia_primitives::Executor::Wasm,
+		Executor::Container => cutopia_primitives::Executor::Container,
+		Executor::MicroVm => cutopia_primitives::Executor::MicroVm,
+	};
+	own(offered).serves(own(need))
 }
 
 /// Most arguments of a container's command, and bytes of each (the pallet's bounds).
@@ -349,6 +401,33 @@ mod tests {
 			..SpecFile::read(&dir.join("a.toml")).unwrap()
 		})
 		.contains("`image` too"));
+		// The executor: taken from the task unless named, and named only where it runs it.
+		assert_eq!(spec.executor, Executor::Container);
+		let a = || SpecFile::read(&dir.join("a.toml")).unwrap();
+		assert_eq!(a().build(&dir).unwrap().executor, Executor::Wasm);
+		let vm = SpecFile {
+			module: None,
+			executor: Some("microvm".into()),
+			..image(Some(vec!["/bin/sh"]))
+		};
+		assert_eq!(vm.build(&dir).unwrap().executor, Executor::MicroVm);
+		let named = |e: &str| SpecFile { executor: Some(e.into()), ..a() };
+		assert!(err(named("docker")).contains("`docker` is not an executor"));
+		assert!(err(named("container")).contains("runs images"));
+		assert!(err(SpecFile { executor: Some("wasm".into()), ..vm }).contains("runs modules"));
 		std::fs::remove_dir_all(&dir).unwrap();
+	}
+
+	#[test]
+	fn a_microvm_serves_container_work_and_nothing_else_stands_in() {
+		use Executor::*;
+		let served: Vec<_> = [Wasm, Container, MicroVm]
+			.iter()
+			.flat_map(|o| [Wasm, Container, MicroVm].map(|n| serves(o, &n)))
+			.collect();
+		assert_eq!(served, [true, false, false, false, true, false, false, true, true]);
+		for e in [Wasm, Container, MicroVm] {
+			assert_eq!(parse_executor(executor_name(&e)).unwrap(), e);
+		}
 	}
 }

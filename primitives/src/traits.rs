@@ -230,9 +230,9 @@ impl<AccountId, Balance> EscrowOutcome<AccountId, Balance> for () {
 
 /// What other pallets (Indenture) ask of the registry (RepChain).
 pub trait Registry<AccountId, Balance> {
-	/// A miner's declared resources and price floor, if it is registered, not leaving, and
-	/// bonded at least the minimum (a slashed miner tops up before it is offered work again).
-	fn miner(who: &AccountId) -> Option<(Resources, Balance)>;
+	/// What a miner offers, if it is registered, not leaving, and bonded at least the
+	/// minimum (a slashed miner tops up before it is offered work again).
+	fn miner(who: &AccountId) -> Option<MinerOffer<Balance>>;
 	/// An exchange's or escrow operator's fee, if it is registered in `role` and not leaving.
 	fn service_fee(who: &AccountId, role: Role) -> Option<Permill>;
 	/// Notes that `who` starts a piece of work in `role`; it cannot unregister until it ends.
@@ -249,7 +249,7 @@ pub trait Registry<AccountId, Balance> {
 
 /// Nobody is registered: every lookup fails, so no work can be offered or taken.
 impl<AccountId, Balance> Registry<AccountId, Balance> for () {
-	fn miner(_: &AccountId) -> Option<(Resources, Balance)> {
+	fn miner(_: &AccountId) -> Option<MinerOffer<Balance>> {
 		None
 	}
 	fn service_fee(_: &AccountId, _: Role) -> Option<Permill> {

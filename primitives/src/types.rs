@@ -89,6 +89,61 @@ impl Resources {
 	}
 }
 
+/// How work is run: what a miner offers on RepChain and what an indenture asks for.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Executor {
+	/// WASI modules in a fuel-metered Wasm runtime.
+	Wasm,
+	/// Root filesystem images in a Linux sandbox sharing the miner's kernel (namespaces,
+	/// cgroups, Landlock, seccomp).
+	Container,
+	/// Root filesystem images booted as virtual machines with a kernel of their own.
+	MicroVm,
+}
+
+impl Executor {
+	/// Whether a miner offering `self` can take work that needs `need`. A microVM runs the
+	/// same images as a container behind a stronger boundary, so it serves work that asks
+	/// for a container; nothing else stands in for another executor.
+	pub fn serves(self, need: Executor) -> bool {
+		self == need || (self == Executor::MicroVm && need == Executor::Container)
+	}
+}
+
+/// Most executors a miner can name (room above today's three).
+pub const MAX_EXECUTORS: u32 = 8;
+/// The executors a miner offers, each named once.
+pub type Executors = BoundedVec<Executor, ConstU32<MAX_EXECUTORS>>;
+
+/// Whether one of `offered` serves `need`.
+pub fn offers(offered: &[Executor], need: Executor) -> bool {
+	offered.iter().any(|e| e.serves(need))
+}
+
+/// What a registered miner offers, as the market reads it to match work.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct MinerOffer<Balance> {
+	/// Resources per node it declared.
+	pub resources: Resources,
+	/// Lowest price per compute unit it accepts, in base units.
+	pub price_floor: Balance,
+	/// How it runs work.
+	pub executors: Executors,
+}
+
 /// The kind of capability challenge an indenture names.
 #[derive(
 	Encode,

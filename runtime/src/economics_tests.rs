@@ -7,7 +7,7 @@ use crate::{configs::RuntimeBlockWeights, *};
 use codec::Encode;
 use cutopia_primitives::{
 	hashes::{leading_zero_bits, work_hash},
-	ChallengeApi, ChallengeKind, EscrowApi, Resources, Role,
+	ChallengeApi, ChallengeKind, EscrowApi, Executor, Resources, Role,
 };
 use frame_support::{
 	dispatch::DispatchClass,
@@ -118,6 +118,7 @@ fn register_everyone() {
 				storage_gib: 10,
 				gpus: 0,
 			},
+			executors: BoundedVec::truncate_from(vec![Executor::Wasm]),
 			price_floor: 0,
 			endpoint: endpoint(),
 			bond: 100 * CU,
@@ -132,6 +133,7 @@ fn one_core_hour() -> IndentureSpec<AccountId, Balance> {
 	IndentureSpec {
 		task: Task::Inline(BoundedVec::truncate_from(b"\0asm\x01\0\0\0".to_vec())),
 		task_type: TaskType::Batch,
+		executor: Executor::Wasm,
 		resources,
 		nodes: 1,
 		public_ip: PublicIp::None,

@@ -123,7 +123,7 @@ export async function spec(api, nodes, replicas, duration, taskType, res = resou
   const [, price, minimum] = await api.call.indentureApi.indicativePrice(res, nodes, duration);
   const big = price.toBigInt() > minimum.toBigInt() ? price.toBigInt() : minimum.toBigInt();
   return {
-    task: { Inline: u8aToHex(stringToU8a('(module)')) }, taskType, resources: res, nodes, publicIp: 'None', duration,
+    task: { Inline: u8aToHex(stringToU8a('(module)')) }, taskType, executor: 'Wasm', resources: res, nodes, publicIp: 'None', duration,
     incentive: big * BigInt(replicas) * 2n, priority: 0, minReputation: 0,
     exchange: bob.address, escrowOperator: charlie.address, challenge: 'HashTarget', replicas, sshKey: null,
   };

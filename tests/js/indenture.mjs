@@ -60,7 +60,7 @@ await Promise.all([
   send(api.tx.repChain.registerService('Exchange', 50_000, 'ferdie-exchange', 'ferdie.example:443', bond), ferdie),
   send(api.tx.repChain.registerService('EscrowOperator', 10_000, 'eve-escrow', 'eve.example:443', bond), eve),
   send(api.tx.repChain.registerMiner(
-    { cpuMillicores: 4_000, memoryMib: 8_192, storageGib: 50, gpus: 0 }, 1_000, 'charlie.example:2222', bond), charlie),
+    { cpuMillicores: 4_000, memoryMib: 8_192, storageGib: 50, gpus: 0 }, ['Wasm'], 1_000, 'charlie.example:2222', bond), charlie),
 ]);
 const parties = [alice, charlie, eve, ferdie];
 const before = await Promise.all(parties.map(free));
@@ -76,6 +76,7 @@ const started = Date.now();
 const submitted = await send(api.tx.indenture.submit({
   task: { Inline: u8aToHex(stringToU8a('(module)')) },
   taskType: 'Batch',
+  executor: 'Wasm',
   resources,
   nodes: 1,
   publicIp: 'None',

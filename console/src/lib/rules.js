@@ -141,6 +141,8 @@ export async function checkSpec(api, buyer, f) {
   const spec = {
     task,
     taskType: f.taskType ?? 'Batch',
+    // A module runs in Wasm; an image in a container, or a microVM when the buyer asks for one.
+    executor: f.taskKind === 'container' ? (f.isolation === 'MicroVm' ? 'MicroVm' : 'Container') : 'Wasm',
     resources,
     nodes,
     publicIp: f.publicIp ?? 'None',

@@ -17,6 +17,7 @@ impl<T: Config> Pallet<T> {
 		let spec = IndentureSpec {
 			task: types::Task::Inline(BoundedVec::truncate_from(alloc::vec![0u8])),
 			task_type: TaskType::Batch,
+			executor: Executor::Wasm,
 			resources: Resources { cpu_millicores: 1, ..Default::default() },
 			nodes: 1,
 			public_ip: PublicIp::None,

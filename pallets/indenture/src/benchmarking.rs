@@ -55,6 +55,7 @@ fn spec<T: Config>(
 	IndentureSpec {
 		task: types::Task::Inline(BoundedVec::truncate_from(alloc::vec![0xa5; 4096])),
 		task_type,
+		executor: Executor::Wasm,
 		resources,
 		nodes,
 		public_ip: PublicIp::PerNode,

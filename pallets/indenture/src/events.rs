@@ -99,6 +99,9 @@ mod events {
 		UnknownIndenture,
 		/// The task has no URI, an empty inline payload, or a container without a program.
 		EmptyTask,
+		/// The executor cannot run this kind of task: a Wasm module needs `Wasm`, an image
+		/// `Container` or `MicroVm`.
+		WrongExecutor,
 		/// Every resource is zero.
 		NoResources,
 		/// Nodes must be between 1 and `MaxNodes`.

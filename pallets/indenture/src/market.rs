@@ -172,6 +172,7 @@ impl<T: Config> Pallet<T> {
 	/// whether it took the place of an evicted entry.
 	pub(crate) fn do_submit(buyer: T::AccountId, spec: SpecOf<T>) -> Result<bool, DispatchError> {
 		ensure!(spec.task.is_valid(), Error::<T>::EmptyTask);
+		ensure!(spec.task.runs_on(spec.executor), Error::<T>::WrongExecutor);
 		ensure!(!spec.resources.is_zero(), Error::<T>::NoResources);
 		ensure!((1..=T::MaxNodes::get()).contains(&spec.nodes), Error::<T>::BadNodes);
 		ensure!((1..=T::MaxReplicas::get()).contains(&spec.replicas), Error::<T>::BadReplicas);
@@ -415,7 +416,10 @@ impl<T: Config> Pallet<T> {
 				filter.resources.is_none_or(|r| r.covers(&ind.spec.resources))
 					&& filter.challenge.is_none_or(|c| c == ind.spec.challenge)
 					&& filter.task_type.is_none_or(|t| t == ind.spec.task_type)
-					&& !(filter.wasm_only && matches!(ind.spec.task, types::Task::Container { .. }))
+					&& filter
+						.executors
+						.as_ref()
+						.is_none_or(|e| cutopia_primitives::offers(e, ind.spec.executor))
 					&& filter
 						.min_price_per_cu
 						.is_none_or(|p| p.saturating_mul(cu) <= ind.spec.incentive)
@@ -455,7 +459,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Whether `who` may compete for a slot of indenture `id`: a registered miner, not its
-	/// buyer, exchange or escrow operator, whose resources cover one node, whose price floor is
+	/// buyer, exchange or escrow operator, whose resources cover one node, that offers an
+	/// executor serving the one the indenture needs, whose price floor is
 	/// at most the offered price per billed unit (compute units × replicas), whose reputation
 	/// meets the minimum, and who holds no other slot of it. Checked when a miner commits or
 	/// solves, when qualified miners are ranked, and again when the slot is awarded.
@@ -475,9 +480,10 @@ impl<T: Config> Pallet<T> {
 		if [&ind.buyer, &ind.spec.exchange, &ind.spec.escrow_operator].contains(&who) {
 			return None;
 		}
-		let (resources, price_floor) = T::Registry::miner(who)?;
+		let MinerOffer { resources, price_floor, executors } = T::Registry::miner(who)?;
 		let score = T::Reputation::score(who);
 		let fits = resources.covers(&ind.spec.resources)
+			&& cutopia_primitives::offers(&executors, ind.spec.executor)
 			&& price_floor.saturating_mul(Self::billed(&ind)) <= ind.spec.incentive
 			&& score >= ind.spec.min_reputation
 			&& Slots::<T>::iter_prefix_values(id).all(|s| s.miner.as_ref() != Some(who));

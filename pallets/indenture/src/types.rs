@@ -2,6 +2,7 @@
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use cutopia_primitives::{ChallengeId, ChallengeKind, Endpoint, LeaseId, Resources};
+pub use cutopia_primitives::{Executor, Executors};
 use frame_support::{pallet_prelude::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
 use sp_core::H256;
@@ -55,6 +56,17 @@ impl Task {
 				(uri.len() + command.iter().map(|a| a.len()).sum::<usize>()) as u32
 			},
 			Task::Inline(p) => p.len() as u32,
+		}
+	}
+
+	/// Whether `executor` runs this kind of task: Wasm runs modules (fetched or inline), a
+	/// container or a microVM runs images.
+	pub fn runs_on(&self, executor: Executor) -> bool {
+		match self {
+			Task::Wasm { .. } | Task::Inline(_) => executor == Executor::Wasm,
+			Task::Container { .. } => {
+				matches!(executor, Executor::Container | Executor::MicroVm)
+			},
 		}
 	}
 
@@ -122,6 +134,9 @@ pub struct IndentureSpec<AccountId, Balance> {
 	pub task: Task,
 	/// Batch or service.
 	pub task_type: TaskType,
+	/// How the task must be run: `Wasm` for modules; `Container` or `MicroVm` for an image
+	/// (a miner offering microVMs serves work asking for a container too).
+	pub executor: Executor,
 	/// Resources per node.
 	pub resources: Resources,
 	/// Number of nodes.
@@ -447,10 +462,10 @@ pub struct QueueFilter<Balance> {
 	pub min_priority: u8,
 	/// Only batch tasks, or only services.
 	pub task_type: Option<TaskType>,
-	/// Only work that needs no container runtime (WASM modules and inline tasks): what a
-	/// miner without one can run. Without it, a queue full of containers would hide from such
-	/// a miner every task it could take behind pages it has to skip.
-	pub wasm_only: bool,
+	/// Only work one of these executors serves: what the asking miner offers. Without it, a
+	/// queue full of containers would hide from a miner without a container runtime every
+	/// task it could take behind pages it has to skip.
+	pub executors: Option<Executors>,
 }
 
 impl<Balance> QueueFilter<Balance> {
@@ -460,7 +475,7 @@ impl<Balance> QueueFilter<Balance> {
 			&& self.min_price_per_cu.is_none()
 			&& self.challenge.is_none()
 			&& self.task_type.is_none()
-			&& !self.wasm_only
+			&& self.executors.is_none()
 	}
 }
 

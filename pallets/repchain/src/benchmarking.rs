@@ -21,6 +21,11 @@ fn name() -> Name {
 	BoundedVec::truncate_from(alloc::vec![b'n'; 64])
 }
 
+/// Every executor there is: the most a valid offer names (each once).
+fn executors() -> Executors {
+	BoundedVec::truncate_from(alloc::vec![Executor::Wasm, Executor::Container, Executor::MicroVm])
+}
+
 fn resources() -> Resources {
 	Resources { cpu_millicores: 64_000, memory_mib: 262_144, storage_gib: 4_096, gpus: 8 }
 }
@@ -30,6 +35,7 @@ fn miner<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
 	RepChain::<T>::register_miner(
 		RawOrigin::Signed(who.clone()).into(),
 		resources(),
+		executors(),
 		1u32.into(),
 		endpoint(),
 		bond,
@@ -47,7 +53,7 @@ mod benchmarks {
 		let who: T::AccountId = whitelisted_caller();
 		let bond = funded::<T>(&who);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), resources(), 1u32.into(), endpoint(), bond);
+		_(RawOrigin::Signed(who.clone()), resources(), executors(), 1u32.into(), endpoint(), bond);
 		assert!(Registrations::<T>::contains_key(&who, Role::Miner));
 	}
 
@@ -72,8 +78,8 @@ mod benchmarks {
 		let who: T::AccountId = whitelisted_caller();
 		miner::<T>(&who);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), resources(), 2u32.into(), endpoint());
-		assert_eq!(RepChain::<T>::miner(&who).map(|m| m.1), Some(2u32.into()));
+		_(RawOrigin::Signed(who.clone()), resources(), executors(), 2u32.into(), endpoint());
+		assert_eq!(RepChain::<T>::miner(&who).map(|m| m.price_floor), Some(2u32.into()));
 	}
 
 	#[benchmark]

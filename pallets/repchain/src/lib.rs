@@ -54,7 +54,7 @@ pub use pallet::*;
 
 /// Where this pallet logs.
 pub const LOG_TARGET: &str = "runtime::repchain";
-pub use cutopia_primitives::{Registry, ReputationApi};
+pub use cutopia_primitives::{MinerOffer, Registry, ReputationApi};
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -287,6 +287,10 @@ pub mod pallet {
 		FeeTooHigh,
 		/// A miner must declare some resources.
 		NoResources,
+		/// A miner must offer at least one executor.
+		NoExecutors,
+		/// An executor is named more than once.
+		DuplicateExecutor,
 		/// Names and endpoints must not be empty.
 		EmptyField,
 		/// This call is for another role.
@@ -322,21 +326,21 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Registers the caller as a miner with its resources, price floor per compute unit
-		/// and endpoint, holding `bond` (at least `MinMinerBond`).
+		/// Registers the caller as a miner with its resources, the executors it offers, its
+		/// price floor per compute unit and endpoint, holding `bond` (at least `MinMinerBond`).
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register_miner())]
 		pub fn register_miner(
 			origin: OriginFor<T>,
 			resources: Resources,
+			executors: Executors,
 			price_floor: BalanceOf<T>,
 			endpoint: Endpoint,
 			bond: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(!resources.is_zero(), Error::<T>::NoResources);
-			ensure!(!endpoint.is_empty(), Error::<T>::EmptyField);
-			let profile = Profile::Miner { resources, price_floor, endpoint };
+			Self::check_offer(&resources, &executors, &endpoint)?;
+			let profile = Profile::Miner { resources, executors, price_floor, endpoint };
 			Self::register(who, Role::Miner, profile, bond, T::MinMinerBond::get())
 		}
 
@@ -360,22 +364,22 @@ pub mod pallet {
 			Self::register(who, role, profile, bond, T::MinServiceBond::get())
 		}
 
-		/// A miner changes its resources, price floor and endpoint. Running work keeps the
-		/// terms it was awarded under.
+		/// A miner changes its resources, executors, price floor and endpoint. Running work
+		/// keeps the terms it was awarded under.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::update_miner())]
 		pub fn update_miner(
 			origin: OriginFor<T>,
 			resources: Resources,
+			executors: Executors,
 			price_floor: BalanceOf<T>,
 			endpoint: Endpoint,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(!resources.is_zero(), Error::<T>::NoResources);
-			ensure!(!endpoint.is_empty(), Error::<T>::EmptyField);
+			Self::check_offer(&resources, &executors, &endpoint)?;
 			Registrations::<T>::try_mutate(&who, Role::Miner, |r| -> DispatchResult {
 				let r = r.as_mut().ok_or(Error::<T>::NotRegistered)?;
-				r.profile = Profile::Miner { resources, price_floor, endpoint };
+				r.profile = Profile::Miner { resources, executors, price_floor, endpoint };
 				Ok(())
 			})?;
 			Self::deposit_event(Event::Updated { who, role: Role::Miner });

@@ -3,6 +3,21 @@
 use super::*;
 
 impl<T: Config> Pallet<T> {
+	/// A miner's terms are usable: some resources, at least one executor and each once (a
+	/// duplicate would only make the stored profile ambiguous to read), an endpoint.
+	pub(crate) fn check_offer(
+		resources: &Resources,
+		executors: &Executors,
+		endpoint: &Endpoint,
+	) -> DispatchResult {
+		ensure!(!resources.is_zero(), Error::<T>::NoResources);
+		ensure!(!executors.is_empty(), Error::<T>::NoExecutors);
+		let named_twice = executors.iter().enumerate().any(|(i, e)| executors[..i].contains(e));
+		ensure!(!named_twice, Error::<T>::DuplicateExecutor);
+		ensure!(!endpoint.is_empty(), Error::<T>::EmptyField);
+		Ok(())
+	}
+
 	pub(crate) fn register(
 		who: T::AccountId,
 		role: Role,
@@ -27,14 +42,14 @@ impl<T: Config> Pallet<T> {
 impl<T: Config> Registry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	/// A miner that is leaving, or whose bond was slashed below the minimum, offers nothing:
 	/// it could not be slashed for the next failure.
-	fn miner(who: &T::AccountId) -> Option<(Resources, BalanceOf<T>)> {
+	fn miner(who: &T::AccountId) -> Option<MinerOffer<BalanceOf<T>>> {
 		match Registrations::<T>::get(who, Role::Miner)? {
 			Registration {
-				profile: Profile::Miner { resources, price_floor, .. },
+				profile: Profile::Miner { resources, executors, price_floor, .. },
 				unbonding_until: None,
 				bond,
 				..
-			} if bond >= T::MinMinerBond::get() => Some((resources, price_floor)),
+			} if bond >= T::MinMinerBond::get() => Some(MinerOffer { resources, price_floor, executors }),
 			_ => None,
 		}
 	}
@@ -83,6 +98,11 @@ impl<T: Config> Registry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 						storage_gib: u32::MAX,
 						gpus: u32::MAX,
 					},
+					executors: BoundedVec::truncate_from(alloc::vec![
+						Executor::Wasm,
+						Executor::Container,
+						Executor::MicroVm,
+					]),
 					price_floor: Zero::zero(),
 					endpoint: BoundedVec::truncate_from(alloc::vec![b'm'; 256]),
 				},

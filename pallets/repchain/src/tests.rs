@@ -21,7 +21,20 @@ fn signed(who: u64) -> RuntimeOrigin {
 }
 
 fn register_miner(who: u64, bond: Balance) -> sp_runtime::DispatchResult {
-	RepChain::register_miner(signed(who), res(), 5, bv("10.0.0.1:22"), bond)
+	RepChain::register_miner(signed(who), res(), wasm(), 5, bv("10.0.0.1:22"), bond)
+}
+
+fn executors(e: &[Executor]) -> Executors {
+	BoundedVec::truncate_from(e.to_vec())
+}
+
+fn wasm() -> Executors {
+	executors(&[Executor::Wasm])
+}
+
+/// What `miner` reads for a miner registered by `register_miner` with price floor `floor`.
+fn offer(floor: Balance) -> Option<MinerOffer<Balance>> {
+	Some(MinerOffer { resources: res(), price_floor: floor, executors: wasm() })
 }
 
 fn register_exchange(who: u64, fee: Permill) -> sp_runtime::DispatchResult {
@@ -60,7 +73,7 @@ fn register_miner_holds_the_bond() {
 		System::assert_last_event(
 			Event::Registered { who: MINER, role: Role::Miner, bond: 200 }.into(),
 		);
-		assert_eq!(RepChain::miner(&MINER), Some((res(), 5)));
+		assert_eq!(RepChain::miner(&MINER), offer(5));
 		assert_noop!(register_miner(MINER, 200), Error::<Test>::AlreadyRegistered);
 	});
 }
@@ -71,12 +84,21 @@ fn register_miner_rejects_bad_input() {
 		assert_noop!(register_miner(MINER, 99), Error::<Test>::BondTooLow);
 		assert_noop!(register_miner(MINER, 20_000), Error::<Test>::InsufficientBalance);
 		assert_noop!(
-			RepChain::register_miner(signed(MINER), Resources::default(), 5, bv("x"), 200),
+			RepChain::register_miner(signed(MINER), Resources::default(), wasm(), 5, bv("x"), 200),
 			Error::<Test>::NoResources
 		);
 		assert_noop!(
-			RepChain::register_miner(signed(MINER), res(), 5, bv(""), 200),
+			RepChain::register_miner(signed(MINER), res(), wasm(), 5, bv(""), 200),
 			Error::<Test>::EmptyField
+		);
+		assert_noop!(
+			RepChain::register_miner(signed(MINER), res(), executors(&[]), 5, bv("x"), 200),
+			Error::<Test>::NoExecutors
+		);
+		let twice = executors(&[Executor::Container, Executor::Wasm, Executor::Container]);
+		assert_noop!(
+			RepChain::register_miner(signed(MINER), res(), twice, 5, bv("x"), 200),
+			Error::<Test>::DuplicateExecutor
 		);
 	});
 }
@@ -151,16 +173,33 @@ fn a_fee_above_100_percent_does_not_even_decode() {
 fn updates_need_a_registration_of_the_right_role() {
 	build_and_execute(|| {
 		assert_noop!(
-			RepChain::update_miner(signed(MINER), res(), 7, bv("new:1")),
+			RepChain::update_miner(signed(MINER), res(), wasm(), 7, bv("new:1")),
 			Error::<Test>::NotRegistered
 		);
 		assert_ok!(register_miner(MINER, 200));
 		assert_noop!(
-			RepChain::update_miner(signed(MINER), Resources::default(), 7, bv("new:1")),
+			RepChain::update_miner(signed(MINER), Resources::default(), wasm(), 7, bv("new:1")),
 			Error::<Test>::NoResources
 		);
-		assert_ok!(RepChain::update_miner(signed(MINER), res(), 7, bv("new:1")));
-		assert_eq!(RepChain::miner(&MINER), Some((res(), 7)));
+		assert_noop!(
+			RepChain::update_miner(signed(MINER), res(), wasm(), 7, bv("")),
+			Error::<Test>::EmptyField
+		);
+		assert_noop!(
+			RepChain::update_miner(signed(MINER), res(), executors(&[]), 7, bv("new:1")),
+			Error::<Test>::NoExecutors
+		);
+		let twice = executors(&[Executor::MicroVm, Executor::MicroVm]);
+		assert_noop!(
+			RepChain::update_miner(signed(MINER), res(), twice, 7, bv("new:1")),
+			Error::<Test>::DuplicateExecutor
+		);
+		assert_ok!(RepChain::update_miner(signed(MINER), res(), wasm(), 7, bv("new:1")));
+		assert_eq!(RepChain::miner(&MINER), offer(7));
+		// A miner that gains a container runtime says so; what it offers is read back.
+		let both = executors(&[Executor::Wasm, Executor::Container]);
+		assert_ok!(RepChain::update_miner(signed(MINER), res(), both.clone(), 7, bv("new:1")));
+		assert_eq!(RepChain::miner(&MINER).map(|m| m.executors), Some(both));
 
 		assert_noop!(
 			RepChain::update_service(
@@ -374,7 +413,7 @@ fn a_miner_slashed_below_the_minimum_bond_stops_competing_until_it_tops_up() {
 		assert_eq!(held(MINER), 90);
 		assert_eq!(RepChain::miner(&MINER), None);
 		assert_ok!(RepChain::bond_extra(signed(MINER), Role::Miner, 10));
-		assert_eq!(RepChain::miner(&MINER), Some((res(), 5)));
+		assert_eq!(RepChain::miner(&MINER), offer(5));
 		// A slash never takes more than is bonded.
 		for _ in 0..20 {
 			fail_for(MINER, BUYER);

@@ -9,13 +9,19 @@ impl<T: Config> Pallet<T> {
 	/// - every subject's stored recent records chain: each root is `chain_root` of the
 	///   previous root and its record, the last root is the aggregate's root, and when all
 	///   its records are stored the first starts from zero;
-	/// - successes + failures ≤ records (the rest are ratings), and the stored records are at most `records`.
+	/// - successes + failures ≤ records (the rest are ratings), and the stored records are at most `records`;
+	/// - every miner offers at least one executor, each once.
 	#[cfg(any(test, feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
 		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		for (who, _, r) in Registrations::<T>::iter() {
+			if let Profile::Miner { executors, .. } = &r.profile {
+				ensure!(!executors.is_empty(), "a miner offers no executor");
+				let twice = executors.iter().enumerate().any(|(i, e)| executors[..i].contains(e));
+				ensure!(!twice, "a miner names an executor twice");
+			}
 			let e = bonds.entry(who).or_default();
 			*e = e.saturating_add(r.bond);
 		}

@@ -4,7 +4,9 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 use sp_runtime::Permill;
 
-pub use cutopia_primitives::{Endpoint, Name, Outcome, Resources, Role, WorkRecord};
+pub use cutopia_primitives::{
+	Endpoint, Executor, Executors, Name, Outcome, Resources, Role, WorkRecord,
+};
 
 /// What a registration says about its holder.
 #[derive(
@@ -15,6 +17,8 @@ pub enum Profile<Balance> {
 	Miner {
 		/// Declared resources.
 		resources: Resources,
+		/// How it runs work: the executors it offers, each named once.
+		executors: Executors,
 		/// Lowest price per compute unit it accepts, in base units of CU.
 		price_floor: Balance,
 		/// Where buyers reach its leases (host:port or URL).

@@ -52,6 +52,7 @@ async fn register_participants(api: &Api, port: u16) {
 				("storage_gib", Value::u128(100)),
 				("gpus", Value::u128(0)),
 			]),
+			Value::unnamed_composite([variant("Wasm")]),
 			Value::u128(1_000),
 			Value::from_bytes("dave.example:2222"),
 			Value::u128(bond),
@@ -81,6 +82,7 @@ fn spec(incentive: u128) -> Value {
 			),
 		),
 		("task_type", variant("Batch")),
+		("executor", variant("Wasm")),
 		(
 			"resources",
 			Value::named_composite([

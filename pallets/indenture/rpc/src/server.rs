@@ -4,7 +4,7 @@ use std::{fmt::Display, marker::PhantomData, str::FromStr, sync::Arc};
 
 use crate::views::*;
 use codec::Codec;
-use cutopia_primitives::{ChallengeKind, Resources};
+use cutopia_primitives::{ChallengeKind, Executor, Executors, Resources, MAX_EXECUTORS};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
 use pallet_indenture::{
 	types::{Task, TaskType},
@@ -130,13 +130,31 @@ pub fn queue_filter<Balance: FromStr>(
 			)))
 		},
 	};
+	let executors = p
+		.executors
+		.map(|names| {
+			let executors = names
+				.iter()
+				.map(|name| match name.as_str() {
+					"wasm" => Ok(Executor::Wasm),
+					"container" => Ok(Executor::Container),
+					"microVm" => Ok(Executor::MicroVm),
+					other => Err(invalid(format!(
+						"executors: `{other}` is not \"wasm\", \"container\" or \"microVm\""
+					))),
+				})
+				.collect::<Result<Vec<_>, _>>()?;
+			Executors::try_from(executors)
+				.map_err(|_| invalid(format!("executors: at most {MAX_EXECUTORS}")))
+		})
+		.transpose()?;
 	Ok(QueueFilter {
 		resources: p.resources.map(Into::into),
 		min_price_per_cu,
 		challenge,
 		min_priority: p.min_priority,
 		task_type,
-		wasm_only: p.wasm_only,
+		executors,
 	})
 }
 
@@ -158,6 +176,7 @@ fn spec_view<A: Display, B: Display>(s: &IndentureSpec<A, B>) -> SpecView {
 	SpecView {
 		task: task_view(&s.task),
 		task_type: format!("{:?}", s.task_type),
+		executor: format!("{:?}", s.executor),
 		resources: (&s.resources).into(),
 		nodes: s.nodes,
 		public_ip: format!("{:?}", s.public_ip),
@@ -301,5 +320,24 @@ where
 			},
 			IndentureInfo::Ended(record) => InfoView::Ended { id, record: record_view(&record) },
 		}))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_queue_filter_names_executors_and_refuses_unknown_ones() {
+		let param = |names: &[&str]| FilterParam {
+			executors: Some(names.iter().map(|n| n.to_string()).collect()),
+			..Default::default()
+		};
+		let f = queue_filter::<u128>(param(&["wasm", "microVm"])).unwrap();
+		assert_eq!(f.executors.map(|e| e.into_inner()), Some(vec![Executor::Wasm, Executor::MicroVm]));
+		assert!(queue_filter::<u128>(FilterParam::default()).unwrap().executors.is_none());
+		let e = queue_filter::<u128>(param(&["docker"])).unwrap_err();
+		assert!(e.message().contains("`docker` is not"), "{e:?}");
+		assert!(queue_filter::<u128>(param(&["wasm"; 9])).is_err());
 	}
 }

@@ -56,9 +56,10 @@ pub struct FilterParam {
 	/// Only this task type: `"batch"` or `"service"`.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub task_type: Option<String>,
-	/// Only work that needs no container runtime.
-	#[serde(default)]
-	pub wasm_only: bool,
+	/// Only work one of these executors serves (what the asking miner offers): `"wasm"`,
+	/// `"container"`, `"microVm"`.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub executors: Option<Vec<String>>,
 }
 
 /// A page of `indenture_queue`.
@@ -105,6 +106,8 @@ pub struct SpecView {
 	pub task: TaskView,
 	/// `Batch` or `Service`.
 	pub task_type: String,
+	/// `Wasm`, `Container` or `MicroVm`.
+	pub executor: String,
 	/// Per node.
 	pub resources: ResourcesView,
 	/// Nodes.

@@ -22,6 +22,7 @@ fn only_fitting_miners_may_compete() {
 		assert_ok!(RepChain::update_miner(
 			RuntimeOrigin::signed(MINER_B),
 			big(),
+			BoundedVec::truncate_from(vec![Executor::Wasm]),
 			2,
 			BoundedVec::truncate_from(b"10.0.0.5:22".to_vec())
 		));
@@ -43,6 +44,44 @@ fn only_fitting_miners_may_compete() {
 			None,
 		);
 		assert_noop!(solve(0, 0, MINER_B), not_eligible());
+	});
+}
+
+/// A miner competes only for work an executor it offers runs: a Wasm-only miner cannot take
+/// an image, a container miner cannot take work asking for a microVM (nor Wasm when it does
+/// not offer it), and a microVM miner takes work asking for a container as well.
+#[test]
+fn only_miners_offering_the_executor_it_needs_compete() {
+	build_and_execute(|| {
+		let needs = |task: Work, executor| SpecOf::<Test> { task, executor, ..spec() };
+		let wasm = assert_submit(BUYER, spec());
+		let container = assert_submit(BUYER, needs(image(), Executor::Container));
+		let microvm = assert_submit(BUYER, needs(image(), Executor::MicroVm));
+		let not_eligible = || pallet_challenge::Error::<Test>::NotEligible;
+		register_miner_offering(MINER_A, big(), 1, &[Executor::Wasm]);
+		register_miner_offering(MINER_B, big(), 1, &[Executor::Container]);
+		register_miner_offering(MINER_C, big(), 1, &[Executor::MicroVm]);
+		let may = |id, who| IndenturePallet::may_compete(id, &who);
+		assert_eq!(
+			[wasm, container, microvm].map(|id| [MINER_A, MINER_B, MINER_C].map(|m| may(id, m))),
+			[[true, false, false], [false, true, true], [false, false, true]]
+		);
+		assert_noop!(solve(container, 0, MINER_A), not_eligible());
+		assert_noop!(solve(microvm, 0, MINER_B), not_eligible());
+		assert_noop!(solve(wasm, 0, MINER_C), not_eligible());
+		assert_solve(MINER_A, wasm, 0);
+		assert_solve(MINER_B, container, 0);
+		assert_solve(MINER_C, container, 1);
+		assert_solve(MINER_C, microvm, 0);
+		// Offering it later is enough: the offer is read when the miner competes.
+		assert_ok!(RepChain::update_miner(
+			RuntimeOrigin::signed(MINER_B),
+			big(),
+			BoundedVec::truncate_from(vec![Executor::Container, Executor::MicroVm]),
+			1,
+			BoundedVec::truncate_from(b"10.0.0.5:22".to_vec())
+		));
+		assert_solve(MINER_B, microvm, 1);
 	});
 }
 

@@ -44,6 +44,7 @@ fn spec() -> SpecOf<Test> {
 			uri: BoundedVec::truncate_from(b"https://example.invalid/task.wasm".to_vec()),
 		},
 		task_type: TaskType::Batch,
+		executor: Executor::Wasm,
 		// 2 cores + 4 GiB: 2000 + 1000 = 3000 milli-CU = 3 CU per node and block.
 		resources: Resources { cpu_millicores: 2_000, memory_mib: 4_096, storage_gib: 0, gpus: 0 },
 		nodes: 2,
@@ -124,14 +125,34 @@ fn assert_cancel(buyer: u64, id: IndentureId) -> Balance {
 	escrowed
 }
 
+/// Registers `who` as a miner offering every executor.
 fn register_miner(who: u64, resources: Resources, price_floor: Balance) {
+	register_miner_offering(who, resources, price_floor, &[Executor::Wasm, Executor::MicroVm]);
+}
+
+fn register_miner_offering(
+	who: u64,
+	resources: Resources,
+	price_floor: Balance,
+	executors: &[Executor],
+) {
 	assert_ok!(RepChain::register_miner(
 		RuntimeOrigin::signed(who),
 		resources,
+		BoundedVec::truncate_from(executors.to_vec()),
 		price_floor,
 		BoundedVec::truncate_from(b"10.0.0.4:22".to_vec()),
 		100
 	));
+}
+
+/// An image task (run by a container or a microVM).
+fn image() -> Work {
+	Work::Container {
+		hash: H256::repeat_byte(2),
+		uri: BoundedVec::truncate_from(b"http://x/i.tar".to_vec()),
+		command: BoundedVec::truncate_from(vec![BoundedVec::truncate_from(b"/bin/sh".to_vec())]),
+	}
 }
 
 fn big() -> Resources {

@@ -338,6 +338,7 @@ fn pick(
 				1 => pallet_repchain::Call::withdraw { role: Role::Miner }.into(),
 				_ => pallet_repchain::Call::register_miner {
 					resources: big(),
+					executors: BoundedVec::truncate_from(vec![Executor::Wasm]),
 					price_floor: 1,
 					endpoint: BoundedVec::truncate_from(b"10.0.0.9:22".to_vec()),
 					bond: 100,

@@ -190,30 +190,34 @@ fn a_flood_of_unwinnable_jobs_at_the_floor_price_is_evicted_by_real_work() {
 #[test]
 fn the_queue_filter_finds_what_a_miner_can_run_behind_what_it_cannot() {
 	build_and_execute(|| {
-		let container = Work::Container {
-			hash: H256::repeat_byte(2),
-			uri: BoundedVec::truncate_from(b"http://x/i.tar".to_vec()),
-			command: BoundedVec::truncate_from(vec![BoundedVec::truncate_from(
-				b"/bin/sh".to_vec(),
-			)]),
-		};
-		assert_submit(BUYER, SpecOf::<Test> { task: container.clone(), ..spec() });
-		assert_submit(BUYER, SpecOf::<Test> { task: container, ..service(100) });
-		assert_submit(BUYER, service(100));
+		let container = SpecOf::<Test> { task: image(), executor: Executor::Container, ..spec() };
+		assert_submit(BUYER, container.clone());
+		assert_submit(BUYER, SpecOf::<Test> { executor: Executor::MicroVm, ..container.clone() });
+		let service = service(100);
+		assert_submit(BUYER, SpecOf::<Test> { task_type: service.task_type, ..container });
+		assert_submit(7, service);
 		let only = |f: QueueFilter<Balance>| IndenturePallet::queue_filtered(&f, 0, 1);
+		let offering = |e: &[Executor]| QueueFilter {
+			executors: Some(BoundedVec::truncate_from(e.to_vec())),
+			..Default::default()
+		};
 		// A miner without a container runtime reading one entry at a time still finds the
-		// one task it can run behind two it cannot.
-		assert_eq!(only(QueueFilter { wasm_only: true, ..Default::default() }), vec![2]);
+		// one task it can run behind three it cannot.
+		assert_eq!(only(offering(&[Executor::Wasm])), vec![3]);
+		// A container miner skips the microVM work; a microVM miner takes container work too.
+		let all = |f| IndenturePallet::queue_filtered(&f, 0, 10);
+		assert_eq!(all(offering(&[Executor::Container])), vec![0, 2]);
+		assert_eq!(all(offering(&[Executor::MicroVm])), vec![0, 1, 2]);
+		assert_eq!(all(offering(&[Executor::Wasm, Executor::Container])), vec![0, 2, 3]);
 		assert_eq!(
 			only(QueueFilter { task_type: Some(TaskType::Batch), ..Default::default() }),
 			vec![0]
 		);
 		let services = QueueFilter { task_type: Some(TaskType::Service), ..Default::default() };
-		assert_eq!(IndenturePallet::queue_filtered(&services, 0, 10), vec![1, 2]);
+		assert_eq!(IndenturePallet::queue_filtered(&services, 0, 10), vec![2, 3]);
 		assert!(only(QueueFilter {
 			task_type: Some(TaskType::Batch),
-			wasm_only: true,
-			..Default::default()
+			..offering(&[Executor::Wasm])
 		})
 		.is_empty());
 	});

@@ -86,6 +86,19 @@ fn submit_rejects_bad_input_without_changing_anything() {
 				},
 				Error::<Test>::EmptyTask,
 			),
+			// An executor that does not run the task: a module in a container, an image in
+			// the Wasm runtime.
+			(SpecOf::<Test> { executor: Executor::Container, ..spec() }, Error::<Test>::WrongExecutor),
+			(SpecOf::<Test> { executor: Executor::MicroVm, ..spec() }, Error::<Test>::WrongExecutor),
+			(
+				SpecOf::<Test> {
+					task: Work::Inline(BoundedVec::truncate_from(vec![0])),
+					executor: Executor::Container,
+					..spec()
+				},
+				Error::<Test>::WrongExecutor,
+			),
+			(SpecOf::<Test> { task: image(), ..spec() }, Error::<Test>::WrongExecutor),
 			(
 				SpecOf::<Test> { resources: Resources::default(), ..spec() },
 				Error::<Test>::NoResources,

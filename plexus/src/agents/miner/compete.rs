@@ -126,14 +126,14 @@ pub(super) async fn compete(
 		min_price_per_cu: Some(ctx.cfg.price_floor),
 		challenge: None,
 		min_priority: 0,
-		// Task types it does not take and containers it cannot run are left out by the chain,
+		// Task types it does not take and executors it does not offer are left out by the chain,
 		// so however many of those are queued they never fill the page it reads.
 		task_type: match (ctx.cfg.batch, ctx.cfg.service) {
 			(true, false) => Some(TaskType::Batch),
 			(false, true) => Some(TaskType::Service),
 			_ => None,
 		},
-		wasm_only: !super::results::runs_containers(ctx),
+		executors: Some(BoundedVec(ctx.cfg.executors())),
 	};
 	let open: Vec<u64> = at
 		.runtime_apis()
@@ -153,11 +153,8 @@ pub(super) async fn compete(
 		let party = [&indenture.buyer, &indenture.spec.exchange, &indenture.spec.escrow_operator]
 			.contains(&&ctx.me);
 		if !wanted
-			|| party || !super::results::can_run(
-			ctx,
-			&indenture.spec.task,
-			&indenture.spec.task_type,
-		) || indenture.status != Status::Open
+			|| party || !super::results::can_run(ctx, &indenture.spec)
+			|| indenture.status != Status::Open
 			|| slots.iter().any(|(_, s)| s.miner.as_ref() == Some(&ctx.me))
 		{
 			continue;

@@ -15,8 +15,9 @@ use crate::{
 		self,
 		runtime_types::{
 			bounded_collections::bounded_vec::BoundedVec,
-			cutopia_primitives::types::{Resources, Role},
+			cutopia_primitives::types::{Executor as Tier, Resources, Role},
 			pallet_indenture::types::{ServiceAccess, SlotResult, TaskType},
+			pallet_repchain::types::Profile,
 		},
 	},
 	exec::{Executor, Limits},
@@ -51,20 +52,80 @@ pub struct MinerConfig {
 	pub limits: Limits,
 	/// Where it keeps state and results.
 	pub data_dir: PathBuf,
-	/// Container tasks, when this miner runs them (Linux); without, it does not compete for
-	/// them.
+	/// Image tasks, when this miner runs them (Linux); without, it does not offer or compete
+	/// for them.
 	#[cfg(target_os = "linux")]
 	pub containers: Option<Containers>,
 }
 
-/// What a miner runs container tasks with.
+impl MinerConfig {
+	/// The executors this miner offers on RepChain: Wasm always (it is built in), and the
+	/// tiers it runs images in.
+	pub fn executors(&self) -> Vec<Tier> {
+		let mut offered = vec![Tier::Wasm];
+		#[cfg(target_os = "linux")]
+		if let Some(c) = &self.containers {
+			offered.extend(c.sandbox.as_ref().map(|_| Tier::Container));
+			offered.extend(c.microvm.as_ref().map(|_| Tier::MicroVm));
+		}
+		offered
+	}
+}
+
+/// What a miner runs image tasks with: at least one of its tiers.
 #[cfg(target_os = "linux")]
 #[derive(Clone, Debug)]
 pub struct Containers {
-	pub executor: crate::container::ContainerExecutor,
 	pub images: crate::container::Images,
-	/// When set, container tasks boot as microVM guests instead (their own kernel).
+	/// The container tier: namespaces, cgroups, Landlock, seccomp. Runs services too.
+	pub sandbox: Option<crate::container::ContainerExecutor>,
+	/// The microVM tier: a guest with its own kernel; also runs batch work asking for a
+	/// container when there is no container tier.
 	pub microvm: Option<crate::container::MicroVmExecutor>,
+}
+
+#[cfg(target_os = "linux")]
+impl Containers {
+	/// Whether a tier here runs batch work that asks for `need`.
+	fn serves(&self, need: &Tier) -> bool {
+		self.tier(need).is_some()
+	}
+
+	/// Runs batch image work that asks for `need`: work asking for a container in the
+	/// container tier where this miner has one, else (and work asking for a microVM) in a
+	/// microVM, which serves both.
+	fn run(
+		&self,
+		need: &Tier,
+		rootfs: &std::path::Path,
+		argv: &[String],
+		job: &crate::exec::Job,
+		quota: &crate::container::Quota,
+	) -> Result<crate::exec::Output, crate::exec::ExecError> {
+		match self.tier(need) {
+			Some(ImageTier::Sandbox(sandbox)) => sandbox.run(rootfs, argv, job, quota),
+			Some(ImageTier::MicroVm(vm)) => vm.run(rootfs, argv, job, quota),
+			None => Err(crate::exec::ExecError::Sandbox(format!(
+				"no executor here runs {} work",
+				crate::spec::executor_name(need)
+			))),
+		}
+	}
+
+	fn tier(&self, need: &Tier) -> Option<ImageTier<'_>> {
+		match (need, &self.sandbox, &self.microvm) {
+			(Tier::Container, Some(sandbox), _) => Some(ImageTier::Sandbox(sandbox)),
+			(Tier::Container | Tier::MicroVm, _, Some(vm)) => Some(ImageTier::MicroVm(vm)),
+			_ => None,
+		}
+	}
+}
+
+/// Where an image task runs.
+#[cfg(target_os = "linux")]
+enum ImageTier<'a> {
+	Sandbox(&'a crate::container::ContainerExecutor),
+	MicroVm(&'a crate::container::MicroVmExecutor),
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -143,15 +204,52 @@ pub async fn run_miner(
 		.with_context(|| format!("cannot listen on {}", cfg.endpoint))?;
 	tokio::spawn(store.clone().serve(listener));
 
-	let register = cutopia::transactions().rep_chain().register_miner(
+	let (resources, executors, price_floor, endpoint) = (
 		cfg.resources.clone(),
+		BoundedVec(cfg.executors()),
 		cfg.price_floor,
 		BoundedVec(cfg.endpoint.as_bytes().to_vec()),
+	);
+	let offer = Profile::Miner {
+		resources: resources.clone(),
+		executors: executors.clone(),
+		price_floor,
+		endpoint: endpoint.clone(),
+	};
+	let register = cutopia::transactions().rep_chain().register_miner(
+		resources.clone(),
+		executors.clone(),
+		price_floor,
+		endpoint.clone(),
 		cfg.bond,
 	);
 	let me = key.public_key().to_account_id();
 	let registration = ensure_registered(&chain, &key, Role::Miner, &register, "miner").await?;
 	log_registration!(TARGET, registration, me, "miner");
+	// A miner restarted with other flags (a container tier added, a new endpoint) offers
+	// what it runs now: the chain matches work against the registered offer.
+	if let Registration::Found = registration {
+		let (_, at) = chain.at_best().await?;
+		let registered = at
+			.storage()
+			.try_fetch(cutopia::storage().rep_chain().registrations(), (me.clone(), Role::Miner))
+			.await?
+			.map(|r| r.decode())
+			.transpose()?
+			.map(|r| r.profile);
+		if registered.as_ref() != Some(&offer) {
+			let update = cutopia::transactions()
+				.rep_chain()
+				.update_miner(resources, executors, price_floor, endpoint);
+			chain.submit(&update, &key).await.context("updating the miner's offer")?;
+			tracing::info!(target: TARGET, "updated this miner's offer on RepChain");
+		}
+	}
+	tracing::info!(
+		target: TARGET,
+		"offering executors: {}",
+		cfg.executors().iter().map(crate::spec::executor_name).collect::<Vec<_>>().join(", ")
+	);
 
 	let me_bytes: [u8; 32] = key.public_key().0;
 	let (_, at) = chain.at_best().await?;

@@ -10,6 +10,7 @@ use crate::{
 		runtime_types::pallet_indenture::types::{
 			IndentureSpec, SlotResult, Status, Task, TaskType,
 		},
+		runtime_types::cutopia_primitives::types::Executor,
 	},
 	exec::{ExecError, Job, Output},
 	work,
@@ -23,36 +24,19 @@ use std::{
 /// Indentures whose task is running.
 pub(super) type Running = Arc<Mutex<HashSet<u64>>>;
 
-/// Whether this miner can run `task` of `task_type` (it competes only for those). A
-/// container service runs in the container tier only: a microVM guest has no network device
-/// to serve on.
-pub(super) fn can_run(ctx: &MinerCtx, task: &Task, task_type: &TaskType) -> bool {
-	match task {
-		Task::Inline(_) | Task::Wasm { .. } => true,
-		Task::Container { .. } => {
-			runs_containers(ctx) && (*task_type == TaskType::Batch || !runs_microvms(ctx))
+/// Whether this miner runs the work `spec` asks for (it competes only for that): an executor
+/// it offers serves the one named, as the chain checks. A service also needs the container
+/// tier asked for by name: a microVM guest has no network device to serve on yet.
+pub(super) fn can_run(ctx: &MinerCtx, spec: &IndentureSpec<AccountId32, u128>) -> bool {
+	let offered = ctx.cfg.executors();
+	let served = offered.iter().any(|e| crate::spec::serves(e, &spec.executor));
+	match spec.task_type {
+		TaskType::Batch => served,
+		TaskType::Service => match spec.executor {
+			Executor::Wasm => served,
+			Executor::Container => offered.contains(&Executor::Container),
+			Executor::MicroVm => false,
 		},
-	}
-}
-
-fn runs_microvms(ctx: &MinerCtx) -> bool {
-	#[cfg(target_os = "linux")]
-	return ctx.cfg.containers.as_ref().is_some_and(|c| c.microvm.is_some());
-	#[cfg(not(target_os = "linux"))]
-	{
-		let _ = ctx;
-		false
-	}
-}
-
-/// Whether this miner has a container runtime (container images, in namespaces or microVMs).
-pub(super) fn runs_containers(ctx: &MinerCtx) -> bool {
-	#[cfg(target_os = "linux")]
-	return ctx.cfg.containers.is_some();
-	#[cfg(not(target_os = "linux"))]
-	{
-		let _ = ctx;
-		false
 	}
 }
 
@@ -140,6 +124,7 @@ fn start(ctx: &MinerCtx, id: u64, spec: &IndentureSpec<AccountId32, u128>) {
 	let run = Run {
 		id,
 		task: spec.task.clone(),
+		executor_needed: spec.executor.clone(),
 		resources: (
 			spec.resources.cpu_millicores,
 			spec.resources.memory_mib,
@@ -169,6 +154,9 @@ fn start(ctx: &MinerCtx, id: u64, spec: &IndentureSpec<AccountId32, u128>) {
 struct Run {
 	id: u64,
 	task: Task,
+	/// What the indenture asked to run it with.
+	#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+	executor_needed: Executor,
 	/// The indenture's CPU (millicores), memory (MiB) and storage (GiB) per node.
 	resources: (u32, u32, u32),
 	executor: Arc<dyn crate::exec::Executor>,
@@ -197,8 +185,12 @@ impl Run {
 			},
 			#[cfg(target_os = "linux")]
 			Task::Container { hash, uri, command } => {
-				let Some(c) = self.containers else {
-					tracing::warn!(target: TARGET, "indenture {id}: this miner runs no containers");
+				let Some(c) = self.containers.filter(|c| c.serves(&self.executor_needed)) else {
+					tracing::warn!(
+						target: TARGET,
+						"indenture {id}: this miner has no executor for {} work",
+						crate::spec::executor_name(&self.executor_needed)
+					);
 					return Ok(None);
 				};
 				// Held for the whole run: the cache may not remove an image in use.
@@ -216,12 +208,10 @@ impl Run {
 					max_output: self.limits.max_output,
 					network: false,
 				};
+				let need = self.executor_needed;
 				tokio::task::spawn_blocking(move || {
 					let _held = held;
-					match &c.microvm {
-						Some(vm) => vm.run(&rootfs, &argv, &job, &quota),
-						None => c.executor.run(&rootfs, &argv, &job, &quota),
-					}
+					c.run(&need, &rootfs, &argv, &job, &quota)
 				})
 				.await?
 			},

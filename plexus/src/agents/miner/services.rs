@@ -121,7 +121,7 @@ pub(super) async fn serve(
 			None => (None, 0),
 		};
 		if access.is_none() {
-			if ctx.cfg.containers.is_none() {
+			if ctx.cfg.containers.as_ref().is_none_or(|c| c.sandbox.is_none()) {
 				return Ok(());
 			}
 			running.insert(id, Workload::Starting(failures));
@@ -223,7 +223,7 @@ async fn up(
 		stdin: Vec::new(),
 		seed: work::sha256(&id.to_le_bytes()),
 	};
-	let executor = c.executor.clone();
+	let executor = c.sandbox.clone().context("services run in the container tier")?;
 	let service =
 		tokio::task::spawn_blocking(move || executor.start_service(&rootfs, &argv, &job, &quota))
 			.await??;

@@ -152,6 +152,7 @@ mod tests {
 			spec: SpecView {
 				task: TaskView::Inline("0x00".into()),
 				task_type: "Batch".into(),
+				executor: "Wasm".into(),
 				resources: ResourcesView::default(),
 				nodes: 1,
 				public_ip: "None".into(),

@@ -69,21 +69,22 @@ pub struct MinerArgs {
 	/// Where state and results are kept.
 	#[arg(long, default_value = "cutopia-miner")]
 	data_dir: PathBuf,
-	/// Run container tasks too (Linux, as root or with unprivileged user namespaces): images
-	/// are kept unpacked under <data-dir>/images.
+	/// Offer the container executor (Linux, as root or with unprivileged user namespaces):
+	/// images run in namespaces, cgroups, Landlock and seccomp; kept unpacked under
+	/// <data-dir>/images.
 	#[arg(long)]
 	containers: bool,
-	/// How container tasks are isolated: `container` (namespaces, cgroups, Landlock,
-	/// seccomp) or `microvm` (a QEMU guest with its own kernel; needs qemu-system-x86 and
-	/// linux-image-cloud-amd64).
-	#[arg(long, default_value = "container", requires = "containers")]
-	isolation: String,
-	/// Most disk the image cache keeps, GiB (least recently used images go first).
-	#[arg(long, default_value_t = 32, requires = "containers")]
-	image_cache_gib: u64,
-	/// With `--isolation microvm`: emulate (QEMU's TCG) where KVM cannot boot a guest:
-	/// same isolation, far slower.
+	/// Offer the microVM executor: images boot as QEMU guests with their own kernel (needs
+	/// qemu-system-x86 and linux-image-cloud-amd64). Alone, it also runs batch work asking
+	/// for a container.
 	#[arg(long)]
+	microvm: bool,
+	/// Most disk the image cache keeps, GiB (least recently used images go first).
+	#[arg(long, default_value_t = 32)]
+	image_cache_gib: u64,
+	/// With `--microvm`: emulate (QEMU's TCG) where KVM cannot boot a guest: same isolation,
+	/// far slower.
+	#[arg(long, requires = "microvm")]
 	microvm_tcg: bool,
 }
 
@@ -121,38 +122,37 @@ fn config(a: &MinerArgs) -> Result<agents::MinerConfig> {
 		},
 		data_dir: a.data_dir.clone(),
 		#[cfg(target_os = "linux")]
-		containers: if a.containers {
-			Some(agents::Containers {
-				// The sandbox's helper is this binary (`cutopia __sandbox`).
-				executor: plexus::container::ContainerExecutor::new(
-					std::env::current_exe().context("cannot find the cutopia binary")?,
-				)?,
-				images: {
-					let mut images = plexus::container::Images::new(a.data_dir.join("images"))?;
-					images.max_cached = a.image_cache_gib << 30;
-					images
-				},
-				microvm: match a.isolation.as_str() {
-					"container" => None,
-					"microvm" => {
-						let vm = plexus::container::MicroVmExecutor::detect(a.microvm_tcg)
-							.context("--isolation microvm")?;
-						tracing::info!(
-							target: "cutopia::miner",
-							"container tasks run as microVM guests ({:?})",
-							vm.accel()
-						);
-						Some(vm)
-					},
-					other => {
-						anyhow::bail!("--isolation is `container` or `microvm`, not `{other}`")
-					},
-				},
-			})
-		} else {
-			None
-		},
+		containers: containers(a)?,
 	})
+}
+
+/// The image tiers `--containers` and `--microvm` ask for, each checked at start.
+#[cfg(target_os = "linux")]
+fn containers(a: &MinerArgs) -> Result<Option<agents::Containers>> {
+	if !a.containers && !a.microvm {
+		return Ok(None);
+	}
+	let sandbox = a
+		.containers
+		.then(|| {
+			// The sandbox's helper is this binary (`cutopia __sandbox`).
+			plexus::container::ContainerExecutor::new(
+				std::env::current_exe().context("cannot find the cutopia binary")?,
+			)
+			.context("--containers")
+		})
+		.transpose()?;
+	let microvm = a
+		.microvm
+		.then(|| {
+			let vm = plexus::container::MicroVmExecutor::detect(a.microvm_tcg).context("--microvm")?;
+			tracing::info!(target: "cutopia::miner", "microVM guests boot with {:?}", vm.accel());
+			anyhow::Ok(vm)
+		})
+		.transpose()?;
+	let mut images = plexus::container::Images::new(a.data_dir.join("images"))?;
+	images.max_cached = a.image_cache_gib << 30;
+	Ok(Some(agents::Containers { images, sandbox, microvm }))
 }
 
 /// Offline, so that a miner can time its solver on a modulus before it competes.
