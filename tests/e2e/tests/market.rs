@@ -362,49 +362,65 @@ fn https_server(dir: &std::path::Path) -> (Proc, u16, std::path::PathBuf) {
 }
 
 /// A container task: a busybox image by `https://` URI and SHA-256 (the miners trust the
-/// test's CA through SSL_CERT_FILE), and a shell command. Two miners offering containers
-/// (`--containers`) each run it in their sandbox; both report the same output and are paid.
-/// The buyer fetches the result and checks it against the chain.
+/// test's CA through SSL_CERT_FILE), and a shell command. Dave offers the container executor
+/// (`--containers`), Eve, where a guest can boot here, only microVMs (`--microvm`), which
+/// serve work asking for a container too: both run it, report the same output and are paid.
+/// The buyer fetches the result and checks it against the chain. Work asking for a microVM
+/// goes to Eve alone: Dave's container tier does not serve it.
 #[test]
 fn agents_run_a_container_task_and_its_replicas_agree() {
 	let (m, _exchange) = Market::start("market-container");
 	let served = m.tmp.path().join("served");
 	std::fs::create_dir_all(&served).unwrap();
 	let (_https, port, ca) = https_server(&served);
-	let miner = |name: &str, key_and_flags: &[&str]| {
+	let miner = |name: &str, key: &str, flags: &[&str]| {
 		let endpoint = format!("127.0.0.1:{}", free_port());
-		let mut args = vec!["miner", "run", "--endpoint", &endpoint, "--containers"];
-		args.extend_from_slice(&key_and_flags[1..]);
-		let p = m.agent_env(name, name, key_and_flags[0], &args, &[("SSL_CERT_FILE", &ca)]);
+		let mut args = vec!["miner", "run", "--endpoint", &endpoint];
+		args.extend_from_slice(flags);
+		let p = m.agent_env(name, name, key, &args, &[("SSL_CERT_FILE", &ca)]);
 		p.wait_output("registered", Duration::from_secs(60));
 		p
 	};
-	// Eve boots each container as a microVM guest where one can be booted here: the two
-	// tiers must give the same bytes.
-	let eve_flags: &[&str] = if plexus::container::MicroVmExecutor::detect(true).is_ok() {
-		&["//Eve", "--isolation", "microvm", "--microvm-tcg"]
+	let microvm = plexus::container::MicroVmExecutor::detect(true).is_ok();
+	let eve_flags: &[&str] = if microvm {
+		&["--microvm", "--microvm-tcg"]
 	} else {
 		eprintln!("no microVM here: both miners run containers");
-		&["//Eve"]
+		&["--containers"]
 	};
-	let (dave, _eve) = (miner("dave", &["//Dave"]), miner("eve", eve_flags));
+	let dave = miner("dave", "//Dave", &["--containers"]);
+	let eve = miner("eve", "//Eve", eve_flags);
+	dave.wait_output("offering executors: wasm, container\n", Duration::from_secs(5));
+	if microvm {
+		eve.wait_output("offering executors: wasm, microvm\n", Duration::from_secs(5));
+	}
 	let tar = busybox_image(&served);
 	let digest = <sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&tar).unwrap());
 	let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-	let file = m.tmp.path().join("container.toml");
-	std::fs::write(
-		&file,
-		format!(
-			"image = \"https://localhost:{port}/busybox.tar\"\nhash = \"{hash}\"\n\
-			 command = [\"/bin/sh\", \"-c\", \"echo hello from a container; cat /etc/motd; hostname; ls /scratch | wc -l; id; pwd\"]\n\
-			 incentive = \"2\"\nduration = 20\nreplicas = 2\nexchange = \"{}\"\nescrow_operator = \"{}\"\n",
-			dev::bob().public_key().to_account_id(),
-			dev::charlie().public_key().to_account_id(),
-		),
-	)
-	.unwrap();
+	let spec = |name: &str, command: &str, replicas: u32, more: &str| {
+		let file = m.tmp.path().join(name);
+		std::fs::write(
+			&file,
+			format!(
+				"image = \"https://localhost:{port}/busybox.tar\"\nhash = \"{hash}\"\n\
+				 command = [\"/bin/sh\", \"-c\", \"{command}\"]\n\
+				 incentive = \"2\"\nduration = 20\nreplicas = {replicas}\nexchange = \"{}\"\n\
+				 escrow_operator = \"{}\"\n{more}",
+				dev::bob().public_key().to_account_id(),
+				dev::charlie().public_key().to_account_id(),
+			),
+		)
+		.unwrap();
+		file.to_str().unwrap().to_string()
+	};
+	let file = spec(
+		"container.toml",
+		"echo hello from a container; cat /etc/motd; hostname; ls /scratch | wc -l; id; pwd",
+		2,
+		"",
+	);
 	let started = Instant::now();
-	let id = m.submit(file.to_str().unwrap());
+	let id = m.submit(&file);
 	// Agreeing replicas settle the indenture without the buyer.
 	let ended =
 		m.wait_status(id, "settlement", Duration::from_secs(240), |v| v.get("record").is_some());
@@ -414,18 +430,33 @@ fn agents_run_a_container_task_and_its_replicas_agree() {
 	assert_eq!(ended["record"]["sellers"].as_array().map(Vec::len), Some(2), "{ended}");
 	dave.wait_output("task exited 0", Duration::from_secs(5));
 	// Settled indentures are not served any more: read each miner's result store.
-	for miner in ["dave", "eve"] {
+	let result = |miner: &str, id: u64| {
 		let dir = m.tmp.path().join(miner).join("results").join(id.to_string());
 		let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
 		assert_eq!(files.len(), 1, "{files:?}");
+		std::fs::read_to_string(&files[0]).unwrap()
+	};
+	for miner in ["dave", "eve"] {
 		assert_eq!(
-			std::fs::read_to_string(&files[0]).unwrap(),
+			result(miner, id),
 			// The same user and directory in both tiers (Eve's run is a microVM's).
 			"hello from a container\nserved from an image\ncutopia\n0\n\
 			 uid=1000(task) gid=1000\n/scratch\n",
 			"{miner}"
 		);
 	}
+	if !microvm {
+		return;
+	}
+	// A buyer who wants a kernel of its own asks for a microVM: only Eve may take it.
+	let file = spec("microvm.toml", "echo in a guest", 1, "executor = \"microvm\"\n");
+	let id = m.submit(&file);
+	let reported =
+		m.wait_status(id, "the result", Duration::from_secs(240), |v| v["status"] == "Reported");
+	let eve_account = dev::eve().public_key().to_account_id().to_string();
+	assert_eq!(reported["slots"][0]["miner"], json!(eve_account), "{reported}");
+	assert_eq!(result("eve", id), "in a guest\n");
+	assert!(!m.tmp.path().join("dave").join("results").join(id.to_string()).exists());
 }
 
 /// A container service (`type = "service"`, busybox's httpd) with the buyer's SSH key: Dave's
