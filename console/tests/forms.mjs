@@ -38,6 +38,14 @@ await refused('no-exchange', async () => {
   await upload(module);
   await page.getByTestId('exchange').selectOption('');
 }, /pick an exchange/);
+await refused('service-in-a-microvm', async () => {
+  await page.getByTestId('exchange').selectOption(dev.bob.address);
+  await page.getByTestId('task-kind').selectOption('container');
+  await page.getByTestId('task-type').selectOption('Service');
+  await page.getByTestId('executor').selectOption('MicroVm');
+}, /no network to serve on/);
+await page.getByTestId('task-type').selectOption('Batch');
+await page.getByTestId('task-kind').selectOption('inline');
 if ((await nonce()) !== before) fail('a refused form reached the chain');
 
 // An indenture no miner can take (a GPU nobody has) stays open. A second page shows it over

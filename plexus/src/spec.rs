@@ -223,14 +223,23 @@ impl SpecFile {
 		};
 		match (&task, &executor) {
 			(Task::Container { .. }, Executor::Wasm) => {
-				bail!("`executor = \"wasm\"` runs modules: an image runs as `container` or `microvm`")
+				bail!(
+					"`executor = \"wasm\"` runs modules: an image runs as `container` or `microvm`"
+				)
 			},
-			(Task::Inline(_) | Task::Wasm { .. }, Executor::Container | Executor::MicroVm) => bail!(
+			(Task::Inline(_) | Task::Wasm { .. }, Executor::Container | Executor::MicroVm) => {
+				bail!(
 				"`executor = \"{}\"` runs images: give `image`, `hash` and `command`, or leave \
 				 `executor` out for a module",
 				executor_name(&executor)
-			),
+			)
+			},
 			_ => {},
+		}
+		if task_type == TaskType::Service && !own(&executor).runs_services() {
+			bail!(
+				"a service runs as a `container`: a microVM guest has no network to serve on yet"
+			);
 		}
 		let public_ip = match self.public_ip.as_deref().unwrap_or("none") {
 			"none" => PublicIp::None,
@@ -307,15 +316,19 @@ pub fn parse_executor(name: &str) -> Result<Executor> {
 		.ok_or_else(|| anyhow!("`{name}` is not an executor: `wasm`, `container` or `microvm`"))
 }
 
-/// Whether a miner offering `offered` can take work needing `need`: the chain's rule
-/// ([`cutopia_primitives::Executor::serves`]), on the client's types.
-pub fn serves(offered: &Executor, need: &Executor) -> bool {
-	let own = |e: &Executor| match e {
+/// Whether a miner offering `offered` can take work needing `need` (`service`: work that
+/// keeps running): the chain's rule ([`cutopia_primitives::Executor::serves`]).
+pub fn serves(offered: &Executor, need: &Executor, service: bool) -> bool {
+	own(offered).serves(own(need), service)
+}
+
+/// The client's executor as the chain's rules take it.
+fn own(e: &Executor) -> cutopia_primitives::Executor {
+	match e {
 		Executor::Wasm => cutopia_primitives::Executor::Wasm,
 		Executor::Container => cutopia_primitives::Executor::Container,
 		Executor::MicroVm => cutopia_primitives::Executor::MicroVm,
-	};
-	own(offered).serves(own(need))
+	}
 }
 
 /// Most arguments of a container's command, and bytes of each (the pallet's bounds).
@@ -414,18 +427,25 @@ mod tests {
 		let named = |e: &str| SpecFile { executor: Some(e.into()), ..a() };
 		assert!(err(named("docker")).contains("`docker` is not an executor"));
 		assert!(err(named("container")).contains("runs images"));
-		assert!(err(SpecFile { executor: Some("wasm".into()), ..vm }).contains("runs modules"));
+		assert!(
+			err(SpecFile { executor: Some("wasm".into()), ..vm.clone() }).contains("runs modules")
+		);
+		let vm_service = SpecFile { task_type: Some("service".into()), ..vm };
+		assert!(err(vm_service).contains("no network to serve on"));
 		std::fs::remove_dir_all(&dir).unwrap();
 	}
 
 	#[test]
 	fn a_microvm_serves_container_work_and_nothing_else_stands_in() {
 		use Executor::*;
-		let served: Vec<_> = [Wasm, Container, MicroVm]
-			.iter()
-			.flat_map(|o| [Wasm, Container, MicroVm].map(|n| serves(o, &n)))
-			.collect();
-		assert_eq!(served, [true, false, false, false, true, false, false, true, true]);
+		let served = |service| -> Vec<_> {
+			[Wasm, Container, MicroVm]
+				.iter()
+				.flat_map(|o| [Wasm, Container, MicroVm].map(|n| serves(o, &n, service)))
+				.collect()
+		};
+		assert_eq!(served(false), [true, false, false, false, true, false, false, true, true]);
+		assert_eq!(served(true), [true, false, false, false, true, false, false, false, true]);
 		for e in [Wasm, Container, MicroVm] {
 			assert_eq!(parse_executor(executor_name(&e)).unwrap(), e);
 		}

@@ -115,11 +115,18 @@ pub enum Executor {
 }
 
 impl Executor {
-	/// Whether a miner offering `self` can take work that needs `need`. A microVM runs the
-	/// same images as a container behind a stronger boundary, so it serves work that asks
-	/// for a container; nothing else stands in for another executor.
-	pub fn serves(self, need: Executor) -> bool {
-		self == need || (self == Executor::MicroVm && need == Executor::Container)
+	/// Whether a miner offering `self` can take work that needs `need`; `service` says the
+	/// work keeps running. A microVM runs the same images as a container behind a stronger
+	/// boundary, so it takes batch work asking for a container; a service gets exactly what
+	/// it asks for, and nothing else stands in for another executor.
+	pub fn serves(self, need: Executor, service: bool) -> bool {
+		self == need || (!service && self == Executor::MicroVm && need == Executor::Container)
+	}
+
+	/// Whether a service (work that keeps running and is reached over the network) may ask
+	/// for this executor: not a microVM yet, whose guest has no network device to serve on.
+	pub fn runs_services(self) -> bool {
+		self != Executor::MicroVm
 	}
 }
 
@@ -128,9 +135,9 @@ pub const MAX_EXECUTORS: u32 = 8;
 /// The executors a miner offers, each named once.
 pub type Executors = BoundedVec<Executor, ConstU32<MAX_EXECUTORS>>;
 
-/// Whether one of `offered` serves `need`.
-pub fn offers(offered: &[Executor], need: Executor) -> bool {
-	offered.iter().any(|e| e.serves(need))
+/// Whether one of `offered` serves `need` ([`Executor::serves`]).
+pub fn offers(offered: &[Executor], need: Executor, service: bool) -> bool {
+	offered.iter().any(|e| e.serves(need, service))
 }
 
 /// What a registered miner offers, as the market reads it to match work.

@@ -29,8 +29,7 @@ pub mod weights;
 use cutopia_primitives::{
 	ChallengeApi, ChallengeId, ChallengeKind, ChallengeOutcome, ContextId, Eligibility, EscrowApi,
 	EscrowId, EscrowOutcome, LeaseId, LeaseOutcome, MinerOffer, Outcome, Registry, ReputationApi,
-	Resources,
-	Role, Settlement, Stake, WorkRecord,
+	Resources, Role, Settlement, Stake, WorkRecord,
 };
 use frame_support::{
 	defensive,

@@ -173,6 +173,10 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_submit(buyer: T::AccountId, spec: SpecOf<T>) -> Result<bool, DispatchError> {
 		ensure!(spec.task.is_valid(), Error::<T>::EmptyTask);
 		ensure!(spec.task.runs_on(spec.executor), Error::<T>::WrongExecutor);
+		ensure!(
+			spec.task_type == TaskType::Batch || spec.executor.runs_services(),
+			Error::<T>::NoServiceInMicroVm
+		);
 		ensure!(!spec.resources.is_zero(), Error::<T>::NoResources);
 		ensure!((1..=T::MaxNodes::get()).contains(&spec.nodes), Error::<T>::BadNodes);
 		ensure!((1..=T::MaxReplicas::get()).contains(&spec.replicas), Error::<T>::BadReplicas);
@@ -416,13 +420,15 @@ impl<T: Config> Pallet<T> {
 				filter.resources.is_none_or(|r| r.covers(&ind.spec.resources))
 					&& filter.challenge.is_none_or(|c| c == ind.spec.challenge)
 					&& filter.task_type.is_none_or(|t| t == ind.spec.task_type)
-					&& filter
-						.executors
-						.as_ref()
-						.is_none_or(|e| cutopia_primitives::offers(e, ind.spec.executor))
-					&& filter
-						.min_price_per_cu
-						.is_none_or(|p| p.saturating_mul(cu) <= ind.spec.incentive)
+					&& filter.executors.as_ref().is_none_or(|e| {
+						cutopia_primitives::offers(
+							e,
+							ind.spec.executor,
+							ind.spec.task_type == TaskType::Service,
+						)
+					}) && filter
+					.min_price_per_cu
+					.is_none_or(|p| p.saturating_mul(cu) <= ind.spec.incentive)
 			})
 			.skip(start as usize)
 			.take(count as usize)
@@ -483,8 +489,11 @@ impl<T: Config> Pallet<T> {
 		let MinerOffer { resources, price_floor, executors } = T::Registry::miner(who)?;
 		let score = T::Reputation::score(who);
 		let fits = resources.covers(&ind.spec.resources)
-			&& cutopia_primitives::offers(&executors, ind.spec.executor)
-			&& price_floor.saturating_mul(Self::billed(&ind)) <= ind.spec.incentive
+			&& cutopia_primitives::offers(
+				&executors,
+				ind.spec.executor,
+				ind.spec.task_type == TaskType::Service,
+			) && price_floor.saturating_mul(Self::billed(&ind)) <= ind.spec.incentive
 			&& score >= ind.spec.min_reputation
 			&& Slots::<T>::iter_prefix_values(id).all(|s| s.miner.as_ref() != Some(who));
 		fits.then_some((ind, price_floor, score))

@@ -279,6 +279,8 @@ fn replicas_agree_and_a_restarted_miner_resumes() {
 	// A new process with the old data directory.
 	let eve2 = m.miner_in("eve-again", "eve", "//Eve", &eve_endpoint);
 	eve2.wait_output("heartbeat: lease", Duration::from_secs(90));
+	// The same flags are the same offer: nothing to update (it would cost a fee).
+	assert!(!eve2.output().contains("offer on RepChain"), "{}", eve2.output());
 	metric("market_restart_to_heartbeat_s", format!("{:.1}", restarted.elapsed().as_secs_f64()));
 
 	let ended =
@@ -460,7 +462,8 @@ fn agents_run_a_container_task_and_its_replicas_agree() {
 }
 
 /// A container service (`type = "service"`, busybox's httpd) with the buyer's SSH key: Dave's
-/// miner (`--containers --service`) runs it for its lease and publishes where it answers;
+/// miner, restarted with `--containers --service` after it registered without a container
+/// tier (it updates its offer), runs it for its lease and publishes where it answers;
 /// the buyer reaches its HTTP port there, and `cutopia client ssh` runs commands inside it
 /// (the gateway's host key pinned from the chain). When the lease is over, the workload is
 /// gone: its port refuses connections.
@@ -471,9 +474,16 @@ fn a_container_service_is_reached_and_entered_during_its_lease_only() {
 	std::fs::create_dir_all(&served).unwrap();
 	let (_https, port, ca) = https_server(&served);
 	let endpoint = format!("127.0.0.1:{}", free_port());
+	// Dave first offers Wasm alone; restarted with a container tier, the miner updates its
+	// offer on RepChain itself, or the chain would not let it take the container service.
+	let first_args = ["miner", "run", "--endpoint", &endpoint, "--service"];
+	let mut first = m.miner_with("dave", "dave", "//Dave", &first_args);
+	first.wait_output("offering executors: wasm\n", Duration::from_secs(5));
+	first.kill();
 	let args = ["miner", "run", "--endpoint", &endpoint, "--containers", "--service"];
-	let dave = m.agent_env("dave", "dave", "//Dave", &args, &[("SSL_CERT_FILE", &ca)]);
-	dave.wait_output("registered", Duration::from_secs(60));
+	let dave = m.agent_env("dave-again", "dave", "//Dave", &args, &[("SSL_CERT_FILE", &ca)]);
+	dave.wait_output("updated this miner's offer on RepChain", Duration::from_secs(60));
+	dave.wait_output("offering executors: wasm, container\n", Duration::from_secs(5));
 	let key = m.tmp.path().join("buyer_key");
 	let made = Command::new("ssh-keygen")
 		.args(["-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f"])

@@ -334,7 +334,10 @@ mod tests {
 			..Default::default()
 		};
 		let f = queue_filter::<u128>(param(&["wasm", "microVm"])).unwrap();
-		assert_eq!(f.executors.map(|e| e.into_inner()), Some(vec![Executor::Wasm, Executor::MicroVm]));
+		assert_eq!(
+			f.executors.map(|e| e.into_inner()),
+			Some(vec![Executor::Wasm, Executor::MicroVm])
+		);
 		assert!(queue_filter::<u128>(FilterParam::default()).unwrap().executors.is_none());
 		let e = queue_filter::<u128>(param(&["docker"])).unwrap_err();
 		assert!(e.message().contains("`docker` is not"), "{e:?}");

@@ -170,6 +170,30 @@ fn a_best_reveal_whose_miner_left_does_not_win_the_slot() {
 	});
 }
 
+/// A miner that stops offering the executor the work needs after it committed (a cheaper,
+/// better-ranked commit) does not win the slot: its offer is read again when it is ranked and
+/// when the slot is awarded, and the next qualified miner wins.
+#[test]
+fn a_miner_that_stops_offering_the_executor_does_not_win_the_slot() {
+	build_and_execute(|| {
+		let (id, challenge, p, q) = factorization_posted(&[MINER_A]);
+		register_miner(MINER_B, big(), 0); // cheaper: ranked above A
+		commit_factors(MINER_B, challenge, &p, &q);
+		assert_ok!(RepChain::update_miner(
+			RuntimeOrigin::signed(MINER_B),
+			big(),
+			BoundedVec::truncate_from(vec![Executor::Container]),
+			0,
+			BoundedVec::truncate_from(b"10.0.0.5:22".to_vec())
+		));
+		set_block(REVEALS);
+		assert_eq!(IndenturePallet::rank(id, &MINER_B), None);
+		assert_ok!(reveal_factors(MINER_B, challenge, &p, &q));
+		assert_ok!(reveal_factors(MINER_A, challenge, &p, &q));
+		assert_eq!(Slots::<Test>::get(id, 0).unwrap().miner, Some(MINER_A));
+	});
+}
+
 /// Issue 12, item 1: qualified miners are ranked by reputation first, then by how cheap their
 /// price floor is: neither commit order nor the issuer's knowledge of `p` decides.
 #[test]

@@ -49,7 +49,8 @@ fn only_fitting_miners_may_compete() {
 
 /// A miner competes only for work an executor it offers runs: a Wasm-only miner cannot take
 /// an image, a container miner cannot take work asking for a microVM (nor Wasm when it does
-/// not offer it), and a microVM miner takes work asking for a container as well.
+/// not offer it), and a microVM miner takes batch work asking for a container as well, but
+/// not a container service.
 #[test]
 fn only_miners_offering_the_executor_it_needs_compete() {
 	build_and_execute(|| {
@@ -82,6 +83,13 @@ fn only_miners_offering_the_executor_it_needs_compete() {
 			BoundedVec::truncate_from(b"10.0.0.5:22".to_vec())
 		));
 		assert_solve(MINER_B, microvm, 1);
+		let service = assert_submit(
+			MINER_A,
+			SpecOf::<Test> { task: image(), executor: Executor::Container, ..service(100) },
+		);
+		assert!(!may(service, MINER_C));
+		assert_noop!(solve(service, 0, MINER_C), not_eligible());
+		assert_solve(MINER_B, service, 0);
 	});
 }
 

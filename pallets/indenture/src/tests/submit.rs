@@ -88,8 +88,14 @@ fn submit_rejects_bad_input_without_changing_anything() {
 			),
 			// An executor that does not run the task: a module in a container, an image in
 			// the Wasm runtime.
-			(SpecOf::<Test> { executor: Executor::Container, ..spec() }, Error::<Test>::WrongExecutor),
-			(SpecOf::<Test> { executor: Executor::MicroVm, ..spec() }, Error::<Test>::WrongExecutor),
+			(
+				SpecOf::<Test> { executor: Executor::Container, ..spec() },
+				Error::<Test>::WrongExecutor,
+			),
+			(
+				SpecOf::<Test> { executor: Executor::MicroVm, ..spec() },
+				Error::<Test>::WrongExecutor,
+			),
 			(
 				SpecOf::<Test> {
 					task: Work::Inline(BoundedVec::truncate_from(vec![0])),
@@ -99,6 +105,11 @@ fn submit_rejects_bad_input_without_changing_anything() {
 				Error::<Test>::WrongExecutor,
 			),
 			(SpecOf::<Test> { task: image(), ..spec() }, Error::<Test>::WrongExecutor),
+			// A service in a microVM, whose guest has no network to serve on.
+			(
+				SpecOf::<Test> { task: image(), executor: Executor::MicroVm, ..service(100) },
+				Error::<Test>::NoServiceInMicroVm,
+			),
 			(
 				SpecOf::<Test> { resources: Resources::default(), ..spec() },
 				Error::<Test>::NoResources,

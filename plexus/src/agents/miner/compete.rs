@@ -133,7 +133,7 @@ pub(super) async fn compete(
 			(false, true) => Some(TaskType::Service),
 			_ => None,
 		},
-		executors: Some(BoundedVec(ctx.cfg.executors())),
+		executors: Some(BoundedVec(ctx.offered.clone())),
 	};
 	let open: Vec<u64> = at
 		.runtime_apis()

@@ -164,6 +164,8 @@ struct MinerCtx {
 	/// `me` as the bytes the pallets hash into work and seals.
 	me_bytes: [u8; 32],
 	cfg: MinerConfig,
+	/// The executors it competes with: those it runs that RepChain has registered.
+	offered: Vec<Tier>,
 	executor: Arc<dyn Executor>,
 	store: ResultStore,
 	/// Indentures whose task is running now (in the background, so that a long task does
@@ -227,7 +229,10 @@ pub async fn run_miner(
 	let registration = ensure_registered(&chain, &key, Role::Miner, &register, "miner").await?;
 	log_registration!(TARGET, registration, me, "miner");
 	// A miner restarted with other flags (a container tier added, a new endpoint) offers
-	// what it runs now: the chain matches work against the registered offer.
+	// what it runs now: the chain matches work against the registered offer. If the update
+	// cannot be sent (no funds for its fee), the miner keeps serving what it holds and
+	// competes only with executors both offers name, rather than stop and miss heartbeats.
+	let mut offered = cfg.executors();
 	if let Registration::Found = registration {
 		let (_, at) = chain.at_best().await?;
 		let registered = at
@@ -238,17 +243,33 @@ pub async fn run_miner(
 			.transpose()?
 			.map(|r| r.profile);
 		if registered.as_ref() != Some(&offer) {
-			let update = cutopia::transactions()
-				.rep_chain()
-				.update_miner(resources, executors, price_floor, endpoint);
-			chain.submit(&update, &key).await.context("updating the miner's offer")?;
-			tracing::info!(target: TARGET, "updated this miner's offer on RepChain");
+			let update = cutopia::transactions().rep_chain().update_miner(
+				resources,
+				executors,
+				price_floor,
+				endpoint,
+			);
+			match chain.submit(&update, &key).await {
+				Ok(_) => tracing::info!(target: TARGET, "updated this miner's offer on RepChain"),
+				Err(e) => {
+					tracing::warn!(
+						target: TARGET,
+						"could not update this miner's offer on RepChain ({e:#}): competing \
+						 with the executors it registered and still runs"
+					);
+					let on_chain = match registered {
+						Some(Profile::Miner { executors, .. }) => executors.0,
+						_ => Vec::new(),
+					};
+					offered.retain(|e| on_chain.contains(e));
+				},
+			}
 		}
 	}
 	tracing::info!(
 		target: TARGET,
 		"offering executors: {}",
-		cfg.executors().iter().map(crate::spec::executor_name).collect::<Vec<_>>().join(", ")
+		offered.iter().map(crate::spec::executor_name).collect::<Vec<_>>().join(", ")
 	);
 
 	let me_bytes: [u8; 32] = key.public_key().0;
@@ -261,6 +282,7 @@ pub async fn run_miner(
 		me,
 		me_bytes,
 		cfg,
+		offered,
 		executor,
 		store,
 		running: Default::default(),

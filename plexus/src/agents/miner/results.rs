@@ -7,10 +7,10 @@ use crate::{
 	chain::{AccountId32, ChainError, H256},
 	cutopia::{
 		self,
+		runtime_types::cutopia_primitives::types::Executor,
 		runtime_types::pallet_indenture::types::{
 			IndentureSpec, SlotResult, Status, Task, TaskType,
 		},
-		runtime_types::cutopia_primitives::types::Executor,
 	},
 	exec::{ExecError, Job, Output},
 	work,
@@ -25,19 +25,10 @@ use std::{
 pub(super) type Running = Arc<Mutex<HashSet<u64>>>;
 
 /// Whether this miner runs the work `spec` asks for (it competes only for that): an executor
-/// it offers serves the one named, as the chain checks. A service also needs the container
-/// tier asked for by name: a microVM guest has no network device to serve on yet.
+/// it offers serves the one named, by the chain's rule, so the agent and the chain agree.
 pub(super) fn can_run(ctx: &MinerCtx, spec: &IndentureSpec<AccountId32, u128>) -> bool {
-	let offered = ctx.cfg.executors();
-	let served = offered.iter().any(|e| crate::spec::serves(e, &spec.executor));
-	match spec.task_type {
-		TaskType::Batch => served,
-		TaskType::Service => match spec.executor {
-			Executor::Wasm => served,
-			Executor::Container => offered.contains(&Executor::Container),
-			Executor::MicroVm => false,
-		},
-	}
+	let service = spec.task_type == TaskType::Service;
+	ctx.offered.iter().any(|e| crate::spec::serves(e, &spec.executor, service))
 }
 
 /// Serves a slot of indenture `id` that this miner holds: starts a batch task unless its

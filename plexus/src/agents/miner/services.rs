@@ -16,6 +16,7 @@ use crate::{
 		self,
 		runtime_types::{
 			bounded_collections::bounded_vec::BoundedVec,
+			cutopia_primitives::types::Executor,
 			pallet_indenture::types::{IndentureSpec, ServiceAccess, SshGateway, Task},
 		},
 	},
@@ -121,7 +122,15 @@ pub(super) async fn serve(
 			None => (None, 0),
 		};
 		if access.is_none() {
+			// Held from before a restart without the container tier: said, and said again
+			// only as often as a failed start would be retried.
 			if ctx.cfg.containers.as_ref().is_none_or(|c| c.sandbox.is_none()) {
+				tracing::warn!(
+					target: TARGET,
+					"service {id} needs the container tier, which this miner was not started \
+					 with (--containers): it is not running"
+				);
+				running.insert(id, Workload::Failed(now, failures + 1));
 				return Ok(());
 			}
 			running.insert(id, Workload::Starting(failures));
@@ -206,6 +215,10 @@ async fn up(
 	let Task::Container { hash, uri, command } = &spec.task else {
 		anyhow::bail!("not a container");
 	};
+	// The chain takes services only in the container tier; never a weaker one than asked.
+	if spec.executor != Executor::Container {
+		anyhow::bail!("a service runs in the container tier, not {:?}", spec.executor);
+	}
 	let held = c.images.hold(&hash.0);
 	let rootfs = c.images.get(&String::from_utf8_lossy(&uri.0), &hash.0).await?;
 	let argv: Vec<String> =

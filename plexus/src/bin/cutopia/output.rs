@@ -92,7 +92,7 @@ pub fn table(v: &InfoView, now: u64) -> String {
 		TaskView::Inline(_) => "inline",
 	};
 	let mut out = format!(
-		"indenture {}  {}  (block {now})\nbuyer     {}\nincentive {} CU + fees {} CU (exchange) {} CU (escrow)\ntask      {} {}, {} blocks, {} replica(s), {} challenge\n",
+		"indenture {}  {}  (block {now})\nbuyer     {}\nincentive {} CU + fees {} CU (exchange) {} CU (escrow)\ntask      {} {} on {}, {} blocks, {} replica(s), {} challenge\n",
 		i.id,
 		i.status,
 		i.buyer,
@@ -101,6 +101,7 @@ pub fn table(v: &InfoView, now: u64) -> String {
 		cu(&i.escrow_fee),
 		spec.task_type,
 		task,
+		spec.executor,
 		spec.duration,
 		spec.replicas,
 		spec.challenge,
@@ -198,6 +199,7 @@ mod tests {
 		let t = table(&v, 104);
 		assert!(t.contains("indenture 3  Leased"), "{t}");
 		assert!(t.contains("incentive 2 CU"), "{t}");
+		assert!(t.contains("task      Batch inline on Wasm, 10 blocks"), "{t}");
 		assert!(
 			t.contains("[####......] 4/10") && t.contains("sealed") && t.contains("127.0.0.1:7070"),
 			"{t}"

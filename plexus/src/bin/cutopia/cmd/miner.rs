@@ -145,7 +145,8 @@ fn containers(a: &MinerArgs) -> Result<Option<agents::Containers>> {
 	let microvm = a
 		.microvm
 		.then(|| {
-			let vm = plexus::container::MicroVmExecutor::detect(a.microvm_tcg).context("--microvm")?;
+			let vm =
+				plexus::container::MicroVmExecutor::detect(a.microvm_tcg).context("--microvm")?;
 			tracing::info!(target: "cutopia::miner", "microVM guests boot with {:?}", vm.accel());
 			anyhow::Ok(vm)
 		})
