@@ -267,6 +267,9 @@ pub struct RecordView {
 }
 
 /// `indenture_get`: a running indenture or the record of an ended one.
+// Made once per answer and serialised at once: boxing the larger variant would only add an
+// allocation and a `Box::new` at every place one is built or matched.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum InfoView {

@@ -237,7 +237,7 @@ pub async fn run_miner(
 		let (_, at) = chain.at_best().await?;
 		let registered = at
 			.storage()
-			.try_fetch(cutopia::storage().rep_chain().registrations(), (me.clone(), Role::Miner))
+			.try_fetch(cutopia::storage().rep_chain().registrations(), (me, Role::Miner))
 			.await?
 			.map(|r| r.decode())
 			.transpose()?
