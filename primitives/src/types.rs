@@ -135,6 +135,11 @@ pub const MAX_EXECUTORS: u32 = 8;
 /// The executors a miner offers, each named once.
 pub type Executors = BoundedVec<Executor, ConstU32<MAX_EXECUTORS>>;
 
+/// Whether no executor is named twice in `executors`.
+pub fn each_once(executors: &[Executor]) -> bool {
+	executors.iter().enumerate().all(|(i, e)| !executors[..i].contains(e))
+}
+
 /// Whether one of `offered` serves `need` ([`Executor::serves`]).
 pub fn offers(offered: &[Executor], need: Executor, service: bool) -> bool {
 	offered.iter().any(|e| e.serves(need, service))

@@ -12,8 +12,7 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		ensure!(!resources.is_zero(), Error::<T>::NoResources);
 		ensure!(!executors.is_empty(), Error::<T>::NoExecutors);
-		let named_twice = executors.iter().enumerate().any(|(i, e)| executors[..i].contains(e));
-		ensure!(!named_twice, Error::<T>::DuplicateExecutor);
+		ensure!(cutopia_primitives::each_once(executors), Error::<T>::DuplicateExecutor);
 		ensure!(!endpoint.is_empty(), Error::<T>::EmptyField);
 		Ok(())
 	}

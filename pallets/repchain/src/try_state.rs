@@ -19,8 +19,10 @@ impl<T: Config> Pallet<T> {
 		for (who, _, r) in Registrations::<T>::iter() {
 			if let Profile::Miner { executors, .. } = &r.profile {
 				ensure!(!executors.is_empty(), "a miner offers no executor");
-				let twice = executors.iter().enumerate().any(|(i, e)| executors[..i].contains(e));
-				ensure!(!twice, "a miner names an executor twice");
+				ensure!(
+					cutopia_primitives::each_once(executors),
+					"a miner names an executor twice"
+				);
 			}
 			let e = bonds.entry(who).or_default();
 			*e = e.saturating_add(r.bond);
