@@ -46,6 +46,17 @@ await refused('service-in-a-microvm', async () => {
 }, /no network to serve on/);
 await page.getByTestId('task-type').selectOption('Batch');
 await page.getByTestId('task-kind').selectOption('inline');
+// A form the chain would take, but no registered miner could: said before signing (Dave,
+// the only miner, has no GPU and runs no images).
+await upload(module);
+await page.getByTestId('escrow').selectOption(dev.charlie.address);
+await page.getByTestId('duration').fill('10');
+await page.getByTestId('incentive').fill('2');
+await page.getByTestId('gpus').fill('1');
+await waitText(page, 'no-takers', /No registered miner offers Wasm work/, 10_000);
+await page.getByTestId('gpus').fill('0');
+await page.getByTestId('no-takers').waitFor({ state: 'detached', timeout: 10_000 });
+console.log('no miner could take it: said before signing');
 if ((await nonce()) !== before) fail('a refused form reached the chain');
 
 // An indenture no miner can take (a GPU nobody has) stays open. A second page shows it over

@@ -66,6 +66,27 @@ pub fn random32() -> anyhow::Result<[u8; 32]> {
 	Ok(b)
 }
 
+/// Writes `bytes` to `path` readable by its owner only (mode 0600), whole or not at all: to a
+/// temporary file beside it, synced, then renamed over it. For secrets and state an agent
+/// must find intact after a crash (keys, salts, its state file); makes the directory.
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+	use std::{io::Write, os::unix::fs::OpenOptionsExt};
+	if let Some(dir) = path.parent() {
+		std::fs::create_dir_all(dir)?;
+	}
+	let tmp = path.with_extension("tmp");
+	let mut file = std::fs::OpenOptions::new()
+		.write(true)
+		.create(true)
+		.truncate(true)
+		.mode(0o600)
+		.open(&tmp)?;
+	file.write_all(bytes)?;
+	file.sync_all()?;
+	std::fs::rename(&tmp, path)?;
+	Ok(())
+}
+
 /// SHA-256 of `data`: task modules and results are named by it.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
 	Sha256::digest(data).into()

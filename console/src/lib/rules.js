@@ -33,6 +33,25 @@ export async function serviceFee(api, who, role) {
   return r.profile.asService.fee.toNumber();
 }
 
+// The chain's `Executor::serves`: each executor serves itself, and a microVM also serves
+// batch work asking for a container (the same image behind a stronger boundary).
+const serves = (offered, need, service) => offered === need || (!service && offered === 'MicroVm' && need === 'Container');
+
+// Whether some registered miner, not leaving, could take `spec` (resources per node and an
+// executor serving the one it names): not a rule of the chain (a miner may register later),
+// but without one the escrow waits for the award deadline.
+export function someMinerCouldTake(participants, spec) {
+  const need = spec.resources;
+  return participants.some((p) => {
+    if (p.role !== 'Miner' || p.leaving || !p.reg.profile.isMiner) return false;
+    const m = p.reg.profile.asMiner;
+    const r = m.resources;
+    return r.cpuMillicores.toNumber() >= need.cpuMillicores && r.memoryMib.toNumber() >= need.memoryMib
+      && r.storageGib.toNumber() >= need.storageGib && r.gpus.toNumber() >= need.gpus
+      && m.executors.some((e) => serves(e.toString(), spec.executor, spec.taskType === 'Service'));
+  });
+}
+
 // Prices the resources: `{ units, indicative, minimum }` for all replicas.
 export async function price(api, resources, nodes, duration, replicas) {
   const [units, indicative] = await api.call.indentureApi.indicativePrice(resources, nodes, duration);

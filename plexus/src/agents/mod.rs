@@ -28,18 +28,7 @@ use subxt_signer::sr25519::Keypair;
 
 /// A small JSON file written atomically (temporary file, then rename), mode 0600.
 fn save<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-	use std::{io::Write, os::unix::fs::OpenOptionsExt};
-	let tmp = path.with_extension("tmp");
-	let mut f = std::fs::OpenOptions::new()
-		.write(true)
-		.create(true)
-		.truncate(true)
-		.mode(0o600)
-		.open(&tmp)?;
-	f.write_all(serde_json::to_string_pretty(value)?.as_bytes())?;
-	f.sync_all()?;
-	std::fs::rename(&tmp, path)?;
-	Ok(())
+	crate::work::write_private(path, serde_json::to_string_pretty(value)?.as_bytes())
 }
 
 fn load<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T> {

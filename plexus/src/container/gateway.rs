@@ -49,21 +49,7 @@ pub fn host_key(path: &Path) -> Result<PrivateKey> {
 	let seed = crate::work::random32()?;
 	let key = PrivateKey::from(Ed25519Keypair::from_seed(&seed));
 	let text = key.to_openssh(LineEnding::LF).context("encoding the host key")?;
-	if let Some(dir) = path.parent() {
-		std::fs::create_dir_all(dir)?;
-	}
-	let tmp = path.with_extension("tmp");
-	{
-		use std::os::unix::fs::OpenOptionsExt;
-		let mut file = std::fs::OpenOptions::new()
-			.write(true)
-			.create(true)
-			.truncate(true)
-			.mode(0o600)
-			.open(&tmp)?;
-		std::io::Write::write_all(&mut file, text.as_bytes())?;
-	}
-	std::fs::rename(&tmp, path)?;
+	crate::work::write_private(path, text.as_bytes())?;
 	Ok(key)
 }
 

@@ -259,28 +259,23 @@ impl ContainerExecutor {
 			};
 			let Launched { mut child, status, cgroup, lease: _lease, pid, task } = launched;
 			let cgroup = cgroup.map(Arc::new);
+			// A step after the helper started failed: it is killed before the caller hears why.
+			let abandon = |child: &mut std::process::Child, why: String| {
+				let _ = child.kill();
+				let _ = child.wait();
+				drop(started_tx.send(Err(ExecError::Sandbox(why))));
+			};
 			// Held from before the task starts: a later `/proc/<pid>` could be another process.
 			let namespaces = match Namespaces::of(pid) {
 				Ok(ns) => ns,
-				Err(e) => {
-					let _ = child.kill();
-					let _ = child.wait();
-					let e = ExecError::Sandbox(format!("the service's namespaces: {e}"));
-					return drop(started_tx.send(Err(e)));
-				},
+				Err(e) => return abandon(&mut child, format!("the service's namespaces: {e}")),
 			};
 			let said = collect(status, 64 << 10, &Arc::new(AtomicBool::new(false)));
 			let go = child.stdin.take().expect("piped").write_all(&[1]);
 			// Its pid namespace can be named only once its pid 1 exists (forked after go).
-			let namespaces = go.and_then(|()| namespaces.with_pid_of(pid));
-			let namespaces = match namespaces {
+			let namespaces = match go.and_then(|()| namespaces.with_pid_of(pid)) {
 				Ok(ns) => ns,
-				Err(e) => {
-					let _ = child.kill();
-					let _ = child.wait();
-					let e = ExecError::Sandbox(format!("starting the service: {e}"));
-					return drop(started_tx.send(Err(e)));
-				},
+				Err(e) => return abandon(&mut child, format!("starting the service: {e}")),
 			};
 			let _ = started_tx.send(Ok((namespaces, task, cgroup.clone())));
 			let why = loop {

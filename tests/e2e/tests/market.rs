@@ -479,11 +479,19 @@ fn a_container_service_is_reached_and_entered_during_its_lease_only() {
 	let first_args = ["miner", "run", "--endpoint", &endpoint, "--service"];
 	let mut first = m.miner_with("dave", "dave", "//Dave", &first_args);
 	first.wait_output("offering executors: wasm\n", Duration::from_secs(5));
+	let offered = || {
+		let miners = ok(cutopia(&m.url, &["client", "miners"]));
+		let dave = dev::dave().public_key().to_account_id().to_string();
+		let row = miners["miners"].as_array().unwrap().iter().find(|r| r["who"] == dave).cloned();
+		row.unwrap_or_else(|| panic!("Dave is not listed: {miners}"))["executors"].clone()
+	};
+	assert_eq!(offered(), json!(["wasm"]));
 	first.kill();
 	let args = ["miner", "run", "--endpoint", &endpoint, "--containers", "--service"];
 	let dave = m.agent_env("dave-again", "dave", "//Dave", &args, &[("SSL_CERT_FILE", &ca)]);
 	dave.wait_output("updated this miner's offer on RepChain", Duration::from_secs(60));
 	dave.wait_output("offering executors: wasm, container\n", Duration::from_secs(5));
+	assert_eq!(offered(), json!(["wasm", "container"]));
 	let key = m.tmp.path().join("buyer_key");
 	let made = Command::new("ssh-keygen")
 		.args(["-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f"])
@@ -654,6 +662,7 @@ fn bad_input_is_refused_with_a_message() {
 		);
 		assert!(!out.status.success(), "{args:?} succeeded: {err}");
 		assert!(err.contains(needle), "{args:?}: no `{needle}` in {err}");
+		err
 	};
 	std::fs::write(dir.join("broken.toml"), "duration = \"soon\"\n").unwrap();
 	std::fs::write(dir.join("hello.wat"), HELLO).unwrap();
@@ -703,9 +712,27 @@ fn bad_input_is_refused_with_a_message() {
 		"{}",
 		String::from_utf8_lossy(&out.stderr)
 	);
-	// An incentive below the minimum is refused by the chain, by name.
+	// An executor that does not run the task is named before anything is signed.
 	let module = dir.join("hello.wat");
+	let module_path = module.to_str().unwrap();
 	fails(
+		&[
+			"--key",
+			"//Alice",
+			"client",
+			"submit",
+			"--module",
+			module_path,
+			"--duration",
+			"10",
+			"--executor",
+			"microvm",
+		],
+		"runs images",
+	);
+	// An incentive below the minimum is refused by the chain, by name; before signing, the
+	// buyer is told that no miner (none is registered here) could take the work.
+	let said = fails(
 		&[
 			"--key",
 			"//Alice",
@@ -724,6 +751,7 @@ fn bad_input_is_refused_with_a_message() {
 		],
 		"Indenture",
 	);
+	assert!(said.contains("no registered miner offers wasm work"), "{said}");
 	// Nothing reached the chain.
 	assert_eq!(node.rpc("indenture_get", json!([0])).unwrap(), Json::Null);
 	assert_eq!(node.rpc("indenture_queue", json!([])).unwrap(), json!([]));

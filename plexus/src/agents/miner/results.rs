@@ -95,11 +95,9 @@ fn salt_of(dir: &std::path::Path, id: u64, create: bool) -> Result<[u8; 32]> {
 			.try_into()
 			.map_err(|_| anyhow::anyhow!("{} is not a 32-byte salt", path.display())),
 		Err(e) if create && e.kind() == std::io::ErrorKind::NotFound => {
+			// Secret until the reveal: with it, a small output could be guessed from its seal.
 			let salt = work::random32()?;
-			std::fs::create_dir_all(dir)?;
-			let tmp = path.with_extension("tmp");
-			std::fs::write(&tmp, salt)?;
-			std::fs::rename(&tmp, &path)?;
+			work::write_private(&path, &salt)?;
 			Ok(salt)
 		},
 		Err(e) => Err(anyhow::anyhow!("the salt of indenture {id}'s seal: {e}")),

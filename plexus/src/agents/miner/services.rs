@@ -44,6 +44,10 @@ pub(super) enum Workload {
 	/// Could not start (or ended) at block `.0` after `.1` failures in a row; tried again
 	/// later.
 	Failed(u32, u32),
+	/// Could not start, after this many failures in a row: becomes `Failed` at the block the
+	/// agent next sees it, so the wait counts from the failure, not from the block the start
+	/// was scheduled in (a slow fetch may take longer than the wait).
+	StartFailed(u32),
 	Up(Up),
 }
 
@@ -96,6 +100,11 @@ pub(super) async fn serve(
 		let mut running = ctx.services.lock().expect("not poisoned");
 		let (access, failures) = match running.get(&id) {
 			Some(Workload::Starting(_)) => return Ok(()),
+			Some(Workload::StartFailed(failures)) => {
+				let failures = *failures;
+				running.insert(id, Workload::Failed(now, failures));
+				return Ok(());
+			},
 			Some(Workload::Failed(at, failures)) => {
 				if now < at + retry_after(*failures) {
 					return Ok(());
@@ -199,7 +208,7 @@ fn start(ctx: &MinerCtx, id: u64, spec: IndentureSpec<AccountId32, u128>, now: u
 			},
 			Err(e) => {
 				tracing::warn!(target: TARGET, "service {id} could not start: {e:#}");
-				running.insert(id, Workload::Failed(now, failures + 1));
+				running.insert(id, Workload::StartFailed(failures + 1));
 			},
 		}
 	});

@@ -10,10 +10,17 @@ use anyhow::{anyhow, bail, Result};
 use clap::Subcommand;
 use pallet_indenture_rpc::{InfoView, PriceView, ResourcesView};
 use plexus::{
-	chain::{Chain, H256},
-	cutopia::{self, runtime_types::pallet_indenture::types::IndentureInfo},
+	chain::{AccountId32, Chain, H256},
+	cutopia::{
+		self,
+		runtime_types::{
+			cutopia_primitives::types::{Executor, Resources, Role},
+			pallet_indenture::types::{IndentureInfo, TaskType},
+			pallet_repchain::types::Profile,
+		},
+	},
 	format_cu,
-	spec::SpecFile,
+	spec::{executor_name, serves, SpecFile},
 };
 use serde_json::json;
 use std::{
@@ -48,6 +55,9 @@ pub enum Client {
 		#[command(flatten)]
 		spec: Box<SpecFile>,
 	},
+	/// Registered miners and what each offers (resources, executors, price floor), with its
+	/// bond and reputation: who could take the work you are about to ask for.
+	Miners,
 	/// The open queue in priority order; with `--follow`, then every Indenture event as
 	/// blocks arrive.
 	Queue {
@@ -181,6 +191,59 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
 		},
 		Client::Submit { file, spec } => submit(cli, &chain, file.as_deref(), spec).await?,
 		Client::Queue { follow } => queue(cli, &chain, *follow).await?,
+		Client::Miners => {
+			let (_, at) = chain.at_best().await?;
+			let mut rows = Vec::new();
+			for m in miners(&chain).await? {
+				let score = at
+					.runtime_apis()
+					.call(cutopia::runtime_apis().rep_chain_api().score(m.who))
+					.await?;
+				rows.push((m, score.0));
+			}
+			let view: Vec<_> = rows
+				.iter()
+				.map(|(m, score)| {
+					json!({
+						"who": m.who.to_string(),
+						"resources": {
+							"cpuMillicores": m.resources.cpu_millicores,
+							"memoryMib": m.resources.memory_mib,
+							"storageGib": m.resources.storage_gib,
+							"gpus": m.resources.gpus,
+						},
+						"executors": m.executors.iter().map(executor_name).collect::<Vec<_>>(),
+						"priceFloor": m.price_floor.to_string(),
+						"bond": m.bond.to_string(),
+						"active": m.active,
+						"leaving": m.leaving,
+						"score": score,
+					})
+				})
+				.collect();
+			out(cli, json!({ "miners": view }), || {
+				let mut text = format!(
+					"{:<49} {:<28} {:<24} {:>6} {:>7}",
+					"miner", "resources", "executors", "active", "score"
+				);
+				for (m, score) in &rows {
+					let r = &m.resources;
+					text += &format!(
+						"\n{:<49} {:<28} {:<24} {:>6} {:>6.1}%{}",
+						m.who.to_string(),
+						format!(
+							"{}m {}MiB {}GiB {}gpu",
+							r.cpu_millicores, r.memory_mib, r.storage_gib, r.gpus
+						),
+						m.executors.iter().map(executor_name).collect::<Vec<_>>().join(","),
+						m.active,
+						f64::from(*score) / 1e4,
+						if m.leaving { " (leaving)" } else { "" }
+					);
+				}
+				text
+			});
+		},
 		Client::Status { id } => {
 			let Some(v) = indenture(&chain, *id).await? else { bail!("no indenture {id}") };
 			let (now, _) = chain.best().await?;
@@ -338,6 +401,26 @@ async fn submit(cli: &Cli, chain: &Chain, file: Option<&Path>, flags: &SpecFile)
 		None => (PathBuf::from("."), SpecFile::default()),
 	};
 	let spec = from_file.overlay(flags.clone()).build(&base)?;
+	// Not refused (a miner may register later), but said before money is held for it.
+	let service = spec.task_type == TaskType::Service;
+	let need = &spec.resources;
+	let takers = miners(chain).await?.into_iter().filter(|m| {
+		let r = &m.resources;
+		!m.leaving
+			&& r.cpu_millicores >= need.cpu_millicores
+			&& r.memory_mib >= need.memory_mib
+			&& r.storage_gib >= need.storage_gib
+			&& r.gpus >= need.gpus
+			&& m.executors.iter().any(|e| serves(e, &spec.executor, service))
+	});
+	if takers.count() == 0 {
+		tracing::warn!(
+			target: "cutopia::client",
+			"no registered miner offers {} work with these resources: the indenture waits \
+			 for one until its award deadline, then its escrow is refunded",
+			executor_name(&spec.executor)
+		);
+	}
 	let key = signer(cli)?;
 	let inc = chain.submit(&cutopia::transactions().indenture().submit(spec), &key).await?;
 	let ev = inc
@@ -347,6 +430,43 @@ async fn submit(cli: &Cli, chain: &Chain, file: Option<&Path>, flags: &SpecFile)
 		format!("indenture {} submitted; {} CU held in escrow", ev.id, format_cu(ev.held))
 	});
 	Ok(())
+}
+
+/// A registered miner's offer, as `client miners` shows it.
+struct MinerRow {
+	who: AccountId32,
+	resources: Resources,
+	executors: Vec<Executor>,
+	price_floor: u128,
+	bond: u128,
+	active: u32,
+	leaving: bool,
+}
+
+/// Every miner registered on RepChain at the best block.
+async fn miners(chain: &Chain) -> Result<Vec<MinerRow>> {
+	let (_, at) = chain.at_best().await?;
+	let mut rows = Vec::new();
+	let mut all = at.storage().iter(cutopia::storage().rep_chain().registrations(), ()).await?;
+	while let Some(entry) = all.next().await {
+		let entry = entry?;
+		let (who, role) = entry.key()?.decode()?;
+		let r = entry.value().decode()?;
+		if let (Role::Miner, Profile::Miner { resources, executors, price_floor, .. }) =
+			(role, r.profile)
+		{
+			rows.push(MinerRow {
+				who,
+				resources,
+				executors: executors.0,
+				price_floor,
+				bond: r.bond,
+				active: r.active,
+				leaving: r.unbonding_until.is_some(),
+			});
+		}
+	}
+	Ok(rows)
 }
 
 async fn queue(cli: &Cli, chain: &Chain, follow: bool) -> Result<()> {
