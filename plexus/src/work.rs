@@ -67,23 +67,33 @@ pub fn random32() -> anyhow::Result<[u8; 32]> {
 }
 
 /// Writes `bytes` to `path` readable by its owner only (mode 0600), whole or not at all: to a
-/// temporary file beside it, synced, then renamed over it. For secrets and state an agent
-/// must find intact after a crash (keys, salts, its state file); makes the directory.
+/// new temporary file beside it (named for this process and write, so concurrent writers of
+/// one path never share it), synced, renamed over it, and the rename synced. For secrets and
+/// state an agent must find intact after a crash (keys, salts, its state file); makes the
+/// directory.
 pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-	use std::{io::Write, os::unix::fs::OpenOptionsExt};
-	if let Some(dir) = path.parent() {
-		std::fs::create_dir_all(dir)?;
+	use std::{
+		io::Write,
+		os::unix::fs::OpenOptionsExt,
+		sync::atomic::{AtomicU64, Ordering},
+	};
+	static WRITES: AtomicU64 = AtomicU64::new(0);
+	let dir = match path.parent() {
+		Some(dir) if !dir.as_os_str().is_empty() => dir,
+		_ => std::path::Path::new("."),
+	};
+	std::fs::create_dir_all(dir)?;
+	let n = WRITES.fetch_add(1, Ordering::Relaxed);
+	let tmp = path.with_extension(format!("{}.{n}.tmp", std::process::id()));
+	// `create_new`: a file left by a crash is never reused with the mode it had.
+	let mut file =
+		std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+	let written = file.write_all(bytes).and_then(|()| file.sync_all());
+	if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+		let _ = std::fs::remove_file(&tmp);
+		return Err(e.into());
 	}
-	let tmp = path.with_extension("tmp");
-	let mut file = std::fs::OpenOptions::new()
-		.write(true)
-		.create(true)
-		.truncate(true)
-		.mode(0o600)
-		.open(&tmp)?;
-	file.write_all(bytes)?;
-	file.sync_all()?;
-	std::fs::rename(&tmp, path)?;
+	std::fs::File::open(dir)?.sync_all()?;
 	Ok(())
 }
 
@@ -95,6 +105,31 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn private_files_are_written_whole_with_mode_0600_by_concurrent_writers() {
+		use std::os::unix::fs::PermissionsExt;
+		let dir = std::env::temp_dir().join(format!("plexus-private-{}", std::process::id()));
+		let path = dir.join("sub").join("key");
+		// A world-readable file of the old kind is replaced by a private one.
+		std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+		std::fs::write(&path, b"old").unwrap();
+		std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+		let writers: Vec<_> = (0..8u8)
+			.map(|i| {
+				let path = path.clone();
+				std::thread::spawn(move || write_private(&path, &[i; 4096]).unwrap())
+			})
+			.collect();
+		writers.into_iter().for_each(|w| w.join().unwrap());
+		let bytes = std::fs::read(&path).unwrap();
+		assert!(bytes.len() == 4096 && bytes.iter().all(|b| *b == bytes[0]), "one whole write");
+		let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+		assert_eq!(mode, 0o600);
+		let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+		assert_eq!(left.len(), 1, "no temporary file left: {left:?}");
+		std::fs::remove_dir_all(&dir).unwrap();
+	}
 
 	#[test]
 	fn solutions_meet_their_target() {
