@@ -68,3 +68,124 @@ fn a_container_image_runs_as_a_microvm_guest() {
 	assert_eq!(sh("sleep 600", &short).err(), Some(ExecError::Timeout));
 	let _ = std::fs::remove_dir_all(dir);
 }
+
+fn http_get(mut stream: std::net::TcpStream, name: &str) -> String {
+	use std::io::{Read, Write};
+	stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+	let _ = write!(stream, "GET /{name} HTTP/1.0\r\n\r\n");
+	let mut response = String::new();
+	let _ = stream.read_to_string(&mut response);
+	response
+}
+
+/// A service in a guest: reached at its forwarded port, entered as its user (stdin in;
+/// stdout, stderr and the exit status out) only by the miner, which holds its token; its end
+/// is seen; stopped, it is gone.
+#[test]
+fn a_service_runs_in_a_guest_reached_at_its_port_and_entered_as_its_user() {
+	let vm = match MicroVmExecutor::detect(true) {
+		Ok(vm) => vm,
+		Err(e) => {
+			eprintln!("skipping the microVM service test: {e:#}");
+			return;
+		},
+	};
+	let dir = std::env::temp_dir().join(format!("plexus-vm-service-{}", std::process::id()));
+	let images = Images::new(dir.clone()).unwrap();
+	let tar = busybox_image(&[]).unwrap();
+	let root = images.unpack(&tar, &plexus::work::sha256(&tar)).unwrap();
+	let quota =
+		Quota { memory_bytes: 128 << 20, time: Duration::from_secs(90), ..Quota::default() };
+	let job = Job { seed: [7; 32], ..Job::default() };
+	let argv = [
+		"/bin/sh",
+		"-c",
+		"mkdir -p /scratch/www && echo served > /scratch/www/index && \
+		 exec httpd -f -p $PORT -h /scratch/www",
+	]
+	.map(String::from);
+	let started = Instant::now();
+	let service = vm.start_service(&root, &argv, &job, &quota).unwrap();
+	let up = started.elapsed();
+	let service = plexus::container::Service::MicroVm(service);
+	// The guest is up before its command listens: asked until it answers.
+	let response = loop {
+		let response = service.connect(8080).map(|s| http_get(s, "index")).unwrap_or_default();
+		if response.ends_with("served\n") || started.elapsed() > Duration::from_secs(60) {
+			break response;
+		}
+		std::thread::sleep(Duration::from_millis(100));
+	};
+	assert!(response.starts_with("HTTP/1."), "{response}");
+	eprintln!(
+		"microVM service ({:?}): guest up after {:.0} ms, first answer after {:.0} ms",
+		vm.accel(),
+		up.as_secs_f64() * 1e3,
+		started.elapsed().as_secs_f64() * 1e3
+	);
+
+	let script = "id; pwd; cat /scratch/www/index; read line; echo got $line; \
+	              nc -w 1 10.0.2.2 22 </dev/null && echo host-reached || echo no-host; \
+	              echo oops >&2; exit 3";
+	let entered = service.enter(&["/bin/sh".into(), "-c".into(), script.into()]).unwrap();
+	{
+		use std::io::Write;
+		let mut stdin = entered.stdin;
+		stdin.write_all(b"hello\n").unwrap();
+	}
+	let mut out = String::new();
+	std::io::Read::read_to_string(&mut { entered.stdout }, &mut out).unwrap();
+	let mut err = String::new();
+	std::io::Read::read_to_string(&mut { entered.stderr }, &mut err).unwrap();
+	let (code, _) = entered.done.blocking_recv().unwrap();
+	assert_eq!(code, 3, "{out} {err}");
+	let lines: Vec<&str> = out.lines().collect();
+	assert!(lines[0].starts_with("uid=1000(task) gid=1000"), "{out}");
+	assert_eq!(&lines[1..], ["/scratch", "served", "got hello", "no-host"], "{out}");
+	assert!(err.ends_with("oops\n"), "{err}");
+	// Bytes that are not text, and more than one frame of them, come back as they were.
+	let entered = service
+		.enter(&[
+			"/bin/sh".into(),
+			"-c".into(),
+			"head -c 20000 /dev/urandom | tee /scratch/r; sha256sum /scratch/r >&2".into(),
+		])
+		.unwrap();
+	drop(entered.stdin);
+	let mut bytes = Vec::new();
+	std::io::Read::read_to_end(&mut { entered.stdout }, &mut bytes).unwrap();
+	let mut sum = String::new();
+	std::io::Read::read_to_string(&mut { entered.stderr }, &mut sum).unwrap();
+	assert_eq!(entered.done.blocking_recv().unwrap().0, 0);
+	assert_eq!(bytes.len(), 20000);
+	assert!(sum.starts_with(&plexus::results::hex(&plexus::work::sha256(&bytes))), "{sum}");
+	// Knocking on the guest's command port without the token gets nothing run.
+	if let plexus::container::Service::MicroVm(vm_service) = &service {
+		use std::io::{Read, Write};
+		let mut knock =
+			std::net::TcpStream::connect(("127.0.0.1", vm_service.command_port())).unwrap();
+		knock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+		let _ = knock.write_all(b"guess\nL2Jpbi9zaA== LWM= ZWNobyBpbg==\n");
+		let mut reply = Vec::new();
+		let _ = knock.read_to_end(&mut reply);
+		assert!(reply.is_empty(), "{}", String::from_utf8_lossy(&reply));
+	}
+	// Stopped: gone, and nothing more can be entered.
+	let stopping = Instant::now();
+	service.stop();
+	assert!(stopping.elapsed() < Duration::from_secs(10), "{:?}", stopping.elapsed());
+	assert!(service.ended().is_some());
+	assert!(service.connect(8080).is_err());
+	assert!(service.enter(&["/bin/true".into()]).is_err());
+
+	// A command that exits ends the service, and the miner hears how.
+	let exits = ["/bin/sh", "-c", "sleep 1; exit 7"].map(String::from);
+	let service = vm.start_service(&root, &exits, &job, &quota).unwrap();
+	let waiting = Instant::now();
+	while service.ended().is_none() && waiting.elapsed() < Duration::from_secs(60) {
+		std::thread::sleep(Duration::from_millis(100));
+	}
+	assert_eq!(service.ended().as_deref(), Some("it exited (exit status: 7)"));
+	drop(service);
+	let _ = std::fs::remove_dir_all(dir);
+}

@@ -274,12 +274,14 @@ async fn drive(channel: Channel<Msg>, service: Weak<Service>) {
 		let _ = write.close().await;
 		return;
 	};
+	use tokio::net::unix::pipe;
 	let pipes = (
-		tokio::process::ChildStdin::from_std(stdin),
-		tokio::process::ChildStdout::from_std(stdout),
-		tokio::process::ChildStderr::from_std(stderr),
+		pipe::Sender::from_file(stdin),
+		pipe::Receiver::from_file(stdout),
+		pipe::Receiver::from_file(stderr),
 	);
 	let (Ok(stdin), Ok(mut stdout), Ok(mut stderr)) = pipes else {
+		let _ = kill.send(());
 		let _ = write.exit_status(125).await;
 		let _ = write.close().await;
 		return;

@@ -17,15 +17,28 @@ use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine;
 use std::{
 	io::Read,
+	os::unix::fs::OpenOptionsExt,
 	path::{Path, PathBuf},
 	process::{Command, Stdio},
-	sync::atomic::{AtomicU64, Ordering},
+	sync::{
+		atomic::{AtomicU64, Ordering},
+		Arc, Mutex,
+	},
 	time::{Duration, Instant},
 };
 
-/// Virtio modules the guest loads, in order (the cloud kernel builds them as modules).
-const MODULES: [&str; 4] =
-	["virtio/virtio_ring.ko", "virtio/virtio.ko", "virtio/virtio_mmio.ko", "block/virtio_blk.ko"];
+/// Virtio modules the guest loads, in order (the cloud kernel builds them as modules), under
+/// `/lib/modules/<release>/kernel`: the block device always, the network device (and the
+/// failover modules it depends on) for services.
+const MODULES: [&str; 7] = [
+	"drivers/virtio/virtio_ring.ko",
+	"drivers/virtio/virtio.ko",
+	"drivers/virtio/virtio_mmio.ko",
+	"drivers/block/virtio_blk.ko",
+	"net/core/failover.ko",
+	"drivers/net/net_failover.ko",
+	"drivers/net/virtio_net.ko",
+];
 
 /// The guest's init: mounts the image read-only with a scratch tmpfs, runs the command in a
 /// chroot of it as the container tier does (uid and gid 1000, no supplementary groups, in
@@ -35,7 +48,7 @@ const MODULES: [&str; 4] =
 const INIT: &str = r#"#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin
-mkdir -p /proc /sys /dev /mnt /out
+mkdir -p /proc /sys /dev /mnt /out /tmp
 mount -t proc proc /proc
 if [ -e /cutopia/probe ]; then echo "==CUTOPIA-PROBE=="; poweroff -f; fi
 mount -t sysfs sys /sys
@@ -50,6 +63,20 @@ mount -t proc proc /mnt/proc || fail "no /proc"
 mount -t devtmpfs dev /mnt/dev || fail "no /dev"
 mount -t tmpfs -o size=$(cat /cutopia/output) tmpfs /out || fail "no output space"
 hostname cutopia
+if [ -e /cutopia/service ]; then
+	for m in failover net_failover virtio_net; do insmod /mod/$m.ko 2>/dev/null; done
+	ip link set lo up
+	i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+	ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up || fail "no network device"
+	# Port 22 is below 1024: the task's user cannot take it over.
+	nc -ll -p 22 -e /cutopia/exec.sh </dev/null >/dev/null 2>&1 &
+	sh /cutopia/run.sh </dev/null >/dev/null 2>&1 &
+	task=$!
+	echo "==CUTOPIA-UP=="
+	wait $task
+	echo "==CUTOPIA-EXITED== $?"
+	poweroff -f
+fi
 echo "==CUTOPIA-START=="
 sh /cutopia/run.sh </dev/null >/out/stdout 2>/out/stderr
 code=$?
@@ -61,6 +88,31 @@ echo "==CUTOPIA-STDERR=="
 base64 /out/stderr
 echo "==CUTOPIA-CODE== $code"
 poweroff -f
+"#;
+
+/// A command entered into a service guest (see [`VmService::enter`]), run by the guest's
+/// `nc` for each connection to its port 22, as guest root outside the task's chroot: a line
+/// with the service's token (which only the miner and guest root can read), a line of base64
+/// words (the argv), then the command's stdin. It answers with lines `O <base64>` (stdout),
+/// `E <base64>` (stderr) and last `X <status>`, funnelled through one pipe so that lines of
+/// up to a pipe's atomic write are never interleaved.
+const EXEC: &str = r#"#!/bin/busybox sh
+exec 2>/dev/null
+read -r token && [ "$token" = "$(cat /cutopia/token)" ] || exit 1
+read -r words || exit 1
+set --
+for w in $words; do a=$(echo "$w" | base64 -d; echo .); set -- "$@" "${a%.}"; done
+[ $# -gt 0 ] || exit 1
+d=$(mktemp -d) || exit 1
+mkfifo $d/err
+frame() { while b=$(dd bs=3000 count=1 2>/dev/null | base64 -w 0) && [ -n "$b" ]; do echo "$1 $b"; done; }
+{
+	frame E <$d/err &
+	{ sh /cutopia/enter.sh "$@" 2>$d/err; echo $? >$d/code; } | frame O
+	wait
+	echo "X $(cat $d/code)"
+} | cat
+rm -rf $d
 "#;
 
 /// How QEMU runs the guest.
@@ -102,12 +154,14 @@ impl MicroVmExecutor {
 			.and_then(|n| n.strip_prefix("vmlinuz-"))
 			.ok_or_else(|| anyhow!("{}: not a vmlinuz-<release> kernel", kernel.display()))?
 			.to_string();
-		let modules = PathBuf::from("/lib/modules").join(&release).join("kernel/drivers");
+		let modules = PathBuf::from("/lib/modules").join(&release).join("kernel");
 		let busybox = super::image::busybox()?;
 		let mut cpio = Cpio::default();
 		cpio.dir("bin");
 		cpio.file("bin/busybox", &std::fs::read(&busybox)?, 0o755);
 		cpio.file("init", INIT.as_bytes(), 0o755);
+		cpio.dir("cutopia");
+		cpio.file("cutopia/exec.sh", EXEC.as_bytes(), 0o700);
 		cpio.dir("mod");
 		for m in MODULES {
 			let path = modules.join(m);
@@ -185,31 +239,7 @@ impl MicroVmExecutor {
 			return Err(ExecError::Invalid("an empty command, or NUL in an argument".into()));
 		}
 		let disk = disk_image(rootfs).map_err(|e| ExecError::Sandbox(format!("{e:#}")))?;
-		// The command as one shell line of single-quoted words, run in a chroot of the image as
-		// the task user in /scratch (busybox `nsenter` opens the directory before the chroot),
-		// with the container tier's environment in its order; `--` ends nsenter's options, so
-		// a command such as `-S0` is a (missing) program, not a way back to root.
-		let quoted: Vec<String> =
-			argv.iter().map(|a| format!("'{}'", a.replace('\'', r"'\''"))).collect();
-		let env = format!(
-			"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/scratch TMPDIR=/scratch CUTOPIA_SEED={}",
-			crate::results::hex(&job.seed)
-		);
-		let mut extra = Cpio::default();
-		extra.dir("cutopia");
-		extra.file(
-			"cutopia/run.sh",
-			format!(
-				"exec env -i {env} nsenter -r/mnt -w/mnt/scratch -S {id} -G {id} -F -- {}\n",
-				quoted.join(" "),
-				id = super::sandbox::TASK_ID
-			)
-			.as_bytes(),
-			0o644,
-		);
-		extra.file("cutopia/scratch", quota.scratch_bytes.to_string().as_bytes(), 0o644);
-		// One page over the bound: a task that fills it wrote too much.
-		extra.file("cutopia/output", (quota.max_output + 4096).to_string().as_bytes(), 0o644);
+		let extra = task_files(argv, job, quota, None);
 		let memory_mib = (quota.memory_bytes + quota.scratch_bytes + 2 * quota.max_output as u64)
 			.div_ceil(1 << 20)
 			+ 96;
@@ -217,7 +247,7 @@ impl MicroVmExecutor {
 		// base64 grows output by 4/3, plus line breaks and the boot's own messages.
 		let max_serial = 3 * quota.max_output + (1 << 20);
 		let boot = self
-			.boot(&extra.finish(), Some(&disk), memory_mib, cpus, quota.time, max_serial)
+			.boot(&extra, Some(&disk), memory_mib, cpus, quota.time, max_serial)
 			.map_err(|e| ExecError::Sandbox(format!("{e:#}")))?;
 		if boot.timed_out {
 			return Err(ExecError::Timeout);
@@ -269,25 +299,31 @@ impl MicroVmExecutor {
 		Ok(Output { exit_code: code, stdout, stderr, fuel_used: 0, elapsed: started.elapsed() })
 	}
 
-	/// Boots the guest with `extra` appended to the initramfs and returns its console.
-	fn boot(
+	/// QEMU for a guest with `extra` appended to the initramfs (written to the returned file,
+	/// which the caller removes once QEMU is done with it), the image `disk`, and for a service
+	/// a network device whose guest ports 8080 and 22 are forwarded from `net`'s ports on the
+	/// host's loopback — and nothing else: the guest can reach neither the host nor beyond.
+	fn command(
 		&self,
 		extra: &[u8],
 		disk: Option<&Path>,
 		memory_mib: u64,
 		cpus: u32,
-		time: Duration,
-		max_serial: usize,
-	) -> Result<Console> {
-		let started = Instant::now();
+		net: Option<(u16, u16)>,
+	) -> Result<(Command, PathBuf)> {
 		let run = RUNS.fetch_add(1, Ordering::Relaxed);
 		let initrd = self.scratch_dir.join(format!("cutopia-vm-{run}-{}.cpio", super::unique()));
 		// Concatenated cpio archives are one initramfs to the kernel.
 		let mut bytes = self.initrd.clone();
 		bytes.extend_from_slice(extra);
-		// A new file only: never through a link someone left at that name.
+		// A new file only, readable by the miner alone (it holds a service's token): never
+		// through a link someone left at that name.
 		std::io::Write::write_all(
-			&mut std::fs::OpenOptions::new().write(true).create_new(true).open(&initrd)?,
+			&mut std::fs::OpenOptions::new()
+				.write(true)
+				.create_new(true)
+				.mode(0o600)
+				.open(&initrd)?,
 			&bytes,
 		)?;
 		let accel = match self.accel {
@@ -322,11 +358,38 @@ impl MicroVmExecutor {
 				.arg(format!("id=image,file={},format=raw,if=none,readonly=on", disk.display()))
 				.args(["-device", "virtio-blk-device,drive=image"]);
 		}
+		if let Some((service, exec)) = net {
+			// `restrict=on`: no packet of the guest's is routed to the host or beyond; the two
+			// forwarding rules are the only way in.
+			qemu.arg("-netdev")
+				.arg(format!(
+					"user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:{service}-:{},\
+					 hostfwd=tcp:127.0.0.1:{exec}-:22",
+					super::SERVICE_PORT
+				))
+				.args(["-device", "virtio-net-device,netdev=net"]);
+		}
+		Ok((qemu, initrd))
+	}
+
+	/// Boots the guest with `extra` appended to the initramfs and returns its console.
+	fn boot(
+		&self,
+		extra: &[u8],
+		disk: Option<&Path>,
+		memory_mib: u64,
+		cpus: u32,
+		time: Duration,
+		max_serial: usize,
+	) -> Result<Console> {
+		let started = Instant::now();
+		let (mut qemu, initrd) = self.command(extra, disk, memory_mib, cpus, None)?;
 		let mut child = qemu
 			.stdin(Stdio::null())
 			.stdout(Stdio::piped())
 			.stderr(Stdio::piped())
 			.spawn()
+			.inspect_err(|_| drop(std::fs::remove_file(&initrd)))
 			.context("cannot start qemu")?;
 		let mut stdout = child.stdout.take().expect("piped");
 		let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
@@ -384,6 +447,326 @@ impl MicroVmExecutor {
 			eprintln!("--- microVM console ({:?}) ---\n{}\n---", self.accel, console.text);
 		}
 		Ok(console)
+	}
+}
+
+/// The per-run part of the initramfs: `run.sh` runs `argv` in a chroot of the image as the
+/// task user in `/scratch` (busybox `nsenter` opens the directory before the chroot) with the
+/// container tier's environment in its order; `enter.sh` does the same for a command entered
+/// into a service; the scratch and output sizes; for a service, its token and the flag that
+/// makes the init serve instead of run. `--` ends nsenter's options, so a command such as
+/// `-S0` is a (missing) program, not a way back to root.
+fn task_files(argv: &[String], job: &Job, quota: &Quota, token: Option<&str>) -> Vec<u8> {
+	let quoted: Vec<String> =
+		argv.iter().map(|a| format!("'{}'", a.replace('\'', r"'\''"))).collect();
+	let mut env = format!(
+		"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/scratch TMPDIR=/scratch CUTOPIA_SEED={}",
+		crate::results::hex(&job.seed)
+	);
+	if token.is_some() {
+		env.push_str(&format!(" PORT={}", super::SERVICE_PORT));
+	}
+	let enter = format!(
+		"exec env -i {env} nsenter -r/mnt -w/mnt/scratch -S {id} -G {id} -F --",
+		id = super::sandbox::TASK_ID
+	);
+	let mut extra = Cpio::default();
+	extra.dir("cutopia");
+	extra.file("cutopia/run.sh", format!("{enter} {}\n", quoted.join(" ")).as_bytes(), 0o644);
+	extra.file("cutopia/scratch", quota.scratch_bytes.to_string().as_bytes(), 0o644);
+	// One page over the bound: a task that fills it wrote too much.
+	extra.file("cutopia/output", (quota.max_output + 4096).to_string().as_bytes(), 0o644);
+	if let Some(token) = token {
+		extra.file("cutopia/enter.sh", format!("{enter} \"$@\"\n").as_bytes(), 0o600);
+		extra.file("cutopia/token", token.as_bytes(), 0o600);
+		extra.file("cutopia/service", b"", 0o644);
+	}
+	extra.finish()
+}
+
+/// A loopback port nobody listens on now (QEMU binds it a moment later; a start that loses
+/// the race is retried).
+fn free_port() -> std::io::Result<u16> {
+	Ok(std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+impl MicroVmExecutor {
+	/// Boots the image at `rootfs` as a service guest running `argv` (told its port in
+	/// `PORT`: it listens there on any address) until [`VmService::stop`] or its drop. Its
+	/// port and a command port of the guest's are forwarded from the host's loopback; the
+	/// guest has no other network. Waits until the guest has started the command, at most
+	/// `quota.time`.
+	pub fn start_service(
+		&self,
+		rootfs: &Path,
+		argv: &[String],
+		job: &Job,
+		quota: &Quota,
+	) -> Result<VmService, ExecError> {
+		let sandbox = |e: anyhow::Error| ExecError::Sandbox(format!("{e:#}"));
+		if argv.is_empty() || argv.iter().any(|a| a.contains('\0')) {
+			return Err(ExecError::Invalid("an empty command, or NUL in an argument".into()));
+		}
+		let disk = disk_image(rootfs).map_err(sandbox)?;
+		let token = crate::results::hex(&crate::work::random32().map_err(sandbox)?);
+		let extra = task_files(argv, job, quota, Some(&token));
+		let memory_mib = (quota.memory_bytes + quota.scratch_bytes).div_ceil(1 << 20) + 128;
+		let cpus = quota.cpu_millicores.div_ceil(1000).max(1);
+		let mut last = None;
+		// Another process may take a chosen port before QEMU binds it: new ports, a few times.
+		for _ in 0..3 {
+			let ports = (
+				free_port().map_err(|e| sandbox(e.into()))?,
+				free_port().map_err(|e| sandbox(e.into()))?,
+			);
+			match self.serve(&extra, &disk, memory_mib, cpus, ports, &token, quota.time) {
+				Ok(service) => return Ok(service),
+				Err(e) => last = Some(e),
+			}
+		}
+		Err(last.expect("tried"))
+	}
+
+	#[allow(clippy::too_many_arguments)]
+	fn serve(
+		&self,
+		extra: &[u8],
+		disk: &Path,
+		memory_mib: u64,
+		cpus: u32,
+		(service_port, exec_port): (u16, u16),
+		token: &str,
+		time: Duration,
+	) -> Result<VmService, ExecError> {
+		let sandbox = |e: anyhow::Error| ExecError::Sandbox(format!("{e:#}"));
+		let (mut qemu, initrd) = self
+			.command(extra, Some(disk), memory_mib, cpus, Some((service_port, exec_port)))
+			.map_err(sandbox)?;
+		let spawned = qemu
+			.stdin(Stdio::null())
+			.stdout(Stdio::piped())
+			.stderr(Stdio::piped())
+			.spawn()
+			.inspect_err(|_| drop(std::fs::remove_file(&initrd)));
+		let mut child =
+			spawned.map_err(|e| ExecError::Sandbox(format!("cannot start qemu: {e}")))?;
+		let mut stdout = child.stdout.take().expect("piped");
+		let mut stderr = child.stderr.take().expect("piped");
+		let said = std::thread::spawn(move || {
+			let mut text = Vec::new();
+			let _ = (&mut stderr).take(64 << 10).read_to_end(&mut text);
+			String::from_utf8_lossy(&text).trim().to_string()
+		});
+		let ended = Arc::new(Mutex::new(None));
+		let (up_tx, up_rx) = std::sync::mpsc::channel::<()>();
+		let ended_by_reader = ended.clone();
+		// Reads the console for as long as the guest runs: that it is up, that its command
+		// ended; keeps the last few KiB to say why it stopped.
+		let reader = std::thread::spawn(move || {
+			let mut chunk = [0u8; 16 << 10];
+			let mut recent = String::new();
+			let mut up = Some(up_tx);
+			let mut code = None;
+			while let Ok(n) = stdout.read(&mut chunk) {
+				if n == 0 {
+					break;
+				}
+				recent.push_str(&String::from_utf8_lossy(&chunk[..n]).replace('\r', ""));
+				if up.is_some() && recent.contains("==CUTOPIA-UP==") {
+					let _ = up.take().map(|tx| tx.send(()));
+				}
+				if let Some(rest) = after(&recent, "==CUTOPIA-EXITED== ") {
+					code = rest.split_whitespace().next().map(str::to_string);
+				}
+				if recent.len() > 8 << 10 {
+					let cut = recent.len() - (4 << 10);
+					let cut =
+						(cut..recent.len()).find(|&i| recent.is_char_boundary(i)).unwrap_or(0);
+					recent.drain(..cut);
+				}
+			}
+			let why = match (code, after(&recent, "==CUTOPIA-FAIL== ")) {
+				(Some(code), _) => format!("it exited (exit status: {code})"),
+				(None, Some(why)) => format!("the guest: {}", why.lines().next().unwrap_or("")),
+				(None, None) => format!("the guest stopped ({})", tail(&recent)),
+			};
+			*ended_by_reader.lock().expect("not poisoned") = Some(why);
+		});
+		let service = VmService {
+			service_port,
+			exec_port,
+			token: token.to_string(),
+			child: Mutex::new(Some(child)),
+			reader: Mutex::new(Some(reader)),
+			initrd,
+			ended,
+			entered: Default::default(),
+		};
+		match up_rx.recv_timeout(time) {
+			Ok(()) => Ok(service),
+			Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+				service.stop();
+				Err(ExecError::Sandbox(format!(
+					"the service guest did not come up within {time:?}"
+				)))
+			},
+			Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+				service.stop();
+				let why = service.ended().unwrap_or_default();
+				let qemu = said.join().unwrap_or_default();
+				Err(ExecError::Sandbox(if qemu.is_empty() { why } else { format!("qemu: {qemu}") }))
+			},
+		}
+	}
+}
+
+/// A service running as a guest (see [`MicroVmExecutor::start_service`]). Dropping it stops
+/// it: QEMU is killed, and the guest's scratch, in its memory, goes with it.
+pub struct VmService {
+	/// Host loopback ports forwarded to the guest's service port and its command port.
+	service_port: u16,
+	exec_port: u16,
+	/// What a connection to the command port must say first.
+	token: String,
+	child: Mutex<Option<std::process::Child>>,
+	reader: Mutex<Option<std::thread::JoinHandle<()>>>,
+	initrd: PathBuf,
+	/// Why it ended, once it has.
+	ended: Arc<Mutex<Option<String>>>,
+	/// Commands entered and still running.
+	entered: Arc<AtomicU64>,
+}
+
+impl VmService {
+	/// `None` while it runs; why it ended, once it has.
+	pub fn ended(&self) -> Option<String> {
+		self.ended.lock().expect("not poisoned").clone()
+	}
+
+	/// Where the guest's service port is reached from the host.
+	pub fn service_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+		if self.ended().is_some() {
+			return Err(std::io::Error::other("the service has stopped"));
+		}
+		Ok(std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, self.service_port)))
+	}
+
+	/// The host's loopback port forwarded to the guest's command port (for tests that knock
+	/// on it without the token).
+	#[doc(hidden)]
+	pub fn command_port(&self) -> u16 {
+		self.exec_port
+	}
+
+	/// Runs `argv` in the guest as the task user in `/scratch`, over a connection to its
+	/// command port: two threads of the miner's carry it (stdin in, stdout, stderr and the
+	/// exit status out). At most [`super::MAX_ENTERED`] at once. A command whose session is
+	/// killed loses its connection; one that then neither reads nor writes runs on in the
+	/// guest until it ends or the guest does.
+	pub fn enter(&self, argv: &[String]) -> Result<super::Entered, ExecError> {
+		use std::io::{BufRead, Write};
+		let sandbox = |e: std::io::Error| ExecError::Sandbox(e.to_string());
+		if let Some(why) = self.ended() {
+			return Err(ExecError::Sandbox(format!("the service has ended: {why}")));
+		}
+		if argv.is_empty() {
+			return Err(ExecError::Invalid("an empty command".into()));
+		}
+		let slot = super::Slot::take(&self.entered)?;
+		let to = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, self.exec_port));
+		let mut socket =
+			std::net::TcpStream::connect_timeout(&to, Duration::from_secs(5)).map_err(sandbox)?;
+		let words: Vec<String> = argv
+			.iter()
+			.map(|a| base64::engine::general_purpose::STANDARD.encode(a.as_bytes()))
+			.collect();
+		socket
+			.write_all(format!("{}\n{}\n", self.token, words.join(" ")).as_bytes())
+			.map_err(sandbox)?;
+		let pipe =
+			|| nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| sandbox(e.into()));
+		let ((stdin, stdin_w), (stdout, out_w), (stderr, err_w)) = (pipe()?, pipe()?, pipe()?);
+		let (mut stdin, mut out_w, mut err_w) =
+			(std::fs::File::from(stdin), std::fs::File::from(out_w), std::fs::File::from(err_w));
+		let (kill, killed) = tokio::sync::oneshot::channel::<()>();
+		let (done_tx, done) = tokio::sync::oneshot::channel();
+		let mut input = socket.try_clone().map_err(sandbox)?;
+		// The buyer's input to the command; its end is the command's end of input.
+		std::thread::spawn(move || {
+			let _ = std::io::copy(&mut stdin, &mut input);
+			let _ = input.shutdown(std::net::Shutdown::Write);
+		});
+		socket.set_read_timeout(Some(Duration::from_millis(50))).map_err(sandbox)?;
+		std::thread::spawn(move || {
+			let mut killed = killed;
+			let mut reader = std::io::BufReader::new(socket);
+			let mut line = Vec::new();
+			let code = loop {
+				match killed.try_recv() {
+					Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {},
+					_ => break -1,
+				}
+				match reader.read_until(b'\n', &mut line) {
+					Ok(0) => break -1,
+					Ok(_) if line.ends_with(b"\n") => {},
+					// More of the line to come.
+					Ok(_) => continue,
+					Err(e)
+						if matches!(
+							e.kind(),
+							std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+						) =>
+					{
+						continue
+					},
+					Err(_) => break -1,
+				}
+				let text = String::from_utf8_lossy(&line).trim_end().to_string();
+				line.clear();
+				let (kind, body) = text.split_once(' ').unwrap_or((&text, ""));
+				let bytes =
+					|| base64::engine::general_purpose::STANDARD.decode(body).unwrap_or_default();
+				let written = match kind {
+					"O" => out_w.write_all(&bytes()),
+					"E" => err_w.write_all(&bytes()),
+					"X" => break body.trim().parse().unwrap_or(-1),
+					_ => Ok(()),
+				};
+				if written.is_err() {
+					break -1;
+				}
+			};
+			let _ = reader.get_ref().shutdown(std::net::Shutdown::Both);
+			drop((out_w, err_w));
+			// Its place is free before anyone waiting on `done` can ask for it again.
+			drop(slot);
+			let _ = done_tx.send((code, String::new()));
+		});
+		Ok(super::Entered {
+			stdin: std::fs::File::from(stdin_w),
+			stdout: std::fs::File::from(stdout),
+			stderr: std::fs::File::from(stderr),
+			done,
+			kill,
+		})
+	}
+
+	/// Stops the guest and waits until QEMU is gone.
+	pub fn stop(&self) {
+		if let Some(mut child) = self.child.lock().expect("not poisoned").take() {
+			let _ = child.kill();
+			let _ = child.wait();
+			let _ = std::fs::remove_file(&self.initrd);
+		}
+		if let Some(reader) = self.reader.lock().expect("not poisoned").take() {
+			let _ = reader.join();
+		}
+	}
+}
+
+impl Drop for VmService {
+	fn drop(&mut self) {
+		self.stop();
 	}
 }
 

@@ -23,7 +23,7 @@ mod microvm;
 mod sandbox;
 
 pub use image::{busybox_image, Held, Images};
-pub use microvm::{Accel, MicroVmExecutor};
+pub use microvm::{Accel, MicroVmExecutor, VmService};
 pub use sandbox::{enter_main, sandbox_main, ENTER_ARG, SANDBOX_ARG};
 
 use crate::exec::{ExecError, Job, Output};
@@ -305,7 +305,7 @@ impl ContainerExecutor {
 		let (namespaces, task, cgroup) = started_rx
 			.recv()
 			.map_err(|_| ExecError::Sandbox("the service's keeper thread died".into()))??;
-		Ok(Service {
+		Ok(Service::Container(ContainerService {
 			helper: self.helper.clone(),
 			namespaces: std::sync::Mutex::new(Some(Arc::new(namespaces))),
 			entered: Default::default(),
@@ -314,7 +314,7 @@ impl ContainerExecutor {
 			ended,
 			stop: std::sync::Mutex::new(stop_tx),
 			keeper: std::sync::Mutex::new(Some(keeper)),
-		})
+		}))
 	}
 }
 
@@ -468,12 +468,97 @@ impl Namespaces {
 /// of the miner's and a helper process.
 const MAX_ENTERED: usize = 32;
 
-/// A running service (see [`ContainerExecutor::start_service`]). Dropping it stops it: its
-/// processes are killed and its scratch, a tmpfs of its mount namespace, goes with them.
-pub struct Service {
+/// A running service, in a container ([`ContainerExecutor::start_service`]) or a microVM
+/// guest ([`MicroVmExecutor::start_service`]). Dropping it stops it, and its scratch goes
+/// with it.
+pub enum Service {
+	Container(ContainerService),
+	MicroVm(VmService),
+}
+
+impl Service {
+	/// `None` while it runs; why it ended, once it has.
+	pub fn ended(&self) -> Option<String> {
+		match self {
+			Self::Container(s) => s.ended(),
+			Self::MicroVm(s) => s.ended(),
+		}
+	}
+
+	/// A TCP connection to `port` in the service ([`SERVICE_PORT`] is the one every tier
+	/// reaches), waited for on the runtime, at most 5 s.
+	pub async fn connect_async(&self, port: u16) -> std::io::Result<tokio::net::TcpStream> {
+		match self {
+			Self::Container(s) => s.connect_async(port).await,
+			Self::MicroVm(s) => {
+				if port != SERVICE_PORT {
+					return Err(std::io::Error::other(format!(
+						"only port {SERVICE_PORT} is forwarded"
+					)));
+				}
+				let to = s.service_addr()?;
+				tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(to))
+					.await
+					.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect"))?
+			},
+		}
+	}
+
+	/// [`Service::connect_async`] for callers outside a runtime.
+	pub fn connect(&self, port: u16) -> std::io::Result<std::net::TcpStream> {
+		let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+		let stream = runtime.block_on(self.connect_async(port))?.into_std()?;
+		stream.set_nonblocking(false)?;
+		Ok(stream)
+	}
+
+	/// Runs `argv` inside the service as its user, in `/scratch`, with piped stdin, stdout
+	/// and stderr (blocking: call it off the runtime's threads). At most [`MAX_ENTERED`] at
+	/// once.
+	pub fn enter(&self, argv: &[String]) -> Result<Entered, ExecError> {
+		match self {
+			Self::Container(s) => s.enter(argv),
+			Self::MicroVm(s) => s.enter(argv),
+		}
+	}
+
+	/// Stops the service and waits until its processes (or its guest) are gone.
+	pub fn stop(&self) {
+		match self {
+			Self::Container(s) => s.stop(),
+			Self::MicroVm(s) => s.stop(),
+		}
+	}
+}
+
+/// A place among a service's [`MAX_ENTERED`] commands, given back when dropped (whatever
+/// happens before the command ends).
+struct Slot(Arc<AtomicU64>);
+
+impl Slot {
+	fn take(count: &Arc<AtomicU64>) -> Result<Self, ExecError> {
+		if count.fetch_add(1, Ordering::SeqCst) >= MAX_ENTERED as u64 {
+			count.fetch_sub(1, Ordering::SeqCst);
+			return Err(ExecError::Sandbox(format!(
+				"{MAX_ENTERED} commands already run in this service"
+			)));
+		}
+		Ok(Self(count.clone()))
+	}
+}
+
+impl Drop for Slot {
+	fn drop(&mut self) {
+		self.0.fetch_sub(1, Ordering::SeqCst);
+	}
+}
+
+/// A service in a container (see [`ContainerExecutor::start_service`]). Dropping it stops it:
+/// its processes are killed and its scratch, a tmpfs of its mount namespace, goes with them.
+pub struct ContainerService {
 	helper: PathBuf,
-	/// Closed by [`Service::stop`]: a leftover reference to a stopped service (an SSH session
-	/// still open) keeps neither its mount namespace nor its scratch alive.
+	/// Closed by [`ContainerService::stop`]: a leftover reference to a stopped service (an SSH
+	/// session still open) keeps neither its mount namespace nor its scratch alive.
 	namespaces: std::sync::Mutex<Option<Arc<Namespaces>>>,
 	task: TaskSpec,
 	/// Shared with its keeper thread; removed when both are done with it.
@@ -486,7 +571,7 @@ pub struct Service {
 	keeper: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
-impl Service {
+impl ContainerService {
 	/// `None` while it runs; why it ended, once it has.
 	pub fn ended(&self) -> Option<String> {
 		self.ended.lock().expect("not poisoned").clone()
@@ -536,14 +621,6 @@ impl Service {
 			.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect"))?
 	}
 
-	/// [`Service::connect_async`] for callers outside a runtime.
-	pub fn connect(&self, port: u16) -> std::io::Result<std::net::TcpStream> {
-		let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-		let stream = runtime.block_on(self.connect_async(port))?.into_std()?;
-		stream.set_nonblocking(false)?;
-		Ok(stream)
-	}
-
 	/// Runs `argv` inside the service — its namespaces, user, limits and filters, in
 	/// `/scratch` — from a thread of its own, which waits for it: stdin, stdout and stderr are
 	/// piped; `done` gives its exit status and what its helper said went wrong. At most
@@ -553,27 +630,15 @@ impl Service {
 			return Err(ExecError::Sandbox(format!("the service has ended: {why}")));
 		}
 		let namespaces = self.namespaces().map_err(|e| ExecError::Sandbox(e.to_string()))?;
-		if self.entered.fetch_add(1, Ordering::SeqCst) >= MAX_ENTERED as u64 {
-			self.entered.fetch_sub(1, Ordering::SeqCst);
-			return Err(ExecError::Sandbox(format!(
-				"{MAX_ENTERED} commands already run in this service"
-			)));
-		}
-		// Counted down when the waiting thread ends, whatever happens before.
-		struct Slot(Arc<AtomicU64>);
-		impl Drop for Slot {
-			fn drop(&mut self) {
-				self.0.fetch_sub(1, Ordering::SeqCst);
-			}
-		}
-		let slot = Slot(self.entered.clone());
+		// Counted down when the waiting thread ends.
+		let slot = Slot::take(&self.entered)?;
 		let task = TaskSpec { argv: argv.to_vec(), ..self.task.clone() };
 		let spec = sandbox::EnterSpec { task };
 		let spec = serde_json::to_string(&spec).map_err(|e| ExecError::Sandbox(e.to_string()))?;
 		let mut command = Command::new(&self.helper);
 		command.arg(sandbox::ENTER_ARG).arg(spec).stdout(Stdio::piped()).stderr(Stdio::piped());
 		let (started_tx, started_rx) = std::sync::mpsc::channel();
-		let (kill, killed) = std::sync::mpsc::channel::<()>();
+		let (kill, mut killed) = tokio::sync::oneshot::channel::<()>();
 		let (done_tx, done) = tokio::sync::oneshot::channel();
 		let cgroup = self.cgroup.clone();
 		std::thread::spawn(move || {
@@ -604,9 +669,10 @@ impl Service {
 					Ok(None) => {},
 					Err(_) => break -1,
 				}
+				std::thread::sleep(Duration::from_millis(20));
 				if !matches!(
-					killed.recv_timeout(Duration::from_millis(20)),
-					Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+					killed.try_recv(),
+					Err(tokio::sync::oneshot::error::TryRecvError::Empty)
 				) {
 					let _ = child.kill();
 					let _ = child.wait();
@@ -626,7 +692,14 @@ impl Service {
 		};
 		// The go byte: the command's own input follows it.
 		stdin.write_all(&[1]).map_err(|e| ExecError::Sandbox(format!("starting: {e}")))?;
-		Ok(Entered { stdin, stdout, stderr, done, kill })
+		let file = |fd: std::os::fd::OwnedFd| std::fs::File::from(fd);
+		Ok(Entered {
+			stdin: file(stdin.into()),
+			stdout: file(stdout.into()),
+			stderr: file(stderr.into()),
+			done,
+			kill,
+		})
 	}
 
 	/// Stops the service and waits until its processes are gone (blocking: up to a tenth
@@ -641,7 +714,7 @@ impl Service {
 	}
 }
 
-impl Drop for Service {
+impl Drop for ContainerService {
 	fn drop(&mut self) {
 		self.stop();
 	}
@@ -651,12 +724,13 @@ impl Drop for Service {
 /// the helper said went wrong)` once it has ended — the code is 125 with a message when it
 /// could not be started, -1 when it was killed.
 pub struct Entered {
-	pub stdin: std::process::ChildStdin,
-	pub stdout: std::process::ChildStdout,
-	pub stderr: std::process::ChildStderr,
+	/// Pipes.
+	pub stdin: std::fs::File,
+	pub stdout: std::fs::File,
+	pub stderr: std::fs::File,
 	pub done: tokio::sync::oneshot::Receiver<(i32, String)>,
-	/// Kills the command when sent on or dropped.
-	pub kill: std::sync::mpsc::Sender<()>,
+	/// Kills the command (or, in a guest, ends its session) when sent on or dropped.
+	pub kill: tokio::sync::oneshot::Sender<()>,
 }
 
 /// Host uid pairs a run may take (bases 1,000,000, 1,000,002, …).
