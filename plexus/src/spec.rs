@@ -236,11 +236,6 @@ impl SpecFile {
 			},
 			_ => {},
 		}
-		if task_type == TaskType::Service && !own(&executor).runs_services() {
-			bail!(
-				"a service runs as a `container`: a microVM guest has no network to serve on yet"
-			);
-		}
 		let public_ip = match self.public_ip.as_deref().unwrap_or("none") {
 			"none" => PublicIp::None,
 			"per-node" => PublicIp::PerNode,
@@ -430,8 +425,10 @@ mod tests {
 		assert!(
 			err(SpecFile { executor: Some("wasm".into()), ..vm.clone() }).contains("runs modules")
 		);
+		// A service may ask for a guest of its own.
 		let vm_service = SpecFile { task_type: Some("service".into()), ..vm };
-		assert!(err(vm_service).contains("no network to serve on"));
+		let built = vm_service.build(&dir).unwrap();
+		assert_eq!((built.executor, built.task_type), (Executor::MicroVm, TaskType::Service));
 		std::fs::remove_dir_all(&dir).unwrap();
 	}
 

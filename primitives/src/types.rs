@@ -122,12 +122,6 @@ impl Executor {
 	pub fn serves(self, need: Executor, service: bool) -> bool {
 		self == need || (!service && self == Executor::MicroVm && need == Executor::Container)
 	}
-
-	/// Whether a service (work that keeps running and is reached over the network) may ask
-	/// for this executor: not a microVM yet, whose guest has no network device to serve on.
-	pub fn runs_services(self) -> bool {
-		self != Executor::MicroVm
-	}
 }
 
 /// Most executors a miner can name (room above today's three).

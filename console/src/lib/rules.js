@@ -90,11 +90,8 @@ export async function checkSpec(api, buyer, f) {
       task = { Container: { hash: h, uri, command: args } };
     } else task = { Wasm: { hash: h, uri } };
   }
-  // A module runs in Wasm; an image in a container, or a microVM when the buyer asks for one
-  // (batch work only: a guest has no network to serve on yet).
+  // A module runs in Wasm; an image in a container, or a microVM when the buyer asks for one.
   const executor = f.taskKind === 'container' ? (f.executor === 'MicroVm' ? 'MicroVm' : 'Container') : 'Wasm';
-  if (executor === 'MicroVm' && (f.taskType ?? 'Batch') === 'Service')
-    errors.push('a service runs in a container: a microVM guest has no network to serve on yet');
   const resources = {
     cpuMillicores: int(f.cpu, 'CPU', errors),
     memoryMib: int(f.memory, 'memory', errors),

@@ -102,8 +102,6 @@ mod events {
 		/// The executor cannot run this kind of task: a Wasm module needs `Wasm`, an image
 		/// `Container` or `MicroVm`.
 		WrongExecutor,
-		/// A service cannot ask for a microVM yet: its guest has no network to serve on.
-		NoServiceInMicroVm,
 		/// Every resource is zero.
 		NoResources,
 		/// Nodes must be between 1 and `MaxNodes`.

@@ -173,10 +173,6 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_submit(buyer: T::AccountId, spec: SpecOf<T>) -> Result<bool, DispatchError> {
 		ensure!(spec.task.is_valid(), Error::<T>::EmptyTask);
 		ensure!(spec.task.runs_on(spec.executor), Error::<T>::WrongExecutor);
-		ensure!(
-			spec.task_type == TaskType::Batch || spec.executor.runs_services(),
-			Error::<T>::NoServiceInMicroVm
-		);
 		ensure!(!spec.resources.is_zero(), Error::<T>::NoResources);
 		ensure!((1..=T::MaxNodes::get()).contains(&spec.nodes), Error::<T>::BadNodes);
 		ensure!((1..=T::MaxReplicas::get()).contains(&spec.replicas), Error::<T>::BadReplicas);

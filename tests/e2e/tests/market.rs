@@ -385,7 +385,7 @@ fn agents_run_a_container_task_and_its_replicas_agree() {
 	};
 	let microvm = plexus::container::MicroVmExecutor::detect(true).is_ok();
 	let eve_flags: &[&str] = if microvm {
-		&["--microvm", "--microvm-tcg"]
+		&["--microvm", "--microvm-tcg", "--service"]
 	} else {
 		eprintln!("no microVM here: both miners run containers");
 		&["--containers"]
@@ -459,6 +459,84 @@ fn agents_run_a_container_task_and_its_replicas_agree() {
 	assert_eq!(reported["slots"][0]["miner"], json!(eve_account), "{reported}");
 	assert_eq!(result("eve", id), "in a guest\n");
 	assert!(!m.tmp.path().join("dave").join("results").join(id.to_string()).exists());
+
+	// A service in a guest of its own: Eve boots it, publishes where it answers, and the
+	// buyer's key gets a shell command run in it; at the lease's end the guest is gone.
+	let (key, public) = buyer_key(m.tmp.path());
+	let file = spec(
+		"microvm-service.toml",
+		"mkdir -p /scratch/www && echo served by a guest > /scratch/www/index.html && exec httpd -f -p $PORT -h /scratch/www",
+		1,
+		&format!("executor = \"microvm\"\ntype = \"service\"\nssh_key = \"{public}\"\n"),
+	);
+	let submitted = Instant::now();
+	let id = m.submit(&file);
+	let published = m.wait_status(id, "the service's address", Duration::from_secs(180), |v| {
+		v["slots"][0]["access"]["service"]["service"].is_string()
+	});
+	let address =
+		published["slots"][0]["access"]["service"]["service"].as_str().unwrap().to_string();
+	// The guest may be up a moment before its command listens.
+	let page = wait_for("the guest's service", Duration::from_secs(60), || {
+		http_get(&address).ok().filter(|p| p.ends_with("served by a guest\n"))
+	});
+	metric(
+		"microvm_service_submit_to_answer_s",
+		format!("{:.1}", submitted.elapsed().as_secs_f64()),
+	);
+	assert!(page.starts_with("HTTP/1."), "{page}");
+	assert_eq!(published["slots"][0]["miner"], json!(eve_account), "{published}");
+	let ssh =
+		ssh_into(&m.url, id, &key, "id; uname -r; echo changed > /scratch/www/index.html; exit 5");
+	let stdout = String::from_utf8_lossy(&ssh.stdout);
+	assert_eq!(ssh.status.code(), Some(5), "{stdout} {}", String::from_utf8_lossy(&ssh.stderr));
+	assert!(stdout.starts_with("uid=1000(task) gid=1000\n"), "{stdout}");
+	assert!(
+		http_get(&address).unwrap().ends_with("changed\n"),
+		"the session changed what is served"
+	);
+	m.wait_status(id, "the end of the lease", Duration::from_secs(240), |v| {
+		v["status"] == "Reported"
+	});
+	eve.wait_output(&format!("service {id} stopped"), Duration::from_secs(30));
+	wait_for("the guest's port to close", Duration::from_secs(10), || {
+		http_get(&address).is_err().then_some(())
+	});
+}
+
+/// A fresh ed25519 key pair for the buyer, made by the system's `ssh-keygen`: the private
+/// key's path and the public key's line.
+fn buyer_key(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+	let key = dir.join("buyer_key");
+	let made = Command::new("ssh-keygen")
+		.args(["-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f"])
+		.arg(&key)
+		.status()
+		.expect("ssh-keygen (scripts/setup.sh installs openssh-client)");
+	assert!(made.success());
+	let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+	(key, public.trim().to_string())
+}
+
+/// `GET /index.html` from a service's published address.
+fn http_get(address: &str) -> std::io::Result<String> {
+	use std::io::{Read, Write};
+	let mut stream = std::net::TcpStream::connect(address)?;
+	stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+	stream.write_all(b"GET /index.html HTTP/1.0\r\n\r\n")?;
+	let mut response = String::new();
+	stream.read_to_string(&mut response)?;
+	Ok(response)
+}
+
+/// `cutopia client ssh ID -i KEY -- COMMAND` as the buyer.
+fn ssh_into(url: &str, id: u64, key: &std::path::Path, command: &str) -> Output {
+	Command::new(workspace_bin("cutopia"))
+		.args(["--url", url, "client", "ssh", &id.to_string(), "-i"])
+		.arg(key)
+		.args(["--", command])
+		.output()
+		.unwrap()
 }
 
 /// A container service (`type = "service"`, busybox's httpd) with the buyer's SSH key: Dave's
@@ -492,14 +570,7 @@ fn a_container_service_is_reached_and_entered_during_its_lease_only() {
 	dave.wait_output("updated this miner's offer on RepChain", Duration::from_secs(60));
 	dave.wait_output("offering executors: wasm, container\n", Duration::from_secs(5));
 	assert_eq!(offered(), json!(["wasm", "container"]));
-	let key = m.tmp.path().join("buyer_key");
-	let made = Command::new("ssh-keygen")
-		.args(["-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f"])
-		.arg(&key)
-		.status()
-		.expect("ssh-keygen (scripts/setup.sh installs openssh-client)");
-	assert!(made.success());
-	let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+	let (key, public) = buyer_key(m.tmp.path());
 	let tar = busybox_image(&served);
 	let digest = <sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&tar).unwrap());
 	let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
@@ -510,7 +581,7 @@ fn a_container_service_is_reached_and_entered_during_its_lease_only() {
 			"type = \"service\"\nimage = \"https://localhost:{port}/busybox.tar\"\nhash = \"{hash}\"\n\
 			 command = [\"/bin/sh\", \"-c\", \"mkdir -p /scratch/www && echo served by a lease > /scratch/www/index.html && exec httpd -f -p 127.0.0.1:$PORT -h /scratch/www\"]\n\
 			 ssh_key = \"{}\"\nincentive = \"2\"\nduration = 30\nexchange = \"{}\"\nescrow_operator = \"{}\"\n",
-			public.trim(),
+			public,
 			dev::bob().public_key().to_account_id(),
 			dev::charlie().public_key().to_account_id(),
 		),
@@ -525,24 +596,16 @@ fn a_container_service_is_reached_and_entered_during_its_lease_only() {
 	let access = &published["slots"][0]["access"]["service"];
 	let address = access["service"].as_str().unwrap().to_string();
 	assert!(access["hostKey"].as_str().is_some_and(|k| k.starts_with("ssh-ed25519 ")), "{access}");
-	let get = |address: &str| -> std::io::Result<String> {
-		use std::io::{Read, Write};
-		let mut stream = std::net::TcpStream::connect(address)?;
-		stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-		stream.write_all(b"GET /index.html HTTP/1.0\r\n\r\n")?;
-		let mut response = String::new();
-		stream.read_to_string(&mut response)?;
-		Ok(response)
-	};
+	let get = http_get;
 	let page = get(&address).expect("the service answers at its published address");
 	assert!(page.starts_with("HTTP/1.") && page.ends_with("served by a lease\n"), "{page}");
 	// A shell command inside the lease, through the gateway, as the buyer.
-	let ssh = Command::new(workspace_bin("cutopia"))
-		.args(["--url", &m.url, "client", "ssh", &id.to_string(), "-i"])
-		.arg(&key)
-		.args(["--", "id; cat /scratch/www/index.html; echo changed > /scratch/www/index.html"])
-		.output()
-		.unwrap();
+	let ssh = ssh_into(
+		&m.url,
+		id,
+		&key,
+		"id; cat /scratch/www/index.html; echo changed > /scratch/www/index.html",
+	);
 	let stdout = String::from_utf8_lossy(&ssh.stdout);
 	assert!(ssh.status.success(), "{stdout} {}", String::from_utf8_lossy(&ssh.stderr));
 	assert_eq!(stdout, "uid=1000(task) gid=1000\nserved by a lease\n", "{stdout}");
@@ -555,12 +618,7 @@ fn a_container_service_is_reached_and_entered_during_its_lease_only() {
 	wait_for("the service's port to close", Duration::from_secs(10), || {
 		get(&address).is_err().then_some(())
 	});
-	let late = Command::new(workspace_bin("cutopia"))
-		.args(["--url", &m.url, "client", "ssh", &id.to_string(), "-i"])
-		.arg(&key)
-		.args(["--", "echo still here"])
-		.output()
-		.unwrap();
+	let late = ssh_into(&m.url, id, &key, "echo still here");
 	assert!(!late.status.success(), "{}", String::from_utf8_lossy(&late.stdout));
 }
 

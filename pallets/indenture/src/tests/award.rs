@@ -90,6 +90,13 @@ fn only_miners_offering_the_executor_it_needs_compete() {
 		assert!(!may(service, MINER_C));
 		assert_noop!(solve(service, 0, MINER_C), not_eligible());
 		assert_solve(MINER_B, service, 0);
+		// A service may ask for a guest of its own; only a microVM miner takes it.
+		let vm_service = assert_submit(
+			MINER_A,
+			SpecOf::<Test> { task: image(), executor: Executor::MicroVm, ..super::service(100) },
+		);
+		assert_eq!([MINER_A, MINER_C].map(|m| may(vm_service, m)), [false, true]);
+		assert_solve(MINER_C, vm_service, 0);
 	});
 }
 

@@ -105,11 +105,6 @@ fn submit_rejects_bad_input_without_changing_anything() {
 				Error::<Test>::WrongExecutor,
 			),
 			(SpecOf::<Test> { task: image(), ..spec() }, Error::<Test>::WrongExecutor),
-			// A service in a microVM, whose guest has no network to serve on.
-			(
-				SpecOf::<Test> { task: image(), executor: Executor::MicroVm, ..service(100) },
-				Error::<Test>::NoServiceInMicroVm,
-			),
 			(
 				SpecOf::<Test> { resources: Resources::default(), ..spec() },
 				Error::<Test>::NoResources,

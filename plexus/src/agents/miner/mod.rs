@@ -112,6 +112,16 @@ impl Containers {
 		}
 	}
 
+	/// Where a service that asks for `need` runs: exactly that tier (a service is reached on
+	/// its port and entered over SSH, and gets the boundary it asked and pays for).
+	fn service_tier(&self, need: &Tier) -> Option<ImageTier<'_>> {
+		match (need, &self.sandbox, &self.microvm) {
+			(Tier::Container, Some(sandbox), _) => Some(ImageTier::Sandbox(sandbox)),
+			(Tier::MicroVm, _, Some(vm)) => Some(ImageTier::MicroVm(vm)),
+			_ => None,
+		}
+	}
+
 	fn tier(&self, need: &Tier) -> Option<ImageTier<'_>> {
 		match (need, &self.sandbox, &self.microvm) {
 			(Tier::Container, Some(sandbox), _) => Some(ImageTier::Sandbox(sandbox)),

@@ -7,7 +7,7 @@
 //! A Wasm service has no long-running workload (a WASI command runs to completion): it is
 //! served by its heartbeats alone, as before.
 
-use super::{HeldSlot, MinerCtx, TARGET};
+use super::{HeldSlot, ImageTier, MinerCtx, TARGET};
 use crate::{
 	agents::refused,
 	chain::AccountId32,
@@ -16,7 +16,6 @@ use crate::{
 		self,
 		runtime_types::{
 			bounded_collections::bounded_vec::BoundedVec,
-			cutopia_primitives::types::Executor,
 			pallet_indenture::types::{IndentureSpec, ServiceAccess, SshGateway, Task},
 		},
 	},
@@ -131,13 +130,15 @@ pub(super) async fn serve(
 			None => (None, 0),
 		};
 		if access.is_none() {
-			// Held from before a restart without the container tier: said, and said again
-			// only as often as a failed start would be retried.
-			if ctx.cfg.containers.as_ref().is_none_or(|c| c.sandbox.is_none()) {
+			// Held from before a restart without its tier: said, and said again only as often
+			// as a failed start would be retried.
+			if ctx.cfg.containers.as_ref().is_none_or(|c| c.service_tier(&spec.executor).is_none())
+			{
 				tracing::warn!(
 					target: TARGET,
-					"service {id} needs the container tier, which this miner was not started \
-					 with (--containers): it is not running"
+					"service {id} needs the {} tier, which this miner was not started with \
+					 (--containers or --microvm): it is not running",
+					crate::spec::executor_name(&spec.executor)
 				);
 				running.insert(id, Workload::Failed(now, failures + 1));
 				return Ok(());
@@ -224,10 +225,6 @@ async fn up(
 	let Task::Container { hash, uri, command } = &spec.task else {
 		anyhow::bail!("not a container");
 	};
-	// The chain takes services only in the container tier; never a weaker one than asked.
-	if spec.executor != Executor::Container {
-		anyhow::bail!("a service runs in the container tier, not {:?}", spec.executor);
-	}
 	let held = c.images.hold(&hash.0);
 	let rootfs = c.images.get(&String::from_utf8_lossy(&uri.0), &hash.0).await?;
 	let argv: Vec<String> =
@@ -245,10 +242,20 @@ async fn up(
 		stdin: Vec::new(),
 		seed: work::sha256(&id.to_le_bytes()),
 	};
-	let executor = c.sandbox.clone().context("services run in the container tier")?;
-	let service =
-		tokio::task::spawn_blocking(move || executor.start_service(&rootfs, &argv, &job, &quota))
-			.await??;
+	// Exactly the tier asked for: never a weaker one, and a microVM miner does not stand in
+	// for a container service (the chain gives it none).
+	let executor = spec.executor.clone();
+	let service = tokio::task::spawn_blocking(move || match c.service_tier(&executor) {
+		Some(ImageTier::Sandbox(sandbox)) => sandbox.start_service(&rootfs, &argv, &job, &quota),
+		Some(ImageTier::MicroVm(vm)) => {
+			vm.start_service(&rootfs, &argv, &job, &quota).map(Service::MicroVm)
+		},
+		None => Err(crate::exec::ExecError::Sandbox(format!(
+			"no {} tier here",
+			crate::spec::executor_name(&executor)
+		))),
+	})
+	.await??;
 	// From here on, whatever fails drops `up`, which stops the service and its tasks.
 	let mut up = Up {
 		service: Arc::new(service),

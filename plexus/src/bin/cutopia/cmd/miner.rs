@@ -49,9 +49,9 @@ pub struct MinerArgs {
 	/// RepChain bond when registering, CU.
 	#[arg(long, default_value = "100")]
 	bond: String,
-	/// Take service tasks too: with `--containers`, a container service runs for its lease on
-	/// ports of this host published on chain (and an SSH gateway for the buyer's key); a Wasm
-	/// service is served by heartbeats alone.
+	/// Take service tasks too: with `--containers` a container service, with `--microvm` a
+	/// microVM service, runs for its lease on ports of this host published on chain (and an
+	/// SSH gateway for the buyer's key); a Wasm service is served by heartbeats alone.
 	#[arg(long)]
 	service: bool,
 	/// Fuel (Wasm instructions) per task.
