@@ -159,6 +159,13 @@ fn a_service_runs_in_a_guest_reached_at_its_port_and_entered_as_its_user() {
 	assert_eq!(entered.done.blocking_recv().unwrap().0, 0);
 	assert_eq!(bytes.len(), 20000);
 	assert!(sum.starts_with(&plexus::results::hex(&plexus::work::sha256(&bytes))), "{sum}");
+	// A command writing to its own socket (its stdin) past any frame's length is cut off: the
+	// miner holds no more of it than a frame.
+	let flood = "exec 3<&0; head -c 100000 /dev/zero | tr '\\0' a >&3; sleep 30";
+	let entered = service.enter(&["/bin/sh".into(), "-c".into(), flood.into()]).unwrap();
+	let cut = Instant::now();
+	assert_eq!(entered.done.blocking_recv().unwrap().0, -1);
+	assert!(cut.elapsed() < Duration::from_secs(20), "{:?}", cut.elapsed());
 	// Knocking on the guest's command port without the token gets nothing run.
 	if let plexus::container::Service::MicroVm(vm_service) = &service {
 		use std::io::{Read, Write};

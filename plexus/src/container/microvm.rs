@@ -98,8 +98,8 @@ poweroff -f
 /// up to a pipe's atomic write are never interleaved.
 const EXEC: &str = r#"#!/bin/busybox sh
 exec 2>/dev/null
-read -r token && [ "$token" = "$(cat /cutopia/token)" ] || exit 1
-read -r words || exit 1
+read -t 10 -r token && [ "$token" = "$(cat /cutopia/token)" ] || exit 1
+read -t 10 -r words || exit 1
 set --
 for w in $words; do a=$(echo "$w" | base64 -d; echo .); set -- "$@" "${a%.}"; done
 [ $# -gt 0 ] || exit 1
@@ -331,6 +331,14 @@ impl MicroVmExecutor {
 			Accel::Tcg => "tcg",
 		};
 		let mut qemu = Command::new(&self.qemu);
+		// SAFETY: prctl(2) only, between fork and exec. QEMU dies with the thread that
+		// started it (which waits for it), so no guest outlives a killed miner.
+		unsafe {
+			std::os::unix::process::CommandExt::pre_exec(&mut qemu, || {
+				nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+					.map_err(std::io::Error::from)
+			});
+		}
 		qemu.args(["-M", &format!("microvm,accel={accel}")])
 			.args(["-m", &memory_mib.to_string(), "-smp", &cpus.to_string()])
 			// QEMU's own seccomp filter: a guest that breaks into QEMU still cannot spawn,
@@ -542,27 +550,34 @@ impl MicroVmExecutor {
 		let (mut qemu, initrd) = self
 			.command(extra, Some(disk), memory_mib, cpus, Some((service_port, exec_port)))
 			.map_err(sandbox)?;
-		let spawned = qemu
-			.stdin(Stdio::null())
-			.stdout(Stdio::piped())
-			.stderr(Stdio::piped())
-			.spawn()
-			.inspect_err(|_| drop(std::fs::remove_file(&initrd)));
-		let mut child =
-			spawned.map_err(|e| ExecError::Sandbox(format!("cannot start qemu: {e}")))?;
-		let mut stdout = child.stdout.take().expect("piped");
-		let mut stderr = child.stderr.take().expect("piped");
-		let said = std::thread::spawn(move || {
-			let mut text = Vec::new();
-			let _ = (&mut stderr).take(64 << 10).read_to_end(&mut text);
-			String::from_utf8_lossy(&text).trim().to_string()
-		});
 		let ended = Arc::new(Mutex::new(None));
+		let guest = Arc::new(Mutex::new(None));
+		let (started_tx, started_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
 		let (up_tx, up_rx) = std::sync::mpsc::channel::<()>();
-		let ended_by_reader = ended.clone();
-		// Reads the console for as long as the guest runs: that it is up, that its command
-		// ended; keeps the last few KiB to say why it stopped.
-		let reader = std::thread::spawn(move || {
+		let (ended_by_keeper, guest_of_keeper) = (ended.clone(), guest.clone());
+		// QEMU is started by, and dies with (its parent-death signal), this thread, which
+		// lives exactly as long as the guest: a miner that is killed leaves no guest behind.
+		// It reads the console for as long as the guest runs — that it is up, that its
+		// command ended — keeping the last few KiB to say why it stopped.
+		let keeper = std::thread::spawn(move || {
+			let spawned =
+				qemu.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+			let mut child = match spawned {
+				Ok(child) => child,
+				Err(e) => {
+					let _ = std::fs::remove_file(&initrd);
+					return drop(started_tx.send(Err(e)));
+				},
+			};
+			*guest_of_keeper.lock().expect("not poisoned") = Some(child.id());
+			let _ = started_tx.send(Ok(()));
+			let mut stdout = child.stdout.take().expect("piped");
+			let mut stderr = child.stderr.take().expect("piped");
+			let said = std::thread::spawn(move || {
+				let mut text = Vec::new();
+				let _ = (&mut stderr).take(64 << 10).read_to_end(&mut text);
+				String::from_utf8_lossy(&text).trim().to_string()
+			});
 			let mut chunk = [0u8; 16 << 10];
 			let mut recent = String::new();
 			let mut up = Some(up_tx);
@@ -585,20 +600,31 @@ impl MicroVmExecutor {
 					recent.drain(..cut);
 				}
 			}
+			// Reaped under the lock: `stop` never signals a pid that is someone else's now.
+			{
+				let mut guest = guest_of_keeper.lock().expect("not poisoned");
+				let _ = child.kill();
+				let _ = child.wait();
+				*guest = None;
+			}
+			let _ = std::fs::remove_file(&initrd);
+			let said = said.join().unwrap_or_default();
 			let why = match (code, after(&recent, "==CUTOPIA-FAIL== ")) {
 				(Some(code), _) => format!("it exited (exit status: {code})"),
 				(None, Some(why)) => format!("the guest: {}", why.lines().next().unwrap_or("")),
+				(None, None) if up.is_some() && !said.is_empty() => format!("qemu: {said}"),
 				(None, None) => format!("the guest stopped ({})", tail(&recent)),
 			};
-			*ended_by_reader.lock().expect("not poisoned") = Some(why);
+			*ended_by_keeper.lock().expect("not poisoned") = Some(why);
 		});
+		let started = started_rx.recv().unwrap_or_else(|_| Err(std::io::Error::other("died")));
+		started.map_err(|e| ExecError::Sandbox(format!("cannot start qemu: {e}")))?;
 		let service = VmService {
 			service_port,
 			exec_port,
 			token: token.to_string(),
-			child: Mutex::new(Some(child)),
-			reader: Mutex::new(Some(reader)),
-			initrd,
+			guest,
+			keeper: Mutex::new(Some(keeper)),
 			ended,
 			entered: Default::default(),
 		};
@@ -612,13 +638,14 @@ impl MicroVmExecutor {
 			},
 			Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
 				service.stop();
-				let why = service.ended().unwrap_or_default();
-				let qemu = said.join().unwrap_or_default();
-				Err(ExecError::Sandbox(if qemu.is_empty() { why } else { format!("qemu: {qemu}") }))
+				Err(ExecError::Sandbox(service.ended().unwrap_or_default()))
 			},
 		}
 	}
 }
+
+/// Longest line the guest's command port sends (a 3000-byte chunk in base64 and its tag).
+const MAX_FRAME: usize = 8 << 10;
 
 /// A service running as a guest (see [`MicroVmExecutor::start_service`]). Dropping it stops
 /// it: QEMU is killed, and the guest's scratch, in its memory, goes with it.
@@ -628,9 +655,9 @@ pub struct VmService {
 	exec_port: u16,
 	/// What a connection to the command port must say first.
 	token: String,
-	child: Mutex<Option<std::process::Child>>,
-	reader: Mutex<Option<std::thread::JoinHandle<()>>>,
-	initrd: PathBuf,
+	/// QEMU's pid until its keeper thread has reaped it.
+	guest: Arc<Mutex<Option<u32>>>,
+	keeper: Mutex<Option<std::thread::JoinHandle<()>>>,
 	/// Why it ended, once it has.
 	ended: Arc<Mutex<Option<String>>>,
 	/// Commands entered and still running.
@@ -706,7 +733,13 @@ impl VmService {
 					Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {},
 					_ => break -1,
 				}
-				match reader.read_until(b'\n', &mut line) {
+				// A frame is at most ~4 KiB: a command that writes to its socket itself
+				// (its stdin is that socket) without line ends gets no more of the miner's
+				// memory than that.
+				if line.len() > MAX_FRAME {
+					break -1;
+				}
+				match (&mut reader).take(MAX_FRAME as u64 + 1).read_until(b'\n', &mut line) {
 					Ok(0) => break -1,
 					Ok(_) if line.ends_with(b"\n") => {},
 					// More of the line to come.
@@ -753,13 +786,12 @@ impl VmService {
 
 	/// Stops the guest and waits until QEMU is gone.
 	pub fn stop(&self) {
-		if let Some(mut child) = self.child.lock().expect("not poisoned").take() {
-			let _ = child.kill();
-			let _ = child.wait();
-			let _ = std::fs::remove_file(&self.initrd);
+		if let Some(pid) = *self.guest.lock().expect("not poisoned") {
+			let pid = nix::unistd::Pid::from_raw(pid as i32);
+			let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
 		}
-		if let Some(reader) = self.reader.lock().expect("not poisoned").take() {
-			let _ = reader.join();
+		if let Some(keeper) = self.keeper.lock().expect("not poisoned").take() {
+			let _ = keeper.join();
 		}
 	}
 }
