@@ -196,3 +196,69 @@ fn a_service_runs_in_a_guest_reached_at_its_port_and_entered_as_its_user() {
 	drop(service);
 	let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Run as a child process by the test below: starts a service guest, says QEMU's pid, and
+/// waits to be killed.
+#[test]
+fn service_guest_of_a_process_to_be_killed() {
+	if std::env::var_os("CUTOPIA_TEST_CHILD").is_none() {
+		return;
+	}
+	let vm = MicroVmExecutor::detect(true).unwrap();
+	let dir = std::env::temp_dir().join(format!("plexus-vm-orphan-{}", std::process::id()));
+	let images = Images::new(dir).unwrap();
+	let tar = busybox_image(&[]).unwrap();
+	let root = images.unpack(&tar, &plexus::work::sha256(&tar)).unwrap();
+	let quota = Quota { memory_bytes: 64 << 20, time: Duration::from_secs(90), ..Quota::default() };
+	let argv = ["/bin/sleep", "600"].map(String::from);
+	let service = vm.start_service(&root, &argv, &Job::default(), &quota).unwrap();
+	// From another thread than the one that started it: the guest must live as long as the
+	// service, not as long as whichever thread asked for it.
+	let pid = std::thread::spawn(move || {
+		let pid = service.qemu_pid().unwrap();
+		std::mem::forget(service);
+		pid
+	})
+	.join()
+	.unwrap();
+	std::thread::sleep(Duration::from_secs(2));
+	println!("QEMU-PID {pid}");
+	std::thread::sleep(Duration::from_secs(600));
+}
+
+/// A miner killed while it serves leaves no guest running: QEMU dies with it.
+#[test]
+fn a_killed_miner_leaves_no_guest_behind() {
+	if std::env::var_os("CUTOPIA_TEST_CHILD").is_some() {
+		return;
+	}
+	if let Err(e) = MicroVmExecutor::detect(true) {
+		eprintln!("skipping: {e:#}");
+		return;
+	}
+	let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+		.args(["--exact", "service_guest_of_a_process_to_be_killed", "--nocapture"])
+		.env("CUTOPIA_TEST_CHILD", "1")
+		.stdout(std::process::Stdio::piped())
+		.spawn()
+		.unwrap();
+	let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+	let pid = loop {
+		let mut line = String::new();
+		assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0, "no pid said");
+		if let Some(pid) = line.trim().strip_prefix("QEMU-PID ") {
+			break pid.to_string();
+		}
+	};
+	// Alive after the thread that asked for it ended…
+	assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+	child.kill().unwrap();
+	child.wait().unwrap();
+	// …and gone with the process.
+	let killed = Instant::now();
+	while std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.contains("qemu"))
+	{
+		assert!(killed.elapsed() < Duration::from_secs(10), "QEMU {pid} outlived its miner");
+		std::thread::sleep(Duration::from_millis(100));
+	}
+}

@@ -678,6 +678,12 @@ impl VmService {
 		Ok(std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, self.service_port)))
 	}
 
+	/// QEMU's pid while it runs (for tests that check it dies with the miner).
+	#[doc(hidden)]
+	pub fn qemu_pid(&self) -> Option<u32> {
+		*self.guest.lock().expect("not poisoned")
+	}
+
 	/// The host's loopback port forwarded to the guest's command port (for tests that knock
 	/// on it without the token).
 	#[doc(hidden)]
