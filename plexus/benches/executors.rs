@@ -1,5 +1,5 @@
 //! Start-up cost of each executor: from `run` to the task's exit, for a task that does
-//! nothing but print a line. Prints a table (median, 90th percentile, best of N runs).
+//! nothing but print a line; and of each service tier, from its start to its first answer. Prints a table (median, 90th percentile, best of N runs).
 //! `cargo bench -p plexus --bench executors`; results in docs/BENCHMARKS.md.
 
 use plexus::exec::{wasm_bytes, Executor, Job, Limits, WasmExecutor};
@@ -37,7 +37,7 @@ fn main() {
 	});
 	#[cfg(target_os = "linux")]
 	{
-		use plexus::container::{busybox_image, ContainerExecutor, Images, Quota};
+		use plexus::container::{busybox_image, ContainerExecutor, Images, Quota, Service};
 		let dir = std::env::temp_dir().join(format!("plexus-bench-{}", std::process::id()));
 		let images = Images::new(dir.clone()).unwrap();
 		let tar = busybox_image(&[]).unwrap();
@@ -58,6 +58,36 @@ fn main() {
 			assert_eq!(out.stdout, b"hello\n", "{}", String::from_utf8_lossy(&out.stderr));
 			t.elapsed()
 		});
+		// A service: from asking for it to its first HTTP answer through the port the miner
+		// forwards (stopping it is not counted).
+		let web = [
+			"/bin/sh",
+			"-c",
+			"mkdir -p /scratch/w && echo hi > /scratch/w/i && exec httpd -f -p $PORT -h /scratch/w",
+		]
+		.map(String::from);
+		let answered = |service: &Service| loop {
+			if let Ok(mut s) = service.connect(plexus::container::SERVICE_PORT) {
+				use std::io::{Read, Write};
+				let mut reply = String::new();
+				let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+				let _ = s.write_all(b"GET /i HTTP/1.0\r\n\r\n");
+				let _ = s.read_to_string(&mut reply);
+				if reply.ends_with("hi\n") {
+					return;
+				}
+			}
+			std::thread::sleep(Duration::from_millis(5));
+		};
+		let quota = Quota { pids: 256, memory_bytes: 128 << 20, ..Quota::default() };
+		row("container service (start → first HTTP answer)", 10, || {
+			let t = Instant::now();
+			let service = exec.start_service(&root, &web, &Job::default(), &quota).unwrap();
+			answered(&service);
+			let took = t.elapsed();
+			service.stop();
+			took
+		});
 		match plexus::container::MicroVmExecutor::detect(true) {
 			Ok(vm) => {
 				let name = format!("microVM, {:?} (boot + mount + exec + power off)", vm.accel());
@@ -66,6 +96,17 @@ fn main() {
 					let out = vm.run(&root, &argv, &Job::default(), &Quota::default()).unwrap();
 					assert_eq!(out.stdout, b"hello\n");
 					t.elapsed()
+				});
+				let name = format!("microVM service, {:?} (boot → first HTTP answer)", vm.accel());
+				row(&name, 4, || {
+					let t = Instant::now();
+					let service = Service::MicroVm(
+						vm.start_service(&root, &web, &Job::default(), &quota).unwrap(),
+					);
+					answered(&service);
+					let took = t.elapsed();
+					service.stop();
+					took
 				});
 			},
 			Err(e) => println!("| microVM | not here: {e:#} | | |"),

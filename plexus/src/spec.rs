@@ -317,6 +317,17 @@ pub fn serves(offered: &Executor, need: &Executor, service: bool) -> bool {
 	own(offered).serves(own(need), service)
 }
 
+/// Whether `offered` covers `need` in every dimension: the chain's rule, on the client's types.
+pub fn covers(offered: &Resources, need: &Resources) -> bool {
+	let own = |r: &Resources| cutopia_primitives::Resources {
+		cpu_millicores: r.cpu_millicores,
+		memory_mib: r.memory_mib,
+		storage_gib: r.storage_gib,
+		gpus: r.gpus,
+	};
+	own(offered).covers(&own(need))
+}
+
 /// The client's executor as the chain's rules take it.
 fn own(e: &Executor) -> cutopia_primitives::Executor {
 	match e {

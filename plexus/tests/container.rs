@@ -400,6 +400,14 @@ fn the_buyers_key_runs_commands_in_the_service_through_the_gateway() {
 	assert!(stdout.starts_with("uid=1000(task) gid=1000"), "{stdout}");
 	assert!(stdout.ends_with("/scratch\nserved\n"), "{stdout}");
 	assert!(text(&out.stderr).contains("oops"), "{}", text(&out.stderr));
+	// Strangers holding connections open that never authenticate (more than the gateway
+	// keeps pending) do not keep the buyer out: the newest takes the oldest one's place.
+	let idle: Vec<_> =
+		(0..40).map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+	std::thread::sleep(Duration::from_millis(300));
+	let out = ssh(port, &buyer, &published, "echo still in");
+	assert_eq!(text(&out.stdout), "still in\n", "{}", text(&out.stderr));
+	drop(idle);
 	// What the session writes, the service sees.
 	let out = ssh(port, &buyer, &published, "echo changed > /scratch/www/index");
 	assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

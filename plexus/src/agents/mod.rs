@@ -18,7 +18,10 @@ use crate::{
 	chain::{AccountId32, Chain},
 	cutopia::{
 		self,
-		runtime_types::{cutopia_primitives::types::Role, pallet_challenge::types::Challenge},
+		runtime_types::{
+			cutopia_primitives::types::Role, pallet_challenge::types::Challenge,
+			pallet_repchain::types::Profile,
+		},
 	},
 };
 use anyhow::{Context, Result};
@@ -59,7 +62,7 @@ pub(crate) use refused;
 macro_rules! log_registration {
 	($target:expr, $registration:expr, $me:expr, $role:literal) => {
 		match $registration {
-			Registration::Found => {
+			Registration::Found(_) => {
 				tracing::info!(target: $target, "{} is registered; resuming from chain state", $me)
 			},
 			Registration::New => tracing::info!(target: $target, "registered {} as {}", $me, $role),
@@ -104,8 +107,8 @@ async fn next_block(chain: &Chain, last: u32) -> Result<(u32, u64)> {
 
 /// Whether an agent found itself on RepChain or had to register.
 enum Registration {
-	/// A restarted agent: already registered in its role.
-	Found,
+	/// A restarted agent: already registered in its role, with this profile.
+	Found(Profile<u128>),
 	/// Registered just now.
 	New,
 }
@@ -125,9 +128,10 @@ async fn ensure_registered(
 		.storage()
 		.try_fetch(cutopia::storage().rep_chain().registrations(), (me, role))
 		.await?
-		.is_some();
-	if registered {
-		return Ok(Registration::Found);
+		.map(|r| r.decode())
+		.transpose()?;
+	if let Some(registered) = registered {
+		return Ok(Registration::Found(registered.profile));
 	}
 	chain.submit(register, key).await.with_context(|| format!("registering as {agent}"))?;
 	Ok(Registration::New)

@@ -23,17 +23,21 @@ use russh::{
 };
 use std::{
 	path::Path,
-	sync::{
-		atomic::{AtomicBool, Ordering},
-		Arc, Weak,
-	},
+	sync::{Arc, Weak},
 	time::Duration,
 };
 use tokio::{io::AsyncWriteExt, net::TcpListener, sync::Semaphore};
 
-/// Most SSH connections one gateway serves at once; more are closed on arrival, so a flood
-/// costs the miner a bounded number of descriptors and sessions.
-const MAX_CONNECTIONS: usize = 16;
+/// Most connections one gateway holds before they authenticate. The address is public (on
+/// chain), so strangers can fill these: a new connection takes the place of the oldest one
+/// from its own source address when that source holds [`MAX_PENDING_PER_SOURCE`], else of the
+/// oldest of all when all are taken — never refused on arrival. Holding the buyer out then
+/// takes connections from several addresses, faster than the buyer's handshake (before: 16
+/// idle connections, renewed every 20 s, held the gateway).
+const MAX_PENDING: usize = 16;
+const MAX_PENDING_PER_SOURCE: usize = 4;
+/// Most authenticated connections at once: only the buyer's key gets here.
+const MAX_SESSIONS: usize = 8;
 
 /// The miner's SSH host key, kept in `path` (`0600`), made on first use.
 pub fn host_key(path: &Path) -> Result<PrivateKey> {
@@ -100,26 +104,33 @@ pub async fn serve(
 		drop(service);
 		weak
 	};
-	let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+	let sessions_left = Arc::new(Semaphore::new(MAX_SESSIONS));
+	let pending = Arc::new(std::sync::Mutex::new(Pending::default()));
 	// Dropped with this task: aborts every session's task, whose guard disconnects it.
 	let mut sessions = tokio::task::JoinSet::new();
+	let mut next = 0u64;
 	loop {
 		while sessions.try_join_next().is_some() {}
-		let Ok((stream, _)) = listener.accept().await else {
+		let Ok((stream, from)) = listener.accept().await else {
 			tokio::time::sleep(Duration::from_millis(100)).await;
 			continue;
 		};
-		let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
-		let authed = Arc::new(AtomicBool::new(false));
+		let (id, source) = (next, from.ip());
+		next += 1;
+		let (authed_tx, mut authed) = tokio::sync::watch::channel(false);
 		let handler = Gateway {
 			authorized: authorized.clone(),
 			service: service.clone(),
-			authed: authed.clone(),
+			authed: authed_tx,
 			channels: 0,
 		};
-		let config = config.clone();
-		sessions.spawn(async move {
-			let _permit = permit;
+		let (config, sessions_left, place) =
+			(config.clone(), sessions_left.clone(), Place(pending.clone(), id));
+		// Admitted before the task can end and give its place up.
+		let mut waiting = pending.lock().expect("not poisoned");
+		let task = sessions.spawn(async move {
+			// Pending until authenticated (or gone): dropped with this task if it is evicted.
+			let place = place;
 			// One deadline for the handshake and the authentication together.
 			let deadline = tokio::time::Instant::now() + AUTH_DEADLINE;
 			let started = russh::server::run_stream(config, stream, handler);
@@ -130,12 +141,47 @@ pub async fn serve(
 			let mut session = std::pin::pin!(session);
 			tokio::select! {
 				_ = &mut session => return,
-				_ = tokio::time::sleep_until(deadline) => {},
+				_ = tokio::time::sleep_until(deadline) => return,
+				ok = authed.wait_for(|authed| *authed) => if ok.is_err() { return },
 			}
-			if authed.load(Ordering::SeqCst) {
-				let _ = session.await;
-			}
+			drop(place);
+			let Ok(_permit) = sessions_left.try_acquire_owned() else { return };
+			let _ = session.await;
 		});
+		waiting.admit(id, source, task);
+	}
+}
+
+/// The connections of a gateway that have not authenticated yet, oldest first.
+#[derive(Default)]
+struct Pending(std::collections::VecDeque<(u64, std::net::IpAddr, tokio::task::AbortHandle)>);
+
+impl Pending {
+	/// Adds connection `id` from `source`, evicting (aborting) another to make room.
+	fn admit(&mut self, id: u64, source: std::net::IpAddr, task: tokio::task::AbortHandle) {
+		let from_source = self.0.iter().filter(|(_, s, _)| *s == source).count();
+		let evict = if from_source >= MAX_PENDING_PER_SOURCE {
+			self.0.iter().position(|(_, s, _)| *s == source)
+		} else if self.0.len() >= MAX_PENDING {
+			Some(0)
+		} else {
+			None
+		};
+		if let Some((_, _, old)) = evict.and_then(|at| self.0.remove(at)) {
+			old.abort();
+		}
+		self.0.push_back((id, source, task));
+	}
+}
+
+/// Connection `.1`'s place among the pending ones, given up when dropped (authenticated,
+/// failed, or evicted).
+struct Place(Arc<std::sync::Mutex<Pending>>, u64);
+
+impl Drop for Place {
+	fn drop(&mut self) {
+		let mut pending = self.0.lock().expect("not poisoned");
+		pending.0.retain(|(id, _, _)| *id != self.1);
 	}
 }
 
@@ -160,7 +206,8 @@ impl Drop for Disconnect {
 struct Gateway {
 	authorized: PublicKey,
 	service: Weak<Service>,
-	authed: Arc<AtomicBool>,
+	/// Set once the buyer's key has authenticated.
+	authed: tokio::sync::watch::Sender<bool>,
 	/// Session channels opened so far.
 	channels: usize,
 }
@@ -190,7 +237,7 @@ impl Handler for Gateway {
 		if !self.is_authorized(key.public_key) {
 			return Ok(Auth::reject());
 		}
-		self.authed.store(true, Ordering::SeqCst);
+		self.authed.send_replace(true);
 		Ok(Auth::Accept)
 	}
 

@@ -1,11 +1,11 @@
 //! The microVM tier: a container image booted as the root of a QEMU `microvm` guest, so that
 //! the task shares no kernel with the miner. The guest is the host's Debian cloud kernel, an
-//! initramfs of our own (busybox, the four virtio modules it needs and [`INIT`]), and the
+//! initramfs of our own (busybox, the virtio modules it needs and [`INIT`]), and the
 //! image as a read-only virtio disk (ext4 made from the unpacked image by `mkfs.ext4 -d`,
 //! once per image). Per run, a second cpio archive appended to the initramfs carries the
 //! command, the seed and the sizes. Output comes back on the serial console between markers,
 //! base64-encoded (a tty would rewrite bare bytes), so kernel messages cannot be mistaken
-//! for it. The guest has no network device.
+//! for it. A service guest (`start_service`) also has a network device: see [`VmService`].
 //!
 //! [`MicroVmExecutor::detect`] boots a probe guest: with KVM when `/dev/kvm` runs one, else
 //! (only when the operator allows it) with QEMU's TCG emulator — the same isolation, ~30×
@@ -68,8 +68,9 @@ if [ -e /cutopia/service ]; then
 	ip link set lo up
 	i=0; while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 	ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up || fail "no network device"
-	# Port 22 is below 1024: the task's user cannot take it over.
-	nc -ll -p 22 -e /cutopia/exec.sh </dev/null >/dev/null 2>&1 &
+	# Port 22 is below 1024: the task's user cannot take it over. Started again should it
+	# ever exit (a failed fork), or entering would be gone for the rest of the lease.
+	(while :; do nc -ll -p 22 -e /cutopia/exec.sh; sleep 1; done) </dev/null >/dev/null 2>&1 &
 	sh /cutopia/run.sh </dev/null >/dev/null 2>&1 &
 	task=$!
 	echo "==CUTOPIA-UP=="
@@ -92,16 +93,17 @@ poweroff -f
 
 /// A command entered into a service guest (see [`VmService::enter`]), run by the guest's
 /// `nc` for each connection to its port 22, as guest root outside the task's chroot: a line
-/// with the service's token (which only the miner and guest root can read), a line of base64
-/// words (the argv), then the command's stdin. It answers with lines `O <base64>` (stdout),
+/// with the service's token (which only the miner and guest root can read), a line of words
+/// `x<base64>` (the argv; the `x` keeps an empty argument a word), then the command's stdin
+/// — the two lines within 2 s each, or the connection is closed. It answers with lines `O <base64>` (stdout),
 /// `E <base64>` (stderr) and last `X <status>`, funnelled through one pipe so that lines of
 /// up to a pipe's atomic write are never interleaved.
 const EXEC: &str = r#"#!/bin/busybox sh
 exec 2>/dev/null
-read -t 10 -r token && [ "$token" = "$(cat /cutopia/token)" ] || exit 1
-read -t 10 -r words || exit 1
+read -t 2 -r token && [ "$token" = "$(cat /cutopia/token)" ] || exit 1
+read -t 2 -r words || exit 1
 set --
-for w in $words; do a=$(echo "$w" | base64 -d; echo .); set -- "$@" "${a%.}"; done
+for w in $words; do a=$(echo "${w#x}" | base64 -d; echo .); set -- "$@" "${a%.}"; done
 [ $# -gt 0 ] || exit 1
 d=$(mktemp -d) || exit 1
 mkfifo $d/err
@@ -310,7 +312,7 @@ impl MicroVmExecutor {
 		memory_mib: u64,
 		cpus: u32,
 		net: Option<(u16, u16)>,
-	) -> Result<(Command, PathBuf)> {
+	) -> Result<(Command, PathBuf, bool)> {
 		let run = RUNS.fetch_add(1, Ordering::Relaxed);
 		let initrd = self.scratch_dir.join(format!("cutopia-vm-{run}-{}.cpio", super::unique()));
 		// Concatenated cpio archives are one initramfs to the kernel.
@@ -331,12 +333,22 @@ impl MicroVmExecutor {
 			Accel::Tcg => "tcg",
 		};
 		let mut qemu = Command::new(&self.qemu);
-		// SAFETY: prctl(2) only, between fork and exec. QEMU dies with the thread that
-		// started it (which waits for it), so no guest outlives a killed miner.
+		// A service's QEMU gets a network namespace of its own (where the miner may make one:
+		// as root), so the loopback ports it forwards into the guest are not the host's: no
+		// other local user reaches the guest's command port, or its service port but through
+		// the miner's forwarder.
+		let isolate = net.is_some() && nix::unistd::geteuid().is_root();
+		// SAFETY: prctl(2), unshare(2) and loopback_up's socket(2)/ioctl(2)/close(2) only,
+		// between fork and exec. QEMU dies with the thread that started it (which waits for
+		// it), so no guest outlives a killed miner.
 		unsafe {
-			std::os::unix::process::CommandExt::pre_exec(&mut qemu, || {
-				nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
-					.map_err(std::io::Error::from)
+			std::os::unix::process::CommandExt::pre_exec(&mut qemu, move || {
+				nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+				if isolate {
+					nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)?;
+					loopback_up()?;
+				}
+				Ok(())
 			});
 		}
 		qemu.args(["-M", &format!("microvm,accel={accel}")])
@@ -377,7 +389,7 @@ impl MicroVmExecutor {
 				))
 				.args(["-device", "virtio-net-device,netdev=net"]);
 		}
-		Ok((qemu, initrd))
+		Ok((qemu, initrd, isolate))
 	}
 
 	/// Boots the guest with `extra` appended to the initramfs and returns its console.
@@ -391,7 +403,7 @@ impl MicroVmExecutor {
 		max_serial: usize,
 	) -> Result<Console> {
 		let started = Instant::now();
-		let (mut qemu, initrd) = self.command(extra, disk, memory_mib, cpus, None)?;
+		let (mut qemu, initrd, _) = self.command(extra, disk, memory_mib, cpus, None)?;
 		let mut child = qemu
 			.stdin(Stdio::null())
 			.stdout(Stdio::piped())
@@ -492,6 +504,35 @@ fn task_files(argv: &[String], job: &Job, quota: &Quota, token: Option<&str>) ->
 	extra.finish()
 }
 
+/// Brings up the loopback device of the calling process's (new) network namespace.
+///
+/// # Safety
+/// Only async-signal-safe system calls: callable between fork and exec.
+unsafe fn loopback_up() -> std::io::Result<()> {
+	// SAFETY: socket(2), ioctl(2) on a zeroed `ifreq` naming "lo", close(2).
+	unsafe {
+		let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+		if fd < 0 {
+			return Err(std::io::Error::last_os_error());
+		}
+		let mut ifr: libc::ifreq = std::mem::zeroed();
+		ifr.ifr_name[0] = b'l' as libc::c_char;
+		ifr.ifr_name[1] = b'o' as libc::c_char;
+		let mut ok = libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut ifr) >= 0;
+		if ok {
+			ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+			ok = libc::ioctl(fd, libc::SIOCSIFFLAGS, &ifr) >= 0;
+		}
+		let err = std::io::Error::last_os_error();
+		libc::close(fd);
+		if ok {
+			Ok(())
+		} else {
+			Err(err)
+		}
+	}
+}
+
 /// A loopback port nobody listens on now (QEMU binds it a moment later; a start that loses
 /// the race is retried).
 fn free_port() -> std::io::Result<u16> {
@@ -529,7 +570,8 @@ impl MicroVmExecutor {
 			);
 			match self.serve(&extra, &disk, memory_mib, cpus, ports, &token, quota.time) {
 				Ok(service) => return Ok(service),
-				Err(e) => last = Some(e),
+				Err(e) if e.to_string().contains("host forwarding") => last = Some(e),
+				Err(e) => return Err(e),
 			}
 		}
 		Err(last.expect("tried"))
@@ -547,12 +589,14 @@ impl MicroVmExecutor {
 		time: Duration,
 	) -> Result<VmService, ExecError> {
 		let sandbox = |e: anyhow::Error| ExecError::Sandbox(format!("{e:#}"));
-		let (mut qemu, initrd) = self
+		let (mut qemu, initrd, isolated) = self
 			.command(extra, Some(disk), memory_mib, cpus, Some((service_port, exec_port)))
 			.map_err(sandbox)?;
 		let ended = Arc::new(Mutex::new(None));
 		let guest = Arc::new(Mutex::new(None));
-		let (started_tx, started_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
+		let (started_tx, started_rx) =
+			std::sync::mpsc::channel::<std::io::Result<Option<std::fs::File>>>();
+		let initrd_of_keeper = initrd.clone();
 		let (up_tx, up_rx) = std::sync::mpsc::channel::<()>();
 		let (ended_by_keeper, guest_of_keeper) = (ended.clone(), guest.clone());
 		// QEMU is started by, and dies with (its parent-death signal), this thread, which
@@ -562,6 +606,7 @@ impl MicroVmExecutor {
 		let keeper = std::thread::spawn(move || {
 			let spawned =
 				qemu.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+			let initrd = initrd_of_keeper;
 			let mut child = match spawned {
 				Ok(child) => child,
 				Err(e) => {
@@ -570,7 +615,15 @@ impl MicroVmExecutor {
 				},
 			};
 			*guest_of_keeper.lock().expect("not poisoned") = Some(child.id());
-			let _ = started_tx.send(Ok(()));
+			// Held from its start (our child, not reaped yet: the pid is QEMU's).
+			let net = isolated
+				.then(|| std::fs::File::open(format!("/proc/{}/ns/net", child.id())))
+				.transpose();
+			let failed = net.is_err();
+			let _ = started_tx.send(net);
+			if failed {
+				let _ = child.kill();
+			}
 			let mut stdout = child.stdout.take().expect("piped");
 			let mut stderr = child.stderr.take().expect("piped");
 			let said = std::thread::spawn(move || {
@@ -618,10 +671,11 @@ impl MicroVmExecutor {
 			*ended_by_keeper.lock().expect("not poisoned") = Some(why);
 		});
 		let started = started_rx.recv().unwrap_or_else(|_| Err(std::io::Error::other("died")));
-		started.map_err(|e| ExecError::Sandbox(format!("cannot start qemu: {e}")))?;
+		let net = started.map_err(|e| ExecError::Sandbox(format!("cannot start qemu: {e}")))?;
 		let service = VmService {
 			service_port,
 			exec_port,
+			net,
 			token: token.to_string(),
 			guest,
 			keeper: Mutex::new(Some(keeper)),
@@ -629,7 +683,11 @@ impl MicroVmExecutor {
 			entered: Default::default(),
 		};
 		match up_rx.recv_timeout(time) {
-			Ok(()) => Ok(service),
+			Ok(()) => {
+				// QEMU loaded it at start: the token need not lie on disk for the lease.
+				let _ = std::fs::remove_file(&initrd);
+				Ok(service)
+			},
 			Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
 				service.stop();
 				Err(ExecError::Sandbox(format!(
@@ -650,9 +708,11 @@ const MAX_FRAME: usize = 8 << 10;
 /// A service running as a guest (see [`MicroVmExecutor::start_service`]). Dropping it stops
 /// it: QEMU is killed, and the guest's scratch, in its memory, goes with it.
 pub struct VmService {
-	/// Host loopback ports forwarded to the guest's service port and its command port.
+	/// Loopback ports forwarded to the guest's service port and its command port: in `net`,
+	/// QEMU's own network namespace, or the host's where none could be made.
 	service_port: u16,
 	exec_port: u16,
+	net: Option<std::fs::File>,
 	/// What a connection to the command port must say first.
 	token: String,
 	/// QEMU's pid until its keeper thread has reaped it.
@@ -670,12 +730,35 @@ impl VmService {
 		self.ended.lock().expect("not poisoned").clone()
 	}
 
-	/// Where the guest's service port is reached from the host.
-	pub fn service_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+	/// A connection to the guest's service port, waited for on the runtime, at most 5 s.
+	pub async fn connect_service(&self) -> std::io::Result<tokio::net::TcpStream> {
 		if self.ended().is_some() {
 			return Err(std::io::Error::other("the service has stopped"));
 		}
-		Ok(std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, self.service_port)))
+		super::connect_in(self.net.as_ref(), self.service_port).await
+	}
+
+	/// A blocking connection to the guest's command port, at most 5 s.
+	fn connect_command(&self) -> std::io::Result<std::net::TcpStream> {
+		let to = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, self.exec_port));
+		let connect = || std::net::TcpStream::connect_timeout(&to, Duration::from_secs(5));
+		match &self.net {
+			Some(net) => super::in_netns(net, connect),
+			None => connect(),
+		}
+	}
+
+	/// Whether QEMU's forwarded ports are in a network namespace of its own (not on the
+	/// host's loopback).
+	pub fn isolated(&self) -> bool {
+		self.net.is_some()
+	}
+
+	/// A connection to the guest's command port, for tests that knock on it without the
+	/// token.
+	#[doc(hidden)]
+	pub fn knock(&self) -> std::io::Result<std::net::TcpStream> {
+		self.connect_command()
 	}
 
 	/// QEMU's pid while it runs (for tests that check it dies with the miner).
@@ -702,16 +785,14 @@ impl VmService {
 		if let Some(why) = self.ended() {
 			return Err(ExecError::Sandbox(format!("the service has ended: {why}")));
 		}
-		if argv.is_empty() {
-			return Err(ExecError::Invalid("an empty command".into()));
+		if argv.is_empty() || argv.iter().any(|a| a.contains('\0')) {
+			return Err(ExecError::Invalid("an empty command, or NUL in an argument".into()));
 		}
 		let slot = super::Slot::take(&self.entered)?;
-		let to = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, self.exec_port));
-		let mut socket =
-			std::net::TcpStream::connect_timeout(&to, Duration::from_secs(5)).map_err(sandbox)?;
+		let mut socket = self.connect_command().map_err(sandbox)?;
 		let words: Vec<String> = argv
 			.iter()
-			.map(|a| base64::engine::general_purpose::STANDARD.encode(a.as_bytes()))
+			.map(|a| format!("x{}", base64::engine::general_purpose::STANDARD.encode(a.as_bytes())))
 			.collect();
 		socket
 			.write_all(format!("{}\n{}\n", self.token, words.join(" ")).as_bytes())
@@ -734,19 +815,20 @@ impl VmService {
 			let mut killed = killed;
 			let mut reader = std::io::BufReader::new(socket);
 			let mut line = Vec::new();
-			let code = loop {
+			let lost = "the session with the guest ended without the command's exit status";
+			let (code, said) = loop {
 				match killed.try_recv() {
 					Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {},
-					_ => break -1,
+					_ => break (-1, ""),
 				}
 				// A frame is at most ~4 KiB: a command that writes to its socket itself
 				// (its stdin is that socket) without line ends gets no more of the miner's
 				// memory than that.
 				if line.len() > MAX_FRAME {
-					break -1;
+					break (-1, "the guest sent a line longer than a frame");
 				}
 				match (&mut reader).take(MAX_FRAME as u64 + 1).read_until(b'\n', &mut line) {
-					Ok(0) => break -1,
+					Ok(0) => break (-1, lost),
 					Ok(_) if line.ends_with(b"\n") => {},
 					// More of the line to come.
 					Ok(_) => continue,
@@ -758,28 +840,33 @@ impl VmService {
 					{
 						continue
 					},
-					Err(_) => break -1,
+					Err(_) => break (-1, lost),
 				}
 				let text = String::from_utf8_lossy(&line).trim_end().to_string();
 				line.clear();
-				let (kind, body) = text.split_once(' ').unwrap_or((&text, ""));
-				let bytes =
-					|| base64::engine::general_purpose::STANDARD.decode(body).unwrap_or_default();
-				let written = match kind {
-					"O" => out_w.write_all(&bytes()),
-					"E" => err_w.write_all(&bytes()),
-					"X" => break body.trim().parse().unwrap_or(-1),
-					_ => Ok(()),
+				let decode = |b: &str| base64::engine::general_purpose::STANDARD.decode(b).ok();
+				// Anything but a frame (the command writing to its socket) ends the session:
+				// the miner does not spend its time reading what it cannot use.
+				let written = match text.split_once(' ') {
+					Some(("O", body)) => decode(body).map(|b| out_w.write_all(&b)),
+					Some(("E", body)) => decode(body).map(|b| err_w.write_all(&b)),
+					Some(("X", code)) => match code.trim().parse() {
+						Ok(code) => break (code, ""),
+						Err(_) => None,
+					},
+					_ => None,
 				};
-				if written.is_err() {
-					break -1;
+				match written {
+					Some(Ok(())) => {},
+					Some(Err(_)) => break (-1, ""),
+					None => break (-1, "the guest sent something other than the command's output"),
 				}
 			};
 			let _ = reader.get_ref().shutdown(std::net::Shutdown::Both);
 			drop((out_w, err_w));
 			// Its place is free before anyone waiting on `done` can ask for it again.
 			drop(slot);
-			let _ = done_tx.send((code, String::new()));
+			let _ = done_tx.send((code, said.to_string()));
 		});
 		Ok(super::Entered {
 			stdin: std::fs::File::from(stdin_w),

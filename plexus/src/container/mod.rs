@@ -464,6 +464,62 @@ impl Namespaces {
 	}
 }
 
+/// Runs `f` on a thread that joins the network namespace `net` (sockets it makes stay
+/// there; the thread ends with the call).
+fn in_netns<T: Send>(
+	net: &std::fs::File,
+	f: impl FnOnce() -> std::io::Result<T> + Send,
+) -> std::io::Result<T> {
+	std::thread::scope(|scope| {
+		std::thread::Builder::new()
+			.spawn_scoped(scope, || {
+				nix::sched::setns(net, nix::sched::CloneFlags::CLONE_NEWNET)
+					.map_err(std::io::Error::from)?;
+				f()
+			})?
+			.join()
+			.unwrap_or_else(|_| Err(std::io::Error::other("the namespace thread panicked")))
+	})
+}
+
+/// A non-blocking TCP socket made inside the network namespace `net` (no waiting on the
+/// network in the thread that joins it).
+fn socket_in(net: &std::fs::File) -> std::io::Result<std::os::fd::OwnedFd> {
+	in_netns(net, || {
+		// SAFETY: a plain socket(2); the descriptor is owned at once.
+		let fd = unsafe {
+			libc::socket(
+				libc::AF_INET,
+				libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+				0,
+			)
+		};
+		if fd < 0 {
+			return Err(std::io::Error::last_os_error());
+		}
+		// SAFETY: just made, owned by nobody else.
+		Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
+	})
+}
+
+/// A TCP connection to `port` on the loopback of the network namespace `net` (the host's
+/// when `None`), waited for on the runtime, at most 5 s.
+async fn connect_in(
+	net: Option<&std::fs::File>,
+	port: u16,
+) -> std::io::Result<tokio::net::TcpStream> {
+	let to = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+	let socket = match net {
+		Some(net) => {
+			tokio::net::TcpSocket::from_std_stream(std::net::TcpStream::from(socket_in(net)?))
+		},
+		None => tokio::net::TcpSocket::new_v4()?,
+	};
+	tokio::time::timeout(Duration::from_secs(5), socket.connect(to))
+		.await
+		.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect"))?
+}
+
 /// Most commands entered into one service at once (its SSH sessions): each holds a thread
 /// of the miner's and a helper process.
 const MAX_ENTERED: usize = 32;
@@ -496,10 +552,7 @@ impl Service {
 						"only port {SERVICE_PORT} is forwarded"
 					)));
 				}
-				let to = s.service_addr()?;
-				tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(to))
-					.await
-					.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect"))?
+				s.connect_service().await
 			},
 		}
 	}
@@ -582,43 +635,10 @@ impl ContainerService {
 		held.ok_or_else(|| std::io::Error::other("the service has stopped"))
 	}
 
-	/// A socket made inside the service's network namespace, by a thread that joins it (the
-	/// socket stays there; the thread ends with the call: no waiting on the network in it).
-	fn socket(&self) -> std::io::Result<std::os::fd::OwnedFd> {
-		let namespaces = self.namespaces()?;
-		std::thread::scope(|scope| {
-			std::thread::Builder::new()
-				.spawn_scoped(scope, || {
-					nix::sched::setns(namespaces.net(), nix::sched::CloneFlags::CLONE_NEWNET)
-						.map_err(std::io::Error::from)?;
-					// SAFETY: a plain socket(2); the descriptor is owned at once.
-					let fd = unsafe {
-						libc::socket(
-							libc::AF_INET,
-							libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-							0,
-						)
-					};
-					if fd < 0 {
-						return Err(std::io::Error::last_os_error());
-					}
-					// SAFETY: just made, owned by nobody else.
-					Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) })
-				})?
-				.join()
-				.unwrap_or_else(|_| Err(std::io::Error::other("the socket thread panicked")))
-		})
-	}
-
 	/// A TCP connection to `port` on the service's loopback, waited for on the runtime (no
 	/// thread held while the service takes its time to accept), at most 5 s.
 	pub async fn connect_async(&self, port: u16) -> std::io::Result<tokio::net::TcpStream> {
-		let socket = std::net::TcpStream::from(self.socket()?);
-		let socket = tokio::net::TcpSocket::from_std_stream(socket);
-		let to = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
-		tokio::time::timeout(Duration::from_secs(5), socket.connect(to))
-			.await
-			.map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect"))?
+		connect_in(Some(self.namespaces()?.net()), port).await
 	}
 
 	/// Runs `argv` inside the service — its namespaces, user, limits and filters, in

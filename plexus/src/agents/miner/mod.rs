@@ -243,16 +243,8 @@ pub async fn run_miner(
 	// cannot be sent (no funds for its fee), the miner keeps serving what it holds and
 	// competes only with executors both offers name, rather than stop and miss heartbeats.
 	let mut offered = cfg.executors();
-	if let Registration::Found = registration {
-		let (_, at) = chain.at_best().await?;
-		let registered = at
-			.storage()
-			.try_fetch(cutopia::storage().rep_chain().registrations(), (me, Role::Miner))
-			.await?
-			.map(|r| r.decode())
-			.transpose()?
-			.map(|r| r.profile);
-		if registered.as_ref() != Some(&offer) {
+	if let Registration::Found(registered) = registration {
+		if registered != offer {
 			let update = cutopia::transactions().rep_chain().update_miner(
 				resources,
 				executors,
@@ -268,7 +260,7 @@ pub async fn run_miner(
 						 with the executors it registered and still runs"
 					);
 					let on_chain = match registered {
-						Some(Profile::Miner { executors, .. }) => executors.0,
+						Profile::Miner { executors, .. } => executors.0,
 						_ => Vec::new(),
 					};
 					offered.retain(|e| on_chain.contains(e));

@@ -1,7 +1,8 @@
-//! Services: a container service's workload runs for as long as the miner's lease of it, on
-//! ports of the miner's host that it publishes on chain (`publish_access`) — the service's
-//! port forwarded into the workload's own network namespace, and an SSH gateway that takes
-//! only the buyer's key. When the lease ends (or fails, or the buyer terminates) the workload
+//! Services: an image service's workload — a container, or a microVM guest when the spec asks
+//! for one — runs for as long as the miner's lease of it, on ports of the miner's host that
+//! it publishes on chain (`publish_access`): the service's port forwarded into the workload
+//! (its own network namespace, or the guest), and an SSH gateway that takes only the buyer's
+//! key. When the lease ends (or fails, or the buyer terminates) the workload
 //! is stopped and its scratch goes with it.
 //!
 //! A Wasm service has no long-running workload (a WASI command runs to completion): it is

@@ -20,7 +20,7 @@ use plexus::{
 		},
 	},
 	format_cu,
-	spec::{executor_name, serves, SpecFile},
+	spec::{covers, executor_name, serves, SpecFile},
 };
 use serde_json::json;
 use std::{
@@ -403,14 +403,9 @@ async fn submit(cli: &Cli, chain: &Chain, file: Option<&Path>, flags: &SpecFile)
 	let spec = from_file.overlay(flags.clone()).build(&base)?;
 	// Not refused (a miner may register later), but said before money is held for it.
 	let service = spec.task_type == TaskType::Service;
-	let need = &spec.resources;
 	let takers = miners(chain).await?.into_iter().filter(|m| {
-		let r = &m.resources;
 		!m.leaving
-			&& r.cpu_millicores >= need.cpu_millicores
-			&& r.memory_mib >= need.memory_mib
-			&& r.storage_gib >= need.storage_gib
-			&& r.gpus >= need.gpus
+			&& covers(&m.resources, &spec.resources)
 			&& m.executors.iter().any(|e| serves(e, &spec.executor, service))
 	});
 	if takers.count() == 0 {
