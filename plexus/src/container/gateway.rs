@@ -106,7 +106,7 @@ pub async fn serve(
 	};
 	let sessions_left = Arc::new(Semaphore::new(MAX_SESSIONS));
 	let pending = Arc::new(std::sync::Mutex::new(Pending::default()));
-	// Dropped with this task: aborts every session's task, whose guard disconnects it.
+	// Dropped with this task: aborts every session's task, whose guards disconnect it.
 	let mut sessions = tokio::task::JoinSet::new();
 	let mut next = 0u64;
 	loop {
@@ -115,22 +115,31 @@ pub async fn serve(
 			tokio::time::sleep(Duration::from_millis(100)).await;
 			continue;
 		};
-		let (id, source) = (next, from.ip());
+		let (id, source) = (next, source_of(from.ip()));
 		next += 1;
+		// A duplicate of the socket, shut down when this connection's task ends however it
+		// ends: russh's own task, which holds the stream, ends with it even in a state where
+		// it reads no disconnect request (a key exchange left hanging).
+		let Ok(hangup) = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned().map(Hangup) else {
+			continue;
+		};
 		let (authed_tx, mut authed) = tokio::sync::watch::channel(false);
 		let handler = Gateway {
 			authorized: authorized.clone(),
 			service: service.clone(),
 			authed: authed_tx,
+			place: Place(pending.clone(), id),
 			channels: 0,
 		};
-		let (config, sessions_left, place) =
-			(config.clone(), sessions_left.clone(), Place(pending.clone(), id));
-		// Admitted before the task can end and give its place up.
-		let mut waiting = pending.lock().expect("not poisoned");
+		// Admitted (evicting another) before its task exists; the lock is not held while the
+		// task is spawned, which may drop it at once (a runtime shutting down).
+		let evicted = pending.lock().expect("not poisoned").admit(id, source);
+		if let Some(task) = evicted {
+			task.abort();
+		}
+		let (config, sessions_left) = (config.clone(), sessions_left.clone());
 		let task = sessions.spawn(async move {
-			// Pending until authenticated (or gone): dropped with this task if it is evicted.
-			let place = place;
+			let _hangup = hangup;
 			// One deadline for the handshake and the authentication together.
 			let deadline = tokio::time::Instant::now() + AUTH_DEADLINE;
 			let started = russh::server::run_stream(config, stream, handler);
@@ -144,44 +153,90 @@ pub async fn serve(
 				_ = tokio::time::sleep_until(deadline) => return,
 				ok = authed.wait_for(|authed| *authed) => if ok.is_err() { return },
 			}
-			drop(place);
 			let Ok(_permit) = sessions_left.try_acquire_owned() else { return };
 			let _ = session.await;
 		});
-		waiting.admit(id, source, task);
+		pending.lock().expect("not poisoned").started(id, task);
 	}
 }
 
-/// The connections of a gateway that have not authenticated yet, oldest first.
+/// Whose connection this is, for the per-source bound: an IPv4 address, or an IPv6 /64 (one
+/// customer's prefix holds countless addresses).
+fn source_of(ip: std::net::IpAddr) -> std::net::IpAddr {
+	match ip {
+		std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+			Some(v4) => v4.into(),
+			None => std::net::Ipv6Addr::from(v6.to_bits() & !((1u128 << 64) - 1)).into(),
+		},
+		v4 => v4,
+	}
+}
+
+/// The connections of a gateway that have not authenticated yet, oldest first: id, source,
+/// and the task serving it (once spawned).
 #[derive(Default)]
-struct Pending(std::collections::VecDeque<(u64, std::net::IpAddr, tokio::task::AbortHandle)>);
+struct Pending(
+	std::collections::VecDeque<(u64, std::net::IpAddr, Option<tokio::task::AbortHandle>)>,
+);
 
 impl Pending {
-	/// Adds connection `id` from `source`, evicting (aborting) another to make room.
-	fn admit(&mut self, id: u64, source: std::net::IpAddr, task: tokio::task::AbortHandle) {
-		let from_source = self.0.iter().filter(|(_, s, _)| *s == source).count();
-		let evict = if from_source >= MAX_PENDING_PER_SOURCE {
+	/// Adds connection `id` from `source`, taking the place of another when needed: the
+	/// oldest from the same source when it holds [`MAX_PENDING_PER_SOURCE`], else, when all
+	/// are taken, the oldest from the source holding the most — a buyer's one connection is
+	/// evicted only by [`MAX_PENDING`] sources of one each. Returns the evicted one's task.
+	fn admit(&mut self, id: u64, source: std::net::IpAddr) -> Option<tokio::task::AbortHandle> {
+		let count = |of: &std::net::IpAddr| self.0.iter().filter(|(_, s, _)| s == of).count();
+		let evict = if count(&source) >= MAX_PENDING_PER_SOURCE {
 			self.0.iter().position(|(_, s, _)| *s == source)
 		} else if self.0.len() >= MAX_PENDING {
-			Some(0)
+			let most = self.0.iter().map(|(_, s, _)| count(s)).max().unwrap_or(0);
+			self.0.iter().position(|(_, s, _)| count(s) == most)
 		} else {
 			None
 		};
-		if let Some((_, _, old)) = evict.and_then(|at| self.0.remove(at)) {
-			old.abort();
+		let evicted = evict.and_then(|at| self.0.remove(at)).and_then(|(_, _, task)| task);
+		self.0.push_back((id, source, None));
+		evicted
+	}
+
+	/// Records the task serving `id`, if it is still waiting.
+	fn started(&mut self, id: u64, task: tokio::task::AbortHandle) {
+		// Gone already (authenticated or ended): nothing to evict any more.
+		if let Some(entry) = self.0.iter_mut().find(|(i, _, _)| *i == id) {
+			entry.2 = Some(task);
 		}
-		self.0.push_back((id, source, task));
+	}
+
+	fn leave(&mut self, id: u64) {
+		self.0.retain(|(i, _, _)| *i != id);
 	}
 }
 
-/// Connection `.1`'s place among the pending ones, given up when dropped (authenticated,
-/// failed, or evicted).
+/// Connection `.1`'s place among the pending ones, given up when it authenticates (at once,
+/// in russh's task: no later connection can evict it after that) or when dropped.
 struct Place(Arc<std::sync::Mutex<Pending>>, u64);
+
+impl Place {
+	fn leave(&self) {
+		self.0.lock().expect("not poisoned").leave(self.1);
+	}
+}
 
 impl Drop for Place {
 	fn drop(&mut self) {
-		let mut pending = self.0.lock().expect("not poisoned");
-		pending.0.retain(|(id, _, _)| *id != self.1);
+		self.leave();
+	}
+}
+
+/// Shuts its socket down when dropped.
+struct Hangup(std::os::fd::OwnedFd);
+
+impl Drop for Hangup {
+	fn drop(&mut self) {
+		// SAFETY: shutdown(2) on a descriptor this owns.
+		unsafe {
+			libc::shutdown(std::os::fd::AsRawFd::as_raw_fd(&self.0), libc::SHUT_RDWR);
+		}
 	}
 }
 
@@ -208,6 +263,8 @@ struct Gateway {
 	service: Weak<Service>,
 	/// Set once the buyer's key has authenticated.
 	authed: tokio::sync::watch::Sender<bool>,
+	/// Its place among the connections waiting to authenticate.
+	place: Place,
 	/// Session channels opened so far.
 	channels: usize,
 }
@@ -237,6 +294,7 @@ impl Handler for Gateway {
 		if !self.is_authorized(key.public_key) {
 			return Ok(Auth::reject());
 		}
+		self.place.leave();
 		self.authed.send_replace(true);
 		Ok(Auth::Accept)
 	}
@@ -376,4 +434,55 @@ async fn drive(channel: Channel<Msg>, service: Weak<Service>) {
 	let _ = write.exit_status(u32::try_from(code).unwrap_or(255)).await;
 	let _ = write.eof().await;
 	let _ = write.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use std::net::IpAddr;
+
+	fn ip(s: &str) -> IpAddr {
+		source_of(s.parse().unwrap())
+	}
+
+	fn ids(p: &Pending) -> Vec<u64> {
+		p.0.iter().map(|(id, _, _)| *id).collect()
+	}
+
+	/// A full gateway makes room from the source holding the most places, so strangers from
+	/// a few addresses never evict the buyer's one waiting connection; one address only ever
+	/// evicts its own; an IPv6 /64 is one source.
+	#[test]
+	fn waiting_connections_are_evicted_from_the_most_crowded_source() {
+		let mut p = Pending::default();
+		p.admit(0, ip("198.51.100.7"));
+		// Four strangers' addresses, 15 connections (4, 4, 4, 3).
+		for id in 1..=15 {
+			p.admit(id, ip(&format!("203.0.113.{}", (id - 1) / 4)));
+		}
+		assert_eq!(p.0.len(), MAX_PENDING);
+		for id in 16..40 {
+			p.admit(id, ip(&format!("203.0.113.{}", id % 4)));
+			assert!(ids(&p).contains(&0), "the buyer was evicted by connection {id}");
+			assert_eq!(p.0.len(), MAX_PENDING);
+		}
+		// One address floods: it evicts its own oldest, nobody else's.
+		let mut p = Pending::default();
+		p.admit(0, ip("198.51.100.7"));
+		for id in 1..100 {
+			p.admit(id, ip("203.0.113.9"));
+		}
+		assert_eq!(ids(&p), [0, 96, 97, 98, 99]);
+		// The addresses of one IPv6 /64 count as one source.
+		let mut p = Pending::default();
+		for id in 0..10 {
+			p.admit(id, ip(&format!("2001:db8:1:2::{id:x}")));
+		}
+		assert_eq!(ids(&p), [6, 7, 8, 9]);
+		assert_eq!(ip("::ffff:192.0.2.1"), ip("192.0.2.1"));
+		assert_ne!(ip("2001:db8:1:2::1"), ip("2001:db8:1:3::1"));
+		// Authenticated (or gone): its place is free.
+		p.leave(7);
+		assert_eq!(ids(&p), [6, 8, 9]);
+	}
 }

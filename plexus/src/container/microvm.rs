@@ -135,6 +135,9 @@ pub struct MicroVmExecutor {
 	initrd: Vec<u8>,
 	accel: Accel,
 	scratch_dir: PathBuf,
+	/// Whether a service's QEMU gets a network namespace of its own (this process may make
+	/// one: root with CAP_SYS_ADMIN, not e.g. root in a container without it).
+	isolate: bool,
 }
 
 static RUNS: AtomicU64 = AtomicU64::new(0);
@@ -178,6 +181,12 @@ impl MicroVmExecutor {
 			initrd: cpio.finish(),
 			accel: Accel::Kvm,
 			scratch_dir: std::env::temp_dir(),
+			// Tried on a thread of its own, which takes the namespace with it when it ends.
+			isolate: std::thread::spawn(|| {
+				nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).is_ok()
+			})
+			.join()
+			.unwrap_or(false),
 		};
 		let kvm = if Path::new("/dev/kvm").exists() {
 			vm.probe(Duration::from_secs(8))
@@ -198,6 +207,12 @@ impl MicroVmExecutor {
 
 	pub fn accel(&self) -> Accel {
 		self.accel
+	}
+
+	/// Whether services' forwarded ports are kept off the host's loopback (see
+	/// [`VmService::isolated`]).
+	pub fn isolates_services(&self) -> bool {
+		self.isolate
 	}
 
 	/// The guest kernel's command line.
@@ -303,8 +318,9 @@ impl MicroVmExecutor {
 
 	/// QEMU for a guest with `extra` appended to the initramfs (written to the returned file,
 	/// which the caller removes once QEMU is done with it), the image `disk`, and for a service
-	/// a network device whose guest ports 8080 and 22 are forwarded from `net`'s ports on the
-	/// host's loopback — and nothing else: the guest can reach neither the host nor beyond.
+	/// a network device whose guest ports 8080 and 22 are forwarded from `net`'s loopback
+	/// ports — QEMU's own network namespace's where it may make one (the returned flag), else
+	/// the host's — and nothing else: the guest can reach neither the host nor beyond.
 	fn command(
 		&self,
 		extra: &[u8],
@@ -333,11 +349,11 @@ impl MicroVmExecutor {
 			Accel::Tcg => "tcg",
 		};
 		let mut qemu = Command::new(&self.qemu);
-		// A service's QEMU gets a network namespace of its own (where the miner may make one:
-		// as root), so the loopback ports it forwards into the guest are not the host's: no
+		// A service's QEMU gets a network namespace of its own (where the miner may make one),
+		// so the loopback ports it forwards into the guest are not the host's: no
 		// other local user reaches the guest's command port, or its service port but through
 		// the miner's forwarder.
-		let isolate = net.is_some() && nix::unistd::geteuid().is_root();
+		let isolate = net.is_some() && self.isolate;
 		// SAFETY: prctl(2), unshare(2) and loopback_up's socket(2)/ioctl(2)/close(2) only,
 		// between fork and exec. QEMU dies with the thread that started it (which waits for
 		// it), so no guest outlives a killed miner.
@@ -542,8 +558,9 @@ fn free_port() -> std::io::Result<u16> {
 impl MicroVmExecutor {
 	/// Boots the image at `rootfs` as a service guest running `argv` (told its port in
 	/// `PORT`: it listens there on any address) until [`VmService::stop`] or its drop. Its
-	/// port and a command port of the guest's are forwarded from the host's loopback; the
-	/// guest has no other network. Waits until the guest has started the command, at most
+	/// port and a command port of the guest's are forwarded from loopback ports — in QEMU's
+	/// own network namespace when the miner is root, else the host's; the guest has no other
+	/// network. Waits until the guest has started the command, at most
 	/// `quota.time`.
 	pub fn start_service(
 		&self,
@@ -767,8 +784,8 @@ impl VmService {
 		*self.guest.lock().expect("not poisoned")
 	}
 
-	/// The host's loopback port forwarded to the guest's command port (for tests that knock
-	/// on it without the token).
+	/// The loopback port forwarded to the guest's command port (in QEMU's namespace when
+	/// [`VmService::isolated`]; for tests that look for it on the host's).
 	#[doc(hidden)]
 	pub fn command_port(&self) -> u16 {
 		self.exec_port
