@@ -391,7 +391,7 @@ fn the_buyers_key_runs_commands_in_the_service_through_the_gateway() {
 	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
 	let port = listener.local_addr().unwrap().port();
 	let authorized = gateway::authorized_key(buyer_public.as_bytes()).unwrap();
-	runtime.spawn(gateway::serve(listener, host_key, authorized, service.clone()));
+	let gateway = runtime.spawn(gateway::serve(listener, host_key, authorized, service.clone()));
 
 	let out =
 		ssh(port, &buyer, &published, "id; pwd; cat /scratch/www/index; echo oops >&2; exit 4");
@@ -423,6 +423,31 @@ fn the_buyers_key_runs_commands_in_the_service_through_the_gateway() {
 	// A missing program is the command's failure, said on stderr.
 	let out = ssh(port, &buyer, &published, "exec no-such-program");
 	assert_ne!(out.status.code(), Some(0));
+	// The gateway stopped (the lease is over): an open session is told so and ended.
+	let known_hosts = dir.join("known-open");
+	std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {published}\n")).unwrap();
+	let open = std::process::Command::new("ssh")
+		.args(["-T", "-p", &port.to_string(), "-i"])
+		.arg(&buyer)
+		.arg("-o")
+		.arg(format!("UserKnownHostsFile={}", known_hosts.display()))
+		.args(["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-F", "/dev/null"])
+		.args(["task@127.0.0.1", "echo open; sleep 60"])
+		.stdin(std::process::Stdio::null())
+		.stdout(std::process::Stdio::piped())
+		.stderr(std::process::Stdio::piped())
+		.spawn()
+		.unwrap();
+	let mut stdout = std::io::BufReader::new(open.stdout.unwrap());
+	let mut line = String::new();
+	std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+	assert_eq!(line, "open\n");
+	let stopped = Instant::now();
+	gateway.abort();
+	let mut said = String::new();
+	std::io::Read::read_to_string(&mut open.stderr.unwrap(), &mut said).unwrap();
+	assert!(said.contains("lease over"), "{said}");
+	assert!(stopped.elapsed() < Duration::from_secs(10), "{:?}", stopped.elapsed());
 	drop(runtime);
 	service.stop();
 	std::fs::remove_dir_all(dir).unwrap();

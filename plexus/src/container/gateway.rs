@@ -139,22 +139,22 @@ pub async fn serve(
 		}
 		let (config, sessions_left) = (config.clone(), sessions_left.clone());
 		let task = sessions.spawn(async move {
-			let _hangup = hangup;
+			// Shut down at once if the handshake never finishes; after it, by the guard.
+			let hangup = hangup;
 			// One deadline for the handshake and the authentication together.
 			let deadline = tokio::time::Instant::now() + AUTH_DEADLINE;
 			let started = russh::server::run_stream(config, stream, handler);
 			let Ok(Ok(session)) = tokio::time::timeout_at(deadline, started).await else {
 				return;
 			};
-			let _guard = Disconnect(session.handle());
-			let mut session = std::pin::pin!(session);
+			let mut live = Live { session: Some(Box::pin(session)), hangup: Some(hangup) };
 			tokio::select! {
-				_ = &mut session => return,
+				_ = live.ended() => return,
 				_ = tokio::time::sleep_until(deadline) => return,
 				ok = authed.wait_for(|authed| *authed) => if ok.is_err() { return },
 			}
 			let Ok(_permit) = sessions_left.try_acquire_owned() else { return };
-			let _ = session.await;
+			live.ended().await;
 		});
 		pending.lock().expect("not poisoned").started(id, task);
 	}
@@ -240,20 +240,40 @@ impl Drop for Hangup {
 	}
 }
 
-/// Disconnects its session when dropped (the session runs in a task of russh's own, which
-/// would outlive ours).
-struct Disconnect(russh::server::Handle);
+/// A connection past its handshake. Dropped before its session ended (the lease over, the
+/// connection evicted or refused a place), it tells the client why, waits up to a second for
+/// russh's own task (which would outlive ours) to end the session, then shuts the socket
+/// down: a russh task that reads no disconnect request (a key exchange left hanging) ends
+/// all the same.
+struct Live {
+	session: Option<std::pin::Pin<Box<russh::server::RunningSession<Gateway>>>>,
+	hangup: Option<Hangup>,
+}
 
-impl Drop for Disconnect {
-	fn drop(&mut self) {
-		let handle = self.0.clone();
-		if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-			runtime.spawn(async move {
-				let _ = handle
-					.disconnect(russh::Disconnect::ByApplication, "lease over".into(), "en".into())
-					.await;
-			});
+impl Live {
+	/// Until the session ends.
+	async fn ended(&mut self) {
+		if let Some(session) = self.session.as_mut() {
+			let _ = session.await;
 		}
+		self.session = None;
+	}
+}
+
+impl Drop for Live {
+	fn drop(&mut self) {
+		let (session, hangup) = (self.session.take(), self.hangup.take());
+		let (Some(session), Ok(runtime)) = (session, tokio::runtime::Handle::try_current()) else {
+			return;
+		};
+		let handle = session.handle();
+		// A runtime shutting down drops this future, and the socket with it.
+		runtime.spawn(async move {
+			let reason = russh::Disconnect::ByApplication;
+			let _ = handle.disconnect(reason, "lease over".into(), "en".into()).await;
+			let _ = tokio::time::timeout(Duration::from_secs(1), session).await;
+			drop(hangup);
+		});
 	}
 }
 

@@ -559,8 +559,8 @@ impl MicroVmExecutor {
 	/// Boots the image at `rootfs` as a service guest running `argv` (told its port in
 	/// `PORT`: it listens there on any address) until [`VmService::stop`] or its drop. Its
 	/// port and a command port of the guest's are forwarded from loopback ports — in QEMU's
-	/// own network namespace when the miner is root, else the host's; the guest has no other
-	/// network. Waits until the guest has started the command, at most
+	/// own network namespace where the miner may make one ([`Self::isolates_services`]), else
+	/// the host's; the guest has no other network. Waits until the guest has started the command, at most
 	/// `quota.time`.
 	pub fn start_service(
 		&self,
