@@ -426,7 +426,7 @@ fn the_buyers_key_runs_commands_in_the_service_through_the_gateway() {
 	// The gateway stopped (the lease is over): an open session is told so and ended.
 	let known_hosts = dir.join("known-open");
 	std::fs::write(&known_hosts, format!("[127.0.0.1]:{port} {published}\n")).unwrap();
-	let open = std::process::Command::new("ssh")
+	let mut open = std::process::Command::new("ssh")
 		.args(["-T", "-p", &port.to_string(), "-i"])
 		.arg(&buyer)
 		.arg("-o")
@@ -438,15 +438,16 @@ fn the_buyers_key_runs_commands_in_the_service_through_the_gateway() {
 		.stderr(std::process::Stdio::piped())
 		.spawn()
 		.unwrap();
-	let mut stdout = std::io::BufReader::new(open.stdout.unwrap());
+	let mut stdout = std::io::BufReader::new(open.stdout.take().unwrap());
 	let mut line = String::new();
 	std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
 	assert_eq!(line, "open\n");
 	let stopped = Instant::now();
 	gateway.abort();
 	let mut said = String::new();
-	std::io::Read::read_to_string(&mut open.stderr.unwrap(), &mut said).unwrap();
+	std::io::Read::read_to_string(&mut open.stderr.take().unwrap(), &mut said).unwrap();
 	assert!(said.contains("lease over"), "{said}");
+	assert!(!open.wait().unwrap().success());
 	assert!(stopped.elapsed() < Duration::from_secs(10), "{:?}", stopped.elapsed());
 	drop(runtime);
 	service.stop();
