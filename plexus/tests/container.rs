@@ -308,6 +308,26 @@ fn commands_entered_into_a_service_are_bounded() {
 	service.stop();
 }
 
+/// Connections to a service's published port are bounded, but a stranger holding open more
+/// than all of them does not keep others out: a new connection takes the place of the
+/// oldest from its own source.
+#[test]
+fn a_stranger_cannot_hold_every_forwarded_place() {
+	let service = std::sync::Arc::new(web_service());
+	let runtime = tokio::runtime::Runtime::new().unwrap();
+	let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+	let port = listener.local_addr().unwrap().port();
+	runtime.spawn(plexus::container::forward(listener, service.clone()));
+	let idle: Vec<_> =
+		(0..300).map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap()).collect();
+	std::thread::sleep(Duration::from_millis(300));
+	let response = http_get(std::net::TcpStream::connect(("127.0.0.1", port)).unwrap(), "index");
+	assert!(response.ends_with("served\n"), "{response}");
+	drop(idle);
+	drop(runtime);
+	service.stop();
+}
+
 /// A service whose index page says `served`, started and listening.
 fn web_service() -> plexus::container::Service {
 	let argv = [

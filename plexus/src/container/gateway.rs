@@ -9,7 +9,10 @@
 //! whoever answers at that address first. No PTY is offered: commands and `sh -i` run with
 //! pipes, which is what scripted access needs and what `ssh -T` asks for.
 
-use super::{Entered, Service};
+use super::{
+	places::{Place, Places},
+	Entered, Service,
+};
 use anyhow::{Context, Result};
 use russh::{
 	keys::{
@@ -28,12 +31,10 @@ use std::{
 };
 use tokio::{io::AsyncWriteExt, net::TcpListener, sync::Semaphore};
 
-/// Most connections one gateway holds before they authenticate. The address is public (on
-/// chain), so strangers can fill these: a new connection takes the place of the oldest one
-/// from its own source address when that source holds [`MAX_PENDING_PER_SOURCE`], else of the
-/// oldest of all when all are taken — never refused on arrival. Holding the buyer out then
-/// takes connections from several addresses, faster than the buyer's handshake (before: 16
-/// idle connections, renewed every 20 s, held the gateway).
+/// Most connections one gateway holds before they authenticate, in all and per source. The
+/// address is public (on chain), so strangers can fill these: a new connection takes the
+/// place of an old one as [`super::places`] says — never refused on arrival (before: 16 idle
+/// connections, renewed every 20 s, held the buyer out).
 const MAX_PENDING: usize = 16;
 const MAX_PENDING_PER_SOURCE: usize = 4;
 /// Most authenticated connections at once: only the buyer's key gets here.
@@ -105,38 +106,32 @@ pub async fn serve(
 		weak
 	};
 	let sessions_left = Arc::new(Semaphore::new(MAX_SESSIONS));
-	let pending = Arc::new(std::sync::Mutex::new(Pending::default()));
+	let pending = Places::new(MAX_PENDING, MAX_PENDING_PER_SOURCE);
 	// Dropped with this task: aborts every session's task, whose guards disconnect it.
 	let mut sessions = tokio::task::JoinSet::new();
-	let mut next = 0u64;
 	loop {
 		while sessions.try_join_next().is_some() {}
 		let Ok((stream, from)) = listener.accept().await else {
 			tokio::time::sleep(Duration::from_millis(100)).await;
 			continue;
 		};
-		let (id, source) = (next, source_of(from.ip()));
-		next += 1;
 		// A duplicate of the socket, shut down when this connection's task ends however it
 		// ends: russh's own task, which holds the stream, ends with it even in a state where
 		// it reads no disconnect request (a key exchange left hanging).
 		let Ok(hangup) = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned().map(Hangup) else {
 			continue;
 		};
+		// Admitted (evicting another) before its task exists.
+		let place = pending.admit(from.ip());
+		let id = place.id();
 		let (authed_tx, mut authed) = tokio::sync::watch::channel(false);
 		let handler = Gateway {
 			authorized: authorized.clone(),
 			service: service.clone(),
 			authed: authed_tx,
-			place: Place(pending.clone(), id),
+			place,
 			channels: 0,
 		};
-		// Admitted (evicting another) before its task exists; the lock is not held while the
-		// task is spawned, which may drop it at once (a runtime shutting down).
-		let evicted = pending.lock().expect("not poisoned").admit(id, source);
-		if let Some(task) = evicted {
-			task.abort();
-		}
 		let (config, sessions_left) = (config.clone(), sessions_left.clone());
 		let task = sessions.spawn(async move {
 			// Shut down at once if the handshake never finishes; after it, by the guard.
@@ -156,75 +151,7 @@ pub async fn serve(
 			let Ok(_permit) = sessions_left.try_acquire_owned() else { return };
 			live.ended().await;
 		});
-		pending.lock().expect("not poisoned").started(id, task);
-	}
-}
-
-/// Whose connection this is, for the per-source bound: an IPv4 address, or an IPv6 /64 (one
-/// customer's prefix holds countless addresses).
-fn source_of(ip: std::net::IpAddr) -> std::net::IpAddr {
-	match ip {
-		std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-			Some(v4) => v4.into(),
-			None => std::net::Ipv6Addr::from(v6.to_bits() & !((1u128 << 64) - 1)).into(),
-		},
-		v4 => v4,
-	}
-}
-
-/// The connections of a gateway that have not authenticated yet, oldest first: id, source,
-/// and the task serving it (once spawned).
-#[derive(Default)]
-struct Pending(
-	std::collections::VecDeque<(u64, std::net::IpAddr, Option<tokio::task::AbortHandle>)>,
-);
-
-impl Pending {
-	/// Adds connection `id` from `source`, taking the place of another when needed: the
-	/// oldest from the same source when it holds [`MAX_PENDING_PER_SOURCE`], else, when all
-	/// are taken, the oldest from the source holding the most — a buyer's one connection is
-	/// evicted only by [`MAX_PENDING`] sources of one each. Returns the evicted one's task.
-	fn admit(&mut self, id: u64, source: std::net::IpAddr) -> Option<tokio::task::AbortHandle> {
-		let count = |of: &std::net::IpAddr| self.0.iter().filter(|(_, s, _)| s == of).count();
-		let evict = if count(&source) >= MAX_PENDING_PER_SOURCE {
-			self.0.iter().position(|(_, s, _)| *s == source)
-		} else if self.0.len() >= MAX_PENDING {
-			let most = self.0.iter().map(|(_, s, _)| count(s)).max().unwrap_or(0);
-			self.0.iter().position(|(_, s, _)| count(s) == most)
-		} else {
-			None
-		};
-		let evicted = evict.and_then(|at| self.0.remove(at)).and_then(|(_, _, task)| task);
-		self.0.push_back((id, source, None));
-		evicted
-	}
-
-	/// Records the task serving `id`, if it is still waiting.
-	fn started(&mut self, id: u64, task: tokio::task::AbortHandle) {
-		// Gone already (authenticated or ended): nothing to evict any more.
-		if let Some(entry) = self.0.iter_mut().find(|(i, _, _)| *i == id) {
-			entry.2 = Some(task);
-		}
-	}
-
-	fn leave(&mut self, id: u64) {
-		self.0.retain(|(i, _, _)| *i != id);
-	}
-}
-
-/// Connection `.1`'s place among the pending ones, given up when it authenticates (at once,
-/// in russh's task: no later connection can evict it after that) or when dropped.
-struct Place(Arc<std::sync::Mutex<Pending>>, u64);
-
-impl Place {
-	fn leave(&self) {
-		self.0.lock().expect("not poisoned").leave(self.1);
-	}
-}
-
-impl Drop for Place {
-	fn drop(&mut self) {
-		self.leave();
+		pending.started(id, task);
 	}
 }
 
@@ -454,55 +381,4 @@ async fn drive(channel: Channel<Msg>, service: Weak<Service>) {
 	let _ = write.exit_status(u32::try_from(code).unwrap_or(255)).await;
 	let _ = write.eof().await;
 	let _ = write.close().await;
-}
-
-#[cfg(test)]
-mod tests {
-	use super::*;
-	use std::net::IpAddr;
-
-	fn ip(s: &str) -> IpAddr {
-		source_of(s.parse().unwrap())
-	}
-
-	fn ids(p: &Pending) -> Vec<u64> {
-		p.0.iter().map(|(id, _, _)| *id).collect()
-	}
-
-	/// A full gateway makes room from the source holding the most places, so strangers from
-	/// a few addresses never evict the buyer's one waiting connection; one address only ever
-	/// evicts its own; an IPv6 /64 is one source.
-	#[test]
-	fn waiting_connections_are_evicted_from_the_most_crowded_source() {
-		let mut p = Pending::default();
-		p.admit(0, ip("198.51.100.7"));
-		// Four strangers' addresses, 15 connections (4, 4, 4, 3).
-		for id in 1..=15 {
-			p.admit(id, ip(&format!("203.0.113.{}", (id - 1) / 4)));
-		}
-		assert_eq!(p.0.len(), MAX_PENDING);
-		for id in 16..40 {
-			p.admit(id, ip(&format!("203.0.113.{}", id % 4)));
-			assert!(ids(&p).contains(&0), "the buyer was evicted by connection {id}");
-			assert_eq!(p.0.len(), MAX_PENDING);
-		}
-		// One address floods: it evicts its own oldest, nobody else's.
-		let mut p = Pending::default();
-		p.admit(0, ip("198.51.100.7"));
-		for id in 1..100 {
-			p.admit(id, ip("203.0.113.9"));
-		}
-		assert_eq!(ids(&p), [0, 96, 97, 98, 99]);
-		// The addresses of one IPv6 /64 count as one source.
-		let mut p = Pending::default();
-		for id in 0..10 {
-			p.admit(id, ip(&format!("2001:db8:1:2::{id:x}")));
-		}
-		assert_eq!(ids(&p), [6, 7, 8, 9]);
-		assert_eq!(ip("::ffff:192.0.2.1"), ip("192.0.2.1"));
-		assert_ne!(ip("2001:db8:1:2::1"), ip("2001:db8:1:3::1"));
-		// Authenticated (or gone): its place is free.
-		p.leave(7);
-		assert_eq!(ids(&p), [6, 8, 9]);
-	}
 }

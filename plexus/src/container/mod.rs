@@ -20,6 +20,7 @@ mod cgroup;
 pub mod gateway;
 mod image;
 mod microvm;
+mod places;
 mod sandbox;
 
 pub use image::{busybox_image, Held, Images};
@@ -322,28 +323,33 @@ impl ContainerExecutor {
 /// miner forwards the lease's published port there.
 pub const SERVICE_PORT: u16 = 8080;
 
-/// Most connections forwarded to one service at once: more are closed on arrival, so a flood
-/// at a published port costs the miner a bounded number of descriptors.
+/// Most connections forwarded to one service at once, and from one source (an IPv4 address
+/// or an IPv6 /64): a new connection takes the place of an old one ([`places`]), so a flood
+/// costs the miner a bounded number of descriptors and one stranger cannot hold the
+/// service's every place (before: 256 connections, the next closed on arrival).
 const MAX_FORWARDED: usize = 256;
+const MAX_FORWARDED_PER_SOURCE: usize = 32;
 
 /// Forwards every connection accepted on `listener` to `service`'s [`SERVICE_PORT`], until
 /// the task is dropped or aborted. A connection the service refuses is closed.
 pub async fn forward(listener: tokio::net::TcpListener, service: Arc<Service>) {
-	let slots = Arc::new(tokio::sync::Semaphore::new(MAX_FORWARDED));
+	let places = places::Places::new(MAX_FORWARDED, MAX_FORWARDED_PER_SOURCE);
 	loop {
-		let Ok((mut inbound, _)) = listener.accept().await else {
+		let Ok((mut inbound, from)) = listener.accept().await else {
 			tokio::time::sleep(Duration::from_millis(100)).await;
 			continue;
 		};
-		let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
+		let place = places.admit(from.ip());
+		let id = place.id();
 		let service = service.clone();
-		tokio::spawn(async move {
-			let _permit = permit;
+		let task = tokio::spawn(async move {
+			let _place = place;
 			let Ok(mut outbound) = service.connect_async(SERVICE_PORT).await else { return };
 			// Without the service: a connection forwarded to a stopped one is closed.
 			drop(service);
 			let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
 		});
+		places.started(id, task.abort_handle());
 	}
 }
 
