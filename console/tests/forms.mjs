@@ -38,7 +38,11 @@ await refused('no-exchange', async () => {
   await upload(module);
   await page.getByTestId('exchange').selectOption('');
 }, /pick an exchange/);
-await page.getByTestId('exchange').selectOption(dev.bob.address);
+await refused('public-ip-for-a-batch-module', async () => {
+  await page.getByTestId('exchange').selectOption(dev.bob.address);
+  await page.getByTestId('public-ip').selectOption('PerNode');
+}, /public IP is for a service from a container image/);
+await page.getByTestId('public-ip').selectOption('None');
 // A form the chain would take, but no registered miner could: said before signing (Dave,
 // the only miner, has no GPU and runs no images).
 await upload(module);

@@ -30,8 +30,8 @@
 use crate::{
 	cutopia::runtime_types::{
 		bounded_collections::bounded_vec::BoundedVec,
-		cutopia_primitives::types::{ChallengeKind, Executor, Resources},
-		pallet_indenture::types::{IndentureSpec, PublicIp, Task, TaskType},
+		cutopia_primitives::types::{ChallengeKind, Executor, PublicIp, Resources},
+		pallet_indenture::types::{IndentureSpec, Task, TaskType},
 		sp_arithmetic::per_things::Permill,
 	},
 	parse_cu,
@@ -242,6 +242,15 @@ impl SpecFile {
 			"per-cluster" => PublicIp::PerCluster,
 			other => bail!("`public_ip` is `none`, `per-node` or `per-cluster`, not `{other}`"),
 		};
+		let from_image = matches!(executor, Executor::Container | Executor::MicroVm);
+		if !matches!(public_ip, PublicIp::None)
+			&& !(matches!(task_type, TaskType::Service) && from_image)
+		{
+			bail!(
+				"`public_ip` is for a service from an image (`type = \"service\"` with `image`): \
+				 a batch task or a Wasm module has no port to reach"
+			);
+		}
 		let challenge = match self.challenge.as_deref().unwrap_or("hash-target") {
 			"hash-target" => ChallengeKind::HashTarget,
 			"factorization" => ChallengeKind::Factorization,
@@ -437,9 +446,18 @@ mod tests {
 			err(SpecFile { executor: Some("wasm".into()), ..vm.clone() }).contains("runs modules")
 		);
 		// A service may ask for a guest of its own.
-		let vm_service = SpecFile { task_type: Some("service".into()), ..vm };
+		let vm_service = SpecFile { task_type: Some("service".into()), ..vm.clone() };
 		let built = vm_service.build(&dir).unwrap();
 		assert_eq!((built.executor, built.task_type), (Executor::MicroVm, TaskType::Service));
+		// A public address only for a service from an image.
+		let per_node = |s: SpecFile| SpecFile { public_ip: Some("per-node".into()), ..s };
+		let built = per_node(vm_service.clone()).build(&dir).unwrap();
+		assert!(matches!(built.public_ip, PublicIp::PerNode));
+		assert!(err(per_node(vm)).contains("for a service from an image"));
+		let wasm_service = SpecFile { task_type: Some("service".into()), ..a() };
+		assert!(err(per_node(wasm_service)).contains("for a service from an image"));
+		assert!(err(SpecFile { public_ip: Some("yes".into()), ..vm_service })
+			.contains("`none`, `per-node` or `per-cluster`"));
 		std::fs::remove_dir_all(&dir).unwrap();
 	}
 

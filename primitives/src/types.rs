@@ -139,6 +139,64 @@ pub fn offers(offered: &[Executor], need: Executor, service: bool) -> bool {
 	offered.iter().any(|e| e.serves(need, service))
 }
 
+/// Whether a service needs public addresses of its own (an indenture's `public_ip`).
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum PublicIp {
+	/// No public address needed.
+	None,
+	/// One public IP per node.
+	PerNode,
+	/// One public IP for the whole cluster.
+	PerCluster,
+}
+
+impl PublicIp {
+	/// Whether slot `slot` of an indenture of `nodes` nodes needs a dedicated public
+	/// address. Slot `s` runs node `s % nodes` of replica `s / nodes`; each replica is a
+	/// cluster of its own, whose node 0 answers at the cluster's address (the nodes are
+	/// on different miners, with no network between them to share one address over).
+	pub fn needs_address(self, nodes: u32, slot: u32) -> bool {
+		match self {
+			PublicIp::None => false,
+			PublicIp::PerNode => true,
+			PublicIp::PerCluster => slot.checked_rem(nodes).is_none_or(|node| node == 0),
+		}
+	}
+}
+
+/// A dedicated public address, as the chain keys it: IPv4 as IPv4-mapped IPv6, so one
+/// address has one key however it is written.
+pub type AddressKey = [u8; 16];
+
+/// Port a dedicated address serves its service on.
+pub const DEDICATED_SERVICE_PORT: u16 = 80;
+/// Port a dedicated address serves its SSH gateway on.
+pub const DEDICATED_SSH_PORT: u16 = 22;
+
+/// The address of `endpoint` if it is a literal IP at `port` (`a.b.c.d:port`, `[v6]:port`).
+pub fn dedicated_address(endpoint: &[u8], port: u16) -> Option<AddressKey> {
+	let text = core::str::from_utf8(endpoint).ok()?;
+	let addr: core::net::SocketAddr = text.parse().ok()?;
+	if addr.port() != port {
+		return None;
+	}
+	Some(match addr.ip() {
+		core::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+		core::net::IpAddr::V6(v6) => v6.octets(),
+	})
+}
+
 /// What a registered miner offers, as the market reads it to match work.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct MinerOffer<Balance> {
@@ -148,6 +206,9 @@ pub struct MinerOffer<Balance> {
 	pub price_floor: Balance,
 	/// How it runs work.
 	pub executors: Executors,
+	/// Public addresses it can dedicate, one to each slot of a service that asks for one
+	/// (`public_ip`), for as long as that slot's lease runs.
+	pub addresses: u16,
 }
 
 /// The kind of capability challenge an indenture names.

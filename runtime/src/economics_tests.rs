@@ -121,6 +121,7 @@ fn register_everyone() {
 			executors: BoundedVec::truncate_from(vec![Executor::Wasm]),
 			price_floor: 0,
 			endpoint: endpoint(),
+			addresses: 0,
 			bond: 100 * CU,
 		},
 	);

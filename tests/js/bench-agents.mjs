@@ -104,7 +104,7 @@ try {
   const big = await spec(api, 1, 1, 2_000, 'Service', { cpuMillicores: 64_000, memoryMib: 0, storageGib: 0, gpus: 0 });
   const miners = await funded(api, 'agents-miner', 16, 1_000n * CU);
   await Promise.all(miners.map((m, i) => send(api, api.tx.repChain.registerMiner(
-    { cpuMillicores: 64_000, memoryMib: 262_144, storageGib: 1_000, gpus: 0 }, ['Wasm', 'Container'], 0, `miner${i}.example:22`, 100n * CU), m)));
+    { cpuMillicores: 64_000, memoryMib: 262_144, storageGib: 1_000, gpus: 0 }, ['Wasm', 'Container'], 0, `miner${i}.example:22`, 0, 100n * CU), m)));
   const buyers = await funded(api, 'agents-buyer', 16, 20_000n * CU);
   const leased = [];
   for (const b of buyers) for (let i = 0; i < 30; i++) leased.push(await presign(api, api.tx.indenture.submit(tiny), b));

@@ -130,7 +130,7 @@ async function heartbeats(api, waves, batched) {
   await registerServices(api);
   const miners = await funded(api, 'miner', 16, 1_000n * CU);
   await Promise.all(miners.map((m, i) => send(api, api.tx.repChain.registerMiner(
-    { cpuMillicores: 64_000, memoryMib: 262_144, storageGib: 1_000, gpus: 0 }, ['Wasm'], 0, `miner${i}.example:22`, 100n * CU), m)));
+    { cpuMillicores: 64_000, memoryMib: 262_144, storageGib: 1_000, gpus: 0 }, ['Wasm'], 0, `miner${i}.example:22`, 0, 100n * CU), m)));
   const byAddress = new Map(miners.map((m) => [m.address, m]));
   const buyers = await funded(api, 'hb-buyer', 16, 20_000n * CU);
   // A thousandth of a core: the hash target's difficulty grows with the work's compute

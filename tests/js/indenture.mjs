@@ -60,7 +60,7 @@ await Promise.all([
   send(api.tx.repChain.registerService('Exchange', 50_000, 'ferdie-exchange', 'ferdie.example:443', bond), ferdie),
   send(api.tx.repChain.registerService('EscrowOperator', 10_000, 'eve-escrow', 'eve.example:443', bond), eve),
   send(api.tx.repChain.registerMiner(
-    { cpuMillicores: 4_000, memoryMib: 8_192, storageGib: 50, gpus: 0 }, ['Wasm'], 1_000, 'charlie.example:2222', bond), charlie),
+    { cpuMillicores: 4_000, memoryMib: 8_192, storageGib: 50, gpus: 0 }, ['Wasm'], 1_000, 'charlie.example:2222', 0, bond), charlie),
 ]);
 const parties = [alice, charlie, eve, ferdie];
 const before = await Promise.all(parties.map(free));

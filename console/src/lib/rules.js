@@ -37,8 +37,8 @@ export async function serviceFee(api, who, role) {
 // batch work asking for a container (the same image behind a stronger boundary).
 const serves = (offered, need, service) => offered === need || (!service && offered === 'MicroVm' && need === 'Container');
 
-// Whether some registered miner, not leaving, could take `spec` (resources per node and an
-// executor serving the one it names): not a rule of the chain (a miner may register later),
+// Whether some registered miner, not leaving, could take `spec` (resources per node, an
+// executor serving the one it names, a public address if it asks for one): not a rule of the chain (a miner may register later),
 // but without one the escrow waits for the award deadline.
 export function someMinerCouldTake(participants, spec) {
   const need = spec.resources;
@@ -48,7 +48,8 @@ export function someMinerCouldTake(participants, spec) {
     const r = m.resources;
     return r.cpuMillicores.toNumber() >= need.cpuMillicores && r.memoryMib.toNumber() >= need.memoryMib
       && r.storageGib.toNumber() >= need.storageGib && r.gpus.toNumber() >= need.gpus
-      && m.executors.some((e) => serves(e.toString(), spec.executor, spec.taskType === 'Service'));
+      && m.executors.some((e) => serves(e.toString(), spec.executor, spec.taskType === 'Service'))
+      && (spec.publicIp === 'None' || m.addresses.toNumber() > 0);
   });
 }
 
@@ -92,6 +93,8 @@ export async function checkSpec(api, buyer, f) {
   }
   // A module runs in Wasm; an image in a container, or a microVM when the buyer asks for one.
   const executor = f.taskKind === 'container' ? (f.executor === 'MicroVm' ? 'MicroVm' : 'Container') : 'Wasm';
+  if ((f.publicIp ?? 'None') !== 'None' && !(f.taskType === 'Service' && executor !== 'Wasm'))
+    errors.push('a public IP is for a service from a container image: a batch task or a Wasm module has no port to reach');
   const resources = {
     cpuMillicores: int(f.cpu, 'CPU', errors),
     memoryMib: int(f.memory, 'memory', errors),

@@ -114,7 +114,8 @@ impl<T: Config> Eligibility<T::AccountId> for Pallet<T> {
 	/// `rank` is `may_compete` and three more reads (the indenture, the miner, its score),
 	/// mostly cached by then.
 	fn weight() -> Weight {
-		T::WeightInfo::may_compete().saturating_add(T::DbWeight::get().reads(3))
+		// And the miner's count of dedicated addresses (`Self::address_weight`).
+		T::WeightInfo::may_compete().saturating_add(T::DbWeight::get().reads(4))
 	}
 
 	/// The indenture and its slots (`MaxSlots` of them: the benchmark's reads, all but the
@@ -170,6 +171,8 @@ impl<T: Config> ChallengeOutcome<T::AccountId> for Pallet<T> {
 			// An award or expiry also puts a factorization challenge's audit on the agenda.
 			.saturating_add(Self::schedule_weight())
 			.saturating_add(T::DbWeight::get().reads(1))
+			// An award takes a dedicated address, a lease's end lets one go.
+			.saturating_add(Self::address_weight(1))
 	}
 
 	fn heartbeat_weight() -> Weight {
@@ -182,5 +185,7 @@ impl<T: Config> ChallengeOutcome<T::AccountId> for Pallet<T> {
 			// An award or expiry also puts a factorization challenge's audit on the agenda.
 			.saturating_add(Self::schedule_weight())
 			.saturating_add(T::DbWeight::get().reads(1))
+			// An award takes a dedicated address, a lease's end lets one go.
+			.saturating_add(Self::address_weight(1))
 	}
 }

@@ -52,13 +52,34 @@ fn spec<T: Config>(
 	let (_, indicative) = Indenture::<T>::indicative_price(&resources, nodes, duration);
 	let incentive =
 		Indenture::<T>::minimum_incentive(indicative).max(indicative).saturating_mul(10u32.into());
+	// A service runs from an image at a dedicated address on every slot: the most an award,
+	// a publication and a lease's end do (an address counted, indexed and let go).
+	let (task, executor, public_ip) = match task_type {
+		TaskType::Batch => (
+			types::Task::Inline(BoundedVec::truncate_from(alloc::vec![0xa5; 4096])),
+			Executor::Wasm,
+			PublicIp::None,
+		),
+		TaskType::Service => (
+			types::Task::Container {
+				hash: H256::repeat_byte(0xa5),
+				uri: BoundedVec::truncate_from(alloc::vec![b'u'; 256]),
+				command: BoundedVec::truncate_from(alloc::vec![
+					BoundedVec::truncate_from(alloc::vec![b'c'; 128]);
+					16
+				]),
+			},
+			Executor::Container,
+			PublicIp::PerNode,
+		),
+	};
 	IndentureSpec {
-		task: types::Task::Inline(BoundedVec::truncate_from(alloc::vec![0xa5; 4096])),
+		task,
 		task_type,
-		executor: Executor::Wasm,
+		executor,
 		resources,
 		nodes,
-		public_ip: PublicIp::PerNode,
+		public_ip,
 		duration,
 		incentive,
 		priority: 0,
@@ -335,20 +356,31 @@ mod benchmarks {
 		assert_eq!(Indentures::<T>::get(id).map(|i| i.status), Some(Status::Contested));
 	}
 
-	/// The caller holds the last slot of a service on every slot (finding it reads them all)
-	/// and publishes the largest access: both addresses and a host key at their bounds.
+	/// The caller holds the last slot of a service on every slot (finding it reads them all),
+	/// each at a dedicated address, and publishes its access at another address than before
+	/// (the old one let go, the new one checked and indexed) with an SSH gateway and a host
+	/// key at its bound.
 	#[benchmark]
 	fn publish_access() {
 		let (id, _) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
 		let last = slots_of::<T>(id) - 1;
 		award::<T>(id, last + 1);
-		let access = ServiceAccess {
-			service: BoundedVec::truncate_from(alloc::vec![b's'; 256]),
+		let at = |ip: &str, port: u16| {
+			BoundedVec::truncate_from(alloc::format!("[{ip}]:{port}").into_bytes())
+		};
+		let host_key = BoundedVec::truncate_from([&b"ssh-ed25519 "[..], &[b'A'; 116]].concat());
+		let access = |ip: &str| ServiceAccess {
+			service: at(ip, DEDICATED_SERVICE_PORT),
 			ssh: Some(SshGateway {
-				endpoint: BoundedVec::truncate_from(alloc::vec![b'g'; 256]),
-				host_key: BoundedVec::truncate_from([&b"ssh-ed25519 "[..], &[b'A'; 116]].concat()),
+				endpoint: at(ip, DEDICATED_SSH_PORT),
+				host_key: host_key.clone(),
 			}),
 		};
+		// Published before at another address (a restart on another one): that one is let go.
+		let before = access("fd00:1111:2222:3333:4444:5555:6666:7777");
+		Indenture::<T>::publish_access(RawOrigin::Signed(slot_miner::<T>(last)).into(), id, before)
+			.expect("published");
+		let access = access("fd00:1111:2222:3333:4444:5555:6666:7778");
 		#[extrinsic_call]
 		_(RawOrigin::Signed(slot_miner::<T>(last)), id, access.clone());
 		let published = Slots::<T>::get(id, last).and_then(|s| s.access).and_then(|a| a.service);
@@ -401,7 +433,8 @@ mod benchmarks {
 	#[benchmark]
 	fn awarded() {
 		fill_queue::<T>();
-		let (id, _) = submitted::<T>(TaskType::Batch, ChallengeKind::HashTarget);
+		// A service's slot at a dedicated address: the miner's count is read and raised too.
+		let (id, _) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
 		let last = slots_of::<T>(id) - 1;
 		award::<T>(id, last);
 		let miner = slot_miner::<T>(last);
@@ -473,10 +506,11 @@ mod benchmarks {
 		assert!(!Indentures::<T>::contains_key(id));
 	}
 
-	/// Every slot but the last is taken by others, so the check reads all of them.
+	/// Every slot but the last is taken by others, so the check reads all of them, and the
+	/// last needs a dedicated address, so the miner's count of them is read too.
 	#[benchmark]
 	fn may_compete() {
-		let (id, _) = submitted::<T>(TaskType::Batch, ChallengeKind::HashTarget);
+		let (id, _) = submitted::<T>(TaskType::Service, ChallengeKind::HashTarget);
 		let last = slots_of::<T>(id) - 1;
 		award::<T>(id, last);
 		let miner = slot_miner::<T>(last);

@@ -178,5 +178,13 @@ mod events {
 		/// `ssh-ed25519 <base64>` line: clients print and pass these bytes, so nothing else is
 		/// taken.
 		BadAccess,
+		/// A public address is for a service run from an image (a container or a microVM):
+		/// a batch task and a Wasm service have no port to reach.
+		NoAddressForTask,
+		/// A slot that needs a dedicated public address publishes its service at port 80 and
+		/// its SSH gateway at port 22 of one literal IP address.
+		NotDedicated,
+		/// Another running lease was published at this dedicated address.
+		AddressTaken,
 	}
 }

@@ -50,6 +50,9 @@ impl<T: Config> Pallet<T> {
 			rounds.saturating_sub(1).saturating_mul(period).saturating_add(window).into(),
 		);
 		Self::schedule(last_close, Deadline::LeaseEnd(lease));
+		if ind.spec.public_ip.needs_address(ind.spec.nodes, slot_index) {
+			AddressesHeld::<T>::mutate(winner, |n| *n = n.saturating_add(1));
+		}
 		slot.miner = Some(winner.clone());
 		slot.lease = Some(lease);
 		slot.access = Some(Access {
@@ -92,6 +95,30 @@ impl<T: Config> Pallet<T> {
 		ensure!(is_address(&access.service) && gateway_ok, Error::<T>::BadAccess);
 		let (index, mut slot) = Self::slot_of(id, &who).ok_or(Error::<T>::NotMiner)?;
 		ensure!(slot.ended.is_none(), Error::<T>::LeaseOver);
+		let dedicated = if ind.spec.public_ip.needs_address(ind.spec.nodes, index) {
+			let key = dedicated_address(&access.service, DEDICATED_SERVICE_PORT)
+				.ok_or(Error::<T>::NotDedicated)?;
+			let ssh_there = access
+				.ssh
+				.as_ref()
+				.is_none_or(|g| dedicated_address(&g.endpoint, DEDICATED_SSH_PORT) == Some(key));
+			ensure!(ssh_there, Error::<T>::NotDedicated);
+			ensure!(
+				DedicatedAt::<T>::get(key).is_none_or(|at| at == (id, index)),
+				Error::<T>::AddressTaken
+			);
+			Some(key)
+		} else {
+			None
+		};
+		if let Some(key) = dedicated {
+			// Republished at another address (the miner restarted on another one): the old
+			// one is free for other leases.
+			if let Some(old) = Self::published_address(&slot).filter(|old| *old != key) {
+				DedicatedAt::<T>::remove(old);
+			}
+			DedicatedAt::<T>::insert(key, (id, index));
+		}
 		// Awarded slots always have their access; one without is no lease to publish for.
 		let Some(slot_access) = slot.access.as_mut() else {
 			return Err(Error::<T>::NotMiner.into());
@@ -100,6 +127,39 @@ impl<T: Config> Pallet<T> {
 		Slots::<T>::insert(id, index, slot);
 		Self::deposit_event(Event::AccessPublished { id, slot: index, access });
 		Ok(())
+	}
+
+	/// Slot `index` of `ind` (indenture `id`) stops running: the dedicated address it held,
+	/// if it needed one, is free again — its miner's count goes down, and the address it was
+	/// published at may be published for another lease. Called once per awarded slot, when its
+	/// lease ends or its indenture closes with the lease still running.
+	pub(crate) fn release_address(
+		ind: &IndentureOf<T>,
+		id: IndentureId,
+		index: u32,
+		slot: &SlotOf<T>,
+	) {
+		if !ind.spec.public_ip.needs_address(ind.spec.nodes, index) {
+			return;
+		}
+		if let Some(miner) = &slot.miner {
+			AddressesHeld::<T>::mutate_exists(miner, |n| {
+				*n = n.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
+			});
+		}
+		if let Some(key) = Self::published_address(slot) {
+			DedicatedAt::<T>::mutate_exists(key, |at| {
+				if *at == Some((id, index)) {
+					*at = None;
+				}
+			});
+		}
+	}
+
+	/// The dedicated address `slot`'s service was published at, if any.
+	pub(crate) fn published_address(slot: &SlotOf<T>) -> Option<AddressKey> {
+		let published = slot.access.as_ref()?.service.as_ref()?;
+		dedicated_address(&published.service, DEDICATED_SERVICE_PORT)
 	}
 
 	/// Gives slot `slot_index` of indenture `id`, whose award to `winner` did not stand, a
@@ -317,6 +377,7 @@ impl<T: Config> Pallet<T> {
 			return;
 		};
 		let end = LeaseEnd { proven, missed, failed };
+		Self::release_address(&ind, id, slot_index, &slot);
 		slot.ended = Some(end);
 		if let Some(miner) = slot.miner.clone() {
 			T::Registry::end_work(&miner, Role::Miner);

@@ -298,6 +298,20 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type OpenOf<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, u32, ValueQuery>;
 
+	/// How many running leases of each miner hold one of its dedicated public addresses
+	/// (slots of services asking for one, [`PublicIp::needs_address`]): a miner competes for
+	/// such a slot only while it has registered more addresses than this.
+	#[pallet::storage]
+	pub type AddressesHeld<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, u16, ValueQuery>;
+
+	/// Which running lease each dedicated public address was published for: one address is
+	/// one lease's, so a miner cannot serve two buyers who each asked for an address of their
+	/// own from one.
+	#[pallet::storage]
+	pub type DedicatedAt<T: Config> =
+		StorageMap<_, Blake2_128Concat, AddressKey, (IndentureId, u32)>;
+
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
@@ -445,7 +459,7 @@ pub mod pallet {
 		/// it proved (already streamed) and gets a success record worth it, both fees are paid
 		/// in proportion to the rounds proven, and the unserved rest is refunded.
 		#[pallet::call_index(8)]
-		#[pallet::weight(T::WeightInfo::terminate())]
+		#[pallet::weight(T::WeightInfo::terminate().saturating_add(Pallet::<T>::address_weight(T::MaxSlots::get())))]
 		pub fn terminate(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_terminate(who, id)
@@ -458,7 +472,7 @@ pub mod pallet {
 		/// both fees are cut to the share of rounds proven and the unserved rest is refunded.
 		/// Rounds already paid stay paid: that is what the lag bounds.
 		#[pallet::call_index(9)]
-		#[pallet::weight(T::WeightInfo::dispute())]
+		#[pallet::weight(T::WeightInfo::dispute().saturating_add(Pallet::<T>::address_weight(T::MaxSlots::get())))]
 		pub fn dispute(origin: OriginFor<T>, id: IndentureId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_dispute(who, id)
@@ -467,9 +481,11 @@ pub mod pallet {
 		/// The miner of a service's slot publishes where its running workload answers (and
 		/// its SSH gateway, when the buyer gave a key), so the buyer finds it on chain rather
 		/// than trusting an address handed over elsewhere. It may publish again while its lease
-		/// runs (a restarted miner gets new ports); each time costs the usual fee.
+		/// runs (a restarted miner gets new ports); each time costs the usual fee. A slot that
+		/// needs a dedicated public address publishes port 80 (and 22 for SSH) of one literal IP
+		/// that no other running lease was published at.
 		#[pallet::call_index(10)]
-		#[pallet::weight(T::WeightInfo::publish_access())]
+		#[pallet::weight(T::WeightInfo::publish_access().saturating_add(Pallet::<T>::address_weight(1)))]
 		pub fn publish_access(
 			origin: OriginFor<T>,
 			id: IndentureId,

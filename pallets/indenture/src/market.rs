@@ -173,6 +173,11 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_submit(buyer: T::AccountId, spec: SpecOf<T>) -> Result<bool, DispatchError> {
 		ensure!(spec.task.is_valid(), Error::<T>::EmptyTask);
 		ensure!(spec.task.runs_on(spec.executor), Error::<T>::WrongExecutor);
+		ensure!(
+			spec.public_ip == PublicIp::None
+				|| (spec.task_type == TaskType::Service && spec.executor != Executor::Wasm),
+			Error::<T>::NoAddressForTask
+		);
 		ensure!(!spec.resources.is_zero(), Error::<T>::NoResources);
 		ensure!((1..=T::MaxNodes::get()).contains(&spec.nodes), Error::<T>::BadNodes);
 		ensure!((1..=T::MaxReplicas::get()).contains(&spec.replicas), Error::<T>::BadReplicas);
@@ -359,6 +364,9 @@ impl<T: Config> Pallet<T> {
 			if let Some(miner) = &slot.miner {
 				SlotsOf::<T>::remove(miner, (id, index));
 			}
+			if slot.miner.is_some() && slot.ended.is_none() {
+				Self::release_address(&ind, id, index, &slot);
+			}
 			match (slot.miner, slot.lease) {
 				// A lease that already ended has freed its miner; only running ones stop here.
 				(Some(_), _) if slot.ended.is_some() => {},
@@ -464,7 +472,8 @@ impl<T: Config> Pallet<T> {
 	/// buyer, exchange or escrow operator, whose resources cover one node, that offers an
 	/// executor serving the one the indenture needs, whose price floor is
 	/// at most the offered price per billed unit (compute units × replicas), whose reputation
-	/// meets the minimum, and who holds no other slot of it. Checked when a miner commits or
+	/// meets the minimum, that has a dedicated address free while a slot needing one is open,
+	/// and who holds no other slot of it. Checked when a miner commits or
 	/// solves, when qualified miners are ranked, and again when the slot is awarded.
 	pub fn may_compete(id: IndentureId, who: &T::AccountId) -> bool {
 		Self::competing(id, who).is_some()
@@ -482,8 +491,17 @@ impl<T: Config> Pallet<T> {
 		if [&ind.buyer, &ind.spec.exchange, &ind.spec.escrow_operator].contains(&who) {
 			return None;
 		}
-		let MinerOffer { resources, price_floor, executors } = T::Registry::miner(who)?;
+		let MinerOffer { resources, price_floor, executors, addresses } = T::Registry::miner(who)?;
 		let score = T::Reputation::score(who);
+		let (mut holds_one, mut address_wanted) = (false, false);
+		for (index, slot) in Slots::<T>::iter_prefix(id) {
+			holds_one |= slot.miner.as_ref() == Some(who);
+			address_wanted |=
+				slot.miner.is_none() && ind.spec.public_ip.needs_address(ind.spec.nodes, index);
+		}
+		// While a slot needing a dedicated address is open, only a miner with one free
+		// competes: the award of that slot could not stand otherwise.
+		let address_free = !address_wanted || AddressesHeld::<T>::get(who) < addresses;
 		let fits = resources.covers(&ind.spec.resources)
 			&& cutopia_primitives::offers(
 				&executors,
@@ -491,7 +509,8 @@ impl<T: Config> Pallet<T> {
 				ind.spec.task_type == TaskType::Service,
 			) && price_floor.saturating_mul(Self::billed(&ind)) <= ind.spec.incentive
 			&& score >= ind.spec.min_reputation
-			&& Slots::<T>::iter_prefix_values(id).all(|s| s.miner.as_ref() != Some(who));
+			&& address_free
+			&& !holds_one;
 		fits.then_some((ind, price_floor, score))
 	}
 }

@@ -99,6 +99,7 @@ impl<T: Config> Pallet<T> {
 			SlotOfLease::<T>::remove(lease);
 			let (proven, missed) = T::Challenges::stop_lease(lease)?;
 			T::Registry::end_work(&miner, Role::Miner);
+			Self::release_address(ind, id, index, &slot);
 			// A lease already past its miss tolerance (not yet reported) failed: stopping it
 			// must not turn that into a success.
 			let failed = missed > T::MaxMissedRounds::get();
@@ -311,6 +312,9 @@ impl<T: Config> Pallet<T> {
 			SlotOfChallenge::<T>::remove(slot.challenge);
 			if let Some(miner) = &slot.miner {
 				SlotsOf::<T>::remove(miner, (id, index));
+				if slot.ended.is_none() {
+					Self::release_address(&ind, id, index, &slot);
+				}
 			}
 			let rounds_paid = Self::pay_per_round(&ind).saturating_mul(slot.rounds_paid.into());
 			streamed = streamed.saturating_add(rounds_paid);

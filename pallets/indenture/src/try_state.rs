@@ -15,6 +15,8 @@ impl<T: Config> Pallet<T> {
 	///   an awarded one has its lease (mapped back to the slot while it runs); a leased
 	///   indenture has no empty slot;
 	/// - `SlotsOf` indexes exactly the slots that have a miner;
+	/// - `AddressesHeld` counts each miner's running leases that need a dedicated address, and
+	///   `DedicatedAt` indexes exactly the addresses such leases were published at;
 	/// - the deadline backlog holds exactly the entries of its range.
 	#[cfg(any(test, feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
@@ -92,6 +94,34 @@ impl<T: Config> Pallet<T> {
 			held == Slots::<T>::iter_values().filter(|s| s.miner.is_some()).count(),
 			"a slot with a miner is missing from SlotsOf"
 		);
+		let mut addresses = alloc::collections::btree_map::BTreeMap::<T::AccountId, u16>::new();
+		for (id, ind) in Indentures::<T>::iter() {
+			for (index, slot) in Slots::<T>::iter_prefix(id) {
+				let (Some(miner), None) = (&slot.miner, slot.ended) else { continue };
+				if !ind.spec.public_ip.needs_address(ind.spec.nodes, index) {
+					continue;
+				}
+				*addresses.entry(miner.clone()).or_default() += 1;
+				if let Some(key) = Self::published_address(&slot) {
+					ensure!(
+						DedicatedAt::<T>::get(key) == Some((id, index)),
+						"a dedicated address is not indexed to the lease published there"
+					);
+				}
+			}
+		}
+		ensure!(
+			AddressesHeld::<T>::iter().collect::<alloc::collections::btree_map::BTreeMap<_, _>>()
+				== addresses,
+			"a miner's count of dedicated addresses differs from its running leases needing one"
+		);
+		for (key, (id, index)) in DedicatedAt::<T>::iter() {
+			let slot = Slots::<T>::get(id, index).ok_or("a dedicated address names no slot")?;
+			ensure!(
+				slot.ended.is_none() && Self::published_address(&slot) == Some(key),
+				"a dedicated address is indexed to a lease not running or published elsewhere"
+			);
+		}
 		let (first, next) = BacklogRange::<T>::get();
 		ensure!(first <= next, "backlog range inverted");
 		ensure!(

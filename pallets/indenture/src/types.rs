@@ -1,8 +1,11 @@
 //! Types of a Computation Indenture.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+pub use cutopia_primitives::{
+	dedicated_address, AddressKey, Executor, Executors, PublicIp, DEDICATED_SERVICE_PORT,
+	DEDICATED_SSH_PORT,
+};
 use cutopia_primitives::{ChallengeId, ChallengeKind, Endpoint, LeaseId, Resources};
-pub use cutopia_primitives::{Executor, Executors};
 use frame_support::{pallet_prelude::ConstU32, BoundedVec};
 use scale_info::TypeInfo;
 use sp_core::H256;
@@ -81,28 +84,6 @@ impl Task {
 			Task::Inline(p) => !p.is_empty(),
 		}
 	}
-}
-
-/// Whether the miner exposes public IPs.
-#[derive(
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-	TypeInfo,
-	MaxEncodedLen,
-)]
-pub enum PublicIp {
-	/// No public address needed.
-	None,
-	/// One public IP per node.
-	PerNode,
-	/// One public IP for the whole cluster.
-	PerCluster,
 }
 
 /// Whether the work produces a result (a batch job) or keeps running (a service).

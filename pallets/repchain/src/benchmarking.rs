@@ -38,6 +38,7 @@ fn miner<T: Config>(who: &T::AccountId) -> BalanceOf<T> {
 		executors(),
 		1u32.into(),
 		endpoint(),
+		u16::MAX,
 		bond,
 	)
 	.expect("register");
@@ -53,7 +54,15 @@ mod benchmarks {
 		let who: T::AccountId = whitelisted_caller();
 		let bond = funded::<T>(&who);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), resources(), executors(), 1u32.into(), endpoint(), bond);
+		_(
+			RawOrigin::Signed(who.clone()),
+			resources(),
+			executors(),
+			1u32.into(),
+			endpoint(),
+			u16::MAX,
+			bond,
+		);
 		assert!(Registrations::<T>::contains_key(&who, Role::Miner));
 	}
 
@@ -78,7 +87,14 @@ mod benchmarks {
 		let who: T::AccountId = whitelisted_caller();
 		miner::<T>(&who);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(who.clone()), resources(), executors(), 2u32.into(), endpoint());
+		_(
+			RawOrigin::Signed(who.clone()),
+			resources(),
+			executors(),
+			2u32.into(),
+			endpoint(),
+			u16::MAX,
+		);
 		assert_eq!(RepChain::<T>::miner(&who).map(|m| m.price_floor), Some(2u32.into()));
 	}
 

@@ -327,7 +327,8 @@ pub mod pallet {
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
 		/// Registers the caller as a miner with its resources, the executors it offers, its
-		/// price floor per compute unit and endpoint, holding `bond` (at least `MinMinerBond`).
+		/// price floor per compute unit, its endpoint and the public addresses it can dedicate
+		/// to services, holding `bond` (at least `MinMinerBond`).
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::register_miner())]
 		pub fn register_miner(
@@ -336,11 +337,12 @@ pub mod pallet {
 			executors: Executors,
 			price_floor: BalanceOf<T>,
 			endpoint: Endpoint,
+			addresses: u16,
 			bond: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::check_offer(&resources, &executors, &endpoint)?;
-			let profile = Profile::Miner { resources, executors, price_floor, endpoint };
+			let profile = Profile::Miner { resources, executors, price_floor, endpoint, addresses };
 			Self::register(who, Role::Miner, profile, bond, T::MinMinerBond::get())
 		}
 
@@ -364,8 +366,9 @@ pub mod pallet {
 			Self::register(who, role, profile, bond, T::MinServiceBond::get())
 		}
 
-		/// A miner changes its resources, executors, price floor and endpoint. Running work
-		/// keeps the terms it was awarded under.
+		/// A miner changes its resources, executors, price floor, endpoint and public
+		/// addresses. Running work keeps the terms it was awarded under (fewer addresses than
+		/// its leases hold only keep it from new ones).
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::update_miner())]
 		pub fn update_miner(
@@ -374,12 +377,14 @@ pub mod pallet {
 			executors: Executors,
 			price_floor: BalanceOf<T>,
 			endpoint: Endpoint,
+			addresses: u16,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::check_offer(&resources, &executors, &endpoint)?;
 			Registrations::<T>::try_mutate(&who, Role::Miner, |r| -> DispatchResult {
 				let r = r.as_mut().ok_or(Error::<T>::NotRegistered)?;
-				r.profile = Profile::Miner { resources, executors, price_floor, endpoint };
+				r.profile =
+					Profile::Miner { resources, executors, price_floor, endpoint, addresses };
 				Ok(())
 			})?;
 			Self::deposit_event(Event::Updated { who, role: Role::Miner });

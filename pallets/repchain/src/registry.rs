@@ -44,11 +44,13 @@ impl<T: Config> Registry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 	fn miner(who: &T::AccountId) -> Option<MinerOffer<BalanceOf<T>>> {
 		match Registrations::<T>::get(who, Role::Miner)? {
 			Registration {
-				profile: Profile::Miner { resources, executors, price_floor, .. },
+				profile: Profile::Miner { resources, executors, price_floor, addresses, .. },
 				unbonding_until: None,
 				bond,
 				..
-			} if bond >= T::MinMinerBond::get() => Some(MinerOffer { resources, price_floor, executors }),
+			} if bond >= T::MinMinerBond::get() => {
+				Some(MinerOffer { resources, price_floor, executors, addresses })
+			},
 			_ => None,
 		}
 	}
@@ -104,6 +106,7 @@ impl<T: Config> Registry<T::AccountId, BalanceOf<T>> for Pallet<T> {
 					]),
 					price_floor: Zero::zero(),
 					endpoint: BoundedVec::truncate_from(alloc::vec![b'm'; 256]),
+					addresses: u16::MAX,
 				},
 				T::MinMinerBond::get(),
 			),

@@ -21,7 +21,7 @@ fn signed(who: u64) -> RuntimeOrigin {
 }
 
 fn register_miner(who: u64, bond: Balance) -> sp_runtime::DispatchResult {
-	RepChain::register_miner(signed(who), res(), wasm(), 5, bv("10.0.0.1:22"), bond)
+	RepChain::register_miner(signed(who), res(), wasm(), 5, bv("10.0.0.1:22"), 0, bond)
 }
 
 fn executors(e: &[Executor]) -> Executors {
@@ -34,7 +34,7 @@ fn wasm() -> Executors {
 
 /// What `miner` reads for a miner registered by `register_miner` with price floor `floor`.
 fn offer(floor: Balance) -> Option<MinerOffer<Balance>> {
-	Some(MinerOffer { resources: res(), price_floor: floor, executors: wasm() })
+	Some(MinerOffer { resources: res(), price_floor: floor, executors: wasm(), addresses: 0 })
 }
 
 fn register_exchange(who: u64, fee: Permill) -> sp_runtime::DispatchResult {
@@ -84,20 +84,28 @@ fn register_miner_rejects_bad_input() {
 		assert_noop!(register_miner(MINER, 99), Error::<Test>::BondTooLow);
 		assert_noop!(register_miner(MINER, 20_000), Error::<Test>::InsufficientBalance);
 		assert_noop!(
-			RepChain::register_miner(signed(MINER), Resources::default(), wasm(), 5, bv("x"), 200),
+			RepChain::register_miner(
+				signed(MINER),
+				Resources::default(),
+				wasm(),
+				5,
+				bv("x"),
+				0,
+				200
+			),
 			Error::<Test>::NoResources
 		);
 		assert_noop!(
-			RepChain::register_miner(signed(MINER), res(), wasm(), 5, bv(""), 200),
+			RepChain::register_miner(signed(MINER), res(), wasm(), 5, bv(""), 0, 200),
 			Error::<Test>::EmptyField
 		);
 		assert_noop!(
-			RepChain::register_miner(signed(MINER), res(), executors(&[]), 5, bv("x"), 200),
+			RepChain::register_miner(signed(MINER), res(), executors(&[]), 5, bv("x"), 0, 200),
 			Error::<Test>::NoExecutors
 		);
 		let twice = executors(&[Executor::Container, Executor::Wasm, Executor::Container]);
 		assert_noop!(
-			RepChain::register_miner(signed(MINER), res(), twice, 5, bv("x"), 200),
+			RepChain::register_miner(signed(MINER), res(), twice, 5, bv("x"), 0, 200),
 			Error::<Test>::DuplicateExecutor
 		);
 	});
@@ -173,33 +181,36 @@ fn a_fee_above_100_percent_does_not_even_decode() {
 fn updates_need_a_registration_of_the_right_role() {
 	build_and_execute(|| {
 		assert_noop!(
-			RepChain::update_miner(signed(MINER), res(), wasm(), 7, bv("new:1")),
+			RepChain::update_miner(signed(MINER), res(), wasm(), 7, bv("new:1"), 0),
 			Error::<Test>::NotRegistered
 		);
 		assert_ok!(register_miner(MINER, 200));
 		assert_noop!(
-			RepChain::update_miner(signed(MINER), Resources::default(), wasm(), 7, bv("new:1")),
+			RepChain::update_miner(signed(MINER), Resources::default(), wasm(), 7, bv("new:1"), 0),
 			Error::<Test>::NoResources
 		);
 		assert_noop!(
-			RepChain::update_miner(signed(MINER), res(), wasm(), 7, bv("")),
+			RepChain::update_miner(signed(MINER), res(), wasm(), 7, bv(""), 0),
 			Error::<Test>::EmptyField
 		);
 		assert_noop!(
-			RepChain::update_miner(signed(MINER), res(), executors(&[]), 7, bv("new:1")),
+			RepChain::update_miner(signed(MINER), res(), executors(&[]), 7, bv("new:1"), 0),
 			Error::<Test>::NoExecutors
 		);
 		let twice = executors(&[Executor::MicroVm, Executor::MicroVm]);
 		assert_noop!(
-			RepChain::update_miner(signed(MINER), res(), twice, 7, bv("new:1")),
+			RepChain::update_miner(signed(MINER), res(), twice, 7, bv("new:1"), 0),
 			Error::<Test>::DuplicateExecutor
 		);
-		assert_ok!(RepChain::update_miner(signed(MINER), res(), wasm(), 7, bv("new:1")));
+		assert_ok!(RepChain::update_miner(signed(MINER), res(), wasm(), 7, bv("new:1"), 0));
 		assert_eq!(RepChain::miner(&MINER), offer(7));
 		// A miner that gains a container runtime says so; what it offers is read back.
 		let both = executors(&[Executor::Wasm, Executor::Container]);
-		assert_ok!(RepChain::update_miner(signed(MINER), res(), both.clone(), 7, bv("new:1")));
+		assert_ok!(RepChain::update_miner(signed(MINER), res(), both.clone(), 7, bv("new:1"), 0));
 		assert_eq!(RepChain::miner(&MINER).map(|m| m.executors), Some(both));
+		// So does one given public addresses to dedicate to services.
+		assert_ok!(RepChain::update_miner(signed(MINER), res(), wasm(), 7, bv("new:1"), 3));
+		assert_eq!(RepChain::miner(&MINER).map(|m| m.addresses), Some(3));
 
 		assert_noop!(
 			RepChain::update_service(

@@ -23,6 +23,9 @@ pub enum Profile<Balance> {
 		price_floor: Balance,
 		/// Where buyers reach its leases (host:port or URL).
 		endpoint: Endpoint,
+		/// Public addresses it can dedicate to services that ask for one, each to one slot
+		/// at a time.
+		addresses: u16,
 	},
 	/// An exchange's or escrow operator's terms.
 	Service {

@@ -55,6 +55,7 @@ async fn register_participants(api: &Api, port: u16) {
 			Value::unnamed_composite([variant("Wasm")]),
 			Value::u128(1_000),
 			Value::from_bytes("dave.example:2222"),
+			Value::u128(0),
 			Value::u128(bond),
 		],
 	);

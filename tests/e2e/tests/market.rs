@@ -565,7 +565,18 @@ fn a_container_service_is_reached_and_entered_during_its_lease_only() {
 	};
 	assert_eq!(offered(), json!(["wasm"]));
 	first.kill();
-	let args = ["miner", "run", "--endpoint", &endpoint, "--containers", "--service"];
+	// Restarted with a public address of its own to dedicate to a service (a loopback
+	// address here: any address of this host is served the same way).
+	let args = [
+		"miner",
+		"run",
+		"--endpoint",
+		&endpoint,
+		"--containers",
+		"--service",
+		"--public-ip",
+		DEDICATED_IP,
+	];
 	let dave = m.agent_env("dave-again", "dave", "//Dave", &args, &[("SSL_CERT_FILE", &ca)]);
 	dave.wait_output("updated this miner's offer on RepChain", Duration::from_secs(60));
 	dave.wait_output("offering executors: wasm, container\n", Duration::from_secs(5));
@@ -580,7 +591,7 @@ fn a_container_service_is_reached_and_entered_during_its_lease_only() {
 		format!(
 			"type = \"service\"\nimage = \"https://localhost:{port}/busybox.tar\"\nhash = \"{hash}\"\n\
 			 command = [\"/bin/sh\", \"-c\", \"mkdir -p /scratch/www && echo served by a lease > /scratch/www/index.html && exec httpd -f -p 127.0.0.1:$PORT -h /scratch/www\"]\n\
-			 ssh_key = \"{}\"\nincentive = \"2\"\nduration = 30\nexchange = \"{}\"\nescrow_operator = \"{}\"\n",
+			 ssh_key = \"{}\"\npublic_ip = \"per-node\"\nincentive = \"2\"\nduration = 30\nexchange = \"{}\"\nescrow_operator = \"{}\"\n",
 			public,
 			dev::bob().public_key().to_account_id(),
 			dev::charlie().public_key().to_account_id(),
@@ -596,6 +607,9 @@ fn a_container_service_is_reached_and_entered_during_its_lease_only() {
 	let access = &published["slots"][0]["access"]["service"];
 	let address = access["service"].as_str().unwrap().to_string();
 	assert!(access["hostKey"].as_str().is_some_and(|k| k.starts_with("ssh-ed25519 ")), "{access}");
+	// It asked for a public IP: served on port 80 of Dave's dedicated address, SSH on 22.
+	assert_eq!(address, format!("{DEDICATED_IP}:80"), "{access}");
+	assert_eq!(access["ssh"], format!("{DEDICATED_IP}:22"), "{access}");
 	let get = http_get;
 	let page = get(&address).expect("the service answers at its published address");
 	assert!(page.starts_with("HTTP/1.") && page.ends_with("served by a lease\n"), "{page}");
@@ -621,6 +635,11 @@ fn a_container_service_is_reached_and_entered_during_its_lease_only() {
 	let late = ssh_into(&m.url, id, &key, "echo still here");
 	assert!(!late.status.success(), "{}", String::from_utf8_lossy(&late.stdout));
 }
+
+/// The address Dave dedicates to the service of
+/// `a_container_service_is_reached_and_entered_during_its_lease_only`: its own, so no other test
+/// holds its ports 80 and 22.
+const DEDICATED_IP: &str = "127.0.0.80";
 
 /// One miner, killed for good after its first heartbeat: the rounds it misses fail its lease,
 /// the buyer gets back everything the miner did not earn, and part of the miner's bond.

@@ -184,7 +184,8 @@ fn a_miner_that_stops_offering_the_executor_does_not_win_the_slot() {
 			big(),
 			BoundedVec::truncate_from(vec![Executor::Container]),
 			0,
-			BoundedVec::truncate_from(b"10.0.0.5:22".to_vec())
+			BoundedVec::truncate_from(b"10.0.0.5:22".to_vec()),
+			0
 		));
 		set_block(REVEALS);
 		assert_eq!(IndenturePallet::rank(id, &MINER_B), None);

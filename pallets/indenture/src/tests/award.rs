@@ -24,7 +24,8 @@ fn only_fitting_miners_may_compete() {
 			big(),
 			BoundedVec::truncate_from(vec![Executor::Wasm]),
 			2,
-			BoundedVec::truncate_from(b"10.0.0.5:22".to_vec())
+			BoundedVec::truncate_from(b"10.0.0.5:22".to_vec()),
+			0
 		));
 		// Reputation below the minimum: one failure drops the neutral 50 %.
 		<RepChain as ReputationApi<_, _, _>>::append(
@@ -80,7 +81,8 @@ fn only_miners_offering_the_executor_it_needs_compete() {
 			big(),
 			BoundedVec::truncate_from(vec![Executor::Container, Executor::MicroVm]),
 			1,
-			BoundedVec::truncate_from(b"10.0.0.5:22".to_vec())
+			BoundedVec::truncate_from(b"10.0.0.5:22".to_vec()),
+			0
 		));
 		assert_solve(MINER_B, microvm, 1);
 		let service = assert_submit(

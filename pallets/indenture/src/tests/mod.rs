@@ -2,6 +2,7 @@
 //! here; the `assert_*` helpers make a call and check what every success of it does (state
 //! before and after, and its event), so the tests only add what is particular to them.
 
+mod addresses;
 mod adversary;
 mod agenda;
 mod award;
@@ -136,12 +137,24 @@ fn register_miner_offering(
 	price_floor: Balance,
 	executors: &[Executor],
 ) {
+	register_miner_with(who, resources, price_floor, executors, 0);
+}
+
+/// Registers `who` as a miner offering `executors` and `addresses` dedicated public addresses.
+fn register_miner_with(
+	who: u64,
+	resources: Resources,
+	price_floor: Balance,
+	executors: &[Executor],
+	addresses: u16,
+) {
 	assert_ok!(RepChain::register_miner(
 		RuntimeOrigin::signed(who),
 		resources,
 		BoundedVec::truncate_from(executors.to_vec()),
 		price_floor,
 		BoundedVec::truncate_from(b"10.0.0.4:22".to_vec()),
+		addresses,
 		100
 	));
 }

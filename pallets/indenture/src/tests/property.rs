@@ -341,6 +341,7 @@ fn pick(
 					executors: BoundedVec::truncate_from(vec![Executor::Wasm]),
 					price_floor: 1,
 					endpoint: BoundedVec::truncate_from(b"10.0.0.9:22".to_vec()),
+					addresses: 0,
 					bond: 100,
 				}
 				.into(),

@@ -105,6 +105,11 @@ fn submit_rejects_bad_input_without_changing_anything() {
 				Error::<Test>::WrongExecutor,
 			),
 			(SpecOf::<Test> { task: image(), ..spec() }, Error::<Test>::WrongExecutor),
+			// A public address is for a service from an image (tests/addresses.rs has more).
+			(
+				SpecOf::<Test> { public_ip: PublicIp::PerNode, ..spec() },
+				Error::<Test>::NoAddressForTask,
+			),
 			(
 				SpecOf::<Test> { resources: Resources::default(), ..spec() },
 				Error::<Test>::NoResources,

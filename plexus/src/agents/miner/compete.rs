@@ -139,6 +139,20 @@ pub(super) async fn compete(
 		.runtime_apis()
 		.call(cutopia::runtime_apis().indenture_api().queue(filter, 0, 64))
 		.await?;
+	// While a slot needing a dedicated address is open, the chain takes only miners with one
+	// free: without, a solve would only cost its fee.
+	#[cfg(target_os = "linux")]
+	let addresses = ctx.cfg.public_ips.len();
+	#[cfg(not(target_os = "linux"))]
+	let addresses = 0usize;
+	let held = at
+		.storage()
+		.try_fetch(cutopia::storage().indenture().addresses_held(), (ctx.me,))
+		.await?
+		.map(|v| v.decode())
+		.transpose()?
+		.unwrap_or(0);
+	let address_free = usize::from(held) < addresses;
 	for id in open {
 		let Some(IndentureInfo::Active { indenture, slots }) =
 			at.runtime_apis().call(cutopia::runtime_apis().indenture_api().get(id)).await?
@@ -156,7 +170,10 @@ pub(super) async fn compete(
 			|| party || !super::results::can_run(ctx, &indenture.spec)
 			|| indenture.status != Status::Open
 			|| slots.iter().any(|(_, s)| s.miner.as_ref() == Some(&ctx.me))
-		{
+			|| (!address_free
+				&& slots.iter().any(|(i, s)| {
+					s.miner.is_none() && super::addresses::needed(&indenture.spec, *i)
+				})) {
 			continue;
 		}
 		for (_, slot) in slots.iter().filter(|(_, s)| s.miner.is_none()) {

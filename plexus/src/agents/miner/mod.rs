@@ -2,6 +2,9 @@
 //! work that fits ([`compete`]), and serves the slots it holds: heartbeats ([`heartbeat`]),
 //! then running the task and reporting its result ([`results`]).
 
+// Services run on Linux only; which slots need an address is read everywhere.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+mod addresses;
 mod compete;
 mod heartbeat;
 mod results;
@@ -56,6 +59,10 @@ pub struct MinerConfig {
 	/// for them.
 	#[cfg(target_os = "linux")]
 	pub containers: Option<Containers>,
+	/// Public addresses of this host it dedicates to services asking for one (`--public-ip`),
+	/// each to one service at a time: served on port 80, SSH on port 22.
+	#[cfg(target_os = "linux")]
+	pub public_ips: Vec<std::net::IpAddr>,
 }
 
 impl MinerConfig {
@@ -184,6 +191,9 @@ struct MinerCtx {
 	/// The container services this miner runs, by indenture.
 	#[cfg(target_os = "linux")]
 	services: services::Running,
+	/// Its dedicated public addresses and the services holding them.
+	#[cfg(target_os = "linux")]
+	addresses: Arc<addresses::Addresses>,
 	/// The runtime's `CommitWindow` and `RevealWindow` (blocks).
 	commit_window: u32,
 	reveal_window: u32,
@@ -216,6 +226,19 @@ pub async fn run_miner(
 		.with_context(|| format!("cannot listen on {}", cfg.endpoint))?;
 	tokio::spawn(store.clone().serve(listener));
 
+	#[cfg(target_os = "linux")]
+	let address_count = {
+		if !cfg.public_ips.is_empty() && !(cfg.service && cfg.containers.is_some()) {
+			anyhow::bail!(
+				"--public-ip is for services from images: start with --service and --containers \
+				 or --microvm"
+			);
+		}
+		addresses::check(&cfg.public_ips)?;
+		u16::try_from(cfg.public_ips.len()).context("too many --public-ip")?
+	};
+	#[cfg(not(target_os = "linux"))]
+	let address_count = 0u16;
 	let (resources, executors, price_floor, endpoint) = (
 		cfg.resources.clone(),
 		BoundedVec(cfg.executors()),
@@ -227,12 +250,14 @@ pub async fn run_miner(
 		executors: executors.clone(),
 		price_floor,
 		endpoint: endpoint.clone(),
+		addresses: address_count,
 	};
 	let register = cutopia::transactions().rep_chain().register_miner(
 		resources.clone(),
 		executors.clone(),
 		price_floor,
 		endpoint.clone(),
+		address_count,
 		cfg.bond,
 	);
 	let me = key.public_key().to_account_id();
@@ -250,6 +275,7 @@ pub async fn run_miner(
 				executors,
 				price_floor,
 				endpoint,
+				address_count,
 			);
 			match chain.submit(&update, &key).await {
 				Ok(_) => tracing::info!(target: TARGET, "updated this miner's offer on RepChain"),
@@ -278,6 +304,8 @@ pub async fn run_miner(
 	let (_, at) = chain.at_best().await?;
 	let commit_window = at.constants().entry(cutopia::constants().challenge().commit_window())?;
 	let reveal_window = at.constants().entry(cutopia::constants().challenge().reveal_window())?;
+	#[cfg(target_os = "linux")]
+	let addresses = addresses::Addresses::new(&cfg.public_ips);
 	let ctx = MinerCtx {
 		chain,
 		key,
@@ -290,6 +318,8 @@ pub async fn run_miner(
 		running: Default::default(),
 		#[cfg(target_os = "linux")]
 		services: Default::default(),
+		#[cfg(target_os = "linux")]
+		addresses,
 		commit_window,
 		reveal_window,
 	};

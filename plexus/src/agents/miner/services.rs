@@ -8,7 +8,10 @@
 //! A Wasm service has no long-running workload (a WASI command runs to completion): it is
 //! served by its heartbeats alone, as before.
 
-use super::{HeldSlot, ImageTier, MinerCtx, TARGET};
+use super::{
+	addresses::{self, Dedicated},
+	HeldSlot, ImageTier, MinerCtx, TARGET,
+};
 use crate::{
 	agents::refused,
 	chain::AccountId32,
@@ -24,6 +27,7 @@ use crate::{
 	work,
 };
 use anyhow::{Context, Result};
+use cutopia_primitives::{DEDICATED_SERVICE_PORT, DEDICATED_SSH_PORT};
 use std::{
 	collections::{BTreeSet, HashMap},
 	sync::{Arc, Mutex},
@@ -66,6 +70,8 @@ pub(super) struct Up {
 	tasks: Vec<tokio::task::JoinHandle<()>>,
 	/// What the miner publishes for it.
 	access: ServiceAccess,
+	/// The public address it is served at, when its slot needs one of its own.
+	dedicated: Option<Dedicated>,
 }
 
 impl Drop for Up {
@@ -73,11 +79,14 @@ impl Drop for Up {
 		for task in &self.tasks {
 			task.abort();
 		}
-		// Stopping waits for the kill: not on the runtime's threads.
-		let (service, image) = (self.service.clone(), self.image.take());
+		// Stopping waits for the kill: not on the runtime's threads. The address is free
+		// once the workload is gone (and the listeners with it, most likely).
+		let (service, image, dedicated) =
+			(self.service.clone(), self.image.take(), self.dedicated.take());
 		tokio::task::spawn_blocking(move || {
 			service.stop();
 			drop(image);
+			drop(dedicated);
 		});
 	}
 }
@@ -149,7 +158,7 @@ pub(super) async fn serve(
 		access
 	};
 	let Some(access) = access else {
-		start(ctx, id, spec.clone(), now);
+		start(ctx, id, slot, spec.clone(), now);
 		return Ok(());
 	};
 	if slot.published.as_ref() != Some(&access) {
@@ -185,15 +194,47 @@ fn stop(ctx: &MinerCtx, id: u64) {
 	}
 }
 
-/// Fetches the image and starts the workload, its forwarder and its gateway in the background.
-fn start(ctx: &MinerCtx, id: u64, spec: IndentureSpec<AccountId32, u128>, now: u32) {
+/// Fetches the image and starts the workload, its forwarder and its gateway in the background:
+/// on ports of the miner's host, or on ports 80 and 22 of a dedicated address when the slot
+/// needs one (the one it was published at before a restart, if it is still free).
+fn start(
+	ctx: &MinerCtx,
+	id: u64,
+	slot: &HeldSlot,
+	spec: IndentureSpec<AccountId32, u128>,
+	now: u32,
+) {
 	let (Some(containers), services) = (ctx.cfg.containers.clone(), ctx.services.clone()) else {
 		return;
+	};
+	let dedicated = if addresses::needed(&spec, slot.index) {
+		let before = slot.published.as_ref().and_then(|a| addresses::published_ip(&a.service.0));
+		match ctx.addresses.take(id, before) {
+			Some(dedicated) => Some(dedicated),
+			None => {
+				// The chain gives a miner no more such slots than it registered addresses:
+				// this one was registered with more than it was started with.
+				tracing::warn!(
+					target: TARGET,
+					"service {id} needs a public address of its own and none of this miner's \
+					 --public-ip is free: it is not running"
+				);
+				let mut running = services.lock().expect("not poisoned");
+				let failures = match running.get(&id) {
+					Some(Workload::Starting(failures)) => *failures,
+					_ => 0,
+				};
+				running.insert(id, Workload::Failed(now, failures + 1));
+				return;
+			},
+		}
+	} else {
+		None
 	};
 	let (host, data_dir) = (host_of(&ctx.cfg.endpoint), ctx.cfg.data_dir.clone());
 	tokio::spawn(async move {
 		let started = std::time::Instant::now();
-		let outcome = up(id, &spec, containers, &host, &data_dir).await;
+		let outcome = up(id, &spec, containers, &host, dedicated, &data_dir).await;
 		let mut running = services.lock().expect("not poisoned");
 		// Stopped meanwhile (the lease ended while the image was fetched): not started.
 		let Some(Workload::Starting(failures)) = running.get(&id) else { return };
@@ -221,6 +262,7 @@ async fn up(
 	spec: &IndentureSpec<AccountId32, u128>,
 	c: super::Containers,
 	host: &str,
+	dedicated: Option<Dedicated>,
 	data_dir: &std::path::Path,
 ) -> Result<Up> {
 	let Task::Container { hash, uri, command } = &spec.task else {
@@ -265,10 +307,17 @@ async fn up(
 		image: Some(held),
 		tasks: Vec::new(),
 		access: ServiceAccess { service: BoundedVec(Vec::new()), ssh: None },
+		dedicated,
 	};
-	let listener = tokio::net::TcpListener::bind((host, 0))
+	// A dedicated address serves on its well-known ports; the shared host on any free ones.
+	let (host, service_port, ssh_port) = match &up.dedicated {
+		Some(d) => (d.ip.to_string(), DEDICATED_SERVICE_PORT, DEDICATED_SSH_PORT),
+		None => (host.to_string(), 0, 0),
+	};
+	let host = host.as_str();
+	let listener = tokio::net::TcpListener::bind((host, service_port))
 		.await
-		.with_context(|| format!("cannot listen on {host}"))?;
+		.with_context(|| format!("cannot listen on {}", address(host, service_port)))?;
 	let service_at = address(host, listener.local_addr()?.port());
 	up.tasks.push(tokio::spawn(container::forward(listener, up.service.clone())));
 	// A key that is not one (the chain takes any bytes) gets the service without a gateway.
@@ -281,7 +330,9 @@ async fn up(
 		Some(authorized) => {
 			let host_key = gateway::host_key(&data_dir.join("ssh_host_ed25519_key"))?;
 			let public = gateway::public_line(&host_key)?;
-			let listener = tokio::net::TcpListener::bind((host, 0)).await?;
+			let listener = tokio::net::TcpListener::bind((host, ssh_port))
+				.await
+				.with_context(|| format!("cannot listen on {}", address(host, ssh_port)))?;
 			let at = address(host, listener.local_addr()?.port());
 			let serve = gateway::serve(listener, host_key, authorized, up.service.clone());
 			up.tasks.push(tokio::spawn(serve));

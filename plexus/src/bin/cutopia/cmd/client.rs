@@ -14,7 +14,7 @@ use plexus::{
 	cutopia::{
 		self,
 		runtime_types::{
-			cutopia_primitives::types::{Executor, Resources, Role},
+			cutopia_primitives::types::{Executor, PublicIp, Resources, Role},
 			pallet_indenture::types::{IndentureInfo, TaskType},
 			pallet_repchain::types::Profile,
 		},
@@ -213,6 +213,7 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
 							"gpus": m.resources.gpus,
 						},
 						"executors": m.executors.iter().map(executor_name).collect::<Vec<_>>(),
+						"publicIps": m.addresses,
 						"priceFloor": m.price_floor.to_string(),
 						"bond": m.bond.to_string(),
 						"active": m.active,
@@ -223,19 +224,20 @@ pub async fn run(cli: &Cli, c: &Client) -> Result<()> {
 				.collect();
 			out(cli, json!({ "miners": view }), || {
 				let mut text = format!(
-					"{:<49} {:<28} {:<24} {:>6} {:>7}",
-					"miner", "resources", "executors", "active", "score"
+					"{:<49} {:<28} {:<24} {:>4} {:>6} {:>7}",
+					"miner", "resources", "executors", "ips", "active", "score"
 				);
 				for (m, score) in &rows {
 					let r = &m.resources;
 					text += &format!(
-						"\n{:<49} {:<28} {:<24} {:>6} {:>6.1}%{}",
+						"\n{:<49} {:<28} {:<24} {:>4} {:>6} {:>6.1}%{}",
 						m.who.to_string(),
 						format!(
 							"{}m {}MiB {}GiB {}gpu",
 							r.cpu_millicores, r.memory_mib, r.storage_gib, r.gpus
 						),
 						m.executors.iter().map(executor_name).collect::<Vec<_>>().join(","),
+						m.addresses,
 						m.active,
 						f64::from(*score) / 1e4,
 						if m.leaving { " (leaving)" } else { "" }
@@ -407,13 +409,15 @@ async fn submit(cli: &Cli, chain: &Chain, file: Option<&Path>, flags: &SpecFile)
 		!m.leaving
 			&& covers(&m.resources, &spec.resources)
 			&& m.executors.iter().any(|e| serves(e, &spec.executor, service))
+			&& (matches!(spec.public_ip, PublicIp::None) || m.addresses > 0)
 	});
 	if takers.count() == 0 {
 		tracing::warn!(
 			target: "cutopia::client",
-			"no registered miner offers {} work with these resources: the indenture waits \
+			"no registered miner offers {} work with these resources{}: the indenture waits \
 			 for one until its award deadline, then its escrow is refunded",
-			executor_name(&spec.executor)
+			executor_name(&spec.executor),
+			if matches!(spec.public_ip, PublicIp::None) { "" } else { " and a public address" }
 		);
 	}
 	let key = signer(cli)?;
@@ -432,6 +436,8 @@ struct MinerRow {
 	who: AccountId32,
 	resources: Resources,
 	executors: Vec<Executor>,
+	/// Public addresses it can dedicate to services.
+	addresses: u16,
 	price_floor: u128,
 	bond: u128,
 	active: u32,
@@ -447,13 +453,14 @@ async fn miners(chain: &Chain) -> Result<Vec<MinerRow>> {
 		let entry = entry?;
 		let (who, role) = entry.key()?.decode()?;
 		let r = entry.value().decode()?;
-		if let (Role::Miner, Profile::Miner { resources, executors, price_floor, .. }) =
+		if let (Role::Miner, Profile::Miner { resources, executors, price_floor, addresses, .. }) =
 			(role, r.profile)
 		{
 			rows.push(MinerRow {
 				who,
 				resources,
 				executors: executors.0,
+				addresses,
 				price_floor,
 				bond: r.bond,
 				active: r.active,

@@ -86,6 +86,12 @@ pub struct MinerArgs {
 	/// far slower.
 	#[arg(long, requires = "microvm")]
 	microvm_tcg: bool,
+	/// A public address of this host to dedicate to one service at a time (give it once per
+	/// address; with `--service`): a service whose spec asks for a public IP is served on
+	/// its port 80, with its SSH gateway on its port 22. The miner registers how many it has
+	/// and checks at start that it can listen on both ports of each.
+	#[arg(long = "public-ip", value_name = "ADDR", requires = "service")]
+	public_ip: Vec<std::net::IpAddr>,
 }
 
 pub async fn run(cli: &Cli, m: &Miner) -> Result<()> {
@@ -123,6 +129,8 @@ fn config(a: &MinerArgs) -> Result<agents::MinerConfig> {
 		data_dir: a.data_dir.clone(),
 		#[cfg(target_os = "linux")]
 		containers: containers(a)?,
+		#[cfg(target_os = "linux")]
+		public_ips: a.public_ip.clone(),
 	})
 }
 

@@ -1,0 +1,129 @@
+//! Dedicated public addresses (`--public-ip`): a service that asks for one (its spec's
+//! `public_ip`, [`PublicIp::needs_address`]) is served on port 80 of an address no other
+//! lease uses, with its SSH gateway on port 22 of it. The miner registers how many it has; the
+//! chain gives it no more such slots at once than that, and takes one lease's publication at
+//! an address at a time.
+
+use super::TARGET;
+use crate::cutopia::runtime_types::{
+	cutopia_primitives::types::PublicIp as Asked, pallet_indenture::types::IndentureSpec,
+};
+use anyhow::{bail, Context, Result};
+use cutopia_primitives::{PublicIp, DEDICATED_SERVICE_PORT, DEDICATED_SSH_PORT};
+use std::{
+	collections::BTreeMap,
+	net::{IpAddr, SocketAddr},
+	sync::{Arc, Mutex},
+};
+
+/// Whether slot `slot` of `spec` is served at a dedicated address: the chain's rule.
+pub(super) fn needed<A, B>(spec: &IndentureSpec<A, B>, slot: u32) -> bool {
+	let asked = match spec.public_ip {
+		Asked::None => PublicIp::None,
+		Asked::PerNode => PublicIp::PerNode,
+		Asked::PerCluster => PublicIp::PerCluster,
+	};
+	asked.needs_address(spec.nodes, slot)
+}
+
+/// Checks that this host can serve on ports 80 and 22 of each address, before the miner
+/// registers them: an address that is not this host's, or a port another program holds (an
+/// sshd listening on every address holds port 22 of each), is said at start, not when a
+/// buyer's service cannot start.
+pub fn check(addresses: &[IpAddr]) -> Result<()> {
+	for (i, ip) in addresses.iter().enumerate() {
+		if addresses[..i].contains(ip) {
+			bail!("--public-ip {ip} is given twice");
+		}
+		if ip.is_unspecified() || ip.is_multicast() {
+			bail!("--public-ip {ip} is not an address a service can be reached at");
+		}
+		for port in [DEDICATED_SERVICE_PORT, DEDICATED_SSH_PORT] {
+			std::net::TcpListener::bind(SocketAddr::new(*ip, port)).with_context(|| {
+				format!(
+					"--public-ip {ip}: cannot listen on port {port} (is the address this \
+					 host's? does another program hold the port — an sshd listening on every \
+					 address holds port 22?)"
+				)
+			})?;
+		}
+	}
+	Ok(())
+}
+
+/// The miner's dedicated addresses and which service holds each.
+#[derive(Debug, Default)]
+pub(super) struct Addresses {
+	held: Mutex<BTreeMap<IpAddr, Option<u64>>>,
+}
+
+impl Addresses {
+	pub(super) fn new(addresses: &[IpAddr]) -> Arc<Self> {
+		Arc::new(Self { held: Mutex::new(addresses.iter().map(|ip| (*ip, None)).collect()) })
+	}
+
+	/// A free address for service `id`: `preferred` (where the chain says it was published
+	/// before a restart, so the buyer's DNS still points at it) if it is free, else the first
+	/// free one.
+	pub(super) fn take(self: &Arc<Self>, id: u64, preferred: Option<IpAddr>) -> Option<Dedicated> {
+		let mut held = self.held.lock().expect("not poisoned");
+		let free = |ip: &IpAddr| held.get(ip).is_some_and(Option::is_none);
+		let ip = preferred
+			.filter(free)
+			.or_else(|| held.iter().find(|(_, by)| by.is_none()).map(|(ip, _)| *ip))?;
+		held.insert(ip, Some(id));
+		Some(Dedicated { pool: self.clone(), ip })
+	}
+}
+
+/// An address held by one service; free again when dropped.
+#[derive(Debug)]
+pub(super) struct Dedicated {
+	pool: Arc<Addresses>,
+	pub(super) ip: IpAddr,
+}
+
+impl Drop for Dedicated {
+	fn drop(&mut self) {
+		if let Some(by) = self.pool.held.lock().expect("not poisoned").get_mut(&self.ip) {
+			tracing::debug!(target: TARGET, "{} free again (held by service {by:?})", self.ip);
+			*by = None;
+		}
+	}
+}
+
+/// The address a published `host:port` names, if it is a literal IP.
+pub(super) fn published_ip(endpoint: &[u8]) -> Option<IpAddr> {
+	std::str::from_utf8(endpoint).ok()?.parse::<SocketAddr>().ok().map(|a| a.ip())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn an_address_serves_one_service_at_a_time_and_a_restart_keeps_its_own() {
+		let ips: Vec<IpAddr> = ["127.0.0.11", "127.0.0.12"].map(|s| s.parse().unwrap()).to_vec();
+		let pool = Addresses::new(&ips);
+		let a = pool.take(1, Some(ips[1])).expect("free");
+		assert_eq!(a.ip, ips[1]);
+		let b = pool.take(2, Some(ips[1])).expect("the other one");
+		assert_eq!(b.ip, ips[0]);
+		assert!(pool.take(3, None).is_none(), "both held");
+		drop(a);
+		assert_eq!(pool.take(3, None).map(|d| d.ip), Some(ips[1]));
+		assert_eq!(published_ip(b"[::1]:80"), Some("::1".parse().unwrap()));
+		assert_eq!(published_ip(b"miner.example:80"), None);
+	}
+
+	#[test]
+	fn an_address_given_twice_or_not_this_hosts_is_refused_at_start() {
+		let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+		let err = |a: &[IpAddr]| check(a).unwrap_err().to_string();
+		assert!(err(&[ip("127.0.0.13"), ip("127.0.0.13")]).contains("twice"));
+		assert!(err(&[ip("0.0.0.0")]).contains("not an address"));
+		// TEST-NET-3: not an address of this host.
+		assert!(format!("{:#}", check(&[ip("203.0.113.77")]).unwrap_err())
+			.contains("cannot listen on port 80"));
+	}
+}
