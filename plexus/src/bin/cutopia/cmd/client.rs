@@ -372,7 +372,9 @@ async fn ssh(
 		.join(format!("cutopia-ssh-{}", plexus::results::hex(&plexus::work::random32()?)));
 	std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700).create(&dir)?;
 	let known_hosts = dir.join("known_hosts");
-	std::fs::write(&known_hosts, format!("[{host}]:{port} {host_key}\n"))?;
+	// OpenSSH names a host at its default port by the host alone, any other as `[host]:port`.
+	let name = if port == 22 { host.to_string() } else { format!("[{host}]:{port}") };
+	std::fs::write(&known_hosts, format!("{name} {host_key}\n"))?;
 	let mut ssh = std::process::Command::new("ssh");
 	ssh.args(["-T", "-p", &port.to_string(), "-F", "/dev/null"])
 		.args(["-o", "StrictHostKeyChecking=yes", "-o", "GlobalKnownHostsFile=/dev/null"])
