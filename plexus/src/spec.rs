@@ -243,8 +243,8 @@ impl SpecFile {
 			other => bail!("`public_ip` is `none`, `per-node` or `per-cluster`, not `{other}`"),
 		};
 		let from_image = matches!(executor, Executor::Container | Executor::MicroVm);
-		if !matches!(public_ip, PublicIp::None)
-			&& !(matches!(task_type, TaskType::Service) && from_image)
+		if !(matches!(public_ip, PublicIp::None)
+			|| matches!(task_type, TaskType::Service) && from_image)
 		{
 			bail!(
 				"`public_ip` is for a service from an image (`type = \"service\"` with `image`): \

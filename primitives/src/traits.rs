@@ -117,13 +117,14 @@ impl<AccountId> ChallengeOutcome<AccountId> for () {
 /// Decides who may compete for a challenge (for the marketplace: registered miners whose
 /// reputation, resources and price floor fit the indenture, and who hold no other slot of it).
 pub trait Eligibility<AccountId> {
-	/// Whether `who` may commit to or solve a challenge of `context`.
-	fn may_compete(context: ContextId, who: &AccountId) -> bool;
-	/// How `who` ranks among the miners that qualified for a challenge of `context` (higher
-	/// wins), or `None` if it may not compete (any more). Ties are broken by the Challenge
-	/// pallet with a block hash nobody knew when the commits closed.
-	fn rank(context: ContextId, who: &AccountId) -> Option<u64> {
-		Self::may_compete(context, who).then_some(0)
+	/// Whether `who` may commit to or solve challenge `challenge` of `context` (the
+	/// challenge of one slot: a slot may ask more of its miner than its siblings do).
+	fn may_compete(context: ContextId, challenge: ChallengeId, who: &AccountId) -> bool;
+	/// How `who` ranks among the miners that qualified for challenge `challenge` of `context`
+	/// (higher wins), or `None` if it may not compete (any more). Ties are broken by the
+	/// Challenge pallet with a block hash nobody knew when the commits closed.
+	fn rank(context: ContextId, challenge: ChallengeId, who: &AccountId) -> Option<u64> {
+		Self::may_compete(context, challenge, who).then_some(0)
 	}
 	/// The most weight one `may_compete` or `rank` call uses (added to `commit`, `solve` and
 	/// per commit to awarding).
@@ -143,7 +144,7 @@ pub trait Eligibility<AccountId> {
 
 /// Anyone may compete: for runtimes and tests without a marketplace.
 impl<AccountId> Eligibility<AccountId> for () {
-	fn may_compete(_: ContextId, _: &AccountId) -> bool {
+	fn may_compete(_: ContextId, _: ChallengeId, _: &AccountId) -> bool {
 		true
 	}
 }

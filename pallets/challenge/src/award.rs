@@ -14,7 +14,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(c.status == ChallengeStatus::Open, Error::<T>::NotOpen);
 		let now = Self::now();
 		ensure!(now <= c.deadline, Error::<T>::DeadlinePassed);
-		ensure!(T::Eligibility::may_compete(c.context, &who), Error::<T>::NotEligible);
+		ensure!(T::Eligibility::may_compete(c.context, id, &who), Error::<T>::NotEligible);
 		ensure!(now > c.opened, Error::<T>::SeedNotYetKnown);
 		let seed = Self::hash_target_seed_of(id, &c);
 		let hash = math::work_hash(&seed.0, &who.encode(), nonce);
@@ -79,7 +79,7 @@ impl<T: Config> Pallet<T> {
 			if !k.revealed {
 				continue;
 			}
-			let Some(rank) = T::Eligibility::rank(c.context, &k.who) else { continue };
+			let Some(rank) = T::Eligibility::rank(c.context, id, &k.who) else { continue };
 			let tie = sp_io::hashing::blake2_256(&(b"cutopia/award", &parent, id, &k.who).encode());
 			if best.as_ref().is_none_or(|(r, t, _)| rank > *r || (rank == *r && tie < *t)) {
 				best = Some((rank, tie, k.who));

@@ -76,7 +76,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(now <= last, Error::<T>::CommitWindowClosed);
 		ensure!(!CommitOf::<T>::contains_key(id, &who), Error::<T>::AlreadyCommitted);
 		ensure!(c.commits < T::MaxCommits::get(), Error::<T>::TooManyCommits);
-		ensure!(T::Eligibility::may_compete(c.context, &who), Error::<T>::NotEligible);
+		ensure!(T::Eligibility::may_compete(c.context, id, &who), Error::<T>::NotEligible);
 		T::Currency::hold(&HoldReason::CommitDeposit.into(), &who, c.deposit)
 			.map_err(|_| Error::<T>::CannotHoldDeposit)?;
 		let seq = c.commits;

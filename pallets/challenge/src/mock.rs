@@ -4,7 +4,9 @@
 //! pallet's invariants; [`build_and_execute`] does so with the defaults. Tests advance blocks
 //! only with [`run_to_block`].
 
-use crate::{self as pallet_challenge, ChallengeOutcome, ContextId, Eligibility, LeaseOutcome};
+use crate::{
+	self as pallet_challenge, ChallengeId, ChallengeOutcome, ContextId, Eligibility, LeaseOutcome,
+};
 use core::cell::RefCell;
 use cutopia_test_utils::{ext_at_block_one, storage_with_balances};
 use frame_support::{derive_impl, traits::ConstU128, weights::Weight};
@@ -80,11 +82,11 @@ impl ChallengeOutcome<u64> for Recorder {
 /// Anyone not banned may compete; ranks are set by tests (0 by default).
 pub struct NotBanned;
 impl Eligibility<u64> for NotBanned {
-	fn may_compete(_: ContextId, who: &u64) -> bool {
+	fn may_compete(_: ContextId, _: ChallengeId, who: &u64) -> bool {
 		BANNED.with(|b| !b.borrow().contains(who))
 	}
-	fn rank(context: ContextId, who: &u64) -> Option<u64> {
-		Self::may_compete(context, who).then(|| {
+	fn rank(context: ContextId, challenge: ChallengeId, who: &u64) -> Option<u64> {
+		Self::may_compete(context, challenge, who).then(|| {
 			RANKS.with(|r| r.borrow().iter().rfind(|(w, _)| w == who).map_or(0, |(_, r)| *r))
 		})
 	}

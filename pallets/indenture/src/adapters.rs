@@ -103,19 +103,20 @@ impl<T: Config> EscrowOutcome<T::AccountId, BalanceOf<T>> for Pallet<T> {
 }
 
 impl<T: Config> Eligibility<T::AccountId> for Pallet<T> {
-	fn may_compete(context: ContextId, who: &T::AccountId) -> bool {
-		Self::may_compete(context, who)
+	fn may_compete(context: ContextId, challenge: ChallengeId, who: &T::AccountId) -> bool {
+		Self::competing(context, Self::slot_of_challenge(context, challenge), who).is_some()
 	}
 
-	fn rank(context: ContextId, who: &T::AccountId) -> Option<u64> {
-		Self::rank(context, who)
+	fn rank(context: ContextId, challenge: ChallengeId, who: &T::AccountId) -> Option<u64> {
+		Self::rank_for(context, Self::slot_of_challenge(context, challenge), who)
 	}
 
 	/// `rank` is `may_compete` and three more reads (the indenture, the miner, its score),
 	/// mostly cached by then.
 	fn weight() -> Weight {
-		// And the miner's count of dedicated addresses (`Self::address_weight`).
-		T::WeightInfo::may_compete().saturating_add(T::DbWeight::get().reads(4))
+		// And the challenge's slot, and the miner's count of dedicated addresses
+		// (`Self::address_weight`).
+		T::WeightInfo::may_compete().saturating_add(T::DbWeight::get().reads(5))
 	}
 
 	/// The indenture and its slots (`MaxSlots` of them: the benchmark's reads, all but the
@@ -126,7 +127,8 @@ impl<T: Config> Eligibility<T::AccountId> for Pallet<T> {
 		let measured = T::WeightInfo::may_compete();
 		let cached = db.reads(u64::from(T::MaxSlots::get()) + 1);
 		Weight::from_parts(measured.ref_time().saturating_sub(cached.ref_time()), 0)
-			.saturating_add(db.reads(5))
+			// And the miner's count of dedicated addresses, not cached for another miner.
+			.saturating_add(db.reads(6))
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

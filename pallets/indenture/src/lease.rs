@@ -14,7 +14,7 @@ impl<T: Config> Pallet<T> {
 		let Some((id, slot_index)) = SlotOfChallenge::<T>::take(challenge) else { return };
 		let Some(mut ind) = Indentures::<T>::get(id) else { return };
 		let Some(mut slot) = Slots::<T>::get(id, slot_index) else { return };
-		if !Self::may_compete(id, winner) {
+		if Self::competing(id, Some(slot_index), winner).is_none() {
 			return Self::reopen_slot(id, slot_index, slot, &ind, winner);
 		}
 		if let Err(e) = T::Registry::begin_work(winner, Role::Miner) {
@@ -104,7 +104,7 @@ impl<T: Config> Pallet<T> {
 				.is_none_or(|g| dedicated_address(&g.endpoint, DEDICATED_SSH_PORT) == Some(key));
 			ensure!(ssh_there, Error::<T>::NotDedicated);
 			ensure!(
-				DedicatedAt::<T>::get(key).is_none_or(|at| at == (id, index)),
+				DedicatedAt::<T>::get(&who, key).is_none_or(|at| at == (id, index)),
 				Error::<T>::AddressTaken
 			);
 			Some(key)
@@ -115,9 +115,9 @@ impl<T: Config> Pallet<T> {
 			// Republished at another address (the miner restarted on another one): the old
 			// one is free for other leases.
 			if let Some(old) = Self::published_address(&slot).filter(|old| *old != key) {
-				DedicatedAt::<T>::remove(old);
+				DedicatedAt::<T>::remove(&who, old);
 			}
-			DedicatedAt::<T>::insert(key, (id, index));
+			DedicatedAt::<T>::insert(&who, key, (id, index));
 		}
 		// Awarded slots always have their access; one without is no lease to publish for.
 		let Some(slot_access) = slot.access.as_mut() else {
@@ -142,13 +142,12 @@ impl<T: Config> Pallet<T> {
 		if !ind.spec.public_ip.needs_address(ind.spec.nodes, index) {
 			return;
 		}
-		if let Some(miner) = &slot.miner {
-			AddressesHeld::<T>::mutate_exists(miner, |n| {
-				*n = n.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
-			});
-		}
+		let Some(miner) = &slot.miner else { return };
+		AddressesHeld::<T>::mutate_exists(miner, |n| {
+			*n = n.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
+		});
 		if let Some(key) = Self::published_address(slot) {
-			DedicatedAt::<T>::mutate_exists(key, |at| {
+			DedicatedAt::<T>::mutate_exists(miner, key, |at| {
 				if *at == Some((id, index)) {
 					*at = None;
 				}
@@ -377,7 +376,10 @@ impl<T: Config> Pallet<T> {
 			return;
 		};
 		let end = LeaseEnd { proven, missed, failed };
-		Self::release_address(&ind, id, slot_index, &slot);
+		// Only a running lease holds an address (a stopped one let it go when it stopped).
+		if slot.ended.is_none() {
+			Self::release_address(&ind, id, slot_index, &slot);
+		}
 		slot.ended = Some(end);
 		if let Some(miner) = slot.miner.clone() {
 			T::Registry::end_work(&miner, Role::Miner);

@@ -305,12 +305,21 @@ pub mod pallet {
 	pub type AddressesHeld<T: Config> =
 		StorageMap<_, Blake2_128Concat, T::AccountId, u16, ValueQuery>;
 
-	/// Which running lease each dedicated public address was published for: one address is
-	/// one lease's, so a miner cannot serve two buyers who each asked for an address of their
-	/// own from one.
+	/// Which running lease of each miner each of its dedicated public addresses was published
+	/// for: one address is one lease's, so a miner cannot serve two buyers who each asked for
+	/// an address of their own from one. Kept per miner: an address is not proven anyone's, so
+	/// a global index would let anyone holding such a slot publish a rival's address first and
+	/// keep the rival from publishing it (review); another miner's false claim only misleads
+	/// its own buyer.
 	#[pallet::storage]
-	pub type DedicatedAt<T: Config> =
-		StorageMap<_, Blake2_128Concat, AddressKey, (IndentureId, u32)>;
+	pub type DedicatedAt<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Blake2_128Concat,
+		AddressKey,
+		(IndentureId, u32),
+	>;
 
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]

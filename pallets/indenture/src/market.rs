@@ -461,7 +461,12 @@ impl<T: Config> Pallet<T> {
 	/// then how far its price floor is below what the indenture pays per billed unit (so, of
 	/// two equally reputed miners, the cheaper wins).
 	pub fn rank(id: IndentureId, who: &T::AccountId) -> Option<u64> {
-		let (ind, price_floor, score) = Self::competing(id, who)?;
+		Self::rank_for(id, None, who)
+	}
+
+	/// [`Self::rank`] for slot `slot` (any open slot when `None`).
+	pub(crate) fn rank_for(id: IndentureId, slot: Option<u32>, who: &T::AccountId) -> Option<u64> {
+		let (ind, price_floor, score) = Self::competing(id, slot, who)?;
 		let asked = price_floor.saturating_mul(Self::billed(&ind));
 		let share = Permill::from_rational(asked, ind.spec.incentive.max(One::one()));
 		let cheapness = u64::from(Permill::one().deconstruct() - share.deconstruct());
@@ -472,17 +477,24 @@ impl<T: Config> Pallet<T> {
 	/// buyer, exchange or escrow operator, whose resources cover one node, that offers an
 	/// executor serving the one the indenture needs, whose price floor is
 	/// at most the offered price per billed unit (compute units × replicas), whose reputation
-	/// meets the minimum, that has a dedicated address free while a slot needing one is open,
-	/// and who holds no other slot of it. Checked when a miner commits or
-	/// solves, when qualified miners are ranked, and again when the slot is awarded.
+	/// meets the minimum, and who holds no other slot of it; for a slot that needs a
+	/// dedicated address, one that has one free. Checked when a miner commits or solves, when
+	/// qualified miners are ranked (for the challenge's slot), and again when the slot is
+	/// awarded. This form asks for any open slot: an address is needed if one of them needs it.
 	pub fn may_compete(id: IndentureId, who: &T::AccountId) -> bool {
-		Self::competing(id, who).is_some()
+		Self::competing(id, None, who).is_some()
+	}
+
+	/// The slot of indenture `id` that `challenge` decides, if it is still open.
+	pub(crate) fn slot_of_challenge(id: IndentureId, challenge: ChallengeId) -> Option<u32> {
+		SlotOfChallenge::<T>::get(challenge).filter(|(i, _)| *i == id).map(|(_, slot)| slot)
 	}
 
 	/// What [`Self::may_compete`] checks, with what it read for it: the open indenture, the
 	/// miner's price floor and its score.
-	fn competing(
+	pub(crate) fn competing(
 		id: IndentureId,
+		slot: Option<u32>,
 		who: &T::AccountId,
 	) -> Option<(IndentureOf<T>, BalanceOf<T>, Permill)> {
 		let ind = Indentures::<T>::get(id).filter(|i| i.status == Status::Open)?;
@@ -493,14 +505,16 @@ impl<T: Config> Pallet<T> {
 		}
 		let MinerOffer { resources, price_floor, executors, addresses } = T::Registry::miner(who)?;
 		let score = T::Reputation::score(who);
-		let (mut holds_one, mut address_wanted) = (false, false);
-		for (index, slot) in Slots::<T>::iter_prefix(id) {
-			holds_one |= slot.miner.as_ref() == Some(who);
-			address_wanted |=
-				slot.miner.is_none() && ind.spec.public_ip.needs_address(ind.spec.nodes, index);
+		let needs = |index| ind.spec.public_ip.needs_address(ind.spec.nodes, index);
+		let (mut holds_one, mut any_wanted) = (false, false);
+		for (index, s) in Slots::<T>::iter_prefix(id) {
+			holds_one |= s.miner.as_ref() == Some(who);
+			any_wanted |= s.miner.is_none() && needs(index);
 		}
-		// While a slot needing a dedicated address is open, only a miner with one free
-		// competes: the award of that slot could not stand otherwise.
+		// A slot that needs a dedicated address goes only to a miner with one free (its
+		// siblings of a cluster need none, so a cluster's other nodes are not kept waiting
+		// for miners with addresses).
+		let address_wanted = slot.map_or(any_wanted, needs);
 		let address_free = !address_wanted || AddressesHeld::<T>::get(who) < addresses;
 		let fits = resources.covers(&ind.spec.resources)
 			&& cutopia_primitives::offers(

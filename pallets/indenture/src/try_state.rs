@@ -104,7 +104,7 @@ impl<T: Config> Pallet<T> {
 				*addresses.entry(miner.clone()).or_default() += 1;
 				if let Some(key) = Self::published_address(&slot) {
 					ensure!(
-						DedicatedAt::<T>::get(key) == Some((id, index)),
+						DedicatedAt::<T>::get(miner, key) == Some((id, index)),
 						"a dedicated address is not indexed to the lease published there"
 					);
 				}
@@ -115,10 +115,12 @@ impl<T: Config> Pallet<T> {
 				== addresses,
 			"a miner's count of dedicated addresses differs from its running leases needing one"
 		);
-		for (key, (id, index)) in DedicatedAt::<T>::iter() {
+		for (miner, key, (id, index)) in DedicatedAt::<T>::iter() {
 			let slot = Slots::<T>::get(id, index).ok_or("a dedicated address names no slot")?;
 			ensure!(
-				slot.ended.is_none() && Self::published_address(&slot) == Some(key),
+				slot.ended.is_none()
+					&& slot.miner.as_ref() == Some(&miner)
+					&& Self::published_address(&slot) == Some(key),
 				"a dedicated address is indexed to a lease not running or published elsewhere"
 			);
 		}

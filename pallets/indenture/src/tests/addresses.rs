@@ -134,17 +134,22 @@ fn an_expired_indenture_lets_its_running_leases_addresses_go() {
 #[test]
 fn one_address_per_cluster_is_node_0s() {
 	build_and_execute(|| {
-		let id = assert_submit(BUYER, dedicated(2, PublicIp::PerCluster));
+		let not_eligible = || pallet_challenge::Error::<Test>::NotEligible;
+		let id = assert_submit(BUYER, dedicated(3, PublicIp::PerCluster));
 		register(MINER_A, 0);
 		register(MINER_B, 1);
-		// While node 0's slot is open, only a miner with an address competes ...
+		register(MINER_C, 0);
+		// Node 0's slot goes only to a miner with an address free ...
 		assert!(!IndenturePallet::may_compete(id, &MINER_A));
+		assert_noop!(solve(id, 0, MINER_A), not_eligible());
+		// ... its siblings to anyone, even before node 0 is taken: miners without an address
+		// do not leave the cluster waiting (review: with per-indenture eligibility, two
+		// address miners taking nodes 1 and 2 left node 0 to nobody until it expired).
+		assert_solve(MINER_A, id, 1);
+		assert_solve(MINER_C, id, 2);
+		assert_eq!([MINER_A, MINER_C].map(held_addresses), [0, 0]);
 		assert_solve(MINER_B, id, 0);
 		assert_eq!(held_addresses(MINER_B), 1);
-		// ... then node 1 needs none.
-		assert!(IndenturePallet::may_compete(id, &MINER_A));
-		assert_solve(MINER_A, id, 1);
-		assert_eq!(held_addresses(MINER_A), 0);
 		// Node 1 publishes where it answers as any service does; node 0 at its address.
 		assert_ok!(publish(MINER_A, id, &access(b"10.0.0.4:40001", None)));
 		assert_noop!(
@@ -158,11 +163,13 @@ fn one_address_per_cluster_is_node_0s() {
 #[test]
 fn a_dedicated_address_is_published_for_one_lease_at_ports_80_and_22() {
 	build_and_execute(|| {
-		let id = assert_submit(BUYER, dedicated(2, PublicIp::PerNode));
-		register(MINER_A, 1);
+		let first = assert_submit(BUYER, dedicated(2, PublicIp::PerNode));
+		let second = assert_submit(BUYER, dedicated(1, PublicIp::PerNode));
+		register(MINER_A, 2);
 		register(MINER_B, 1);
-		assert_solve(MINER_A, id, 0);
-		assert_solve(MINER_B, id, 1);
+		assert_solve(MINER_A, first, 0);
+		assert_solve(MINER_B, first, 1);
+		assert_solve(MINER_A, second, 0);
 		// Not a literal IP at port 80, or a gateway not at port 22 of the same IP.
 		for bad in [
 			access(b"miner.example:80", None),
@@ -172,31 +179,40 @@ fn a_dedicated_address_is_published_for_one_lease_at_ports_80_and_22() {
 			access(b"203.0.113.7:80", Some((b"203.0.113.8:22", b"ssh-ed25519 AAAA"))),
 			access(b"[2001:db8::1]:80", Some((b"[2001:db8::2]:22", b"ssh-ed25519 AAAA"))),
 		] {
-			assert_noop!(publish(MINER_A, id, &bad), Error::<Test>::NotDedicated);
+			assert_noop!(publish(MINER_A, first, &bad), Error::<Test>::NotDedicated);
 		}
-		assert_ok!(publish(MINER_A, id, &at("203.0.113.7")));
-		assert_eq!(DedicatedAt::<Test>::get(addr("203.0.113.7")), Some((id, 0)));
-		// Another lease cannot be published there, however the address is written.
-		assert_noop!(publish(MINER_B, id, &at("203.0.113.7")), Error::<Test>::AddressTaken);
+		assert_ok!(publish(MINER_A, first, &at("203.0.113.7")));
+		assert_eq!(DedicatedAt::<Test>::get(MINER_A, addr("203.0.113.7")), Some((first, 0)));
+		// A miner with two addresses cannot serve its two buyers from one, however the
+		// address is written.
+		assert_noop!(publish(MINER_A, second, &at("203.0.113.7")), Error::<Test>::AddressTaken);
 		assert_noop!(
-			publish(MINER_B, id, &access(b"[::ffff:203.0.113.7]:80", None)),
+			publish(MINER_A, second, &access(b"[::ffff:203.0.113.7]:80", None)),
 			Error::<Test>::AddressTaken
 		);
-		assert_ok!(publish(MINER_B, id, &at("[2001:db8::1]")));
+		assert_ok!(publish(MINER_A, second, &at("[2001:db8::1]")));
+		// Another miner claiming the address does not keep its owner from it (review: with
+		// one index for every miner, whoever published an address first held it, so a rival
+		// could squat a miner's address for the length of a lease of its own).
+		assert_ok!(publish(MINER_B, first, &at("[2001:db8::1]")));
 		// Published again at the same address (a restart) is fine; at another one, the old
-		// one is free for others.
-		assert_ok!(publish(MINER_A, id, &at("203.0.113.7")));
-		assert_ok!(publish(MINER_A, id, &at("203.0.113.9")));
-		assert_eq!(DedicatedAt::<Test>::get(addr("203.0.113.7")), None);
-		assert_ok!(publish(MINER_B, id, &at("203.0.113.7")));
-		assert_eq!(DedicatedAt::<Test>::get(addr("[2001:db8::1]")), None);
+		// one is free for the miner's other leases.
+		assert_ok!(publish(MINER_A, first, &at("203.0.113.7")));
+		assert_ok!(publish(MINER_A, first, &at("203.0.113.9")));
+		assert_eq!(DedicatedAt::<Test>::get(MINER_A, addr("203.0.113.7")), None);
+		assert_ok!(publish(MINER_A, second, &at("203.0.113.7")));
+		assert_eq!(DedicatedAt::<Test>::get(MINER_A, addr("[2001:db8::1]")), None);
 		// When the leases end, the addresses are free again.
 		for round in 0..3 {
-			heartbeat_of(id, 0, MINER_A, round);
-			heartbeat_of(id, 1, MINER_B, round);
+			heartbeat_of(first, 0, MINER_A, round);
+			heartbeat_of(first, 1, MINER_B, round);
+		}
+		assert_eq!([MINER_A, MINER_B].map(held_addresses), [1, 0]);
+		for round in 0..3 {
+			heartbeat_of(second, 0, MINER_A, round);
 		}
 		assert_eq!(DedicatedAt::<Test>::iter().count(), 0);
-		assert_eq!([MINER_A, MINER_B].map(held_addresses), [0, 0]);
+		assert_eq!(held_addresses(MINER_A), 0);
 	});
 }
 

@@ -8,7 +8,7 @@ use super::TARGET;
 use crate::cutopia::runtime_types::{
 	cutopia_primitives::types::PublicIp as Asked, pallet_indenture::types::IndentureSpec,
 };
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use cutopia_primitives::{PublicIp, DEDICATED_SERVICE_PORT, DEDICATED_SSH_PORT};
 use std::{
 	collections::BTreeMap,
@@ -32,20 +32,26 @@ pub(super) fn needed<A, B>(spec: &IndentureSpec<A, B>, slot: u32) -> bool {
 /// buyer's service cannot start.
 pub fn check(addresses: &[IpAddr]) -> Result<()> {
 	for (i, ip) in addresses.iter().enumerate() {
-		if addresses[..i].contains(ip) {
+		if addresses[..i].iter().any(|other| other.to_canonical() == ip.to_canonical()) {
 			bail!("--public-ip {ip} is given twice");
 		}
 		if ip.is_unspecified() || ip.is_multicast() {
 			bail!("--public-ip {ip} is not an address a service can be reached at");
 		}
 		for port in [DEDICATED_SERVICE_PORT, DEDICATED_SSH_PORT] {
-			std::net::TcpListener::bind(SocketAddr::new(*ip, port)).with_context(|| {
-				format!(
-					"--public-ip {ip}: cannot listen on port {port} (is the address this \
-					 host's? does another program hold the port — an sshd listening on every \
-					 address holds port 22?)"
-				)
-			})?;
+			if let Err(e) = std::net::TcpListener::bind(SocketAddr::new(*ip, port)) {
+				let why = match e.kind() {
+					std::io::ErrorKind::PermissionDenied => {
+						"ports below 1024 need root or CAP_NET_BIND_SERVICE"
+					},
+					std::io::ErrorKind::AddrInUse => {
+						"another program holds it — an sshd listening on every address holds \
+						 port 22 of each"
+					},
+					_ => "is the address this host's?",
+				};
+				bail!("--public-ip {ip}: cannot listen on port {port} ({why}): {e}");
+			}
 		}
 	}
 	Ok(())
@@ -64,13 +70,20 @@ impl Addresses {
 
 	/// A free address for service `id`: `preferred` (where the chain says it was published
 	/// before a restart, so the buyer's DNS still points at it) if it is free, else the first
-	/// free one.
-	pub(super) fn take(self: &Arc<Self>, id: u64, preferred: Option<IpAddr>) -> Option<Dedicated> {
+	/// free one not `reserved` (published on chain for another running lease of this miner,
+	/// which the chain would not let this one be published at).
+	pub(super) fn take(
+		self: &Arc<Self>,
+		id: u64,
+		preferred: Option<IpAddr>,
+		reserved: &[IpAddr],
+	) -> Option<Dedicated> {
 		let mut held = self.held.lock().expect("not poisoned");
-		let free = |ip: &IpAddr| held.get(ip).is_some_and(Option::is_none);
-		let ip = preferred
-			.filter(free)
-			.or_else(|| held.iter().find(|(_, by)| by.is_none()).map(|(ip, _)| *ip))?;
+		let free = |ip: &IpAddr| {
+			held.get(ip).is_some_and(Option::is_none)
+				&& !reserved.iter().any(|r| r.to_canonical() == ip.to_canonical())
+		};
+		let ip = preferred.filter(free).or_else(|| held.keys().find(|ip| free(ip)).copied())?;
 		held.insert(ip, Some(id));
 		Some(Dedicated { pool: self.clone(), ip })
 	}
@@ -105,13 +118,18 @@ mod tests {
 	fn an_address_serves_one_service_at_a_time_and_a_restart_keeps_its_own() {
 		let ips: Vec<IpAddr> = ["127.0.0.11", "127.0.0.12"].map(|s| s.parse().unwrap()).to_vec();
 		let pool = Addresses::new(&ips);
-		let a = pool.take(1, Some(ips[1])).expect("free");
+		let a = pool.take(1, Some(ips[1]), &[]).expect("free");
 		assert_eq!(a.ip, ips[1]);
-		let b = pool.take(2, Some(ips[1])).expect("the other one");
+		let b = pool.take(2, Some(ips[1]), &[]).expect("the other one");
 		assert_eq!(b.ip, ips[0]);
-		assert!(pool.take(3, None).is_none(), "both held");
+		assert!(pool.take(3, None, &[]).is_none(), "both held");
 		drop(a);
-		assert_eq!(pool.take(3, None).map(|d| d.ip), Some(ips[1]));
+		// Free here, but published on chain for another lease (as an IPv4-mapped address):
+		// not given out.
+		let mapped: IpAddr = "::ffff:127.0.0.12".parse().unwrap();
+		assert!(pool.take(3, None, &[mapped]).is_none());
+		assert!(pool.take(3, Some(ips[1]), &[mapped]).is_none());
+		assert_eq!(pool.take(3, None, &[]).map(|d| d.ip), Some(ips[1]));
 		assert_eq!(published_ip(b"[::1]:80"), Some("::1".parse().unwrap()));
 		assert_eq!(published_ip(b"miner.example:80"), None);
 	}
@@ -121,6 +139,7 @@ mod tests {
 		let ip = |s: &str| s.parse::<IpAddr>().unwrap();
 		let err = |a: &[IpAddr]| check(a).unwrap_err().to_string();
 		assert!(err(&[ip("127.0.0.13"), ip("127.0.0.13")]).contains("twice"));
+		assert!(err(&[ip("127.0.0.13"), ip("::ffff:127.0.0.13")]).contains("twice"));
 		assert!(err(&[ip("0.0.0.0")]).contains("not an address"));
 		// TEST-NET-3: not an address of this host.
 		assert!(format!("{:#}", check(&[ip("203.0.113.77")]).unwrap_err())

@@ -139,20 +139,25 @@ pub(super) async fn compete(
 		.runtime_apis()
 		.call(cutopia::runtime_apis().indenture_api().queue(filter, 0, 64))
 		.await?;
-	// While a slot needing a dedicated address is open, the chain takes only miners with one
-	// free: without, a solve would only cost its fee.
+	// A slot needing a dedicated address goes only to a miner with one free: without, a
+	// solve or commit would only cost its fee. Each indenture tried for such a slot takes one
+	// from this block's budget (it can win one slot of each).
 	#[cfg(target_os = "linux")]
 	let addresses = ctx.cfg.public_ips.len();
 	#[cfg(not(target_os = "linux"))]
 	let addresses = 0usize;
-	let held = at
-		.storage()
-		.try_fetch(cutopia::storage().indenture().addresses_held(), (ctx.me,))
-		.await?
-		.map(|v| v.decode())
-		.transpose()?
-		.unwrap_or(0);
-	let address_free = usize::from(held) < addresses;
+	let mut free_addresses = if addresses == 0 {
+		0
+	} else {
+		let held = at
+			.storage()
+			.try_fetch(cutopia::storage().indenture().addresses_held(), (ctx.me,))
+			.await?
+			.map(|v| v.decode())
+			.transpose()?
+			.unwrap_or(0);
+		addresses.saturating_sub(usize::from(held))
+	};
 	for id in open {
 		let Some(IndentureInfo::Active { indenture, slots }) =
 			at.runtime_apis().call(cutopia::runtime_apis().indenture_api().get(id)).await?
@@ -170,17 +175,20 @@ pub(super) async fn compete(
 			|| party || !super::results::can_run(ctx, &indenture.spec)
 			|| indenture.status != Status::Open
 			|| slots.iter().any(|(_, s)| s.miner.as_ref() == Some(&ctx.me))
-			|| (!address_free
-				&& slots.iter().any(|(i, s)| {
-					s.miner.is_none() && super::addresses::needed(&indenture.spec, *i)
-				})) {
+		{
 			continue;
 		}
-		for (_, slot) in slots.iter().filter(|(_, s)| s.miner.is_none()) {
+		let mut took_address = false;
+		for (index, slot) in slots.iter().filter(|(_, s)| s.miner.is_none()) {
 			let cid = slot.challenge;
 			if state.given_up.contains(&cid) || state.commits.contains_key(&cid) {
 				continue;
 			}
+			let needs_address = super::addresses::needed(&indenture.spec, *index);
+			if needs_address && free_addresses == 0 {
+				continue;
+			}
+			took_address |= needs_address;
 			let Some(ch) =
 				at.storage().try_fetch(cutopia::storage().challenge().challenges(), (cid,)).await?
 			else {
@@ -228,6 +236,9 @@ pub(super) async fn compete(
 						.await?
 				},
 			}
+		}
+		if took_address {
+			free_addresses = free_addresses.saturating_sub(1);
 		}
 	}
 	Ok(())

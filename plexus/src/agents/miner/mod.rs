@@ -228,7 +228,7 @@ pub async fn run_miner(
 
 	#[cfg(target_os = "linux")]
 	let address_count = {
-		if !cfg.public_ips.is_empty() && !(cfg.service && cfg.containers.is_some()) {
+		if !(cfg.public_ips.is_empty() || cfg.service && cfg.containers.is_some()) {
 			anyhow::bail!(
 				"--public-ip is for services from images: start with --service and --containers \
 				 or --microvm"
@@ -359,6 +359,17 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 		}
 	}
 	heartbeat::send(ctx, &at, answers).await?;
+	// Where the chain says each running service was published: an address published for
+	// one lease is not given to another (the chain would refuse that publication).
+	#[cfg(target_os = "linux")]
+	let published: BTreeMap<u64, std::net::IpAddr> = held
+		.iter()
+		.filter(|(_, s)| !s.ended)
+		.filter_map(|(id, s)| {
+			let access = s.published.as_ref()?;
+			Some((*id, addresses::published_ip(&access.service.0)?))
+		})
+		.collect();
 	for (id, slot) in held {
 		let Some(ind) =
 			at.storage().try_fetch(cutopia::storage().indenture().indentures(), (id,)).await?
@@ -372,7 +383,7 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 				results::serve(ctx, id, slot.index, &ind.spec, &ind.status, slot.result).await
 			},
 			#[cfg(target_os = "linux")]
-			TaskType::Service => services::serve(ctx, id, &slot, &ind.spec, now).await,
+			TaskType::Service => services::serve(ctx, id, &slot, &ind.spec, now, &published).await,
 			#[cfg(not(target_os = "linux"))]
 			TaskType::Service => Ok(()),
 		};

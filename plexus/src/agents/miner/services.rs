@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
 	agents::refused,
-	chain::AccountId32,
+	chain::{AccountId32, ChainError},
 	container::{self, gateway, Service},
 	cutopia::{
 		self,
@@ -29,7 +29,8 @@ use crate::{
 use anyhow::{Context, Result};
 use cutopia_primitives::{DEDICATED_SERVICE_PORT, DEDICATED_SSH_PORT};
 use std::{
-	collections::{BTreeSet, HashMap},
+	collections::{BTreeMap, BTreeSet, HashMap},
+	net::IpAddr,
 	sync::{Arc, Mutex},
 };
 
@@ -99,6 +100,7 @@ pub(super) async fn serve(
 	slot: &HeldSlot,
 	spec: &IndentureSpec<AccountId32, u128>,
 	now: u32,
+	published: &BTreeMap<u64, IpAddr>,
 ) -> Result<()> {
 	let Task::Container { .. } = &spec.task else { return Ok(()) };
 	if slot.lease.is_none() || slot.ended {
@@ -158,7 +160,9 @@ pub(super) async fn serve(
 		access
 	};
 	let Some(access) = access else {
-		start(ctx, id, slot, spec.clone(), now);
+		let reserved: Vec<IpAddr> =
+			published.iter().filter(|(other, _)| **other != id).map(|(_, ip)| *ip).collect();
+		start(ctx, id, slot, spec.clone(), now, &reserved);
 		return Ok(());
 	};
 	if slot.published.as_ref() != Some(&access) {
@@ -169,7 +173,17 @@ pub(super) async fn serve(
 				"service {id} published at {}",
 				String::from_utf8_lossy(&access.service.0)
 			),
-			Err(e) => refused!(TARGET, e, "publishing service {id} refused"),
+			// The chain will not take it as it stands (say, an address it holds for another
+			// lease of this miner): not sent again every block for a fee each time, but
+			// stopped and started again later, on other ports or another address.
+			Err(e @ (ChainError::Dispatch { .. } | ChainError::DispatchOther(_))) => {
+				refused!(TARGET, e, "publishing service {id} refused");
+				let mut running = ctx.services.lock().expect("not poisoned");
+				if let Some(Workload::Up(up)) = running.remove(&id) {
+					running.insert(id, Workload::Failed(now, up.failures + 1));
+				}
+			},
+			Err(e) => refused!(TARGET, e, "publishing service {id} not sent"),
 		}
 	}
 	Ok(())
@@ -203,28 +217,31 @@ fn start(
 	slot: &HeldSlot,
 	spec: IndentureSpec<AccountId32, u128>,
 	now: u32,
+	reserved: &[IpAddr],
 ) {
 	let (Some(containers), services) = (ctx.cfg.containers.clone(), ctx.services.clone()) else {
 		return;
 	};
 	let dedicated = if addresses::needed(&spec, slot.index) {
 		let before = slot.published.as_ref().and_then(|a| addresses::published_ip(&a.service.0));
-		match ctx.addresses.take(id, before) {
+		match ctx.addresses.take(id, before, reserved) {
 			Some(dedicated) => Some(dedicated),
 			None => {
-				// The chain gives a miner no more such slots than it registered addresses:
-				// this one was registered with more than it was started with.
+				// Another service is still letting its address go, or this miner was
+				// registered with more addresses than it was started with (the chain gives it
+				// no more such slots than it registered): tried again later, not counted as a
+				// failure of this service.
 				tracing::warn!(
 					target: TARGET,
 					"service {id} needs a public address of its own and none of this miner's \
-					 --public-ip is free: it is not running"
+					 --public-ip is free: not started yet"
 				);
 				let mut running = services.lock().expect("not poisoned");
 				let failures = match running.get(&id) {
 					Some(Workload::Starting(failures)) => *failures,
 					_ => 0,
 				};
-				running.insert(id, Workload::Failed(now, failures + 1));
+				running.insert(id, Workload::Failed(now, failures));
 				return;
 			},
 		}
