@@ -94,7 +94,7 @@ fn spec(incentive: u128) -> Value {
 			]),
 		),
 		("nodes", Value::u128(1)),
-		("public_ip", variant("PerNode")),
+		("public_ip", variant("None")),
 		("duration", Value::u128(10)),
 		("incentive", Value::u128(incentive)),
 		("priority", Value::u128(3)),

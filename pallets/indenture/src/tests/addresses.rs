@@ -25,16 +25,6 @@ fn at(ip: &str) -> ServiceAccess {
 	access(service.as_bytes(), Some((ssh.as_bytes(), b"ssh-ed25519 AAAA")))
 }
 
-fn access(service: &[u8], ssh: Option<(&[u8], &[u8])>) -> ServiceAccess {
-	ServiceAccess {
-		service: BoundedVec::truncate_from(service.to_vec()),
-		ssh: ssh.map(|(endpoint, key)| SshGateway {
-			endpoint: BoundedVec::truncate_from(endpoint.to_vec()),
-			host_key: BoundedVec::truncate_from(key.to_vec()),
-		}),
-	}
-}
-
 fn publish(who: u64, id: IndentureId, a: &ServiceAccess) -> sp_runtime::DispatchResult {
 	IndenturePallet::publish_access(RuntimeOrigin::signed(who), id, a.clone())
 }
@@ -194,7 +184,10 @@ fn a_dedicated_address_is_published_for_one_lease_at_ports_80_and_22() {
 		// Another miner claiming the address does not keep its owner from it (review: with
 		// one index for every miner, whoever published an address first held it, so a rival
 		// could squat a miner's address for the length of a lease of its own).
-		assert_ok!(publish(MINER_B, first, &at("[2001:db8::1]")));
+		assert_ok!(publish(MINER_B, first, &at("198.51.100.9")));
+		assert_ok!(publish(MINER_A, second, &at("198.51.100.9")));
+		assert_eq!(DedicatedAt::<Test>::get(MINER_A, addr("[2001:db8::1]")), None);
+		assert_ok!(publish(MINER_A, second, &at("[2001:db8::1]")));
 		// Published again at the same address (a restart) is fine; at another one, the old
 		// one is free for the miner's other leases.
 		assert_ok!(publish(MINER_A, first, &at("203.0.113.7")));

@@ -286,16 +286,6 @@ fn a_puppet_dispute_mints_no_more_reputation_than_it_paid_for() {
 	});
 }
 
-fn access(service: &[u8], ssh: Option<(&[u8], &[u8])>) -> ServiceAccess {
-	ServiceAccess {
-		service: BoundedVec::truncate_from(service.to_vec()),
-		ssh: ssh.map(|(endpoint, key)| SshGateway {
-			endpoint: BoundedVec::truncate_from(endpoint.to_vec()),
-			host_key: BoundedVec::truncate_from(key.to_vec()),
-		}),
-	}
-}
-
 /// The miner running a service publishes where it answers, on its own slot, as often as its
 /// lease runs; the buyer reads it from the slot's access.
 #[test]

@@ -370,3 +370,14 @@ fn three_replicas_reporting() {
 fn miner_bond(who: u64) -> Balance {
 	pallet_repchain::Registrations::<Test>::get(who, Role::Miner).map_or(0, |r| r.bond)
 }
+
+/// A service's access as its miner publishes it: its address and, with a key, its gateway.
+fn access(service: &[u8], ssh: Option<(&[u8], &[u8])>) -> ServiceAccess {
+	ServiceAccess {
+		service: BoundedVec::truncate_from(service.to_vec()),
+		ssh: ssh.map(|(endpoint, key)| SshGateway {
+			endpoint: BoundedVec::truncate_from(endpoint.to_vec()),
+			host_key: BoundedVec::truncate_from(key.to_vec()),
+		}),
+	}
+}

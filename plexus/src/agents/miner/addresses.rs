@@ -105,9 +105,11 @@ impl Drop for Dedicated {
 	}
 }
 
-/// The address a published `host:port` names, if it is a literal IP.
-pub(super) fn published_ip(endpoint: &[u8]) -> Option<IpAddr> {
-	std::str::from_utf8(endpoint).ok()?.parse::<SocketAddr>().ok().map(|a| a.ip())
+/// The dedicated address a published `host:port` names: a literal IP at port 80 (an ordinary
+/// service published on another port of an address holds no dedicated address).
+pub(super) fn dedicated_ip(endpoint: &[u8]) -> Option<IpAddr> {
+	let at = std::str::from_utf8(endpoint).ok()?.parse::<SocketAddr>().ok()?;
+	(at.port() == DEDICATED_SERVICE_PORT).then_some(at.ip())
 }
 
 #[cfg(test)]
@@ -130,8 +132,9 @@ mod tests {
 		assert!(pool.take(3, None, &[mapped]).is_none());
 		assert!(pool.take(3, Some(ips[1]), &[mapped]).is_none());
 		assert_eq!(pool.take(3, None, &[]).map(|d| d.ip), Some(ips[1]));
-		assert_eq!(published_ip(b"[::1]:80"), Some("::1".parse().unwrap()));
-		assert_eq!(published_ip(b"miner.example:80"), None);
+		assert_eq!(dedicated_ip(b"[::1]:80"), Some("::1".parse().unwrap()));
+		assert_eq!(dedicated_ip(b"miner.example:80"), None);
+		assert_eq!(dedicated_ip(b"127.0.0.11:40001"), None, "an ordinary service's port");
 	}
 
 	#[test]

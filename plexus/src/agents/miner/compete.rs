@@ -141,11 +141,15 @@ pub(super) async fn compete(
 		.await?;
 	// A slot needing a dedicated address goes only to a miner with one free: without, a
 	// solve or commit would only cost its fee. Each indenture tried for such a slot takes one
-	// from this block's budget (it can win one slot of each).
+	// from the budget (it can win one slot of each), and so does each indenture whose
+	// address slot it committed to earlier and has not seen decided.
 	#[cfg(target_os = "linux")]
 	let addresses = ctx.cfg.public_ips.len();
 	#[cfg(not(target_os = "linux"))]
 	let addresses = 0usize;
+	let MinerState { commits, qualified, address_commits, .. } = &mut *state;
+	address_commits.retain(|cid, _| commits.contains_key(cid) || qualified.contains_key(cid));
+	let mut pending: std::collections::BTreeSet<u64> = address_commits.values().copied().collect();
 	let mut free_addresses = if addresses == 0 {
 		0
 	} else {
@@ -156,7 +160,7 @@ pub(super) async fn compete(
 			.map(|v| v.decode())
 			.transpose()?
 			.unwrap_or(0);
-		addresses.saturating_sub(usize::from(held))
+		addresses.saturating_sub(usize::from(held)).saturating_sub(pending.len())
 	};
 	for id in open {
 		let Some(IndentureInfo::Active { indenture, slots }) =
@@ -178,17 +182,24 @@ pub(super) async fn compete(
 		{
 			continue;
 		}
+		let needs_address = |index: u32| super::addresses::needed(&indenture.spec, index);
+		// Committed to its address slot already: that address is counted.
+		let counted = pending.contains(&id);
+		// With an address free, a miner tries the slots that need one first: winning a
+		// sibling would leave it ineligible for those, and them to the few miners with one.
+		let address_first = (counted || free_addresses > 0)
+			&& slots.iter().any(|(i, s)| s.miner.is_none() && needs_address(*i));
 		let mut took_address = false;
 		for (index, slot) in slots.iter().filter(|(_, s)| s.miner.is_none()) {
 			let cid = slot.challenge;
 			if state.given_up.contains(&cid) || state.commits.contains_key(&cid) {
 				continue;
 			}
-			let needs_address = super::addresses::needed(&indenture.spec, *index);
-			if needs_address && free_addresses == 0 {
+			let needs_address = needs_address(*index);
+			if needs_address != address_first || (needs_address && free_addresses == 0 && !counted)
+			{
 				continue;
 			}
-			took_address |= needs_address;
 			let Some(ch) =
 				at.storage().try_fetch(cutopia::storage().challenge().challenges(), (cid,)).await?
 			else {
@@ -218,6 +229,7 @@ pub(super) async fn compete(
 					let Some(opened) = ctx.chain.block_hash(ch.opened).await? else { continue };
 					let seed = work::hash_target_seed(ch.context, cid, &opened.0);
 					solve_target(ctx, state, id, cid, &seed, difficulty).await?;
+					took_address |= needs_address;
 					break;
 				},
 				// A factorization qualifies miners and the best-ranked wins: the miner tries
@@ -233,12 +245,17 @@ pub(super) async fn compete(
 					let reveal_from = posted + ctx.commit_window + 1;
 					let reveal_until = reveal_from + ctx.reveal_window - 1;
 					factor_and_commit(ctx, state, cid, &modulus.0, (reveal_from, reveal_until))
-						.await?
+						.await?;
+					if needs_address && state.commits.contains_key(&cid) {
+						took_address = true;
+						state.address_commits.insert(cid, id);
+					}
 				},
 			}
 		}
-		if took_address {
+		if took_address && !counted {
 			free_addresses = free_addresses.saturating_sub(1);
+			pending.insert(id);
 		}
 	}
 	Ok(())

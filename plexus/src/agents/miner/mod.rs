@@ -159,6 +159,11 @@ struct MinerState {
 	/// The bond was found below the minimum and said so (once, not every block).
 	#[serde(skip)]
 	bond_warned: bool,
+	/// Challenges of slots needing a dedicated address this miner committed to and has not
+	/// seen decided, with their indenture: each such indenture may take one of its addresses,
+	/// so they count against the addresses it competes with.
+	#[serde(default)]
+	address_commits: BTreeMap<u64, u64>,
 }
 
 #[derive(Serialize, Deserialize, Clone)]
@@ -367,7 +372,7 @@ async fn tick(ctx: &MinerCtx, state: &mut MinerState, now: u32) -> Result<()> {
 		.filter(|(_, s)| !s.ended)
 		.filter_map(|(id, s)| {
 			let access = s.published.as_ref()?;
-			Some((*id, addresses::published_ip(&access.service.0)?))
+			Some((*id, addresses::dedicated_ip(&access.service.0)?))
 		})
 		.collect();
 	for (id, slot) in held {

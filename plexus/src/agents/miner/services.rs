@@ -223,7 +223,7 @@ fn start(
 		return;
 	};
 	let dedicated = if addresses::needed(&spec, slot.index) {
-		let before = slot.published.as_ref().and_then(|a| addresses::published_ip(&a.service.0));
+		let before = slot.published.as_ref().and_then(|a| addresses::dedicated_ip(&a.service.0));
 		match ctx.addresses.take(id, before, reserved) {
 			Some(dedicated) => Some(dedicated),
 			None => {
